@@ -1,0 +1,21 @@
+import { defineConfig } from "vitest/config";
+
+// Two tiers: unit (fake transport, recorded replies; seconds) and integration
+// (real sshd hosts in containers, real Docker, PostgreSQL; started once per run).
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          globalSetup: ["test/integration/global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
