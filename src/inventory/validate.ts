@@ -1,0 +1,59 @@
+// Validate an inventory file against the published JSON Schema (inventory/schema.json)
+// and turn ajv's first error into one message with file:line:col.
+import { Ajv, type ErrorObject } from "ajv";
+import { createRequire } from "node:module";
+import { badInput } from "../errors.ts";
+import type { YamlSource } from "./yaml-source.ts";
+
+const require = createRequire(import.meta.url);
+const schema = require("../../inventory/schema.json") as object;
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validateFile = ajv.compile(schema);
+
+export function validateInventoryFile(src: YamlSource): void {
+  if (validateFile(src.data)) return;
+  const err = pickError(validateFile.errors ?? []);
+  if (!err) return;
+  throw schemaError(src, err);
+}
+
+/** The most useful error: deepest path first, `additionalProperties` (a typo) before type errors. */
+function pickError(errors: ErrorObject[]): ErrorObject | undefined {
+  const rank = (e: ErrorObject) => e.instancePath.split("/").length * 10 + (e.keyword === "additionalProperties" ? 5 : 0);
+  return [...errors].filter((e) => e.keyword !== "if").sort((a, b) => rank(b) - rank(a))[0];
+}
+
+export function schemaError(src: YamlSource, err: ErrorObject) {
+  const path = err.instancePath.split("/").slice(1).map((p) => p.replaceAll("~1", "/").replaceAll("~0", "~"));
+  let keyPath = path;
+  let what: string;
+  let hint: string;
+  switch (err.keyword) {
+    case "additionalProperties": {
+      const extra = String((err.params as { additionalProperty: string }).additionalProperty);
+      keyPath = [...path, extra];
+      what = `unknown key "${extra}"`;
+      hint = `allowed keys here: ${allowed(err)}`;
+      break;
+    }
+    case "enum":
+      what = `must be one of ${JSON.stringify((err.params as { allowedValues: unknown[] }).allowedValues)}`;
+      hint = "use one of the allowed values";
+      break;
+    case "required":
+      what = `missing required key "${(err.params as { missingProperty: string }).missingProperty}"`;
+      hint = "add the key";
+      break;
+    default:
+      what = err.message ?? err.keyword;
+      hint = "see inventory/schema.json for what this key takes";
+  }
+  const pos = src.position(keyPath);
+  const at = keyPath.length ? keyPath.join(".") : "(top level)";
+  return badInput(`${at}: ${what}`, { file: src.file, line: pos.line, col: pos.col }, hint);
+}
+
+function allowed(err: ErrorObject): string {
+  const props = (err.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return props ? Object.keys(props).join(", ") : "(see inventory/schema.json)";
+}

@@ -1,0 +1,18 @@
+// The local transport: commands run on this machine through zx (no SSH).
+import { $ } from "zx";
+import type { ExecOptions, ExecResult, Transport } from "./types.ts";
+
+export class LocalTransport implements Transport {
+  constructor(readonly host: string) {}
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const p = $({
+      nothrow: true,
+      quiet: true,
+      ...(options.stdin !== undefined ? { input: options.stdin } : {}),
+      ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
+    })`sh -c ${command}`;
+    const r = await p;
+    return { stdout: r.stdout, stderr: r.stderr, code: r.exitCode ?? 1 };
+  }
+  async close(): Promise<void> {}
+}
