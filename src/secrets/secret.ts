@@ -32,13 +32,25 @@ export const isSecret = (v: unknown): v is Secret => v instanceof Secret;
 export class Redactor {
   static readonly global = new Redactor();
   readonly #values = new Set<string>();
+  /** Longest first, so a value that contains another is scrubbed whole. Rebuilt lazily. */
+  #sorted: string[] | undefined;
   add(value: string): void {
     // Very short values would redact ordinary words; the secrets store refuses them.
-    if (value.length >= 4) this.#values.add(value);
+    // A value also leaks in its JSON-escaped and URL-encoded forms, and a multi-line
+    // value (a key, a certificate) one line at a time (lines of 8+ chars: short
+    // lines like "true" or "}" are ordinary words, not secrets).
+    const lines = value.includes("\n") ? value.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length >= 8) : [];
+    for (const v of [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value), ...lines]) {
+      if (v.length >= 4 && !this.#values.has(v)) {
+        this.#values.add(v);
+        this.#sorted = undefined;
+      }
+    }
   }
   redact(text: string): string {
+    this.#sorted ??= [...this.#values].sort((a, b) => b.length - a.length);
     let out = text;
-    for (const v of this.#values) if (out.includes(v)) out = out.split(v).join("«redacted»");
+    for (const v of this.#sorted) if (out.includes(v)) out = out.split(v).join("«redacted»");
     return out;
   }
 }
