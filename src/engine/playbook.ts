@@ -2,7 +2,16 @@
 // its vars are checked by TypeScript (`lab check`) and again at run time by a
 // JSON Schema (inventory data is untyped YAML).
 import type { JSONSchemaType } from "ajv";
+import type { Renderer } from "../resources/template.ts";
 import type { Handler, HostInfo, Resource } from "./types.ts";
+
+/** What a role may use besides its vars: the host and the project's templates. */
+export interface RoleTools {
+  /** Render templates/<file> (nunjucks) with vars. */
+  template: Renderer;
+  /** Project root. */
+  root: string;
+}
 
 /** What a role produces for one host. */
 export interface RoleOutput {
@@ -16,7 +25,7 @@ export interface RoleUse {
   readonly vars: unknown;
   readonly tags: readonly string[];
   readonly schema: object;
-  expand(vars: unknown, host: HostInfo): RoleOutput;
+  expand(vars: unknown, host: HostInfo, tools: RoleTools): RoleOutput;
 }
 
 export interface RoleDefinition<V> {
@@ -25,7 +34,7 @@ export interface RoleDefinition<V> {
   /** JSON Schema for the vars; TypeScript checks it matches V. */
   schema: JSONSchemaType<V>;
   /** Vars -> resources (and handlers) for one host. Pure: no I/O here. */
-  resources(vars: V, host: HostInfo): Resource[] | RoleOutput;
+  resources(vars: V, host: HostInfo, tools: RoleTools): Resource[] | RoleOutput;
 }
 
 export type Role<V> = (vars: V, options?: { tags?: string[] }) => RoleUse;
@@ -36,8 +45,8 @@ export function defineRole<V>(def: RoleDefinition<V>): Role<V> {
     vars,
     tags: [def.name, ...(options?.tags ?? [])],
     schema: def.schema,
-    expand: (validVars, host) => {
-      const out = def.resources(validVars as V, host);
+    expand: (validVars, host, tools) => {
+      const out = def.resources(validVars as V, host, tools);
       return Array.isArray(out) ? { resources: out } : out;
     },
   });

@@ -1,0 +1,29 @@
+// `lab check`: everything that can be known without contacting a host. The
+// TypeScript compiler checks playbooks and roles (a wrong var is a type
+// error); the inventory and each playbook's role vars are validated too.
+import { readdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { $ } from "zx";
+import { ExitCode, LabError } from "../errors.ts";
+import { prepare } from "../engine/runner.ts";
+import { PlainReporter } from "../engine/progress.ts";
+
+export async function checkCommand(o: { root: string; inventory: string; playbooks: string[]; out: NodeJS.WritableStream }): Promise<ExitCode> {
+  const tsc = await $({ nothrow: true, quiet: true, cwd: o.root })`npx --no-install tsc --noEmit -p ${o.root}`;
+  if (tsc.exitCode !== 0) {
+    o.out.write(tsc.stdout);
+    throw new LabError("type errors in playbooks or roles (listed above)", ExitCode.badInput, {}, "fix them; each line names file(line,col)");
+  }
+  o.out.write("types: ok\n");
+  const pbs = o.playbooks.length ? o.playbooks.map((p) => resolve(o.root, p))
+    : (await readdir(join(o.root, "playbooks"))).filter((f) => f.endsWith(".ts")).map((f) => join(o.root, "playbooks", f));
+  for (const playbook of pbs) {
+    const { plays } = await prepare({
+      root: o.root, inventory: o.inventory, playbook, check: true, forks: 1,
+      signal: new AbortController().signal, reporter: new PlainReporter(o.out, false), log: { debug: () => {}, warn: () => {} },
+    });
+    const steps = plays.reduce((n, p) => n + p.hosts.reduce((m, h) => m + h.steps.length, 0), 0);
+    o.out.write(`${playbook.slice(o.root.length + 1)}: ok (${plays.length} play(s), ${steps} step(s))\n`);
+  }
+  return ExitCode.ok;
+}

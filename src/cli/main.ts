@@ -1,0 +1,117 @@
+// argv -> commands. The only place that decides the process's exit code.
+import { Command, CommanderError, Option } from "commander";
+import { resolve } from "node:path";
+import { ExitCode, LabError } from "../errors.ts";
+import { redact } from "../secrets/secret.ts";
+import { loadInventory } from "../inventory/inventory.ts";
+import { parseExtraVars } from "./extra-vars.ts";
+import { hostsTrust } from "./hosts-command.ts";
+import { runCommand } from "./run-command.ts";
+import { checkCommand } from "./check-command.ts";
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+const list = (v: string, prev: string[]) => [...prev, ...v.split(",").map((s) => s.trim()).filter(Boolean)];
+
+export async function main(argv: string[]): Promise<number> {
+  let code: number = ExitCode.ok;
+  let verbose = argv.includes("-v") || argv.includes("--verbose");
+  const abort = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (abort.signal.aborted) process.exit(ExitCode.interrupted); // second signal: stop now
+    process.stderr.write(`\nlab: ${sig}: finishing the steps in flight, then stopping (again to abort at once)\n`);
+    abort.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  const program = new Command("lab")
+    .description("Typed, agentless configuration for a Proxmox homelab: read -> diff -> apply.")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .option("-C, --root <dir>", "project root (holds inventory/, playbooks/, templates/)", ".")
+    .option("-i, --inventory <path>", "inventory file or folder", "inventory")
+    .option("-v, --verbose", "show ok steps, commands and stack traces");
+
+  const runOpts = (cmd: Command) => cmd
+    .argument("[playbook]", "playbook file", "playbooks/site.ts")
+    .option("-l, --limit <pattern>", "only these hosts/groups (web:db, all:!db, web*)")
+    .option("-t, --tags <tags>", "only steps with these tags (comma list)", list, [])
+    .option("--skip-tags <tags>", "skip steps with these tags", list, [])
+    .addOption(new Option("-f, --forks <n>", "hosts in parallel").default(10).argParser((v) => Number.parseInt(v, 10)))
+    .option("-e, --extra-vars <vars>", "key=value, JSON, or @file (highest precedence)", collect, [])
+    .option("--json", "print a machine-readable JSON report on stdout");
+
+  const doRun = async (playbook: string, o: Record<string, unknown>, check: boolean) => {
+    const g = program.opts<{ root: string; inventory: string }>();
+    const root = resolve(g.root);
+    const r = await runCommand({
+      root,
+      inventory: resolve(root, g.inventory),
+      playbook: resolve(root, playbook),
+      check,
+      forks: o.forks as number,
+      ...(o.limit ? { limit: o.limit as string } : {}),
+      tags: o.tags as string[],
+      skipTags: o.skipTags as string[],
+      extraVars: parseExtraVars(o.extraVars as string[]),
+      json: Boolean(o.json),
+      verbose,
+      detailedExitCode: Boolean(o.detailedExitcode),
+      signal: abort.signal,
+    });
+    code = r.code;
+  };
+
+  runOpts(program.command("plan").description("show what apply would change; change nothing (= apply --check)"))
+    .option("--detailed-exitcode", "exit 10 when the plan has changes")
+    .action((pb: string, o: Record<string, unknown>) => doRun(pb, o, true));
+  runOpts(program.command("apply").description("converge hosts, then read back and fail on any remaining difference"))
+    .option("--check", "plan only")
+    .action((pb: string, o: Record<string, unknown>) => doRun(pb, o, Boolean(o.check)));
+
+  program.command("check")
+    .description("type-check playbooks and roles, validate the inventory and every playbook's role vars (no host is contacted)")
+    .argument("[playbooks...]", "playbooks (default: playbooks/*.ts)")
+    .action(async (pbs: string[]) => {
+      const g = program.opts<{ root: string; inventory: string }>();
+      const root = resolve(g.root);
+      code = await checkCommand({ root, inventory: resolve(root, g.inventory), playbooks: pbs, out: process.stdout });
+    });
+
+  const hosts = program.command("hosts").description("manage host keys");
+  hosts.command("trust")
+    .description("pin a host's SSH key in its known_hosts (shows the fingerprint)")
+    .argument("<host>")
+    .option("--fingerprint <SHA256:...>", "only pin if the key has this fingerprint")
+    .action(async (name: string, o: { fingerprint?: string }) => {
+      const g = program.opts<{ root: string; inventory: string }>();
+      const root = resolve(g.root);
+      const inv = await loadInventory({ path: resolve(root, g.inventory), root });
+      code = await hostsTrust(inv, name, o.fingerprint, process.stdout);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    verbose = Boolean(program.opts<{ verbose?: boolean }>().verbose);
+  } catch (e) {
+    code = report(e, verbose);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  return code;
+}
+
+function report(e: unknown, verbose: boolean): number {
+  if (e instanceof CommanderError) {
+    return e.exitCode === 0 ? ExitCode.ok : ExitCode.badInput;
+  }
+  if (e instanceof LabError) {
+    process.stderr.write(`lab: error: ${redact(e.format())}\n`);
+    if (verbose && e.stack) process.stderr.write(`${redact(e.stack)}\n`);
+    return e.code;
+  }
+  process.stderr.write(`lab: internal error (a bug in lab): ${redact(e instanceof Error ? (verbose ? (e.stack ?? e.message) : e.message) : String(e))}\n`);
+  if (!verbose) process.stderr.write("lab: run with -v for the stack trace\n");
+  return ExitCode.internal;
+}

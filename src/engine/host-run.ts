@@ -1,0 +1,90 @@
+// One play on one host: prefetch facts in one round trip, then per step
+// read -> diff -> (apply -> re-read), then the notified handlers.
+import { LabError, UnreachableError, errorMessage } from "../errors.ts";
+import { redact } from "../secrets/secret.ts";
+import type { HostPlan } from "./steps.ts";
+import type { StepResult } from "./results.ts";
+import type { Change, HostCtx } from "./types.ts";
+
+export interface HostRunOptions {
+  play: string;
+  check: boolean;
+  onStep(result: StepResult): void;
+  onStart(id: string): void;
+}
+
+/** Runs the steps; returns false when the host must not continue (failed/unreachable/interrupted). */
+export async function runHostPlay(ctx: HostCtx, plan: HostPlan, opts: HostRunOptions): Promise<boolean> {
+  const notified = new Set<string>();
+  const emit = (r: Omit<StepResult, "play" | "host">) => opts.onStep({ play: opts.play, host: plan.host, ...r });
+  let stop: StepResult["status"] | undefined;
+  let stopReason = "";
+  let planned = false;
+
+  const remainingFacts = (from: number) => plan.steps.slice(from).flatMap((s) => s.resource.facts?.() ?? []);
+
+  for (const [i, step] of plan.steps.entries()) {
+    const r = step.resource;
+    if (stop || ctx.signal.aborted) {
+      emit({ id: r.id, role: step.role, status: "skipped", changes: [], reason: ctx.signal.aborted ? "not run: interrupted" : `not run: ${stopReason}`, durationMs: 0 });
+      continue;
+    }
+    opts.onStart(r.id);
+    const t0 = performance.now();
+    try {
+      await ctx.facts.prefetch(remainingFacts(i));
+      const have = await r.read(ctx);
+      const changes = r.diff(r.want, have);
+      if (changes.length === 0) {
+        emit({ id: r.id, role: step.role, status: "ok", changes: [], reason: r.ok?.(have) ?? "already in the wanted state", durationMs: performance.now() - t0 });
+        continue;
+      }
+      if (!opts.check) {
+        await r.apply(ctx, changes, have);
+        const after = r.diff(r.want, await r.read(ctx));
+        if (after.length) throw new LabError(`did not converge: still ${after.map((c) => c.summary).join("; ")}`, 3, { host: plan.host }, "the change was applied but reading back shows a difference; check the host");
+      }
+      for (const h of r.notify ?? []) notified.add(h);
+      planned = true;
+      emit({ id: r.id, role: step.role, status: "changed", changes: redactChanges(changes), durationMs: performance.now() - t0 });
+    } catch (e) {
+      const unreachable = e instanceof UnreachableError;
+      if (opts.check && !unreachable && planned) {
+        // Plan only: this step may depend on an earlier change that was not made.
+        emit({ id: r.id, role: step.role, status: "skipped", changes: [], durationMs: performance.now() - t0,
+          reason: `cannot be planned before the earlier changes are applied: ${redact(errorMessage(e))}` });
+        continue;
+      }
+      stop = unreachable ? "unreachable" : "failed";
+      stopReason = unreachable ? "host unreachable" : `an earlier step failed (${r.id})`;
+      emit({
+        id: r.id, role: step.role, status: stop, changes: [], durationMs: performance.now() - t0,
+        reason: redact(e instanceof LabError ? e.message : errorMessage(e)),
+        ...(e instanceof LabError && (e.hint || e.where.command) ? { hint: redact([e.where.command && `command: ${e.where.command}`, e.hint].filter(Boolean).join("; ")) } : {}),
+      });
+    }
+  }
+
+  // Handlers: once per host, in the order they were declared, only if notified and the host is healthy.
+  for (const [id, handler] of plan.handlers) {
+    if (!notified.has(id)) continue;
+    const t0 = performance.now();
+    const hid = `handler:${id}`;
+    if (stop || ctx.signal.aborted) {
+      emit({ id: hid, role: "handler", status: "skipped", changes: [], reason: "not run: notified, but the host stopped early", durationMs: 0 });
+      continue;
+    }
+    opts.onStart(hid);
+    try {
+      if (!opts.check) await handler.run(ctx);
+      emit({ id: hid, role: "handler", status: "changed", changes: [{ key: "handler", summary: handler.summary }], durationMs: performance.now() - t0 });
+    } catch (e) {
+      stop = e instanceof UnreachableError ? "unreachable" : "failed";
+      emit({ id: hid, role: "handler", status: stop, changes: [], reason: redact(errorMessage(e)), durationMs: performance.now() - t0 });
+    }
+  }
+  return !stop && !ctx.signal.aborted;
+}
+
+const redactChanges = (changes: readonly Change[]): Change[] =>
+  changes.map((c) => ({ ...c, summary: redact(c.summary), ...(c.diff ? { diff: redact(c.diff) } : {}) }));

@@ -1,0 +1,43 @@
+// What a finished run prints: the changes per host (with diffs), an Ansible-like
+// recap, and the JSON report. All text here is already redacted by the engine.
+import type { RunResult } from "./runner.ts";
+
+export function formatChanges(r: RunResult, verbose: boolean): string {
+  const out: string[] = [];
+  for (const host of Object.keys(r.hosts)) {
+    const mine = r.results.filter((s) => s.host === host && (s.status !== "ok" || verbose));
+    if (mine.length === 0) continue;
+    out.push(`\n${host}:`);
+    for (const s of mine) {
+      const mark = { changed: r.check ? "~" : "*", ok: "=", failed: "!", unreachable: "!", skipped: "-" }[s.status];
+      if (s.changes.length === 0) out.push(`  ${mark} ${s.id}${s.reason ? `: ${s.reason}` : ""}${s.hint ? `\n      ${s.hint}` : ""}`);
+      for (const c of s.changes) {
+        out.push(`  ${mark} ${s.id}: ${c.summary}${c.pending ? " (pending: takes effect after a reboot)" : ""}`);
+        if (c.diff) out.push(c.diff.split("\n").map((l) => `      ${l}`).join("\n"));
+      }
+    }
+  }
+  return out.join("\n");
+}
+
+export function formatRecap(r: RunResult): string {
+  const width = Math.max(4, ...Object.keys(r.hosts).map((h) => h.length));
+  const verb = r.check ? "would change" : "changed";
+  const lines = Object.entries(r.hosts).map(([h, s]) =>
+    `${h.padEnd(width)} : ok=${s.ok} ${verb}=${s.changed} failed=${s.failed} unreachable=${s.unreachable} skipped=${s.skipped}`);
+  const total = Object.values(r.hosts).reduce((n, s) => n + s.changed, 0);
+  const head = `\n${r.check ? "PLAN" : "RECAP"} (${r.playbook}, ${(r.durationMs / 1000).toFixed(2)} s)${r.interrupted ? " — INTERRUPTED: steps marked skipped were not run" : ""}`;
+  return `${head}\n${lines.join("\n")}\n${r.check ? `${total} change(s) planned; nothing was changed.` : `${total} change(s) made.`}`;
+}
+
+export function jsonReport(r: RunResult): string {
+  return JSON.stringify({
+    playbook: r.playbook,
+    mode: r.check ? "plan" : "apply",
+    exitCode: r.exitCode,
+    interrupted: r.interrupted,
+    durationMs: Math.round(r.durationMs),
+    hosts: r.hosts,
+    steps: r.results.map((s) => ({ ...s, durationMs: Math.round(s.durationMs) })),
+  }, null, 2);
+}

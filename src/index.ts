@@ -1,0 +1,13 @@
+// The public API for playbooks and roles.
+export { definePlaybook, defineRole, inline } from "./engine/playbook.ts";
+export type { Play, Playbook, Role, RoleTools, RoleUse } from "./engine/playbook.ts";
+export type { Change, Handler, HostCtx, HostInfo, Resource } from "./engine/types.ts";
+export { file } from "./resources/file.ts";
+export { directory } from "./resources/directory.ts";
+export { packages } from "./resources/packages.ts";
+export { service, restartService } from "./resources/service.ts";
+export { user, group } from "./resources/users.ts";
+export { line, block } from "./resources/lines.ts";
+export { command } from "./resources/command.ts";
+export { sh, quote } from "./sh.ts";
+export { Secret } from "./secrets/secret.ts";

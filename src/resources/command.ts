@@ -1,0 +1,57 @@
+// command: run a command, guarded so that a second run does nothing. A guard
+// is required: an unguarded command would report "changed" on every apply.
+import type { Change, Fact, Resource } from "../engine/types.ts";
+import { badInput } from "../errors.ts";
+import { sh, raw } from "../sh.ts";
+import type { ResourceOptions } from "./file.ts";
+import { run } from "./run.ts";
+
+export interface CommandWant {
+  /** A POSIX sh command line. Build it with `sh` so every value is quoted. */
+  command: string;
+  /** Skip when this path exists. */
+  creates?: string;
+  /** Skip when this path does not exist. */
+  removes?: string;
+  /** Skip when this check command exits 0 (it must have no side effects). */
+  unless?: string;
+  /** Shown in the plan instead of the command (e.g. when it holds a secret). */
+  description?: string;
+}
+
+export interface GuardState {
+  /** Why the command need not run, or undefined when it must. */
+  skip?: string;
+}
+
+export function guardFact(want: CommandWant): Fact<GuardState> {
+  const checks: string[] = [];
+  if (want.creates) checks.push(sh`if [ -e ${want.creates} ]; then echo ${`creates: ${want.creates} exists`}; exit 0; fi`);
+  if (want.removes) checks.push(sh`if [ ! -e ${want.removes} ]; then echo ${`removes: ${want.removes} is absent`}; exit 0; fi`);
+  if (want.unless) checks.push(sh`if ( ${raw(want.unless)} ) >/dev/null 2>&1; then echo 'unless: check passed'; exit 0; fi`);
+  return {
+    key: `guard:${JSON.stringify([want.creates, want.removes, want.unless])}`,
+    command: checks.join("\n"),
+    parse: (out) => (out.trim() ? { skip: out.trim() } : {}),
+  };
+}
+
+export function command(want: CommandWant, opts: ResourceOptions = {}): Resource<CommandWant, GuardState> {
+  if (!want.creates && !want.removes && !want.unless) {
+    throw badInput(`command ${JSON.stringify(want.description ?? want.command)} has no guard`, {}, "add creates, removes or unless so that a second run changes nothing");
+  }
+  const fact = guardFact(want);
+  return {
+    id: `command:${want.description ?? want.command}`,
+    want,
+    ...opts,
+    facts: () => [fact],
+    read: (ctx) => ctx.facts.get(fact),
+    diff: (w, have): Change[] => (have.skip ? [] : [{ key: "run", summary: `run ${w.description ?? w.command}` }]),
+    async apply(ctx) {
+      await run(ctx, want.command, `command ${want.description ?? want.command}`);
+      ctx.facts.invalidate();
+    },
+    ok: (have) => have.skip ?? "guard satisfied",
+  };
+}

@@ -1,0 +1,78 @@
+// file: a regular file with given content (inline or rendered template), mode
+// and owner; written atomically. Secret content is never shown in diffs.
+import type { Change, HostCtx, Resource } from "../engine/types.ts";
+import { ExitCode, LabError } from "../errors.ts";
+import { Secret, isSecret } from "../secrets/secret.ts";
+import { sh } from "../sh.ts";
+import { attrChanges } from "./attrs-diff.ts";
+import { pathFact, sha256, type PathState } from "./path-fact.ts";
+import { octal, run } from "./run.ts";
+import { unifiedDiff } from "./text-diff.ts";
+import { setAttrs, writeFileAtomic } from "./write-file.ts";
+
+export interface FileWant {
+  /** Absolute path on the host. */
+  path: string;
+  /** Content (a Secret is written but never shown). Omit to manage only mode/owner of an existing file. */
+  content?: string | Secret;
+  /** Octal, e.g. "0644" (default: keep the current mode; 0644 for a new file; 0600 for secret content). */
+  mode?: string;
+  owner?: string;
+  group?: string;
+  state?: "present" | "absent";
+}
+
+export interface ResourceOptions {
+  notify?: string[];
+  tags?: string[];
+}
+
+export function file(want: FileWant, opts: ResourceOptions = {}): Resource<FileWant, PathState> {
+  const w: FileWant = { ...want, ...(want.mode ? { mode: octal(want.mode) } : {}) };
+  const fact = pathFact(w.path);
+  return {
+    id: `file:${w.path}`,
+    want: w,
+    ...opts,
+    facts: () => [fact],
+    read: (ctx) => ctx.facts.get(fact),
+    diff: fileDiff,
+    async apply(ctx: HostCtx, changes, have) {
+      if (w.state === "absent") {
+        await run(ctx, sh`rm -f -- ${w.path}`, `remove ${w.path}`);
+      } else if (changes.some((c) => c.key === "content") && w.content !== undefined) {
+        const text = isSecret(w.content) ? w.content.reveal() : w.content;
+        await writeFileAtomic(ctx, w.path, text, { mode: newMode(w, have), ...pick(w) });
+      } else {
+        await setAttrs(ctx, w.path, { ...(w.mode ? { mode: w.mode } : {}), ...pick(w) });
+      }
+      ctx.facts.invalidate([fact.key]);
+    },
+    ok: (have) => (w.state === "absent" ? "absent" : `content and attributes match (sha256 ${have.sha256?.slice(0, 12) ?? "-"})`),
+  };
+}
+
+const pick = (w: FileWant) => ({ ...(w.owner ? { owner: w.owner } : {}), ...(w.group ? { group: w.group } : {}) });
+const newMode = (w: FileWant, have: PathState) => w.mode ?? (have.kind === "file" && have.mode ? have.mode : isSecret(w.content) ? "0600" : "0644");
+
+export function fileDiff(want: FileWant, have: PathState): Change[] {
+  if (want.state === "absent") return have.kind === "absent" ? [] : [{ key: "state", summary: `remove ${want.path} (${have.kind})` }];
+  if (have.kind !== "file" && have.kind !== "absent") throw new LabError(`${want.path} is a ${have.kind}; refusing to replace it with a file`, ExitCode.failed, {}, "remove it first or fix the path");
+  const existed = have.kind === "file";
+  if (want.content === undefined) {
+    if (!existed) throw new LabError(`${want.path} does not exist and no content was given`, ExitCode.failed, {}, "give content, or create the file in an earlier step");
+    return attrChanges(want, have, true);
+  }
+  const secret = isSecret(want.content);
+  const text = secret ? (want.content as Secret).reveal() : (want.content as string);
+  const out: Change[] = [];
+  if (!existed || have.sha256 !== sha256(text)) {
+    out.push({
+      key: "content",
+      summary: `${existed ? "update" : "create"} ${want.path}${secret ? " (secret content)" : ` (${Buffer.byteLength(text)} bytes)`}`,
+      ...(secret || (existed && have.content === undefined) ? {} : { diff: unifiedDiff(want.path, existed ? have.content : undefined, text) }),
+    });
+  }
+  const wantMode = want.mode ?? (existed ? undefined : newMode(want, have));
+  return [...out, ...attrChanges({ ...want, ...(wantMode ? { mode: wantMode } : {}) }, have, existed).filter((c) => existed || c.key !== "mode" || want.mode)];
+}

@@ -1,0 +1,86 @@
+// line (line-in-file) and block (block-in-file): edit part of a file the rest of
+// which lab does not own. The new content is computed from the current one.
+import type { Change, Resource } from "../engine/types.ts";
+import { ExitCode, LabError } from "../errors.ts";
+import type { ResourceOptions } from "./file.ts";
+import { pathFact, type PathState } from "./path-fact.ts";
+import { unifiedDiff } from "./text-diff.ts";
+import { writeFileAtomic } from "./write-file.ts";
+
+export interface LineWant {
+  path: string;
+  line: string;
+  /** Lines matching this regexp are replaced by `line` (the last match), or removed with state absent. */
+  regexp?: string;
+  state?: "present" | "absent";
+  /** Create the file (0644) when missing. */
+  create?: boolean;
+}
+
+export interface BlockWant {
+  path: string;
+  block: string;
+  /** Marker text; "{mark}" becomes BEGIN / END. */
+  marker?: string;
+  state?: "present" | "absent";
+  create?: boolean;
+}
+
+/** A resource that rewrites a text file through a pure edit function. */
+function editResource<W extends { path: string; create?: boolean }>(kind: string, key: string, want: W, edit: (text: string) => string, opts: ResourceOptions): Resource<W, PathState> {
+  if (want.path.includes("\n")) throw new LabError(`${kind}: path contains a newline`, ExitCode.badInput);
+  const fact = pathFact(want.path);
+  const editedOf = (have: PathState): string => {
+    if (have.kind === "absent" && want.create) return edit("");
+    if (have.kind !== "file") throw new LabError(`${kind}: ${want.path} is ${have.kind === "absent" ? "missing" : `a ${have.kind}`}`, ExitCode.failed, {}, "set create: true or fix the path");
+    if (have.content === undefined) throw new LabError(`${kind}: ${want.path} is too large to edit in place`, ExitCode.failed);
+    return edit(have.content);
+  };
+  return {
+    id: `${kind}:${want.path}:${key}`,
+    want,
+    ...opts,
+    facts: () => [fact],
+    read: (ctx) => ctx.facts.get(fact),
+    diff(_w, have): Change[] {
+      const next = editedOf(have);
+      const before = have.kind === "file" ? have.content : undefined;
+      return next === before ? [] : [{ key: "content", summary: `edit ${want.path} (${kind})`, diff: unifiedDiff(want.path, before, next) }];
+    },
+    async apply(ctx, _changes, have) {
+      await writeFileAtomic(ctx, want.path, editedOf(have), { mode: have.mode ?? "0644" });
+      ctx.facts.invalidate([fact.key]);
+    },
+    ok: () => `${want.path} already has it`,
+  };
+}
+
+export function editLine(text: string, want: LineWant): string {
+  const lines = text === "" ? [] : text.replace(/\n$/, "").split("\n");
+  const re = want.regexp ? new RegExp(want.regexp) : undefined;
+  const hit = (l: string) => (re ? re.test(l) : l === want.line);
+  if (want.state === "absent") return join(lines.filter((l) => !hit(l)));
+  let last = -1;
+  lines.forEach((l, i) => { if (hit(l)) last = i; });
+  if (last >= 0) lines[last] = want.line;
+  else if (!lines.includes(want.line)) lines.push(want.line);
+  return join(lines);
+}
+
+export function editBlock(text: string, want: BlockWant): string {
+  const marker = want.marker ?? "# {mark} MANAGED BY lab";
+  const begin = marker.replace("{mark}", "BEGIN");
+  const end = marker.replace("{mark}", "END");
+  const lines = text === "" ? [] : text.replace(/\n$/, "").split("\n");
+  const b = lines.indexOf(begin);
+  const e = b >= 0 ? lines.indexOf(end, b) : -1;
+  const body = want.state === "absent" ? [] : [begin, ...want.block.replace(/\n$/, "").split("\n"), end];
+  if (b >= 0 && e >= 0) lines.splice(b, e - b + 1, ...body);
+  else lines.push(...body);
+  return join(lines);
+}
+
+const join = (lines: string[]) => (lines.length ? `${lines.join("\n")}\n` : "");
+
+export const line = (want: LineWant, opts: ResourceOptions = {}) => editResource("line", want.regexp ?? want.line, want, (t) => editLine(t, want), opts);
+export const block = (want: BlockWant, opts: ResourceOptions = {}) => editResource("block", want.marker ?? "lab", want, (t) => editBlock(t, want), opts);

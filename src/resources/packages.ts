@@ -1,0 +1,92 @@
+// packages: apt packages present / absent / latest. Adjacent package resources
+// on a host merge, so a host gets ONE apt-get call.
+import type { Change, Fact, Resource } from "../engine/types.ts";
+import { badInput } from "../errors.ts";
+import { sh } from "../sh.ts";
+import type { ResourceOptions } from "./file.ts";
+import { run } from "./run.ts";
+
+export interface PackagesWant {
+  names: string[];
+  state?: "present" | "absent" | "latest";
+}
+
+export interface PackageState {
+  /** Installed version by package name (absent = not installed). */
+  installed: Record<string, string>;
+  /** Candidate version (only read for state: latest). */
+  candidate: Record<string, string>;
+}
+
+const NAME = /^[a-z0-9][a-z0-9+.-]+$/;
+
+export function packagesFact(names: string[], withCandidates: boolean): Fact<PackageState> {
+  const policy = withCandidates ? sh`\necho @@candidates; LC_ALL=C apt-cache policy ${names}` : "";
+  return {
+    key: `apt:${withCandidates ? "latest:" : ""}${names.join(",")}`,
+    command: sh`dpkg-query -W -f='\${Package}\\t\${db:Status-Abbrev}\\t\${Version}\\n' ${names}` + policy,
+    parse: parsePackages,
+  };
+}
+
+export function parsePackages(stdout: string): PackageState {
+  const [dpkg = "", policy = ""] = stdout.split("@@candidates\n");
+  const installed: Record<string, string> = {};
+  for (const line of dpkg.split("\n")) {
+    const [name, status, version] = line.split("\t");
+    if (name && status?.startsWith("ii") && version) installed[name.split(":")[0] ?? name] = version;
+  }
+  const candidate: Record<string, string> = {};
+  let current = "";
+  for (const line of policy.split("\n")) {
+    const pkg = /^(\S+):$/.exec(line);
+    if (pkg?.[1]) current = pkg[1];
+    const cand = /^\s+Candidate:\s+(\S+)/.exec(line);
+    if (cand?.[1] && current && cand[1] !== "(none)") candidate[current] = cand[1];
+  }
+  return { installed, candidate };
+}
+
+export function packages(want: PackagesWant, opts: ResourceOptions = {}): Resource<PackagesWant, PackageState> {
+  const w: Required<PackagesWant> = { names: [...new Set(want.names)].sort(), state: want.state ?? "present" };
+  for (const n of w.names) if (!NAME.test(n)) throw badInput(`invalid package name ${JSON.stringify(n)}`, {}, "use Debian package names (lowercase, digits, + . -)");
+  const fact = packagesFact(w.names, w.state === "latest");
+  const self: Resource<PackagesWant, PackageState> = {
+    id: `packages:${w.state}:${w.names.join(",")}`,
+    want: w,
+    ...opts,
+    facts: () => [fact],
+    read: (ctx) => ctx.facts.get(fact),
+    diff: packagesDiff,
+    async apply(ctx, changes) {
+      const names = changes.map((c) => c.key);
+      const cmd = w.state === "absent"
+        ? sh`DEBIAN_FRONTEND=noninteractive apt-get remove -y -q ${names}`
+        : sh`DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold ${names}`;
+      await run(ctx, cmd, `apt-get ${w.state === "absent" ? "remove" : "install"} ${names.join(" ")}`);
+      ctx.facts.invalidate();
+    },
+    ok: (have) => w.names.map((n) => `${n}${have.installed[n] ? ` ${have.installed[n]}` : " not installed"}`).join(", "),
+    merge(next) {
+      const n = next.want as PackagesWant | undefined;
+      if (!next.id.startsWith("packages:") || !n || (n.state ?? "present") !== w.state) return undefined;
+      if (String(next.notify) !== String(opts.notify) || String(next.tags) !== String(opts.tags)) return undefined;
+      return packages({ names: [...w.names, ...n.names], state: w.state }, opts);
+    },
+  };
+  return self;
+}
+
+export function packagesDiff(want: PackagesWant, have: PackageState): Change[] {
+  const out: Change[] = [];
+  for (const name of want.names) {
+    const v = have.installed[name];
+    if (want.state === "absent") {
+      if (v) out.push({ key: name, summary: `remove ${name} ${v}` });
+    } else if (!v) out.push({ key: name, summary: `install ${name}${have.candidate[name] ? ` ${have.candidate[name]}` : ""}` });
+    else if (want.state === "latest" && have.candidate[name] && have.candidate[name] !== v) {
+      out.push({ key: name, summary: `upgrade ${name} ${v} -> ${have.candidate[name]}` });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,48 @@
+// The path fact: what is at a path (absent, file, dir, link), its mode, owner,
+// group, size, sha256 and, for small files, the content (for plan diffs).
+import { createHash } from "node:crypto";
+import type { Fact } from "../engine/types.ts";
+import { sh } from "../sh.ts";
+
+export interface PathState {
+  kind: "absent" | "file" | "dir" | "link" | "other";
+  mode?: string;
+  owner?: string;
+  group?: string;
+  size?: number;
+  sha256?: string;
+  /** Present for files up to MAX_CONTENT bytes. */
+  content?: string;
+}
+
+const MAX_CONTENT = 256 * 1024;
+
+export function pathFact(path: string): Fact<PathState> {
+  return {
+    key: `path:${path}`,
+    command: sh`p=${path}
+if [ -L "$p" ]; then echo link
+elif [ -d "$p" ]; then echo dir; stat -c '%a %U %G %s' "$p"
+elif [ -f "$p" ]; then echo file; stat -c '%a %U %G %s' "$p"; sha256sum < "$p" | cut -c1-64
+  if [ "$(stat -c %s "$p")" -le ${MAX_CONTENT} ]; then base64 < "$p" | tr -d '\\n'; fi
+elif [ -e "$p" ]; then echo other
+else echo absent; fi`,
+    parse: parsePathState,
+  };
+}
+
+export function parsePathState(stdout: string): PathState {
+  const [kind = "absent", statLine = "", sha, b64] = stdout.split("\n");
+  const state: PathState = { kind: kind as PathState["kind"] };
+  if (kind === "file" || kind === "dir") {
+    const [mode = "", owner, group, size] = statLine.split(" ");
+    Object.assign(state, { mode: mode.padStart(4, "0"), owner, group, size: Number(size) });
+  }
+  if (kind === "file") {
+    state.sha256 = sha;
+    if (b64 !== undefined) state.content = Buffer.from(b64, "base64").toString("utf8");
+  }
+  return state;
+}
+
+export const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");

@@ -1,0 +1,91 @@
+// service: started/stopped and enabled at boot, through systemd where the host
+// runs it, else through /etc/init.d (containers, minimal hosts). A host with
+// neither gets a clear error, never a silent no-op.
+import type { Change, Fact, Handler, HostCtx, Resource } from "../engine/types.ts";
+import { ExitCode, LabError, badInput } from "../errors.ts";
+import { sh } from "../sh.ts";
+import type { ResourceOptions } from "./file.ts";
+import { run } from "./run.ts";
+
+export interface ServiceWant {
+  name: string;
+  state?: "started" | "stopped";
+  enabled?: boolean;
+}
+
+export interface ServiceState {
+  manager: "systemd" | "sysv" | "none";
+  active: boolean;
+  enabled: boolean;
+}
+
+const NAME = /^[A-Za-z0-9@_.:-]+$/;
+
+export function serviceFact(name: string): Fact<ServiceState> {
+  return {
+    key: `service:${name}`,
+    command: sh`n=${name}
+if [ -d /run/systemd/system ]; then echo systemd; systemctl is-active --quiet "$n" && echo active || echo inactive; systemctl is-enabled --quiet "$n" 2>/dev/null && echo enabled || echo disabled
+elif [ -x "/etc/init.d/$n" ]; then echo sysv; "/etc/init.d/$n" status >/dev/null 2>&1 && echo active || echo inactive; ls /etc/rc2.d/S??"$n" >/dev/null 2>&1 && echo enabled || echo disabled
+else echo none; fi`,
+    parse: (out) => {
+      const [manager = "none", active, enabled] = out.trim().split("\n");
+      return { manager: manager as ServiceState["manager"], active: active === "active", enabled: enabled === "enabled" };
+    },
+  };
+}
+
+function control(state: ServiceState, name: string, action: "start" | "stop" | "restart" | "enable" | "disable"): string {
+  if (state.manager === "systemd") return sh`systemctl ${action} ${name}`;
+  if (action === "enable") return sh`update-rc.d ${name} defaults && update-rc.d ${name} enable`;
+  if (action === "disable") return sh`update-rc.d ${name} disable`;
+  // start-stop-daemon children keep no fds open to our channel: close them explicitly.
+  return sh`/etc/init.d/${name} ${action} </dev/null >/dev/null 2>&1`;
+}
+
+const noManager = (host: string, name: string) =>
+  new LabError(`service ${name}: this host has neither systemd nor /etc/init.d/${name}`, ExitCode.failed, { host },
+    "install the package that provides the service, or manage it with a command resource");
+
+export function service(want: ServiceWant, opts: ResourceOptions = {}): Resource<ServiceWant, ServiceState> {
+  if (!NAME.test(want.name)) throw badInput(`invalid service name ${JSON.stringify(want.name)}`);
+  const fact = serviceFact(want.name);
+  return {
+    id: `service:${want.name}`,
+    want,
+    ...opts,
+    facts: () => [fact],
+    read: (ctx) => ctx.facts.get(fact),
+    diff: serviceDiff,
+    async apply(ctx, changes, have) {
+      if (have.manager === "none") throw noManager(ctx.host.name, want.name);
+      for (const c of changes) await run(ctx, control(have, want.name, c.key as "start"), `${c.key} ${want.name}`);
+      ctx.facts.invalidate([fact.key]);
+    },
+    ok: (have) => `${have.active ? "running" : "stopped"}, ${have.enabled ? "enabled" : "disabled"} (${have.manager})`,
+  };
+}
+
+export function serviceDiff(want: ServiceWant, have: ServiceState): Change[] {
+  if (have.manager === "none") return [{ key: "start", summary: `${want.name}: no service manager for it on this host` }];
+  const out: Change[] = [];
+  if (want.enabled === true && !have.enabled) out.push({ key: "enable", summary: `enable ${want.name} at boot` });
+  if (want.enabled === false && have.enabled) out.push({ key: "disable", summary: `disable ${want.name} at boot` });
+  if (want.state === "started" && !have.active) out.push({ key: "start", summary: `start ${want.name}` });
+  if (want.state === "stopped" && have.active) out.push({ key: "stop", summary: `stop ${want.name}` });
+  return out;
+}
+
+/** Handler: restart a service (once per play, when notified). */
+export function restartService(name: string, id = `restart ${name}`): Handler {
+  return {
+    id,
+    summary: `restart ${name}`,
+    async run(ctx: HostCtx) {
+      const state = await ctx.facts.get(serviceFact(name));
+      if (state.manager === "none") throw noManager(ctx.host.name, name);
+      await run(ctx, control(state, name, "restart"), `restart ${name}`);
+      ctx.facts.invalidate([`service:${name}`]);
+    },
+  };
+}

@@ -1,0 +1,40 @@
+// Render files from templates/ with nunjucks (Jinja2 syntax, familiar to Ansible
+// users). Secrets in vars are revealed into the output, and the result is then
+// a Secret itself, so it is never shown in a plan diff.
+import nunjucks from "nunjucks";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { ExitCode, LabError } from "../errors.ts";
+import { Secret, isSecret } from "../secrets/secret.ts";
+
+export type Renderer = (file: string, vars: Record<string, unknown>) => string | Secret;
+
+export function templateRenderer(root: string): Renderer {
+  const dir = join(root, "templates");
+  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(dir, { noCache: true }), {
+    autoescape: false,
+    throwOnUndefined: true,
+    trimBlocks: true,
+    lstripBlocks: true,
+  });
+  return (file, vars) => {
+    if (!existsSync(join(dir, file))) throw new LabError(`template not found: templates/${file}`, ExitCode.badInput, { file: join(dir, file) }, "check the template path (relative to templates/)");
+    let usedSecret = false;
+    const reveal = (v: unknown): unknown => {
+      if (isSecret(v)) {
+        usedSecret = true;
+        return v.reveal();
+      }
+      if (Array.isArray(v)) return v.map(reveal);
+      if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, reveal(x)]));
+      return v;
+    };
+    let out: string;
+    try {
+      out = env.render(file, reveal(vars) as object);
+    } catch (e) {
+      throw new LabError(`template templates/${file}: ${String((e as Error).message).split("\n").slice(-1)[0]}`, ExitCode.badInput, { file: join(dir, file) }, "a var used by the template is missing or the syntax is wrong");
+    }
+    return usedSecret ? new Secret(`template:${file}`, out) : out;
+  };
+}

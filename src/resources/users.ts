@@ -1,0 +1,132 @@
+// user and group: local accounts (useradd/usermod/userdel, groupadd/groupdel).
+import type { Change, Fact, Resource } from "../engine/types.ts";
+import { badInput } from "../errors.ts";
+import { sh } from "../sh.ts";
+import type { ResourceOptions } from "./file.ts";
+import { run } from "./run.ts";
+
+const NAME = /^[a-z_][a-z0-9_-]*\$?$/;
+const checkName = (kind: string, n: string) => {
+  if (!NAME.test(n) || n.length > 32) throw badInput(`invalid ${kind} name ${JSON.stringify(n)}`, {}, "use lowercase letters, digits, _ and -");
+};
+
+export interface UserWant {
+  name: string;
+  uid?: number;
+  shell?: string;
+  home?: string;
+  /** Supplementary groups (exact list when given). */
+  groups?: string[];
+  system?: boolean;
+  state?: "present" | "absent";
+}
+
+export interface UserState {
+  exists: boolean;
+  uid?: number;
+  shell?: string;
+  home?: string;
+  groups: string[];
+}
+
+export function userFact(name: string): Fact<UserState> {
+  return {
+    key: `user:${name}`,
+    command: sh`getent passwd ${name} && id -Gn ${name}`,
+    parse(out, code) {
+      if (code !== 0) return { exists: false, groups: [] };
+      const [pw = "", groups = ""] = out.split("\n");
+      const f = pw.split(":");
+      // id -Gn lists the primary group first.
+      return { exists: true, uid: Number(f[2]), home: f[5], shell: f[6], groups: groups.trim().split(/\s+/).slice(1).sort() };
+    },
+  };
+}
+
+export function user(want: UserWant, opts: ResourceOptions = {}): Resource<UserWant, UserState> {
+  checkName("user", want.name);
+  want.groups?.forEach((g) => checkName("group", g));
+  const fact = userFact(want.name);
+  return {
+    id: `user:${want.name}`,
+    want,
+    ...opts,
+    facts: () => [fact],
+    read: (ctx) => ctx.facts.get(fact),
+    diff: userDiff,
+    async apply(ctx, _changes, have) {
+      const args: string[] = [];
+      if (want.uid !== undefined) args.push("-u", String(want.uid));
+      if (want.shell) args.push("-s", want.shell);
+      if (want.home) args.push("-d", want.home);
+      if (want.groups) args.push("-G", want.groups.join(","));
+      const cmd = want.state === "absent" ? sh`userdel ${want.name}`
+        : have.exists ? sh`usermod ${args} ${want.name}`
+        : sh`useradd -m ${want.system ? ["-r"] : []} ${args} ${want.name}`;
+      await run(ctx, cmd, `${want.state === "absent" ? "remove" : have.exists ? "modify" : "create"} user ${want.name}`);
+      ctx.facts.invalidate([fact.key]);
+    },
+    ok: (have) => (have.exists ? `uid ${have.uid}` : "absent"),
+  };
+}
+
+export function userDiff(want: UserWant, have: UserState): Change[] {
+  if (want.state === "absent") return have.exists ? [{ key: "state", summary: `remove user ${want.name}` }] : [];
+  if (!have.exists) return [{ key: "state", summary: `create user ${want.name}` }];
+  const out: Change[] = [];
+  if (want.uid !== undefined && want.uid !== have.uid) out.push({ key: "uid", summary: `uid ${have.uid} -> ${want.uid}` });
+  if (want.shell && want.shell !== have.shell) out.push({ key: "shell", summary: `shell ${have.shell} -> ${want.shell}` });
+  if (want.home && want.home !== have.home) out.push({ key: "home", summary: `home ${have.home} -> ${want.home}` });
+  const wantGroups = want.groups ? [...want.groups].sort() : undefined;
+  if (wantGroups && wantGroups.join(",") !== have.groups.join(",")) out.push({ key: "groups", summary: `groups [${have.groups.join(",")}] -> [${wantGroups.join(",")}]` });
+  return out;
+}
+
+export interface GroupWant {
+  name: string;
+  gid?: number;
+  system?: boolean;
+  state?: "present" | "absent";
+}
+
+export interface GroupState {
+  exists: boolean;
+  gid?: number;
+}
+
+export function groupFact(name: string): Fact<GroupState> {
+  return {
+    key: `group:${name}`,
+    command: sh`getent group ${name}`,
+    parse: (out, code) => (code === 0 ? { exists: true, gid: Number(out.split(":")[2]) } : { exists: false }),
+  };
+}
+
+export function group(want: GroupWant, opts: ResourceOptions = {}): Resource<GroupWant, GroupState> {
+  checkName("group", want.name);
+  const fact = groupFact(want.name);
+  return {
+    id: `group:${want.name}`,
+    want,
+    ...opts,
+    facts: () => [fact],
+    read: (ctx) => ctx.facts.get(fact),
+    diff: groupDiff,
+    async apply(ctx, _changes, have) {
+      const gid = want.gid !== undefined ? ["-g", String(want.gid)] : [];
+      const cmd = want.state === "absent" ? sh`groupdel ${want.name}`
+        : have.exists ? sh`groupmod ${gid} ${want.name}`
+        : sh`groupadd ${want.system ? ["-r"] : []} ${gid} ${want.name}`;
+      await run(ctx, cmd, `group ${want.name}`);
+      ctx.facts.invalidate([fact.key]);
+    },
+    ok: (have) => (have.exists ? `gid ${have.gid}` : "absent"),
+  };
+}
+
+export function groupDiff(want: GroupWant, have: GroupState): Change[] {
+  if (want.state === "absent") return have.exists ? [{ key: "state", summary: `remove group ${want.name}` }] : [];
+  if (!have.exists) return [{ key: "state", summary: `create group ${want.name}` }];
+  if (want.gid !== undefined && want.gid !== have.gid) return [{ key: "gid", summary: `gid ${have.gid} -> ${want.gid}` }];
+  return [];
+}
