@@ -9,6 +9,8 @@ import { run } from "./run.ts";
 export interface PackagesWant {
   names: string[];
   state?: "present" | "absent" | "latest";
+  /** Run `apt-get update` before installing (only when something is to be installed). */
+  updateCache?: boolean;
 }
 
 export interface PackageState {
@@ -48,7 +50,7 @@ export function parsePackages(stdout: string): PackageState {
 }
 
 export function packages(want: PackagesWant, opts: ResourceOptions = {}): Resource<PackagesWant, PackageState> {
-  const w: Required<PackagesWant> = { names: [...new Set(want.names)].sort(), state: want.state ?? "present" };
+  const w: Required<PackagesWant> = { names: [...new Set(want.names)].sort(), state: want.state ?? "present", updateCache: want.updateCache ?? false };
   for (const n of w.names) if (!NAME.test(n)) throw badInput(`invalid package name ${JSON.stringify(n)}`, {}, "use Debian package names (lowercase, digits, + . -)");
   const fact = packagesFact(w.names, w.state === "latest");
   const self: Resource<PackagesWant, PackageState> = {
@@ -63,15 +65,16 @@ export function packages(want: PackagesWant, opts: ResourceOptions = {}): Resour
       const cmd = w.state === "absent"
         ? sh`DEBIAN_FRONTEND=noninteractive apt-get remove -y -q ${names}`
         : sh`DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold ${names}`;
+      if (w.updateCache && w.state !== "absent") await run(ctx, "apt-get update -q", "apt-get update");
       await run(ctx, cmd, `apt-get ${w.state === "absent" ? "remove" : "install"} ${names.join(" ")}`);
       ctx.facts.invalidate();
     },
     ok: (have) => w.names.map((n) => `${n}${have.installed[n] ? ` ${have.installed[n]}` : " not installed"}`).join(", "),
     merge(next) {
       const n = next.want as PackagesWant | undefined;
-      if (!next.id.startsWith("packages:") || !n || (n.state ?? "present") !== w.state) return undefined;
+      if (!next.id.startsWith("packages:") || !n || (n.state ?? "present") !== w.state || (n.updateCache ?? false) !== w.updateCache) return undefined;
       if (String(next.notify) !== String(opts.notify) || String(next.tags) !== String(opts.tags)) return undefined;
-      return packages({ names: [...w.names, ...n.names], state: w.state }, opts);
+      return packages({ names: [...w.names, ...n.names], state: w.state, updateCache: w.updateCache }, opts);
     },
   };
   return self;
