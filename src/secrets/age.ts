@@ -24,12 +24,12 @@ export async function decryptText(data: Uint8Array, ids: Identities, name: strin
     const msg = e instanceof Error ? e.message : String(e);
     if (/no identity matched/.test(msg)) {
       throw new LabError(
-        `cannot decrypt ${name}: no identity matches (tried ${ids.recipients.join(", ")} from ${ids.source})`,
+        `cannot decrypt ${name}: no identity matches (your key ${ids.recipients.join(", ")} from ${ids.source} is not a recipient)`,
         ExitCode.badInput,
-        { file: name },
+        {},
         `${NO_KEY_HINT}; or ask a key holder to add your public key to .age-recipients and run \`lab secrets rekey\``,
       );
     }
-    throw badInput(`cannot decrypt ${name}: not a valid age file or corrupted (${msg})`, { file: name }, "restore it from Git (`git checkout -- <file>`)");
+    throw badInput(`cannot decrypt ${name}: not a valid age file or corrupted (${msg})`, {}, "restore it from Git (`git checkout -- <file>`)");
   }
 }

@@ -46,7 +46,7 @@ export async function readSecretsText(opts: SecretsOptions = {}): Promise<{ text
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
   }
-  const ids = await requireIdentities(`cannot decrypt ${basename(file)}`, opts);
+  const ids = await requireIdentities(`cannot decrypt ${file}`, opts);
   return { text: await decryptText(data, ids, file), ids };
 }
 
