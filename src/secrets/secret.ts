@@ -40,7 +40,7 @@ export class Redactor {
     // value (a key, a certificate) one line at a time (lines of 8+ chars: short
     // lines like "true" or "}" are ordinary words, not secrets).
     const lines = value.includes("\n") ? value.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length >= 8) : [];
-    for (const v of [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value), ...lines]) {
+    for (const v of [value, JSON.stringify(value).slice(1, -1), urlEncoded(value), ...lines]) {
       if (v.length >= 4 && !this.#values.has(v)) {
         this.#values.add(v);
         this.#sorted = undefined;
@@ -56,3 +56,12 @@ export class Redactor {
 }
 
 export const redact = (text: string): string => Redactor.global.redact(text);
+
+/** encodeURIComponent throws on a lone surrogate; such a value has no URL form to scrub. */
+function urlEncoded(value: string): string {
+  try {
+    return encodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}

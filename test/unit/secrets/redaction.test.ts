@@ -52,3 +52,11 @@ describe("Redactor", () => {
     expect(out).toBe("log: «redacted» yes");
   });
 });
+
+describe("Redactor edge cases", () => {
+  it("accepts a value with a lone surrogate", () => {
+    const r = new Redactor();
+    expect(() => r.add("abc\uD800def")).not.toThrow();
+    expect(r.redact("x abc\uD800def")).toBe("x «redacted»");
+  });
+});
