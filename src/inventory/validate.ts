@@ -7,7 +7,7 @@ import type { YamlSource } from "./yaml-source.ts";
 
 const require = createRequire(import.meta.url);
 const schema = require("../../inventory/schema.json") as object;
-const ajv = new Ajv({ allErrors: true, strict: false });
+const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
 const validateFile = ajv.compile(schema);
 
 export function validateInventoryFile(src: YamlSource): void {
@@ -48,7 +48,7 @@ export function schemaError(src: YamlSource, err: ErrorObject) {
       what = err.message ?? err.keyword;
       hint = "see inventory/schema.json for what this key takes";
   }
-  const pos = src.position(keyPath);
+  const pos = src.position(keyPath, err.keyword === "additionalProperties" ? "key" : "value");
   const at = keyPath.length ? keyPath.join(".") : "(top level)";
   return badInput(`${at}: ${what}`, { file: src.file, line: pos.line, col: pos.col }, hint);
 }

@@ -8,7 +8,7 @@ export interface YamlSource {
   doc: Document;
   data: unknown;
   /** Position of the value at a JSON path (or of its closest existing parent). */
-  position(path: readonly (string | number)[]): { line: number; col: number };
+  position(path: readonly (string | number)[], at?: "key" | "value"): { line: number; col: number };
 }
 
 export async function readYaml(file: string): Promise<YamlSource> {
@@ -30,7 +30,11 @@ export function parseYaml(file: string, text: string): YamlSource {
     const msg = first.code === "DUPLICATE_KEY" ? "duplicate key in the same mapping" : first.message.split("\n")[0];
     throw badInput(`invalid YAML: ${msg}`, { file, line: pos.line, col: pos.col }, "fix the YAML syntax at that position");
   }
-  const position = (path: readonly (string | number)[]): { line: number; col: number } => {
+  const position = (path: readonly (string | number)[], at: "key" | "value" = "value"): { line: number; col: number } => {
+    if (at === "key" && path.length > 0) {
+      const key = keyNode(doc.getIn(path.slice(0, -1), true), path[path.length - 1]);
+      if (key !== undefined) return lineCounter.linePos(key);
+    }
     for (let n = path.length; n >= 0; n--) {
       const node: unknown = doc.getIn(path.slice(0, n), true);
       if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]);
