@@ -33,7 +33,7 @@ function editResource<W extends { path: string; create?: boolean }>(kind: string
   const editedOf = (have: PathState): string => {
     if (have.kind === "absent" && want.create) return edit("");
     if (have.kind !== "file") throw new LabError(`${kind}: ${want.path} is ${have.kind === "absent" ? "missing" : `a ${have.kind}`}`, ExitCode.failed, {}, "set create: true or fix the path");
-    if (have.content === undefined) throw new LabError(`${kind}: ${want.path} is too large to edit in place`, ExitCode.failed);
+    if (have.content === undefined) throw new LabError(`${kind}: ${want.path} is too large (over 256 KiB) or not UTF-8 text: cannot edit it in place`, ExitCode.failed);
     return edit(have.content);
   };
   return {

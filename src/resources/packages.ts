@@ -36,7 +36,8 @@ export function parsePackages(stdout: string): PackageState {
   const installed: Record<string, string> = {};
   for (const line of dpkg.split("\n")) {
     const [name, status, version] = line.split("\t");
-    if (name && status?.startsWith("ii") && version) installed[name.split(":")[0] ?? name] = version;
+    // Status-Abbrev is want/state/error: the SECOND letter says installed ("hi " is held, still installed).
+    if (name && status?.[1] === "i" && version) installed[name.split(":")[0] ?? name] = version;
   }
   const candidate: Record<string, string> = {};
   let current = "";

@@ -40,7 +40,12 @@ export function parsePathState(stdout: string): PathState {
   }
   if (kind === "file") {
     state.sha256 = sha;
-    if (b64 !== undefined) state.content = Buffer.from(b64, "base64").toString("utf8");
+    // Content only when it is known exactly: a file over MAX_CONTENT prints no base64, which
+    // looks like an empty file's, so the bytes must match the sha256; text that is not UTF-8
+    // would not survive a decode/encode round trip (an edit would corrupt it).
+    const bytes = Buffer.from(b64 ?? "", "base64");
+    const text = bytes.toString("utf8");
+    if (b64 !== undefined && createHash("sha256").update(bytes).digest("hex") === sha && Buffer.from(text, "utf8").equals(bytes)) state.content = text;
   }
   return state;
 }
