@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The test command (`npm test`): installs what the tests need when missing
+# (Debian packages, dockerd, node_modules, the test-host image), then runs the
+# static checks, the unit tier and the integration tier against real hosts.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/ensure-deps.sh
+bash test/hosts/build-image.sh
+echo "== typecheck"; npx tsc --noEmit -p .
+echo "== lint"; npx eslint .
+echo "== tests"; npx vitest run "$@"
