@@ -11,7 +11,7 @@ export default definePlaybook({
       roles: (host) => [
         base({
           domain: String(host.vars.domain),
-          note: String(host.vars.role_note ?? "lab server"),
+          note: typeof host.vars.role_note === "string" ? host.vars.role_note : "lab server",
           admins: host.vars.admins as string[],
         }),
       ],

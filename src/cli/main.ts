@@ -8,6 +8,7 @@ import { parseExtraVars } from "./extra-vars.ts";
 import { hostsTrust } from "./hosts-command.ts";
 import { runCommand } from "./run-command.ts";
 import { checkCommand } from "./check-command.ts";
+import { secretsEdit, secretsGet, secretsInit, secretsList, secretsRekey, secretsRemove, secretsSet } from "./secrets-command.ts";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const list = (v: string, prev: string[]) => [...prev, ...v.split(",").map((s) => s.trim()).filter(Boolean)];
@@ -39,7 +40,8 @@ export async function main(argv: string[]): Promise<number> {
     .option("--skip-tags <tags>", "skip steps with these tags", list, [])
     .addOption(new Option("-f, --forks <n>", "hosts in parallel").default(10).argParser((v) => Number.parseInt(v, 10)))
     .option("-e, --extra-vars <vars>", "key=value, JSON, or @file (highest precedence)", collect, [])
-    .option("--json", "print a machine-readable JSON report on stdout");
+    .option("--json", "print a machine-readable JSON report on stdout")
+    .addOption(new Option("--lock-timeout <seconds>", "wait this long for another apply to finish").default(0).argParser((v) => Number.parseInt(v, 10)));
 
   const doRun = async (playbook: string, o: Record<string, unknown>, check: boolean) => {
     const g = program.opts<{ root: string; inventory: string }>();
@@ -57,6 +59,8 @@ export async function main(argv: string[]): Promise<number> {
       json: Boolean(o.json),
       verbose,
       detailedExitCode: Boolean(o.detailedExitcode),
+      lockTimeout: o.lockTimeout as number,
+      argv,
       signal: abort.signal,
     });
     code = r.code;
@@ -89,6 +93,21 @@ export async function main(argv: string[]): Promise<number> {
       const inv = await loadInventory({ path: resolve(root, g.inventory), root });
       code = await hostsTrust(inv, name, o.fingerprint, process.stdout);
     });
+
+  const secrets = program.command("secrets").description("the age-encrypted secrets file (secrets.age, safe to commit)")
+    .option("--file <path>", "secrets file (default secrets.age in the project root)");
+  const sopts = () => {
+    const file = secrets.opts<{ file?: string }>().file;
+    return { root: resolve(program.opts<{ root: string }>().root), ...(file ? { file } : {}) };
+  };
+  secrets.command("init").description("create a key (~/.config/lab/age.key) and an empty secrets file").action(async () => { code = await secretsInit(sopts()); });
+  secrets.command("list").description("names only").action(async () => { code = await secretsList(sopts()); });
+  secrets.command("get").argument("<name>").description("print one value (the only command that does)").action(async (n: string) => { code = await secretsGet(n, sopts()); });
+  secrets.command("set").argument("<name>").description("set a value read from stdin (never from argv: it would land in shell history)")
+    .action(async (n: string) => { code = await secretsSet(n, process.stdin, sopts()); });
+  secrets.command("rm").argument("<name>").action(async (n: string) => { code = await secretsRemove(n, sopts()); });
+  secrets.command("edit").description("edit in $EDITOR (a private temp copy, removed afterwards)").action(async () => { code = await secretsEdit(sopts()); });
+  secrets.command("rekey").description("re-encrypt for the recipients in .age-recipients").action(async () => { code = await secretsRekey(sopts()); });
 
   try {
     await program.parseAsync(argv, { from: "user" });

@@ -5,6 +5,8 @@ import { redact } from "../secrets/secret.ts";
 import { formatChanges, formatRecap, jsonReport } from "../engine/output.ts";
 import { ListrReporter, PlainReporter } from "../engine/progress.ts";
 import { run, type RunOptions, type RunResult } from "../engine/runner.ts";
+import { acquireLock } from "../engine/lock.ts";
+import { appendAudit, type AuditOutcome } from "../engine/audit.ts";
 import type { Logger } from "../engine/types.ts";
 
 export interface RunCommandOptions extends Omit<RunOptions, "reporter" | "log" | "signal"> {
@@ -13,6 +15,10 @@ export interface RunCommandOptions extends Omit<RunOptions, "reporter" | "log" |
   /** plan only: exit 10 when there are changes. */
   detailedExitCode?: boolean;
   signal?: AbortSignal;
+  /** The command line, for the lock and the audit log. */
+  argv?: string[];
+  /** Seconds to wait for another apply's lock (default 0: fail at once). */
+  lockTimeout?: number;
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream & { isTTY?: boolean };
 }
@@ -25,10 +31,48 @@ export async function runCommand(opts: RunCommandOptions): Promise<{ code: ExitC
     warn: (m) => stderr.write(`lab: warning: ${redact(m)}\n`),
   };
   const reporter = stderr.isTTY && !opts.json ? new ListrReporter() : new PlainReporter(stderr, opts.verbose);
-  const result = await run({ ...opts, reporter, log, signal: opts.signal ?? new AbortController().signal });
-  if (opts.json) stdout.write(`${jsonReport(result)}\n`);
-  else stdout.write(`${formatChanges(result, opts.verbose)}\n${formatRecap(result)}\n`);
+  const signal = opts.signal ?? new AbortController().signal;
+  const argv = opts.argv ?? ["apply"];
+  // Plans only read: they take no lock and leave no audit record.
+  const lock = opts.check ? undefined : await acquireLock({
+    root: opts.root, command: `lab ${argv.join(" ")}`, timeoutSec: opts.lockTimeout ?? 0, signal,
+    onWait: (h) => log.warn(`waiting for the lab lock held by pid ${h.pid} on ${h.host} since ${h.startedAt} (${h.command})`),
+    onStale: (h) => log.warn(`took over a stale lab lock of dead pid ${h.pid} (${h.command})`),
+  });
+  const t0 = performance.now();
+  let result: RunResult;
+  try {
+    result = await run({ ...opts, reporter, log, signal });
+  } catch (e) {
+    if (!opts.check) await audit(opts, argv, { outcome: "error", exitCode: (e as { code?: number }).code ?? 1, durationMs: performance.now() - t0 });
+    await lock?.release();
+    throw e;
+  }
+  if (!opts.check) await audit(opts, argv, { result });
+  await lock?.release();
+  // The engine redacts as it records; the output boundary redacts once more.
+  if (opts.json) stdout.write(`${redact(jsonReport(result))}\n`);
+  else stdout.write(redact(`${formatChanges(result, opts.verbose)}\n${formatRecap(result)}\n`));
   const changed = Object.values(result.hosts).some((h) => h.changed > 0);
   const code = result.exitCode === ExitCode.ok && opts.check && opts.detailedExitCode && changed ? ExitCode.planHasChanges : result.exitCode;
   return { code, result };
+}
+
+async function audit(opts: RunCommandOptions, argv: string[], r: { result: RunResult } | { outcome: AuditOutcome; exitCode: number; durationMs: number }): Promise<void> {
+  const base = { argv, playbook: opts.playbook, check: opts.check, ...(opts.limit ? { limit: opts.limit } : {}) };
+  if (!("result" in r)) {
+    await appendAudit({ ...base, hosts: [], changes: [], outcome: r.outcome, exitCode: r.exitCode, durationMs: Math.round(r.durationMs) }, { root: opts.root });
+    return;
+  }
+  const res = r.result;
+  const statuses = Object.values(res.hosts).map((h) => h.status);
+  const outcome: AuditOutcome = res.interrupted ? "interrupted" : statuses.includes("failed") ? "failed" : statuses.includes("unreachable") ? "unreachable" : statuses.includes("changed") ? "changed" : "ok";
+  await appendAudit({
+    ...base,
+    hosts: Object.keys(res.hosts),
+    changes: res.results.flatMap((s) => s.changes.map((c) => ({ host: s.host, resource: s.id, summary: c.summary }))),
+    outcome,
+    exitCode: res.exitCode,
+    durationMs: Math.round(res.durationMs),
+  }, { root: opts.root });
 }

@@ -16,7 +16,8 @@ export interface HostRunOptions {
 /** Runs the steps; returns false when the host must not continue (failed/unreachable/interrupted). */
 export async function runHostPlay(ctx: HostCtx, plan: HostPlan, opts: HostRunOptions): Promise<boolean> {
   const notified = new Set<string>();
-  const emit = (r: Omit<StepResult, "play" | "host">) => opts.onStep({ play: opts.play, host: plan.host, ...r });
+  // Ids can hold revealed values (a command line): redact them like everything else.
+  const emit = (r: Omit<StepResult, "play" | "host">) => opts.onStep({ play: opts.play, host: plan.host, ...r, id: redact(r.id) });
   let stop: StepResult["status"] | undefined;
   let stopReason = "";
   let planned = false;
@@ -29,7 +30,7 @@ export async function runHostPlay(ctx: HostCtx, plan: HostPlan, opts: HostRunOpt
       emit({ id: r.id, role: step.role, status: "skipped", changes: [], reason: ctx.signal.aborted ? "not run: interrupted" : `not run: ${stopReason}`, durationMs: 0 });
       continue;
     }
-    opts.onStart(r.id);
+    opts.onStart(redact(r.id));
     const t0 = performance.now();
     try {
       await ctx.facts.prefetch(remainingFacts(i));

@@ -3,6 +3,7 @@
 // JSON Schema (inventory data is untyped YAML).
 import type { JSONSchemaType } from "ajv";
 import type { Renderer } from "../resources/template.ts";
+import type { Secret } from "../secrets/secret.ts";
 import type { Handler, HostInfo, Resource } from "./types.ts";
 
 /** What a role may use besides its vars: the host and the project's templates. */
@@ -11,6 +12,8 @@ export interface RoleTools {
   template: Renderer;
   /** Project root. */
   root: string;
+  /** A secret from the project's secrets.age, by name (redacted everywhere). */
+  secret(name: string): Secret;
 }
 
 /** What a role produces for one host. */

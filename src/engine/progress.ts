@@ -3,6 +3,7 @@
 import { Listr } from "listr2";
 import type { Reporter } from "./runner.ts";
 import type { StepResult } from "./results.ts";
+import { redact } from "../secrets/secret.ts";
 
 const line = (r: StepResult): string => {
   const what = r.changes.length ? r.changes.map((c) => c.summary).join("; ") : (r.reason ?? "");
@@ -20,7 +21,7 @@ export class PlainReporter implements Reporter {
   stepStart(): void {}
   step(r: StepResult): void {
     if (r.status === "ok" && !this.verbose) return;
-    this.out.write(`lab: ${line(r)}\n`);
+    this.out.write(`lab: ${redact(line(r))}\n`);
   }
   async playEnd(): Promise<void> {}
 }

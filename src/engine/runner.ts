@@ -6,6 +6,7 @@ import { loadInventory, type Inventory } from "../inventory/inventory.ts";
 import { ExitCode, LabError, badInput } from "../errors.ts";
 import { BatchedFacts } from "../facts/cache.ts";
 import { templateRenderer } from "../resources/template.ts";
+import { loadSecrets } from "../secrets/store.ts";
 import { openTransport } from "../transport/open.ts";
 import type { Transport } from "../transport/types.ts";
 import { runHostPlay } from "./host-run.ts";
@@ -65,7 +66,13 @@ export async function loadPlaybook(file: string): Promise<Playbook> {
 export async function prepare(opts: RunOptions): Promise<{ inv: Inventory; plays: PlayPlan[]; playbook: Playbook }> {
   const inv = await loadInventory({ path: opts.inventory, root: opts.root, ...(opts.extraVars ? { extraVars: opts.extraVars } : {}) });
   const playbook = await loadPlaybook(opts.playbook);
-  const plays = expandPlaybook(playbook, opts.playbook, inv, opts, { template: templateRenderer(opts.root), root: opts.root });
+  // Decrypted up front (role expansion is synchronous); a missing key only matters if a role asks for a secret.
+  const store = await loadSecrets({ root: opts.root, missingOk: true }).then((s) => ({ s }), (e: unknown) => ({ e }));
+  const secret = (name: string) => {
+    if ("e" in store) throw store.e;
+    return store.s.get(name);
+  };
+  const plays = expandPlaybook(playbook, opts.playbook, inv, opts, { template: templateRenderer(opts.root), root: opts.root, secret });
   if (plays.every((p) => p.hosts.length === 0)) throw badInput(`no hosts matched${opts.limit ? ` --limit ${opts.limit}` : ""}`, { file: opts.playbook }, "check the play's hosts pattern and --limit");
   return { inv, plays, playbook };
 }

@@ -1,0 +1,83 @@
+// A full run with secrets: the values reach the host (0600) and appear in NO
+// output: progress, plan diffs, --json, -v debug lines, errors, the audit log.
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { beforeAll, expect, inject, it } from "vitest";
+import type { TestLabData } from "../hosts/hosts.ts";
+import { LAB_BIN, changedCount, inHost, makeProject, type TestProject } from "./project.ts";
+
+const DB_PASSWORD = "s3cr3t-Db-Pa55word-9f2c";
+const TOKEN = "tok_5a9d1c0e7b3f4a21";
+const NEW_PASSWORD = "n3w-Db-Pa55word-71ae";
+
+let lab: TestLabData;
+let p: TestProject;
+let env: Record<string, string>;
+
+const setSecret = (name: string, value: string) =>
+  new Promise<number>((done) => {
+    const child = execFile("node", [LAB_BIN, "-C", p.root, "secrets", "set", name], { env: { ...process.env, ...env } }, (err) => done(err ? 1 : 0));
+    child.stdin?.end(`${value}\n`);
+  });
+
+beforeAll(async () => {
+  lab = inject("testLab");
+  p = await makeProject(lab, {
+    files: {
+      "templates/app.env.njk": "DB_USER=app\nDB_PASSWORD={{ password }}\n",
+    },
+  });
+  await p.write("playbooks/site.ts", `
+import { definePlaybook, defineRole, directory, file, command, sh } from "${join(import.meta.dirname, "../../src/index.ts")}";
+const app = defineRole<{ fail: boolean }>({
+  name: "app",
+  schema: { type: "object", properties: { fail: { type: "boolean" } }, required: ["fail"], additionalProperties: false },
+  resources: (v, _h, lab) => [
+    directory({ path: "/etc/app", mode: "0755" }),
+    file({ path: "/etc/app/app.env", content: lab.template("app.env.njk", { password: lab.secret("db_password") }) }),
+    file({ path: "/etc/app/token", content: lab.secret("api_token") }),
+    ...(v.fail ? [command({ command: sh\`echo using \${lab.secret("api_token").reveal()} >&2; exit 3\`, creates: "/nonexistent" })] : []),
+  ],
+});
+export default definePlaybook({ name: "secrets", plays: [{ name: "app", hosts: "db1", roles: (h) => [app({ fail: h.vars.fail === "yes" })] }] });
+`);
+  env = { LAB_AGE_KEY_FILE: join(p.root, "age.key") };
+  const init = await p.lab(["secrets", "init"], { env });
+  expect(init.code, init.stderr).toBe(0);
+  expect(await setSecret("db_password", DB_PASSWORD)).toBe(0);
+  expect(await setSecret("api_token", TOKEN)).toBe(0);
+  const db1 = lab.hosts.find((h) => h.name === "db1")!;
+  await inHost(db1.container, "rm -rf /etc/app");
+});
+
+it("never shows a secret value, in any output of any run", async () => {
+  const outputs: string[] = [];
+  const keep = (r: { stdout: string; stderr: string }) => (outputs.push(r.stdout, r.stderr), r);
+  const plan = keep(await p.lab(["plan", "-v"], { env }));
+  expect(plan.code, plan.stderr).toBe(0);
+  expect(plan.stdout).toContain("(secret content)");
+  const first = keep(await p.lab(["apply", "-v", "--json"], { env }));
+  expect(first.code, first.stderr).toBe(0);
+  const second = keep(await p.lab(["apply", "--json"], { env }));
+  expect(changedCount(JSON.parse(second.stdout))).toBe(0);
+
+  // A changed secret shows as changed, never with its value.
+  await setSecret("db_password", NEW_PASSWORD);
+  const changed = keep(await p.lab(["plan", "-v"], { env }));
+  expect(changed.stdout).toMatch(/update \/etc\/app\/app\.env \(secret content\)/);
+  keep(await p.lab(["apply", "-v"], { env }));
+  // A failing command that prints a secret: the error is redacted.
+  const failing = keep(await p.lab(["apply", "-v", "-e", "fail=yes"], { env }));
+  expect(failing.code).toBe(3);
+  expect(failing.stdout + failing.stderr).toContain("«redacted»");
+  outputs.push(await readFile(join(p.root, ".lab/audit.jsonl"), "utf8"));
+
+  for (const out of outputs) for (const v of [DB_PASSWORD, TOKEN, NEW_PASSWORD]) expect(out).not.toContain(v);
+
+  const db1 = lab.hosts.find((h) => h.name === "db1")!;
+  expect((await inHost(db1.container, "cat /etc/app/app.env")).stdout).toBe(`DB_USER=app\nDB_PASSWORD=${NEW_PASSWORD}\n`);
+  expect((await inHost(db1.container, "stat -c %a /etc/app/app.env /etc/app/token")).stdout).toBe("600\n600\n");
+  // Nothing left in temp directories on the host.
+  expect((await inHost(db1.container, "ls -a /etc/app | grep -c lab-tmp || true")).stdout.trim()).toBe("0");
+});
