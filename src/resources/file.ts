@@ -8,7 +8,7 @@ import { attrChanges } from "./attrs-diff.ts";
 import { pathFact, sha256, type PathState } from "./path-fact.ts";
 import { octal, run } from "./run.ts";
 import { unifiedDiff } from "./text-diff.ts";
-import { setAttrs, writeFileAtomic } from "./write-file.ts";
+import { currentOwner, setAttrs, writeFileAtomic } from "./write-file.ts";
 
 export interface FileWant {
   /** Absolute path on the host. */
@@ -42,7 +42,7 @@ export function file(want: FileWant, opts: ResourceOptions = {}): Resource<FileW
         await run(ctx, sh`rm -f -- ${w.path}`, `remove ${w.path}`);
       } else if (changes.some((c) => c.key === "content") && w.content !== undefined) {
         const text = isSecret(w.content) ? w.content.reveal() : w.content;
-        await writeFileAtomic(ctx, w.path, text, { mode: newMode(w, have), ...pick(w) });
+        await writeFileAtomic(ctx, w.path, text, { mode: newMode(w, have), ...currentOwner(have), ...pick(w) });
       } else {
         await setAttrs(ctx, w.path, { ...(w.mode ? { mode: w.mode } : {}), ...pick(w) });
       }

@@ -5,7 +5,7 @@ import { ExitCode, LabError } from "../errors.ts";
 import type { ResourceOptions } from "./file.ts";
 import { pathFact, type PathState } from "./path-fact.ts";
 import { unifiedDiff } from "./text-diff.ts";
-import { writeFileAtomic } from "./write-file.ts";
+import { currentOwner, writeFileAtomic } from "./write-file.ts";
 
 export interface LineWant {
   path: string;
@@ -48,7 +48,7 @@ function editResource<W extends { path: string; create?: boolean }>(kind: string
       return next === before ? [] : [{ key: "content", summary: `edit ${want.path} (${kind})`, diff: unifiedDiff(want.path, before, next) }];
     },
     async apply(ctx, _changes, have) {
-      await writeFileAtomic(ctx, want.path, editedOf(have), { mode: have.mode ?? "0644" });
+      await writeFileAtomic(ctx, want.path, editedOf(have), { mode: have.mode ?? "0644", ...currentOwner(have) });
       ctx.facts.invalidate([fact.key]);
     },
     ok: () => `${want.path} already has it`,
@@ -59,12 +59,12 @@ export function editLine(text: string, want: LineWant): string {
   const lines = text === "" ? [] : text.replace(/\n$/, "").split("\n");
   const re = want.regexp ? new RegExp(want.regexp) : undefined;
   const hit = (l: string) => (re ? re.test(l) : l === want.line);
-  if (want.state === "absent") return join(lines.filter((l) => !hit(l)));
+  if (want.state === "absent") return joinAs(text, lines.filter((l) => !hit(l)));
   let last = -1;
   lines.forEach((l, i) => { if (hit(l)) last = i; });
   if (last >= 0) lines[last] = want.line;
   else if (!lines.includes(want.line)) lines.push(want.line);
-  return join(lines);
+  return joinAs(text, lines);
 }
 
 export function editBlock(text: string, want: BlockWant): string {
@@ -72,15 +72,22 @@ export function editBlock(text: string, want: BlockWant): string {
   const begin = marker.replace("{mark}", "BEGIN");
   const end = marker.replace("{mark}", "END");
   const lines = text === "" ? [] : text.replace(/\n$/, "").split("\n");
-  const b = lines.indexOf(begin);
+  // The LAST BEGIN (as Ansible's blockinfile): after a stray BEGIN without END, the block is
+  // appended once and found again next run, never spliced from the stray marker (user lines lost).
+  const b = lines.lastIndexOf(begin);
   const e = b >= 0 ? lines.indexOf(end, b) : -1;
   const body = want.state === "absent" ? [] : [begin, ...want.block.replace(/\n$/, "").split("\n"), end];
   if (b >= 0 && e >= 0) lines.splice(b, e - b + 1, ...body);
   else lines.push(...body);
-  return join(lines);
+  return joinAs(text, lines);
 }
 
 const join = (lines: string[]) => (lines.length ? `${lines.join("\n")}\n` : "");
+/** The edited lines as text; the original text itself when only its missing final newline differs (nothing to do). */
+const joinAs = (text: string, lines: string[]) => {
+  const out = join(lines);
+  return out === `${text}\n` ? text : out;
+};
 
 export const line = (want: LineWant, opts: ResourceOptions = {}) => editResource("line", want.regexp ?? want.line, want, (t) => editLine(t, want), opts);
 export const block = (want: BlockWant, opts: ResourceOptions = {}) => editResource("block", want.marker ?? "lab", want, (t) => editBlock(t, want), opts);

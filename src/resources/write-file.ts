@@ -2,6 +2,7 @@
 // directory, gets its mode and owner, then is renamed over the target.
 import type { HostCtx } from "../engine/types.ts";
 import { sh } from "../sh.ts";
+import type { PathState } from "./path-fact.ts";
 import { run } from "./run.ts";
 
 export interface Attrs {
@@ -22,6 +23,10 @@ chmod ${attrs.mode} "$t"
 trap - EXIT`;
   await run(ctx, cmd, `write ${path}`, content);
 }
+
+/** The owner and group of an existing file: a rewrite keeps them (the temp file belongs to the login user). */
+export const currentOwner = (have: PathState): { owner?: string; group?: string } =>
+  have.kind === "file" ? { ...(have.owner ? { owner: have.owner } : {}), ...(have.group ? { group: have.group } : {}) } : {};
 
 export async function setAttrs(ctx: HostCtx, path: string, attrs: Partial<Attrs>): Promise<void> {
   const parts: string[] = [];
