@@ -73,7 +73,8 @@ export class FakeTransport implements Transport {
     await Promise.resolve();
     const stdin = options.stdin === undefined ? undefined : String(options.stdin);
     this.calls.push({ command, ...(stdin === undefined ? {} : { stdin }) });
-    if (command === "sh -s" && stdin !== undefined) {
+    // A rule for the command itself wins (e.g. to make a whole round trip fail).
+    if (command === "sh -s" && stdin !== undefined && !this.#rules.some((r) => matches(r.match, command))) {
       const blocks = parseBatch(stdin);
       if (blocks.length) {
         let stdout = "";
