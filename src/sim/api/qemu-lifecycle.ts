@@ -1,0 +1,218 @@
+// Create (and restore), clone, convert to template, resize, destroy: the
+// checks PVE makes before forking fail synchronously (HTTP 500), the rest
+// happens in the worker task, with the locks PVE holds meanwhile.
+import { randomUUID } from "node:crypto";
+import { formatPropString, formatSize, parsePropString, parseSize } from "../../proxmox/propstring.ts";
+import type { Call, Routes } from "../context.ts";
+import { flag, need, node, settings, str } from "../context.ts";
+import { fail } from "../errors.ts";
+import type { Flat, SimState, VmState } from "../state.ts";
+import type { TaskCtx } from "../tasks.ts";
+import {
+  DISK_KEY, addVolume, allocateDrive, checkLock, findVolume, nextDiskIndex, getVm, isTemplate, now, ownedVolumes, removeVolume, vmName, withMac,
+} from "../vm.ts";
+import { CONTROL_KEYS } from "./qemu-config.ts";
+import { startVm } from "./qemu-power.ts";
+
+const newVm = (vmid: number, nodeName: string, config: Flat): VmState =>
+  ({ vmid, node: nodeName, config, pending: {}, pendingDelete: [], status: "stopped" });
+
+const identity = (): Flat => ({
+  smbios1: `uuid=${randomUUID()}`,
+  vmgenid: randomUUID(),
+  meta: `creation-qemu=10.0.2,ctime=${now()}`,
+});
+
+/** Drop a VM and every volume it owns (failed create/clone cleanup, destroy). */
+function purgeVm(state: SimState, vmid: number): void {
+  const vm = state.vms[vmid];
+  if (!vm) return;
+  for (const volid of ownedVolumes(state, { ...vm.config, ...vm.pending })) removeVolume(state, volid);
+  delete state.vms[vmid];
+}
+
+function finishCreate(c: Call, vm: VmState, config: Flat, t: TaskCtx): void {
+  const out: Flat = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (DISK_KEY.test(key)) out[key] = allocateDrive(c.sim.state, vm.vmid, key, value, t.log);
+    else if (/^net\d+$/.test(key)) out[key] = withMac(c.sim.state, value);
+    else out[key] = value;
+  }
+  vm.config = { ...identity(), ...out };
+}
+
+function create(c: Call): string {
+  const { state } = c.sim;
+  const nodeName = node(c);
+  const vmid = Number(need(c, "vmid"));
+  const existing = state.vms[vmid];
+  const archive = str(c, "archive");
+  if (existing && !(archive && flag(c, "force"))) {
+    throw fail(`unable to create VM ${vmid} - VM ${vmid} already exists on node '${existing.node}'`);
+  }
+  if (archive) return restore(c, nodeName, vmid, archive);
+  const config = settings(c, [], CONTROL_KEYS);
+  const vm = newVm(vmid, nodeName, { lock: "create" });
+  state.vms[vmid] = vm;
+  const onError = (): void => purgeVm(state, vmid);
+  return c.sim.tasks.start({ node: nodeName, type: "qmcreate", id: String(vmid), auth: c.auth, onError }, async (t) => {
+    await t.step();
+    finishCreate(c, vm, config, t);
+    if (flag(c, "start")) await startVm(c, vm, t);
+  });
+}
+
+function restore(c: Call, nodeName: string, vmid: number, archive: string): string {
+  const { state } = c.sim;
+  const old = state.vms[vmid];
+  if (old?.status === "running") throw fail(`unable to restore VM ${vmid} - VM is running`);
+  if (old) checkLock(old);
+  return c.sim.tasks.start({ node: nodeName, type: "qmrestore", id: String(vmid), auth: c.auth }, async (t) => {
+    const backup = findVolume(state, archive)?.backup;
+    if (!backup) throw new Error(`volume '${archive}' does not exist`);
+    t.log(`restore vma archive: ${archive}`);
+    await t.step();
+    purgeVm(state, vmid);
+    const target = str(c, "storage");
+    const config: Flat = {};
+    for (const [key, value] of Object.entries(backup.config)) {
+      if (/^unused\d+$/.test(key)) continue;
+      const parts = parsePropString(value, "file");
+      if (DISK_KEY.test(key) && parts.media !== "cdrom" && parts.file?.includes(":")) {
+        const sid = target ?? parts.file.split(":")[0]!;
+        const gib = (parseSize(parts.size ?? "1G") ?? 1024 ** 3) / 1024 ** 3;
+        config[key] = formatPropString({ ...parts, file: `${sid}:${gib}` }, "file");
+      } else if (/^net\d+$/.test(key) && flag(c, "unique")) {
+        config[key] = withMac(state, value, true);
+      } else {
+        config[key] = value;
+      }
+    }
+    const vm = newVm(vmid, nodeName, {});
+    state.vms[vmid] = vm;
+    finishCreate(c, vm, config, t);
+    t.log("rescan volumes...");
+  });
+}
+
+function clone(c: Call): string {
+  const { state } = c.sim;
+  const source = getVm(c);
+  const newid = Number(need(c, "newid"));
+  checkLock(source);
+  if (state.vms[newid]) throw fail(`unable to create VM ${newid}: config file already exists`);
+  const template = isTemplate(source);
+  const full = flag(c, "full") ?? !template;
+  if (!full && !template) throw fail("linked clone feature is only available for templates");
+  if (!full && (str(c, "storage") || str(c, "format"))) throw fail(`parameter '${str(c, "storage") ? "storage" : "format"}' not allowed for linked clones`);
+  const target = str(c, "target") ?? source.node;
+  if (!state.nodes.includes(target)) throw fail(`no such cluster node '${target}'`);
+  const vm = newVm(newid, target, { lock: "clone" });
+  state.vms[newid] = vm;
+  const onError = (): void => purgeVm(state, newid);
+  return c.sim.tasks.start({ node: source.node, type: "qmclone", id: String(source.vmid), auth: c.auth, onError }, async (t) => {
+    const config: Flat = {};
+    for (const [key, value] of Object.entries(source.config)) {
+      if (/^(template|lock|unused\d+|smbios1|vmgenid|meta)$/.test(key)) continue;
+      const parts = parsePropString(value, "file");
+      const vol = parts.file ? findVolume(state, parts.file) : undefined;
+      if (DISK_KEY.test(key) && vol?.volid.includes("cloudinit")) {
+        config[key] = allocateDrive(state, newid, key, `${vol.volid.split(":")[0]}:cloudinit`, t.log);
+      } else if (DISK_KEY.test(key) && vol && parts.media !== "cdrom") {
+        config[key] = cloneDisk(c, newid, key, parts, full, t);
+        await t.step();
+      } else {
+        config[key] = /^net\d+$/.test(key) ? withMac(state, value, true) : value;
+      }
+    }
+    if (Object.keys(config).every((k) => !DISK_KEY.test(k))) await t.step();
+    vm.config = { ...config, ...identity(), name: str(c, "name") ?? `Copy-of-VM-${vmName(source).replace(/^VM /, "")}` };
+    if (str(c, "description")) vm.config.description = str(c, "description")!;
+  });
+}
+
+function cloneDisk(c: Call, newid: number, key: string, parts: Flat, full: boolean, t: TaskCtx): string {
+  const { state } = c.sim;
+  const src = findVolume(state, parts.file!)!;
+  if (!full) {
+    const volid = `${src.volid}/vm-${newid}-disk-${nextDiskIndex(state, src.volid.split(":")[0]!, newid)}`;
+    t.log(`create linked clone of drive ${key} (${src.volid})`);
+    addVolume(state, { ...src, volid, vmid: newid, ctime: now() });
+    return formatPropString({ ...parts, file: volid }, "file");
+  }
+  const sid = str(c, "storage") ?? src.volid.split(":")[0]!;
+  t.log(`create full clone of drive ${key} (${src.volid})`);
+  const spec = formatPropString({ file: `${sid}:${src.size / 1024 ** 3}`, ...Object.fromEntries(Object.entries(parts).filter(([k]) => k !== "file" && k !== "size")) }, "file");
+  return allocateDrive(state, newid, key, spec, t.log);
+}
+
+function template(c: Call): string {
+  const vm = getVm(c);
+  if (vm.status === "running") throw fail("you can't convert a VM to template if VM is running");
+  checkLock(vm);
+  if (isTemplate(vm) && !str(c, "disk")) throw fail("you can't convert a template to a template");
+  return c.sim.tasks.start({ node: vm.node, type: "qmtemplate", id: String(vm.vmid), auth: c.auth }, async (t) => {
+    await t.step();
+    for (const [key, value] of Object.entries(vm.config)) {
+      const parts = parsePropString(value, "file");
+      const vol = DISK_KEY.test(key) && parts.file ? findVolume(c.sim.state, parts.file) : undefined;
+      if (!vol || vol.volid.includes("cloudinit") || !vol.volid.includes(`vm-${vm.vmid}-disk-`)) continue;
+      const base = vol.volid.replace(`vm-${vm.vmid}-disk-`, `base-${vm.vmid}-disk-`);
+      t.log(`renaming volume '${vol.volid}' to '${base}'`);
+      vol.volid = base;
+      vm.config[key] = formatPropString({ ...parts, file: base }, "file");
+    }
+    vm.config.template = "1";
+  });
+}
+
+function resize(c: Call): string {
+  const vm = getVm(c);
+  checkLock(vm, flag(c, "skiplock"));
+  const disk = need(c, "disk");
+  const spec = vm.config[disk];
+  if (!spec) throw fail(`disk '${disk}' does not exist`);
+  const parts = parsePropString(spec, "file");
+  const vol = findVolume(c.sim.state, parts.file ?? "");
+  if (!vol) throw fail(`volume '${parts.file}' does not exist`);
+  const size = need(c, "size");
+  const bytes = parseSize(size.replace(/^\+/, "")) ?? 0;
+  const next = size.startsWith("+") ? vol.size + bytes : bytes;
+  if (next < vol.size) throw fail("shrinking disks is not supported");
+  return c.sim.tasks.start({ node: vm.node, type: "resize", id: String(vm.vmid), auth: c.auth }, async (t) => {
+    await t.step();
+    t.log(`Size of logical volume changed from ${formatSize(vol.size)} to ${formatSize(next)}.`);
+    vol.size = next;
+    vm.config[disk] = formatPropString({ ...parts, size: formatSize(next) }, "file");
+  });
+}
+
+function destroy(c: Call): string {
+  const { state } = c.sim;
+  const vm = getVm(c);
+  if (vm.status === "running") throw fail(`VM ${vm.vmid} is running - destroy failed`);
+  checkLock(vm, flag(c, "skiplock"));
+  if (vm.config.protection === "1") throw fail(`can't remove VM ${vm.vmid} - protection mode enabled`);
+  return c.sim.tasks.start({ node: vm.node, type: "qmdestroy", id: String(vm.vmid), auth: c.auth }, async (t) => {
+    await t.step();
+    for (const volid of ownedVolumes(state, vm.config)) t.log(`  Logical volume "${volid.split(":")[1]}" successfully removed`);
+    purgeVm(state, vm.vmid);
+    delete state.firewall.vms[vm.vmid];
+    if (flag(c, "purge")) purgeFromJobs(state, vm.vmid);
+  });
+}
+
+function purgeFromJobs(state: SimState, vmid: number): void {
+  for (const job of Object.values(state.backupJobs)) {
+    if (typeof job.vmid !== "string") continue;
+    job.vmid = job.vmid.split(",").filter((id) => Number(id) !== vmid).join(",");
+  }
+}
+
+export const qemuLifecycleRoutes: Routes = {
+  "POST /nodes/{node}/qemu": create,
+  "POST /nodes/{node}/qemu/{vmid}/clone": clone,
+  "POST /nodes/{node}/qemu/{vmid}/template": template,
+  "PUT /nodes/{node}/qemu/{vmid}/resize": resize,
+  "DELETE /nodes/{node}/qemu/{vmid}": destroy,
+};

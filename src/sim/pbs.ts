@@ -1,0 +1,108 @@
+// The few Proxmox Backup Server endpoints a backup feature needs: version,
+// datastores and their status, backup groups and snapshots (filled by PVE's
+// vzdump to a `pbs` storage), the certificate fingerprint. PBS differs from
+// PVE on the wire: PBSAPIToken with a colon before the secret, and errors as
+// plain text (still labelled application/json).
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pbsSchema } from "../proxmox/schema.ts";
+import { makeTicket, verifyTicket } from "./auth.ts";
+import type { SimContext } from "./context.ts";
+import { SimError } from "./errors.ts";
+import { JSON_TYPE, readParams, reason, sendJson } from "./http.ts";
+import type { PbsSnapshot } from "./state.ts";
+
+const SERVER = "proxmox-backup-server";
+type Params = Record<string, unknown>;
+type PbsHandler = (sim: SimContext, p: Params) => unknown;
+
+const TiB = 1024 ** 4;
+const store = (sim: SimContext, p: Params): PbsSnapshot[] => {
+  const name = String(p.store);
+  if (!sim.state.pbs.datastores[name]) throw new SimError(400, `datastore '${name}' does not exist`);
+  return sim.state.pbs.snapshots[name] ?? [];
+};
+const publicSnapshot = ({ config: _c, ...s }: PbsSnapshot): Omit<PbsSnapshot, "config"> => s;
+
+const routes: Record<string, PbsHandler> = {
+  "GET /version": () => ({ version: "4.0.14", release: "4.0", repoid: "8c2f5a4a" }),
+  "POST /access/ticket": (sim, p) => {
+    const user = sim.state.users[String(p.username)];
+    if (!user?.enable || user.password !== p.password) throw new SimError(401, "authentication failure");
+    const { ticket, csrf } = makeTicket(sim.state, String(p.username));
+    return { username: p.username, ticket: ticket.replace(/^PVE:/, "PBS:"), CSRFPreventionToken: csrf };
+  },
+  "GET /admin/datastore": (sim) => Object.entries(sim.state.pbs.datastores).map(([name, d]) => ({
+    store: name, "mount-status": "nonremovable", "backend-type": "filesystem", ...(d.comment ? { comment: d.comment } : {}),
+  })),
+  "GET /config/datastore": (sim) => Object.entries(sim.state.pbs.datastores).map(([name, d]) => ({ name, ...d })),
+  "GET /admin/datastore/{store}/status": (sim, p) => {
+    const used = store(sim, p).reduce((n, s) => n + s.size, 0);
+    return { total: TiB, used, avail: TiB - used, "backend-type": "filesystem" };
+  },
+  "GET /admin/datastore/{store}/snapshots": (sim, p) =>
+    store(sim, p)
+      .filter((s) => (!p["backup-type"] || s["backup-type"] === p["backup-type"]) && (!p["backup-id"] || s["backup-id"] === p["backup-id"]))
+      .map(publicSnapshot),
+  "GET /admin/datastore/{store}/groups": (sim, p) => {
+    const groups = new Map<string, PbsSnapshot[]>();
+    for (const s of store(sim, p)) groups.set(`${s["backup-type"]}/${s["backup-id"]}`, [...(groups.get(`${s["backup-type"]}/${s["backup-id"]}`) ?? []), s]);
+    return [...groups.values()].map((list) => {
+      const last = list.reduce((a, b) => (a["backup-time"] > b["backup-time"] ? a : b));
+      return { "backup-type": last["backup-type"], "backup-id": last["backup-id"], "last-backup": last["backup-time"], "backup-count": list.length, files: last.files, owner: last.owner };
+    });
+  },
+  "GET /nodes/{node}/certificates/info": (sim) => {
+    const pem = readFileSync(join(sim.stateDir, "sim-cert.pem"), "utf8");
+    const x = new X509Certificate(pem);
+    return [{
+      filename: "proxy.pem", fingerprint: sim.fingerprint, issuer: x.issuer, subject: x.subject, san: (x.subjectAltName ?? "").split(", "),
+      "public-key-type": "id-ecPublicKey", notbefore: Math.floor(Date.parse(x.validFrom) / 1000), notafter: Math.floor(Date.parse(x.validTo) / 1000), pem,
+    }];
+  },
+};
+
+/** PBSAPIToken=user@realm!name:secret (or a space), or a PBSAuthCookie ticket. */
+function authenticate(sim: SimContext, req: IncomingMessage): void {
+  const token = /^PBSAPIToken[= ]([^:]+):(.+)$/.exec(req.headers.authorization ?? "");
+  if (token) {
+    if (sim.state.tokens[token[1]!]?.secret !== token[2]) throw new SimError(401, "authentication failed - invalid token");
+    return;
+  }
+  const cookie = /(?:^|;\s*)(?:__Host-)?PBSAuthCookie=([^;]+)/.exec(req.headers.cookie ?? "")?.[1];
+  if (!cookie || !verifyTicket(sim.state, decodeURIComponent(cookie).replace(/^PBS:/, "PVE:"))) {
+    throw new SimError(401, "authentication failed - no valid ticket");
+  }
+}
+
+export function pbsRequestHandler(sim: SimContext, log: (line: string) => void): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    handle(sim, req, res).catch((e: unknown) => {
+      const err = e instanceof SimError ? e : new SimError(500, e instanceof Error ? e.message : String(e));
+      res.writeHead(err.status, reason(err.message), { "Content-Type": JSON_TYPE, Server: SERVER });
+      res.end(err.message);
+    }).finally(() => log(`PBS ${req.method} ${req.url?.split("?")[0]} -> ${res.statusCode}`));
+  };
+}
+
+async function handle(sim: SimContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? "/", "https://sim");
+  const method = (req.method ?? "GET").toUpperCase();
+  const path = /^\/api2\/json(\/.*)$/.exec(url.pathname)?.[1];
+  if (!path) throw new SimError(404, "Path not found.");
+  const schema = pbsSchema();
+  const match = schema.match(path);
+  const info = match && schema.method(match.template, method);
+  if ((info?.permissions as { user?: string } | undefined)?.user !== "world") authenticate(sim, req);
+  const params = await readParams(req, url);
+  const check = schema.checkRequest(method, path, params);
+  const handler = check.template && routes[`${method} ${check.template}`];
+  if (!handler) throw new SimError(404, `Path '${path}' not found.`);
+  if (check.status === 400) throw new SimError(400, `parameter verification errors\n\n${check.violations.map((v) => `parameter '${v.path}': ${v.message}`).join("\n")}`);
+  const data = await handler(sim, { ...params, ...check.pathParams });
+  const bad = schema.checkReply(method, check.template!, data);
+  if (bad.length) throw new SimError(500, `simulator reply violates the PBS schema: ${bad.map((v) => `${v.path}: ${v.message}`).join("; ")}`);
+  sendJson(res, 200, "OK", { data }, SERVER);
+}

@@ -1,0 +1,176 @@
+// Everything the simulator knows, as one JSON document in <stateDir>/state.json.
+// Written after every change (atomically), read back at start: a restarted
+// simulator is the same "cluster".
+import { randomBytes, randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { GuestInfo } from "./guest.ts";
+
+export type Flat = Record<string, string>;
+export type Item = Record<string, string | number | boolean | string[]>;
+
+export interface VmState {
+  vmid: number;
+  node: string;
+  /** The config file: what runs now (keys like PVE writes them, all strings). */
+  config: Flat;
+  /** Changes waiting for the next start (hot-plug incapable while running). */
+  pending: Flat;
+  pendingDelete: string[];
+  status: "running" | "stopped";
+  startedAt?: number;
+  pid?: number;
+  guest?: GuestInfo;
+}
+
+export interface Volume {
+  volid: string;
+  content: string;
+  format: string;
+  size: number;
+  ctime: number;
+  vmid?: number;
+  notes?: string;
+  /** A downloaded file kept under <stateDir>/files. */
+  file?: string;
+  /** vzdump archives remember what they hold, so restore has something to restore. */
+  backup?: { config: Flat; name?: string };
+}
+
+export interface TaskRecord {
+  upid: string;
+  node: string;
+  type: string;
+  id: string;
+  user: string;
+  tokenid?: string;
+  pid: number;
+  pstart: number;
+  starttime: number;
+  status: "running" | "stopped";
+  exitstatus?: string;
+  endtime?: number;
+  log: string[];
+}
+
+export interface AclEntry {
+  path: string;
+  /** user@realm, user@realm!token or @group. */
+  ugid: string;
+  roleid: string;
+  propagate: boolean;
+}
+
+export interface RuleSet {
+  rules: Item[];
+  comment?: string;
+}
+
+export interface SimState {
+  version: 1;
+  clusterName: string;
+  nodes: string[];
+  /** Secret for tickets and CSRF tokens (HMAC key). */
+  authKey: string;
+  users: Record<string, { password?: string; enable: boolean; comment?: string }>;
+  tokens: Record<string, { secret: string; privsep: boolean; comment?: string; expire?: number }>;
+  acl: AclEntry[];
+  vms: Record<string, VmState>;
+  storage: Record<string, Item>;
+  /** Storage passwords (PBS token secrets) live outside storage.cfg, as on PVE. */
+  storageSecrets: Record<string, string>;
+  volumes: Record<string, Volume[]>;
+  network: Record<string, { active: Record<string, Item>; staged: Record<string, Item> | null }>;
+  sdn: { config: SdnConfig; running: SdnConfig };
+  firewall: {
+    groups: Record<string, RuleSet>;
+    ipsets: Record<string, { comment?: string; entries: Item[] }>;
+    aliases: Record<string, Item>;
+    options: Item;
+    vms: Record<string, { options: Item; rules: Item[] }>;
+  };
+  backupJobs: Record<string, Item>;
+  tasks: TaskRecord[];
+  counters: { pid: number; pstart: number; mac: number };
+  pbs: { datastores: Record<string, { path: string; comment?: string }>; snapshots: Record<string, PbsSnapshot[]> };
+}
+
+/** One backup snapshot in a PBS datastore (what PVE's vzdump to a PBS storage leaves behind). */
+export interface PbsSnapshot {
+  "backup-type": "vm" | "ct" | "host";
+  "backup-id": string;
+  "backup-time": number;
+  files: string[];
+  size: number;
+  owner: string;
+  protected: boolean;
+  comment?: string;
+  /** The guest config inside the snapshot (qemu-server.conf.blob), for restore. */
+  config: Flat;
+}
+
+export interface SdnConfig {
+  zones: Record<string, Item>;
+  vnets: Record<string, Item>;
+}
+
+const GiB = 1024 ** 3;
+
+function defaultNetwork(): Record<string, Item> {
+  return {
+    lo: { iface: "lo", type: "loopback", method: "loopback", method6: "manual", families: ["inet"], autostart: 1, active: 1, priority: 1 },
+    eno1: { iface: "eno1", type: "eth", method: "manual", method6: "manual", families: ["inet"], exists: 1, active: 1, priority: 2 },
+    vmbr0: {
+      iface: "vmbr0", type: "bridge", method: "static", method6: "manual", families: ["inet"], autostart: 1, active: 1,
+      cidr: "192.168.100.2/24", address: "192.168.100.2", netmask: "24", gateway: "192.168.100.1",
+      bridge_ports: "eno1", bridge_stp: "off", bridge_fd: "0", priority: 3,
+    },
+  };
+}
+
+/** A fresh one-node cluster "pve" with local (dir) and local-lvm (lvmthin) storage and root@pam!lab. */
+export function defaultState(node = "pve"): SimState {
+  return {
+    version: 1,
+    clusterName: "lab-sim",
+    nodes: [node],
+    authKey: randomBytes(32).toString("base64"),
+    users: { "root@pam": { password: randomBytes(12).toString("base64url"), enable: true } },
+    tokens: { "root@pam!lab": { secret: randomUUID(), privsep: false, comment: "lab simulator" } },
+    acl: [],
+    vms: {},
+    storage: {
+      local: { storage: "local", type: "dir", path: "/var/lib/vz", content: "iso,vztmpl,backup,import,snippets", shared: 0, total: 100 * GiB },
+      "local-lvm": { storage: "local-lvm", type: "lvmthin", thinpool: "data", vgname: "pve", content: "images,rootdir", shared: 0, total: 500 * GiB },
+    },
+    storageSecrets: {},
+    volumes: { local: [], "local-lvm": [] },
+    network: { [node]: { active: defaultNetwork(), staged: null } },
+    sdn: { config: { zones: {}, vnets: {} }, running: { zones: {}, vnets: {} } },
+    firewall: { groups: {}, ipsets: {}, aliases: {}, options: {}, vms: {} },
+    backupJobs: {},
+    tasks: [],
+    counters: { pid: 0x1000, pstart: 0x4000, mac: 1 },
+    pbs: { datastores: { backup: { path: "/mnt/datastore/backup" } }, snapshots: { backup: [] } },
+  };
+}
+
+const stateFile = (dir: string): string => join(dir, "state.json");
+
+export function loadState(dir: string): SimState {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = stateFile(dir);
+  if (!existsSync(file)) {
+    const fresh = defaultState();
+    saveState(dir, fresh);
+    return fresh;
+  }
+  return JSON.parse(readFileSync(file, "utf8")) as SimState;
+}
+
+/** Atomic: a crash mid-write leaves the previous state, never half a file. */
+export function saveState(dir: string, state: SimState): void {
+  const file = stateFile(dir);
+  writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 1), { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
+}
