@@ -5,6 +5,7 @@ import { parsePropString } from "../../proxmox/propstring.ts";
 import type { Call, Routes } from "../context.ts";
 import { deleteList, flag, need, node, settings, str } from "../context.ts";
 import { fail } from "../errors.ts";
+import { checkPrivs } from "../permissions.ts";
 import type { Item, VmState } from "../state.ts";
 import type { TaskCtx } from "../tasks.ts";
 import { addVolume, checkLock, diskSize, now, storageOf, vmName } from "../vm.ts";
@@ -75,9 +76,11 @@ function vzdump(c: Call): string {
   const { state } = c.sim;
   const sid = str(c, "storage") ?? "local";
   storageOf(state, sid);
+  checkPrivs(state, c.auth, `/storage/${sid}`, ["Datastore.AllocateSpace"]);
   const listed = flag(c, "all") ? Object.keys(state.vms) : (str(c, "vmid") ?? "").split(/[,;\s]+/).filter(Boolean);
   const excluded = new Set((str(c, "exclude") ?? "").split(/[,;\s]+/));
   const vms = listed.filter((id) => !excluded.has(id)).map((id) => state.vms[id]).filter((vm): vm is VmState => vm?.node === n);
+  for (const vm of vms) checkPrivs(state, c.auth, `/vms/${vm.vmid}`, ["VM.Backup"]);
   if (vms.length === 0) return "OK";
   const id = vms.length === 1 && !flag(c, "all") ? String(vms[0]!.vmid) : "";
   return c.sim.tasks.start({ node: n, type: "vzdump", id, auth: c.auth }, async (t) => {

@@ -6,6 +6,7 @@ import { formatPropString, formatSize, parsePropString, parseSize } from "../../
 import type { Call, Routes } from "../context.ts";
 import { flag, need, node, settings, str } from "../context.ts";
 import { fail } from "../errors.ts";
+import { checkPrivs, hasPriv } from "../permissions.ts";
 import type { Flat, SimState, VmState } from "../state.ts";
 import type { TaskCtx } from "../tasks.ts";
 import {
@@ -47,6 +48,10 @@ function create(c: Call): string {
   const vmid = Number(need(c, "vmid"));
   const existing = state.vms[vmid];
   const archive = str(c, "archive");
+  const pool = str(c, "pool");
+  if (!(archive && existing && hasPriv(state, c.auth, `/vms/${vmid}`, "VM.Backup"))) {
+    if (!pool || !hasPriv(state, c.auth, `/pool/${pool}`, "VM.Allocate")) checkPrivs(state, c.auth, `/vms/${vmid}`, ["VM.Allocate"]);
+  }
   if (existing && !(archive && flag(c, "force"))) {
     throw fail(`unable to create VM ${vmid} - VM ${vmid} already exists on node '${existing.node}'`);
   }

@@ -3,6 +3,7 @@
 import type { Call, Routes } from "../context.ts";
 import { deleteList, flag, need, settings, str } from "../context.ts";
 import { fail, paramError } from "../errors.ts";
+import { checkPrivs } from "../permissions.ts";
 import type { Item, SdnConfig } from "../state.ts";
 
 type Kind = "zones" | "vnets";
@@ -74,12 +75,18 @@ function create(kind: Kind) {
   };
 }
 
+/** vnet endpoints check SDN.Allocate on /sdn/zones/<zone>/<vnet> in the handler. */
+function checkVnetPriv(c: Call, kind: Kind, id: string, item: Item | undefined): void {
+  if (kind === "vnets" && item) checkPrivs(c.sim.state, c.auth, `/sdn/zones/${item.zone}/${id}`, ["SDN.Allocate"]);
+}
+
 function update(kind: Kind) {
   return (c: Call): null => {
     const { config } = c.sim.state.sdn;
     const id = need(c, ID[kind]);
     const cur = config[kind][id];
     if (!cur) throw fail(`sdn ${ID[kind]} '${id}' does not exist`);
+    checkVnetPriv(c, kind, id, cur);
     const next: Item = { ...cur };
     for (const key of deleteList(c)) delete next[key];
     Object.assign(next, typed(settings(c, [ID[kind]], CONTROL)));
@@ -94,6 +101,7 @@ function remove(kind: Kind) {
     const { config } = c.sim.state.sdn;
     const id = need(c, ID[kind]);
     if (!config[kind][id]) throw fail(`sdn ${ID[kind]} '${id}' does not exist`);
+    checkVnetPriv(c, kind, id, config[kind][id]);
     const user = kind === "zones" && Object.entries(config.vnets).find(([, v]) => v.zone === id);
     if (user) throw fail(`Can't remove zone ${id}: vnet ${user[0]} is still using it`);
     delete config[kind][id];

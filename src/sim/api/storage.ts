@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Call, Routes } from "../context.ts";
 import { deleteList, flag, need, node, settings, str } from "../context.ts";
 import { fail, paramError } from "../errors.ts";
-import { hasPriv } from "../permissions.ts";
+import { checkPrivs, hasPriv } from "../permissions.ts";
 import type { Item, SimState, Volume } from "../state.ts";
 import { addVolume, findVolume, now, removeVolume, storageOf } from "../vm.ts";
 import { pbsSnapshotVolumes } from "../pbs-store.ts";
@@ -21,6 +21,8 @@ export function storageUsage(state: SimState, sid: string): { total: number; use
   return { total, used: Math.min(used, total) };
 }
 
+const visible = (c: Call, sid: unknown): boolean =>
+  hasPriv(c.sim.state, c.auth, `/storage/${String(sid)}`, "Datastore.Audit") || hasPriv(c.sim.state, c.auth, `/storage/${String(sid)}`, "Datastore.AllocateSpace");
 const contents = (cfg: Item): string[] => String(cfg.content ?? "").split(",").filter(Boolean);
 
 function nodeStorage(c: Call): Item[] {
@@ -29,7 +31,7 @@ function nodeStorage(c: Call): Item[] {
   const want = str(c, "content")?.split(",");
   const only = str(c, "storage");
   return Object.values(state.storage)
-    .filter((cfg) => hasPriv(state, c.auth, `/storage/${cfg.storage}`, "Datastore.Audit") || hasPriv(state, c.auth, `/storage/${cfg.storage}`, "Datastore.AllocateSpace"))
+    .filter((cfg) => visible(c, cfg.storage))
     .filter((cfg) => (!only || cfg.storage === only) && (!want || want.some((w) => contents(cfg).includes(w))))
     .filter((cfg) => !flag(c, "enabled") || !Number(cfg.disable ?? 0))
     .map((cfg) => {
@@ -61,6 +63,8 @@ function deleteVolume(c: Call): string {
   const volid = need(c, "volume").includes(":") ? need(c, "volume") : `${need(c, "storage")}:${need(c, "volume")}`;
   const vol = findVolume(c.sim.state, volid);
   if (!vol) throw fail(`volume '${volid}' does not exist`);
+  const backupOk = vol.content === "backup" && hasPriv(c.sim.state, c.auth, `/storage/${volid.split(":")[0]}`, "Datastore.AllocateSpace") && hasPriv(c.sim.state, c.auth, `/vms/${vol.vmid}`, "VM.Backup");
+  if (!backupOk) checkPrivs(c.sim.state, c.auth, `/storage/${volid.split(":")[0]}`, ["Datastore.Allocate"]);
   const inUse = Object.values(c.sim.state.vms).find((vm) => Object.values(vm.config).some((v) => v.split(",")[0] === volid));
   if (inUse) throw fail(`unable to delete volume '${volid}' - volume is still in use by VM ${inUse.vmid}`);
   const id = `${vol.vmid ?? ""}@${volid.split(":")[0]}`;
@@ -166,7 +170,7 @@ export const storageRoutes: Routes = {
     return nodeStorage(c).find((s) => s.storage === need(c, "storage"));
   },
   "GET /storage": (c) => Object.values(c.sim.state.storage)
-    .filter((s) => !str(c, "type") || s.type === str(c, "type"))
+    .filter((s) => visible(c, s.storage) && (!str(c, "type") || s.type === str(c, "type")))
     .map(({ total: _t, ...cfg }) => cfg),
   "POST /storage": createStorage,
   "GET /storage/{storage}": storageConfig,

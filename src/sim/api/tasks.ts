@@ -3,6 +3,7 @@ import type { Call, Routes } from "../context.ts";
 import { flag, int, need, node, str } from "../context.ts";
 import { fail, paramError } from "../errors.ts";
 import { Envelope } from "../http.ts";
+import { checkPrivs, hasPriv } from "../permissions.ts";
 import type { TaskRecord } from "../state.ts";
 
 const UPID_RE = /^UPID:([a-zA-Z0-9-]+):([0-9A-F]{8}):([0-9A-F]{8,9}):([0-9A-F]{8}):([^:\s]+):([^:\s]*):([^:\s]+):$/;
@@ -13,6 +14,7 @@ function task(c: Call): TaskRecord {
   if (!UPID_RE.test(upid)) throw fail(`unable to parse worker upid '${upid}'`);
   const t = c.sim.tasks.find(upid);
   if (!t) throw paramError({ upid: "no such task" });
+  if (t.user !== c.auth.userid) checkPrivs(c.sim.state, c.auth, `/nodes/${t.node}`, [c.method === "DELETE" ? "Sys.Modify" : "Sys.Audit"]);
   return t;
 }
 
@@ -44,8 +46,9 @@ function list(c: Call): Record<string, unknown>[] {
   const statuses = str(c, "statusfilter")?.split(/[,; ]+/);
   const since = int(c, "since");
   const until = int(c, "until");
+  const audit = hasPriv(c.sim.state, c.auth, `/nodes/${n}`, "Sys.Audit");
   const matches = c.sim.state.tasks.filter((t) =>
-    t.node === n &&
+    t.node === n && (audit || t.user === c.auth.userid) &&
     (source === "all" || (source === "active") === (t.status === "running")) &&
     (!vmid || t.id === vmid) && (!type || t.type === type) && (!user || t.user.includes(user)) &&
     (!flag(c, "errors") || (t.status === "stopped" && t.exitstatus !== "OK")) &&
