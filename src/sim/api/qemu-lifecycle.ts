@@ -24,11 +24,12 @@ const identity = (): Flat => ({
   meta: `creation-qemu=10.0.2,ctime=${now()}`,
 });
 
-/** Drop a VM and every volume it owns (failed create/clone cleanup, destroy). */
+/** Drop a VM and every disk volume it owns, referenced or half-made (failed create/clone cleanup, destroy). */
 function purgeVm(state: SimState, vmid: number): void {
   const vm = state.vms[vmid];
-  if (!vm) return;
-  for (const volid of ownedVolumes(state, { ...vm.config, ...vm.pending })) removeVolume(state, volid);
+  const referenced = vm ? ownedVolumes(state, { ...vm.config, ...vm.pending }) : [];
+  const orphans = Object.values(state.volumes).flat().filter((v) => v.vmid === vmid && v.content === "images").map((v) => v.volid);
+  for (const volid of new Set([...referenced, ...orphans])) removeVolume(state, volid);
   delete state.vms[vmid];
 }
 

@@ -20,8 +20,8 @@ function task(c: Call): TaskRecord {
 
 /** The status/list view of a task: no log, `user` + `tokenid` split. */
 function summary(t: TaskRecord, list: boolean): Record<string, unknown> {
-  const { log: _log, exitstatus, status, ...rest } = t;
-  if (list) return { ...rest, ...(status === "stopped" ? { status: exitstatus } : {}) };
+  const { log: _log, exitstatus, status, endtime, ...rest } = t;
+  if (list) return { ...rest, ...(status === "stopped" ? { status: exitstatus, endtime } : {}) };
   return { ...rest, status, ...(exitstatus !== undefined ? { exitstatus } : {}) };
 }
 

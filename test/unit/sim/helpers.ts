@@ -43,7 +43,7 @@ export async function startTestSim(extra: Partial<SimulatorOptions> = {}): Promi
   const ca = readFileSync(sim.caFile);
 
   const call = (method: string, path: string, params: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<Reply> => {
-    const url = new URL(`${opts.base ?? sim.url}/api2/json${path}`);
+    const url = new URL(`${opts.base ?? sim.url}${path.startsWith("/_sim/") ? "" : "/api2/json"}${path}`);
     let body: string | undefined;
     const headers: Record<string, string> = opts.headers ?? { Authorization: `PVEAPIToken=${sim.tokenId}=${sim.tokenSecret}` };
     const form = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
