@@ -120,8 +120,8 @@ describe("runHostPlay", () => {
     const ctx = hostCtx();
     const a = switchResource("a", device);
     const apply = a.apply.bind(a);
-    a.apply = async () => {
-      await apply();
+    a.apply = async (...args) => {
+      await apply(...args);
       ctx.abort.abort();
     };
     const { ok, results } = await play(ctx, plan([a, switchResource("b", device)]));
