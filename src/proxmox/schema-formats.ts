@@ -37,14 +37,15 @@ const vlanRange: Check = (v) => {
   return undefined;
 };
 
-/** systemd-like calendar events (`pve-calendar-event`): a lenient syntax check. */
+/** systemd-like calendar events (`pve-calendar-event`): `[weekdays] [date] [time]` or a named interval. */
 const calendarEvent: Check = (v) => {
   const named = /^(minutely|hourly|daily|weekly|monthly|yearly|annually|quarterly|semiannually)$/;
-  const token = /^[a-z0-9*.,:/~-]+$/i;
+  const day = "(mon|tue|wed|thu|fri|sat|sun)[a-z]*";
+  const weekdays = new RegExp(`^${day}((\\.\\.|,)${day})*$`, "i");
+  const numbers = /^[0-9*][0-9*.,/:~-]*$/;
   const words = v.trim().split(/\s+/);
-  return v.trim() !== "" && (named.test(v.trim()) || words.every((w) => token.test(w)))
-    ? undefined
-    : `unable to parse calendar event '${v}'\n`;
+  const ok = named.test(v.trim()) || (words.length <= 3 && words.every((w, i) => numbers.test(w) || (i === 0 && weekdays.test(w))));
+  return v.trim() !== "" && ok ? undefined : `unable to parse calendar event '${v}'\n`;
 };
 
 const volumeOrPath: Check = (v) =>

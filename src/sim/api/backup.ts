@@ -54,7 +54,7 @@ const stamp = (d: Date): string => {
 function backupOne(c: Call, vm: VmState, sid: string, t: TaskCtx): void {
   const { state } = c.sim;
   const cfg = storageOf(state, sid);
-  const size = Object.values(vm.config).reduce((n, v) => n + diskSize(v), 0) / 10 + 4096;
+  const size = Math.round(Object.values(vm.config).reduce((n, v) => n + diskSize(v), 0) / 10) + 4096;
   const notes = str(c, "notes-template")?.replace(/\{\{guestname\}\}/g, vmName(vm)).replace(/\{\{vmid\}\}/g, String(vm.vmid)).replace(/\{\{node\}\}/g, vm.node).replace(/\{\{cluster\}\}/g, state.clusterName);
   const config = { ...vm.config };
   delete config.lock;

@@ -60,7 +60,7 @@ export async function startTestSim(extra: Partial<SimulatorOptions> = {}): Promi
         res.on("data", (d: string) => (raw += d));
         res.on("end", () => resolve({
           status: res.statusCode ?? 0, statusText: res.statusMessage ?? "", headers: res.headers, raw,
-          body: raw ? (JSON.parse(raw) as unknown) : undefined,
+          body: parseJson(raw),
         }));
       });
       req.on("error", reject);
@@ -111,6 +111,15 @@ export async function runTask(t: TestSim, method: string, path: string, params?:
 export async function createVm(t: TestSim, vmid: number, extra: Record<string, unknown> = {}): Promise<void> {
   const r = await runTask(t, "POST", "/nodes/pve/qemu", { vmid, name: `vm${vmid}`, memory: 512, scsi0: "local-lvm:1", net0: "virtio,bridge=vmbr0", ...extra });
   if (r.exitstatus !== "OK") throw new Error(`create ${vmid}: ${r.exitstatus}`);
+}
+
+/** PBS errors are plain text although labelled JSON. */
+function parseJson(raw: string): unknown {
+  try {
+    return raw ? (JSON.parse(raw) as unknown) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export const fixture = (name: string): { request: Record<string, unknown>; response: Reply & { reason: string; body_raw: string } } =>
