@@ -53,7 +53,7 @@ export default definePlaybook({ name: "secrets", plays: [{ name: "app", hosts: "
 
 it("never shows a secret value, in any output of any run", async () => {
   const outputs: string[] = [];
-  const keep = (r: { stdout: string; stderr: string }) => (outputs.push(r.stdout, r.stderr), r);
+  const keep = <R extends { stdout: string; stderr: string }>(r: R): R => (outputs.push(r.stdout, r.stderr), r);
   const plan = keep(await p.lab(["plan", "-v"], { env }));
   expect(plan.code, plan.stderr).toBe(0);
   expect(plan.stdout).toContain("(secret content)");
