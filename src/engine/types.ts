@@ -61,6 +61,8 @@ export interface ConnectionInfo {
   /** Jump host, resolved to its own connection. */
   readonly bastion?: ConnectionInfo & { readonly name: string };
   readonly connectTimeoutMs: number;
+  /** The host is the guest of this VM (inventory vms:): address and host key come from Proxmox. */
+  readonly vm?: string;
 }
 
 export interface Project {

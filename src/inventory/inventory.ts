@@ -7,6 +7,7 @@ import { badInput } from "../errors.ts";
 import type { ConnectionInfo, HostInfo } from "../engine/types.ts";
 import { readYaml, type YamlSource } from "./yaml-source.ts";
 import { validateInventoryFile } from "./validate.ts";
+import { checkLabRefs } from "./lab-refs.ts";
 
 type Vars = Record<string, unknown>;
 type ConnFields = Partial<{
@@ -19,6 +20,7 @@ type ConnFields = Partial<{
   become: boolean;
   bastion: string;
   connect_timeout: number;
+  vm: string;
 }>;
 interface GroupDef { hosts?: string[]; children?: string[]; vars?: Vars; connection?: ConnFields }
 interface HostDef extends ConnFields { vars?: Vars }
@@ -112,6 +114,19 @@ export function resolveInventory(sources: YamlSource[], opts: LoadOptions): Inve
     }
   }
 
+  // Every Proxmox endpoint is a host (reached through the API) in group "proxmox".
+  for (const [name, ep] of Object.entries(sections.proxmox ?? {})) {
+    const key = `hosts.${name}`;
+    if (origins.has(key)) {
+      const o = origins.get(`proxmox.${name}`)!;
+      throw badInput(`"${name}" is both a Proxmox endpoint and a host`, { file: o.src.file, ...o.src.position(["proxmox", name]) }, "rename one of them");
+    }
+    const url = new URL(String((ep as { url: string }).url));
+    hostDefs.set(name, { type: "proxmox", address: url.hostname, port: Number(url.port || 8006) });
+    origins.set(key, origins.get(`proxmox.${name}`)!);
+  }
+  if (sections.proxmox && !groupDefs.has("proxmox")) groupDefs.set("proxmox", { hosts: Object.keys(sections.proxmox) });
+
   const fail = (path: (string | number)[], message: string, hint: string): never => {
     const o = origins.get(`${String(path[0])}.${String(path[1])}`);
     const src = o?.src ?? sources[0];
@@ -127,12 +142,12 @@ export function resolveInventory(sources: YamlSource[], opts: LoadOptions): Inve
     if (done) return done;
     const def = groupDefs.get(group) ?? {};
     const set = new Set<string>();
-    for (const h of def.hosts ?? []) {
-      if (!hostDefs.has(h)) fail(["groups", group, "hosts"], `group "${group}" lists host "${h}", which is not defined under hosts:`, `define host "${h}" or fix the name`);
+    for (const [i, h] of (def.hosts ?? []).entries()) {
+      if (!hostDefs.has(h)) fail(["groups", group, "hosts", i], `group "${group}" lists host "${h}", which is not defined under hosts:`, `define host "${h}" or fix the name`);
       set.add(h);
     }
-    for (const child of def.children ?? []) {
-      if (!groupDefs.has(child)) fail(["groups", group, "children"], `group "${group}" lists child group "${child}", which is not defined`, `define group "${child}" or fix the name`);
+    for (const [i, child] of (def.children ?? []).entries()) {
+      if (!groupDefs.has(child)) fail(["groups", group, "children", i], `group "${group}" lists child group "${child}", which is not defined`, `define group "${child}" or fix the name`);
       depth.set(child, Math.max(depth.get(child) ?? 0, (depth.get(group) ?? 0) + 1));
       for (const h of visit(child, [...stack, group])) set.add(h);
     }
@@ -150,6 +165,19 @@ export function resolveInventory(sources: YamlSource[], opts: LoadOptions): Inve
     for (const [g, def] of groupDefs) for (const c of def.children ?? []) depth.set(c, Math.max(depth.get(c) ?? 1, (depth.get(g) ?? 1) + 1));
   }
   members.set("all", new Set(hostDefs.keys()));
+
+  // Every bastion must name a host: checked where it is written (file, group or host connection).
+  for (const src of sources) {
+    const data = src.data as FileData;
+    const refs: [(string | number)[], string | undefined][] = [
+      [["connection", "bastion"], data.connection?.bastion],
+      ...Object.entries(data.groups ?? {}).map(([g, d]): [(string | number)[], string | undefined] => [["groups", g, "connection", "bastion"], d?.connection?.bastion]),
+      ...Object.entries(data.hosts ?? {}).map(([h, d]): [(string | number)[], string | undefined] => [["hosts", h, "bastion"], d?.bastion]),
+    ];
+    for (const [path, b] of refs) {
+      if (b !== undefined && !hostDefs.has(b)) throw badInput(`bastion "${b}" is not a host in the inventory`, { file: src.file, ...src.position(path) }, "define the bastion under hosts:");
+    }
+  }
 
   const groupOrder = [...groupDefs.keys()].sort((a, b) => (depth.get(a) ?? 0) - (depth.get(b) ?? 0) || a.localeCompare(b));
   const expand = (p: string) => resolvePath(opts.root, p.replace(/^~(?=\/|$)/, homedir()));
@@ -173,6 +201,7 @@ export function resolveInventory(sources: YamlSource[], opts: LoadOptions): Inve
       become: c.become ?? false,
       ...(c.bastion && c.bastion !== name ? { bastion: connectionOf(c.bastion, [...seen, name]) } : {}),
       connectTimeoutMs: (c.connect_timeout ?? 10) * 1000,
+      ...(c.vm ? { vm: c.vm } : {}),
     };
   };
 
@@ -186,14 +215,17 @@ export function resolveInventory(sources: YamlSource[], opts: LoadOptions): Inve
     hosts.set(name, { name, groups, vars, connection });
   }
 
+  const where = (path: (string | number)[]) => {
+    const o = origins.get(`${String(path[0])}.${String(path[1])}`);
+    return o ? { file: o.src.file, ...o.src.position(path) } : undefined;
+  };
+  checkLabRefs(sections, new Map([...hostDefs].filter(([, d]) => d.vm).map(([h, d]) => [h, d.vm!])), where);
+
   return {
     files: sources.map((s) => s.file),
     hosts,
     groups: members,
     sections,
-    where(path) {
-      const o = origins.get(`${String(path[0])}.${String(path[1])}`);
-      return o ? { file: o.src.file, ...o.src.position(path) } : undefined;
-    },
+    where,
   };
 }

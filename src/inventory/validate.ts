@@ -28,7 +28,13 @@ export function schemaError(src: YamlSource, err: ErrorObject) {
   let keyPath = path;
   let what: string;
   let hint: string;
-  switch (err.keyword) {
+  // A bad key name (propertyNames): name the key and point at it, not at its parent.
+  const badName = err.propertyName ?? (err.keyword === "propertyNames" ? (err.params as { propertyName?: string }).propertyName : undefined);
+  if (badName !== undefined) {
+    keyPath = [...path, badName];
+    what = `invalid name "${badName}": ${err.keyword === "propertyNames" ? "not a valid name" : err.message ?? err.keyword}`;
+    hint = "names start with a letter or digit, then letters, digits, _ . or -";
+  } else switch (err.keyword) {
     case "additionalProperties": {
       const extra = String((err.params as { additionalProperty: string }).additionalProperty);
       keyPath = [...path, extra];
