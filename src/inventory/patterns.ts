@@ -6,19 +6,14 @@ export function matchHosts(inv: Inventory, pattern: string, source = "--limit"):
   const all = [...inv.hosts.keys()];
   const terms = pattern.split(/[,:]/).map((t) => t.trim()).filter(Boolean);
   if (terms.length === 0) throw badInput(`empty host pattern in ${source}`, {}, "give host or group names, e.g. web:db");
-  let selected = new Set<string>();
-  let first = true;
-  for (const term of terms) {
-    const op = term[0] === "!" || term[0] === "&" ? term[0] : "";
-    const hosts = resolveTerm(inv, op ? term.slice(1) : term, all, source);
-    if (op === "!") selected = new Set([...selected].filter((h) => !hosts.has(h)));
-    else if (op === "&") selected = new Set([...selected].filter((h) => hosts.has(h)));
-    else {
-      for (const h of hosts) selected.add(h);
-    }
-    if (first && op) selected = op === "!" ? new Set(all.filter((h) => !hosts.has(h))) : selected;
-    first = false;
-  }
+  // As Ansible: unions first, then intersections (&), then exclusions (!), whatever the
+  // written order; with no plain term at all, start from every host.
+  const plain = terms.filter((t) => t[0] !== "&" && t[0] !== "!");
+  const and = terms.filter((t) => t[0] === "&").map((t) => resolveTerm(inv, t.slice(1), all, source));
+  const not = terms.filter((t) => t[0] === "!").map((t) => resolveTerm(inv, t.slice(1), all, source));
+  const selected = new Set(plain.length ? plain.flatMap((t) => [...resolveTerm(inv, t, all, source)]) : all);
+  for (const hosts of and) for (const h of [...selected]) if (!hosts.has(h)) selected.delete(h);
+  for (const hosts of not) for (const h of hosts) selected.delete(h);
   return all.filter((h) => selected.has(h));
 }
 
