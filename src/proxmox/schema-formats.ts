@@ -59,9 +59,9 @@ export const NAMED_PROPERTY_FORMATS: Record<string, Record<string, Record<string
     ip6: { type: "string", format: "pve-ipv6-config", optional: 1 },
     gw6: { type: "string", format: "ipv6", optional: 1 },
   },
-  "prune-backups": Object.fromEntries([
+  "prune-backups": Object.fromEntries<Record<string, unknown>>([
     ["keep-all", { type: "boolean", optional: 1 }],
-    ...["last", "hourly", "daily", "weekly", "monthly", "yearly"].map((k) => [`keep-${k}`, { type: "integer", minimum: 1, optional: 1 }]),
+    ...["last", "hourly", "daily", "weekly", "monthly", "yearly"].map((k): [string, Record<string, unknown>] => [`keep-${k}`, { type: "integer", minimum: 1, optional: 1 }]),
   ]),
 };
 
@@ -102,6 +102,10 @@ export const FORMATS: Record<string, Check> = {
     /^(auto|dhcp|manual)$/.test(v) || cidr6(v) ? undefined : "value does not look like a valid ipv6 network configuration\n",
   "dns-name": (v) => (dnsName(v) ? undefined : "value does not look like a valid DNS name\n"),
 };
+
+/** A scalar parameter value as text (objects never reach scalar checks; JSON for safety). */
+export const scalarText = (v: unknown): string =>
+  typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" || typeof v === "bigint" ? String(v) : JSON.stringify(v) ?? "";
 
 /** PVE::Tools::split_list: the separators of every `-list` format. */
 export const splitList = (v: string): string[] => v.split(/[ ,;\0]+/).filter((s) => s !== "");

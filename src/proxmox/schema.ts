@@ -4,7 +4,7 @@
 // and tests can tell whether lab's requests and the simulator's replies conform.
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
-import { FORMATS, NAMED_PROPERTY_FORMATS, splitList } from "./schema-formats.ts";
+import { FORMATS, NAMED_PROPERTY_FORMATS, scalarText, splitList } from "./schema-formats.ts";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
 
@@ -116,7 +116,7 @@ function checkType(path: string, type: string | undefined, value: unknown, out: 
     if (type === "boolean" && typeof value === "boolean") return true;
     return fail(` - got ${typeName(value)}`);
   }
-  const s = String(value);
+  const s = scalarText(value);
   if (type === "boolean") return s === "1" || s === "0" || fail(` - got '${s}'`);
   if (type === "integer") return INTEGER.test(s) || fail(` - got '${s}'`);
   if (type === "number") return NUMBER.test(s) || fail(` - got '${s}'`);
@@ -127,7 +127,7 @@ function checkType(path: string, type: string | undefined, value: unknown, out: 
 function checkFormat(format: string | Record<string, PropSchema>, value: string, path: string): string | undefined {
   if (typeof format === "object") return checkPropertyString(format, value, path);
   const named = NAMED_PROPERTY_FORMATS[format];
-  if (named) return checkPropertyString(named as Record<string, PropSchema>, value, path);
+  if (named) return checkPropertyString(named, value, path);
   const m = /^(.*?)(?:-(list|opt))?$/.exec(format)!;
   const check = FORMATS[m[1]!];
   if (!check) return undefined;
@@ -220,7 +220,7 @@ export function checkProp(value: unknown, schema: PropSchema, path: string, out:
     }
     return;
   }
-  const s = String(value);
+  const s = scalarText(value);
   const fail = (message: string): void => void out.push({ path, message });
   if (schema.format) {
     const err = checkFormat(schema.format, s, path);

@@ -1,5 +1,6 @@
 // What every simulated endpoint handler gets: the validated call and the
 // simulator (state, tasks, guests). Handlers return `data` or throw SimError.
+import { scalarText } from "../proxmox/schema-formats.ts";
 import type { HttpMethod } from "../proxmox/schema.ts";
 import type { AuthId } from "./auth.ts";
 import { fail } from "./errors.ts";
@@ -37,7 +38,7 @@ export type Routes = Record<string, Handler>;
 
 export function str(c: Call, key: string): string | undefined {
   const v = c.params[key];
-  return v === undefined || v === null ? undefined : String(v);
+  return v === undefined || v === null ? undefined : scalarText(v);
 }
 
 export function need(c: Call, key: string): string {
@@ -54,7 +55,7 @@ export const int = (c: Call, key: string): number | undefined => {
 /** Booleans arrive as 1/0 (form) or true/false (JSON); the schema already rejected anything else. */
 export const flag = (c: Call, key: string): boolean | undefined => {
   const v = c.params[key];
-  return v === undefined ? undefined : v === true || String(v) === "1";
+  return v === undefined ? undefined : v === true || scalarText(v) === "1";
 };
 
 /** The `{node}` of the call; an unknown node fails as proxying to it would. */
@@ -68,7 +69,7 @@ export function node(c: Call): string {
 export function settings(c: Call, pathKeys: readonly string[], control: readonly string[] = []): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(c.params)) {
-    if (!pathKeys.includes(k) && !control.includes(k) && v !== undefined) out[k] = typeof v === "boolean" ? (v ? "1" : "0") : String(v);
+    if (!pathKeys.includes(k) && !control.includes(k) && v !== undefined) out[k] = typeof v === "boolean" ? (v ? "1" : "0") : scalarText(v);
   }
   return out;
 }

@@ -102,7 +102,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
         for (const vm of Object.values(state.vms)) if (vm.status === "running") await guests.stop(guestOf(vm));
       }
       save();
-      await Promise.all([pve, pbs].map((s) => s && close(s)));
+      await Promise.all([pve, ...(pbs ? [pbs] : [])].map(close));
     },
   };
 }

@@ -102,7 +102,7 @@ async function handle(sim: SimContext, req: IncomingMessage, res: ServerResponse
   if (!handler) throw new SimError(404, `Path '${path}' not found.`);
   if (check.status === 400) throw new SimError(400, `parameter verification errors\n\n${check.violations.map((v) => `parameter '${v.path}': ${v.message}`).join("\n")}`);
   const data = await handler(sim, { ...params, ...check.pathParams });
-  const bad = schema.checkReply(method, check.template!, data);
+  const bad = schema.checkReply(method, check.template, data);
   if (bad.length) throw new SimError(500, `simulator reply violates the PBS schema: ${bad.map((v) => `${v.path}: ${v.message}`).join("; ")}`);
   sendJson(res, 200, "OK", { data }, SERVER);
 }

@@ -2,6 +2,7 @@
 // propagate), root@pam as superuser, privilege-separated tokens limited to the
 // intersection with their user. Also evaluates the schema's `permissions.check`
 // expressions, so a token without rights gets the real 403.
+import { scalarText } from "../proxmox/schema-formats.ts";
 import type { AuthId } from "./auth.ts";
 import { SimError } from "./errors.ts";
 import type { SimState } from "./state.ts";
@@ -68,17 +69,18 @@ type Expr = readonly unknown[];
 /** Evaluate a schema `permissions.check` expression; throws 403 when it fails. */
 export function checkExpression(state: SimState, auth: AuthId, expr: Expr, params: Record<string, unknown>): void {
   const [op, ...args] = expr;
-  const sub = (path: string): string => path.replace(/\{([^}]+)\}/g, (_, k: string) => String(params[k] ?? ""));
+  const sub = (path: string): string => path.replace(/\{([^}]+)\}/g, (_, k: string) => scalarText(params[k] ?? ""));
   switch (op) {
     case "and":
       for (const e of args) checkExpression(state, auth, e as Expr, params);
       return;
     case "or": {
-      let last: unknown;
+      let last: SimError | undefined;
       for (const e of args) {
         try {
           return checkExpression(state, auth, e as Expr, params);
         } catch (err) {
+          if (!(err instanceof SimError)) throw err;
           last = err;
         }
       }

@@ -8,11 +8,11 @@ import type { SimState, TaskRecord } from "./state.ts";
 
 export interface TaskCtx {
   readonly upid: string;
-  log(line: string): void;
+  readonly log: (line: string) => void;
   /** A warning: counted into `WARNINGS: n`. */
-  warn(line: string): void;
+  readonly warn: (line: string) => void;
   /** Let time pass (one step of the task). An injected task fault fires here. */
-  step(): Promise<void>;
+  readonly step: () => Promise<void>;
 }
 
 export interface TaskSpec {

@@ -37,7 +37,7 @@ function ruleAt(c: Call, rules: Item[]): Item {
 
 function checkGroupRef(c: Call, values: Item): void {
   if (values.type === "group" && !c.sim.state.firewall.groups[String(values.action)]) {
-    throw fail(`security group '${values.action}' does not exist`);
+    throw fail(`security group '${String(values.action)}' does not exist`);
   }
 }
 
@@ -135,7 +135,7 @@ function createNamed<T extends { comment?: string }>(
     items[name] = make();
   }
   const comment = str(c, "comment");
-  if (comment !== undefined) items[name]!.comment = comment;
+  if (comment !== undefined) items[name].comment = comment;
   return null;
 }
 

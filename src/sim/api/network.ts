@@ -37,8 +37,8 @@ function list(c: Call): Envelope {
 function render(ifaces: Ifaces): string {
   const block = (i: Item): string => {
     const name = String(i.iface);
-    const lines = [`${i.autostart ? `auto ${name}\n` : ""}iface ${name} inet ${i.method ?? "manual"}`];
-    const opt = (key: string, value: unknown): void => void (value !== undefined && value !== "" && lines.push(`\t${key} ${value}`));
+    const lines = [`${i.autostart ? `auto ${name}\n` : ""}iface ${name} inet ${String(i.method ?? "manual")}`];
+    const opt = (key: string, value: Item[string] | undefined): void => void (value !== undefined && value !== "" && lines.push(`\t${key} ${String(value)}`));
     opt("address", i.cidr);
     opt("gateway", i.gateway);
     opt("bridge-ports", i.type === "bridge" ? i.bridge_ports || "none" : undefined);
@@ -71,7 +71,7 @@ function ifaceValues(c: Call, ifaces: Ifaces, iface: string): Item {
   }
   if (values.gateway) {
     const other = Object.values(ifaces).find((i) => i.gateway && i.iface !== iface);
-    if (other) throw paramError({ gateway: `Default gateway already exists on interface '${other.iface}'.` });
+    if (other) throw paramError({ gateway: `Default gateway already exists on interface '${String(other.iface)}'.` });
   }
   for (const port of String(values.bridge_ports ?? "").split(/[\s,]+/).filter(Boolean)) {
     if (!ifaces[port]) throw paramError({ bridge_ports: `unable to find bridge port '${port}'` });

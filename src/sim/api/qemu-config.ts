@@ -71,7 +71,8 @@ export function updateConfig(c: Call, vm: VmState, log: (line: string) => void):
     delete vm.pending[key];
     vm.pendingDelete = vm.pendingDelete.filter((k) => k !== key);
   }
-  for (let [key, value] of Object.entries(values)) {
+  for (const [key, given] of Object.entries(values)) {
+    let value = given;
     if (DISK_KEY.test(key)) {
       value = allocateDrive(c.sim.state, vm.vmid, key, value, log);
       const before = parsePropString(vm.config[key] ?? "", "file").file;

@@ -46,7 +46,7 @@ function get(kind: Kind) {
 /** VLAN zones: a tag in 1..4094, unique within the zone. */
 function checkVnet(config: SdnConfig, vnet: string, values: Item): void {
   const zone = config.zones[String(values.zone)];
-  if (!zone) throw fail(`zone '${values.zone}' doesn't exist`);
+  if (!zone) throw fail(`zone '${String(values.zone)}' doesn't exist`);
   if (zone.type !== "vlan" && zone.type !== "qinq") return;
   if (values.tag === undefined) throw paramError({ tag: "missing vlan tag" });
   const tag = Number(values.tag);
@@ -77,7 +77,7 @@ function create(kind: Kind) {
 
 /** vnet endpoints check SDN.Allocate on /sdn/zones/<zone>/<vnet> in the handler. */
 function checkVnetPriv(c: Call, kind: Kind, id: string, item: Item | undefined): void {
-  if (kind === "vnets" && item) checkPrivs(c.sim.state, c.auth, `/sdn/zones/${item.zone}/${id}`, ["SDN.Allocate"]);
+  if (kind === "vnets" && item) checkPrivs(c.sim.state, c.auth, `/sdn/zones/${String(item.zone)}/${id}`, ["SDN.Allocate"]);
 }
 
 function update(kind: Kind) {

@@ -6,8 +6,9 @@ import { pveSchema, violationsToErrors } from "../../../src/proxmox/schema.ts";
 const schema = pveSchema();
 const errorsOf = (method: string, path: string, params: Record<string, unknown>): Record<string, string> =>
   violationsToErrors(schema.checkRequest(method, path, params).violations);
-const fixture = (name: string): { request: { query: Record<string, string> }; response: { body: { errors: Record<string, string>; data: unknown } } } =>
-  JSON.parse(readFileSync(new URL(`../../fixtures/pve/${name}`, import.meta.url), "utf8"));
+interface Recorded { request: { query: Record<string, string> }; response: { body: { errors: Record<string, string>; data: unknown } } }
+const fixture = (name: string): Recorded =>
+  JSON.parse(readFileSync(new URL(`../../fixtures/pve/${name}`, import.meta.url), "utf8")) as Recorded;
 
 describe("PVE schema: routing", () => {
   it("matches concrete paths to templates, literal segments first", () => {

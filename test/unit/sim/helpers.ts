@@ -11,8 +11,16 @@ export interface Reply {
   statusText: string;
   headers: Record<string, string | string[] | undefined>;
   raw: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests poke at arbitrary reply shapes
-  body: any;
+  /** The parsed JSON ({} when the body is empty or not JSON). */
+  body: ReplyBody;
+}
+
+export interface ReplyBody {
+  data?: unknown;
+  errors?: Record<string, string>;
+  message?: string;
+  total?: number;
+  changes?: string;
 }
 
 export interface CallOptions {
@@ -114,13 +122,19 @@ export async function createVm(t: TestSim, vmid: number, extra: Record<string, u
 }
 
 /** PBS errors are plain text although labelled JSON. */
-function parseJson(raw: string): unknown {
+function parseJson(raw: string): ReplyBody {
   try {
-    return raw ? (JSON.parse(raw) as unknown) : undefined;
+    return raw ? (JSON.parse(raw) as ReplyBody) : {};
   } catch {
-    return undefined;
+    return {};
   }
 }
 
-export const fixture = (name: string): { request: Record<string, unknown>; response: Reply & { reason: string; body_raw: string } } =>
-  JSON.parse(readFileSync(new URL(`../../fixtures/pve/${name}`, import.meta.url), "utf8"));
+/** A recorded real-server exchange (see ../shared/pve-api/recorded/README.md). */
+export interface Recorded {
+  request: { method: string; path: string; query: Record<string, string> | null; form: Record<string, string> | null };
+  response: { status: number; reason: string; content_type: string | null; body_raw: string; body: ReplyBody };
+}
+
+export const fixture = (name: string): Recorded =>
+  JSON.parse(readFileSync(new URL(`../../fixtures/pve/${name}`, import.meta.url), "utf8")) as Recorded;

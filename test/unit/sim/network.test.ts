@@ -10,7 +10,7 @@ afterAll(() => t.close());
 
 interface Iface { iface: string; type: string; active?: number; bridge_vlan_aware?: number }
 const ifaces = async (type?: string): Promise<{ data: Iface[]; changes?: string }> =>
-  (await t.call("GET", "/nodes/pve/network", type ? { type } : {})).body;
+  (await t.call("GET", "/nodes/pve/network", type ? { type } : {})).body as { data: Iface[]; changes?: string };
 
 describe("node network", () => {
   it("stages a new bridge in interfaces.new, shows the diff, applies it with a reload task", async () => {
@@ -31,7 +31,7 @@ describe("node network", () => {
   it("answers a duplicate interface with the recorded 400", async () => {
     const rec = fixture("pve62-39-network-create-400-exists.json");
     const r = await t.call("POST", "/nodes/pve/network", { iface: "eno1", type: "eth" });
-    expect([r.status, r.body.errors]).toEqual([400, (rec.response.body as { errors: unknown }).errors]);
+    expect([r.status, r.body.errors]).toEqual([400, rec.response.body.errors]);
   });
 
   it("drops staged changes on revert and reports missing interfaces", async () => {

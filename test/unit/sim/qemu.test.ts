@@ -189,12 +189,12 @@ describe("tasks", () => {
     const upid = await t.ok<string>("POST", "/nodes/pve/qemu/131/config", { description: "hello" });
     await t.task(upid);
     const status = await t.ok<Record<string, unknown>>("GET", `/nodes/pve/tasks/${encodeURIComponent(upid)}/status`);
-    const recorded = rec.response.body as unknown as { data: Record<string, unknown> };
-    expect(Object.keys(status).sort()).toEqual([...Object.keys(recorded.data), "tokenid"].sort());
+    expect(Object.keys(status).sort()).toEqual([...Object.keys(rec.response.body.data as object), "tokenid"].sort());
     expect(status).toMatchObject({ status: "stopped", exitstatus: "OK", type: "qmconfig", id: "131", user: "root@pam", tokenid: "lab" });
     const log = await t.call("GET", `/nodes/pve/tasks/${encodeURIComponent(upid)}/log`);
-    expect(log.body.total).toBe(log.body.data.length);
-    expect(log.body.data.at(-1)).toEqual({ n: log.body.total, t: "TASK OK" });
+    const lines = log.body.data as { n: number; t: string }[];
+    expect(log.body.total).toBe(lines.length);
+    expect(lines.at(-1)).toEqual({ n: log.body.total, t: "TASK OK" });
   });
 
   it("answers an unknown UPID with 400 'no such task'", async () => {

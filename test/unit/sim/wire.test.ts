@@ -50,7 +50,7 @@ describe("envelope and errors", () => {
     });
     const ok = await t.call("POST", "/nodes/pve/qemu", { vmid: 150, onboot: true, cores: 2 }, { json: true });
     expect(ok.status).toBe(200);
-    await t.task(ok.body.data);
+    await t.task(ok.body.data as string);
   });
 
   it("reports a missing VM like PVE (recorded)", async () => {
@@ -74,12 +74,12 @@ describe("nextid", () => {
     const rec = fixture("pve62-09-cluster-nextid-400-vmid-exists.json");
     const r = await t.call("GET", "/cluster/nextid", { vmid: free });
     expect(r.body.errors).toEqual({ vmid: `VM ${free} already exists` });
-    expect(Object.keys(rec.response.body.errors)).toEqual(["vmid"]);
+    expect(Object.keys(rec.response.body.errors ?? {})).toEqual(["vmid"]);
     expect(await t.ok("GET", "/cluster/nextid", { vmid: 4242 })).toBe(4242);
   });
 
   it("counts a VM being created (lock: create) as taken", async () => {
-    await t.sim.faults.addTask({ type: "qmcreate", message: "never mind" });
+    t.sim.faults.addTask({ type: "qmcreate", message: "never mind" });
     const upid = await t.ok<string>("POST", "/nodes/pve/qemu", { vmid: 777 });
     expect((await t.call("GET", "/cluster/nextid", { vmid: 777 })).status).toBe(400);
     expect((await t.task(upid)).exitstatus).toBe("never mind");

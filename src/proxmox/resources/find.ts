@@ -1,0 +1,40 @@
+// Looking VMs up by name and allocating VMIDs without races inside a run.
+import { ExitCode, LabError } from "../../errors.ts";
+import type { PveApi } from "./api.ts";
+
+export interface VmEntry { vmid: number; name?: string; node: string; template?: number | boolean; status?: string; lock?: string }
+
+export async function listVms(api: PveApi): Promise<VmEntry[]> {
+  const all = await api.get<(VmEntry & { type: string })[]>("/cluster/resources", { type: "vm" });
+  return all.filter((r) => r.type === "qemu").map((r) => ({ ...r, vmid: Number(r.vmid) }));
+}
+
+export const isTemplate = (v: VmEntry): boolean => v.template === true || Number(v.template ?? 0) === 1;
+
+/** VMIDs handed out in this run, per endpoint, so two VMs created in one run never get the same id. */
+export class VmidAllocator {
+  readonly #reserved = new Set<number>();
+  constructor(private readonly range: { min: number; max: number }) {}
+  reserve(id: number): void {
+    this.#reserved.add(id);
+  }
+  async next(api: PveApi, from = this.range.min): Promise<number> {
+    const used = new Set((await listVms(api)).map((v) => v.vmid));
+    for (let id = Math.max(from, this.range.min); id <= this.range.max; id++) {
+      if (!used.has(id) && !this.#reserved.has(id)) {
+        this.#reserved.add(id);
+        return id;
+      }
+    }
+    throw new LabError(`no free VMID in ${this.range.min}-${this.range.max} on ${api.endpoint}`, ExitCode.failed, {}, "widen proxmox.<endpoint>.vmid_range or remove unused VMs");
+  }
+}
+
+/** Parse our marker in a description: "lab-vm=web1;template=debian-12@1a2b3c4d". */
+export function marker(description: string | undefined): Record<string, string> {
+  const line = (description ?? "").split("\n").find((l) => l.startsWith("lab:")) ?? "";
+  return Object.fromEntries(line.slice(4).split(";").filter(Boolean).map((kv) => kv.split("=", 2) as [string, string]));
+}
+
+export const markerLine = (fields: Record<string, string>): string =>
+  `lab:${Object.entries(fields).map(([k, v]) => `${k}=${v}`).join(";")}`;

@@ -1,0 +1,98 @@
+// VLAN isolation with the Proxmox firewall: one IP set per VLAN subnet and one
+// security group per VLAN holding its DROP rules. VMs join their VLAN's group
+// (see vm.ts). Rules are compared as a list; a differing group is rewritten.
+import type { Change, Resource } from "../../engine/types.ts";
+import type { PveApi } from "./api.ts";
+
+export interface VlanPolicy {
+  name: string;
+  subnet: string;
+  /** VLANs this one may not reach. */
+  denyTo: string[];
+}
+
+export interface Rule { type: "in" | "out"; action: "DROP" | "ACCEPT" | "REJECT"; source?: string; dest?: string; comment: string }
+export interface FirewallWant { ipsets: Record<string, string>; groups: Record<string, Rule[]> }
+interface HaveRule { pos: number; type: string; action: string; source?: string; dest?: string; enable?: number; comment?: string }
+export interface FirewallHave { ipsets: Record<string, string[]>; groups: Record<string, HaveRule[]>; enabled: boolean }
+
+export const setName = (vlan: string) => `vlan-${vlan.toLowerCase()}`;
+export const groupName = (vlan: string) => `vlan-${vlan.toLowerCase()}`;
+
+/** Desired ipsets and groups: a VLAN's guests may not send to its deny_to VLANs, nor receive from VLANs denied to reach it. */
+export function firewallPolicy(vlans: VlanPolicy[]): FirewallWant {
+  const ipsets = Object.fromEntries(vlans.map((v) => [setName(v.name), v.subnet]));
+  const groups: Record<string, Rule[]> = Object.fromEntries(vlans.map((v) => [groupName(v.name), [] as Rule[]]));
+  for (const v of vlans) {
+    for (const other of v.denyTo) {
+      groups[groupName(v.name)]!.push({ type: "out", action: "DROP", dest: `+${setName(other)}`, comment: `lab: ${v.name} may not reach ${other}` });
+      groups[groupName(other)]!.push({ type: "in", action: "DROP", source: `+${setName(v.name)}`, comment: `lab: ${v.name} may not reach ${other}` });
+    }
+  }
+  return { ipsets, groups };
+}
+
+const key = (r: { type: string; action: string; source?: string; dest?: string; comment?: string }) =>
+  `${r.type} ${r.action} ${r.source ?? "-"} -> ${r.dest ?? "-"} (${r.comment ?? ""})`;
+
+export function vlanFirewall(pve: () => Promise<PveApi>, want: FirewallWant): Resource<FirewallWant, FirewallHave> {
+  return {
+    id: "pve:firewall/vlans",
+    want,
+    async read() {
+      const api = await pve();
+      const setList = await api.get<{ name: string }[]>("/cluster/firewall/ipset");
+      const ipsets: Record<string, string[]> = {};
+      for (const s of setList.filter((x) => x.name in want.ipsets)) {
+        ipsets[s.name] = (await api.get<{ cidr: string }[]>(`/cluster/firewall/ipset/${s.name}`)).map((e) => e.cidr);
+      }
+      const groupList = await api.get<{ group: string }[]>("/cluster/firewall/groups");
+      const groups: Record<string, HaveRule[]> = {};
+      for (const g of groupList.filter((x) => x.group in want.groups)) {
+        groups[g.group] = (await api.get<HaveRule[]>(`/cluster/firewall/groups/${g.group}`)).sort((a, b) => a.pos - b.pos);
+      }
+      const options = await api.get<{ enable?: number }>("/cluster/firewall/options");
+      return { ipsets, groups, enabled: Number(options.enable ?? 0) === 1 };
+    },
+    diff: firewallDiff,
+    async apply(_ctx, changes, have) {
+      const api = await pve();
+      for (const c of changes) {
+        const [kind, name = ""] = c.key.split(":");
+        if (kind === "ipset") {
+          if (!have.ipsets[name]) await api.post("/cluster/firewall/ipset", { name, comment: "lab: VLAN subnet" });
+          for (const cidr of have.ipsets[name] ?? []) await api.delete(`/cluster/firewall/ipset/${name}/${encodeURIComponent(cidr)}`);
+          await api.post(`/cluster/firewall/ipset/${name}`, { cidr: want.ipsets[name] });
+        }
+        if (kind === "group") {
+          if (!have.groups[name]) await api.post("/cluster/firewall/groups", { group: name, comment: "lab: VLAN policy" });
+          for (const r of [...(have.groups[name] ?? [])].reverse()) await api.delete(`/cluster/firewall/groups/${name}/${r.pos}`);
+          // New rules go to the top: create in reverse to keep the wanted order.
+          for (const r of [...(want.groups[name] ?? [])].reverse()) {
+            await api.post(`/cluster/firewall/groups/${name}`, { type: r.type, action: r.action, enable: 1, comment: r.comment, ...(r.source ? { source: r.source } : {}), ...(r.dest ? { dest: r.dest } : {}) });
+          }
+        }
+        if (kind === "enable") await api.put("/cluster/firewall/options", { enable: 1 });
+      }
+    },
+    ok: () => `${Object.keys(want.ipsets).length} VLAN IP sets and security groups match`,
+  };
+}
+
+export function firewallDiff(want: FirewallWant, have: FirewallHave): Change[] {
+  const out: Change[] = [];
+  for (const [name, cidr] of Object.entries(want.ipsets)) {
+    const h = have.ipsets[name];
+    if (!h || h.length !== 1 || h[0] !== cidr) out.push({ key: `ipset:${name}`, summary: `IP set ${name}: [${h?.join(", ") ?? "absent"}] -> [${cidr}]` });
+  }
+  for (const [name, rules] of Object.entries(want.groups)) {
+    const h = have.groups[name];
+    const wantKeys = rules.map(key);
+    const haveKeys = (h ?? []).filter((r) => Number(r.enable ?? 1) === 1).map(key);
+    if (!h || wantKeys.join("\n") !== haveKeys.join("\n") || h.length !== rules.length) {
+      out.push({ key: `group:${name}`, summary: `security group ${name}: ${h ? "rewrite" : "create"} with ${rules.length} rule(s): ${rules.map((r) => `${r.type} ${r.action} ${r.dest ?? r.source}`).join("; ") || "none"}` });
+    }
+  }
+  if (!have.enabled) out.push({ key: "enable", summary: "enable the cluster firewall (rules take effect; PVE's default input policy applies to the hosts)" });
+  return out;
+}

@@ -1,0 +1,66 @@
+// The VLAN-aware bridge on a node: created or updated in the node's staged
+// network config, then applied (PUT /nodes/{node}/network = ifreload).
+import type { Change, Resource } from "../../engine/types.ts";
+import { ExitCode, LabError } from "../../errors.ts";
+import type { PveApi } from "./api.ts";
+
+export interface BridgeWant {
+  node: string;
+  bridge: string;
+  /** Physical ports, e.g. "eno1" (omit to leave as is). */
+  ports?: string;
+  /** VLAN ids the bridge carries, e.g. "10 20 30 40". */
+  vids: string;
+  comment?: string;
+}
+
+interface Iface {
+  iface: string;
+  type: string;
+  bridge_vlan_aware?: number | string;
+  bridge_vids?: string;
+  bridge_ports?: string;
+  comments?: string;
+}
+
+export type BridgeHave = Iface | undefined;
+
+export function vlanBridge(pve: () => Promise<PveApi>, want: BridgeWant): Resource<BridgeWant, BridgeHave> {
+  const path = `/nodes/${want.node}/network`;
+  return {
+    id: `pve:network/${want.node}/${want.bridge}`,
+    want,
+    async read() {
+      const list = await (await pve()).get<Iface[]>(path);
+      return list.find((i) => i.iface === want.bridge);
+    },
+    diff: bridgeDiff,
+    async apply(_ctx, changes, have) {
+      const api = await pve();
+      const params = {
+        type: "bridge",
+        bridge_vlan_aware: 1,
+        bridge_vids: want.vids,
+        autostart: 1,
+        ...(want.ports !== undefined ? { bridge_ports: want.ports } : {}),
+        ...(want.comment ? { comments: want.comment } : {}),
+      };
+      if (!have) await api.post(path, { iface: want.bridge, ...params });
+      else await api.put(`${path}/${want.bridge}`, params);
+      await api.wait(await api.put(path), `apply network config on ${want.node} (${changes.length} change(s))`);
+    },
+    ok: (have) => `${want.bridge} is VLAN-aware, carries ${have?.bridge_vids ?? "?"}`,
+  };
+}
+
+const norm = (vids: string | undefined) => (vids ?? "").trim().split(/[\s,]+/).filter(Boolean).join(" ");
+
+export function bridgeDiff(want: BridgeWant, have: BridgeHave): Change[] {
+  if (!have) return [{ key: "create", summary: `create VLAN-aware bridge ${want.bridge} on ${want.node} carrying VLANs ${want.vids}` }];
+  if (have.type !== "bridge") throw new LabError(`${want.bridge} on ${want.node} is a ${have.type}, not a bridge`, ExitCode.failed, {}, "choose another bridge name (proxmox.<endpoint>.bridge); lab does not convert interfaces");
+  const out: Change[] = [];
+  if (String(have.bridge_vlan_aware ?? 0) !== "1") out.push({ key: "bridge_vlan_aware", summary: `bridge_vlan_aware 0 -> 1` });
+  if (norm(have.bridge_vids) !== norm(want.vids)) out.push({ key: "bridge_vids", summary: `bridge_vids ${have.bridge_vids ?? "(none)"} -> ${want.vids}` });
+  if (want.ports !== undefined && (have.bridge_ports ?? "") !== want.ports) out.push({ key: "bridge_ports", summary: `bridge_ports ${have.bridge_ports ?? "(none)"} -> ${want.ports}` });
+  return out;
+}

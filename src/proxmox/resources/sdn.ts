@@ -1,0 +1,72 @@
+// An SDN VLAN zone on the bridge and one VNet per VLAN; changes are staged
+// cluster-wide and applied once (PUT /cluster/sdn).
+import type { Change, Resource } from "../../engine/types.ts";
+import type { PveApi } from "./api.ts";
+
+export interface VnetWant {
+  vnet: string;
+  tag: number;
+  alias?: string;
+  isolatePorts?: boolean;
+}
+
+export interface SdnWant {
+  zone: string;
+  bridge: string;
+  vnets: VnetWant[];
+}
+
+interface Zone { zone: string; type: string; bridge?: string; state?: string }
+interface Vnet { vnet: string; zone?: string; tag?: number; alias?: string; "isolate-ports"?: number; state?: string }
+export interface SdnHave { zone?: Zone; vnets: Vnet[] }
+
+export function sdnVlans(pve: () => Promise<PveApi>, want: SdnWant): Resource<SdnWant, SdnHave> {
+  return {
+    id: `pve:sdn/${want.zone}`,
+    want,
+    async read() {
+      const api = await pve();
+      // pending=1 shows staged values too, so a half-applied run is seen as it is.
+      const zones = await api.get<Zone[]>("/cluster/sdn/zones", { pending: 1 });
+      const vnets = await api.get<Vnet[]>("/cluster/sdn/vnets", { pending: 1 });
+      return { zone: zones.find((z) => z.zone === want.zone), vnets: vnets.filter((v) => v.zone === want.zone) };
+    },
+    diff: sdnDiff,
+    async apply(_ctx, changes) {
+      const api = await pve();
+      for (const c of changes) {
+        const [kind, id] = c.key.split(":");
+        if (kind === "zone-create") await api.post("/cluster/sdn/zones", { zone: want.zone, type: "vlan", bridge: want.bridge });
+        if (kind === "zone-update") await api.put(`/cluster/sdn/zones/${want.zone}`, { bridge: want.bridge });
+        const v = want.vnets.find((x) => x.vnet === id);
+        const params = v ? { tag: v.tag, ...(v.alias ? { alias: v.alias } : {}), ...(v.isolatePorts ? { "isolate-ports": 1 } : {}) } : {};
+        if (kind === "vnet-create" && v) await api.post("/cluster/sdn/vnets", { vnet: v.vnet, zone: want.zone, ...params });
+        if (kind === "vnet-update" && v) await api.put(`/cluster/sdn/vnets/${v.vnet}`, params);
+        if (kind === "vnet-delete" && id) await api.delete(`/cluster/sdn/vnets/${id}`);
+      }
+      await api.wait(await api.put("/cluster/sdn"), "apply SDN configuration");
+    },
+    ok: (have) => `zone ${want.zone} with ${have.vnets.length} VNet(s) is applied`,
+  };
+}
+
+export function sdnDiff(want: SdnWant, have: SdnHave): Change[] {
+  const out: Change[] = [];
+  if (!have.zone) out.push({ key: "zone-create", summary: `create SDN VLAN zone ${want.zone} on bridge ${want.bridge}` });
+  else if (have.zone.bridge !== want.bridge) out.push({ key: "zone-update", summary: `zone ${want.zone}: bridge ${have.zone.bridge ?? "-"} -> ${want.bridge}` });
+  for (const v of want.vnets) {
+    const h = have.vnets.find((x) => x.vnet === v.vnet);
+    if (!h) out.push({ key: `vnet-create:${v.vnet}`, summary: `create VNet ${v.vnet} (VLAN ${v.tag}${v.alias ? `, ${v.alias}` : ""})` });
+    else if (Number(h.tag) !== v.tag || (h.alias ?? "") !== (v.alias ?? "") || Boolean(Number(h["isolate-ports"] ?? 0)) !== Boolean(v.isolatePorts)) {
+      out.push({ key: `vnet-update:${v.vnet}`, summary: `VNet ${v.vnet}: tag ${h.tag ?? "-"} -> ${v.tag}${v.isolatePorts ? ", isolate ports" : ""}` });
+    }
+  }
+  for (const h of have.vnets) {
+    if (!want.vnets.some((v) => v.vnet === h.vnet)) out.push({ key: `vnet-delete:${h.vnet}`, summary: `delete VNet ${h.vnet} (no longer in vlans:)` });
+  }
+  // Staged but not applied (a run that stopped between staging and apply): apply now.
+  if (out.length === 0 && [have.zone, ...have.vnets].some((x) => x?.state && x.state !== "")) {
+    out.push({ key: "apply", summary: "apply staged SDN changes" });
+  }
+  return out;
+}

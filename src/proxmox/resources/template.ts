@@ -1,0 +1,113 @@
+// A VM template built from a cloud image: download (checksum verified by
+// Proxmox), create a VM importing the disk with a cloud-init drive, serial
+// console and guest agent, convert to template. The image checksum and the spec
+// make its version: a new version is a new template; VMs record theirs.
+import { createHash } from "node:crypto";
+import type { Change, Resource } from "../../engine/types.ts";
+import { ExitCode, LabError, errorMessage } from "../../errors.ts";
+import type { PveApi } from "./api.ts";
+import { isTemplate, listVms, marker, markerLine, type VmidAllocator } from "./find.ts";
+
+export interface TemplateWant {
+  name: string;
+  node: string;
+  vmid: number;
+  imageUrl: string;
+  /** "sha256:HEX". */
+  checksum: string;
+  storage: string;
+  imageStorage: string;
+  bridge: string;
+  cores: number;
+  memory: number;
+  osType: string;
+}
+
+export interface TemplateHave {
+  /** The template of the wanted version, if built. */
+  current?: { vmid: number; name: string };
+  /** Older versions (kept: linked clones depend on them). */
+  older: number[];
+  /** A VM of ours that is not (yet) a template: a build that failed half-way. */
+  halfMade?: { vmid: number; name: string };
+  /** The image is already in storage (no download needed). */
+  imagePresent: boolean;
+}
+
+/** Version = image checksum + spec: anything that changes the built disk or hardware. */
+export function templateVersion(w: TemplateWant): string {
+  const spec = JSON.stringify([w.checksum, w.cores, w.memory, w.osType, w.bridge, w.storage]);
+  return createHash("sha256").update(spec).digest("hex").slice(0, 8);
+}
+
+export const imageFile = (w: TemplateWant) => `${w.name}-${w.checksum.split(":")[1]!.slice(0, 12)}.qcow2`;
+
+export function vmTemplate(pve: () => Promise<PveApi>, ids: () => Promise<VmidAllocator>, want: TemplateWant): Resource<TemplateWant, TemplateHave> {
+  const version = templateVersion(want);
+  return {
+    id: `pve:template/${want.name}`,
+    want,
+    async read() {
+      const api = await pve();
+      const ours: { vmid: number; name: string; template: boolean; version?: string }[] = [];
+      for (const v of await listVms(api)) {
+        if (v.node !== want.node) continue;
+        const cfg = await api.get<{ description?: string }>(`/nodes/${v.node}/qemu/${v.vmid}/config`);
+        const m = marker(cfg.description);
+        if (m["lab-template"] === want.name) ours.push({ vmid: v.vmid, name: v.name ?? "", template: isTemplate(v), ...(m.version ? { version: m.version } : {}) });
+      }
+      const content = await api.get<{ volid: string }[]>(`/nodes/${want.node}/storage/${want.imageStorage}/content`, { content: "import" });
+      const cur = ours.find((o) => o.template && o.version === version);
+      const half = ours.find((o) => !o.template);
+      return {
+        ...(cur ? { current: { vmid: cur.vmid, name: cur.name } } : {}),
+        older: ours.filter((o) => o.template && o.version !== version).map((o) => o.vmid),
+        ...(half ? { halfMade: { vmid: half.vmid, name: half.name } } : {}),
+        imagePresent: content.some((c) => c.volid === `${want.imageStorage}:import/${imageFile(want)}`),
+      };
+    },
+    diff(w, have): Change[] {
+      if (have.halfMade) {
+        throw new LabError(`template ${w.name}: VM ${have.halfMade.vmid} (${have.halfMade.name}) was left half-built by an earlier run and is not reused`, ExitCode.failed, {},
+          `inspect it, then delete it (qm destroy ${have.halfMade.vmid} --purge) and apply again`);
+      }
+      if (have.current) return [];
+      const out: Change[] = [];
+      if (!have.imagePresent) out.push({ key: "download", summary: `download ${w.imageUrl} to ${w.imageStorage} (verify ${w.checksum.slice(0, 19)}…)` });
+      out.push({ key: "create", summary: `${have.older.length ? `new version ${version} of` : "build"} template ${w.name}: import disk, cloud-init drive, serial console, guest agent, ${w.cores} cores, ${w.memory} MiB` });
+      return out;
+    },
+    async apply(_ctx, changes, have) {
+      const api = await pve();
+      const file = imageFile(want);
+      if (changes.some((c) => c.key === "download")) {
+        const [algo, sum] = want.checksum.split(":");
+        await api.wait(await api.post(`/nodes/${want.node}/storage/${want.imageStorage}/download-url`, {
+          url: want.imageUrl, content: "import", filename: file, checksum: sum, "checksum-algorithm": algo,
+        }), `download ${file}`);
+      }
+      const alloc = await ids();
+      const vmid = have.older.length === 0 ? want.vmid : await alloc.next(api, want.vmid + 1);
+      alloc.reserve(vmid);
+      const name = `${want.name}-${version}`;
+      await api.wait(await api.post(`/nodes/${want.node}/qemu`, {
+        vmid, name, cores: want.cores, memory: want.memory, ostype: want.osType,
+        scsihw: "virtio-scsi-single",
+        scsi0: `${want.storage}:0,import-from=${want.imageStorage}:import/${file}`,
+        ide2: `${want.storage}:cloudinit`,
+        serial0: "socket", vga: "serial0", agent: "enabled=1", boot: "order=scsi0",
+        net0: `virtio,bridge=${want.bridge}`,
+        tags: "lab-template",
+        description: markerLine({ "lab-template": want.name, version, image: file }),
+      }), `create template VM ${vmid}`);
+      try {
+        await api.wait(await api.post(`/nodes/${want.node}/qemu/${vmid}/template`), `convert VM ${vmid} to a template`);
+      } catch (e) {
+        // Never leave a half-built template to be mistaken for a good one.
+        const cleaned = await api.delete(`/nodes/${want.node}/qemu/${vmid}`, { purge: 1 }).then((u) => api.wait(u, `remove half-built VM ${vmid}`)).then(() => true, () => false);
+        throw new LabError(`template ${want.name}: ${errorMessage(e)}; ${cleaned ? `removed the half-built VM ${vmid}` : `VM ${vmid} is left half-built (marked as such; lab will not reuse it)`}`, ExitCode.failed);
+      }
+    },
+    ok: (have) => `template ${have.current?.name ?? want.name} (VM ${have.current?.vmid ?? "?"}) is version ${version}${have.older.length ? `; older versions kept for linked clones: ${have.older.join(", ")}` : ""}`,
+  };
+}
