@@ -1,0 +1,232 @@
+// A VM cloned from a template: clone (linked or full), cloud-init, NICs on the
+// VLAN-aware bridge with their VLAN tag and firewall, disk, tags, started, and
+// the guest agent reporting an IP. Config changes are made in place; those that
+// a running VM takes only at reboot are reported as pending.
+import type { Change, HostCtx, Resource } from "../../engine/types.ts";
+import { ExitCode, LabError, errorMessage } from "../../errors.ts";
+import { parsePropString, parseSize } from "../propstring.ts";
+import { isMissing, type PveApi } from "./api.ts";
+import { groupName } from "./firewall.ts";
+import { isTemplate, listVms, marker, markerLine, type VmidAllocator } from "./find.ts";
+import { templateVersion, type TemplateWant } from "./template.ts";
+
+export interface NicWant { bridge: string; tag: number; vlan: string }
+
+export interface VmWant {
+  name: string;
+  node: string;
+  vmid?: number;
+  template: TemplateWant;
+  clone: "linked" | "full";
+  storage: string;
+  cores: number;
+  memory: number;
+  diskGiB?: number;
+  nics: NicWant[];
+  /** "dhcp" or "CIDR" (gateway from the VLAN). */
+  ip: string;
+  gateway?: string;
+  user: string;
+  sshKeys: string[];
+  tags: string[];
+  description?: string;
+  started: boolean;
+  /** Seconds to wait for the guest agent's IP after start. */
+  agentTimeoutSec: number;
+}
+
+export interface VmHave {
+  vmid?: number;
+  config: Record<string, string>;
+  /** Keys whose value is pending (applied at the next reboot). */
+  pending: string[];
+  running: boolean;
+  lock?: string;
+  firewall: { enabled: boolean; groups: string[] };
+  /** Template version the VM was cloned from (from its marker). */
+  fromTemplate?: string;
+}
+
+/** The config lab manages, as PVE stores it. */
+export function wantedConfig(w: VmWant): Record<string, string> {
+  const cfg: Record<string, string> = {
+    cores: String(w.cores),
+    memory: String(w.memory),
+    ciuser: w.user,
+    ipconfig0: w.ip === "dhcp" ? "ip=dhcp" : `ip=${w.ip}${w.gateway ? `,gw=${w.gateway}` : ""}`,
+    sshkeys: w.sshKeys.join("\n"),
+    tags: [...w.tags].sort().join(";"),
+  };
+  w.nics.forEach((n, i) => (cfg[`net${i}`] = `bridge=${n.bridge},firewall=1,tag=${n.tag}`));
+  return cfg;
+}
+
+const NIC_MODELS = ["virtio", "e1000", "e1000e", "vmxnet3", "rtl8139"];
+
+/** Compare NICs without their model/MAC (PVE assigns those). */
+const nicKey = (v: string | undefined) => {
+  if (!v) return "";
+  const p = parsePropString(v);
+  return `bridge=${p.bridge ?? ""},firewall=${p.firewall ?? "0"},tag=${p.tag ?? "none"}`;
+};
+const norm = (k: string, v: string | undefined): string => {
+  if (v === undefined) return "";
+  if (/^net\d+$/.test(k)) return nicKey(v);
+  if (k === "sshkeys") return decodeURIComponent(v).trim();
+  if (k === "tags") return v.split(/[;, ]/).filter(Boolean).sort().join(";");
+  return v;
+};
+
+export function vmDiff(want: VmWant, have: VmHave): Change[] {
+  if (have.lock) {
+    throw new LabError(`VM ${want.name} (${have.vmid}) is locked (${have.lock}) by another task`, ExitCode.failed, {}, `wait for that task, or if none is running: qm unlock ${have.vmid}`);
+  }
+  const out: Change[] = [];
+  if (have.vmid === undefined) {
+    out.push({ key: "clone", summary: `${want.clone} clone of template ${want.template.name} -> VM ${want.name}${want.vmid ? ` (vmid ${want.vmid})` : ""}` });
+  }
+  const cfg = wantedConfig(want);
+  for (const [k, v] of Object.entries(cfg)) {
+    if (norm(k, have.config[k]) === norm(k, v)) continue;
+    const shown = k === "sshkeys" ? `${want.sshKeys.length} key(s)` : v;
+    const pending = have.running && ["cores", "memory"].includes(k);
+    out.push({ key: `config:${k}`, summary: `${k}: ${have.vmid === undefined ? "" : `${k === "sshkeys" ? "(changed)" : (have.config[k] ?? "(unset)")} -> `}${shown}`, ...(pending ? { pending: true } : {}) });
+  }
+  for (let i = want.nics.length; have.config[`net${i}`] !== undefined; i++) out.push({ key: `delete:net${i}`, summary: `remove net${i} (${have.config[`net${i}`]})` });
+  const size = parseSize(parsePropString(have.config.scsi0 ?? "", "file").size ?? "") ?? 0;
+  if (want.diskGiB && size < want.diskGiB * 1024 ** 3) out.push({ key: "resize", summary: `grow scsi0 ${size ? `${Math.round(size / 1024 ** 3)}G` : "(template size)"} -> ${want.diskGiB}G` });
+  const groups = want.nics.map((n) => groupName(n.vlan));
+  if (!have.firewall.enabled || groups.some((g) => !have.firewall.groups.includes(g))) out.push({ key: "firewall", summary: `firewall on, security group(s) ${[...new Set(groups)].join(", ")}` });
+  if (want.started && !have.running) out.push({ key: "start", summary: `start VM ${want.name} and wait for the guest agent's IP` });
+  return out;
+}
+
+export interface VmDeps {
+  pve: () => Promise<PveApi>;
+  ids: () => Promise<VmidAllocator>;
+  /** Called with the guest's IP once the agent reports it (pins its SSH host key). */
+  onGuestUp?: (ctx: HostCtx, api: PveApi, vmid: number, ip: string) => Promise<void>;
+}
+
+export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
+  const base = (vmid: number) => `/nodes/${want.node}/qemu/${vmid}`;
+  const version = `${want.template.name}@${templateVersion(want.template)}`;
+  return {
+    id: `pve:vm/${want.name}`,
+    want,
+    async read() {
+      const api = await deps.pve();
+      const all = await listVms(api);
+      const mine = all.filter((v) => v.name === want.name && !isTemplate(v));
+      if (mine.length > 1) throw new LabError(`${mine.length} VMs are named ${want.name} (${mine.map((v) => v.vmid).join(", ")})`, ExitCode.failed, {}, "rename or remove the extra ones; lab manages VMs by name");
+      const found = mine[0];
+      if (!found) {
+        const taken = want.vmid !== undefined ? all.find((v) => v.vmid === want.vmid) : undefined;
+        if (taken) throw new LabError(`VM ${want.name}: vmid ${want.vmid} is taken by ${taken.name ?? "another VM"}`, ExitCode.failed, {}, "choose another vmid in vms:");
+        return { config: {}, pending: [], running: false, firewall: { enabled: false, groups: [] } };
+      }
+      if (found.node !== want.node) throw new LabError(`VM ${want.name} is on node ${found.node}, not ${want.node}`, ExitCode.failed, {}, "migrate it or fix proxmox.<endpoint>.node");
+      const pendingList = await api.get<{ key: string; value?: unknown; pending?: unknown; delete?: number }[]>(`${base(found.vmid)}/pending`);
+      const config: Record<string, string> = {};
+      const pending: string[] = [];
+      for (const p of pendingList) {
+        const v = p.pending ?? p.value;
+        if (p.pending !== undefined) pending.push(p.key);
+        if (v !== undefined && !p.delete) config[p.key] = String(v);
+      }
+      const m = marker(config.description);
+      if (m["lab-vm"] !== want.name) {
+        throw new LabError(`VM ${want.name} (${found.vmid}) exists but was not created by lab (or its clone did not finish)`, ExitCode.failed, {},
+          "lab never takes over such a VM silently: delete it, or rename it and let lab create its own");
+      }
+      const status = await api.get<{ status: string; lock?: string }>(`${base(found.vmid)}/status/current`);
+      const options = await api.get<{ enable?: number }>(`${base(found.vmid)}/firewall/options`);
+      const rules = await api.get<{ type: string; action: string }[]>(`${base(found.vmid)}/firewall/rules`);
+      return {
+        vmid: found.vmid, config, pending, running: status.status === "running",
+        ...(status.lock ? { lock: status.lock } : {}),
+        firewall: { enabled: Number(options.enable ?? 0) === 1, groups: rules.filter((r) => r.type === "group").map((r) => r.action) },
+        ...(m.template ? { fromTemplate: m.template } : {}),
+      };
+    },
+    diff: vmDiff,
+    async apply(ctx, changes, have) {
+      const api = await deps.pve();
+      let vmid = have.vmid;
+      if (vmid === undefined) vmid = await cloneVm(api, deps, want, version);
+      const keys = new Set(changes.map((c) => c.key));
+      const cfg = wantedConfig(want);
+      const set: Record<string, string> = {};
+      for (const [k, v] of Object.entries(cfg)) if (keys.has(`config:${k}`)) set[k] = k === "sshkeys" ? encodeURIComponent(v) : v;
+      // Keep each NIC's model and MAC ("virtio=BC:24:11:..."): only bridge, tag and firewall are ours.
+      for (const k of Object.keys(set).filter((x) => /^net\d+$/.test(x))) {
+        const p = parsePropString(have.config[k] ?? "");
+        const model = NIC_MODELS.find((m) => m in p);
+        set[k] = `${model ? `${model}=${p[model]}` : "virtio"},${cfg[k]}`;
+      }
+      const del = changes.filter((c) => c.key.startsWith("delete:")).map((c) => c.key.slice(7));
+      if (Object.keys(set).length || del.length) {
+        await api.wait(await api.post(`${base(vmid)}/config`, { ...set, ...(del.length ? { delete: del.join(",") } : {}) }), `configure VM ${want.name}`);
+      }
+      if (keys.has("resize")) await api.wait(await api.put(`${base(vmid)}/resize`, { disk: "scsi0", size: `${want.diskGiB}G` }), `resize disk of ${want.name}`);
+      if (keys.has("firewall")) {
+        await api.put(`${base(vmid)}/firewall/options`, { enable: 1 });
+        const rules = await api.get<{ type: string; action: string }[]>(`${base(vmid)}/firewall/rules`);
+        for (const g of new Set(want.nics.map((n) => groupName(n.vlan)))) {
+          if (!rules.some((r) => r.type === "group" && r.action === g)) await api.post(`${base(vmid)}/firewall/rules`, { type: "group", action: g, enable: 1 });
+        }
+      }
+      if (keys.has("start")) {
+        await api.wait(await api.post(`${base(vmid)}/status/start`), `start VM ${want.name}`);
+      }
+      if (want.started && (keys.has("start") || keys.has("clone"))) {
+        const ip = await waitForAgentIp(api, want, vmid, ctx.signal);
+        await deps.onGuestUp?.(ctx, api, vmid, ip);
+      }
+    },
+    ok: (have) => `VM ${have.vmid} ${have.running ? "running" : "stopped"}, from ${have.fromTemplate ?? "?"}${have.fromTemplate && have.fromTemplate !== version ? ` (template is now ${version}: recreate the VM to move to it)` : ""}${have.pending.length ? `; pending until reboot: ${have.pending.join(", ")}` : ""}`,
+  };
+}
+
+async function cloneVm(api: PveApi, deps: VmDeps, want: VmWant, version: string): Promise<number> {
+  const tversion = templateVersion(want.template);
+  let source: number | undefined;
+  for (const v of await listVms(api)) {
+    if (!isTemplate(v) || v.node !== want.node) continue;
+    const m = marker((await api.get<{ description?: string }>(`/nodes/${v.node}/qemu/${v.vmid}/config`)).description);
+    if (m["lab-template"] === want.template.name && m.version === tversion) source = v.vmid;
+  }
+  if (source === undefined) throw new LabError(`VM ${want.name}: template ${want.template.name} version ${tversion} does not exist`, ExitCode.failed, {}, "the template step must run first (same play, earlier)");
+  const alloc = await deps.ids();
+  const vmid = want.vmid ?? (await alloc.next(api));
+  alloc.reserve(vmid);
+  const description = [markerLine({ "lab-vm": want.name, template: version }), want.description ?? ""].filter(Boolean).join("\n");
+  try {
+    await api.wait(await api.post(`/nodes/${want.node}/qemu/${source}/clone`, {
+      newid: vmid, name: want.name, full: want.clone === "full" ? 1 : 0, description,
+      ...(want.clone === "full" ? { storage: want.storage } : {}),
+    }), `clone template ${source} to VM ${vmid} (${want.name})`);
+  } catch (e) {
+    // A clone that failed half-way is removed, never left to be picked up as good.
+    const cleaned = await api.delete(`/nodes/${want.node}/qemu/${vmid}`, { purge: 1 }).then((u) => api.wait(u, `remove half-made VM ${vmid}`)).then(() => true, (d: unknown) => isMissing(d));
+    throw new LabError(`VM ${want.name}: clone failed: ${errorMessage(e)}; ${cleaned ? `half-made VM ${vmid} removed` : `half-made VM ${vmid} could not be removed (lab will refuse to reuse it)`}`, ExitCode.failed);
+  }
+  return vmid;
+}
+
+async function waitForAgentIp(api: PveApi, want: VmWant, vmid: number, signal: AbortSignal): Promise<string> {
+  const deadline = Date.now() + want.agentTimeoutSec * 1000;
+  let last = "";
+  while (Date.now() < deadline && !signal.aborted) {
+    try {
+      const r = await api.get<{ result: { name: string; "ip-addresses"?: { "ip-address": string; "ip-address-type": string }[] }[] }>(`/nodes/${want.node}/qemu/${vmid}/agent/network-get-interfaces`);
+      const ip = r.result.filter((i) => i.name !== "lo").flatMap((i) => i["ip-addresses"] ?? []).find((a) => a["ip-address-type"] === "ipv4")?.["ip-address"];
+      if (ip) return ip;
+    } catch (e) {
+      last = errorMessage(e);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new LabError(`VM ${want.name} (${vmid}): the guest agent reported no IPv4 address within ${want.agentTimeoutSec} s${last ? ` (last answer: ${last})` : ""}`, ExitCode.failed, {},
+    "check that the image has qemu-guest-agent and cloud-init networking works on its VLAN");
+}
