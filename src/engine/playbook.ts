@@ -14,6 +14,10 @@ export interface RoleTools {
   root: string;
   /** A secret from the project's secrets.age, by name (redacted everywhere). */
   secret(name: string): Secret;
+  /** The inventory's lab sections (proxmox, vlans, templates, vms), validated and cross-checked. */
+  sections: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Hosts by name (for roles that configure one host from facts about others). */
+  hosts: ReadonlyMap<string, HostInfo>;
 }
 
 /** What a role produces for one host. */

@@ -72,7 +72,7 @@ export async function prepare(opts: RunOptions): Promise<{ inv: Inventory; plays
     if ("e" in store) throw store.e;
     return store.s.get(name);
   };
-  const plays = expandPlaybook(playbook, opts.playbook, inv, opts, { template: templateRenderer(opts.root), root: opts.root, secret });
+  const plays = expandPlaybook(playbook, opts.playbook, inv, opts, { template: templateRenderer(opts.root), root: opts.root, secret, sections: inv.sections, hosts: inv.hosts });
   if (plays.every((p) => p.hosts.length === 0)) throw badInput(`no hosts matched${opts.limit ? ` --limit ${opts.limit}` : ""}`, { file: opts.playbook }, "check the play's hosts pattern and --limit");
   return { inv, plays, playbook };
 }

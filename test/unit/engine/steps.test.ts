@@ -16,6 +16,8 @@ const tools: RoleTools = {
   root: "/project",
   template: () => { throw new Error("no templates here"); },
   secret: (name) => new Secret(name, `value-of-${name}-0123`),
+  sections: inv.sections,
+  hosts: inv.hosts,
 };
 const expand = (pb: Playbook, sel: Selection = {}) => expandPlaybook(pb, "/project/playbooks/site.ts", inv, sel, tools);
 const stepsOf = (pb: Playbook, sel: Selection = {}, host = "web1") => expand(pb, sel)[0]!.hosts.find((h) => h.host === host)!.steps;
