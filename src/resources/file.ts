@@ -56,7 +56,11 @@ const pick = (w: FileWant) => ({ ...(w.owner ? { owner: w.owner } : {}), ...(w.g
 const newMode = (w: FileWant, have: PathState) => w.mode ?? (have.kind === "file" && have.mode ? have.mode : isSecret(w.content) ? "0600" : "0644");
 
 export function fileDiff(want: FileWant, have: PathState): Change[] {
-  if (want.state === "absent") return have.kind === "absent" ? [] : [{ key: "state", summary: `remove ${want.path} (${have.kind})` }];
+  if (want.state === "absent") {
+    // apply runs `rm -f`, which cannot remove a directory: say so in the plan, not halfway through apply.
+    if (have.kind === "dir") throw new LabError(`${want.path} is a directory; a file resource will not remove it`, ExitCode.failed, {}, "use directory({ path, state: \"absent\" }) to remove a directory tree");
+    return have.kind === "absent" ? [] : [{ key: "state", summary: `remove ${want.path} (${have.kind})` }];
+  }
   if (have.kind !== "file" && have.kind !== "absent") throw new LabError(`${want.path} is a ${have.kind}; refusing to replace it with a file`, ExitCode.failed, {}, "remove it first or fix the path");
   const existed = have.kind === "file";
   if (want.content === undefined) {

@@ -33,7 +33,11 @@ export function templateRenderer(root: string): Renderer {
     try {
       out = env.render(file, reveal(vars) as object);
     } catch (e) {
-      throw new LabError(`template templates/${file}: ${String((e as Error).message).split("\n").slice(-1)[0]}`, ExitCode.badInput, { file: join(dir, file) }, "a var used by the template is missing or the syntax is wrong");
+      // nunjucks marks the position "(/path/file.njk) [Line 2, Column 1]", innermost (an include) last.
+      const msg = String((e as Error).message);
+      const at = [...msg.matchAll(/\(([^()\n]+)\) \[Line (\d+), Column (\d+)\]/g)].pop();
+      const where = at ? { file: at[1]!, line: Number(at[2]), col: Number(at[3]) } : { file: join(dir, file) };
+      throw new LabError(`template templates/${file}: ${(msg.split("\n").slice(-1)[0] ?? "").trim()}`, ExitCode.badInput, where, "a var used by the template is missing or the syntax is wrong");
     }
     return usedSecret ? new Secret(`template:${file}`, out) : out;
   };
