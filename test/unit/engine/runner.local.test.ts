@@ -332,3 +332,23 @@ export default definePlaybook({ name: "site", plays: [{ name: "p", hosts: "alpha
     expect(s.hint).toContain("command: echo oops >&2; exit 7");
   });
 });
+
+describe("secrets through a whole run", () => {
+  it("a secret file is written exactly, 0600, and its value is in no result (plan or apply)", async () => {
+    const value = "s3cret-runner-7d41e9 'quoted' $(not run)";
+    const site = `import { definePlaybook, file, inline, Secret } from ${LAB};
+const token = new Secret("api-token", ${JSON.stringify(value)});
+export default definePlaybook({ name: "site", plays: [{ name: "p", hosts: "alpha", roles: (host) => [inline([
+  file({ path: String(host.vars.dir) + "-token", content: token }),
+])] }] });`;
+    const root = await appProject(site);
+    const plan = await runLab(root, { check: true });
+    const apply = await runLab(root);
+    const again = await runLab(root);
+    for (const r of [plan, apply, again]) expect(JSON.stringify(r)).not.toContain("s3cret-runner");
+    expect(plan.steps[0]!.changes).toEqual([{ key: "content", summary: `create ${root}/target/alpha-token (secret content)` }]);
+    expect(await readFile(join(root, "target", "alpha-token"), "utf8")).toBe(value);
+    expect((await snapshot(join(root, "target")))["alpha-token"]).toMatch(/^file 600 /);
+    expect(again.result.hosts.alpha).toMatchObject({ changed: 0, ok: 1 });
+  });
+});
