@@ -7,6 +7,8 @@ import { ExitCode, LabError, badInput } from "../errors.ts";
 import { BatchedFacts } from "../facts/cache.ts";
 import { templateRenderer } from "../resources/template.ts";
 import { loadSecrets } from "../secrets/store.ts";
+import type { Secret } from "../secrets/secret.ts";
+import { guestConnector } from "../proxmox/resources/guest.ts";
 import { openTransport } from "../transport/open.ts";
 import type { Transport } from "../transport/types.ts";
 import { runHostPlay } from "./host-run.ts";
@@ -63,7 +65,7 @@ export async function loadPlaybook(file: string): Promise<Playbook> {
 }
 
 /** Everything checked, nothing contacted: the inventory, the playbook and the per-host steps. */
-export async function prepare(opts: RunOptions): Promise<{ inv: Inventory; plays: PlayPlan[]; playbook: Playbook }> {
+export async function prepare(opts: RunOptions): Promise<{ inv: Inventory; plays: PlayPlan[]; playbook: Playbook; secret: (name: string) => Secret }> {
   const inv = await loadInventory({ path: opts.inventory, root: opts.root, ...(opts.extraVars ? { extraVars: opts.extraVars } : {}) });
   const playbook = await loadPlaybook(opts.playbook);
   // Decrypted up front (role expansion is synchronous); a missing key only matters if a role asks for a secret.
@@ -74,12 +76,13 @@ export async function prepare(opts: RunOptions): Promise<{ inv: Inventory; plays
   };
   const plays = expandPlaybook(playbook, opts.playbook, inv, opts, { template: templateRenderer(opts.root), root: opts.root, secret, sections: inv.sections, hosts: inv.hosts });
   if (plays.every((p) => p.hosts.length === 0)) throw badInput(`no hosts matched${opts.limit ? ` --limit ${opts.limit}` : ""}`, { file: opts.playbook }, "check the play's hosts pattern and --limit");
-  return { inv, plays, playbook };
+  return { inv, plays, playbook, secret };
 }
 
 export async function run(opts: RunOptions): Promise<RunResult> {
   const t0 = performance.now();
-  const { inv, plays, playbook } = await prepare(opts);
+  const { inv, plays, playbook, secret } = await prepare(opts);
+  const guestConn = guestConnector(inv.sections, secret, opts.root);
   const results: StepResult[] = [];
   const transports = new Map<string, Transport>();
   const facts = new Map<string, BatchedFacts>();
@@ -89,7 +92,7 @@ export async function run(opts: RunOptions): Promise<RunResult> {
   const ctxFor = (name: string): HostCtx => {
     const host = inv.hosts.get(name)!;
     let t = transports.get(name);
-    if (!t) transports.set(name, (t = opts.transportFor?.(host) ?? openTransport(host)));
+    if (!t) transports.set(name, (t = opts.transportFor?.(host) ?? openTransport(host, () => guestConn(ctxFor(name), host))));
     let f = facts.get(name);
     if (!f) facts.set(name, (f = new BatchedFacts(t)));
     return {
@@ -123,6 +126,8 @@ export async function run(opts: RunOptions): Promise<RunResult> {
     }
   } finally {
     await Promise.all([...transports.values()].map((t) => t.close().catch(() => undefined)));
+    // Run-wide services (API clients) hold sockets: close those that can be closed.
+    for (const s of services.values()) void s.then((v) => (v as { close?: () => void })?.close?.(), () => undefined);
   }
 
   const allHosts = [...new Set(plays.flatMap((p) => p.hosts.map((h) => h.host)))];

@@ -74,13 +74,18 @@ function forward(jump: NodeSSH, address: string, port: number, host: string): Pr
 export class SshTransport implements Transport {
   #ssh: Promise<NodeSSH> | undefined;
   #closed = false;
+  #conn: ConnectionInfo | undefined;
   constructor(
     readonly host: string,
-    private readonly conn: ConnectionInfo,
+    /** The connection, or how to learn it (a VM's address comes from its guest agent). */
+    private readonly conn: ConnectionInfo | (() => Promise<ConnectionInfo>),
   ) {}
 
   #connection(): Promise<NodeSSH> {
-    this.#ssh ??= connectSsh(this.host, this.conn).then((ssh) => {
+    this.#ssh ??= (typeof this.conn === "function" ? this.conn() : Promise.resolve(this.conn)).then((c) => {
+      this.#conn = c;
+      return connectSsh(this.host, c);
+    }).then((ssh) => {
       ssh.connection?.on("close", () => (this.#closed = true));
       return ssh;
     });
@@ -90,7 +95,8 @@ export class SshTransport implements Transport {
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     const ssh = await this.#connection();
     if (this.#closed) throw new UnreachableError(this.host, "connection lost", "check the host; the next run will converge");
-    const line = this.conn.become && this.conn.user !== "root" ? sh`sudo -n -- sh -c ${command}` : command;
+    const c = this.#conn!;
+    const line = c.become && c.user !== "root" ? sh`sudo -n -- sh -c ${command}` : command;
     let channel: ClientChannel | undefined;
     let timer: NodeJS.Timeout | undefined;
     try {

@@ -1,7 +1,7 @@
 // VLAN isolation with the Proxmox firewall: one IP set per VLAN subnet and one
 // security group per VLAN holding its DROP rules. VMs join their VLAN's group
 // (see vm.ts). Rules are compared as a list; a differing group is rewritten.
-import type { Change, Resource } from "../../engine/types.ts";
+import type { Change, HostCtx, Resource } from "../../engine/types.ts";
 import type { PveApi } from "./api.ts";
 
 export interface VlanPolicy {
@@ -35,12 +35,12 @@ export function firewallPolicy(vlans: VlanPolicy[]): FirewallWant {
 const key = (r: { type: string; action: string; source?: string; dest?: string; comment?: string }) =>
   `${r.type} ${r.action} ${r.source ?? "-"} -> ${r.dest ?? "-"} (${r.comment ?? ""})`;
 
-export function vlanFirewall(pve: () => Promise<PveApi>, want: FirewallWant): Resource<FirewallWant, FirewallHave> {
+export function vlanFirewall(pve: (ctx: HostCtx) => Promise<PveApi>, want: FirewallWant): Resource<FirewallWant, FirewallHave> {
   return {
     id: "pve:firewall/vlans",
     want,
-    async read() {
-      const api = await pve();
+    async read(ctx) {
+      const api = await pve(ctx);
       const setList = await api.get<{ name: string }[]>("/cluster/firewall/ipset");
       const ipsets: Record<string, string[]> = {};
       for (const s of setList.filter((x) => x.name in want.ipsets)) {
@@ -55,8 +55,8 @@ export function vlanFirewall(pve: () => Promise<PveApi>, want: FirewallWant): Re
       return { ipsets, groups, enabled: Number(options.enable ?? 0) === 1 };
     },
     diff: firewallDiff,
-    async apply(_ctx, changes, have) {
-      const api = await pve();
+    async apply(ctx, changes, have) {
+      const api = await pve(ctx);
       for (const c of changes) {
         const [kind, name = ""] = c.key.split(":");
         if (kind === "ipset") {

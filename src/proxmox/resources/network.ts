@@ -1,6 +1,6 @@
 // The VLAN-aware bridge on a node: created or updated in the node's staged
 // network config, then applied (PUT /nodes/{node}/network = ifreload).
-import type { Change, Resource } from "../../engine/types.ts";
+import type { Change, HostCtx, Resource } from "../../engine/types.ts";
 import { ExitCode, LabError } from "../../errors.ts";
 import type { PveApi } from "./api.ts";
 
@@ -25,18 +25,18 @@ interface Iface {
 
 export type BridgeHave = Iface | undefined;
 
-export function vlanBridge(pve: () => Promise<PveApi>, want: BridgeWant): Resource<BridgeWant, BridgeHave> {
+export function vlanBridge(pve: (ctx: HostCtx) => Promise<PveApi>, want: BridgeWant): Resource<BridgeWant, BridgeHave> {
   const path = `/nodes/${want.node}/network`;
   return {
     id: `pve:network/${want.node}/${want.bridge}`,
     want,
-    async read() {
-      const list = await (await pve()).get<Iface[]>(path);
+    async read(ctx) {
+      const list = await (await pve(ctx)).get<Iface[]>(path);
       return list.find((i) => i.iface === want.bridge);
     },
     diff: bridgeDiff,
-    async apply(_ctx, changes, have) {
-      const api = await pve();
+    async apply(ctx, changes, have) {
+      const api = await pve(ctx);
       const params = {
         type: "bridge",
         bridge_vlan_aware: 1,

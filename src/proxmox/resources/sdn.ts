@@ -1,6 +1,6 @@
 // An SDN VLAN zone on the bridge and one VNet per VLAN; changes are staged
 // cluster-wide and applied once (PUT /cluster/sdn).
-import type { Change, Resource } from "../../engine/types.ts";
+import type { Change, HostCtx, Resource } from "../../engine/types.ts";
 import type { PveApi } from "./api.ts";
 
 export interface VnetWant {
@@ -20,20 +20,20 @@ interface Zone { zone: string; type: string; bridge?: string; state?: string }
 interface Vnet { vnet: string; zone?: string; tag?: number; alias?: string; "isolate-ports"?: number; state?: string }
 export interface SdnHave { zone?: Zone; vnets: Vnet[] }
 
-export function sdnVlans(pve: () => Promise<PveApi>, want: SdnWant): Resource<SdnWant, SdnHave> {
+export function sdnVlans(pve: (ctx: HostCtx) => Promise<PveApi>, want: SdnWant): Resource<SdnWant, SdnHave> {
   return {
     id: `pve:sdn/${want.zone}`,
     want,
-    async read() {
-      const api = await pve();
+    async read(ctx) {
+      const api = await pve(ctx);
       // pending=1 shows staged values too, so a half-applied run is seen as it is.
       const zones = await api.get<Zone[]>("/cluster/sdn/zones", { pending: 1 });
       const vnets = await api.get<Vnet[]>("/cluster/sdn/vnets", { pending: 1 });
       return { zone: zones.find((z) => z.zone === want.zone), vnets: vnets.filter((v) => v.zone === want.zone) };
     },
     diff: sdnDiff,
-    async apply(_ctx, changes) {
-      const api = await pve();
+    async apply(ctx, changes) {
+      const api = await pve(ctx);
       for (const c of changes) {
         const [kind, id] = c.key.split(":");
         if (kind === "zone-create") await api.post("/cluster/sdn/zones", { zone: want.zone, type: "vlan", bridge: want.bridge });

@@ -3,7 +3,7 @@
 // console and guest agent, convert to template. The image checksum and the spec
 // make its version: a new version is a new template; VMs record theirs.
 import { createHash } from "node:crypto";
-import type { Change, Resource } from "../../engine/types.ts";
+import type { Change, HostCtx, Resource } from "../../engine/types.ts";
 import { ExitCode, LabError, errorMessage } from "../../errors.ts";
 import type { PveApi } from "./api.ts";
 import { isTemplate, listVms, marker, markerLine, type VmidAllocator } from "./find.ts";
@@ -42,13 +42,13 @@ export function templateVersion(w: TemplateWant): string {
 
 export const imageFile = (w: TemplateWant) => `${w.name}-${w.checksum.split(":")[1]!.slice(0, 12)}.qcow2`;
 
-export function vmTemplate(pve: () => Promise<PveApi>, ids: () => Promise<VmidAllocator>, want: TemplateWant): Resource<TemplateWant, TemplateHave> {
+export function vmTemplate(pve: (ctx: HostCtx) => Promise<PveApi>, ids: (ctx: HostCtx) => Promise<VmidAllocator>, want: TemplateWant): Resource<TemplateWant, TemplateHave> {
   const version = templateVersion(want);
   return {
     id: `pve:template/${want.name}`,
     want,
-    async read() {
-      const api = await pve();
+    async read(ctx) {
+      const api = await pve(ctx);
       const ours: { vmid: number; name: string; template: boolean; version?: string }[] = [];
       for (const v of await listVms(api)) {
         if (v.node !== want.node) continue;
@@ -77,8 +77,8 @@ export function vmTemplate(pve: () => Promise<PveApi>, ids: () => Promise<VmidAl
       out.push({ key: "create", summary: `${have.older.length ? `new version ${version} of` : "build"} template ${w.name}: import disk, cloud-init drive, serial console, guest agent, ${w.cores} cores, ${w.memory} MiB` });
       return out;
     },
-    async apply(_ctx, changes, have) {
-      const api = await pve();
+    async apply(ctx, changes, have) {
+      const api = await pve(ctx);
       const file = imageFile(want);
       if (changes.some((c) => c.key === "download")) {
         const [algo, sum] = want.checksum.split(":");
@@ -86,7 +86,7 @@ export function vmTemplate(pve: () => Promise<PveApi>, ids: () => Promise<VmidAl
           url: want.imageUrl, content: "import", filename: file, checksum: sum, "checksum-algorithm": algo,
         }), `download ${file}`);
       }
-      const alloc = await ids();
+      const alloc = await ids(ctx);
       const vmid = have.older.length === 0 ? want.vmid : await alloc.next(api, want.vmid + 1);
       alloc.reserve(vmid);
       const name = `${want.name}-${version}`;

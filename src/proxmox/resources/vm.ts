@@ -102,8 +102,8 @@ export function vmDiff(want: VmWant, have: VmHave): Change[] {
 }
 
 export interface VmDeps {
-  pve: () => Promise<PveApi>;
-  ids: () => Promise<VmidAllocator>;
+  pve: (ctx: HostCtx) => Promise<PveApi>;
+  ids: (ctx: HostCtx) => Promise<VmidAllocator>;
   /** Called with the guest's IP once the agent reports it (pins its SSH host key). */
   onGuestUp?: (ctx: HostCtx, api: PveApi, vmid: number, ip: string) => Promise<void>;
 }
@@ -114,8 +114,8 @@ export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
   return {
     id: `pve:vm/${want.name}`,
     want,
-    async read() {
-      const api = await deps.pve();
+    async read(ctx) {
+      const api = await deps.pve(ctx);
       const all = await listVms(api);
       const mine = all.filter((v) => v.name === want.name && !isTemplate(v));
       if (mine.length > 1) throw new LabError(`${mine.length} VMs are named ${want.name} (${mine.map((v) => v.vmid).join(", ")})`, ExitCode.failed, {}, "rename or remove the extra ones; lab manages VMs by name");
@@ -151,9 +151,9 @@ export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
     },
     diff: vmDiff,
     async apply(ctx, changes, have) {
-      const api = await deps.pve();
+      const api = await deps.pve(ctx);
       let vmid = have.vmid;
-      if (vmid === undefined) vmid = await cloneVm(api, deps, want, version);
+      if (vmid === undefined) vmid = await cloneVm(ctx, api, deps, want, version);
       const keys = new Set(changes.map((c) => c.key));
       const cfg = wantedConfig(want);
       const set: Record<string, string> = {};
@@ -188,7 +188,7 @@ export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
   };
 }
 
-async function cloneVm(api: PveApi, deps: VmDeps, want: VmWant, version: string): Promise<number> {
+async function cloneVm(ctx: HostCtx, api: PveApi, deps: VmDeps, want: VmWant, version: string): Promise<number> {
   const tversion = templateVersion(want.template);
   let source: number | undefined;
   for (const v of await listVms(api)) {
@@ -197,7 +197,7 @@ async function cloneVm(api: PveApi, deps: VmDeps, want: VmWant, version: string)
     if (m["lab-template"] === want.template.name && m.version === tversion) source = v.vmid;
   }
   if (source === undefined) throw new LabError(`VM ${want.name}: template ${want.template.name} version ${tversion} does not exist`, ExitCode.failed, {}, "the template step must run first (same play, earlier)");
-  const alloc = await deps.ids();
+  const alloc = await deps.ids(ctx);
   const vmid = want.vmid ?? (await alloc.next(api));
   alloc.reserve(vmid);
   const description = [markerLine({ "lab-vm": want.name, template: version }), want.description ?? ""].filter(Boolean).join("\n");

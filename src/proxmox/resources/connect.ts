@@ -1,0 +1,66 @@
+// One Proxmox client per endpoint per run (a run-wide service), adapted to the
+// small PveApi the resources use. Token auth and pinned TLS come from the
+// inventory; the token secret from secrets.age.
+import { resolve } from "node:path";
+import { appendFileSync } from "node:fs";
+import type { HostCtx } from "../../engine/types.ts";
+import { ExitCode, LabError } from "../../errors.ts";
+import type { Secret } from "../../secrets/secret.ts";
+import { ProxmoxClient } from "../client.ts";
+import { parseUpid } from "../tasks.ts";
+import type { PveApi } from "./api.ts";
+import { VmidAllocator } from "./find.ts";
+
+/** An endpoint as written under proxmox: in the inventory. */
+export interface PveEndpoint {
+  url: string;
+  node: string;
+  token_id: string;
+  token_secret: string;
+  fingerprint?: string;
+  ca_file?: string;
+  storage?: string;
+  image_storage?: string;
+  bridge?: string;
+  bridge_ports?: string;
+  sdn_zone?: string;
+  vmid_range?: { min: number; max: number };
+  task_timeout?: number;
+}
+
+export function pveService(name: string, ep: PveEndpoint, tokenSecret: Secret, root: string): (ctx: HostCtx) => Promise<PveApi> {
+  return (ctx) => ctx.service(`pve:${name}`, async () => {
+    if (!ep.fingerprint && !ep.ca_file) {
+      throw new LabError(`Proxmox endpoint ${name}: neither fingerprint nor ca_file is set`, ExitCode.badInput, {}, "pin the API certificate: proxmox.<endpoint>.fingerprint (SHA-256) or ca_file");
+    }
+    const record = process.env.LAB_PVE_RECORD;
+    const client = await ProxmoxClient.connect({
+      url: ep.url,
+      auth: { tokenId: ep.token_id, tokenSecret: tokenSecret.reveal() },
+      tls: ep.ca_file ? { caFile: resolve(root, ep.ca_file), ...(ep.fingerprint ? { fingerprint: ep.fingerprint } : {}) } : { fingerprint: ep.fingerprint! },
+      tasks: { timeoutMs: (ep.task_timeout ?? 600) * 1000 },
+      log: ctx.log,
+      signal: ctx.signal,
+      // LAB_PVE_RECORD=FILE: every call's method, path and parameter names, as JSON lines (conformance tests).
+      ...(record ? { recorder: (c) => appendFileSync(record, `${JSON.stringify(c)}\n`) } : {}),
+    });
+    const api: PveApi & { close(): void } = {
+      endpoint: name,
+      close: () => client.close(),
+      get: (p, q) => client.get(p, q),
+      post: (p, q) => client.post(p, q),
+      put: (p, q) => client.put(p, q),
+      delete: (p, q) => client.delete(p, q),
+      async wait(upid, what) {
+        if (typeof upid !== "string" || !parseUpid(upid)) return;
+        ctx.log.debug(`[${name}] waiting for ${what}: ${upid}`);
+        await client.waitTask(upid);
+      },
+    };
+    return api;
+  });
+}
+
+export function vmidService(name: string, ep: PveEndpoint): (ctx: HostCtx) => Promise<VmidAllocator> {
+  return (ctx) => ctx.service(`vmids:${name}`, () => Promise.resolve(new VmidAllocator(ep.vmid_range ?? { min: 100, max: 999_999 })));
+}

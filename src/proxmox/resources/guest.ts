@@ -1,0 +1,60 @@
+// Guests of lab's VMs as SSH hosts: the address comes from the guest agent, and
+// the SSH host key is read through the agent (over the pinned API) and pinned
+// before the first SSH connection — no trust on first use.
+import type { ConnectionInfo, HostCtx, HostInfo } from "../../engine/types.ts";
+import { ExitCode, LabError } from "../../errors.ts";
+import type { Secret } from "../../secrets/secret.ts";
+import { appendKnownHost, findKeys, readKnownHosts } from "../../transport/known-hosts.ts";
+import type { PveApi } from "./api.ts";
+import { pveService, type PveEndpoint } from "./connect.ts";
+import { isTemplate, listVms } from "./find.ts";
+
+type Sections = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+
+/** The endpoint a VM lives on (through its template). */
+export function endpointOfVm(sections: Sections, vm: string): { name: string; ep: PveEndpoint } {
+  const v = sections.vms?.[vm] as { template: string } | undefined;
+  const t = v ? (sections.templates?.[v.template] as { endpoint: string } | undefined) : undefined;
+  const ep = t ? (sections.proxmox?.[t.endpoint] as PveEndpoint | undefined) : undefined;
+  if (!t || !ep) throw new LabError(`VM ${vm} is not in the inventory's vms:/templates:/proxmox:`, ExitCode.badInput);
+  return { name: t.endpoint, ep };
+}
+
+export async function guestAddress(api: PveApi, node: string, vm: string): Promise<{ vmid: number; ip: string }> {
+  const found = (await listVms(api)).find((v) => v.name === vm && !isTemplate(v) && v.node === node);
+  if (!found) throw new LabError(`VM ${vm} does not exist on ${api.endpoint}/${node}`, ExitCode.unreachable, { host: vm }, "apply the Proxmox play first (it creates and starts the VM)");
+  const r = await api.get<{ result: { name: string; "ip-addresses"?: { "ip-address": string; "ip-address-type": string }[] }[] }>(`/nodes/${node}/qemu/${found.vmid}/agent/network-get-interfaces`);
+  const ip = r.result.filter((i) => i.name !== "lo").flatMap((i) => i["ip-addresses"] ?? []).find((a) => a["ip-address-type"] === "ipv4")?.["ip-address"];
+  if (!ip) throw new LabError(`VM ${vm}: the guest agent reports no IPv4 address`, ExitCode.unreachable, { host: vm });
+  return { vmid: found.vmid, ip };
+}
+
+/** How the runner reaches a host whose connection names a VM. */
+export function guestConnector(sections: Sections, secret: (name: string) => Secret, root: string) {
+  return async (ctx: HostCtx, host: HostInfo): Promise<ConnectionInfo> => {
+    const vm = host.connection.vm!;
+    const { name, ep } = endpointOfVm(sections, vm);
+    const api = await pveService(name, ep, secret(ep.token_secret), root)(ctx);
+    const { ip } = await guestAddress(api, ep.node, vm);
+    return { ...host.connection, address: ip };
+  };
+}
+
+/** Read the guest's ed25519 host key through the agent and pin it for every host that is this VM's guest. */
+export async function pinGuestKey(api: PveApi, node: string, vmid: number, ip: string, guests: HostInfo[]): Promise<void> {
+  if (guests.length === 0) return;
+  const r = await api.get<{ content: string }>(`/nodes/${node}/qemu/${vmid}/agent/file-read`, { file: "/etc/ssh/ssh_host_ed25519_key.pub" });
+  const [type, b64] = r.content.trim().split(/\s+/);
+  if (type !== "ssh-ed25519" || !b64) throw new LabError(`VM ${vmid}: the guest's host key file is not an ed25519 public key`, ExitCode.failed);
+  const blob = Buffer.from(b64, "base64");
+  for (const g of guests) {
+    const c = g.connection;
+    const known = findKeys(await readKnownHosts(c.knownHosts), ip, c.port);
+    if (known.some((k) => k.blob.equals(blob))) continue;
+    if (known.length) {
+      throw new LabError(`host ${g.name} (VM ${vmid}, ${ip}:${c.port}): ${c.knownHosts} pins another key for this address`, ExitCode.failed, { host: g.name },
+        `if the VM was recreated, remove the old line for ${ip} from ${c.knownHosts}`);
+    }
+    await appendKnownHost(c.knownHosts, ip, c.port, blob);
+  }
+}
