@@ -22,6 +22,8 @@ export interface GuestBackend {
   /** Boot (or adopt, if already up) the guest. Must be idempotent: the simulator calls it again after a restart. */
   start(vm: GuestVm): Promise<GuestInfo>;
   stop(vm: GuestVm): Promise<void>;
+  /** The guest agent's file-read; absent: the agent refuses it (as a guest with file access blocked does). */
+  readFile?(vm: GuestVm, path: string): Promise<string>;
 }
 
 /** The default: VMs are state only; the guest agent never answers. */

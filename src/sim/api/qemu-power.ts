@@ -88,4 +88,16 @@ export const qemuPowerRoutes: Routes = {
   "GET /nodes/{node}/qemu/{vmid}/agent/network-get-interfaces": interfaces,
   "POST /nodes/{node}/qemu/{vmid}/agent": (c) => (agentVm(c), { result: {} }),
   "POST /nodes/{node}/qemu/{vmid}/agent/ping": (c) => (agentVm(c), { result: {} }),
+  "GET /nodes/{node}/qemu/{vmid}/agent/file-read": fileRead,
 };
+
+/** guest-file-open/read/close: the content as text; PVE truncates at 16 MiB. */
+async function fileRead(c: Call): Promise<{ content: string; truncated?: boolean }> {
+  const vm = agentVm(c);
+  const file = String(c.params.file ?? "");
+  if (!c.sim.guests.readFile) throw fail("Agent error: guest-file-open has been disabled");
+  const content = await c.sim.guests.readFile(guestOf(vm), file).catch(() => {
+    throw fail(`Agent error: Failed to open file '${file}': No such file or directory`);
+  });
+  return content.length > 16 << 20 ? { content: content.slice(0, 16 << 20), truncated: true } : { content };
+}
