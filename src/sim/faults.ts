@@ -15,6 +15,8 @@ export interface HttpFault {
   readonly message?: string;
   /** Close the connection without an answer (the client sees ECONNRESET). */
   readonly drop?: boolean;
+  /** "after": the call is carried out first, then its answer is lost or replaced (default "before"). */
+  readonly when?: "before" | "after";
 }
 
 export interface TaskFault {

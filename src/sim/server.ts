@@ -8,6 +8,7 @@ import { violationsToErrors } from "../proxmox/schema.ts";
 import { type AuthId, authenticate } from "./auth.ts";
 import type { Call, Routes, SimContext } from "./context.ts";
 import { SimError } from "./errors.ts";
+import type { HttpFault } from "./faults.ts";
 import { Envelope, readParams, reason, sendEmpty, sendJson } from "./http.ts";
 import { checkExpression } from "./permissions.ts";
 
@@ -79,8 +80,7 @@ async function handle(opts: PipelineOptions, req: IncomingMessage, res: ServerRe
   }
 
   const fault = sim.faults.takeHttp(method, path);
-  if (fault?.drop) return void req.socket.destroy();
-  if (fault) throw new SimError(fault.status ?? 500, fault.message ?? "simulated fault");
+  if (fault && fault.when !== "after") failWith(req, fault);
 
   const params = await readParams(req, url);
   const check = schema.checkRequest(method, path, params);
@@ -95,6 +95,7 @@ async function handle(opts: PipelineOptions, req: IncomingMessage, res: ServerRe
   const call: Call = { method: method as HttpMethod, path, template, params: merged, auth, sim };
   const result = await handler(call);
   if (method !== "GET") sim.save();
+  if (fault) failWith(req, fault);
 
   const envelope = result instanceof Envelope ? result : new Envelope(result ?? null, {});
   if (opts.checkReplies !== "off") {
@@ -109,6 +110,15 @@ async function handle(opts: PipelineOptions, req: IncomingMessage, res: ServerRe
   sendJson(res, 200, "OK", { data: envelope.data, ...envelope.extra }, SERVER);
 }
 
+/** An injected fault: a dropped connection or an error reply. */
+function failWith(req: IncomingMessage, fault: HttpFault): never {
+  if (fault.drop) {
+    req.socket.destroy();
+    throw new SimError(0, "connection dropped");
+  }
+  throw new SimError(fault.status ?? 500, fault.message ?? "simulated fault");
+}
+
 function toSimError(e: unknown): SimError {
   if (e instanceof SimError) return e;
   return new SimError(500, e instanceof Error ? e.message : String(e));
@@ -116,7 +126,7 @@ function toSimError(e: unknown): SimError {
 
 /** PVE >= 8.3 error replies: reason phrase + JSON with `message` (and `errors`); header-auth 401s have no body. */
 function reply(res: ServerResponse, e: SimError, withBody: boolean): void {
-  if (res.headersSent || res.destroyed) return;
+  if (e.status === 0 || res.headersSent || res.destroyed || res.socket?.destroyed) return;
   if (e.status === 401 && !withBody && e.message !== "authentication failure") return sendEmpty(res, 401, reason(e.message), SERVER);
   const body: Record<string, unknown> = { data: null, message: `${e.message.replace(/\n+$/, "")}\n` };
   if (e.errors) body.errors = e.errors;

@@ -2,7 +2,7 @@
 // worker (task error), reboot/reset of a stopped VM fail synchronously, as on PVE.
 import { parsePropString } from "../../proxmox/propstring.ts";
 import type { Call, Routes } from "../context.ts";
-import { flag } from "../context.ts";
+import { flag, need } from "../context.ts";
 import { fail } from "../errors.ts";
 import type { VmState } from "../state.ts";
 import type { TaskCtx } from "../tasks.ts";
@@ -94,7 +94,7 @@ export const qemuPowerRoutes: Routes = {
 /** guest-file-open/read/close: the content as text; PVE truncates at 16 MiB. */
 async function fileRead(c: Call): Promise<{ content: string; truncated?: boolean }> {
   const vm = agentVm(c);
-  const file = String(c.params.file ?? "");
+  const file = need(c, "file");
   if (!c.sim.guests.readFile) throw fail("Agent error: guest-file-open has been disabled");
   const content = await c.sim.guests.readFile(guestOf(vm), file).catch(() => {
     throw fail(`Agent error: Failed to open file '${file}': No such file or directory`);
