@@ -1,10 +1,18 @@
-// The whole lab. `lab plan` shows what would change; `lab apply` converges it.
+// The whole lab. `lab plan` shows what would change; `lab apply` converges it:
+// first Proxmox (VLANs, templates, VMs), then every server over SSH — the VMs'
+// guests included, reached at the address their guest agent reports.
 import { definePlaybook } from "../src/index.ts";
 import { base } from "../roles/base.ts";
+import { proxmoxLab } from "../roles/proxmox-lab.ts";
 
 export default definePlaybook({
   name: "site",
   plays: [
+    {
+      name: "proxmox",
+      hosts: "proxmox",
+      roles: (host) => [proxmoxLab({ endpoint: host.name })],
+    },
     {
       name: "base",
       hosts: "servers",

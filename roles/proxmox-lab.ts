@@ -2,14 +2,13 @@
 // VLAN-aware bridge, the SDN VLAN zone with a VNet per VLAN, the firewall
 // policy between VLANs, the VM templates, and the VMs on their VLANs.
 import { defineRole } from "../src/index.ts";
-import type { HostInfo, Resource } from "../src/index.ts";
+import type { Resource } from "../src/index.ts";
 import { vlanBridge } from "../src/proxmox/resources/network.ts";
 import { sdnVlans } from "../src/proxmox/resources/sdn.ts";
 import { firewallPolicy, vlanFirewall } from "../src/proxmox/resources/firewall.ts";
 import { vmTemplate, type TemplateWant } from "../src/proxmox/resources/template.ts";
 import { vm } from "../src/proxmox/resources/vm.ts";
 import { pveService, vmidService, type PveEndpoint } from "../src/proxmox/resources/connect.ts";
-import { pinGuestKey } from "../src/proxmox/resources/guest.ts";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 
@@ -40,7 +39,6 @@ export const proxmoxLab = defineRole<{ endpoint: string; agentTimeoutSec?: numbe
       storage: ep.storage ?? "local-lvm", imageStorage: ep.image_storage ?? "local", bridge,
       cores: t.cores ?? 2, memory: t.memory ?? 2048, osType: t.os_type ?? "l26",
     });
-    const guestsOf = (name: string): HostInfo[] => [...lab.hosts.values()].filter((h) => h.connection.vm === name);
     const keys = (list: string[] | undefined) => (list ?? []).map((k) => (k.endsWith(".pub") ? readFileSync(resolve(lab.root, k), "utf8").trim() : k.trim()));
 
     const resources: Resource[] = [
@@ -54,7 +52,7 @@ export const proxmoxLab = defineRole<{ endpoint: string; agentTimeoutSec?: numbe
       ...vms.map(([n, m]) => {
         const t = templates.find(([tn]) => tn === m.template)!;
         const net0 = vlanOf(m.vlan);
-        return vm({ pve, ids, onGuestUp: (_ctx, api, vmid, ip) => pinGuestKey(api, ep.node, vmid, ip, guestsOf(n)) }, {
+        return vm({ pve, ids }, {
           name: n, node: ep.node, template: templateWant(t[0], t[1]), clone: m.clone ?? "linked", storage: ep.storage ?? "local-lvm",
           cores: m.cores ?? 1, memory: m.memory ?? 1024, ...(m.disk ? { diskGiB: m.disk } : {}),
           nics: [m.vlan, ...(m.extra_vlans ?? [])].map((name) => ({ bridge, tag: vlanOf(name).tag, vlan: name })),

@@ -1,23 +1,52 @@
 #!/usr/bin/env bash
 # The example lab end to end on a fresh machine: install what is missing, start
-# the example hosts (real sshd containers on 127.0.20.x), `lab apply` the site
-# playbook, then apply again and show that the second run changes nothing.
-#   scripts/demo.sh          set up and apply (hosts keep running to explore)
-#   scripts/demo.sh stop     remove the example hosts
+# the example hosts (real sshd containers on 127.0.20.x) and the built-in Proxmox
+# simulator (VMs boot as containers on 127.77.x.y), `lab apply` the site playbook
+# — VLANs, template, one VM per VLAN, then every server and VM guest over SSH —
+# then apply again and show that the second run changes nothing.
+#   scripts/demo.sh          set up and apply (hosts and simulator keep running)
+#   scripts/demo.sh stop     remove the example hosts, the VMs' guests and the simulator
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-if [[ "${1:-}" == "stop" ]]; then exec npx tsx test/hosts/hosts.ts stop --prefix lab-demo; fi
+export LAB_AGE_KEY_FILE="$ROOT/.lab/demo/age.key" LAB_SECRETS_FILE="$ROOT/.lab/demo/secrets.age"
+lab() { node bin/lab.mjs "$@"; }
+
+stop_sim() {
+  if [[ -f .lab/sim.pid ]]; then kill "$(cat .lab/sim.pid)" 2>/dev/null || true; rm -f .lab/sim.pid; fi
+}
+if [[ "${1:-}" == "stop" ]]; then
+  stop_sim
+  docker ps -aq --filter label=lab.sim.guest=lab-sim | xargs -r docker rm -f >/dev/null
+  exec npx tsx test/hosts/hosts.ts stop --prefix lab-demo
+fi
 
 bash scripts/ensure-deps.sh
+bash test/hosts/build-image.sh
 npx tsx test/hosts/hosts.ts start --prefix lab-demo --subnet 127.0.20 --state .lab/demo web1 web2 db1 >/dev/null
+
+# The "cloud image" the template downloads, served from loopback for this run only.
+python3 -m http.server --bind 127.0.0.1 8099 --directory examples/cloud-image >/dev/null 2>&1 &
+IMAGES=$!
+trap 'kill $IMAGES 2>/dev/null || true' EXIT
+
+stop_sim
+mkdir -p .lab
+lab sim --guests containers --state .lab/sim --port 8006 > .lab/sim.log 2>&1 &
+echo $! > .lab/sim.pid
+for _ in $(seq 1 100); do grep -q "listening" .lab/sim.log 2>/dev/null && break; sleep 0.1; done
+grep -q "listening" .lab/sim.log || { cat .lab/sim.log; echo "demo: the simulator did not start" >&2; exit 1; }
+
+[[ -f $LAB_SECRETS_FILE ]] || lab secrets init >/dev/null
+lab secrets set pve1_token < .lab/sim/token-secret
+
 echo "== lab apply (first run)"
-node bin/lab.mjs apply
+lab apply
 echo "== lab apply (second run: must change nothing)"
-node bin/lab.mjs apply --json > .lab/demo/second-run.json
+lab apply --json > .lab/demo/second-run.json
 node -e '
 const r = JSON.parse(require("fs").readFileSync(".lab/demo/second-run.json", "utf8"));
 const changed = Object.values(r.hosts).reduce((n, h) => n + h.changed, 0);
 console.log(`second run: ${changed} changed on ${Object.keys(r.hosts).length} hosts (exit ${r.exitCode})`);
 process.exit(changed === 0 && r.exitCode === 0 ? 0 : 1);'
-echo "Hosts keep running: try 'node bin/lab.mjs plan' or 'ssh -i .lab/demo/id_ed25519 -o UserKnownHostsFile=.lab/demo/known_hosts -p 2222 root@127.0.20.2'. Remove them: scripts/demo.sh stop"
+echo "Hosts and the simulator keep running: try 'node bin/lab.mjs plan' (with LAB_AGE_KEY_FILE and LAB_SECRETS_FILE as above). Remove everything: scripts/demo.sh stop"

@@ -95,9 +95,9 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   const secrets = program.command("secrets").description("the age-encrypted secrets file (secrets.age, safe to commit)")
-    .option("--file <path>", "secrets file (default secrets.age in the project root)");
+    .option("--file <path>", "secrets file (default $LAB_SECRETS_FILE, else secrets.age in the project root)");
   const sopts = () => {
-    const file = secrets.opts<{ file?: string }>().file;
+    const file = secrets.opts<{ file?: string }>().file ?? process.env.LAB_SECRETS_FILE;
     return { root: resolve(program.opts<{ root: string }>().root), ...(file ? { file } : {}) };
   };
   secrets.command("init").description("create a key (~/.config/lab/age.key) and an empty secrets file").action(async () => { code = await secretsInit(sopts()); });
@@ -108,6 +108,20 @@ export async function main(argv: string[]): Promise<number> {
   secrets.command("rm").argument("<name>").action(async (n: string) => { code = await secretsRemove(n, sopts()); });
   secrets.command("edit").description("edit in $EDITOR (a private temp copy, removed afterwards)").action(async () => { code = await secretsEdit(sopts()); });
   secrets.command("rekey").description("re-encrypt for the recipients in .age-recipients").action(async () => { code = await secretsRekey(sopts()); });
+
+  program.command("sim")
+    .description("run the built-in Proxmox VE simulator (HTTPS on loopback) until Ctrl-C")
+    .option("--state <dir>", "state, TLS certificate and token secret", ".lab/sim")
+    .addOption(new Option("--port <n>", "PVE API port").default(8006).argParser((v) => Number.parseInt(v, 10)))
+    .addOption(new Option("--guests <kind>", "what a started VM is: none (state only) or containers (a Debian container with sshd per VM)").choices(["none", "containers"]).default("none"))
+    .action(async (o: { state: string; port: number; guests: string }) => {
+      const root = resolve(program.opts<{ root: string }>().root);
+      // Loaded on demand: the simulator (and its schema) are not needed by other commands.
+      const { simCommand } = await import("../sim/main.ts");
+      const { containerGuests } = await import("../sim/container-guests.ts");
+      const guestBackend = o.guests === "containers" ? containerGuests({ prefix: "lab-sim" }) : undefined;
+      code = await simCommand({ stateDir: resolve(root, o.state), port: o.port, verbose, ...(guestBackend ? { guestBackend } : {}) });
+    });
 
   try {
     await program.parseAsync(argv, { from: "user" });

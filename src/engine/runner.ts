@@ -69,7 +69,7 @@ export async function prepare(opts: RunOptions): Promise<{ inv: Inventory; plays
   const inv = await loadInventory({ path: opts.inventory, root: opts.root, ...(opts.extraVars ? { extraVars: opts.extraVars } : {}) });
   const playbook = await loadPlaybook(opts.playbook);
   // Decrypted up front (role expansion is synchronous); a missing key only matters if a role asks for a secret.
-  const store = await loadSecrets({ root: opts.root, missingOk: true }).then((s) => ({ s }), (e: unknown) => ({ e }));
+  const store = await loadSecrets({ root: opts.root, missingOk: true, ...(process.env.LAB_SECRETS_FILE ? { file: process.env.LAB_SECRETS_FILE } : {}) }).then((s) => ({ s }), (e: unknown) => ({ e }));
   const secret = (name: string) => {
     if ("e" in store) throw store.e;
     return store.s.get(name);

@@ -35,14 +35,15 @@ export function guestConnector(sections: Sections, secret: (name: string) => Sec
     const vm = host.connection.vm!;
     const { name, ep } = endpointOfVm(sections, vm);
     const api = await pveService(name, ep, secret(ep.token_secret), root)(ctx);
-    const { ip } = await guestAddress(api, ep.node, vm);
-    return { ...host.connection, address: ip };
+    const { vmid, ip } = await guestAddress(api, ep.node, vm);
+    const conn = { ...host.connection, address: ip };
+    await pinGuestKey(api, ep.node, vmid, ip, [{ ...host, connection: conn }]);
+    return conn;
   };
 }
 
-/** Read the guest's ed25519 host key through the agent and pin it for every host that is this VM's guest. */
+/** Read the guest's ed25519 host key through the agent (the pinned API, not the network) and pin it for these hosts. */
 export async function pinGuestKey(api: PveApi, node: string, vmid: number, ip: string, guests: HostInfo[]): Promise<void> {
-  if (guests.length === 0) return;
   const r = await api.get<{ content: string }>(`/nodes/${node}/qemu/${vmid}/agent/file-read`, { file: "/etc/ssh/ssh_host_ed25519_key.pub" });
   const [type, b64] = r.content.trim().split(/\s+/);
   if (type !== "ssh-ed25519" || !b64) throw new LabError(`VM ${vmid}: the guest's host key file is not an ed25519 public key`, ExitCode.failed);

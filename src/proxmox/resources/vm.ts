@@ -104,8 +104,6 @@ export function vmDiff(want: VmWant, have: VmHave): Change[] {
 export interface VmDeps {
   pve: (ctx: HostCtx) => Promise<PveApi>;
   ids: (ctx: HostCtx) => Promise<VmidAllocator>;
-  /** Called with the guest's IP once the agent reports it (pins its SSH host key). */
-  onGuestUp?: (ctx: HostCtx, api: PveApi, vmid: number, ip: string) => Promise<void>;
 }
 
 export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
@@ -180,8 +178,7 @@ export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
         await api.wait(await api.post(`${base(vmid)}/status/start`), `start VM ${want.name}`);
       }
       if (want.started && (keys.has("start") || keys.has("clone"))) {
-        const ip = await waitForAgentIp(api, want, vmid, ctx.signal);
-        await deps.onGuestUp?.(ctx, api, vmid, ip);
+        await waitForAgentIp(api, want, vmid, ctx.signal);
       }
     },
     ok: (have) => `VM ${have.vmid} ${have.running ? "running" : "stopped"}, from ${have.fromTemplate ?? "?"}${have.fromTemplate && have.fromTemplate !== version ? ` (template is now ${version}: recreate the VM to move to it)` : ""}${have.pending.length ? `; pending until reboot: ${have.pending.join(", ")}` : ""}`,
