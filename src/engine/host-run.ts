@@ -17,10 +17,12 @@ export interface HostRunOptions {
 export async function runHostPlay(ctx: HostCtx, plan: HostPlan, opts: HostRunOptions): Promise<boolean> {
   const notified = new Set<string>();
   // Ids can hold revealed values (a command line): redact them like everything else.
-  const emit = (r: Omit<StepResult, "play" | "host">) => opts.onStep({ play: opts.play, host: plan.host, ...r, id: redact(r.id) });
+  const emit = (r: Omit<StepResult, "play" | "host">) =>
+    opts.onStep({ play: opts.play, host: plan.host, ...r, id: redact(r.id), ...(r.reason ? { reason: redact(r.reason) } : {}) });
   let stop: StepResult["status"] | undefined;
   let stopReason = "";
   let planned = false;
+  let failedIndependent = false;
 
   const remainingFacts = (from: number) => plan.steps.slice(from).flatMap((s) => s.resource.facts?.() ?? []);
 
@@ -50,6 +52,13 @@ export async function runHostPlay(ctx: HostCtx, plan: HostPlan, opts: HostRunOpt
       emit({ id: r.id, role: step.role, status: "changed", changes: redactChanges(changes), durationMs: performance.now() - t0 });
     } catch (e) {
       const unreachable = e instanceof UnreachableError;
+      if (!unreachable && r.independent) {
+        // Nothing after it depends on it (e.g. one VM of many): record the failure, go on.
+        failedIndependent = true;
+        emit({ id: r.id, role: step.role, status: "failed", changes: [], durationMs: performance.now() - t0, reason: redact(errorMessage(e)),
+          ...(e instanceof LabError && e.hint ? { hint: redact(e.hint) } : {}) });
+        continue;
+      }
       if (opts.check && !unreachable && planned) {
         // Plan only: this step may depend on an earlier change that was not made.
         emit({ id: r.id, role: step.role, status: "skipped", changes: [], durationMs: performance.now() - t0,
@@ -84,7 +93,7 @@ export async function runHostPlay(ctx: HostCtx, plan: HostPlan, opts: HostRunOpt
       emit({ id: hid, role: "handler", status: stop, changes: [], reason: redact(errorMessage(e)), durationMs: performance.now() - t0 });
     }
   }
-  return !stop && !ctx.signal.aborted;
+  return !stop && !failedIndependent && !ctx.signal.aborted;
 }
 
 const redactChanges = (changes: readonly Change[]): Change[] =>

@@ -90,6 +90,8 @@ export interface Resource<Want = unknown, Have = unknown> {
   /** Handlers to run (once, at the end of the play) when this resource changed. */
   readonly notify?: readonly string[];
   readonly tags?: readonly string[];
+  /** Later steps do not depend on this one: its failure is reported, and the host goes on with them. */
+  readonly independent?: boolean;
   /** Facts read() will ask for, so the engine can fetch every resource's facts in one round trip. */
   facts?(): readonly Fact<unknown>[];
   /** Current state. No side effects. */

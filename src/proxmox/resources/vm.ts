@@ -112,6 +112,8 @@ export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
   return {
     id: `pve:vm/${want.name}`,
     want,
+    // One VM failing must not keep the others from being built.
+    independent: true,
     async read(ctx) {
       const api = await deps.pve(ctx);
       const all = await listVms(api);
