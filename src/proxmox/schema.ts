@@ -294,6 +294,18 @@ export class ApiSchema {
     return this.byTemplate.get(template)?.info?.[method as HttpMethod];
   }
 
+  /** The schema of one parameter of a method (`net0` finds `net[n]`), or undefined when PVE would reject the name. */
+  param(template: string, method: string, key: string): PropSchema | undefined {
+    const props = this.method(template, method)?.parameters?.properties ?? {};
+    return propertyOf(props, key);
+  }
+
+  /** Names of the parameters a method requires (path parameters included). */
+  required(template: string, method: string): string[] {
+    const props = this.method(template, method)?.parameters?.properties ?? {};
+    return Object.entries(props).filter(([k, s]) => !k.endsWith("[n]") && !s.optional).map(([k]) => k);
+  }
+
   templates(): string[] {
     return [...this.byTemplate.keys()];
   }
