@@ -343,17 +343,22 @@ export function violationsToErrors(violations: readonly Violation[]): Record<str
 }
 
 const loaded = new Map<string, ApiSchema>();
-function load(file: string): ApiSchema {
-  let schema = loaded.get(file);
+function load(file: string | URL): ApiSchema {
+  const key = String(file);
+  let schema = loaded.get(key);
   if (!schema) {
-    const json = gunzipSync(readFileSync(new URL(file, import.meta.url))).toString("utf8");
+    const bytes = readFileSync(file);
+    const json = (key.endsWith(".gz") ? gunzipSync(bytes) : bytes).toString("utf8");
     schema = new ApiSchema(JSON.parse(json) as SchemaNode[]);
-    loaded.set(file, schema);
+    loaded.set(key, schema);
   }
   return schema;
 }
 
-/** The PVE schema (pve-docs apidata.js, PVE 9.1), bundled gzipped: a clone needs nothing else. */
-export const pveSchema = (): ApiSchema => load("./pve-apidata.json.gz");
+/**
+ * The PVE schema (pve-docs apidata.js, PVE 9.1), bundled gzipped: a clone needs
+ * nothing else. LAB_PVE_SCHEMA=<apidata.json[.gz]> checks against another PVE version.
+ */
+export const pveSchema = (): ApiSchema => load(process.env.LAB_PVE_SCHEMA || new URL("./pve-apidata.json.gz", import.meta.url));
 /** The PBS schema (api-viewer apidoc.js, PBS 4.x). */
-export const pbsSchema = (): ApiSchema => load("./pbs-apidata.json.gz");
+export const pbsSchema = (): ApiSchema => load(new URL("./pbs-apidata.json.gz", import.meta.url));

@@ -134,6 +134,15 @@ describe("retries", () => {
   });
 });
 
+describe("PBS", () => {
+  it("speaks PBS token syntax and reads PBS's plain-text errors", async () => {
+    const c = await connect({ url: sim.pbsUrl!, product: "pbs" });
+    expect(await c.get("/admin/datastore")).toEqual([expect.objectContaining({ store: "backup" })]);
+    const err = (await caught(c.get("/admin/datastore/nope/status"))) as ProxmoxApiError;
+    expect([err.status, err.reason]).toEqual([400, "datastore 'nope' does not exist"]);
+  });
+});
+
 describe("tasks", () => {
   it("runs a call and waits for its task", async () => {
     const c = await connect();
