@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { formatPropString, formatSize, parsePropString, parseSize } from "../../proxmox/propstring.ts";
 import type { Call, Routes } from "../context.ts";
 import { flag, need, node, settings, str } from "../context.ts";
-import { fail } from "../errors.ts";
+import { fail, paramError } from "../errors.ts";
 import { checkPrivs, hasPriv } from "../permissions.ts";
 import type { Flat, SimState, VmState } from "../state.ts";
 import type { TaskCtx } from "../tasks.ts";
@@ -56,7 +56,11 @@ function create(c: Call): string {
   if (existing && !(archive && flag(c, "force"))) {
     throw fail(`unable to create VM ${vmid} - VM ${vmid} already exists on node '${existing.node}'`);
   }
-  if (archive) return restore(c, nodeName, vmid, archive);
+  if (archive) {
+    const extra = Object.keys(settings(c, [], CONTROL_KEYS));
+    if (extra.length) throw paramError({ archive: `option conflicts with other options (${extra.join(" ")})` });
+    return restore(c, nodeName, vmid, archive);
+  }
   const config = settings(c, [], CONTROL_KEYS);
   const vm = newVm(vmid, nodeName, { lock: "create" });
   state.vms[vmid] = vm;
@@ -201,7 +205,12 @@ function destroy(c: Call): string {
   if (vm.config.protection === "1") throw fail(`can't remove VM ${vm.vmid} - protection mode enabled`);
   return c.sim.tasks.start({ node: vm.node, type: "qmdestroy", id: String(vm.vmid), auth: c.auth }, async (t) => {
     await t.step();
-    for (const volid of ownedVolumes(state, vm.config)) t.log(`  Logical volume "${volid.split(":")[1]}" successfully removed`);
+    const volumes = ownedVolumes(state, vm.config);
+    for (const base of volumes.filter((v) => v.includes(":base-"))) {
+      const clone = Object.values(state.volumes).flat().some((v) => v.volid.startsWith(`${base}/`));
+      if (clone) throw new Error(`base volume '${base.split(":")[1]}' is still in use by linked cloned`);
+    }
+    for (const volid of volumes) t.log(`  Logical volume "${volid.split(":")[1]}" successfully removed`);
     purgeVm(state, vm.vmid);
     delete state.firewall.vms[vm.vmid];
     if (flag(c, "purge")) purgeFromJobs(state, vm.vmid);

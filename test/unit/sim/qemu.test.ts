@@ -97,6 +97,17 @@ describe("templates and clones", () => {
     expect(exists.statusText).toBe("unable to create VM 120: config file already exists");
   });
 
+  it("keeps a template whose base volume linked clones still use", async () => {
+    const r = await runTask(t, "DELETE", "/nodes/pve/qemu/9000");
+    expect(r.exitstatus).toBe("base volume 'base-9000-disk-0' is still in use by linked cloned");
+    expect((await config(9000)).template).toBe("1");
+  });
+
+  it("refuses disk options together with a restore archive", async () => {
+    const r = await t.call("POST", "/nodes/pve/qemu", { vmid: 160, archive: "local:backup/vzdump-qemu-100.vma.zst", scsi0: "local-lvm:1" });
+    expect([r.status, r.body.errors]).toEqual([400, { archive: "option conflicts with other options (scsi0)" }]);
+  });
+
   it("removes the half-made target when a clone fails half-way (task fault)", async () => {
     t.sim.faults.addTask({ type: "qmclone", message: "copy failed: No space left on device" });
     const r = await runTask(t, "POST", "/nodes/pve/qemu/9000/clone", { newid: 141 });
