@@ -1,7 +1,7 @@
 // The client against the simulator: TLS pinning (CA file, fingerprint, both),
 // token and ticket auth, retries of transient errors only, "already exists"
 // after a lost answer, task waits and the recorder.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,15 +12,18 @@ import { ensureCert } from "../../../src/sim/cert.ts";
 import { type Simulator, startSimulator } from "../../../src/sim/index.ts";
 
 let sim: Simulator;
+const dirs: string[] = [];
+const tmp = (prefix: string): string => (dirs.push(mkdtempSync(join(tmpdir(), prefix))), dirs.at(-1)!);
 const clients: ProxmoxClient[] = [];
 const calls: RecordedCall[] = [];
 
 beforeAll(async () => {
-  sim = await startSimulator({ stateDir: mkdtempSync(join(tmpdir(), "lab-client-")), taskDelayMs: 10 });
+  sim = await startSimulator({ stateDir: tmp("lab-client-"), taskDelayMs: 10 });
 });
 afterAll(async () => {
   clients.forEach((c) => c.close());
   await sim.stop();
+  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
 
 async function connect(extra: Partial<ProxmoxClientOptions> = {}): Promise<ProxmoxClient> {
@@ -48,7 +51,7 @@ describe("TLS pinning", () => {
   });
 
   it("refuses a server whose certificate is not signed by the pinned CA, without retrying", async () => {
-    const other = await ensureCert(mkdtempSync(join(tmpdir(), "lab-other-ca-")), "127.0.0.1");
+    const other = await ensureCert(tmp("lab-other-ca-"), "127.0.0.1");
     const c = await connect({ tls: { caFile: other.certFile } });
     const before = calls.length;
     const err = await caught(c.get("/version"));
@@ -165,7 +168,7 @@ describe("tasks", () => {
   });
 
   it("times out a task that does not end, pointing at the UPID", async () => {
-    const slow = await startSimulator({ stateDir: mkdtempSync(join(tmpdir(), "lab-slow-")), taskDelayMs: 5000, pbsPort: false });
+    const slow = await startSimulator({ stateDir: tmp("lab-slow-"), taskDelayMs: 5000, pbsPort: false });
     try {
       const c = await ProxmoxClient.connect({ url: slow.url, auth: { tokenId: slow.tokenId, tokenSecret: slow.tokenSecret }, tls: { caFile: slow.caFile } });
       clients.push(c);

@@ -1,5 +1,5 @@
 // Recorded calls checked against the schema: what the recorder hook is for.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -32,7 +32,8 @@ describe("checkCalls", () => {
   });
 
   it("finds nothing wrong in what the client sends for a clone-and-start", async () => {
-    const sim = await startSimulator({ stateDir: mkdtempSync(join(tmpdir(), "lab-conf-")), taskDelayMs: 5, pbsPort: false });
+    const dir = mkdtempSync(join(tmpdir(), "lab-conf-"));
+    const sim = await startSimulator({ stateDir: dir, taskDelayMs: 5, pbsPort: false });
     const calls: RecordedCall[] = [];
     const c = await ProxmoxClient.connect({ url: sim.url, auth: { tokenId: sim.tokenId, tokenSecret: sim.tokenSecret }, tls: { caFile: sim.caFile }, recorder: (x) => calls.push(x), tasks: { pollMs: 5 } });
     try {
@@ -46,6 +47,7 @@ describe("checkCalls", () => {
     } finally {
       c.close();
       await sim.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
