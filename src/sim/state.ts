@@ -87,6 +87,8 @@ export interface SimState {
     ipsets: Record<string, { comment?: string; entries: Item[] }>;
     aliases: Record<string, Item>;
     options: Item;
+    /** Datacenter-level rules (absent in states written before they existed). */
+    rules?: Item[];
     vms: Record<string, { options: Item; rules: Item[] }>;
   };
   backupJobs: Record<string, Item>;

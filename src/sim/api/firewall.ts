@@ -196,6 +196,7 @@ const clusterRoutes: Routes = {
   },
   "DELETE /cluster/firewall/aliases/{name}": (c) => (alias(c), delete fw(c).aliases[need(c, "name")], null),
   ...optionRoutes("/cluster/firewall/options", (c) => fw(c).options, []),
+  ...ruleRoutes("/cluster/firewall/rules", (c) => (fw(c).rules ??= []), []),
 };
 
 const vmFirewall = (c: Call): { options: Item; rules: Item[] } => (fw(c).vms[getVm(c).vmid] ??= { options: {}, rules: [] });

@@ -113,6 +113,8 @@ describe("firewall", () => {
     expect((await t.call("POST", "/nodes/pve/qemu/200/firewall/rules", { type: "group", action: "nope" })).statusText).toBe("security group 'nope' does not exist");
     await t.ok("PUT", "/nodes/pve/qemu/200/firewall/options", { enable: 1, policy_in: "DROP" });
     expect(await t.ok("GET", "/nodes/pve/qemu/200/firewall/options")).toEqual({ enable: 1, policy_in: "DROP" });
+    await t.ok("POST", "/cluster/firewall/rules", { type: "in", action: "ACCEPT", enable: 1, source: "+trusted", dport: "8006", proto: "tcp" });
+    expect(await t.ok("GET", "/cluster/firewall/rules")).toEqual([expect.objectContaining({ pos: 0, dport: "8006" })]);
     const cluster = await t.ok<{ digest?: string }>("GET", "/cluster/firewall/options");
     await t.ok("PUT", "/cluster/firewall/options", { enable: 1 });
     expect(cluster).toEqual({});
