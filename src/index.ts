@@ -11,3 +11,5 @@ export { line, block } from "./resources/lines.ts";
 export { command } from "./resources/command.ts";
 export { sh, quote } from "./sh.ts";
 export { Secret } from "./secrets/secret.ts";
+export { composeStack, composeYaml, stackFile } from "./resources/compose/index.ts";
+export type { ComposeDefinition, ComposeService, ComposeStackWant } from "./resources/compose/index.ts";

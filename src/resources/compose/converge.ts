@@ -1,0 +1,111 @@
+// Applying a stack: upload the new revision (validated in a staging directory
+// before anything is replaced), switch the `current` link (the old one becomes
+// `previous`), `up -d --remove-orphans`, wait until every service is ready. On
+// failure, roll back: point `current` at the previous revision, bring it up
+// again, wait for it, and say so in the error.
+import type { HostCtx } from "../../engine/types.ts";
+import { ExitCode, LabError } from "../../errors.ts";
+import { redact } from "../../secrets/secret.ts";
+import { sh } from "../../sh.ts";
+import { run } from "../run.ts";
+import { UNPACK, bundle, type StackFile } from "./files.ts";
+import { composeCommand, composeIn, type ComposeFlavour } from "./flavour.ts";
+import { waitReady } from "./wait.ts";
+
+export interface ConvergeInput {
+  flavour: ComposeFlavour;
+  project: string;
+  /** The stack's directory, e.g. /opt/lab/stacks/wiki. */
+  dir: string;
+  revision: string;
+  files: readonly StackFile[];
+  services: readonly string[];
+  /** Upload the files (they differ from the current revision's). */
+  upload: boolean;
+  current?: string;
+  previous?: string;
+  rollback: boolean;
+  timeoutMs: number;
+  pollMs: number;
+}
+
+/** Stage into DIR/.staging.*, validate there, then move into place as DIR/REV (replacing a stale copy). */
+export const uploadCommand = (f: ComposeFlavour, project: string, dir: string, revision: string): string =>
+  `${UNPACK}
+set -e
+${sh`D=${dir}; R=${revision}`}
+mkdir -p "$D"; chmod 0700 "$D"
+S=$(mktemp -d "$D/.staging.XXXXXX")
+trap 'rm -rf "$S" "$S.old"' EXIT
+lab_unpack "$S"
+chmod 0755 "$S"
+if ! out=$(${composeIn(f, project, "$S", ["config", "-q"])} 2>&1); then printf '%s\\n' "$out" >&2; exit 65; fi
+if [ -e "$D/$R" ]; then mv "$D/$R" "$S.old"; fi
+mv "$S" "$D/$R"`;
+
+/** Point `current` (and `previous`) at revisions, each with an atomic rename of a fresh symlink. */
+export const linkCommand = (dir: string, current: string, previous: string | undefined): string =>
+  sh`set -e; cd ${dir}
+ln -sfn ${current} .current.tmp && mv -T .current.tmp current
+` + (previous ? sh`ln -sfn ${previous} .previous.tmp && mv -T .previous.tmp previous` : "rm -f previous");
+
+/** Remove every revision but current and previous, and leftovers of interrupted uploads. */
+export const pruneCommand = (dir: string): string =>
+  sh`cd ${dir} || exit 0
+cur=$(readlink current 2>/dev/null) || cur=
+prev=$(readlink previous 2>/dev/null) || prev=
+for r in rev-* .staging.*; do [ -e "$r" ] || continue; if [ "$r" != "$cur" ] && [ "$r" != "$prev" ]; then rm -rf -- "$r"; fi; done`;
+
+export async function converge(ctx: HostCtx, c: ConvergeInput): Promise<void> {
+  const what = `compose stack ${c.project}`;
+  if (c.upload) {
+    const r = await ctx.transport.exec(uploadCommand(c.flavour, c.project, c.dir, c.revision), { stdin: bundle(c.files) });
+    if (r.code !== 0) {
+      throw new LabError(`${what}: ${r.code === 65 ? "Compose refused the new files" : `upload failed (exit ${r.code})`}; nothing was replaced:\n    ${redact(r.stderr.trim().split("\n").slice(-10).join("\n    "))}`,
+        ExitCode.failed, { host: ctx.host.name }, "fix the compose file (`docker-compose config` on the host shows the same error)");
+    }
+  }
+  const switching = c.current !== c.revision;
+  if (switching) await run(ctx, linkCommand(c.dir, c.revision, c.current), `${what}: switch to ${c.revision}`);
+
+  const failure = await upAndWait(ctx, c, c.revision, c.services);
+  if (!failure) {
+    await run(ctx, pruneCommand(c.dir), `${what}: prune old revisions`);
+    return;
+  }
+  let outcome: string;
+  if (!switching) outcome = `nothing to roll back to: ${c.revision} was already the current revision`;
+  else if (!c.current) outcome = `nothing to roll back to: this was the stack's first revision; ${c.revision} is left as it is for debugging`;
+  else if (!c.rollback) outcome = `rollback is off: ${c.revision} is left running for debugging (the previous revision is ${c.current})`;
+  else outcome = await rollBack(ctx, c, c.current);
+  throw new LabError(`${what}: ${c.revision} failed: ${failure}\n  ${outcome}`, ExitCode.failed, { host: ctx.host.name },
+    "see the health check and log lines above; `lab apply -e compose_rollback=false` keeps a failed revision running for debugging");
+}
+
+async function rollBack(ctx: HostCtx, c: ConvergeInput, to: string): Promise<string> {
+  try {
+    await run(ctx, linkCommand(c.dir, to, c.previous), `compose stack ${c.project}: roll back to ${to}`);
+    // The previous revision's services: ask Compose, since they may differ from the failed revision's.
+    const svc = await run(ctx, composeCommand(c.flavour, { project: c.project, dir: `${c.dir}/${to}` }, ["config", "--services"]), "list services");
+    const failure = await upAndWait(ctx, c, to, svc.stdout.split("\n").map((s) => s.trim()).filter(Boolean));
+    if (failure) return `ROLLBACK FAILED: rolled back to ${to}, but it is not healthy either: ${failure}`;
+    await run(ctx, sh`rm -rf -- ${`${c.dir}/${c.revision}`}`, "remove the failed revision");
+    return `rolled back: ${to} is the current revision again, and its services are up and ready`;
+  } catch (e) {
+    return `ROLLBACK FAILED: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
+/** `up -d --remove-orphans` in a revision, then wait; the failure text, or undefined when ready. */
+async function upAndWait(ctx: HostCtx, c: ConvergeInput, revision: string, services: readonly string[]): Promise<string | undefined> {
+  const cmd = composeCommand(c.flavour, { project: c.project, dir: `${c.dir}/${revision}` }, ["up", "-d", "--remove-orphans"]);
+  ctx.log.debug(`[${ctx.host.name}] $ ${cmd}`);
+  const up = await ctx.transport.exec(cmd, { timeoutMs: c.timeoutMs + 300_000 });
+  // After a failed `up`, one look at the containers (for their logs), no waiting.
+  const waited = await waitReady(ctx, { project: c.project, services, timeoutMs: up.code === 0 ? c.timeoutMs : 0, pollMs: c.pollMs });
+  if (up.code !== 0) {
+    const tail = redact((up.stderr.trim() || up.stdout.trim()).split("\n").slice(-8).join("\n    "));
+    return `\`up -d\` failed (exit ${up.code}):\n    ${tail}${waited.ok ? "" : `\n  ${waited.reason}`}`;
+  }
+  return waited.ok ? undefined : waited.reason;
+}

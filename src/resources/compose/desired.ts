@@ -1,0 +1,111 @@
+// What Compose itself makes of the wanted files, asked on the host: is the file
+// valid (`config -q`), each service's config hash (`config --hash='*'`, the value
+// Compose stores in the container label com.docker.compose.config-hash) and image.
+// Files that are not yet the current revision are unpacked into temporary
+// directories (never into the stack's directory) and removed again.
+import { parse as parseYaml } from "yaml";
+import type { HostCtx } from "../../engine/types.ts";
+import { ExitCode, LabError } from "../../errors.ts";
+import { redact } from "../../secrets/secret.ts";
+import { sh } from "../../sh.ts";
+import { UNPACK, bundle, type StackFile } from "./files.ts";
+import { composeIn, type ComposeFlavour } from "./flavour.ts";
+
+export interface DesiredService {
+  /** Compose's config hash, when Compose could compute it (v1 needs the image present). */
+  hash?: string;
+  /** The hash depends on where the files are (a relative bind mount or build context): such a service
+   * is recreated whenever the revision changes, since its mount path names the revision. */
+  pathDependent: boolean;
+  image?: string;
+}
+
+export interface Desired {
+  /** `config -q` output when the files are not valid. */
+  invalid?: string;
+  services: Record<string, DesiredService>;
+}
+
+// Validation and the resolved config in ONE Compose run (`config` fails on an invalid file), then the hashes:
+// Compose v1 starts slowly (a Python interpreter), so every run counts.
+function body(f: ComposeFlavour, project: string, dir: string): string {
+  const dc = (...args: string[]) => composeIn(f, project, dir, args);
+  return `if ! out=$(${dc("config")} 2>"$E"); then echo @@invalid; tail -n 20 "$E"; exit 0; fi
+echo @@valid
+echo @@hash
+${dc("config", "--hash=*")} 2>/dev/null || for s in $(${dc("config", "--services")}); do ${dc("config")} --hash="$s" 2>/dev/null || echo "$s ?"; done
+echo @@config
+printf '%s\\n' "$out"`;
+}
+
+/** In place: the wanted revision is already the current one on the host. */
+export const probeInPlaceCommand = (f: ComposeFlavour, project: string, revDir: string): string =>
+  sh`T=${revDir}
+` + `cd "$T" || exit 3
+E=$(mktemp) || exit 3
+trap 'rm -f "$E"' EXIT
+${body(f, project, "$T")}`;
+
+/** Staged: unpack the files (stdin) into a temp dir, named in the output so path-dependent services can be told. */
+export const probeStagedCommand = (f: ComposeFlavour, project: string): string =>
+  `${UNPACK}
+T=$(mktemp -d /tmp/lab-compose.XXXXXX) && E=$(mktemp) || exit 3
+trap 'rm -rf "$T" "$E"' EXIT
+lab_unpack "$T" || exit 4
+cd "$T" || exit 3
+echo "@@dir"
+echo "$T"
+${body(f, project, "$T")}`;
+
+export async function probeDesired(ctx: HostCtx, f: ComposeFlavour, project: string, files: readonly StackFile[], inPlaceDir?: string): Promise<Desired> {
+  const cmd = inPlaceDir ? probeInPlaceCommand(f, project, inPlaceDir) : probeStagedCommand(f, project);
+  ctx.log.debug(`[${ctx.host.name}] $ ${cmd}`);
+  const r = await ctx.transport.exec(cmd, inPlaceDir ? {} : { stdin: bundle(files) });
+  if (!/^@@(in)?valid$/m.test(r.stdout)) {
+    throw new LabError(`compose stack ${project}: could not check the compose file on the host (exit ${r.code}): ${redact(r.stderr.trim().split("\n").slice(-3).join(" / "))}`,
+      ExitCode.failed, { host: ctx.host.name }, "is /tmp writable and base64 (coreutils) installed?");
+  }
+  return parseProbe(r.stdout);
+}
+
+export function parseProbe(stdout: string): Desired {
+  const sections = new Map<string, string>();
+  let name = "";
+  for (const line of stdout.split("\n")) {
+    const m = /^@@([a-z0-9]+)$/.exec(line);
+    if (m) {
+      name = m[1]!;
+      sections.set(name, "");
+    } else if (name) sections.set(name, `${sections.get(name)}${line}\n`);
+  }
+  if (sections.has("invalid")) return { invalid: (sections.get("invalid") ?? "").trim(), services: {} };
+  const hashes = parseHashes(sections.get("hash") ?? "");
+  const config = parseConfig(sections.get("config") ?? "");
+  const tmpDir = (sections.get("dir") ?? "").trim();
+  const services: Record<string, DesiredService> = {};
+  for (const svc of new Set([...Object.keys(config), ...Object.keys(hashes)])) {
+    const hash = hashes[svc];
+    const def = config[svc] ?? {};
+    const image = typeof def.image === "string" ? def.image : undefined;
+    // Compose resolved relative paths against the temp dir: a service naming it has a path-dependent hash.
+    const pathDependent = tmpDir !== "" && JSON.stringify(def).includes(tmpDir);
+    services[svc] = { ...(hash ? { hash } : {}), pathDependent, ...(image ? { image } : {}) };
+  }
+  return { services };
+}
+
+/** `config --hash` output: "SERVICE HASH" per line ("SERVICE ?" when Compose could not compute it). */
+export function parseHashes(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const m = /^(\S+) ([0-9a-f]{64})$/.exec(line.trim());
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+/** `config` output (YAML, v1 and v2): service -> its resolved definition. */
+export function parseConfig(yamlText: string): Record<string, Record<string, unknown>> {
+  const doc = (parseYaml(yamlText) ?? {}) as { services?: Record<string, Record<string, unknown> | null> };
+  return Object.fromEntries(Object.entries(doc.services ?? {}).map(([svc, def]) => [svc, def ?? {}]));
+}
