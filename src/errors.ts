@@ -64,3 +64,6 @@ export class UnreachableError extends LabError {
 }
 
 export const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** The host does not exist yet (a VM an earlier play creates): unreachable on apply, "known after apply" in a plan. */
+export class NotCreatedYetError extends UnreachableError {}

@@ -1,6 +1,6 @@
 // One play on one host: prefetch facts in one round trip, then per step
 // read -> diff -> (apply -> re-read), then the notified handlers.
-import { LabError, UnreachableError, errorMessage } from "../errors.ts";
+import { LabError, NotCreatedYetError, UnreachableError, errorMessage } from "../errors.ts";
 import { redact } from "../secrets/secret.ts";
 import type { HostPlan } from "./steps.ts";
 import type { StepResult } from "./results.ts";
@@ -52,6 +52,13 @@ export async function runHostPlay(ctx: HostCtx, plan: HostPlan, opts: HostRunOpt
       emit({ id: r.id, role: step.role, status: "changed", changes: redactChanges(changes), durationMs: performance.now() - t0 });
     } catch (e) {
       const unreachable = e instanceof UnreachableError;
+      if (opts.check && e instanceof NotCreatedYetError) {
+        // Known after apply: the host is made by an earlier play of this run.
+        stop = "skipped";
+        stopReason = `host not created yet: ${e.message}`;
+        emit({ id: r.id, role: step.role, status: "skipped", changes: [], durationMs: performance.now() - t0, reason: stopReason });
+        continue;
+      }
       if (!unreachable && r.independent) {
         // Nothing after it depends on it (e.g. one VM of many): record the failure, go on.
         failedIndependent = true;

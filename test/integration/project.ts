@@ -23,7 +23,7 @@ export interface TestProject {
   root: string;
   lab(args: string[], opts?: { timeoutMs?: number; env?: Record<string, string> }): Promise<LabRun>;
   /** `lab apply --json` parsed. */
-  applyJson(args?: string[]): Promise<{ run: LabRun; report: JsonReport }>;
+  applyJson(args?: string[], opts?: { env?: Record<string, string> }): Promise<{ run: LabRun; report: JsonReport }>;
   write(path: string, text: string): Promise<void>;
 }
 
@@ -69,8 +69,8 @@ export async function makeProject(lab: TestLabData, opts: ProjectOptions = {}): 
     root,
     write,
     lab: lab_,
-    async applyJson(args = []) {
-      const run = await lab_(["apply", "--json", ...args]);
+    async applyJson(args = [], opts = {}) {
+      const run = await lab_(["apply", "--json", ...args], opts);
       let report: JsonReport;
       try {
         report = JSON.parse(run.stdout) as JsonReport;

@@ -2,7 +2,7 @@
 // the SSH host key is read through the agent (over the pinned API) and pinned
 // before the first SSH connection — no trust on first use.
 import type { ConnectionInfo, HostCtx, HostInfo } from "../../engine/types.ts";
-import { ExitCode, LabError } from "../../errors.ts";
+import { ExitCode, LabError, NotCreatedYetError } from "../../errors.ts";
 import type { Secret } from "../../secrets/secret.ts";
 import { appendKnownHost, findKeys, readKnownHosts } from "../../transport/known-hosts.ts";
 import type { PveApi } from "./api.ts";
@@ -22,7 +22,7 @@ export function endpointOfVm(sections: Sections, vm: string): { name: string; ep
 
 export async function guestAddress(api: PveApi, node: string, vm: string): Promise<{ vmid: number; ip: string }> {
   const found = (await listVms(api)).find((v) => v.name === vm && !isTemplate(v) && v.node === node);
-  if (!found) throw new LabError(`VM ${vm} does not exist on ${api.endpoint}/${node}`, ExitCode.unreachable, { host: vm }, "apply the Proxmox play first (it creates and starts the VM)");
+  if (!found) throw new NotCreatedYetError(vm, `VM ${vm} does not exist on ${api.endpoint}/${node} yet`, "the Proxmox play creates it; plan again after apply");
   const r = await api.get<{ result: { name: string; "ip-addresses"?: { "ip-address": string; "ip-address-type": string }[] }[] }>(`/nodes/${node}/qemu/${found.vmid}/agent/network-get-interfaces`);
   const ip = r.result.filter((i) => i.name !== "lo").flatMap((i) => i["ip-addresses"] ?? []).find((a) => a["ip-address-type"] === "ipv4")?.["ip-address"];
   if (!ip) throw new LabError(`VM ${vm}: the guest agent reports no IPv4 address`, ExitCode.unreachable, { host: vm });

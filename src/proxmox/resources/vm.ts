@@ -55,7 +55,8 @@ export function wantedConfig(w: VmWant): Record<string, string> {
     ciuser: w.user,
     ipconfig0: w.ip === "dhcp" ? "ip=dhcp" : `ip=${w.ip}${w.gateway ? `,gw=${w.gateway}` : ""}`,
     sshkeys: w.sshKeys.join("\n"),
-    tags: [...w.tags].sort().join(";"),
+    // "lab" marks VMs lab manages (and replaces the template's "lab-template" tag).
+    tags: [...new Set(["lab", ...w.tags])].sort().join(";"),
   };
   w.nics.forEach((n, i) => (cfg[`net${i}`] = `bridge=${n.bridge},firewall=1,tag=${n.tag}`));
   return cfg;
@@ -165,6 +166,8 @@ export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
         set[k] = `${model ? `${model}=${p[model]}` : "virtio"},${cfg[k]}`;
       }
       const del = changes.filter((c) => c.key.startsWith("delete:")).map((c) => c.key.slice(7));
+      // An empty wanted value (no tags, no keys) is a deletion: PVE keeps a key set to "".
+      for (const [k, v] of Object.entries(set)) if (v === "") (delete set[k], del.push(k));
       if (Object.keys(set).length || del.length) {
         await api.wait(await api.post(`${base(vmid)}/config`, { ...set, ...(del.length ? { delete: del.join(",") } : {}) }), `configure VM ${want.name}`);
       }

@@ -1,0 +1,196 @@
+// End to end on the simulator: one `lab apply` builds the VLANs (bridge, SDN,
+// firewall), a template from a cloud image served on loopback, one VM per VLAN,
+// and configures the VMs' guests over SSH; the second apply changes nothing.
+// Every request lab sent is checked against the official PVE schema.
+import { execFile } from "node:child_process";
+import { createReadStream } from "node:fs";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { pveSchema } from "../../src/proxmox/schema.ts";
+import { containerGuests, removeGuests } from "../../src/sim/container-guests.ts";
+import { startSimulator, type Simulator } from "../../src/sim/index.ts";
+import type { TestLabData } from "../hosts/hosts.ts";
+import { LAB_BIN, REPO, changedCount, inHost, makeProject, type TestProject } from "./project.ts";
+
+const IMAGE = "debian-12-genericcloud-amd64.qcow2";
+const CHECKSUM = "sha256:72ab1c196cbd9103dc8e8d1d102a244ae7c25ee70fd2a3d652498d2ea1d6f383";
+const VLANS = { Trusted: 10, IoT: 20, Guest: 30, Lab: 40 } as const;
+const GUEST_PREFIX = "lab-it-sim";
+
+let lab: TestLabData;
+let sim: Simulator;
+let images: Server;
+let p: TestProject;
+let env: Record<string, string>;
+let record: string;
+
+function inventory(simUrl: string, imageUrl: string, vms: Record<string, unknown>) {
+  return stringify({
+    proxmox: { pve1: { url: simUrl, node: "pve", token_id: "root@pam!lab", token_secret: "pve1_token", ca_file: sim.caFile, vmid_range: { min: 300, max: 399 }, task_timeout: 60 } },
+    vlans: {
+      Trusted: { tag: VLANS.Trusted, subnet: "10.10.10.0/24", gateway: "10.10.10.1" },
+      IoT: { tag: VLANS.IoT, subnet: "10.10.20.0/24", gateway: "10.10.20.1", deny_to: ["Trusted"] },
+      Guest: { tag: VLANS.Guest, subnet: "10.10.30.0/24", deny_to: ["Trusted", "IoT"] },
+      Lab: { tag: VLANS.Lab, subnet: "10.10.40.0/24", isolated: true },
+    },
+    templates: { "debian-12": { endpoint: "pve1", image_url: imageUrl, checksum: CHECKSUM, vmid: 9100 } },
+    vms,
+    groups: { guests: { hosts: Object.keys(vms).map((v) => `g-${v}`) } },
+    hosts: Object.fromEntries(Object.keys(vms).map((v) => [`g-${v}`, { vm: v, user: "lab", become: true, port: 2222 }])),
+  });
+}
+
+const PLAYBOOK = `
+import { definePlaybook, inline, file } from "@lab";
+import { proxmoxLab } from "${join(REPO, "roles/proxmox-lab.ts")}";
+export default definePlaybook({ name: "pve", plays: [
+  { name: "proxmox", hosts: "proxmox", roles: (h) => [proxmoxLab({ endpoint: h.name, agentTimeoutSec: 60 })] },
+  { name: "guests", hosts: "guests", roles: (h) => [inline([file({ path: "/etc/lab-guest", content: "configured " + h.name + "\\n", mode: "0640" })])] },
+] });
+`;
+
+const vmsAll = (keyFile: string) => Object.fromEntries(Object.keys(VLANS).map((v) => [`vm-${v.toLowerCase()}`, {
+  template: "debian-12", vlan: v, ssh_keys: [`${keyFile}.pub`], ...(v === "Lab" ? { clone: "full", disk: 12 } : {}),
+}]));
+
+beforeAll(async () => {
+  lab = inject("testLab");
+  await removeGuests(GUEST_PREFIX);
+  images = createServer((req, res) => {
+    if (req.url !== `/${IMAGE}`) return void res.writeHead(404).end();
+    createReadStream(join(REPO, "examples/cloud-image", IMAGE)).pipe(res);
+  });
+  await new Promise<void>((r) => images.listen(0, "127.0.0.1", r));
+  const imageUrl = `http://127.0.0.1:${(images.address() as { port: number }).port}/${IMAGE}`;
+  sim = await startSimulator({ stateDir: await mkdtemp(join(tmpdir(), "lab-sim-")), port: 0, taskDelayMs: 10, pbsPort: false, guestBackend: containerGuests({ prefix: GUEST_PREFIX }) });
+  p = await makeProject(lab, { groups: {}, files: { "playbooks/pve.ts": PLAYBOOK } });
+  await p.write("inventory/pve.yaml", inventory(sim.url, imageUrl, vmsAll(lab.keyFile)));
+  record = join(p.root, "pve-calls.jsonl");
+  env = { LAB_AGE_KEY_FILE: join(p.root, "age.key"), LAB_PVE_RECORD: record };
+  expect((await p.lab(["secrets", "init"], { env })).code).toBe(0);
+  await new Promise<void>((done, fail) => {
+    const c = execFile("node", [LAB_BIN, "-C", p.root, "secrets", "set", "pve1_token"], { env: { ...process.env, ...env } }, (e) => (e ? fail(e) : done()));
+    c.stdin?.end(sim.tokenSecret);
+  });
+}, 300_000);
+
+afterAll(async () => {
+  await sim?.stop({ stopGuests: true });
+  await removeGuests(GUEST_PREFIX);
+  images?.close();
+});
+
+describe("lab apply on the Proxmox simulator", () => {
+  it("builds VLANs, a template and one VM per VLAN, configures the guests, then changes nothing", async () => {
+    const plan = await p.lab(["plan", "playbooks/pve.ts"], { env });
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toContain("pve:network/pve/vmbr0: bridge_vids (none) -> 10 20 30 40");
+    expect(plan.stdout).toContain("g-vm-trusted");
+    expect(plan.stdout).toContain("host not created yet");
+    expect(Object.keys(sim.state.vms)).toHaveLength(0);
+
+    const first = await p.applyJson(["playbooks/pve.ts"], { env });
+    expect(first.run.code, first.run.stderr + JSON.stringify(first.report.steps.filter((s) => s.status !== "changed" && s.status !== "ok"), null, 1)).toBe(0);
+    for (const v of Object.keys(VLANS)) {
+      const guest = first.report.hosts[`g-vm-${v.toLowerCase()}`];
+      expect(guest?.changed, v).toBe(1);
+    }
+    const second = await p.applyJson(["playbooks/pve.ts"], { env });
+    expect(second.run.code).toBe(0);
+    expect(changedCount(second.report), JSON.stringify(second.report.steps.filter((s) => s.status !== "ok"))).toBe(0);
+  });
+
+  it("put every NIC on its VLAN: tags read back from Proxmox, firewall on, policy in place", () => {
+    const byName = Object.fromEntries(Object.values(sim.state.vms).map((vm) => [vm.config.name, vm]));
+    for (const [vlan, tag] of Object.entries(VLANS)) {
+      const vm = byName[`vm-${vlan.toLowerCase()}`];
+      expect(vm, vlan).toBeDefined();
+      expect(vm!.config.net0).toMatch(new RegExp(`bridge=vmbr0,firewall=1,tag=${tag}$`));
+      expect(vm!.status).toBe("running");
+    }
+    expect(byName["vm-lab"]!.config.scsi0).toContain("size=12G");
+    const fw = sim.state.firewall;
+    expect(Object.keys(fw.groups).sort()).toEqual(["vlan-guest", "vlan-iot", "vlan-lab", "vlan-trusted"]);
+    const rules = (g: string) => fw.groups[g]!.rules.map((r) => `${String(r.type)} ${String(r.action)} ${String(r.dest ?? r.source)}`);
+    expect(rules("vlan-iot")).toContain("out DROP +vlan-trusted");
+    expect(rules("vlan-trusted")).toEqual(expect.arrayContaining(["in DROP +vlan-iot", "in DROP +vlan-guest", "in DROP +vlan-lab"]));
+    expect(rules("vlan-lab")).toEqual(expect.arrayContaining(["out DROP +vlan-trusted", "out DROP +vlan-iot", "out DROP +vlan-guest"]));
+  });
+
+  it("configured each guest over SSH, with its host key pinned from the guest agent", async () => {
+    for (const v of Object.keys(VLANS)) {
+      const vm = Object.values(sim.state.vms).find((x) => x.config.name === `vm-${v.toLowerCase()}`)!;
+      const r = await inHost(`${GUEST_PREFIX}-${vm.vmid}`, "cat /etc/lab-guest; stat -c %a /etc/lab-guest");
+      expect(r.stdout).toBe(`configured g-vm-${v.toLowerCase()}\n640\n`);
+    }
+    const pinned = await readFile(lab.knownHostsFile, "utf8");
+    expect(pinned).toMatch(/\[127\.77\.\d+\.\d+\]:2222 ssh-ed25519 /);
+  });
+
+  it("sent only requests the real PVE API accepts (schema conformance)", async () => {
+    const schema = pveSchema();
+    const calls = (await readFile(record, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { method: string; path: string; keys: string[]; status: number });
+    expect(calls.length).toBeGreaterThan(30);
+    const problems: string[] = [];
+    for (const c of calls) {
+      const m = schema.match(c.path);
+      const info = m && schema.method(m.template, c.method);
+      if (!m || !info) { problems.push(`${c.method} ${c.path}: no such endpoint`); continue; }
+      for (const k of c.keys) if (!schema.param(m.template, c.method, k)) problems.push(`${c.method} ${m.template}: unknown parameter ${k}`);
+      for (const k of schema.required(m.template, c.method)) if (!c.keys.includes(k) && !(k in m.pathParams)) problems.push(`${c.method} ${m.template}: missing ${k}`);
+      if (c.status === 400 || c.status === 501) problems.push(`${c.method} ${c.path}: rejected with ${c.status}`);
+    }
+    expect(problems).toEqual([]);
+  });
+});
+
+describe("bad input and faults", () => {
+  it("refuses a VM on an undefined VLAN at plan time, with its position, contacting nothing", async () => {
+    const before = (await readFile(record, "utf8")).length;
+    const inv = await readFile(join(p.root, "inventory/pve.yaml"), "utf8");
+    await writeFile(join(p.root, "inventory/bad.yaml"), stringify({ vms: { "vm-typo": { template: "debian-12", vlan: "IOT" } } }));
+    const r = await p.lab(["plan", "playbooks/pve.ts"], { env });
+    await writeFile(join(p.root, "inventory/bad.yaml"), "{}\n");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("inventory/bad.yaml:4:11: VM vm-typo: VLAN \"IOT\" is not defined, so its NIC would have no valid tag");
+    expect(r.stderr).toContain("defined VLANs: Trusted, IoT, Guest, Lab");
+    expect((await readFile(record, "utf8")).length).toBe(before);
+    void inv;
+  });
+
+  it("stops at a wrong TLS pin with a clear error", async () => {
+    const inv = await readFile(join(p.root, "inventory/pve.yaml"), "utf8");
+    const fp = Array.from({ length: 32 }, () => "AB").join(":");
+    await writeFile(join(p.root, "inventory/pve.yaml"), inv.replace(/ca_file: .*\n/, `fingerprint: "${fp}"\n`));
+    const r = await p.lab(["plan", "playbooks/pve.ts", "--limit", "pve1"], { env });
+    await writeFile(join(p.root, "inventory/pve.yaml"), inv);
+    expect(r.code).toBe(3);
+    expect(r.stdout + r.stderr).toMatch(/fingerprint/i);
+    expect(r.stdout + r.stderr).toContain(sim.fingerprint);
+  });
+
+  it("reports a VM whose clone fails half-way, cleans it up, and still builds the others", async () => {
+    const inv = await readFile(join(p.root, "inventory/pve.yaml"), "utf8");
+    const more = inventory(sim.url, "http://127.0.0.1:1/unused", { ...vmsAll(lab.keyFile), "vm-extra1": { template: "debian-12", vlan: "IoT" }, "vm-extra2": { template: "debian-12", vlan: "Guest" } });
+    // Keep the template's image URL: only the VMs change.
+    await writeFile(join(p.root, "inventory/pve.yaml"), more.replace("http://127.0.0.1:1/unused", /image_url: (\S+)/.exec(inv)![1]!).replace(/guests:\n.*\n(.*\n)*?hosts:/, (m) => m));
+    sim.faults.addTask({ type: "qmclone", count: 1, message: "clone failed: storage went away" });
+    const r = await p.applyJson(["playbooks/pve.ts", "--limit", "pve1"], { env });
+    expect(r.run.code).toBe(3);
+    const extra1 = r.report.steps.find((s) => s.id === "pve:vm/vm-extra1")!;
+    expect(extra1.status).toBe("failed");
+    expect(extra1.reason).toContain("storage went away");
+    expect(extra1.reason).toContain("removed");
+    expect(r.report.steps.find((s) => s.id === "pve:vm/vm-extra2")!.status).toBe("changed");
+    expect(Object.values(sim.state.vms).filter((v) => v.config.name === "vm-extra1")).toHaveLength(0);
+    // The next run builds it.
+    const again = await p.applyJson(["playbooks/pve.ts", "--limit", "pve1"], { env });
+    expect(again.run.code).toBe(0);
+    expect(again.report.steps.find((s) => s.id === "pve:vm/vm-extra1")!.status).toBe("changed");
+    await writeFile(join(p.root, "inventory/pve.yaml"), inv);
+  });
+});
