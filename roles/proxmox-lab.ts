@@ -9,6 +9,7 @@ import { firewallPolicy, vlanFirewall } from "../src/proxmox/resources/firewall.
 import { vmTemplate, type TemplateWant } from "../src/proxmox/resources/template.ts";
 import { vm } from "../src/proxmox/resources/vm.ts";
 import { pveService, vmidService, type PveEndpoint } from "../src/proxmox/resources/connect.ts";
+import { neededPrivileges, permissionPreflight } from "../src/proxmox/resources/preflight.ts";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 
@@ -42,6 +43,8 @@ export const proxmoxLab = defineRole<{ endpoint: string; agentTimeoutSec?: numbe
     const keys = (list: string[] | undefined) => (list ?? []).map((k) => (k.endsWith(".pub") ? readFileSync(resolve(lab.root, k), "utf8").trim() : k.trim()));
 
     const resources: Resource[] = [
+      // First: a missing privilege stops the play before anything changes.
+      permissionPreflight(pve, neededPrivileges(ep.node, [...new Set([ep.storage ?? "local-lvm", ep.image_storage ?? "local"])])) as Resource,
       vlanBridge(pve, { node: ep.node, bridge, vids: vlans.map(([, x]) => x.tag).sort((a, b) => a - b).join(" "), ...(ep.bridge_ports ? { ports: ep.bridge_ports } : {}), comment: "lab: VLAN trunk" }) as Resource,
       sdnVlans(pve, { zone: ep.sdn_zone ?? "lab", bridge, vnets: vlans.map(([n, x]) => ({ vnet: x.vnet ?? n.toLowerCase().slice(0, 8), tag: x.tag, alias: x.comment ?? n, ...(x.isolated ? { isolatePorts: true } : {}) })) }) as Resource,
       vlanFirewall(pve, firewallPolicy(vlans.map(([n, x]) => ({

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { pveSchema } from "../../src/proxmox/schema.ts";
+import { ProxmoxClient } from "../../src/proxmox/client.ts";
 import { containerGuests, removeGuests } from "../../src/sim/container-guests.ts";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
 import type { TestLabData } from "../hosts/hosts.ts";
@@ -145,6 +146,52 @@ describe("lab apply on the Proxmox simulator", () => {
       if (c.status === 400 || c.status === 501) problems.push(`${c.method} ${c.path}: rejected with ${c.status}`);
     }
     expect(problems).toEqual([]);
+  });
+});
+
+describe("changes and guards", () => {
+  it("changes a running VM's spec in place and says it takes effect at reboot", async () => {
+    const inv = await readFile(join(p.root, "inventory/pve.yaml"), "utf8");
+    await writeFile(join(p.root, "inventory/pve.yaml"), inv.replace(/(vm-iot:\n(?: {4}.*\n)*? {4}template: debian-12\n)/, "$1    cores: 2\n"));
+    const plan = await p.lab(["plan", "playbooks/pve.ts", "--limit", "pve1"], { env });
+    expect(plan.stdout).toContain("pve:vm/vm-iot: cores: 1 -> 2 (pending: takes effect after a reboot)");
+    const apply = await p.applyJson(["playbooks/pve.ts", "--limit", "pve1"], { env });
+    expect(apply.run.code, apply.run.stderr).toBe(0);
+    const again = await p.applyJson(["playbooks/pve.ts", "--limit", "pve1"], { env });
+    expect(changedCount(again.report)).toBe(0);
+    expect(again.report.steps.find((s) => s.id === "pve:vm/vm-iot")!.reason).toContain("pending until reboot: cores");
+    await writeFile(join(p.root, "inventory/pve.yaml"), inv);
+  });
+
+  it("names a VM locked by another task and what to do", async () => {
+    const vm = Object.values(sim.state.vms).find((x) => x.config.name === "vm-guest")!;
+    vm.config.lock = "backup";
+    const r = await p.lab(["plan", "playbooks/pve.ts", "--limit", "pve1"], { env });
+    delete vm.config.lock;
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain(`VM vm-guest (${vm.vmid}) is locked (backup) by another task`);
+    expect(r.stdout).toContain(`qm unlock ${vm.vmid}`);
+  });
+
+  it("checks the token's privileges before changing anything", async () => {
+    const admin = await ProxmoxClient.connect({ url: sim.url, auth: { tokenId: sim.tokenId, tokenSecret: sim.tokenSecret }, tls: { caFile: sim.caFile } });
+    const token = await admin.post<{ value: string }>("/access/users/root@pam/token/limited", { privsep: 1 });
+    await admin.put("/access/acl", { path: "/vms", roles: "PVEVMAdmin", tokens: "root@pam!limited" });
+    admin.close();
+    const inv = await readFile(join(p.root, "inventory/pve.yaml"), "utf8");
+    await writeFile(join(p.root, "inventory/pve.yaml"), inv.replace("root@pam!lab", "root@pam!limited").replace("pve1_token", "limited_token").replace(/vms:\n/, "vms:\n  vm-new: { template: debian-12, vlan: Lab }\n"));
+    await new Promise<void>((done, fail) => {
+      const c = execFile("node", [LAB_BIN, "-C", p.root, "secrets", "set", "limited_token"], { env: { ...process.env, ...env } }, (e) => (e ? fail(e) : done()));
+      c.stdin?.end(token.value);
+    });
+    const vmsBefore = Object.keys(sim.state.vms).length;
+    const r = await p.lab(["apply", "playbooks/pve.ts", "--limit", "pve1"], { env });
+    await writeFile(join(p.root, "inventory/pve.yaml"), inv);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain("the API token lacks privileges this playbook needs");
+    expect(r.stdout).toMatch(/\/sdn: SDN\.Audit, SDN\.Allocate/);
+    expect(r.stdout).not.toMatch(/\/vms: /);
+    expect(Object.keys(sim.state.vms)).toHaveLength(vmsBefore);
   });
 });
 

@@ -1,0 +1,63 @@
+// Permission preflight: before anything changes, compare the API token's
+// effective privileges with what the plan needs, and name what is missing.
+import type { Change, HostCtx, Resource } from "../../engine/types.ts";
+import { ExitCode, LabError } from "../../errors.ts";
+import type { PveApi } from "./api.ts";
+
+/** What lab's Proxmox resources call, by ACL path (the least-privilege role in the README grants exactly these). */
+export function neededPrivileges(node: string, storages: string[]): Record<string, string[]> {
+  return {
+    "/": ["Sys.Audit", "Sys.Modify"], // firewall IP sets, groups, options
+    [`/nodes/${node}`]: ["Sys.Audit", "Sys.Modify"], // bridge: stage and apply network config
+    "/sdn": ["SDN.Audit", "SDN.Allocate"],
+    "/vms": ["VM.Audit", "VM.Allocate", "VM.Clone", "VM.Config.CDROM", "VM.Config.CPU", "VM.Config.Cloudinit", "VM.Config.Disk", "VM.Config.HWType", "VM.Config.Memory", "VM.Config.Network", "VM.Config.Options", "VM.PowerMgmt",
+      // The agent: guest IP, and the SSH host key read to pin it (either privilege will do, as on PVE).
+      "VM.GuestAgent.Audit|VM.GuestAgent.Unrestricted", "VM.GuestAgent.FileRead|VM.GuestAgent.Unrestricted"],
+    ...Object.fromEntries(storages.map((s) => [`/storage/${s}`, ["Datastore.Audit", "Datastore.AllocateSpace", "Datastore.AllocateTemplate"]])),
+  };
+}
+
+type Perms = Record<string, Record<string, number>>;
+
+/** Effective privileges at a path: those of the deepest path listed that contains it (PVE propagates ACLs down). */
+export function effective(perms: Perms, path: string): Set<string> {
+  const holders = Object.keys(perms).filter((p) => p === "/" || path === p || path.startsWith(`${p}/`)).sort((a, b) => b.length - a.length);
+  const privs = perms[holders[0] ?? ""] ?? {};
+  return new Set(Object.entries(privs).filter(([, v]) => Number(v) === 1).map(([k]) => k));
+}
+
+export function missingPrivileges(perms: Perms, needed: Record<string, string[]>): string[] {
+  const out: string[] = [];
+  for (const [path, privs] of Object.entries(needed)) {
+    const have = effective(perms, path);
+    // "A|B": any one of them (PVE's "any" permission checks).
+    const lacking = privs.filter((p) => !p.split("|").some((alt) => have.has(alt)));
+    if (lacking.length) out.push(`${path}: ${lacking.join(", ")}`);
+  }
+  return out;
+}
+
+export function permissionPreflight(pve: (ctx: HostCtx) => Promise<PveApi>, needed: Record<string, string[]>): Resource<Record<string, string[]>, Perms> {
+  return {
+    id: "pve:preflight/permissions",
+    want: needed,
+    async read(ctx) {
+      const api = await pve(ctx);
+      const paths = Object.keys(needed);
+      const perms: Perms = {};
+      // Ask per path: the answer is then the effective set there, inherited ACLs included.
+      for (const path of paths) Object.assign(perms, await api.get<Perms>("/access/permissions", { path }));
+      return perms;
+    },
+    diff(want, have): Change[] {
+      const missing = missingPrivileges(have, want);
+      if (missing.length) {
+        throw new LabError(`the API token lacks privileges this playbook needs:\n    ${missing.join("\n    ")}`, ExitCode.failed, {},
+          "grant them (see README: the LabAutomation role) or use a token with privsep=0 of a user that has them; nothing was changed");
+      }
+      return [];
+    },
+    apply: () => Promise.resolve(),
+    ok: () => "the token has every privilege the plan needs",
+  };
+}
