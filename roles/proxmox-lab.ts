@@ -44,13 +44,13 @@ export const proxmoxLab = defineRole<{ endpoint: string; agentTimeoutSec?: numbe
 
     const resources: Resource[] = [
       // First: a missing privilege stops the play before anything changes.
-      permissionPreflight(pve, neededPrivileges(ep.node, [...new Set([ep.storage ?? "local-lvm", ep.image_storage ?? "local"])])) as Resource,
-      vlanBridge(pve, { node: ep.node, bridge, vids: vlans.map(([, x]) => x.tag).sort((a, b) => a - b).join(" "), ...(ep.bridge_ports ? { ports: ep.bridge_ports } : {}), comment: "lab: VLAN trunk" }) as Resource,
-      sdnVlans(pve, { zone: ep.sdn_zone ?? "lab", bridge, vnets: vlans.map(([n, x]) => ({ vnet: x.vnet ?? n.toLowerCase().slice(0, 8), tag: x.tag, alias: x.comment ?? n, ...(x.isolated ? { isolatePorts: true } : {}) })) }) as Resource,
+      permissionPreflight(pve, neededPrivileges(ep.node, [...new Set([ep.storage ?? "local-lvm", ep.image_storage ?? "local"])])),
+      vlanBridge(pve, { node: ep.node, bridge, vids: vlans.map(([, x]) => x.tag).sort((a, b) => a - b).join(" "), ...(ep.bridge_ports ? { ports: ep.bridge_ports } : {}), comment: "lab: VLAN trunk" }),
+      sdnVlans(pve, { zone: ep.sdn_zone ?? "lab", bridge, vnets: vlans.map(([n, x]) => ({ vnet: x.vnet ?? n.toLowerCase().slice(0, 8), tag: x.tag, alias: x.comment ?? n, ...(x.isolated ? { isolatePorts: true } : {}) })) }),
       vlanFirewall(pve, firewallPolicy(vlans.map(([n, x]) => ({
         name: n, subnet: x.subnet,
         denyTo: x.isolated ? vlans.map(([o]) => o).filter((o) => o !== n) : (x.deny_to ?? []),
-      })))) as Resource,
+      })))),
       ...templates.map(([n, t]) => vmTemplate(pve, ids, templateWant(n, t)) as Resource),
       ...vms.map(([n, m]) => {
         const t = templates.find(([tn]) => tn === m.template)!;
@@ -62,7 +62,7 @@ export const proxmoxLab = defineRole<{ endpoint: string; agentTimeoutSec?: numbe
           ip: m.ip ?? "dhcp", ...(m.ip && m.ip !== "dhcp" && net0.gateway ? { gateway: net0.gateway } : {}),
           user: m.user ?? "lab", sshKeys: keys(m.ssh_keys), tags: m.tags ?? [], ...(m.description ? { description: m.description } : {}),
           started: m.started ?? true, ...(m.vmid ? { vmid: m.vmid } : {}), agentTimeoutSec: v.agentTimeoutSec ?? 300,
-        }) as Resource;
+        });
       }),
     ];
     return resources;

@@ -74,7 +74,7 @@ beforeAll(async () => {
   env = { LAB_AGE_KEY_FILE: join(p.root, "age.key"), LAB_PVE_RECORD: record };
   expect((await p.lab(["secrets", "init"], { env })).code).toBe(0);
   await new Promise<void>((done, fail) => {
-    const c = execFile("node", [LAB_BIN, "-C", p.root, "secrets", "set", "pve1_token"], { env: { ...process.env, ...env } }, (e) => (e ? fail(e) : done()));
+    const c = execFile("node", [LAB_BIN, "-C", p.root, "secrets", "set", "pve1_token"], { env: { ...process.env, ...env } }, (e) => (e ? fail(new Error(e.message)) : done()));
     c.stdin?.end(sim.tokenSecret);
   });
 }, 300_000);
@@ -106,14 +106,14 @@ describe("lab apply on the Proxmox simulator", () => {
   });
 
   it("put every NIC on its VLAN: tags read back from Proxmox, firewall on, policy in place", () => {
-    const byName = Object.fromEntries(Object.values(sim.state.vms).map((vm) => [vm.config.name, vm]));
+    const byName = new Map(Object.values(sim.state.vms).map((vm) => [String(vm.config.name), vm]));
     for (const [vlan, tag] of Object.entries(VLANS)) {
-      const vm = byName[`vm-${vlan.toLowerCase()}`];
+      const vm = byName.get(`vm-${vlan.toLowerCase()}`);
       expect(vm, vlan).toBeDefined();
       expect(vm!.config.net0).toMatch(new RegExp(`bridge=vmbr0,firewall=1,tag=${tag}$`));
       expect(vm!.status).toBe("running");
     }
-    expect(byName["vm-lab"]!.config.scsi0).toContain("size=12G");
+    expect(byName.get("vm-lab")!.config.scsi0).toContain("size=12G");
     const fw = sim.state.firewall;
     expect(Object.keys(fw.groups).sort()).toEqual(["vlan-guest", "vlan-iot", "vlan-lab", "vlan-trusted"]);
     const rules = (g: string) => fw.groups[g]!.rules.map((r) => `${String(r.type)} ${String(r.action)} ${String(r.dest ?? r.source)}`);
@@ -181,7 +181,7 @@ describe("changes and guards", () => {
     const inv = await readFile(join(p.root, "inventory/pve.yaml"), "utf8");
     await writeFile(join(p.root, "inventory/pve.yaml"), inv.replace("root@pam!lab", "root@pam!limited").replace("pve1_token", "limited_token").replace(/vms:\n/, "vms:\n  vm-new: { template: debian-12, vlan: Lab }\n"));
     await new Promise<void>((done, fail) => {
-      const c = execFile("node", [LAB_BIN, "-C", p.root, "secrets", "set", "limited_token"], { env: { ...process.env, ...env } }, (e) => (e ? fail(e) : done()));
+      const c = execFile("node", [LAB_BIN, "-C", p.root, "secrets", "set", "limited_token"], { env: { ...process.env, ...env } }, (e) => (e ? fail(new Error(e.message)) : done()));
       c.stdin?.end(token.value);
     });
     const vmsBefore = Object.keys(sim.state.vms).length;

@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, expect, inject, it } from "vitest";
 import type { TestLabData } from "../hosts/hosts.ts";
-import { LAB_BIN, changedCount, inHost, makeProject, type TestProject } from "./project.ts";
+import { LAB_BIN, changedCount, inHost, makeProject, type JsonReport, type TestProject } from "./project.ts";
 
 const DB_PASSWORD = "s3cr3t-Db-Pa55word-9f2c";
 const TOKEN = "tok_5a9d1c0e7b3f4a21";
@@ -60,7 +60,7 @@ it("never shows a secret value, in any output of any run", async () => {
   const first = keep(await p.lab(["apply", "-v", "--json"], { env }));
   expect(first.code, first.stderr).toBe(0);
   const second = keep(await p.lab(["apply", "--json"], { env }));
-  expect(changedCount(JSON.parse(second.stdout))).toBe(0);
+  expect(changedCount(JSON.parse(second.stdout) as JsonReport)).toBe(0);
 
   // A changed secret shows as changed, never with its value.
   await setSecret("db_password", NEW_PASSWORD);

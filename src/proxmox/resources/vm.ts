@@ -127,7 +127,7 @@ export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
         return { config: {}, pending: [], running: false, firewall: { enabled: false, groups: [] } };
       }
       if (found.node !== want.node) throw new LabError(`VM ${want.name} is on node ${found.node}, not ${want.node}`, ExitCode.failed, {}, "migrate it or fix proxmox.<endpoint>.node");
-      const pendingList = await api.get<{ key: string; value?: unknown; pending?: unknown; delete?: number }[]>(`${base(found.vmid)}/pending`);
+      const pendingList = await api.get<{ key: string; value?: string | number; pending?: string | number; delete?: number }[]>(`${base(found.vmid)}/pending`);
       const config: Record<string, string> = {};
       const pending: string[] = [];
       for (const p of pendingList) {
@@ -167,7 +167,11 @@ export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
       }
       const del = changes.filter((c) => c.key.startsWith("delete:")).map((c) => c.key.slice(7));
       // An empty wanted value (no tags, no keys) is a deletion: PVE keeps a key set to "".
-      for (const [k, v] of Object.entries(set)) if (v === "") (delete set[k], del.push(k));
+      for (const [k, v] of Object.entries(set)) {
+        if (v !== "") continue;
+        delete set[k];
+        del.push(k);
+      }
       if (Object.keys(set).length || del.length) {
         await api.wait(await api.post(`${base(vmid)}/config`, { ...set, ...(del.length ? { delete: del.join(",") } : {}) }), `configure VM ${want.name}`);
       }
