@@ -19,7 +19,7 @@ export async function checkCommand(o: { root: string; inventory: string; playboo
     : (await readdir(join(o.root, "playbooks"))).filter((f) => f.endsWith(".ts")).map((f) => join(o.root, "playbooks", f));
   for (const playbook of pbs) {
     const { plays } = await prepare({
-      root: o.root, inventory: o.inventory, playbook, check: true, forks: 1,
+      root: o.root, inventory: o.inventory, playbook, check: true, forks: 1, secretStandIns: true,
       signal: new AbortController().signal, reporter: new PlainReporter(o.out, false), log: { debug: () => {}, warn: () => {} },
     });
     const steps = plays.reduce((n, p) => n + p.hosts.reduce((m, h) => m + h.steps.length, 0), 0);

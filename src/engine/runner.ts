@@ -7,7 +7,7 @@ import { ExitCode, LabError, badInput } from "../errors.ts";
 import { BatchedFacts } from "../facts/cache.ts";
 import { templateRenderer } from "../resources/template.ts";
 import { loadSecrets } from "../secrets/store.ts";
-import type { Secret } from "../secrets/secret.ts";
+import { Secret } from "../secrets/secret.ts";
 import { guestConnector } from "../proxmox/resources/guest.ts";
 import { openTransport } from "../transport/open.ts";
 import type { Transport } from "../transport/types.ts";
@@ -34,6 +34,8 @@ export interface RunOptions extends Selection {
   signal: AbortSignal;
   reporter: Reporter;
   log: Logger;
+  /** `lab check`: roles get stand-in secrets (nothing is decrypted, nothing is written). */
+  secretStandIns?: boolean;
   /** Tests may swap how hosts are reached. */
   transportFor?: (host: HostInfo) => Transport;
 }
@@ -71,6 +73,7 @@ export async function prepare(opts: RunOptions): Promise<{ inv: Inventory; plays
   // Decrypted up front (role expansion is synchronous); a missing key only matters if a role asks for a secret.
   const store = await loadSecrets({ root: opts.root, missingOk: true, ...(process.env.LAB_SECRETS_FILE ? { file: process.env.LAB_SECRETS_FILE } : {}) }).then((s) => ({ s }), (e: unknown) => ({ e }));
   const secret = (name: string) => {
+    if (opts.secretStandIns) return new Secret(name, `lab-check-stand-in:${name}`);
     if ("e" in store) throw store.e;
     return store.s.get(name);
   };
