@@ -209,6 +209,30 @@ describe("bad input and faults", () => {
     void inv;
   });
 
+  it("bounds a Proxmox task that hangs by task_timeout, and the other hosts finish", async () => {
+    const slow = await startSimulator({ stateDir: await mkdtemp(join(tmpdir(), "lab-sim-slow-")), port: 0, taskDelayMs: 60_000, pbsPort: false });
+    try {
+      const q = await makeProject(lab, { files: { "playbooks/pve.ts": PLAYBOOK.replace(`hosts: "guests"`, `hosts: "web1"`) } });
+      const inv = inventory(slow.url, "http://127.0.0.1:1/never.qcow2", {}).replace(sim.caFile, slow.caFile).replace("task_timeout: 60", "task_timeout: 2");
+      await q.write("inventory/pve.yaml", inv);
+      const qenv = { LAB_AGE_KEY_FILE: join(q.root, "age.key") };
+      expect((await q.lab(["secrets", "init"], { env: qenv })).code).toBe(0);
+      await new Promise<void>((done, fail) => {
+        const c = execFile("node", [LAB_BIN, "-C", q.root, "secrets", "set", "pve1_token"], { env: { ...process.env, ...qenv } }, (e) => (e ? fail(new Error(e.message)) : done()));
+        c.stdin?.end(slow.tokenSecret);
+      });
+      const t0 = Date.now();
+      const r = await q.applyJson(["playbooks/pve.ts"], { env: qenv });
+      expect(Date.now() - t0).toBeLessThan(60_000);
+      expect(r.run.code).toBe(3);
+      const failed = r.report.steps.find((s) => s.host === "pve1" && s.status === "failed")!;
+      expect(failed.reason).toMatch(/still running after 2 s/);
+      expect(r.report.hosts.web1!.status).toMatch(/ok|changed/);
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it("stops at a wrong TLS pin with a clear error", async () => {
     const inv = await readFile(join(p.root, "inventory/pve.yaml"), "utf8");
     const fp = Array.from({ length: 32 }, () => "AB").join(":");
