@@ -129,27 +129,29 @@ function envFiles(v: ComposeStackVars, lab: RoleTools): StackFile[] {
 export interface ExampleStackOptions {
   /** The host's address: every example service listens there (host networking). */
   bind: string;
+  /** Prepended to the stack (Compose project) name, e.g. "labit-" in tests. */
+  prefix?: string;
   root?: string;
   healthyWithin?: number;
 }
 
 export const exampleStacks = {
   proxy: (o: ExampleStackOptions & { port?: number; routes: { path: string; upstream: string }[]; image?: string }): ComposeStackVars => ({
-    name: "proxy",
+    name: `${o.prefix ?? ""}proxy`,
     template: "stacks/proxy/compose.yaml.njk",
     vars: { bind: o.bind, port: o.port ?? 8080, routes: o.routes, image: o.image ?? "lab/caddy:2.6" },
     files: { Caddyfile: { template: "stacks/proxy/Caddyfile.njk" } },
     ...common(o),
   }),
   wiki: (o: ExampleStackOptions & { port?: number; title?: string; editToken: EnvValue; image?: string }): ComposeStackVars => ({
-    name: "wiki",
+    name: `${o.prefix ?? ""}wiki`,
     template: "stacks/wiki/compose.yaml.njk",
     vars: { bind: o.bind, port: o.port ?? 8081, title: o.title ?? "Lab wiki", image: o.image ?? "lab/wiki-standin:0.1" },
     env: { "wiki.env": { WIKI_EDIT_TOKEN: o.editToken } },
     ...common(o),
   }),
   automation: (o: ExampleStackOptions & { port?: number; jobs?: { schedule: string; command: string }[]; hooks?: Record<string, string>; image?: string }): ComposeStackVars => ({
-    name: "automation",
+    name: `${o.prefix ?? ""}automation`,
     template: "stacks/automation/compose.yaml.njk",
     vars: { bind: o.bind, port: o.port ?? 8082, image: o.image ?? "lab/automation-standin:0.1", jobs: o.jobs ?? [{ schedule: "*/5 * * * *", command: "date -u +%FT%TZ > /data/heartbeat" }] },
     files: {
@@ -171,7 +173,7 @@ export const exampleStacks = {
   }): ComposeStackVars => {
     const ports = o.ports ?? { prometheus: 9090, grafana: 3000, node_exporter: 9100 };
     return {
-      name: "monitoring",
+      name: `${o.prefix ?? ""}monitoring`,
       template: "stacks/monitoring/compose.yaml.njk",
       vars: {
         bind: o.bind, ports, retention: "15d", scrape_interval: "15s",

@@ -3,7 +3,8 @@
 // drives THIS machine's dockerd through its bind-mounted socket. A bind mount in a
 // stack resolves on the machine, so the stacks' root is mounted at the same path
 // on both sides. Everything the tests create on the engine is a Compose project
-// named labit-*; cleanUp() removes those containers, networks and volumes.
+// named labit-*; each test file names its own projects, and cleanUp(projects)
+// removes exactly those containers, networks and volumes (never another file's).
 import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -27,10 +28,11 @@ export interface DockerLab {
   stop(): Promise<void>;
 }
 
-export async function startDockerHost(opts: { prefix: string; subnet: string; names?: string[]; images?: string[] }): Promise<DockerLab> {
+export async function startDockerHost(opts: { prefix: string; subnet: string; projects: string[]; names?: string[]; images?: string[] }): Promise<DockerLab> {
+  if (!opts.projects.every((p) => p.startsWith(PROJECT_PREFIX))) throw new Error(`test projects must be named ${PROJECT_PREFIX}*`);
   await sh("bash", [join(REPO, "test/hosts/docker-image.sh")]);
   await sh("bash", [join(REPO, "images/build.sh"), ...(opts.images ?? ["busybox"])]);
-  await cleanUp();
+  await cleanUp(opts.projects);
   const stacksRoot = await mkdtemp(join(tmpdir(), "lab-it-stacks-"));
   const lab = await startHosts({
     prefix: opts.prefix, names: opts.names ?? ["docker1"], subnet: opts.subnet, stateDir: `.lab/${opts.prefix}`, image: DOCKER_IMAGE,
@@ -40,18 +42,18 @@ export async function startDockerHost(opts: { prefix: string; subnet: string; na
     lab, stacksRoot,
     async stop() {
       if (process.env.LAB_KEEP_HOSTS === "1") return;
-      await cleanUp();
+      await cleanUp(opts.projects);
       await lab.stop();
       await rm(stacksRoot, { recursive: true, force: true });
     },
   };
 }
 
-/** Remove every container, network and volume of labit-* Compose projects. */
-export async function cleanUp(): Promise<void> {
+/** Remove every container, network and volume of these Compose projects. */
+export async function cleanUp(projects: readonly string[]): Promise<void> {
   const byProject = async (kind: "ps -a" | "network ls" | "volume ls") => {
     const out = await sh("docker", [...kind.split(" "), "--filter", "label=com.docker.compose.project", "--format", `{{.${kind === "volume ls" ? "Name" : "ID"}}} {{.Label "com.docker.compose.project"}}`]);
-    return out.split("\n").map((l) => l.split(" ")).filter(([id, p]) => id && p?.startsWith(PROJECT_PREFIX)).map(([id]) => id!);
+    return out.split("\n").map((l) => l.split(" ")).filter(([id, p]) => id && p && projects.includes(p)).map(([id]) => id!);
   };
   const containers = await byProject("ps -a");
   if (containers.length) await sh("docker", ["rm", "-f", "-v", ...containers]);

@@ -1,0 +1,123 @@
+// The example stacks of the homelab plan (templates/stacks/*, images/*), deployed by
+// the real CLI to a docker test host and used as a person would: through the reverse
+// proxy, the wiki saves a page, the automation tool answers a webhook, Grafana
+// (stand-in) answers its health API, and Prometheus scrapes node-exporter, including
+// the backup metrics a backup job leaves for the textfile collector.
+import { execFile } from "node:child_process";
+import { cp, mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LAB_BIN, REPO, changedCount, makeProject, type JsonReport, type TestProject } from "./project.ts";
+import { containers, startDockerHost, type DockerLab } from "./compose-harness.ts";
+
+const EXAMPLE_IMAGES = ["busybox", "caddy", "prometheus", "node-exporter", "grafana-standin", "wiki-standin", "automation-standin"];
+const STACKS = ["proxy", "wiki", "automation", "monitoring"].map((s) => `labit-${s}`);
+const WIKI_TOKEN = "wiki-edit-9f3b2c-SECRET";
+
+const PLAYBOOK = (root: string, bind: string) => `
+import { definePlaybook } from "@lab";
+import { dockerHost, dockerHostDefaults } from "${join(REPO, "roles/docker-host.ts")}";
+import { composeStack, exampleStacks } from "${join(REPO, "roles/compose-stack.ts")}";
+
+const o = { bind: "${bind}", prefix: "labit-", root: ${JSON.stringify(`${root}/stacks`)} };
+export default definePlaybook({
+  name: "examples",
+  plays: [{
+    name: "stacks",
+    hosts: "docker_hosts",
+    roles: () => [
+      dockerHost({ ...dockerHostDefaults, manageService: false, stacksRoot: o.root }),
+      composeStack(exampleStacks.wiki({ ...o, editToken: { secret: "wiki_edit_token" } })),
+      composeStack(exampleStacks.automation({ ...o, hooks: { ping: "#!/bin/sh\\necho pong from $0\\n" } })),
+      composeStack(exampleStacks.proxy({ ...o, routes: [{ path: "/wiki", upstream: "${bind}:8081" }, { path: "/automation", upstream: "${bind}:8082" }] })),
+      composeStack(exampleStacks.monitoring({
+        ...o,
+        textfileDir: ${JSON.stringify(`${root}/metrics`)},
+        // A backup metrics endpoint; node-exporter's own stands in for a backup exporter here.
+        backupTargets: ["${bind}:9100"],
+        grafanaAdminPassword: { secret: "grafana_admin_password" },
+      })),
+    ],
+  }],
+});
+`;
+
+let dl: DockerLab;
+let p: TestProject;
+let env: Record<string, string>;
+let base: string;
+
+const setSecret = (name: string, value: string) =>
+  new Promise<number>((done) => {
+    const child = execFile("node", [LAB_BIN, "-C", p.root, "secrets", "set", name], { env: { ...process.env, ...env } }, (err) => done(err ? 1 : 0));
+    child.stdin?.end(`${value}\n`);
+  });
+const http = async (url: string, init?: RequestInit) => {
+  const r = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+  return { status: r.status, body: await r.text() };
+};
+
+beforeAll(async () => {
+  dl = await startDockerHost({ prefix: "lab-it-examples", subnet: "127.0.14", projects: STACKS, images: EXAMPLE_IMAGES });
+  const bind = dl.lab.hosts[0]!.address;
+  base = `http://${bind}`;
+  p = await makeProject(dl.lab, { groups: { docker_hosts: { hosts: ["docker1"] } }, files: { "playbooks/site.ts": PLAYBOOK(dl.stacksRoot, bind) } });
+  await cp(join(REPO, "templates/stacks"), join(p.root, "templates/stacks"), { recursive: true });
+  await cp(join(REPO, "templates/docker"), join(p.root, "templates/docker"), { recursive: true });
+  env = { LAB_AGE_KEY_FILE: join(p.root, "age.key") };
+  expect((await p.lab(["secrets", "init"], { env })).code).toBe(0);
+  expect(await setSecret("wiki_edit_token", WIKI_TOKEN)).toBe(0);
+  expect(await setSecret("grafana_admin_password", "grafana-admin-5e1d-SECRET")).toBe(0);
+  // What a backup job leaves for node-exporter's textfile collector (lab_backup_* metrics).
+  await mkdir(join(dl.stacksRoot, "metrics"), { recursive: true });
+  const now = Math.floor(Date.now() / 1000);
+  await writeFile(join(dl.stacksRoot, "metrics/backup.prom"),
+    `lab_backup_last_success_timestamp_seconds{target="db1"} ${now}\nlab_backup_rpo_seconds{target="db1"} 86400\n`);
+}, 900_000);
+
+afterAll(async () => {
+  await dl?.stop();
+});
+
+describe("the homelab's example stacks", { timeout: 600_000 }, () => {
+  it("come up healthy, and a second apply changes nothing", async () => {
+    const first = await p.lab(["apply"], { env, timeoutMs: 600_000 });
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    for (const stack of STACKS) {
+      const cs = await containers(stack);
+      expect(cs.length, stack).toBeGreaterThan(0);
+      for (const c of cs) expect(c, `${stack}/${c.service}`).toMatchObject({ status: "running", health: "healthy" });
+    }
+    const again = await p.lab(["apply", "--json"], { env, timeoutMs: 600_000 });
+    expect(again.code, again.stderr).toBe(0);
+    const report = JSON.parse(again.stdout) as JsonReport;
+    expect(changedCount(report), JSON.stringify(report.steps.filter((s) => s.status !== "ok"))).toBe(0);
+    expect(first.stdout + first.stderr + again.stdout + again.stderr).not.toContain(WIKI_TOKEN);
+  });
+
+  it("serve the wiki and the automation tool through the reverse proxy", async () => {
+    expect(await http(`${base}:8080/health`)).toEqual({ status: 200, body: "ok" });
+    expect((await http(`${base}:8080/wiki/cgi-bin/wiki?Home`)).body).toContain("Welcome to Lab wiki.");
+    const denied = await http(`${base}:8080/wiki/cgi-bin/wiki?Plan`, { method: "POST", body: "no token" });
+    expect(denied.status).toBe(403);
+    const saved = await http(`${base}:8080/wiki/cgi-bin/wiki?Plan`, { method: "POST", body: "VLANs: Trusted, IoT, Guest, Lab\n", headers: { "x-wiki-token": WIKI_TOKEN } });
+    expect(saved).toEqual({ status: 200, body: "VLANs: Trusted, IoT, Guest, Lab\n" });
+    expect((await http(`${base}:8080/automation/cgi-bin/hook?ping`)).body).toBe("pong from /etc/automation/hooks/ping\n");
+  });
+
+  it("monitor the host and the backups: Prometheus scrapes node-exporter and the backup metrics, Grafana answers", async () => {
+    expect(JSON.parse((await http(`${base}:3000/api/health`)).body)).toMatchObject({ database: "ok" });
+    const rules = JSON.parse((await http(`${base}:9090/api/v1/rules`)).body) as { data: { groups: { rules: { name: string }[] }[] } };
+    expect(rules.data.groups.flatMap((g) => g.rules.map((r) => r.name))).toEqual(["BackupTooOld", "BackupMetricsMissing"]);
+    // The first scrape happens within one scrape interval (15 s); bounded wait.
+    let samples: { metric: { job: string; target: string } }[] = [];
+    for (let i = 0; i < 30 && samples.length < 2; i++) {
+      const q = await http(`${base}:9090/api/v1/query?query=lab_backup_last_success_timestamp_seconds`);
+      samples = (JSON.parse(q.body) as { data: { result: typeof samples } }).data.result;
+      if (samples.length < 2) await new Promise((r) => setTimeout(r, 2000));
+    }
+    expect(samples.map((s) => `${s.metric.job}/${s.metric.target}`).sort()).toEqual(["backups/db1", "node/db1"]);
+    const targets = JSON.parse((await http(`${base}:9090/api/v1/targets`)).body) as { data: { activeTargets: { labels: { job: string }; health: string }[] } };
+    expect(targets.data.activeTargets.map((t) => `${t.labels.job}:${t.health}`).sort()).toEqual(["backups:up", "node:up", "prometheus:up"]);
+  });
+});
