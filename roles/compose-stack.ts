@@ -10,8 +10,9 @@
 //
 // `lab apply -e compose_rollback=false` keeps a failed revision running for debugging.
 import type { JSONSchemaType } from "ajv";
-import { defineRole, type HostInfo, type RoleTools } from "../src/index.ts";
+import { defineRole, type HostInfo, type RoleTools, type RoleUse } from "../src/index.ts";
 import { badInput } from "../src/errors.ts";
+import { dockerHost, dockerHostDefaults } from "./docker-host.ts";
 import { composeStack as composeStackResource, composeYaml, stackFile, type ComposeDefinition, type StackFile } from "../src/resources/compose/index.ts";
 
 export type EnvValue = string | { secret: string };
@@ -194,3 +195,37 @@ export const exampleStacks = {
 };
 
 const common = (o: ExampleStackOptions) => ({ ...(o.root ? { root: o.root } : {}), healthyWithin: o.healthyWithin ?? 180 });
+
+// ---- The site playbook's docker play: which example stacks a host runs, from its vars. ----
+//   compose_stacks: [proxy, wiki, automation, monitoring]   (none: the play does nothing on the host)
+//   docker_manage_service: false    (the engine is not the host's own, e.g. the demo's mounted socket)
+//   compose_prefix: "demo-"         (prepended to stack names)
+//   wiki_edit_token / grafana_admin_password: a plain value (demo only); absent: the secret of that name
+//   backup_metrics_targets: ["db1:9854"]   (backup metrics endpoints for Prometheus)
+const STACK_NAMES = ["proxy", "wiki", "automation", "monitoring"] as const;
+
+export function dockerStacksFor(host: HostInfo): RoleUse[] {
+  const wanted = host.vars.compose_stacks;
+  if (!Array.isArray(wanted) || wanted.length === 0) return [];
+  const unknown = wanted.filter((s) => !(STACK_NAMES as readonly unknown[]).includes(s));
+  if (unknown.length) throw badInput(`host ${host.name}: compose_stacks has unknown stacks ${JSON.stringify(unknown)}`, {}, `known: ${STACK_NAMES.join(", ")}`);
+  const has = (s: string) => wanted.includes(s);
+  const str = (k: string) => (typeof host.vars[k] === "string" ? host.vars[k] : undefined);
+  const envValue = (k: string): EnvValue => str(k) ?? { secret: k };
+  const o: ExampleStackOptions = { bind: host.connection.address, ...(str("compose_prefix") ? { prefix: str("compose_prefix") } : {}) };
+  const list = (k: string) => (Array.isArray(host.vars[k]) ? (host.vars[k] as unknown[]).map(String) : undefined);
+  return [
+    dockerHost({ ...dockerHostDefaults, manageService: host.vars.docker_manage_service !== false }),
+    ...(has("wiki") ? [composeStack(exampleStacks.wiki({ ...o, editToken: envValue("wiki_edit_token") }))] : []),
+    ...(has("automation") ? [composeStack(exampleStacks.automation(o))] : []),
+    ...(has("proxy")
+      ? [composeStack(exampleStacks.proxy({ ...o, routes: [
+          ...(has("wiki") ? [{ path: "/wiki", upstream: `${o.bind}:8081` }] : []),
+          ...(has("automation") ? [{ path: "/automation", upstream: `${o.bind}:8082` }] : []),
+        ] }))]
+      : []),
+    ...(has("monitoring")
+      ? [composeStack(exampleStacks.monitoring({ ...o, grafanaAdminPassword: envValue("grafana_admin_password"), ...(list("backup_metrics_targets") ? { backupTargets: list("backup_metrics_targets")! } : {}) }))]
+      : []),
+  ];
+}

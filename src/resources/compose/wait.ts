@@ -77,7 +77,8 @@ async function details(ctx: HostCtx, cs: ContainerState[]): Promise<string> {
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((done) => {
-    const t = setTimeout(done, ms);
-    signal.addEventListener("abort", () => { clearTimeout(t); done(); }, { once: true });
+    const stop = () => { clearTimeout(t); signal.removeEventListener("abort", stop); done(); };
+    const t = setTimeout(stop, ms);
+    signal.addEventListener("abort", stop, { once: true });
   });
 }
