@@ -4,6 +4,7 @@
 import { definePlaybook } from "../src/index.ts";
 import { base } from "../roles/base.ts";
 import { proxmoxLab } from "../roles/proxmox-lab.ts";
+import { dockerStacksFor } from "../roles/compose-stack.ts";
 
 export default definePlaybook({
   name: "site",
@@ -23,6 +24,12 @@ export default definePlaybook({
           admins: host.vars.admins as string[],
         }),
       ],
+    },
+    {
+      // Docker Engine + the Compose stacks a host's compose_stacks var names (none: nothing).
+      name: "docker",
+      hosts: "docker_hosts",
+      roles: (host) => dockerStacksFor(host),
     },
   ],
 });
