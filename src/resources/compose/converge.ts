@@ -8,6 +8,7 @@ import { ExitCode, LabError } from "../../errors.ts";
 import { redact } from "../../secrets/secret.ts";
 import { sh } from "../../sh.ts";
 import { run } from "../run.ts";
+import { writeCache } from "./desired.ts";
 import { UNPACK, bundle, type StackFile } from "./files.ts";
 import { composeCommand, type ComposeFlavour } from "./flavour.ts";
 import { waitReady } from "./wait.ts";
@@ -70,6 +71,7 @@ export async function converge(ctx: HostCtx, c: ConvergeInput): Promise<void> {
 
   const failure = await upAndWait(ctx, c, c.revision, c.services);
   if (!failure) {
+    await writeCache(ctx, c.flavour, c.project, `${c.dir}/${c.revision}`);
     await run(ctx, pruneCommand(c.dir), `${what}: prune old revisions`);
     return;
   }

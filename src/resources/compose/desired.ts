@@ -109,3 +109,36 @@ export function parseConfig(yamlText: string): Record<string, Record<string, unk
   const doc = (parseYaml(yamlText) ?? {}) as { services?: Record<string, Record<string, unknown> | null> };
   return Object.fromEntries(Object.entries(doc.services ?? {}).map(([svc, def]) => [svc, def ?? {}]));
 }
+
+// ---- The probe cache: what Compose said about a revision, kept in it after a successful apply. ----
+// A revision's files never change (its name is their hash, and drift is caught by the file
+// hashes), so its config hashes only change with Compose itself: the cache names the Compose
+// version and is ignored for any other. Image ids are compared separately, every run.
+
+const cacheHead = (f: ComposeFlavour) => `lab-probe 1 ${f.kind} ${f.command === "docker compose" ? "plugin" : "standalone"} ${f.version}`;
+
+export function cacheText(d: Desired, f: ComposeFlavour): string {
+  const lines = [cacheHead(f)];
+  for (const [svc, s] of Object.entries(d.services)) lines.push(`service ${svc} ${s.hash ?? "?"} ${s.image ?? "-"}`);
+  return `${lines.join("\n")}\n`;
+}
+
+export function parseCache(text: string, f: ComposeFlavour): Desired | undefined {
+  const [head, ...rest] = text.trim().split("\n");
+  if (head !== cacheHead(f)) return undefined;
+  const services: Record<string, DesiredService> = {};
+  for (const line of rest) {
+    const [kind, svc, hash, image] = line.split(" ");
+    if (kind !== "service" || !svc || !hash || !image || !/^([0-9a-f]{64}|\?)$/.test(hash)) return undefined;
+    services[svc] = { ...(hash !== "?" ? { hash } : {}), pathDependent: false, ...(image !== "-" ? { image } : {}) };
+  }
+  return Object.keys(services).length ? { services } : undefined;
+}
+
+/** After a successful apply: ask Compose about the (now current) revision and keep the answer in it. */
+export async function writeCache(ctx: HostCtx, f: ComposeFlavour, project: string, revDir: string): Promise<void> {
+  const d = await probeDesired(ctx, f, project, [], revDir);
+  if (d.invalid !== undefined || Object.values(d.services).some((s) => !s.hash)) return;
+  const r = await ctx.transport.exec(sh`cat > ${`${revDir}/.lab-probe.tmp`} && chmod 0600 ${`${revDir}/.lab-probe.tmp`} && mv -f ${`${revDir}/.lab-probe.tmp`} ${`${revDir}/.lab-probe`}`, { stdin: cacheText(d, f) });
+  if (r.code !== 0) ctx.log.warn(`[${ctx.host.name}] compose stack ${project}: could not keep Compose's answers in ${revDir} (the next plan asks Compose again)`);
+}

@@ -8,7 +8,7 @@ import { ExitCode, LabError, badInput } from "../../errors.ts";
 import type { Secret } from "../../secrets/secret.ts";
 import type { ResourceOptions } from "../file.ts";
 import { converge } from "./converge.ts";
-import { probeDesired, type Desired } from "./desired.ts";
+import { parseCache, probeDesired, type Desired } from "./desired.ts";
 import { fileChanges, okSummary, stackDiff, type StackPlanInput } from "./diff.ts";
 import { revisionId, stackFile, type StackFile } from "./files.ts";
 import { composeFact, noCompose, type ComposeFlavour } from "./flavour.ts";
@@ -65,7 +65,9 @@ export function composeStack(want: ComposeStackWant, opts: ResourceOptions = {})
         throw new LabError(`compose stack ${want.name}: the Docker engine does not answer (docker ps failed)`, ExitCode.failed, { host: ctx.host.name }, "start dockerd (the docker-host role keeps it running), or check /var/run/docker.sock");
       }
       const inPlace = state.current === revision && fileChanges({ dir, revision, files, state, desired: { services: {} } }).length === 0;
-      const desired = await probeDesired(ctx, flavour, want.name, files, inPlace ? `${dir}/${revision}` : undefined);
+      // In place and cached (written after the apply that made this revision current): no Compose run.
+      const cached = inPlace && state.cache ? parseCache(state.cache, flavour) : undefined;
+      const desired = cached ?? (await probeDesired(ctx, flavour, want.name, files, inPlace ? `${dir}/${revision}` : undefined));
       if (desired.invalid !== undefined) {
         throw new LabError(`compose stack ${want.name}: Compose refuses the compose file; nothing was uploaded:\n    ${desired.invalid.split("\n").join("\n    ")}`,
           ExitCode.failed, { host: ctx.host.name }, "fix the template or service definitions (the message is `docker-compose config` on the host)");

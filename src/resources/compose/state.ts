@@ -26,7 +26,12 @@ export interface StackDirState {
   containers: ContainerState[];
   /** The Docker engine did not answer (docker ps/images failed). */
   dockerDown: boolean;
+  /** What Compose said about the current revision when it was applied (see desired.ts). */
+  cache?: string;
 }
+
+/** In a revision directory: Compose's hashes and images for it, written after a successful apply. */
+export const PROBE_CACHE = ".lab-probe";
 
 const MAX_CONTENT = 256 * 1024;
 
@@ -41,10 +46,11 @@ echo "current $cur"
 echo "previous $prev"
 printf 'revisions'; for r in "$D"/rev-*; do [ -d "$r" ] && printf ' %s' "\${r##*/}"; done; echo
 if [ -n "$cur" ] && [ -d "$D/$cur" ] && cd "$D/$cur"; then
-  find . -type f | sort | while IFS= read -r f; do f=\${f#./}; printf 'file %s %s %s\\n' "$f" "$(stat -c %a "$f")" "$(sha256sum < "$f" | cut -c1-64)"; done
+  find . -type f ! -name '.lab-*' | sort | while IFS= read -r f; do f=\${f#./}; printf 'file %s %s %s\\n' "$f" "$(stat -c %a "$f")" "$(sha256sum < "$f" | cut -c1-64)"; done
   for f in ${show}; do
     if [ -f "$f" ] && [ "$(stat -c %s "$f")" -le ${MAX_CONTENT} ]; then printf 'content %s %s\\n' "$f" "$(base64 < "$f" | tr -d '\\n')"; fi
   done
+  if [ -f ${PROBE_CACHE} ]; then echo @@cache; cat ${PROBE_CACHE}; echo @@endcache; fi
 fi
 echo @@images
 docker images --no-trunc --format '{{.Repository}}:{{.Tag}} {{.ID}}' || echo @@docker-error
@@ -58,9 +64,12 @@ echo @@containers
 const containersCommandRaw = (project: string) => raw(containersCommand(project));
 
 export function parseStackDir(stdout: string): StackDirState {
-  const [head = "", rest = ""] = split(stdout, "@@images\n");
+  const [head0 = "", rest = ""] = split(stdout, "@@images\n");
+  const [before = "", cacheAndAfter = ""] = split(head0, "@@cache\n");
+  const [cache, after = ""] = cacheAndAfter ? split(cacheAndAfter, "@@endcache\n") : [undefined, ""];
+  const head = before + after;
   const [imagesPart = "", containersPart = ""] = split(rest, "@@containers\n");
-  const state: StackDirState = { revisions: [], files: {}, images: {}, containers: [], dockerDown: stdout.includes("@@docker-error") };
+  const state: StackDirState = { revisions: [], files: {}, images: {}, containers: [], dockerDown: stdout.includes("@@docker-error"), ...(cache ? { cache } : {}) };
   for (const line of head.split("\n")) {
     const [kind, ...f] = line.split(" ");
     if (kind === "current" && f[0]) state.current = f[0];

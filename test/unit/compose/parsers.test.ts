@@ -109,6 +109,7 @@ describe("stack directory fact", () => {
       "current rev-0123456789ab", "previous rev-ba9876543210", "revisions rev-0123456789ab rev-ba9876543210",
       `file compose.yaml 644 ${"a".repeat(64)}`, `file app.env 600 ${"b".repeat(64)}`,
       `content compose.yaml ${Buffer.from("services: {}\n").toString("base64")}`,
+      "@@cache", "lab-probe 1 v1 standalone 1.29.2", `service web ${"c".repeat(64)} lab/busybox:1.35`, "@@endcache",
       "@@images", "lab/busybox:1.35 sha256:2b39", "<none>:<none> sha256:dead",
       "@@containers", fixture("v1/inspect.json"),
     ].join("\n");
@@ -117,6 +118,7 @@ describe("stack directory fact", () => {
     expect(s.files["compose.yaml"]).toEqual({ mode: "0644", sha256: "a".repeat(64), content: "services: {}\n" });
     expect(s.files["app.env"]).toEqual({ mode: "0600", sha256: "b".repeat(64) });
     expect(s.images).toEqual({ "lab/busybox:1.35": "sha256:2b39" });
+    expect(s.cache).toBe(`lab-probe 1 v1 standalone 1.29.2\nservice web ${"c".repeat(64)} lab/busybox:1.35\n`);
     expect(s.containers).toHaveLength(4);
   });
   it("a new host: no links, no revisions", () => {

@@ -37,6 +37,8 @@ function host(opts: { current?: string; running?: Ctr[]; waits: Ctr[][]; files?:
   t.fact(/docker compose version --short/, { stdout: "plugin 2.24.5\n" });
   t.fact(/^D=/, { stdout: dirState(opts.current, opts.running ?? [], opts.files) });
   t.on((c) => c.includes("@@dir"), { stdout: opts.probe ?? probe });
+  t.on(/^T=/, { stdout: probe.replace("@@dir\n/tmp/lab-compose.x\n", "") });
+  t.on(/^cat > .*\.lab-probe\.tmp/, {});
   t.on(/\.staging\.XXXXXX/, {});
   t.on(/ln -sfn/, {});
   t.on(/ up -d --remove-orphans$/, {});
@@ -69,6 +71,8 @@ describe("composeStack with Compose v2", () => {
     expect(t.commands.some((c) => c.includes(`ln -sfn ${revision} .current.tmp && mv -T .current.tmp current`))).toBe(true);
     // The probe ran Compose v2 in a temp dir, never in the stack's directory.
     expect(t.commands.find((c) => c.includes("@@dir"))).toContain(`docker compose -p web -f "$T/compose.yaml" --project-directory "$T" config`);
+    // Compose's answers for the new current revision are kept in it, for the next run.
+    expect(t.calls.find((c) => c.command.startsWith("cat > "))?.stdin).toBe(`lab-probe 1 v2 plugin 2.24.5\nservice web ${HASH.web} lab/busybox:1.35\nservice worker ${HASH.worker} lab/busybox:1.35\n`);
     // Files travel on stdin; no command line or log holds the secret.
     for (const c of t.calls) expect(c.command).not.toContain(TOKEN);
     for (const l of ctx.logs) expect(l).not.toContain(TOKEN);
@@ -77,12 +81,27 @@ describe("composeStack with Compose v2", () => {
   it("up to date: nothing to do, and says why", async () => {
     const cs = [{ service: "web", hash: HASH.web, health: "healthy" }, { service: "worker", hash: HASH.worker }];
     const t = host({ current: revision, running: cs, waits: [cs], files: `file compose.yaml 644 ${sha(COMPOSE)}\nfile app.env 600 ${sha(`TOKEN=${TOKEN}\n`)}\n` });
-    t.on(/^T=/, { stdout: probe.replace("@@dir\n/tmp/lab-compose.x\n", "") });
     const r = want();
     const have = await r.read(hostCtx({ transport: t }));
     expect(r.diff(r.want, have)).toEqual([]);
     expect(r.ok?.(have)).toBe(`${revision} is current; web healthy, worker running`);
     expect(t.commands.some((c) => c.startsWith(`T=/opt/lab/stacks/web/${revision}`))).toBe(true);
+  });
+
+  it("up to date from the revision's cache: no Compose run at all, one round trip", async () => {
+    const cs = [{ service: "web", hash: HASH.web, health: "healthy" }, { service: "worker", hash: HASH.worker }];
+    const cache = `@@cache\nlab-probe 1 v2 plugin 2.24.5\nservice web ${HASH.web} lab/busybox:1.35\nservice worker ${HASH.worker} lab/busybox:1.35\n@@endcache\n`;
+    const t = host({ current: revision, running: cs, waits: [cs], files: `file compose.yaml 644 ${sha(COMPOSE)}\nfile app.env 600 ${sha(`TOKEN=${TOKEN}\n`)}\n${cache}` });
+    const r = want();
+    const ctx = hostCtx({ transport: t });
+    await ctx.facts.prefetch(r.facts!());
+    const have = await r.read(ctx);
+    expect(r.diff(r.want, have)).toEqual([]);
+    expect(t.calls).toHaveLength(1);
+    // A cache from another Compose version is not trusted.
+    const t2 = host({ current: revision, running: cs, waits: [cs], files: `file compose.yaml 644 ${sha(COMPOSE)}\nfile app.env 600 ${sha(`TOKEN=${TOKEN}\n`)}\n${cache.replace("2.24.5", "2.20.0")}` });
+    await r.read(hostCtx({ transport: t2 }));
+    expect(t2.commands.some((c) => c.startsWith("T="))).toBe(true);
   });
 
   it("an unhealthy service fails at once and the previous revision is brought back", async () => {
