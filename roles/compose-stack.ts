@@ -200,6 +200,8 @@ const common = (o: ExampleStackOptions) => ({ ...(o.root ? { root: o.root } : {}
 //   compose_stacks: [proxy, wiki, automation, monitoring]   (none: the play does nothing on the host)
 //   docker_manage_service: false    (the engine is not the host's own, e.g. the demo's mounted socket)
 //   compose_prefix: "demo-"         (prepended to stack names)
+//   compose_root: /opt/lab/stacks   (where stacks live)
+//   backup_metrics_dir: /var/lib/lab/metrics   (*.prom files of backup jobs, for node-exporter)
 //   wiki_edit_token / grafana_admin_password: a plain value (demo only); absent: the secret of that name
 //   backup_metrics_targets: ["db1:9854"]   (backup metrics endpoints for Prometheus)
 const STACK_NAMES = ["proxy", "wiki", "automation", "monitoring"] as const;
@@ -212,10 +214,11 @@ export function dockerStacksFor(host: HostInfo): RoleUse[] {
   const has = (s: string) => wanted.includes(s);
   const str = (k: string) => (typeof host.vars[k] === "string" ? host.vars[k] : undefined);
   const envValue = (k: string): EnvValue => str(k) ?? { secret: k };
-  const o: ExampleStackOptions = { bind: host.connection.address, ...(str("compose_prefix") ? { prefix: str("compose_prefix") } : {}) };
+  const root = str("compose_root") ?? dockerHostDefaults.stacksRoot;
+  const o: ExampleStackOptions = { bind: host.connection.address, root, ...(str("compose_prefix") ? { prefix: str("compose_prefix") } : {}) };
   const list = (k: string) => (Array.isArray(host.vars[k]) ? (host.vars[k] as unknown[]).map(String) : undefined);
   return [
-    dockerHost({ ...dockerHostDefaults, manageService: host.vars.docker_manage_service !== false }),
+    dockerHost({ ...dockerHostDefaults, manageService: host.vars.docker_manage_service !== false, stacksRoot: root }),
     ...(has("wiki") ? [composeStack(exampleStacks.wiki({ ...o, editToken: envValue("wiki_edit_token") }))] : []),
     ...(has("automation") ? [composeStack(exampleStacks.automation(o))] : []),
     ...(has("proxy")
@@ -225,7 +228,7 @@ export function dockerStacksFor(host: HostInfo): RoleUse[] {
         ] }))]
       : []),
     ...(has("monitoring")
-      ? [composeStack(exampleStacks.monitoring({ ...o, grafanaAdminPassword: envValue("grafana_admin_password"), ...(list("backup_metrics_targets") ? { backupTargets: list("backup_metrics_targets")! } : {}) }))]
+      ? [composeStack(exampleStacks.monitoring({ ...o, grafanaAdminPassword: envValue("grafana_admin_password"), ...(str("backup_metrics_dir") ? { textfileDir: str("backup_metrics_dir") } : {}), ...(list("backup_metrics_targets") ? { backupTargets: list("backup_metrics_targets")! } : {}) }))]
       : []),
   ];
 }

@@ -1,6 +1,7 @@
 // The example stacks of the homelab plan (templates/stacks/*, images/*), deployed by
 // the real CLI to a docker test host and used as a person would: through the reverse
-// proxy, the wiki saves a page, the automation tool answers a webhook, Grafana
+// proxy, the wiki saves a page, the automation tool answers a webhook (its default
+// `ping` hook), Grafana
 // (stand-in) answers its health API, and Prometheus scrapes node-exporter, including
 // the backup metrics a backup job leaves for the textfile collector.
 import { execFile } from "node:child_process";
@@ -14,32 +15,11 @@ const EXAMPLE_IMAGES = ["busybox", "caddy", "prometheus", "node-exporter", "graf
 const STACKS = ["proxy", "wiki", "automation", "monitoring"].map((s) => `labit-${s}`);
 const WIKI_TOKEN = "wiki-edit-9f3b2c-SECRET";
 
-const PLAYBOOK = (root: string, bind: string) => `
+// The site playbook's docker play itself (dockerStacksFor), driven by host vars as in inventory/.
+const PLAYBOOK = `
 import { definePlaybook } from "@lab";
-import { dockerHost, dockerHostDefaults } from "${join(REPO, "roles/docker-host.ts")}";
-import { composeStack, exampleStacks } from "${join(REPO, "roles/compose-stack.ts")}";
-
-const o = { bind: "${bind}", prefix: "labit-", root: ${JSON.stringify(`${root}/stacks`)} };
-export default definePlaybook({
-  name: "examples",
-  plays: [{
-    name: "stacks",
-    hosts: "docker_hosts",
-    roles: () => [
-      dockerHost({ ...dockerHostDefaults, manageService: false, stacksRoot: o.root }),
-      composeStack(exampleStacks.wiki({ ...o, editToken: { secret: "wiki_edit_token" } })),
-      composeStack(exampleStacks.automation({ ...o, hooks: { ping: "#!/bin/sh\\necho pong from $0\\n" } })),
-      composeStack(exampleStacks.proxy({ ...o, routes: [{ path: "/wiki", upstream: "${bind}:8081" }, { path: "/automation", upstream: "${bind}:8082" }] })),
-      composeStack(exampleStacks.monitoring({
-        ...o,
-        textfileDir: ${JSON.stringify(`${root}/metrics`)},
-        // A backup metrics endpoint; node-exporter's own stands in for a backup exporter here.
-        backupTargets: ["${bind}:9100"],
-        grafanaAdminPassword: { secret: "grafana_admin_password" },
-      })),
-    ],
-  }],
-});
+import { dockerStacksFor } from "${join(REPO, "roles/compose-stack.ts")}";
+export default definePlaybook({ name: "examples", plays: [{ name: "docker", hosts: "docker_hosts", roles: (h) => dockerStacksFor(h) }] });
 `;
 
 let dl: DockerLab;
@@ -61,7 +41,23 @@ beforeAll(async () => {
   dl = await startDockerHost({ prefix: "lab-it-examples", subnet: "127.0.14", projects: STACKS, images: EXAMPLE_IMAGES });
   const bind = dl.lab.hosts[0]!.address;
   base = `http://${bind}`;
-  p = await makeProject(dl.lab, { groups: { docker_hosts: { hosts: ["docker1"] } }, files: { "playbooks/site.ts": PLAYBOOK(dl.stacksRoot, bind) } });
+  p = await makeProject(dl.lab, {
+    groups: {
+      docker_hosts: {
+        hosts: ["docker1"],
+        vars: {
+          compose_stacks: ["proxy", "wiki", "automation", "monitoring"],
+          docker_manage_service: false,
+          compose_prefix: "labit-",
+          compose_root: `${dl.stacksRoot}/stacks`,
+          backup_metrics_dir: `${dl.stacksRoot}/metrics`,
+          // A backup metrics endpoint; node-exporter's own stands in for a backup exporter here.
+          backup_metrics_targets: [`${bind}:9100`],
+        },
+      },
+    },
+    files: { "playbooks/site.ts": PLAYBOOK },
+  });
   await cp(join(REPO, "templates/stacks"), join(p.root, "templates/stacks"), { recursive: true });
   await cp(join(REPO, "templates/docker"), join(p.root, "templates/docker"), { recursive: true });
   env = { LAB_AGE_KEY_FILE: join(p.root, "age.key") };
@@ -102,7 +98,7 @@ describe("the homelab's example stacks", { timeout: 600_000 }, () => {
     expect(denied.status).toBe(403);
     const saved = await http(`${base}:8080/wiki/cgi-bin/wiki?Plan`, { method: "POST", body: "VLANs: Trusted, IoT, Guest, Lab\n", headers: { "x-wiki-token": WIKI_TOKEN } });
     expect(saved).toEqual({ status: 200, body: "VLANs: Trusted, IoT, Guest, Lab\n" });
-    expect((await http(`${base}:8080/automation/cgi-bin/hook?ping`)).body).toBe("pong from /etc/automation/hooks/ping\n");
+    expect((await http(`${base}:8080/automation/cgi-bin/hook?ping`)).body).toBe("pong\n");
   });
 
   it("monitor the host and the backups: Prometheus scrapes node-exporter and the backup metrics, Grafana answers", async () => {
