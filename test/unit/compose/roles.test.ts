@@ -9,6 +9,7 @@ import type { ComposeStackWant } from "../../../src/resources/compose/stack.ts";
 import { templateRenderer } from "../../../src/resources/template.ts";
 import { Secret } from "../../../src/secrets/secret.ts";
 import { dockerStacksFor } from "../../../roles/compose-stack.ts";
+import { dockerHost, dockerHostDefaults } from "../../../roles/docker-host.ts";
 import { hostInfo } from "../helpers/host-ctx.ts";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
@@ -54,5 +55,23 @@ describe("the docker play", () => {
     const [, wiki] = expand({ compose_stacks: ["wiki"], wiki_edit_token: "demo-token-1234" });
     const f = (wiki!.out.resources[0]!.want as ComposeStackWant).files![0]!;
     expect(f).toMatchObject({ name: "wiki.env", content: "WIKI_EDIT_TOKEN=demo-token-1234\n", secret: false, mode: "0600" });
+  });
+});
+
+describe("docker-host", () => {
+  it("manages the service and restarts it when daemon.json changes, unless told not to", () => {
+    const own = dockerHost(dockerHostDefaults).expand(dockerHostDefaults, host({}), tools);
+    expect(own.resources.map((r) => r.id)).toEqual(["packages:present:docker-compose,docker.io", "directory:/etc/docker", "file:/etc/docker/daemon.json", "service:docker", "directory:/opt/lab/stacks"]);
+    expect(own.resources[2]!.notify).toEqual(["restart docker"]);
+    expect(own.handlers?.map((h) => h.id)).toEqual(["restart docker"]);
+    expect(JSON.parse(String((own.resources[2]!.want as { content: string }).content))).toEqual({
+      "log-driver": "json-file", "log-opts": { "max-size": "10m", "max-file": "3" }, "live-restore": true,
+    });
+    const vars = { ...dockerHostDefaults, manageService: false, liveRestore: false };
+    const socket = dockerHost(vars).expand(vars, host({}), tools);
+    expect(socket.resources.map((r) => r.id)).not.toContain("service:docker");
+    expect(socket.resources[2]!.notify).toBeUndefined();
+    expect(socket.handlers).toEqual([]);
+    expect(JSON.parse(String((socket.resources[2]!.want as { content: string }).content))["live-restore"]).toBe(false);
   });
 });
