@@ -72,6 +72,6 @@ describe("docker-host", () => {
     expect(socket.resources.map((r) => r.id)).not.toContain("service:docker");
     expect(socket.resources[2]!.notify).toBeUndefined();
     expect(socket.handlers).toEqual([]);
-    expect(JSON.parse(String((socket.resources[2]!.want as { content: string }).content))["live-restore"]).toBe(false);
+    expect((JSON.parse(String((socket.resources[2]!.want as { content: string }).content)) as Record<string, unknown>)["live-restore"]).toBe(false);
   });
 });
