@@ -48,7 +48,7 @@ services:
 `;
 
 const PLAYBOOK = (stacksRoot: string) => `
-import { definePlaybook, inline, composeStack as stackResource } from "@lab";
+import { definePlaybook } from "@lab";
 import { dockerHost, dockerHostDefaults } from "${join(REPO, "roles/docker-host.ts")}";
 import { composeStack } from "${join(REPO, "roles/compose-stack.ts")}";
 
@@ -71,12 +71,21 @@ export default definePlaybook({
         },
         healthyWithin: 3600,
       }),
-      inline([stackResource({
+      // A stack as typed service definitions instead of a template.
+      composeStack({
         name: "${TYPED}",
         root: ${JSON.stringify(stacksRoot)},
         healthyWithin: 120,
-        compose: \`version: "3.8"\\nservices:\\n  one:\\n    image: lab/busybox:1.35\\n    command: ["sleep", "100000"]\\n\`,
-      })], { tags: ["typed"] }),
+        definition: {
+          services: {
+            one: {
+              image: "lab/busybox:1.35",
+              command: ["sh", "-c", "touch /tmp/ready; exec sleep 100000"],
+              healthcheck: { test: ["CMD", "test", "-e", "/tmp/ready"], interval: "1s", retries: 3 },
+            },
+          },
+        },
+      }, { tags: ["typed"] }),
     ],
   }],
 });
@@ -231,7 +240,7 @@ describe("compose stacks on a real Docker engine (docker-compose 1.29.2 over SSH
 
   it("manages daemon.json and the typed stack, and a secret never appears in any output", async () => {
     expect(await onHost("cat /etc/docker/daemon.json")).toContain('"live-restore": true');
-    expect(byService(await containers(TYPED)).one).toMatchObject({ status: "running" });
+    expect(byService(await containers(TYPED)).one).toMatchObject({ status: "running", health: "healthy" });
     const verbose = await lab(["apply", "-v", "-e", "api_mode=blue"]);
     expect(verbose.code).toBe(0);
     outputs.push(await readFile(join(p.root, ".lab/audit.jsonl"), "utf8"));
