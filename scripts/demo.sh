@@ -18,12 +18,20 @@ stop_sim() {
 if [[ "${1:-}" == "stop" ]]; then
   stop_sim
   docker ps -aq --filter label=lab.sim.guest=lab-sim | xargs -r docker rm -f >/dev/null
+  for p in proxy wiki automation monitoring; do docker ps -aq --filter label=com.docker.compose.project=demo-$p | xargs -r docker rm -f -v >/dev/null; done
   exec npx tsx test/hosts/hosts.ts stop --prefix lab-demo
 fi
 
 bash scripts/ensure-deps.sh
 bash test/hosts/build-image.sh
-npx tsx test/hosts/hosts.ts start --prefix lab-demo --subnet 127.0.20 --state .lab/demo web1 web2 db1 >/dev/null
+# web1/web2 are Docker hosts: the docker CLI + Compose inside, this machine's engine
+# through its socket (a container cannot run its own dockerd here); stack images are
+# built locally (nothing can be pulled).
+bash test/hosts/docker-image.sh
+bash images/build.sh
+mkdir -p /opt/lab/stacks
+npx tsx test/hosts/hosts.ts start --prefix lab-demo --subnet 127.0.20 --state .lab/demo --image lab-testhost-docker:bookworm \
+  --docker-args "-v /var/run/docker.sock:/var/run/docker.sock -v /opt/lab/stacks:/opt/lab/stacks" web1 web2 db1 >/dev/null
 
 # The "cloud image" the template downloads, served from loopback for this run only.
 python3 -m http.server --bind 127.0.0.1 8099 --directory examples/cloud-image >/dev/null 2>&1 &
@@ -32,13 +40,16 @@ trap 'kill $IMAGES 2>/dev/null || true' EXIT
 
 stop_sim
 mkdir -p .lab
-lab sim --guests containers --state .lab/sim --port 8006 > .lab/sim.log 2>&1 &
+node bin/lab.mjs sim --guests containers --state .lab/sim --port 8006 > .lab/sim.log 2>&1 &
 echo $! > .lab/sim.pid
 for _ in $(seq 1 100); do grep -q "listening" .lab/sim.log 2>/dev/null && break; sleep 0.1; done
 grep -q "listening" .lab/sim.log || { cat .lab/sim.log; echo "demo: the simulator did not start" >&2; exit 1; }
 
 [[ -f $LAB_SECRETS_FILE ]] || lab secrets init >/dev/null
 lab secrets set pve1_token < .lab/sim/token-secret
+for s in wiki_edit_token grafana_admin_password; do
+  lab secrets list | grep -qx "$s" || head -c 24 /dev/urandom | base64 | tr -d '/+=' | lab secrets set "$s"
+done
 
 echo "== lab apply (first run)"
 lab apply

@@ -120,7 +120,10 @@ export async function main(argv: string[]): Promise<number> {
       const { simCommand } = await import("../sim/main.ts");
       const { containerGuests } = await import("../sim/container-guests.ts");
       const guestBackend = o.guests === "containers" ? containerGuests({ prefix: "lab-sim" }) : undefined;
-      code = await simCommand({ stateDir: resolve(root, o.state), port: o.port, verbose, ...(guestBackend ? { guestBackend } : {}) });
+      code = await simCommand({ stateDir: resolve(root, o.state), port: o.port, verbose, ...(guestBackend ? { guestBackend } : {}) }).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== "EADDRINUSE") throw e;
+        throw new LabError(`port ${o.port} is in use (another simulator?)`, ExitCode.badInput, {}, "stop the other process or pass --port");
+      });
     });
 
   try {

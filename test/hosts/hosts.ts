@@ -207,7 +207,7 @@ async function cli(argv: string[]): Promise<void> {
     if (arg.startsWith("--")) flags[arg.slice(2)] = rest[++i] ?? "";
     else names.push(arg);
   }
-  const usage = "usage: hosts.ts start --prefix P --subnet 127.X.Y --state DIR [--port N] [--image I] NAME...\n       hosts.ts stop --prefix P";
+  const usage = "usage: hosts.ts start --prefix P --subnet 127.X.Y --state DIR [--port N] [--image I] [--docker-args ARGS] NAME...\n       hosts.ts stop --prefix P";
   if (!flags.prefix) throw new Error(usage);
   if (command === "stop") return stopPrefix(flags.prefix);
   if (command !== "start" || !flags.subnet || !flags.state || names.length === 0) throw new Error(usage);
@@ -216,6 +216,7 @@ async function cli(argv: string[]): Promise<void> {
   const lab = await startHosts({
     prefix: flags.prefix, names, subnet: flags.subnet, stateDir: flags.state, image,
     ...(flags.port ? { port: Number(flags.port) } : {}),
+    ...(flags["docker-args"] ? { extraDockerArgs: flags["docker-args"].split(/\s+/).filter(Boolean) } : {}),
   });
   console.log(JSON.stringify(labData(lab), null, 2));
 }
