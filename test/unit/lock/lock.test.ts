@@ -97,6 +97,7 @@ describe("lab lock", () => {
     const lock = await pending;
     expect(waitedFor.map((h) => h.pid)).toEqual([p.pid]);
     expect(stale).toEqual([]); // released by the child, not taken over as stale
+    await exited(p); // the lock is free before the child has finished dying
     expect(p.signalCode).toBe("SIGTERM"); // and the child still died of the signal
     expect(lock.holder.pid).toBe(process.pid);
     await lock.release();
