@@ -5,6 +5,7 @@ import { badInput } from "../errors.ts";
 import { sh, raw } from "../sh.ts";
 import type { ResourceOptions } from "./file.ts";
 import { run } from "./run.ts";
+import { withFact } from "./with-fact.ts";
 
 export interface CommandWant {
   /** A POSIX sh command line. Build it with `sh` so every value is quoted. */
@@ -41,17 +42,15 @@ export function command(want: CommandWant, opts: ResourceOptions = {}): Resource
     throw badInput(`command ${JSON.stringify(want.description ?? want.command)} has no guard`, {}, "add creates, removes or unless so that a second run changes nothing");
   }
   const fact = guardFact(want);
-  return {
+  return withFact(fact, {
     id: `command:${want.description ?? want.command}`,
     want,
     ...opts,
-    facts: () => [fact],
-    read: (ctx) => ctx.facts.get(fact),
     diff: (w, have): Change[] => (have.skip ? [] : [{ key: "run", summary: `run ${w.description ?? w.command}` }]),
     async apply(ctx) {
       await run(ctx, want.command, `command ${want.description ?? want.command}`);
       ctx.facts.invalidate();
     },
     ok: (have) => have.skip ?? "guard satisfied",
-  };
+  });
 }

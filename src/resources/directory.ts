@@ -7,6 +7,7 @@ import type { ResourceOptions } from "./file.ts";
 import { pathFact, type PathState } from "./path-fact.ts";
 import { octal, run } from "./run.ts";
 import { setAttrs } from "./write-file.ts";
+import { withFact } from "./with-fact.ts";
 
 export interface DirectoryWant {
   path: string;
@@ -20,12 +21,10 @@ export interface DirectoryWant {
 export function directory(want: DirectoryWant, opts: ResourceOptions = {}): Resource<DirectoryWant, PathState> {
   const w = { ...want, ...(want.mode ? { mode: octal(want.mode) } : {}) };
   const fact = pathFact(w.path);
-  return {
+  return withFact(fact, {
     id: `directory:${w.path}`,
     want: w,
     ...opts,
-    facts: () => [fact],
-    read: (ctx) => ctx.facts.get(fact),
     diff: directoryDiff,
     async apply(ctx, changes) {
       if (w.state === "absent") await run(ctx, sh`rm -rf -- ${w.path}`, `remove ${w.path}`);
@@ -36,7 +35,7 @@ export function directory(want: DirectoryWant, opts: ResourceOptions = {}): Reso
       ctx.facts.invalidate([fact.key]);
     },
     ok: () => (w.state === "absent" ? "absent" : "exists with the wanted attributes"),
-  };
+  });
 }
 
 export function directoryDiff(want: DirectoryWant, have: PathState): Change[] {

@@ -9,6 +9,7 @@ import { pathFact, sha256, type PathState } from "./path-fact.ts";
 import { octal, run } from "./run.ts";
 import { unifiedDiff } from "./text-diff.ts";
 import { currentOwner, setAttrs, writeFileAtomic } from "./write-file.ts";
+import { withFact } from "./with-fact.ts";
 
 export interface FileWant {
   /** Absolute path on the host. */
@@ -30,12 +31,10 @@ export interface ResourceOptions {
 export function file(want: FileWant, opts: ResourceOptions = {}): Resource<FileWant, PathState> {
   const w: FileWant = { ...want, ...(want.mode ? { mode: octal(want.mode) } : {}) };
   const fact = pathFact(w.path);
-  return {
+  return withFact(fact, {
     id: `file:${w.path}`,
     want: w,
     ...opts,
-    facts: () => [fact],
-    read: (ctx) => ctx.facts.get(fact),
     diff: fileDiff,
     async apply(ctx: HostCtx, changes, have) {
       if (w.state === "absent") {
@@ -49,7 +48,7 @@ export function file(want: FileWant, opts: ResourceOptions = {}): Resource<FileW
       ctx.facts.invalidate([fact.key]);
     },
     ok: (have) => (w.state === "absent" ? "absent" : `content and attributes match (sha256 ${have.sha256?.slice(0, 12) ?? "-"})`),
-  };
+  });
 }
 
 const pick = (w: FileWant) => ({ ...(w.owner ? { owner: w.owner } : {}), ...(w.group ? { group: w.group } : {}) });

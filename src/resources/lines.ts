@@ -6,6 +6,7 @@ import type { ResourceOptions } from "./file.ts";
 import { pathFact, type PathState } from "./path-fact.ts";
 import { unifiedDiff } from "./text-diff.ts";
 import { currentOwner, writeFileAtomic } from "./write-file.ts";
+import { withFact } from "./with-fact.ts";
 
 export interface LineWant {
   path: string;
@@ -36,12 +37,10 @@ function editResource<W extends { path: string; create?: boolean }>(kind: string
     if (have.content === undefined) throw new LabError(`${kind}: ${want.path} is too large (over 256 KiB) or not UTF-8 text: cannot edit it in place`, ExitCode.failed);
     return edit(have.content);
   };
-  return {
+  return withFact(fact, {
     id: `${kind}:${want.path}:${key}`,
     want,
     ...opts,
-    facts: () => [fact],
-    read: (ctx) => ctx.facts.get(fact),
     diff(_w, have): Change[] {
       const next = editedOf(have);
       const before = have.kind === "file" ? have.content : undefined;
@@ -52,7 +51,7 @@ function editResource<W extends { path: string; create?: boolean }>(kind: string
       ctx.facts.invalidate([fact.key]);
     },
     ok: () => `${want.path} already has it`,
-  };
+  });
 }
 
 export function editLine(text: string, want: LineWant): string {

@@ -5,6 +5,7 @@ import { badInput } from "../errors.ts";
 import { sh } from "../sh.ts";
 import type { ResourceOptions } from "./file.ts";
 import { run } from "./run.ts";
+import { withFact } from "./with-fact.ts";
 
 export interface PackagesWant {
   names: string[];
@@ -54,12 +55,10 @@ export function packages(want: PackagesWant, opts: ResourceOptions = {}): Resour
   const w: Required<PackagesWant> = { names: [...new Set(want.names)].sort(), state: want.state ?? "present", updateCache: want.updateCache ?? false };
   for (const n of w.names) if (!NAME.test(n)) throw badInput(`invalid package name ${JSON.stringify(n)}`, {}, "use Debian package names (lowercase, digits, + . -)");
   const fact = packagesFact(w.names, w.state === "latest");
-  const self: Resource<PackagesWant, PackageState> = {
+  return withFact(fact, {
     id: `packages:${w.state}:${w.names.join(",")}`,
     want: w,
     ...opts,
-    facts: () => [fact],
-    read: (ctx) => ctx.facts.get(fact),
     diff: packagesDiff,
     async apply(ctx, changes) {
       const names = changes.map((c) => c.key);
@@ -77,8 +76,7 @@ export function packages(want: PackagesWant, opts: ResourceOptions = {}): Resour
       if (String(next.notify) !== String(opts.notify) || String(next.tags) !== String(opts.tags)) return undefined;
       return packages({ names: [...w.names, ...n.names], state: w.state, updateCache: w.updateCache }, opts);
     },
-  };
-  return self;
+  });
 }
 
 export function packagesDiff(want: PackagesWant, have: PackageState): Change[] {

@@ -6,6 +6,7 @@ import { ExitCode, LabError, badInput } from "../errors.ts";
 import { sh } from "../sh.ts";
 import type { ResourceOptions } from "./file.ts";
 import { run } from "./run.ts";
+import { withFact } from "./with-fact.ts";
 
 export interface ServiceWant {
   name: string;
@@ -50,12 +51,10 @@ const noManager = (host: string, name: string) =>
 export function service(want: ServiceWant, opts: ResourceOptions = {}): Resource<ServiceWant, ServiceState> {
   if (!NAME.test(want.name)) throw badInput(`invalid service name ${JSON.stringify(want.name)}`);
   const fact = serviceFact(want.name);
-  return {
+  return withFact(fact, {
     id: `service:${want.name}`,
     want,
     ...opts,
-    facts: () => [fact],
-    read: (ctx) => ctx.facts.get(fact),
     diff: serviceDiff,
     async apply(ctx, changes, have) {
       if (have.manager === "none") throw noManager(ctx.host.name, want.name);
@@ -63,7 +62,7 @@ export function service(want: ServiceWant, opts: ResourceOptions = {}): Resource
       ctx.facts.invalidate([fact.key]);
     },
     ok: (have) => `${have.active ? "running" : "stopped"}, ${have.enabled ? "enabled" : "disabled"} (${have.manager})`,
-  };
+  });
 }
 
 export function serviceDiff(want: ServiceWant, have: ServiceState): Change[] {

@@ -4,6 +4,7 @@ import { badInput } from "../errors.ts";
 import { sh } from "../sh.ts";
 import type { ResourceOptions } from "./file.ts";
 import { run } from "./run.ts";
+import { withFact } from "./with-fact.ts";
 
 const NAME = /^[a-z_][a-z0-9_-]*\$?$/;
 const checkName = (kind: string, n: string) => {
@@ -47,12 +48,10 @@ export function user(want: UserWant, opts: ResourceOptions = {}): Resource<UserW
   checkName("user", want.name);
   want.groups?.forEach((g) => checkName("group", g));
   const fact = userFact(want.name);
-  return {
+  return withFact(fact, {
     id: `user:${want.name}`,
     want,
     ...opts,
-    facts: () => [fact],
-    read: (ctx) => ctx.facts.get(fact),
     diff: userDiff,
     async apply(ctx, _changes, have) {
       const args: string[] = [];
@@ -67,7 +66,7 @@ export function user(want: UserWant, opts: ResourceOptions = {}): Resource<UserW
       ctx.facts.invalidate([fact.key]);
     },
     ok: (have) => (have.exists ? `uid ${have.uid}` : "absent"),
-  };
+  });
 }
 
 export function userDiff(want: UserWant, have: UserState): Change[] {
@@ -105,12 +104,10 @@ export function groupFact(name: string): Fact<GroupState> {
 export function group(want: GroupWant, opts: ResourceOptions = {}): Resource<GroupWant, GroupState> {
   checkName("group", want.name);
   const fact = groupFact(want.name);
-  return {
+  return withFact(fact, {
     id: `group:${want.name}`,
     want,
     ...opts,
-    facts: () => [fact],
-    read: (ctx) => ctx.facts.get(fact),
     diff: groupDiff,
     async apply(ctx, _changes, have) {
       const gid = want.gid !== undefined ? ["-g", String(want.gid)] : [];
@@ -121,7 +118,7 @@ export function group(want: GroupWant, opts: ResourceOptions = {}): Resource<Gro
       ctx.facts.invalidate([fact.key]);
     },
     ok: (have) => (have.exists ? `gid ${have.gid}` : "absent"),
-  };
+  });
 }
 
 export function groupDiff(want: GroupWant, have: GroupState): Change[] {
