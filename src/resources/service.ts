@@ -41,7 +41,10 @@ function control(state: ServiceState, name: string, action: "start" | "stop" | "
   if (action === "enable") return sh`update-rc.d ${name} defaults && update-rc.d ${name} enable`;
   if (action === "disable") return sh`update-rc.d ${name} disable`;
   // start-stop-daemon children keep no fds open to our channel: close them explicitly.
-  return sh`/etc/init.d/${name} ${action} </dev/null >/dev/null 2>&1`;
+  const run = sh`/etc/init.d/${name} ${action} </dev/null >/dev/null 2>&1`;
+  if (action === "stop") return run;
+  // The daemon may write its pidfile after the init script returns: wait (5 s at most) until status agrees.
+  return `${run} && i=0; while ! ${sh`/etc/init.d/${name}`} status >/dev/null 2>&1 && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; true`;
 }
 
 const noManager = (host: string, name: string) =>
