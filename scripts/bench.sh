@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `npm run bench`: lab vs ansible-playbook vs the OpenSSH floor on 10 and 25 real
+# sshd container hosts (127.0.30.x only). Prints a table and writes it to
+# bench/results/latest.md. Method and a recorded result: docs/bench.md.
+#
+# Usage: scripts/bench.sh [--sizes 10,25] [--reps 3] [--out FILE]
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+log() { echo "bench: $*" >&2; }
+
+# Docker, ansible, OpenSSH client, node_modules.
+bash scripts/ensure-deps.sh
+# GNU time for the peak RSS ("Maximum resident set size").
+if [[ ! -x /usr/bin/time ]]; then
+  log "installing GNU time"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends time; } >/dev/null
+fi
+
+# The hosts go away however the bench ends (the driver removes them too).
+cleanup() {
+  local ids
+  ids=$(docker ps -aq --filter label=lab.testhost.prefix=lab-bench 2>/dev/null || true)
+  if [[ -n $ids ]]; then
+    # shellcheck disable=SC2086 # one id per word
+    docker rm -f $ids >/dev/null 2>&1 || true
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+"$ROOT/node_modules/.bin/tsx" bench/bench.ts "$@"
