@@ -3,12 +3,12 @@
 // error); the inventory and each playbook's role vars are validated too.
 import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { $ } from "zx";
 import { ExitCode, LabError } from "../errors.ts";
 import { prepare } from "../engine/runner.ts";
 import { PlainReporter } from "../engine/progress.ts";
 
 export async function checkCommand(o: { root: string; inventory: string; playbooks: string[]; out: NodeJS.WritableStream }): Promise<ExitCode> {
+  const { $ } = await import("zx");
   const tsc = await $({ nothrow: true, quiet: true, cwd: o.root })`npx --no-install tsc --noEmit -p ${o.root}`;
   if (tsc.exitCode !== 0) {
     o.out.write(tsc.stdout);

@@ -8,7 +8,6 @@ import { BatchedFacts } from "../facts/cache.ts";
 import { templateRenderer } from "../resources/template.ts";
 import { loadSecrets } from "../secrets/store.ts";
 import { Secret } from "../secrets/secret.ts";
-import { guestConnector } from "../proxmox/resources/guest.ts";
 import { openTransport } from "../transport/open.ts";
 import type { Transport } from "../transport/types.ts";
 import { runHostPlay } from "./host-run.ts";
@@ -85,7 +84,9 @@ export async function prepare(opts: RunOptions): Promise<{ inv: Inventory; plays
 export async function run(opts: RunOptions): Promise<RunResult> {
   const t0 = performance.now();
   const { inv, plays, playbook, secret } = await prepare(opts);
-  const guestConn = guestConnector(inv.sections, secret, opts.root);
+  // The Proxmox client is loaded only for hosts that are VM guests.
+  const guestConn = (ctx: HostCtx, host: HostInfo) =>
+    import("../proxmox/resources/guest.ts").then((m) => m.guestConnector(inv.sections, secret, opts.root)(ctx, host));
   const results: StepResult[] = [];
   const transports = new Map<string, Transport>();
   const facts = new Map<string, BatchedFacts>();

@@ -1,10 +1,12 @@
 // Thin wrapper over age-encryption: ASCII-armored files (diffable, safe in Git)
 // and age's errors turned into LabErrors that say what to do.
-import { armor, Decrypter, Encrypter } from "age-encryption";
+/** Loaded on first use: most runs never decrypt anything, and the library costs start-up time. */
+export const ageLib = () => import("age-encryption");
 import { badInput, ExitCode, LabError } from "../errors.ts";
 import { NO_KEY_HINT, type Identities } from "./identity.ts";
 
 export async function encryptText(text: string, recipients: readonly string[]): Promise<string> {
+  const { Encrypter, armor } = await ageLib();
   const e = new Encrypter();
   for (const r of recipients) e.addRecipient(r);
   return armor.encode(await e.encrypt(text));
@@ -12,6 +14,7 @@ export async function encryptText(text: string, recipients: readonly string[]): 
 
 /** `name` is the file's display name for messages. */
 export async function decryptText(data: Uint8Array, ids: Identities, name: string): Promise<string> {
+  const { Decrypter, armor } = await ageLib();
   const d = new Decrypter();
   for (const k of ids.keys) d.addIdentity(k);
   // Accept both armored (what we write) and binary (`age -o`) files.

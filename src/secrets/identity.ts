@@ -5,9 +5,9 @@
 import { readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import { identityToRecipient } from "age-encryption";
 import { badInput, LabError } from "../errors.ts";
 import { Redactor } from "./secret.ts";
+import { ageLib } from "./age.ts";
 
 export interface KeyOptions {
   /** Environment to read LAB_AGE_KEY_FILE / LAB_AGE_KEY / XDG_CONFIG_HOME from (default process.env). */
@@ -86,7 +86,7 @@ export async function parseIdentities(text: string, source: string): Promise<Ide
     const bad = badInput(`${source}: line ${i + 1} is not an age secret key (expected AGE-SECRET-KEY-1...)`, source.startsWith("$") ? {} : { file: source, line: i + 1 });
     if (!line.startsWith("AGE-SECRET-KEY-")) throw bad;
     try {
-      recipients.push(await identityToRecipient(line));
+      recipients.push(await (await ageLib()).identityToRecipient(line));
     } catch {
       throw bad;
     }

@@ -3,10 +3,10 @@
 import { appendFile, mkdir, stat, writeFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { basename, dirname } from "node:path";
-import { generateIdentity } from "age-encryption";
 import { findIdentities, keyFilePath, parseIdentities, readRecipients, recipientsFileFor, type Identities } from "./identity.ts";
 import { EMPTY_PLAINTEXT } from "./plaintext.ts";
 import { secretsPath, writeSecretsText, type SecretsOptions } from "./store.ts";
+import { ageLib } from "./age.ts";
 
 export interface InitResult {
   /** The key file written, when a new key was generated. */
@@ -52,7 +52,7 @@ export async function initSecrets(opts: SecretsOptions = {}): Promise<InitResult
 }
 
 async function createKey(file: string): Promise<{ ids: Identities; keyCreated: string }> {
-  const key = await generateIdentity();
+  const key = await (await ageLib()).generateIdentity();
   const ids = await parseIdentities(key, file);
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   // age-keygen's format, so `age -d -i` reads it too. "wx": never clobber a key.

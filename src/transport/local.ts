@@ -1,10 +1,10 @@
 // The local transport: commands run on this machine through zx (no SSH).
-import { $ } from "zx";
 import type { ExecOptions, ExecResult, Transport } from "./types.ts";
 
 export class LocalTransport implements Transport {
   constructor(readonly host: string) {}
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const { $ } = await import("zx"); // on first use: most runs are SSH only
     const p = $({
       nothrow: true,
       quiet: true,
