@@ -38,3 +38,24 @@ export function marker(description: string | undefined): Record<string, string> 
 
 export const markerLine = (fields: Record<string, string>): string =>
   `lab:${Object.entries(fields).map(([k, v]) => `${k}=${v}`).join(";")}`;
+
+export interface LabTemplate { vmid: number; name: string; template: boolean; version?: string }
+
+/** VMs on a node that carry lab's marker for template NAME (built templates and half-built ones). */
+export async function labTemplates(api: PveApi, node: string, name: string): Promise<LabTemplate[]> {
+  const out: LabTemplate[] = [];
+  for (const v of await listVms(api)) {
+    if (v.node !== node) continue;
+    const m = marker((await api.get<{ description?: string }>(`/nodes/${v.node}/qemu/${v.vmid}/config`)).description);
+    if (m["lab-template"] === name) out.push({ vmid: v.vmid, name: v.name ?? "", template: isTemplate(v), ...(m.version ? { version: m.version } : {}) });
+  }
+  return out;
+}
+
+type Interfaces = { result: { name: string; "ip-addresses"?: { "ip-address": string; "ip-address-type": string }[] }[] };
+
+/** The guest's first non-loopback IPv4 address as its agent reports it (undefined: none yet). */
+export async function agentIpv4(api: PveApi, node: string, vmid: number): Promise<string | undefined> {
+  const r = await api.get<Interfaces>(`/nodes/${node}/qemu/${vmid}/agent/network-get-interfaces`);
+  return r.result.filter((i) => i.name !== "lo").flatMap((i) => i["ip-addresses"] ?? []).find((a) => a["ip-address-type"] === "ipv4")?.["ip-address"];
+}

@@ -7,7 +7,7 @@ import type { Secret } from "../../secrets/secret.ts";
 import { appendKnownHost, findKeys, readKnownHosts } from "../../transport/known-hosts.ts";
 import type { PveApi } from "./api.ts";
 import { pveService, type PveEndpoint } from "./connect.ts";
-import { isTemplate, listVms } from "./find.ts";
+import { agentIpv4, isTemplate, listVms } from "./find.ts";
 
 type Sections = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 
@@ -23,8 +23,7 @@ export function endpointOfVm(sections: Sections, vm: string): { name: string; ep
 export async function guestAddress(api: PveApi, node: string, vm: string): Promise<{ vmid: number; ip: string }> {
   const found = (await listVms(api)).find((v) => v.name === vm && !isTemplate(v) && v.node === node);
   if (!found) throw new NotCreatedYetError(vm, `VM ${vm} does not exist on ${api.endpoint}/${node} yet`, "the Proxmox play creates it; plan again after apply");
-  const r = await api.get<{ result: { name: string; "ip-addresses"?: { "ip-address": string; "ip-address-type": string }[] }[] }>(`/nodes/${node}/qemu/${found.vmid}/agent/network-get-interfaces`);
-  const ip = r.result.filter((i) => i.name !== "lo").flatMap((i) => i["ip-addresses"] ?? []).find((a) => a["ip-address-type"] === "ipv4")?.["ip-address"];
+  const ip = await agentIpv4(api, node, found.vmid);
   if (!ip) throw new LabError(`VM ${vm}: the guest agent reports no IPv4 address`, ExitCode.unreachable, { host: vm });
   return { vmid: found.vmid, ip };
 }

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
 import { ExitCode, LabError, errorMessage } from "../../errors.ts";
 import type { PveApi } from "./api.ts";
-import { isTemplate, listVms, marker, markerLine, type VmidAllocator } from "./find.ts";
+import { labTemplates, markerLine, type VmidAllocator } from "./find.ts";
 
 export interface TemplateWant {
   name: string;
@@ -49,13 +49,7 @@ export function vmTemplate(pve: (ctx: HostCtx) => Promise<PveApi>, ids: (ctx: Ho
     want,
     async read(ctx) {
       const api = await pve(ctx);
-      const ours: { vmid: number; name: string; template: boolean; version?: string }[] = [];
-      for (const v of await listVms(api)) {
-        if (v.node !== want.node) continue;
-        const cfg = await api.get<{ description?: string }>(`/nodes/${v.node}/qemu/${v.vmid}/config`);
-        const m = marker(cfg.description);
-        if (m["lab-template"] === want.name) ours.push({ vmid: v.vmid, name: v.name ?? "", template: isTemplate(v), ...(m.version ? { version: m.version } : {}) });
-      }
+      const ours = await labTemplates(api, want.node, want.name);
       const content = await api.get<{ volid: string }[]>(`/nodes/${want.node}/storage/${want.imageStorage}/content`, { content: "import" });
       const cur = ours.find((o) => o.template && o.version === version);
       const half = ours.find((o) => !o.template);

@@ -7,7 +7,7 @@ import { ExitCode, LabError, errorMessage } from "../../errors.ts";
 import { parsePropString, parseSize } from "../propstring.ts";
 import { isMissing, type PveApi } from "./api.ts";
 import { groupName } from "./firewall.ts";
-import { isTemplate, listVms, marker, markerLine, type VmidAllocator } from "./find.ts";
+import { agentIpv4, isTemplate, labTemplates, listVms, marker, markerLine, type VmidAllocator } from "./find.ts";
 import { templateVersion, type TemplateWant } from "./template.ts";
 
 export interface NicWant { bridge: string; tag: number; vlan: string }
@@ -196,12 +196,7 @@ export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
 
 async function cloneVm(ctx: HostCtx, api: PveApi, deps: VmDeps, want: VmWant, version: string): Promise<number> {
   const tversion = templateVersion(want.template);
-  let source: number | undefined;
-  for (const v of await listVms(api)) {
-    if (!isTemplate(v) || v.node !== want.node) continue;
-    const m = marker((await api.get<{ description?: string }>(`/nodes/${v.node}/qemu/${v.vmid}/config`)).description);
-    if (m["lab-template"] === want.template.name && m.version === tversion) source = v.vmid;
-  }
+  const source = (await labTemplates(api, want.node, want.template.name)).find((t) => t.template && t.version === tversion)?.vmid;
   if (source === undefined) throw new LabError(`VM ${want.name}: template ${want.template.name} version ${tversion} does not exist`, ExitCode.failed, {}, "the template step must run first (same play, earlier)");
   const alloc = await deps.ids(ctx);
   const vmid = want.vmid ?? (await alloc.next(api));
@@ -225,8 +220,7 @@ async function waitForAgentIp(api: PveApi, want: VmWant, vmid: number, signal: A
   let last = "";
   while (Date.now() < deadline && !signal.aborted) {
     try {
-      const r = await api.get<{ result: { name: string; "ip-addresses"?: { "ip-address": string; "ip-address-type": string }[] }[] }>(`/nodes/${want.node}/qemu/${vmid}/agent/network-get-interfaces`);
-      const ip = r.result.filter((i) => i.name !== "lo").flatMap((i) => i["ip-addresses"] ?? []).find((a) => a["ip-address-type"] === "ipv4")?.["ip-address"];
+      const ip = await agentIpv4(api, want.node, vmid);
       if (ip) return ip;
     } catch (e) {
       last = errorMessage(e);
