@@ -4,11 +4,10 @@
 // `ping` hook), Grafana
 // (stand-in) answers its health API, and Prometheus scrapes node-exporter, including
 // the backup metrics a backup job leaves for the textfile collector.
-import { execFile } from "node:child_process";
 import { cp, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LAB_BIN, REPO, changedCount, makeProject, type JsonReport, type TestProject } from "./project.ts";
+import { REPO, changedCount, makeProject, type JsonReport, type TestProject } from "./project.ts";
 import { containers, startDockerHost, type DockerLab } from "./compose-harness.ts";
 
 const EXAMPLE_IMAGES = ["busybox", "caddy", "prometheus", "node-exporter", "grafana-standin", "wiki-standin", "automation-standin"];
@@ -27,11 +26,7 @@ let p: TestProject;
 let env: Record<string, string>;
 let base: string;
 
-const setSecret = (name: string, value: string) =>
-  new Promise<number>((done) => {
-    const child = execFile("node", [LAB_BIN, "-C", p.root, "secrets", "set", name], { env: { ...process.env, ...env } }, (err) => done(err ? 1 : 0));
-    child.stdin?.end(`${value}\n`);
-  });
+const setSecret = async (name: string, value: string) => (await p.lab(["secrets", "set", name], { env, stdin: `${value}\n` })).code;
 const http = async (url: string, init?: RequestInit) => {
   const r = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
   return { status: r.status, body: await r.text() };

@@ -5,7 +5,7 @@ import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LAB_BIN, REPO, changedCount, inHost, makeProject, type LabRun, type TestProject } from "./project.ts";
+import { REPO, changedCount, inHost, makeProject, type LabRun, type TestProject } from "./project.ts";
 import { byService, containers, startDockerHost, type DockerLab } from "./compose-harness.ts";
 
 const APP_TOKEN = "tok-9Qz7-compose-SECRET-4e1b";
@@ -121,11 +121,7 @@ beforeAll(async () => {
   });
   env = { LAB_AGE_KEY_FILE: join(p.root, "age.key") };
   expect((await p.lab(["secrets", "init"], { env })).code).toBe(0);
-  const set = await new Promise<number>((done) => {
-    const child = execFile("node", [LAB_BIN, "-C", p.root, "secrets", "set", "app_token"], { env: { ...process.env, ...env } }, (err) => done(err ? 1 : 0));
-    child.stdin?.end(`${APP_TOKEN}\n`);
-  });
-  expect(set).toBe(0);
+  expect((await p.lab(["secrets", "set", "app_token"], { env, stdin: `${APP_TOKEN}\n` })).code).toBe(0);
 }, 900_000);
 
 afterAll(async () => {

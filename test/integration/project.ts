@@ -21,7 +21,8 @@ export interface LabRun {
 
 export interface TestProject {
   root: string;
-  lab(args: string[], opts?: { timeoutMs?: number; env?: Record<string, string> }): Promise<LabRun>;
+  /** Run the real CLI; `stdin` is written to it (e.g. `secrets set NAME` reads the value there). */
+  lab(args: string[], opts?: { timeoutMs?: number; env?: Record<string, string>; stdin?: string }): Promise<LabRun>;
   /** `lab apply --json` parsed. */
   applyJson(args?: string[], opts?: { env?: Record<string, string> }): Promise<{ run: LabRun; report: JsonReport }>;
   write(path: string, text: string): Promise<void>;
@@ -60,10 +61,11 @@ export async function makeProject(lab: TestLabData, opts: ProjectOptions = {}): 
   }));
   for (const [path, text] of Object.entries(opts.files ?? {})) await write(path, text.replaceAll("@lab", LAB_API));
 
-  const lab_ = (args: string[], o: { timeoutMs?: number; env?: Record<string, string> } = {}) =>
+  const lab_ = (args: string[], o: { timeoutMs?: number; env?: Record<string, string>; stdin?: string } = {}) =>
     new Promise<LabRun>((done) => {
-      execFile("node", [LAB_BIN, "-C", root, ...args], { cwd: root, timeout: o.timeoutMs ?? 120_000, maxBuffer: 32 << 20, env: { ...process.env, ...o.env } },
+      const child = execFile("node", [LAB_BIN, "-C", root, ...args], { cwd: root, timeout: o.timeoutMs ?? 120_000, maxBuffer: 32 << 20, env: { ...process.env, ...o.env } },
         (err, stdout, stderr) => done({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }));
+      child.stdin?.end(o.stdin ?? "");
     });
   return {
     root,

@@ -2,7 +2,6 @@
 // firewall), a template from a cloud image served on loopback, one VM per VLAN,
 // and configures the VMs' guests over SSH; the second apply changes nothing.
 // Every request lab sent is checked against the official PVE schema.
-import { execFile } from "node:child_process";
 import { createReadStream } from "node:fs";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
@@ -15,7 +14,7 @@ import { ProxmoxClient } from "../../src/proxmox/client.ts";
 import { containerGuests, removeGuests } from "../../src/sim/container-guests.ts";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
 import type { TestLabData } from "../hosts/hosts.ts";
-import { LAB_BIN, REPO, changedCount, inHost, makeProject, type TestProject } from "./project.ts";
+import { REPO, changedCount, inHost, makeProject, type TestProject } from "./project.ts";
 
 const IMAGE = "debian-12-genericcloud-amd64.qcow2";
 const CHECKSUM = "sha256:72ab1c196cbd9103dc8e8d1d102a244ae7c25ee70fd2a3d652498d2ea1d6f383";
@@ -73,10 +72,7 @@ beforeAll(async () => {
   record = join(p.root, "pve-calls.jsonl");
   env = { LAB_AGE_KEY_FILE: join(p.root, "age.key"), LAB_PVE_RECORD: record };
   expect((await p.lab(["secrets", "init"], { env })).code).toBe(0);
-  await new Promise<void>((done, fail) => {
-    const c = execFile("node", [LAB_BIN, "-C", p.root, "secrets", "set", "pve1_token"], { env: { ...process.env, ...env } }, (e) => (e ? fail(new Error(e.message)) : done()));
-    c.stdin?.end(sim.tokenSecret);
-  });
+  expect((await p.lab(["secrets", "set", "pve1_token"], { env, stdin: sim.tokenSecret })).code).toBe(0);
 }, 300_000);
 
 afterAll(async () => {
@@ -180,10 +176,7 @@ describe("changes and guards", () => {
     admin.close();
     const inv = await readFile(join(p.root, "inventory/pve.yaml"), "utf8");
     await writeFile(join(p.root, "inventory/pve.yaml"), inv.replace("root@pam!lab", "root@pam!limited").replace("pve1_token", "limited_token").replace(/vms:\n/, "vms:\n  vm-new: { template: debian-12, vlan: Lab }\n"));
-    await new Promise<void>((done, fail) => {
-      const c = execFile("node", [LAB_BIN, "-C", p.root, "secrets", "set", "limited_token"], { env: { ...process.env, ...env } }, (e) => (e ? fail(new Error(e.message)) : done()));
-      c.stdin?.end(token.value);
-    });
+    expect((await p.lab(["secrets", "set", "limited_token"], { env, stdin: token.value })).code).toBe(0);
     const vmsBefore = Object.keys(sim.state.vms).length;
     const r = await p.lab(["apply", "playbooks/pve.ts", "--limit", "pve1"], { env });
     await writeFile(join(p.root, "inventory/pve.yaml"), inv);
@@ -217,10 +210,7 @@ describe("bad input and faults", () => {
       await q.write("inventory/pve.yaml", inv);
       const qenv = { LAB_AGE_KEY_FILE: join(q.root, "age.key") };
       expect((await q.lab(["secrets", "init"], { env: qenv })).code).toBe(0);
-      await new Promise<void>((done, fail) => {
-        const c = execFile("node", [LAB_BIN, "-C", q.root, "secrets", "set", "pve1_token"], { env: { ...process.env, ...qenv } }, (e) => (e ? fail(new Error(e.message)) : done()));
-        c.stdin?.end(slow.tokenSecret);
-      });
+      expect((await q.lab(["secrets", "set", "pve1_token"], { env: qenv, stdin: slow.tokenSecret })).code).toBe(0);
       const t0 = Date.now();
       const r = await q.applyJson(["playbooks/pve.ts"], { env: qenv });
       expect(Date.now() - t0).toBeLessThan(60_000);

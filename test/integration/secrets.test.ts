@@ -1,11 +1,10 @@
 // A full run with secrets: the values reach the host (0600) and appear in NO
 // output: progress, plan diffs, --json, -v debug lines, errors, the audit log.
-import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, expect, inject, it } from "vitest";
 import type { TestLabData } from "../hosts/hosts.ts";
-import { LAB_BIN, changedCount, inHost, makeProject, type JsonReport, type TestProject } from "./project.ts";
+import { changedCount, inHost, makeProject, type JsonReport, type TestProject } from "./project.ts";
 
 const DB_PASSWORD = "s3cr3t-Db-Pa55word-9f2c";
 const TOKEN = "tok_5a9d1c0e7b3f4a21";
@@ -15,11 +14,7 @@ let lab: TestLabData;
 let p: TestProject;
 let env: Record<string, string>;
 
-const setSecret = (name: string, value: string) =>
-  new Promise<number>((done) => {
-    const child = execFile("node", [LAB_BIN, "-C", p.root, "secrets", "set", name], { env: { ...process.env, ...env } }, (err) => done(err ? 1 : 0));
-    child.stdin?.end(`${value}\n`);
-  });
+const setSecret = async (name: string, value: string) => (await p.lab(["secrets", "set", name], { env, stdin: `${value}\n` })).code;
 
 beforeAll(async () => {
   lab = inject("testLab");
