@@ -9,4 +9,7 @@ bash scripts/ensure-deps.sh
 bash test/hosts/build-image.sh
 echo "== typecheck"; npx tsc --noEmit -p .
 echo "== lint"; npx eslint .
+# One integration run per machine at a time: the test hosts use fixed names and addresses.
+exec 9>/tmp/lab-integration.lock
+flock 9
 echo "== tests"; npx vitest run "$@"

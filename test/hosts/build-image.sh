@@ -9,7 +9,6 @@
 set -euo pipefail
 
 IMAGE="${LAB_TESTHOST_IMAGE:-lab-testhost:bookworm}"
-MIRROR="${LAB_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 SUITE=bookworm
 # python3-apt: Ansible's apt module needs it and would otherwise try to install it.
 PACKAGES=openssh-server,python3,python3-apt,iproute2,procps,sudo,cron,ca-certificates
@@ -31,6 +30,8 @@ flock 9
 if [[ $FORCE == 0 ]] && exists; then exit 0; fi
 
 T0=$(now)
+# The machine's own apt mirror (never a host name written into the repository).
+MIRROR="$(bash "$ROOT/scripts/lib/debian-mirror.sh")"
 # The cache key covers what debootstrap produces; customization below is not cached.
 KEY=$(printf '%s %s %s' "$SUITE" "$PACKAGES" "$MIRROR" | sha256sum | cut -c1-12)
 TARBALL="$CACHE/rootfs-$SUITE-$KEY.tar"
