@@ -1,4 +1,4 @@
-// The pure Proxmox diffs as data (test/fixtures/pve-diff/<folder>/<case>.json):
+// The pure Proxmox diffs as data (VM, template, bridge, SDN, firewall, permissions) (test/fixtures/pve-diff/<folder>/<case>.json):
 // want + have in -> changes out, and the API calls apply() makes (through the
 // real typed layer, over a fake that answers the reads the case lists). The
 // wanted VM config and the firewall policy: input in -> value out.
@@ -8,7 +8,9 @@ import { LabError } from "../../../src/errors.ts";
 import { VmidAllocator } from "../../../src/proxmox/resources/find.ts";
 import { firewallPolicy, vlanFirewall, type FirewallWant, type VlanPolicy } from "../../../src/proxmox/resources/firewall.ts";
 import { vlanBridge, type BridgeWant } from "../../../src/proxmox/resources/network.ts";
+import { permissionPreflight } from "../../../src/proxmox/resources/preflight.ts";
 import { sdnVlans, type SdnWant } from "../../../src/proxmox/resources/sdn.ts";
+import { vmTemplate, type TemplateWant } from "../../../src/proxmox/resources/template.ts";
 import { vm, wantedConfig, type VmWant } from "../../../src/proxmox/resources/vm.ts";
 import { pveSchema } from "../../../src/proxmox/schema.ts";
 import { cases, folders } from "../helpers/fixtures.ts";
@@ -36,6 +38,8 @@ const resources: Record<string, Make> = {
   firewall: (api, w: FirewallWant) => vlanFirewall(() => Promise.resolve(api), w),
   sdn: (api, w: SdnWant) => sdnVlans(() => Promise.resolve(api), w),
   bridge: (api, w: BridgeWant) => vlanBridge(() => Promise.resolve(api), w),
+  template: (api, w: TemplateWant) => vmTemplate(() => Promise.resolve(api), () => Promise.resolve(new VmidAllocator({ min: 100, max: 999_999 })), w),
+  preflight: (api, w: Record<string, string[]>) => permissionPreflight(() => Promise.resolve(api), w),
 };
 const values = {
   "wanted-config": (c: { want: VmWant }) => wantedConfig(c.want),
