@@ -50,22 +50,13 @@ it("every fixture folder under pve-diff/ is covered by a test", () => {
   expect(folders("pve-diff")).toEqual([...Object.keys(resources), ...Object.keys(values)].sort());
 });
 
-const caught = (f: () => unknown): LabError => {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof LabError) return e;
-    throw e;
-  }
-  throw new Error("expected a LabError, nothing was thrown");
-};
-
 describe.each(Object.keys(resources))("%s", (kind) => {
   it.each(cases<DiffCase>("pve-diff", kind))("%s", async (_name, c) => {
     const api = fakePve(c.replies);
     const r = resources[kind]!(api, c.want as never);
     if (c.throws) {
-      expect(caught(() => r.diff(r.want, c.have)).message).toContain(c.throws);
+      expect(() => r.diff(r.want, c.have)).toThrow(LabError);
+      expect(() => r.diff(r.want, c.have)).toThrow(c.throws);
       return;
     }
     const changes: Change[] = r.diff(r.want, c.have);
