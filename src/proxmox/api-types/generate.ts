@@ -38,13 +38,16 @@ function typeOf(s: Schema, side: "param" | "reply"): string {
   }
 }
 
-/** Required properties of an object; `net[n]` becomes a `net${number}` index signature. */
-function objectOf(props: Readonly<Record<string, Schema>>, additional: PropSchema["additionalProperties"], side: "param" | "reply", required?: (k: string, s: Schema) => boolean): string {
+/** An object's type; `net[n]` becomes a `net${number}` index signature. */
+function objectOf(
+  props: Readonly<Record<string, Schema>>, additional: PropSchema["additionalProperties"], side: "param" | "reply",
+  required: (k: string, s: Schema) => boolean = (_k, s) => !isSet(s.optional),
+): string {
   const fields: string[] = [];
   for (const [k, s] of Object.entries(props).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const indexed = /^([a-z]+)\[n\]$/.exec(k);
     if (indexed) fields.push(`[k: \`${indexed[1]}\${number}\`]: ${typeOf(s, side)}`);
-    else fields.push(`${key(k)}${(required ?? ((_k, x) => !isSet(x.optional)))(k, s) ? "" : "?"}: ${typeOf(s, side)}`);
+    else fields.push(`${key(k)}${required(k, s) ? "" : "?"}: ${typeOf(s, side)}`);
   }
   if (isSet(additional)) fields.push(`[k: string]: ${typeof additional === "object" ? typeOf(additional, side) : "unknown"}`);
   if (fields.length === 0) return isSet(additional) || side === "reply" ? "Record<string, unknown>" : "Record<string, never>";
@@ -53,9 +56,10 @@ function objectOf(props: Readonly<Record<string, Schema>>, additional: PropSchem
 
 function methodType(path: string, info: MethodInfo): string {
   const props: Record<string, Schema> = { ...(info.parameters?.properties ?? {}) };
-  // Path parameters are parameters (PVE merges them in); a few schemas forget to list them.
-  for (const m of path.matchAll(/\{([^}]+)\}/g)) props[m[1]!] ??= { type: "string" };
-  const params = objectOf(props, info.parameters?.additionalProperties, "param");
+  // Path parameters are parameters (PVE merges them in) and always required; a few schemas forget to list them.
+  const inPath = new Set([...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!));
+  for (const name of inPath) props[name] ??= { type: "string" };
+  const params = objectOf(props, info.parameters?.additionalProperties, "param", (k, x) => inPath.has(k) || !isSet(x.optional));
   return `{ params: ${params}; returns: ${info.returns ? typeOf(info.returns, "reply") : "unknown"} }`;
 }
 

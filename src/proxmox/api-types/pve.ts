@@ -127,18 +127,18 @@ export interface PvePaths {
     DELETE: { params: { group: string }; returns: null };
   };
   "/cluster/firewall/groups/{group}/{pos}": {
-    GET: { params: { group: string; pos?: number }; returns: { action: string; comment?: string; dest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; ipversion?: number; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; pos: number; proto?: string; source?: string; sport?: string; type: string } };
-    PUT: { params: { action?: string; comment?: string; delete?: string; dest?: string; digest?: string; dport?: string; enable?: number; group: string; "icmp-type"?: string; iface?: string; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; moveto?: number; pos?: number; proto?: string; source?: string; sport?: string; type?: "in" | "out" | "forward" | "group" }; returns: null };
-    DELETE: { params: { digest?: string; group: string; pos?: number }; returns: null };
+    GET: { params: { group: string; pos: number }; returns: { action: string; comment?: string; dest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; ipversion?: number; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; pos: number; proto?: string; source?: string; sport?: string; type: string } };
+    PUT: { params: { action?: string; comment?: string; delete?: string; dest?: string; digest?: string; dport?: string; enable?: number; group: string; "icmp-type"?: string; iface?: string; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; moveto?: number; pos: number; proto?: string; source?: string; sport?: string; type?: "in" | "out" | "forward" | "group" }; returns: null };
+    DELETE: { params: { digest?: string; group: string; pos: number }; returns: null };
   };
   "/cluster/firewall/rules": {
     GET: { params: Record<string, never>; returns: ({ action: string; comment?: string; dest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; ipversion?: number; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; pos: number; proto?: string; source?: string; sport?: string; type: string })[] };
     POST: { params: { action: string; comment?: string; dest?: string; digest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; pos?: number; proto?: string; source?: string; sport?: string; type: "in" | "out" | "forward" | "group" }; returns: null };
   };
   "/cluster/firewall/rules/{pos}": {
-    GET: { params: { pos?: number }; returns: { action: string; comment?: string; dest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; ipversion?: number; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; pos: number; proto?: string; source?: string; sport?: string; type: string } };
-    PUT: { params: { action?: string; comment?: string; delete?: string; dest?: string; digest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; moveto?: number; pos?: number; proto?: string; source?: string; sport?: string; type?: "in" | "out" | "forward" | "group" }; returns: null };
-    DELETE: { params: { digest?: string; pos?: number }; returns: null };
+    GET: { params: { pos: number }; returns: { action: string; comment?: string; dest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; ipversion?: number; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; pos: number; proto?: string; source?: string; sport?: string; type: string } };
+    PUT: { params: { action?: string; comment?: string; delete?: string; dest?: string; digest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; moveto?: number; pos: number; proto?: string; source?: string; sport?: string; type?: "in" | "out" | "forward" | "group" }; returns: null };
+    DELETE: { params: { digest?: string; pos: number }; returns: null };
   };
   "/cluster/firewall/ipset": {
     GET: { params: Record<string, never>; returns: ({ comment?: string; digest: string; name: string })[] };
@@ -259,9 +259,9 @@ export interface PvePaths {
     POST: { params: { contact: string; directory?: string; "eab-hmac-key"?: string; "eab-kid"?: string; name?: string; tos_url?: string }; returns: string };
   };
   "/cluster/acme/account/{name}": {
-    GET: { params: { name?: string }; returns: { account?: Record<string, unknown>; directory?: string; location?: string; tos?: string } };
-    PUT: { params: { contact?: string; name?: string }; returns: string };
-    DELETE: { params: { name?: string }; returns: string };
+    GET: { params: { name: string }; returns: { account?: Record<string, unknown>; directory?: string; location?: string; tos?: string } };
+    PUT: { params: { contact?: string; name: string }; returns: string };
+    DELETE: { params: { name: string }; returns: string };
   };
   "/cluster/acme/tos": {
     GET: { params: { directory?: string }; returns: string };
@@ -376,9 +376,9 @@ export interface PvePaths {
     POST: { params: { action: string; comment?: string; dest?: string; digest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; pos?: number; proto?: string; source?: string; sport?: string; type: "in" | "out" | "forward" | "group"; vnet: string }; returns: null };
   };
   "/cluster/sdn/vnets/{vnet}/firewall/rules/{pos}": {
-    GET: { params: { pos?: number; vnet: string }; returns: { action: string; comment?: string; dest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; ipversion?: number; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; pos: number; proto?: string; source?: string; sport?: string; type: string } };
-    PUT: { params: { action?: string; comment?: string; delete?: string; dest?: string; digest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; moveto?: number; pos?: number; proto?: string; source?: string; sport?: string; type?: "in" | "out" | "forward" | "group"; vnet: string }; returns: null };
-    DELETE: { params: { digest?: string; pos?: number; vnet: string }; returns: null };
+    GET: { params: { pos: number; vnet: string }; returns: { action: string; comment?: string; dest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; ipversion?: number; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; pos: number; proto?: string; source?: string; sport?: string; type: string } };
+    PUT: { params: { action?: string; comment?: string; delete?: string; dest?: string; digest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; moveto?: number; pos: number; proto?: string; source?: string; sport?: string; type?: "in" | "out" | "forward" | "group"; vnet: string }; returns: null };
+    DELETE: { params: { digest?: string; pos: number; vnet: string }; returns: null };
   };
   "/cluster/sdn/vnets/{vnet}/firewall/options": {
     GET: { params: { vnet: string }; returns: { enable?: boolean | 0 | 1; log_level_forward?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; policy_forward?: "ACCEPT" | "DROP" } };
@@ -390,7 +390,7 @@ export interface PvePaths {
   };
   "/cluster/sdn/vnets/{vnet}/subnets/{subnet}": {
     GET: { params: { pending?: boolean; running?: boolean; subnet: string; vnet: string }; returns: Record<string, unknown> };
-    PUT: { params: { delete?: string; "dhcp-dns-server"?: string; "dhcp-range"?: readonly (string)[]; digest?: string; dnszoneprefix?: string; gateway?: string; "lock-token"?: string; snat?: boolean; subnet: string; vnet?: string }; returns: null };
+    PUT: { params: { delete?: string; "dhcp-dns-server"?: string; "dhcp-range"?: readonly (string)[]; digest?: string; dnszoneprefix?: string; gateway?: string; "lock-token"?: string; snat?: boolean; subnet: string; vnet: string }; returns: null };
     DELETE: { params: { "lock-token"?: string; subnet: string; vnet: string }; returns: null };
   };
   "/cluster/sdn/vnets/{vnet}/ips": {
@@ -515,9 +515,9 @@ export interface PvePaths {
     POST: { params: { action: string; comment?: string; dest?: string; digest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; node: string; pos?: number; proto?: string; source?: string; sport?: string; type: "in" | "out" | "forward" | "group"; vmid: number }; returns: null };
   };
   "/nodes/{node}/qemu/{vmid}/firewall/rules/{pos}": {
-    GET: { params: { node: string; pos?: number; vmid: number }; returns: { action: string; comment?: string; dest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; ipversion?: number; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; pos: number; proto?: string; source?: string; sport?: string; type: string } };
-    PUT: { params: { action?: string; comment?: string; delete?: string; dest?: string; digest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; moveto?: number; node: string; pos?: number; proto?: string; source?: string; sport?: string; type?: "in" | "out" | "forward" | "group"; vmid: number }; returns: null };
-    DELETE: { params: { digest?: string; node: string; pos?: number; vmid: number }; returns: null };
+    GET: { params: { node: string; pos: number; vmid: number }; returns: { action: string; comment?: string; dest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; ipversion?: number; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; pos: number; proto?: string; source?: string; sport?: string; type: string } };
+    PUT: { params: { action?: string; comment?: string; delete?: string; dest?: string; digest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; moveto?: number; node: string; pos: number; proto?: string; source?: string; sport?: string; type?: "in" | "out" | "forward" | "group"; vmid: number }; returns: null };
+    DELETE: { params: { digest?: string; node: string; pos: number; vmid: number }; returns: null };
   };
   "/nodes/{node}/qemu/{vmid}/firewall/aliases": {
     GET: { params: { node: string; vmid: number }; returns: ({ cidr: string; comment?: string; digest: string; name: string })[] };
@@ -805,9 +805,9 @@ export interface PvePaths {
     POST: { params: { action: string; comment?: string; dest?: string; digest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; node: string; pos?: number; proto?: string; source?: string; sport?: string; type: "in" | "out" | "forward" | "group"; vmid: number }; returns: null };
   };
   "/nodes/{node}/lxc/{vmid}/firewall/rules/{pos}": {
-    GET: { params: { node: string; pos?: number; vmid: number }; returns: { action: string; comment?: string; dest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; ipversion?: number; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; pos: number; proto?: string; source?: string; sport?: string; type: string } };
-    PUT: { params: { action?: string; comment?: string; delete?: string; dest?: string; digest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; moveto?: number; node: string; pos?: number; proto?: string; source?: string; sport?: string; type?: "in" | "out" | "forward" | "group"; vmid: number }; returns: null };
-    DELETE: { params: { digest?: string; node: string; pos?: number; vmid: number }; returns: null };
+    GET: { params: { node: string; pos: number; vmid: number }; returns: { action: string; comment?: string; dest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; ipversion?: number; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; pos: number; proto?: string; source?: string; sport?: string; type: string } };
+    PUT: { params: { action?: string; comment?: string; delete?: string; dest?: string; digest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; moveto?: number; node: string; pos: number; proto?: string; source?: string; sport?: string; type?: "in" | "out" | "forward" | "group"; vmid: number }; returns: null };
+    DELETE: { params: { digest?: string; node: string; pos: number; vmid: number }; returns: null };
   };
   "/nodes/{node}/lxc/{vmid}/firewall/aliases": {
     GET: { params: { node: string; vmid: number }; returns: ({ cidr: string; comment?: string; digest: string; name: string })[] };
@@ -936,28 +936,28 @@ export interface PvePaths {
     GET: { params: { node: string }; returns: ({ addr?: string; host?: string; name: string; rank?: number; standby_replay?: boolean | 0 | 1; state: string })[] };
   };
   "/nodes/{node}/ceph/mds/{name}": {
-    POST: { params: { hotstandby?: boolean; name?: string; node: string }; returns: string };
+    POST: { params: { hotstandby?: boolean; name: string; node: string }; returns: string };
     DELETE: { params: { name: string; node: string }; returns: string };
   };
   "/nodes/{node}/ceph/mgr": {
     GET: { params: { node: string }; returns: ({ addr?: string; host?: string; name: string; state: string })[] };
   };
   "/nodes/{node}/ceph/mgr/{id}": {
-    POST: { params: { id?: string; node: string }; returns: string };
+    POST: { params: { id: string; node: string }; returns: string };
     DELETE: { params: { id: string; node: string }; returns: string };
   };
   "/nodes/{node}/ceph/mon": {
     GET: { params: { node: string }; returns: ({ addr?: string; ceph_version?: string; ceph_version_short?: string; direxists?: string; host?: boolean | 0 | 1; name: string; quorum?: boolean | 0 | 1; rank?: number; service?: number; state?: string })[] };
   };
   "/nodes/{node}/ceph/mon/{monid}": {
-    POST: { params: { "mon-address"?: string; monid?: string; node: string }; returns: string };
+    POST: { params: { "mon-address"?: string; monid: string; node: string }; returns: string };
     DELETE: { params: { monid: string; node: string }; returns: string };
   };
   "/nodes/{node}/ceph/fs": {
     GET: { params: { node: string }; returns: ({ data_pool: string; metadata_pool: string; name: string })[] };
   };
   "/nodes/{node}/ceph/fs/{name}": {
-    POST: { params: { "add-storage"?: boolean; name?: string; node: string; pg_num?: number }; returns: string };
+    POST: { params: { "add-storage"?: boolean; name: string; node: string; pg_num?: number }; returns: string };
   };
   "/nodes/{node}/ceph/pool": {
     GET: { params: { node: string }; returns: ({ application_metadata?: Record<string, unknown>; autoscale_status?: Record<string, unknown>; bytes_used: number; crush_rule: number; crush_rule_name: string; min_size: number; percent_used: number; pg_autoscale_mode?: string; pg_num: number; pg_num_final?: number; pg_num_min?: number; pool: number; pool_name: string; size: number; target_size?: number; target_size_ratio?: number; type: "replicated" | "erasure" | "unknown" })[] };
@@ -999,7 +999,7 @@ export interface PvePaths {
     GET: { params: { action: "stop" | "destroy"; id: string; node: string; service: "osd" | "mon" | "mds" }; returns: { safe: boolean | 0 | 1; status?: string } };
   };
   "/nodes/{node}/vzdump": {
-    POST: { params: { all?: boolean; bwlimit?: number; compress?: "0" | "1" | "gzip" | "lzo" | "zstd"; dumpdir?: string; exclude?: string; "exclude-path"?: readonly (string)[]; fleecing?: string; ionice?: number; "job-id"?: string; lockwait?: number; mailnotification?: "always" | "failure"; mailto?: string; maxfiles?: number; mode?: "snapshot" | "suspend" | "stop"; node?: string; "notes-template"?: string; "notification-mode"?: "auto" | "legacy-sendmail" | "notification-system"; "pbs-change-detection-mode"?: "legacy" | "data" | "metadata"; performance?: string; pigz?: number; pool?: string; protected?: boolean; "prune-backups"?: string; quiet?: boolean; remove?: boolean; script?: string; stdexcludes?: boolean; stdout?: boolean; stop?: boolean; stopwait?: number; storage?: string; tmpdir?: string; vmid?: string; zstd?: number }; returns: string };
+    POST: { params: { all?: boolean; bwlimit?: number; compress?: "0" | "1" | "gzip" | "lzo" | "zstd"; dumpdir?: string; exclude?: string; "exclude-path"?: readonly (string)[]; fleecing?: string; ionice?: number; "job-id"?: string; lockwait?: number; mailnotification?: "always" | "failure"; mailto?: string; maxfiles?: number; mode?: "snapshot" | "suspend" | "stop"; node: string; "notes-template"?: string; "notification-mode"?: "auto" | "legacy-sendmail" | "notification-system"; "pbs-change-detection-mode"?: "legacy" | "data" | "metadata"; performance?: string; pigz?: number; pool?: string; protected?: boolean; "prune-backups"?: string; quiet?: boolean; remove?: boolean; script?: string; stdexcludes?: boolean; stdout?: boolean; stop?: boolean; stopwait?: number; storage?: string; tmpdir?: string; vmid?: string; zstd?: number }; returns: string };
   };
   "/nodes/{node}/vzdump/defaults": {
     GET: { params: { node: string; storage?: string }; returns: { all?: boolean | 0 | 1; bwlimit?: number; compress?: "0" | "1" | "gzip" | "lzo" | "zstd"; dumpdir?: string; exclude?: string; "exclude-path"?: (string)[]; fleecing?: string; ionice?: number; lockwait?: number; mailnotification?: "always" | "failure"; mailto?: string; maxfiles?: number; mode?: "snapshot" | "suspend" | "stop"; node?: string; "notes-template"?: string; "notification-mode"?: "auto" | "legacy-sendmail" | "notification-system"; "pbs-change-detection-mode"?: "legacy" | "data" | "metadata"; performance?: string; pigz?: number; pool?: string; protected?: boolean | 0 | 1; "prune-backups"?: string; quiet?: boolean | 0 | 1; remove?: boolean | 0 | 1; script?: string; stdexcludes?: boolean | 0 | 1; stop?: boolean | 0 | 1; stopwait?: number; storage?: string; tmpdir?: string; vmid?: string; zstd?: number } };
@@ -1130,10 +1130,10 @@ export interface PvePaths {
     POST: { params: { filename: string; format?: "raw" | "qcow2" | "subvol" | "vmdk"; node: string; size: string; storage: string; vmid: number }; returns: string };
   };
   "/nodes/{node}/storage/{storage}/content/{volume}": {
-    GET: { params: { node: string; storage?: string; volume: string }; returns: { format: string; notes?: string; path: string; protected?: boolean | 0 | 1; size: number; used: number } };
-    POST: { params: { node: string; storage?: string; target: string; target_node?: string; volume: string }; returns: string };
-    PUT: { params: { node: string; notes?: string; protected?: boolean; storage?: string; volume: string }; returns: null };
-    DELETE: { params: { delay?: number; node: string; storage?: string; volume: string }; returns: string };
+    GET: { params: { node: string; storage: string; volume: string }; returns: { format: string; notes?: string; path: string; protected?: boolean | 0 | 1; size: number; used: number } };
+    POST: { params: { node: string; storage: string; target: string; target_node?: string; volume: string }; returns: string };
+    PUT: { params: { node: string; notes?: string; protected?: boolean; storage: string; volume: string }; returns: null };
+    DELETE: { params: { delay?: number; node: string; storage: string; volume: string }; returns: string };
   };
   "/nodes/{node}/storage/{storage}/file-restore/list": {
     GET: { params: { filepath: string; node: string; storage: string; volume: string }; returns: ({ filepath: string; leaf: boolean | 0 | 1; mtime?: number; size?: number; text: string; type: string })[] };
@@ -1232,9 +1232,9 @@ export interface PvePaths {
     POST: { params: { action: string; comment?: string; dest?: string; digest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; node: string; pos?: number; proto?: string; source?: string; sport?: string; type: "in" | "out" | "forward" | "group" }; returns: null };
   };
   "/nodes/{node}/firewall/rules/{pos}": {
-    GET: { params: { node: string; pos?: number }; returns: { action: string; comment?: string; dest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; ipversion?: number; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; pos: number; proto?: string; source?: string; sport?: string; type: string } };
-    PUT: { params: { action?: string; comment?: string; delete?: string; dest?: string; digest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; moveto?: number; node: string; pos?: number; proto?: string; source?: string; sport?: string; type?: "in" | "out" | "forward" | "group" }; returns: null };
-    DELETE: { params: { digest?: string; node: string; pos?: number }; returns: null };
+    GET: { params: { node: string; pos: number }; returns: { action: string; comment?: string; dest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; ipversion?: number; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; pos: number; proto?: string; source?: string; sport?: string; type: string } };
+    PUT: { params: { action?: string; comment?: string; delete?: string; dest?: string; digest?: string; dport?: string; enable?: number; "icmp-type"?: string; iface?: string; log?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; macro?: string; moveto?: number; node: string; pos: number; proto?: string; source?: string; sport?: string; type?: "in" | "out" | "forward" | "group" }; returns: null };
+    DELETE: { params: { digest?: string; node: string; pos: number }; returns: null };
   };
   "/nodes/{node}/firewall/options": {
     GET: { params: { node: string }; returns: { enable?: boolean | 0 | 1; log_level_forward?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; log_level_in?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; log_level_out?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; log_nf_conntrack?: boolean | 0 | 1; ndp?: boolean | 0 | 1; nf_conntrack_allow_invalid?: boolean | 0 | 1; nf_conntrack_helpers?: string; nf_conntrack_max?: number; nf_conntrack_tcp_timeout_established?: number; nf_conntrack_tcp_timeout_syn_recv?: number; nftables?: boolean | 0 | 1; nosmurfs?: boolean | 0 | 1; protection_synflood?: boolean | 0 | 1; protection_synflood_burst?: number; protection_synflood_rate?: number; smurf_log_level?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; tcp_flags_log_level?: "emerg" | "alert" | "crit" | "err" | "warning" | "notice" | "info" | "debug" | "nolog"; tcpflags?: boolean | 0 | 1 } };
