@@ -1,5 +1,5 @@
-// TypeScript types for every path and method of the official PVE API schema
-// (the bundled pve-apidata.json.gz the simulator and the conformance check use),
+// TypeScript types for every path and method of the official PVE and PBS API
+// schemas (the bundled *-apidata.json.gz the simulator and the conformance check use),
 // so a wrong path, method, parameter name or value type fails `tsc`.
 // Regenerate after updating the schema: `npx tsx src/proxmox/api-types/generate.ts`
 // (a unit test fails while the committed file is stale).
@@ -85,6 +85,7 @@ export const readTree = (file: URL): Node[] => JSON.parse(gunzipSync(readFileSyn
 
 export const TARGETS = [
   { schema: new URL("../pve-apidata.json.gz", import.meta.url), out: new URL("./pve.ts", import.meta.url), name: "PvePaths", source: "pve-apidata.json.gz (PVE 9.1)" },
+  { schema: new URL("../pbs-apidata.json.gz", import.meta.url), out: new URL("./pbs.ts", import.meta.url), name: "PbsPaths", source: "pbs-apidata.json.gz (PBS 4.x)" },
 ] as const;
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -2,6 +2,7 @@
 // `npm run typecheck` fails if one of them compiles (@ts-expect-error unused);
 // typed.test.ts compiles this file without the markers and checks that each
 // marked line fails with exactly its code and the others pass.
+import type { PbsPaths } from "../../../src/proxmox/api-types/pbs.ts";
 import type { PvePaths } from "../../../src/proxmox/api-types/pve.ts";
 import type { TypedApi } from "../../../src/proxmox/typed.ts";
 
@@ -35,4 +36,15 @@ export async function replies(api: TypedApi<PvePaths>): Promise<unknown> {
   const vms = await api.get("/cluster/resources", { type: "vm" });
   // @ts-expect-error TS2551 replies are typed too: /cluster/resources has no 'vm_id' ("did you mean vmid?")
   return vms.map((v): unknown => v.vm_id);
+}
+
+/** PBS calls are typed from the PBS schema the same way (typedApi<PbsPaths> over a client with product "pbs"). */
+export async function pbs(api: TypedApi<PbsPaths>): Promise<unknown[]> {
+  return [
+    await api.get("/admin/datastore/{store}/snapshots", { store: "backup", "backup-type": "vm" }),
+    // @ts-expect-error TS2322 a backup type PBS does not know
+    await api.get("/admin/datastore/{store}/snapshots", { store: "backup", "backup-type": "qemu" }),
+    // @ts-expect-error TS2345 a PVE path is not a PBS path
+    await api.get("/cluster/resources"),
+  ];
 }

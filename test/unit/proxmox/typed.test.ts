@@ -44,7 +44,7 @@ describe("typed Proxmox calls", () => {
     expect(marked.size).toBeGreaterThanOrEqual(10);
     // Every marked line fails with exactly its error; no other line fails.
     expect(Object.fromEntries(errors)).toEqual(Object.fromEntries([...marked].map(([line, code]) => [line, [code]])));
-  }, 30_000);
+  }, 60_000);
 
   it("send the concrete path, escaped, and the other parameters", async () => {
     const sent: [string, string, Params | undefined][] = [];
