@@ -69,7 +69,7 @@ export function vlanFirewall(pve: (ctx: HostCtx) => Promise<PveApi>, want: Firew
           for (const r of [...(have.groups[name] ?? [])].reverse()) await api.delete("/cluster/firewall/groups/{group}/{pos}", { group: name, pos: r.pos });
           // New rules go to the top: create in reverse to keep the wanted order.
           for (const r of [...(want.groups[name] ?? [])].reverse()) {
-            await api.post("/cluster/firewall/groups/{group}", { group: name, type: r.type, action: r.action, enable: 1, comment: r.comment, ...(r.source ? { source: r.source } : {}), ...(r.dest ? { dest: r.dest } : {}) });
+            await api.post("/cluster/firewall/groups/{group}", { group: name, type: r.type, action: r.action, enable: 1, comment: r.comment, source: r.source || undefined, dest: r.dest || undefined });
           }
         }
         if (kind === "enable") await api.put("/cluster/firewall/options", { enable: 1 });
