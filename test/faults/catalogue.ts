@@ -73,12 +73,15 @@ async function mountTmpfs(c: FaultCtx, size: string, readOnly: boolean): Promise
   if (readOnly) await nsenter(ct, "mount", "-o", "remount,ro", BIG_DIR);
 }
 
-async function unmountTmpfs(c: FaultCtx): Promise<void> {
-  const ct = c.target.container;
+/** Remove a fault's tmpfs from a host if one is mounted (repair, and the check between faults). */
+export async function unmountFault(container: string): Promise<void> {
+  const mounts = (await inHost(container, "cat /proc/mounts")).stdout;
   // Not lazy: `umount -l` through nsenter fails here ("No such file or directory").
-  await nsenter(ct, "umount", BIG_DIR);
-  await inHost(ct, `rm -f ${STASH}`);
+  if (mounts.split("\n").some((l) => l.startsWith(`lab-fault ${BIG_DIR} `))) await nsenter(container, "umount", BIG_DIR);
+  await inHost(container, `rm -f ${STASH}`);
 }
+
+const unmountTmpfs = (c: FaultCtx) => unmountFault(c.target.container);
 
 export const CATALOGUE: readonly FaultKind[] = [
   {
@@ -99,7 +102,7 @@ export const CATALOGUE: readonly FaultKind[] = [
     scope: "plain",
     hits: "target",
     async inject(c, p) {
-      if (!(await afterLogin(c, p, 1500))) return false;
+      if (!(await afterLogin(c, p, 1200))) return false;
       await inHost(c.target.container, "pkill -STOP -x sshd");
       return true;
     },
@@ -110,7 +113,7 @@ export const CATALOGUE: readonly FaultKind[] = [
     scope: "plain",
     hits: "target",
     async inject(c, p) {
-      if (!(await afterLogin(c, p, 2000))) return false;
+      if (!(await afterLogin(c, p, 1200))) return false;
       await exec("ss", ["-K", "dst", c.target.address, "dport", "=", String(c.target.port)]);
       return true;
     },
@@ -122,7 +125,7 @@ export const CATALOGUE: readonly FaultKind[] = [
     checkBeforeRepair: true,
     // Room for the old file and a third of the new one.
     prepare: (c) => mountTmpfs(c, "14m", false),
-    inject: async (_c, p) => p.running(),
+    inject: (_c, p) => Promise.resolve(p.running()),
     repair: unmountTmpfs,
   },
   {
@@ -131,7 +134,7 @@ export const CATALOGUE: readonly FaultKind[] = [
     hits: "target",
     checkBeforeRepair: true,
     prepare: (c) => mountTmpfs(c, "32m", true),
-    inject: async (_c, p) => p.running(),
+    inject: (_c, p) => Promise.resolve(p.running()),
     repair: unmountTmpfs,
   },
   {

@@ -6,7 +6,6 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { ExitCode } from "../../src/errors.ts";
 import type { TestHost } from "../hosts/hosts.ts";
-import { inHost } from "../integration/project.ts";
 import { BIG_PATH, CONFIG_PATH, SECRET_PATH, STACK, bigContent, configContent, secretContent, secretName, sha256 } from "./content.ts";
 import type { FaultLab } from "./lab.ts";
 import type { Finished } from "./lab-run.ts";
@@ -24,10 +23,21 @@ export interface Report {
   steps: { host: string; id: string; status: string; reason?: string }[];
 }
 
+/** The full `--json` report of a run that finished (or wound down after one signal). */
 export function parseReport(stdout: string): Report | undefined {
+  const r = parseJson(stdout) as Report | undefined;
+  return r && typeof r.hosts === "object" ? r : undefined;
+}
+
+/** A recap of either form: the full report, or the one-line recap a second signal leaves (`{"aborted":true,...,"recap"}`). */
+const hasRecap = (stdout: string): boolean => {
+  const r = parseJson(stdout) as { hosts?: unknown; aborted?: boolean; recap?: unknown } | undefined;
+  return !!r && (typeof r.hosts === "object" || (r.aborted === true && typeof r.recap === "string"));
+};
+
+function parseJson(text: string): unknown {
   try {
-    const r = JSON.parse(stdout) as Report;
-    return r && typeof r.hosts === "object" ? r : undefined;
+    return JSON.parse(text);
   } catch {
     return undefined;
   }
@@ -51,7 +61,7 @@ export async function checkRun(lab: FaultLab, f: Finished, opts: { killsLab: boo
   if (trace) v.push(`stack trace in the output: ${JSON.stringify(trace[0].trim())} (${firstLines(f.stderr)})`);
   for (const [name, value] of Object.entries(lab.secrets)) if (out.includes(value)) v.push(`secret ${name} printed in lab's output`);
   if (opts.killsLab) return v;
-  if (!parseReport(f.stdout)) v.push(`recap: no report on stdout (exit ${f.code ?? f.signal}; stderr: ${firstLines(f.stderr)})`);
+  if (!hasRecap(f.stdout)) v.push(`recap: no report on stdout (exit ${f.code ?? f.signal}; stderr: ${firstLines(f.stderr)})`);
   const audit = await auditLines(lab);
   if (audit.length !== opts.auditBefore + 1) {
     v.push(`audit record: ${audit.length - opts.auditBefore} new line(s) in .lab/audit.jsonl, expected 1`);
@@ -74,10 +84,17 @@ export function expected(lab: FaultLab, round: number): Record<string, string> {
   };
 }
 
+/** Run a script in a host's container with `input` on stdin (so no value of it lands in any argv). */
+export const inHostWith = (container: string, script: string, input = ""): Promise<string> => new Promise((done, fail) => {
+  const c = execFile("docker", ["exec", "-i", container, "sh", "-c", script], { timeout: 60_000, maxBuffer: 8 << 20 },
+    (err, stdout, stderr) => (err && err.code !== 0 && !stdout ? fail(new Error(`${container}: ${stderr || err.message}`)) : done(stdout)));
+  c.stdin?.end(input);
+});
+
 async function shas(host: TestHost): Promise<Record<string, string>> {
   const paths = [BIG_PATH, SECRET_PATH, CONFIG_PATH];
-  const r = await inHost(host.container, `for p in ${paths.join(" ")}; do if [ -e "$p" ]; then echo "$(sha256sum < "$p" | cut -c1-64) $(stat -c %s "$p") $p"; else echo "absent 0 $p"; fi; done`);
-  return Object.fromEntries(r.stdout.trim().split("\n").map((l) => {
+  const out = await inHostWith(host.container, `for p in ${paths.join(" ")}; do if [ -e "$p" ]; then echo "$(sha256sum < "$p" | cut -c1-64) $(stat -c %s "$p") $p"; else echo "absent 0 $p"; fi; done`);
+  return Object.fromEntries(out.trim().split("\n").map((l) => {
     const [sha = "", size = "", path = ""] = l.split(" ");
     return [path, `${sha} ${size}`];
   }));
@@ -124,8 +141,8 @@ export async function checkOthersFinished(lab: FaultLab, report: Report | undefi
  * gets a few seconds to go away (the remote side of a dropped session ends on its own).
  */
 export async function checkLeftovers(lab: FaultLab, since: string): Promise<string[]> {
-  const values = Object.values(lab.secrets);
-  const grepArgs = values.map((s) => `-e '${s}'`).join(" ");
+  // The values go to grep on stdin: in an argv they would land in /proc and runc's process files.
+  const patterns = `${Object.values(lab.secrets).join("\n")}\n`;
   const stacks = lab.docker.stacksRoot;
   const legit = (path: string) => path === SECRET_PATH || new RegExp(`^${stacks}/${STACK}/rev-[0-9a-f]+/app\\.env$`).test(path);
   const dirs = `/tmp /dev/shm /srv/faults ${stacks}`;
@@ -133,14 +150,21 @@ export async function checkLeftovers(lab: FaultLab, since: string): Promise<stri
   await Promise.all(lab.allHosts().map(async (h) => {
     let found: string[] = [];
     for (let i = 0; i < 20; i++) {
-      const r = await inHost(h.container, `find ${dirs} -name '.lab-tmp*' 2>/dev/null; grep -rlF ${grepArgs} ${dirs} 2>/dev/null; true`);
-      found = [...new Set(r.stdout.split("\n").filter((p) => p && !legit(p)))];
+      const out = await inHostWith(h.container, `find ${dirs} -name '.lab-tmp*' 2>/dev/null; grep -rlF -f - ${dirs} 2>/dev/null; true`, patterns);
+      found = [...new Set(out.split("\n").filter((p) => p && !legit(p) && !p.startsWith("/tmp/runc-process")))];
       if (found.length === 0) return;
       await new Promise((r) => setTimeout(r, 500));
     }
     for (const p of found) v.push(`leftover on ${h.name}: ${p}${p.includes(".lab-tmp") ? " (staged temp file)" : " (holds a secret value)"}`);
   }));
-  const local = await exec("sh", ["-c", `find /tmp /dev/shm -xdev -maxdepth 4 -type f -newer '${since}' -size -20M -print0 2>/dev/null | xargs -0 -r grep -lF ${grepArgs} 2>/dev/null; true`]);
-  for (const p of local.stdout.split("\n").filter((x) => x && !legit(x))) v.push(`leftover on this machine: ${p} holds a secret value`);
+  // This machine: files under the temp dirs changed since the run started, read here (no grep argv).
+  const changed = (await exec("sh", ["-c", `find /tmp /dev/shm -xdev -maxdepth 4 -type f -newer '${since}' -size -20M 2>/dev/null; true`], { maxBuffer: 8 << 20 })).stdout;
+  const values = Object.values(lab.secrets);
+  const local: string[] = [];
+  for (const p of changed.split("\n").filter(Boolean)) {
+    const text = await readFile(p, "latin1").catch(() => "");
+    if (values.some((s) => text.includes(s))) local.push(p);
+  }
+  for (const p of local.filter((x) => !legit(x))) v.push(`leftover on this machine: ${p} holds a secret value`);
   return v;
 }

@@ -28,8 +28,8 @@ export function startLab(root: string, args: string[], env: Record<string, strin
   let stderr = "";
   let ended = false;
   const listeners = new Set<() => void>();
-  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => {
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => {
     stderr += d.toString();
     for (const l of listeners) l();
   });

@@ -3,15 +3,16 @@
 // of content, inject, repair what the fault broke, and check every invariant.
 import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
+import { createConnection } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { TestHost } from "../hosts/hosts.ts";
 import { inHost } from "../integration/project.ts";
-import { CATALOGUE, kindNamed, type FaultCtx, type FaultKind } from "./catalogue.ts";
+import { CATALOGUE, kindNamed, unmountFault, type FaultCtx, type FaultKind } from "./catalogue.ts";
 import { auditLines, checkFiles, checkLeftovers, checkOthersFinished, checkRun, parseReport } from "./invariants.ts";
 import { startFaultLab, type FaultLab } from "./lab.ts";
 import { startLab, type Finished } from "./lab-run.ts";
-import { rng as makeRng } from "./rng.ts";
+import { rng as makeRng, type Rng } from "./rng.ts";
 
 const exec = promisify(execFile);
 /** A run that outlives this is itself a violation (a hang), and is killed. */
@@ -67,20 +68,76 @@ async function checkConverges(lab: FaultLab, scope: string, round: number): Prom
   return [];
 }
 
-/** Bring back what an earlier fault (or a failed repair) left broken: a stopped host, a frozen sshd, a dead simulator. */
+/** Bring back what an earlier fault (or a failed repair) left broken: a stopped host, a frozen sshd, a tmpfs, a dead simulator. */
 async function heal(lab: FaultLab): Promise<void> {
-  await Promise.all(lab.allHosts().map(async (h) => {
-    const state = (await exec("docker", ["inspect", "-f", "{{.State.Running}}", h.container]).catch(() => ({ stdout: "gone" }))).stdout.trim();
-    if (state === "false") await exec("docker", ["start", h.container]);
-    await inHost(h.container, "pkill -CONT -x sshd; true");
+  const hosts = lab.allHosts();
+  const running = (await exec("docker", ["inspect", "-f", "{{.State.Running}}", ...hosts.map((h) => h.container)])).stdout.trim().split("\n");
+  await Promise.all(hosts.map(async (h, i) => {
+    if (running[i] !== "true") {
+      await exec("docker", ["start", h.container]);
+      await waitSsh(h);
+    }
+    const mounted = (await inHost(h.container, "pkill -CONT -x sshd; grep -c '^lab-fault ' /proc/mounts; true")).stdout.trim();
+    if (mounted !== "0" && mounted !== "") await unmountFault(h.container);
   }));
   await lab.restartSim();
+}
+
+async function waitSsh(h: TestHost): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((done) => {
+      const s = createConnection({ host: h.address, port: h.port });
+      s.setTimeout(1000, () => (s.destroy(), done(false)));
+      s.once("error", () => done(false));
+      s.once("data", (d) => (s.destroy(), done(d.toString().startsWith("SSH-"))));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${h.name}: sshd did not come back after docker start`);
 }
 
 function planKinds(opts: SuiteOptions): FaultKind[] {
   if (opts.kinds) return opts.kinds.map(kindNamed);
   const r = makeRng(opts.seed ^ 0x5eed);
   return Array.from({ length: opts.count ?? 20 }, () => r.pick(CATALOGUE));
+}
+
+/** One fault: prepare, run lab, inject, repair, and check every invariant. */
+async function oneFault(lab: FaultLab, kind: FaultKind, rng: Rng, baselineMs: number, converged: number, round: number): Promise<FaultResult> {
+  const plain = lab.plain.hosts;
+  const target: TestHost = rng.pick(plain);
+  const ctx: FaultCtx = { lab, rng, target, baselineMs };
+  const since = join(lab.project.root, ".lab", "fault-marker");
+  await writeFile(since, "");
+  const auditBefore = (await auditLines(lab)).length;
+  await kind.prepare?.(ctx);
+  const p = startLab(lab.project.root, applyArgs(kind.scope, round), lab.env);
+  const limit = setTimeout(() => p.child.kill("SIGKILL"), RUN_LIMIT_MS);
+  const injected = await kind.inject(ctx, p);
+  const f = await p.done;
+  clearTimeout(limit);
+  const v: string[] = [];
+  if (f.ms >= RUN_LIMIT_MS) v.push(`hang: lab still ran after ${RUN_LIMIT_MS / 1000} s and was killed`);
+  v.push(...await checkRun(lab, f, { killsLab: kind.killsLab === true, auditBefore }));
+  if (kind.checkBeforeRepair) v.push(...await checkFiles(lab, plain, converged, round));
+  await kind.repair?.(ctx);
+  await heal(lab);
+  if (!kind.checkBeforeRepair) v.push(...await checkFiles(lab, plain, converged, round));
+  v.push(...await checkLeftovers(lab, since));
+  const hit = kind.hits === "pve1" ? "pve1" : kind.hits ? target.name : undefined;
+  if (hit) {
+    const report = parseReport(f.stdout);
+    v.push(...await checkOthersFinished(lab, report, Object.keys(report?.hosts ?? {}).filter((h) => h !== hit), plain, round));
+  }
+  const conv = await checkConverges(lab, kind.scope, round);
+  v.push(...conv);
+  if (conv.length) {
+    // Leave a clean lab for the next fault (the violation is recorded).
+    await heal(lab);
+    await apply(lab, ALL, round);
+  }
+  return { n: 0, kind: kind.name, target: hit ?? "lab", round, injected, exit: f.code === null ? String(f.signal) : String(f.code), ms: f.ms, violations: v };
 }
 
 export async function runSuite(opts: SuiteOptions): Promise<FaultResult[]> {
@@ -96,56 +153,27 @@ export async function runSuite(opts: SuiteOptions): Promise<FaultResult[]> {
     const baseline = new Map<string, number>();
     let converged = 0;
     for (const [i, kind] of kinds.entries()) {
-      round++;
-      await lab.writePve(round);
-      if (!baseline.has(kind.scope)) {
-        // A clean run of this scope, timed: fault moments are fractions of it.
-        const t = await apply(lab, kind.scope, round);
-        if (t.code !== 0) throw new Error(`a clean ${kind.scope} run exited ${t.code}: ${t.stderr.slice(-500)}`);
-        baseline.set(kind.scope, t.ms);
-        converged = round;
+      // A fault whose moment came after the run ended is tried again (twice) with a new round.
+      for (let attempt = 0; attempt < 3; attempt++) {
         round++;
         await lab.writePve(round);
+        if (!baseline.has(kind.scope)) {
+          // A clean run of this scope, timed: fault moments are fractions of it.
+          let t = await apply(lab, kind.scope, round);
+          if (t.code !== 0) t = await apply(lab, kind.scope, round);
+          if (t.code !== 0) throw new Error(`a clean ${kind.scope} run exited ${t.code}: ${t.stderr.slice(-500)}`);
+          baseline.set(kind.scope, t.ms);
+          converged = round;
+          round++;
+          await lab.writePve(round);
+        }
+        const res = await oneFault(lab, kind, rng, baseline.get(kind.scope)!, converged, round);
+        res.n = i + 1;
+        converged = round;
+        results.push(res);
+        log(`fault ${res.n}/${kinds.length} ${res.kind} -> ${res.target} round ${round}: ${res.injected ? "injected" : "missed (the run ended first)"}, exit ${res.exit} after ${res.ms} ms, ${res.violations.length ? `${res.violations.length} VIOLATION(S):\n    ${res.violations.join("\n    ")}` : "ok"}`);
+        if (res.injected) break;
       }
-      const plain = lab.plain.hosts;
-      const target: TestHost = rng.pick(plain);
-      const ctx: FaultCtx = { lab, rng, target, baselineMs: baseline.get(kind.scope)! };
-      const since = join(lab.project.root, ".lab", "fault-marker");
-      await writeFile(since, "");
-      const auditBefore = (await auditLines(lab)).length;
-      await kind.prepare?.(ctx);
-      const p = startLab(lab.project.root, applyArgs(kind.scope, round), lab.env);
-      const limit = setTimeout(() => p.child.kill("SIGKILL"), RUN_LIMIT_MS);
-      const injected = await kind.inject(ctx, p);
-      const f = await p.done;
-      clearTimeout(limit);
-      const v: string[] = [];
-      if (f.ms >= RUN_LIMIT_MS) v.push(`hang: lab still ran after ${RUN_LIMIT_MS / 1000} s and was killed`);
-      v.push(...await checkRun(lab, f, { killsLab: kind.killsLab === true, auditBefore }));
-      if (kind.checkBeforeRepair) v.push(...await checkFiles(lab, plain, converged, round));
-      await kind.repair?.(ctx);
-      await heal(lab);
-      if (!kind.checkBeforeRepair) v.push(...await checkFiles(lab, plain, converged, round));
-      v.push(...await checkLeftovers(lab, since));
-      if (kind.hits) {
-        const hit = kind.hits === "pve1" ? "pve1" : target.name;
-        const others = Object.keys(parseReport(f.stdout)?.hosts ?? {}).filter((h) => h !== hit);
-        v.push(...await checkOthersFinished(lab, parseReport(f.stdout), others, plain, round));
-      }
-      const conv = await checkConverges(lab, kind.scope, round);
-      v.push(...conv);
-      if (conv.length) {
-        // Leave a clean lab for the next fault (the violation is recorded).
-        await heal(lab);
-        await apply(lab, ALL, round);
-      }
-      converged = round;
-      const res: FaultResult = {
-        n: i + 1, kind: kind.name, target: kind.hits === "pve1" ? "pve1" : kind.hits ? target.name : "lab", round, injected,
-        exit: f.code === null ? String(f.signal) : String(f.code), ms: f.ms, violations: v,
-      };
-      results.push(res);
-      log(`fault ${res.n}/${kinds.length} ${res.kind} -> ${res.target} round ${round}: ${injected ? "injected" : "missed (the run ended first)"}, exit ${res.exit} after ${f.ms} ms, ${v.length ? `${v.length} VIOLATION(S):\n    ${v.join("\n    ")}` : "ok"}`);
     }
   } finally {
     if (process.env.LAB_KEEP_HOSTS !== "1") await lab.stop();
