@@ -1,4 +1,4 @@
-// The fault suite's lab: three plain sshd hosts (127.0.33.x), a Docker host for the
+// The fault suite's lab: two plain sshd hosts (127.0.33.x: one to hit, one that must finish), a Docker host for the
 // Compose stack (127.0.34.2), the Proxmox simulator as its own process (127.0.34.200),
 // a local apt repository on every plain host, and a project with the fault playbook
 // and two secrets. Started once; a fault that breaks a part gets that part restarted.
@@ -19,6 +19,7 @@ const PLAIN_SUBNET = "127.0.33";
 const DOCKER_SUBNET = "127.0.34";
 const SIM_HOST = "127.0.34.200";
 const SIM_PORT = 8006;
+const PLAIN = ["f1", "f2"];
 
 export interface Sim {
   url: string;
@@ -89,7 +90,7 @@ const run = (cmd: string, args: string[], opts: { input?: string } = {}) => new 
 
 export async function startFaultLab(): Promise<FaultLab> {
   const [plain, docker] = await Promise.all([
-    startHosts({ prefix: PREFIX, names: ["f1", "f2", "f3"], subnet: PLAIN_SUBNET, stateDir: `.lab/${PREFIX}` }),
+    startHosts({ prefix: PREFIX, names: PLAIN, subnet: PLAIN_SUBNET, stateDir: `.lab/${PREFIX}` }),
     startDockerHost({ prefix: `${PREFIX}-docker`, subnet: DOCKER_SUBNET, projects: [STACK], names: ["d1"] }),
   ]);
   const repo = buildRepo();
@@ -109,7 +110,7 @@ export async function startFaultLab(): Promise<FaultLab> {
   const project = await makeProject({ hosts: all, stateDir: plain.stateDir, keyFile: plain.keyFile, knownHostsFile: knownHosts }, {
     knownHosts,
     hosts: { d1: { key_file: docker.lab.keyFile } },
-    groups: { plain: { hosts: ["f1", "f2", "f3"] }, docker: { hosts: ["d1"] } },
+    groups: { plain: { hosts: PLAIN }, docker: { hosts: ["d1"] } },
     files: { "playbooks/faults.ts": faultPlaybook(docker.stacksRoot) },
   });
   const env = { LAB_AGE_KEY_FILE: join(project.root, "age.key") };
