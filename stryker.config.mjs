@@ -1,4 +1,4 @@
-// Mutation testing of the security-critical modules against the unit tier only
+// Mutation testing of the security-critical modules against their unit tests
 // (`npm run mutation`, scripts/mutation.sh; scores in docs/mutation.md). Not part of
 // `npm test`: a full run takes minutes.
 import { existsSync } from "node:fs";
@@ -17,7 +17,7 @@ const modules = [
 export default {
   testRunner: "vitest",
   plugins: ["@stryker-mutator/vitest-runner"],
-  vitest: { configFile: "stryker.vitest.config.ts", related: false },
+  vitest: { configFile: "stryker.vitest.config.ts" },
   mutate: process.env.LAB_MUTATE ? process.env.LAB_MUTATE.split(",") : modules,
   coverageAnalysis: "perTest",
   concurrency: 2,
