@@ -1,0 +1,196 @@
+// An Ansible inventory (parsed, with its group_vars/host_vars) -> one lab
+// inventory file. Groups keep their hosts, children and vars; ansible_* vars
+// become connection fields. The result is loaded back with lab's own loader and
+// compared host by host with what Ansible resolves; where lab's precedence would
+// give another value, the value is pinned on the host and reported.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { homedir, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Document } from "yaml";
+import { LabError } from "../errors.ts";
+import { loadInventory } from "../inventory/inventory.ts";
+import type { HostInfo } from "../engine/types.ts";
+import { Vaulted, type AnsibleInventory, type Origin, type VarsOwner } from "./ansible-model.ts";
+import { isAnsibleVar, isTemplated, mapConnection, type LabConnection } from "./connection.ts";
+import { ansibleHostVars, type VarsFiles } from "./precedence.ts";
+import type { ReportItem } from "./report.ts";
+import type { VarsFile } from "./vars-dirs.ts";
+
+type Vars = Record<string, unknown>;
+interface LabGroup { hosts?: string[]; children?: string[]; vars?: Vars; connection?: LabConnection }
+type LabHost = LabConnection & { vars?: Vars };
+export interface LabInventoryData { connection?: LabConnection; vars?: Vars; groups?: Record<string, LabGroup>; hosts?: Record<string, LabHost> }
+
+export interface Converted {
+  data: LabInventoryData;
+  /** The file's text, with the schema modeline. */
+  text: string;
+  report: ReportItem[];
+  /** Ansible name -> lab name. */
+  hostNames: ReadonlyMap<string, string>;
+  groupNames: ReadonlyMap<string, string>;
+}
+
+export interface ConvertOptions {
+  /** The inventory as given (shown in the file's header and in the commands the report suggests). */
+  source: string;
+  /** Project root: lab resolves relative key_file paths against it. */
+  root: string;
+}
+
+const LAB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+export async function convertInventory(inv: AnsibleInventory, files: VarsFiles, opts: ConvertOptions): Promise<Converted> {
+  const report: ReportItem[] = [];
+  const taken = new Set<string>();
+  const labName = (name: string, kind: "host" | "group", origin?: Origin) => {
+    let n = LAB_NAME.test(name) ? name : name.replace(/[^A-Za-z0-9_.-]+/g, "-").replace(/^[^A-Za-z0-9]+/, "") || kind;
+    if (taken.has(n)) n = kind === "group" ? `${n}-group` : n;
+    for (let i = 2; taken.has(n); i++) n = `${n.replace(/-\d+$/, "")}-${i}`;
+    taken.add(n);
+    if (n !== name) report.push({ kind: "rename", ...(origin ? { where: origin } : {}), message: `${kind} "${name}" is "${n}" in lab`, ...(kind === "host" ? { hint: `its address stays "${name}" unless ansible_host sets another` } : {}) });
+    return n;
+  };
+  const hostNames = new Map([...inv.hosts.values()].map((h) => [h.name, labName(h.name, "host", h.origin)]));
+  const groupNames = new Map([...inv.groups.values()].filter((g) => g.name !== "all").map((g) => [g.name, labName(g.name, "group", g.origin)]));
+
+  // One scope's vars: inline, then its group_vars/host_vars files (Ansible loads files after inline vars).
+  const vaults: { key: string; scope: string; origin?: Origin; target: string }[] = [];
+  const scope = (owner: VarsOwner | undefined, fileList: VarsFile[] | undefined, label: string, target: string) => {
+    const vars: Vars = { ...(owner?.vars ?? {}) };
+    const origins: Record<string, Origin> = { ...(owner?.varOrigins ?? {}) };
+    for (const f of fileList ?? []) {
+      if (f.vaulted) {
+        report.push({ kind: "vault", where: { file: f.file }, message: `the whole file is encrypted with ansible-vault (${label})`,
+          hint: `see its vars: ansible-vault view ${f.file}\nthen, for each: lab secrets set NAME (reads the value on stdin) and use lab.secret("NAME") in the role` });
+      }
+      Object.assign(vars, f.vars);
+      Object.assign(origins, f.origins);
+    }
+    const plain: Vars = {};
+    for (const [k, v] of Object.entries(vars)) {
+      if (v instanceof Vaulted) vaults.push({ key: k, scope: label, ...(origins[k] ? { origin: origins[k] } : {}), target });
+      else if (isTemplated(v) && !isAnsibleVar(k)) {
+        report.push({ kind: "template", ...(origins[k] ? { where: origins[k] } : {}), message: `${k} (${label}) is a Jinja2 template: ${JSON.stringify(v)}`, hint: "compute it in the playbook from host.vars instead" });
+      }
+      if (!(v instanceof Vaulted) && !isAnsibleVar(k)) plain[k] = v;
+    }
+    const { conn, unmapped } = mapConnection(vars, origins);
+    for (const u of unmapped) report.push({ kind: "connection", ...(u.origin ? { where: u.origin } : {}), message: `${u.key}=${JSON.stringify(u.value)} (${label}): ${u.why}`, hint: u.hint });
+    return { vars: plain, conn };
+  };
+
+  const data: LabInventoryData = {};
+  const all = scope(inv.groups.get("all"), files.group.get("all"), "group all", "all");
+  if (Object.keys(all.conn).length) data.connection = all.conn;
+  if (Object.keys(all.vars).length) data.vars = all.vars;
+  const groups: Record<string, LabGroup> = {};
+  for (const g of inv.groups.values()) {
+    if (g.name === "all") continue;
+    const s = scope(g, files.group.get(g.name), `group ${g.name}`, g.hosts[0] ?? g.name);
+    if (g.name === "ungrouped" && g.hosts.length === 0 && !Object.keys(s.vars).length && !Object.keys(s.conn).length) continue;
+    groups[groupNames.get(g.name)!] = {
+      ...(g.hosts.length ? { hosts: g.hosts.map((h) => hostNames.get(h)!) } : {}),
+      ...(g.children.length ? { children: g.children.map((c) => groupNames.get(c)!) } : {}),
+      ...(Object.keys(s.vars).length ? { vars: s.vars } : {}),
+      ...(Object.keys(s.conn).length ? { connection: s.conn } : {}),
+    };
+  }
+  const hosts: Record<string, LabHost> = {};
+  for (const h of inv.hosts.values()) {
+    const s = scope(h, files.host.get(h.name), `host ${h.name}`, h.name);
+    const name = hostNames.get(h.name)!;
+    hosts[name] = { ...s.conn, ...(name !== h.name && !s.conn.address ? { address: h.name } : {}), ...(Object.keys(s.vars).length ? { vars: s.vars } : {}) };
+  }
+  if (Object.keys(groups).length) data.groups = groups;
+  data.hosts = hosts;
+
+  reportVaults(vaults, opts.source, report);
+  await pinDifferences(inv, files, data, hostNames, opts, report);
+
+  const users = [...inv.hosts.keys()].filter((h) => ansibleHostVars(inv, files, h).vars.ansible_user === undefined && ansibleHostVars(inv, files, h).vars.ansible_ssh_user === undefined);
+  if (users.length) {
+    report.push({ kind: "connection", message: `no ansible_user for ${users.length} host(s) (${users.slice(0, 5).map((h) => hostNames.get(h)).join(", ")}${users.length > 5 ? ", ..." : ""}): Ansible logs in as your local user, lab as root`,
+      hint: "set connection: { user: NAME } at the top of the converted file if root is not right" });
+  }
+  return { data, text: render(data, opts.source), report, hostNames, groupNames };
+}
+
+function reportVaults(vaults: { key: string; scope: string; origin?: Origin; target: string }[], source: string, report: ReportItem[]): void {
+  const count = new Map<string, number>();
+  for (const v of vaults) count.set(v.key, (count.get(v.key) ?? 0) + 1);
+  for (const v of vaults) {
+    const base = count.get(v.key) === 1 ? v.key : `${v.scope.split(" ")[1]}_${v.key}`;
+    const name = SECRET_NAME.test(base) ? base : `s_${base.replace(/[^A-Za-z0-9_.-]/g, "_")}`;
+    report.push({
+      kind: "vault", ...(v.origin ? { where: v.origin } : {}), message: `${v.key} (${v.scope}) is vaulted (!vault): left out of the lab inventory`,
+      hint: `ansible -i ${source} ${v.target} -m ansible.builtin.debug -a var=${v.key} --ask-vault-pass   # shows the value\n`
+        + `lab secrets set ${name}   # paste the value on stdin, then Ctrl-D\n`
+        + `in the role or playbook: lab.secret("${name}") (a Secret: redacted everywhere, files holding it are 0600)`,
+    });
+  }
+}
+
+/** What lab resolves for the converted data vs what Ansible resolves: differences are pinned on the host. */
+async function pinDifferences(inv: AnsibleInventory, files: VarsFiles, data: LabInventoryData, hostNames: ReadonlyMap<string, string>, opts: ConvertOptions, report: ReportItem[]): Promise<void> {
+  const pins = new Map<string, { where?: Origin; message: string; hosts: string[] }>();
+  for (let round = 0; round < 2; round++) {
+    const lab = await loadWithLab(data, opts.root);
+    let differs = false;
+    for (const [aName, name] of hostNames) {
+      const want = ansibleHostVars(inv, files, aName);
+      const got = lab.get(name)!;
+      const host = data.hosts![name]!;
+      for (const [k, v] of Object.entries(want.vars)) {
+        if (isAnsibleVar(k) || v instanceof Vaulted || same(got.vars[k], v)) continue;
+        differs = true;
+        host.vars = { ...host.vars, [k]: v };
+        const p = pins.get(`var:${k}:${at(want.origins[k])}`) ?? { ...(want.origins[k] ? { where: want.origins[k] } : {}), message: `${k}: Ansible takes this value (group_vars files outrank every group's inline vars; groups sort by depth, ansible_group_priority, name)`, hosts: [] };
+        pins.set(`var:${k}:${at(want.origins[k])}`, p);
+        p.hosts.push(name);
+      }
+      const { conn } = mapConnection(want.vars, want.origins);
+      const expected = { address: conn.address ?? aName, port: conn.port ?? 22, become: conn.become ?? false, type: conn.type ?? "ssh", connect_timeout: conn.connect_timeout ?? 10, ...(conn.user ? { user: conn.user } : {}), ...(conn.key_file ? { key_file: conn.key_file } : {}) };
+      const actual = { address: got.connection.address, port: got.connection.port, become: got.connection.become, type: got.connection.type, connect_timeout: got.connection.connectTimeoutMs / 1000, user: got.connection.user, key_file: got.connection.keyFile };
+      for (const [field, v] of Object.entries(expected) as [keyof LabConnection, unknown][]) {
+        const a = actual[field];
+        if (field === "key_file" ? a === expandPath(String(v), opts.root) : a === v) continue;
+        differs = true;
+        Object.assign(host, { [field]: v });
+        const key = `conn:${field}`;
+        const p = pins.get(key) ?? { message: `connection ${field}: set on the host to what Ansible resolves`, hosts: [] };
+        pins.set(key, p);
+        p.hosts.push(name);
+      }
+    }
+    if (!differs) {
+      for (const p of pins.values()) report.push({ kind: "precedence", ...(p.where ? { where: p.where } : {}), message: `${p.message}: pinned on ${p.hosts.join(", ")}` });
+      return;
+    }
+  }
+  throw new LabError("the converted inventory still resolves differently from Ansible after pinning (a bug in lab import)", 1);
+}
+
+async function loadWithLab(data: LabInventoryData, root: string): Promise<Map<string, HostInfo>> {
+  const dir = await mkdtemp(join(tmpdir(), "lab-import-"));
+  try {
+    await writeFile(join(dir, "hosts.yaml"), render(data, "check"));
+    const lab = await loadInventory({ path: join(dir, "hosts.yaml"), root });
+    return new Map(lab.hosts);
+  } catch (e) {
+    if (e instanceof LabError) throw new LabError(`the converted inventory does not load in lab (a bug in lab import): ${e.message}`, 1, {}, undefined, { cause: e });
+    throw e;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const expandPath = (p: string, root: string) => resolve(root, p.replace(/^~(?=\/|$)/, homedir()));
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const at = (o: Origin | undefined) => (o ? `${o.file}:${o.line ?? 0}` : "");
+
+export function render(data: LabInventoryData, source: string): string {
+  const doc = new Document(data, { aliasDuplicateObjects: false });
+  return `# yaml-language-server: $schema=./schema.json\n# Converted from the Ansible inventory ${source} by \`lab import ansible\`.\n${doc.toString({ lineWidth: 0 })}`;
+}
