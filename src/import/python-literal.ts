@@ -64,8 +64,6 @@ class Parser {
       if (this.eat(")")) return [];
       const v = this.value();
       if (this.eat(")")) return v;
-      this.i--;
-      while (this.s[this.i] !== ",") this.i--;
       return [v, ...this.sequenceRest(")")];
     }
     if (c === "{") return this.braces();
