@@ -39,7 +39,8 @@ export async function importAnsible(o: ImportOptions): Promise<ExitCode> {
   const groups = Object.keys(converted.data.groups ?? {}).length;
   const hosts = Object.keys(converted.data.hosts ?? {}).length;
   const summary = `lab import ansible: ${shown} -> ${rel(o.root, file)}: ${hosts} host(s), ${groups} group(s); check it with: lab -i ${rel(o.root, file)} check`;
-  o.stdout.write(formatReport([...loaded.report, ...converted.report], summary));
+  const items = [...loaded.report, ...converted.report].map((i) => (i.where ? { ...i, where: { ...i.where, file: rel(o.root, i.where.file) } } : i));
+  o.stdout.write(formatReport(items, summary));
   return ExitCode.ok;
 }
 

@@ -12,6 +12,8 @@ export interface LabConnection {
   key_file?: string;
   become?: boolean;
   connect_timeout?: number;
+  /** Ansible name of the jump host (from ProxyJump in ansible_ssh_common_args). */
+  bastion?: string;
 }
 
 export interface Unmapped { key: string; value: unknown; origin?: Origin; why: string; hint: string }
@@ -70,11 +72,18 @@ export function mapConnection(vars: Record<string, unknown>, origins: Record<str
       case "ansible_become_method":
         if (String(v) !== "sudo") no(key, `lab escalates with sudo -n only, not ${String(v)}`, "configure passwordless sudo for the login user");
         break;
+      case "ansible_ssh_common_args": case "ansible_ssh_extra_args": {
+        // Only a lone jump host maps: `-o ProxyJump=NAME` or `-J NAME`.
+        const jump = /^\s*(?:-o\s*ProxyJump=|-J\s*)([A-Za-z0-9][\w.-]*)\s*$/.exec(String(v))?.[1];
+        if (jump) conn.bastion = jump;
+        else no(key, "lab's SSH client takes no ssh options (and does not read ~/.ssh/config)", "use the host's port, key_file or bastion (a jump host of the inventory)");
+        break;
+      }
       case "ansible_python_interpreter": case "ansible_group_priority":
         break; // lab runs no Python on hosts; group priority is applied by the conversion itself
       default:
         if (PASSWORDS.includes(key)) no(key, "lab logs in with SSH keys and uses sudo -n; it takes no passwords", "use key_file (or ssh-agent) and NOPASSWD sudo; never put the password in the inventory");
-        else no(key, "no lab equivalent", key.includes("ssh") ? "lab uses its own SSH client: set the option on the host (port, key_file, bastion) or in ~/.ssh only for your shell" : "drop it, or handle it in a role");
+        else no(key, "no lab equivalent", key.includes("ssh") ? "lab's SSH client does not read ssh options or ~/.ssh/config: use the host's port, key_file or bastion" : "drop it, or handle it in a role");
     }
   }
   return { conn, unmapped };

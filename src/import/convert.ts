@@ -77,6 +77,15 @@ export async function convertInventory(inv: AnsibleInventory, files: VarsFiles, 
       if (!(v instanceof Vaulted) && !isAnsibleVar(k)) plain[k] = v;
     }
     const { conn, unmapped } = mapConnection(vars, origins);
+    if (conn.bastion !== undefined) {
+      const b = hostNames.get(conn.bastion);
+      const where = origins.ansible_ssh_common_args ?? origins.ansible_ssh_extra_args;
+      if (b) conn.bastion = b;
+      else {
+        report.push({ kind: "connection", ...(where ? { where } : {}), message: `ProxyJump ${conn.bastion} (${label}) is not a host of the inventory`, hint: "add the jump host to the inventory: lab's bastion names an inventory host" });
+        delete conn.bastion;
+      }
+    }
     for (const u of unmapped) report.push({ kind: "connection", ...(u.origin ? { where: u.origin } : {}), message: `${u.key}=${JSON.stringify(u.value)} (${label}): ${u.why}`, hint: u.hint });
     return { vars: plain, conn };
   };
@@ -151,8 +160,9 @@ async function pinDifferences(inv: AnsibleInventory, files: VarsFiles, data: Lab
         p.hosts.push(name);
       }
       const { conn } = mapConnection(want.vars, want.origins);
-      const expected = { address: conn.address ?? aName, port: conn.port ?? 22, become: conn.become ?? false, type: conn.type ?? "ssh", connect_timeout: conn.connect_timeout ?? 10, ...(conn.user ? { user: conn.user } : {}), ...(conn.key_file ? { key_file: conn.key_file } : {}) };
-      const actual = { address: got.connection.address, port: got.connection.port, become: got.connection.become, type: got.connection.type, connect_timeout: got.connection.connectTimeoutMs / 1000, user: got.connection.user, key_file: got.connection.keyFile };
+      const jump = conn.bastion !== undefined ? hostNames.get(conn.bastion) : undefined;
+      const expected = { ...(jump ? { bastion: jump } : {}), address: conn.address ?? aName, port: conn.port ?? 22, become: conn.become ?? false, type: conn.type ?? "ssh", connect_timeout: conn.connect_timeout ?? 10, ...(conn.user ? { user: conn.user } : {}), ...(conn.key_file ? { key_file: conn.key_file } : {}) };
+      const actual = { address: got.connection.address, port: got.connection.port, become: got.connection.become, type: got.connection.type, connect_timeout: got.connection.connectTimeoutMs / 1000, user: got.connection.user, key_file: got.connection.keyFile, bastion: got.connection.bastion?.name };
       for (const [field, v] of Object.entries(expected) as [keyof LabConnection, unknown][]) {
         const a = actual[field];
         if (field === "key_file" ? a === expandPath(String(v), opts.root) : a === v) continue;

@@ -82,6 +82,8 @@ describe.each([
       expect(c.user, `user of ${name}`).toBe(want.ansible_user ?? "root");
       expect(c.become, `become of ${name}`).toBe(ansibleBool(want.ansible_become ?? false));
       expect(c.type, `type of ${name}`).toBe(want.ansible_connection === "local" ? "local" : "ssh");
+      const jump = /ProxyJump=(\S+)/.exec(typeof want.ansible_ssh_common_args === "string" ? want.ansible_ssh_common_args : "")?.[1];
+      expect(c.bastion?.name, `bastion of ${name}`).toBe(jump);
       const key = want.ansible_ssh_private_key_file as string | undefined;
       expect(c.keyFile, `key_file of ${name}`).toBe(key ? resolve(root, key.replace(/^~/, homedir())) : undefined);
     }
