@@ -155,7 +155,7 @@ async function pinDifferences(inv: AnsibleInventory, files: VarsFiles, data: Lab
         if (isAnsibleVar(k) || v instanceof Vaulted || same(got.vars[k], v)) continue;
         differs = true;
         host.vars = { ...host.vars, [k]: v };
-        const p = pins.get(`var:${k}:${at(want.origins[k])}`) ?? { ...(want.origins[k] ? { where: want.origins[k] } : {}), message: `${k}: Ansible takes this value (group_vars files outrank every group's inline vars; groups sort by depth, ansible_group_priority, name)`, hosts: [] };
+        const p = pins.get(`var:${k}:${at(want.origins[k])}`) ?? { ...(want.origins[k] ? { where: want.origins[k] } : {}), message: `${k}=${JSON.stringify(v)} is what Ansible resolves (its order: every group's inline vars, then every group's group_vars files; groups by depth, ansible_group_priority, name), not lab's group-by-group merge`, hosts: [] };
         pins.set(`var:${k}:${at(want.origins[k])}`, p);
         p.hosts.push(name);
       }

@@ -32,7 +32,7 @@ export async function loadAnsibleInventory(path: string): Promise<LoadedAnsible>
   const report: ReportItem[] = [];
   const sources: string[] = [];
   const warn = (where: Origin, message: string) => report.push({ kind: "ignored", where, message, hint: "Ansible skips it too" });
-  const files = st.isDirectory() ? await sourceFiles(path) : [path];
+  const files = st.isDirectory() ? await sourceFiles(path, (file) => report.push({ kind: "ignored", where: { file }, message: "skipped: Ansible ignores files with this extension in an inventory folder (INVENTORY_IGNORE_EXTS)", hint: "rename it (no extension, .yml or .yaml) if it is meant to be part of the inventory" })) : [path];
   for (const file of files) if (await parseSource(file, inv, report, warn)) sources.push(file);
   if (sources.length === 0) {
     const dyn = report.find((r) => r.kind === "dynamic");
@@ -54,12 +54,15 @@ export async function loadAnsibleInventory(path: string): Promise<LoadedAnsible>
   return { inv, files: { group, host }, report, sources };
 }
 
-async function sourceFiles(dir: string): Promise<string[]> {
+async function sourceFiles(dir: string, skipped: (file: string) => void): Promise<string[]> {
   const out: string[] = [];
   for (const name of (await readdir(dir)).sort()) {
-    if (IGNORED.test(name)) continue;
+    if (IGNORED.test(name)) {
+      if (!/^\.|^(host_vars|group_vars|vars_plugins)$/.test(name)) skipped(join(dir, name));
+      continue;
+    }
     const p = join(dir, name);
-    if ((await stat(p)).isDirectory()) out.push(...(await sourceFiles(p)));
+    if ((await stat(p)).isDirectory()) out.push(...(await sourceFiles(p, skipped)));
     else out.push(p);
   }
   return out;

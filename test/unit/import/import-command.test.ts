@@ -1,0 +1,52 @@
+// `lab import ansible` through the CLI entry point: what it writes, what it
+// prints, and its exit codes.
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, expect, it, vi } from "vitest";
+import { main } from "../../../src/cli/main.ts";
+import { FIXTURES } from "../helpers/fixtures.ts";
+import { tempDir } from "../helpers/temp.ts";
+
+let out: string[];
+let err: string[];
+beforeEach(() => {
+  out = [];
+  err = [];
+  vi.spyOn(process.stdout, "write").mockImplementation((s) => (out.push(String(s)), true));
+  vi.spyOn(process.stderr, "write").mockImplementation((s) => (err.push(String(s)), true));
+});
+afterEach(() => vi.restoreAllMocks());
+
+it("writes hosts.yaml with the schema modeline and schema.json, and prints the report", async () => {
+  const root = await tempDir();
+  expect(await main(["-C", root, "import", "ansible", join(FIXTURES, "ansible", "mixed"), "-o", "inv"])).toBe(0);
+  const text = await readFile(join(root, "inv", "hosts.yaml"), "utf8");
+  expect(text.split("\n")[0]).toBe("# yaml-language-server: $schema=./schema.json");
+  expect(JSON.parse(await readFile(join(root, "inv", "schema.json"), "utf8"))).toMatchObject({ title: "lab inventory file" });
+  const report = out.join("");
+  expect(report).toContain("2 host(s), 2 group(s)"); // 20-static.ini is skipped, as Ansible skips *.ini in a folder
+  expect(report).toMatch(/20-static\.ini: skipped: Ansible ignores files with this extension/);
+  expect(report).toMatch(/dynamic inventory \(not converted\): 1\n {2}- \S+10-proxmox\.yml:1: inventory plugin community\.general\.proxmox/);
+  expect(report).toContain("ansible-inventory -i");
+  expect(err.join("")).toBe("");
+});
+
+it("does not replace an existing file without --force", async () => {
+  const root = await tempDir();
+  const src = join(FIXTURES, "ansible", "ini", "hosts");
+  expect(await main(["-C", root, "import", "ansible", src])).toBe(0);
+  await writeFile(join(root, "inventory", "hosts.yaml"), "mine\n");
+  expect(await main(["-C", root, "import", "ansible", src])).toBe(2);
+  expect(err.join("")).toContain("hosts.yaml already exists");
+  expect(await readFile(join(root, "inventory", "hosts.yaml"), "utf8")).toBe("mine\n");
+  expect(await main(["-C", root, "import", "ansible", src, "--force"])).toBe(0);
+  expect(await readFile(join(root, "inventory", "hosts.yaml"), "utf8")).toContain("web01:");
+});
+
+it("a broken INI line exits 2 naming file:line, and writes nothing", async () => {
+  const root = await tempDir();
+  const src = join(FIXTURES, "ansible", "errors", "ini-vars-line-without-equals", "hosts");
+  expect(await main(["-C", root, "import", "ansible", src])).toBe(2);
+  expect(err.join("")).toContain(`lab: error: ${src}:5: Expected key=value, got: http_port 8080`);
+  await expect(readFile(join(root, "inventory", "hosts.yaml"))).rejects.toThrow(/ENOENT/);
+});
