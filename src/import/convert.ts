@@ -56,7 +56,7 @@ export async function convertInventory(inv: AnsibleInventory, files: VarsFiles, 
   const groupNames = new Map([...inv.groups.values()].filter((g) => g.name !== "all").map((g) => [g.name, labName(g.name, "group", g.origin)]));
 
   // One scope's vars: inline, then its group_vars/host_vars files (Ansible loads files after inline vars).
-  const vaults: { key: string; scope: string; origin?: Origin; target: string }[] = [];
+  const vaults: { key: string; paths: string[]; scope: string; origin?: Origin; target: string }[] = [];
   const scope = (owner: VarsOwner | undefined, fileList: VarsFile[] | undefined, label: string, target: string) => {
     const vars: Vars = { ...(owner?.vars ?? {}) };
     const origins: Record<string, Origin> = { ...(owner?.varOrigins ?? {}) };
@@ -70,11 +70,11 @@ export async function convertInventory(inv: AnsibleInventory, files: VarsFiles, 
     }
     const plain: Vars = {};
     for (const [k, v] of Object.entries(vars)) {
-      if (v instanceof Vaulted) vaults.push({ key: k, scope: label, ...(origins[k] ? { origin: origins[k] } : {}), target });
+      if (hasVault(v)) vaults.push({ key: k, paths: vaultPaths(v, k), scope: label, ...(origins[k] ? { origin: origins[k] } : {}), target });
       else if (isTemplated(v) && !isAnsibleVar(k)) {
         report.push({ kind: "template", ...(origins[k] ? { where: origins[k] } : {}), message: `${k} (${label}) is a Jinja2 template: ${JSON.stringify(v)}`, hint: "compute it in the playbook from host.vars instead" });
       }
-      if (!(v instanceof Vaulted) && !isAnsibleVar(k)) plain[k] = v;
+      if (!hasVault(v) && !isAnsibleVar(k)) plain[k] = v;
     }
     const { conn, unmapped } = mapConnection(vars, origins);
     if (conn.bastion !== undefined) {
@@ -118,7 +118,10 @@ export async function convertInventory(inv: AnsibleInventory, files: VarsFiles, 
   reportVaults(vaults, opts.source, report);
   await pinDifferences(inv, files, data, hostNames, opts, report);
 
-  const users = [...inv.hosts.keys()].filter((h) => ansibleHostVars(inv, files, h).vars.ansible_user === undefined && ansibleHostVars(inv, files, h).vars.ansible_ssh_user === undefined);
+  const users = [...inv.hosts.keys()].filter((h) => {
+    const c = mapConnection(ansibleHostVars(inv, files, h).vars, {}).conn;
+    return c.user === undefined && c.type !== "local";
+  });
   if (users.length) {
     report.push({ kind: "connection", message: `no ansible_user for ${users.length} host(s) (${users.slice(0, 5).map((h) => hostNames.get(h)).join(", ")}${users.length > 5 ? ", ..." : ""}): Ansible logs in as your local user, lab as root`,
       hint: "set connection: { user: NAME } at the top of the converted file if root is not right" });
@@ -126,17 +129,21 @@ export async function convertInventory(inv: AnsibleInventory, files: VarsFiles, 
   return { data, text: render(data, opts.source), report, hostNames, groupNames };
 }
 
-function reportVaults(vaults: { key: string; scope: string; origin?: Origin; target: string }[], source: string, report: ReportItem[]): void {
+function reportVaults(vaults: { key: string; paths: string[]; scope: string; origin?: Origin; target: string }[], source: string, report: ReportItem[]): void {
   const count = new Map<string, number>();
   for (const v of vaults) count.set(v.key, (count.get(v.key) ?? 0) + 1);
   for (const v of vaults) {
-    const base = count.get(v.key) === 1 ? v.key : `${v.scope.split(" ")[1]}_${v.key}`;
-    const name = SECRET_NAME.test(base) ? base : `s_${base.replace(/[^A-Za-z0-9_.-]/g, "_")}`;
+    const prefix = count.get(v.key) === 1 ? "" : `${v.scope.split(" ")[1]}_`;
+    const names = v.paths.map((p) => {
+      const base = prefix + p.replace(/[^A-Za-z0-9_.-]/g, "_");
+      return SECRET_NAME.test(base) ? base : `s_${base}`;
+    });
     report.push({
-      kind: "vault", ...(v.origin ? { where: v.origin } : {}), message: `${v.key} (${v.scope}) is vaulted (!vault): left out of the lab inventory`,
+      kind: "vault", ...(v.origin ? { where: v.origin } : {}),
+      message: `${v.key} (${v.scope}) is vaulted${v.paths[0] === v.key ? "" : ` (at ${v.paths.join(", ")})`}: left out of the lab inventory`,
       hint: `ansible -i ${source} ${v.target} -m ansible.builtin.debug -a var=${v.key} --ask-vault-pass   # shows the value\n`
-        + `lab secrets set ${name}   # paste the value on stdin, then Ctrl-D\n`
-        + `in the role or playbook: lab.secret("${name}") (a Secret: redacted everywhere, files holding it are 0600)`,
+        + names.map((n) => `lab secrets set ${n}   # paste the value on stdin, then Ctrl-D\n`).join("")
+        + `in the role or playbook: ${names.map((n) => `lab.secret("${n}")`).join(", ")} (a Secret: redacted everywhere, files holding it are 0600)`,
     });
   }
 }
@@ -152,7 +159,7 @@ async function pinDifferences(inv: AnsibleInventory, files: VarsFiles, data: Lab
       const got = lab.get(name)!;
       const host = data.hosts![name]!;
       for (const [k, v] of Object.entries(want.vars)) {
-        if (isAnsibleVar(k) || v instanceof Vaulted || same(got.vars[k], v)) continue;
+        if (isAnsibleVar(k) || hasVault(v) || same(got.vars[k], v)) continue;
         differs = true;
         host.vars = { ...host.vars, [k]: v };
         const p = pins.get(`var:${k}:${at(want.origins[k])}`) ?? { ...(want.origins[k] ? { where: want.origins[k] } : {}), message: `${k}=${JSON.stringify(v)} is what Ansible resolves (its order: every group's inline vars, then every group's group_vars files; groups by depth, ansible_group_priority, name), not lab's group-by-group merge`, hosts: [] };
@@ -196,6 +203,16 @@ async function loadWithLab(data: LabInventoryData, root: string): Promise<Map<st
   }
 }
 
+/** Where the vaulted values are inside v ("db.users.0.password"). */
+function vaultPaths(v: unknown, path: string): string[] {
+  if (v instanceof Vaulted) return [path];
+  if (typeof v !== "object" || v === null) return [];
+  return Object.entries(v).flatMap(([k, x]) => vaultPaths(x, `${path}.${k}`));
+}
+
+/** A vaulted value, or a list/dict holding one (the whole var is then left out). */
+const hasVault = (v: unknown): boolean =>
+  v instanceof Vaulted || (typeof v === "object" && v !== null && Object.values(v).some(hasVault));
 const expandPath = (p: string, root: string) => resolve(root, p.replace(/^~(?=\/|$)/, homedir()));
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 const at = (o: Origin | undefined) => (o ? `${o.file}:${o.line ?? 0}` : "");

@@ -41,7 +41,8 @@ function ansibleMembers(list: AnsibleList): Map<string, Set<string>> {
   return out;
 }
 
-const isVaulted = (v: unknown) => typeof v === "object" && v !== null && "__ansible_vault" in v;
+/** A vaulted value as ansible-inventory prints it, or a list/dict holding one. */
+const isVaulted = (v: unknown): boolean => typeof v === "object" && v !== null && ("__ansible_vault" in v || Object.values(v).some(isVaulted));
 const ansibleBool = (v: unknown) => v === true || ["yes", "true", "on", "1"].includes(String(v).toLowerCase());
 
 async function convert(source: string) {
