@@ -1,9 +1,11 @@
 // `lab import ansible INVENTORY [-o inventory/]`: convert an Ansible inventory
 // into a lab inventory file and list what could not be converted.
-import { copyFile, mkdir, rename, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { basename, dirname, extname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { badInput, ExitCode } from "../errors.ts";
+import { badInput, ExitCode, LabError } from "../errors.ts";
+import { loadInventory } from "../inventory/inventory.ts";
 import { convertInventory } from "../import/convert.ts";
 import { loadAnsibleInventory } from "../import/load.ts";
 import { formatReport } from "../import/report.ts";
@@ -28,6 +30,7 @@ export async function importAnsible(o: ImportOptions): Promise<ExitCode> {
   if (!o.force && (await stat(file).then(() => true, () => false))) {
     throw badInput(`${file} already exists`, { file }, "pass -o with another folder or file, or --force to replace it");
   }
+  await checkWithNeighbours(file, converted.text, o.root);
   await mkdir(dirname(file), { recursive: true });
   // Old file or new file, never half of one.
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
@@ -50,3 +53,21 @@ const rel = (root: string, p: string) => {
   const r = relative(root, p);
   return r === "" ? "." : r.startsWith("..") ? p : r;
 };
+
+/** The folder's other inventory files and the new one must load together (no host or group twice). */
+async function checkWithNeighbours(file: string, text: string, root: string): Promise<void> {
+  const dir = dirname(file);
+  const others = await readdir(dir).then((n) => n.filter((f) => /\.ya?ml$/.test(f) && join(dir, f) !== file), () => []);
+  if (others.length === 0) return;
+  const tmp = await mkdtemp(join(tmpdir(), "lab-import-"));
+  try {
+    for (const f of others) await copyFile(join(dir, f), join(tmp, f));
+    await writeFile(join(tmp, basename(file)), text);
+    await loadInventory({ path: tmp, root }).catch((e: unknown) => {
+      if (!(e instanceof LabError)) throw e;
+      throw badInput(`the converted inventory conflicts with ${others.join(", ")} in ${dir}: ${e.message.replaceAll(tmp, dir)}`, { file }, "write it to another folder (-o), or remove what both define");
+    });
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

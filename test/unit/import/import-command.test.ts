@@ -1,6 +1,6 @@
 // `lab import ansible` through the CLI entry point: what it writes, what it
 // prints, and its exit codes.
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import { main } from "../../../src/cli/main.ts";
@@ -48,5 +48,14 @@ it("a broken INI line exits 2 naming file:line, and writes nothing", async () =>
   const src = join(FIXTURES, "ansible", "errors", "ini-vars-line-without-equals", "hosts");
   expect(await main(["-C", root, "import", "ansible", src])).toBe(2);
   expect(err.join("")).toContain(`lab: error: ${src}:5: Expected key=value, got: http_port 8080`);
+  await expect(readFile(join(root, "inventory", "hosts.yaml"))).rejects.toThrow(/ENOENT/);
+});
+
+it("refuses a file that conflicts with the output folder's other inventory files, writing nothing", async () => {
+  const root = await tempDir();
+  await mkdir(join(root, "inventory"));
+  await writeFile(join(root, "inventory", "lab.yaml"), "hosts:\n  web01: { address: 10.9.9.9 }\n");
+  expect(await main(["-C", root, "import", "ansible", join(FIXTURES, "ansible", "ini", "hosts")])).toBe(2);
+  expect(err.join("")).toMatch(/conflicts with lab\.yaml in \S+inventory: host "web01" is defined twice/);
   await expect(readFile(join(root, "inventory", "hosts.yaml"))).rejects.toThrow(/ENOENT/);
 });
