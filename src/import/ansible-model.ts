@@ -13,6 +13,10 @@ export class Vaulted {
   constructor(readonly ciphertext: string) {}
 }
 
+/** A vaulted value, or a list/dict holding one. */
+export const hasVault = (v: unknown): boolean =>
+  v instanceof Vaulted || (typeof v === "object" && v !== null && Object.values(v).some(hasVault));
+
 export interface VarsOwner {
   readonly name: string;
   readonly vars: Record<string, unknown>;

@@ -1,7 +1,6 @@
 // Ansible's connection vars (ansible_host, ansible_port, ...) -> lab's connection
 // fields (README "Inventory"). What has no lab equivalent is returned as a note.
-import type { Origin } from "./ansible-model.ts";
-import { Vaulted } from "./ansible-model.ts";
+import { hasVault, type Origin } from "./ansible-model.ts";
 
 /** lab's connection fields on a host (address included) or under `connection:`. */
 export interface LabConnection {
@@ -16,7 +15,7 @@ export interface LabConnection {
   bastion?: string;
 }
 
-export interface Unmapped { key: string; value: unknown; origin?: Origin; why: string; hint: string }
+export interface Unmapped { key: string; value: unknown; origin?: Origin; why: string; hint: string; secret?: true }
 
 const SSH_TYPES = new Set(["ssh", "smart", "paramiko", "paramiko_ssh", "ansible.builtin.ssh", "ansible.builtin.paramiko_ssh", "ansible.netcommon.libssh"]);
 const PASSWORDS = ["ansible_password", "ansible_ssh_pass", "ansible_ssh_password", "ansible_become_password", "ansible_become_pass", "ansible_sudo_pass", "ansible_sudo_password"];
@@ -44,10 +43,18 @@ export const isAnsibleVar = (key: string): boolean => key.startsWith("ansible_")
 export function mapConnection(vars: Record<string, unknown>, origins: Record<string, Origin>): { conn: LabConnection; unmapped: Unmapped[] } {
   const conn: LabConnection = {};
   const unmapped: Unmapped[] = [];
-  const no = (key: string, why: string, hint: string) => unmapped.push({ key, value: vars[key], ...(origins[key] ? { origin: origins[key] } : {}), why, hint });
+  const no = (key: string, why: string, hint: string, secret = false) =>
+    unmapped.push({ key, value: vars[key], ...(origins[key] ? { origin: origins[key] } : {}), why, hint, ...(secret ? { secret: true as const } : {}) });
   for (const [key, v] of Object.entries(vars)) {
     if (!isAnsibleVar(key)) continue;
-    if (v instanceof Vaulted) continue; // reported as a vaulted value
+    if (PASSWORDS.includes(key)) {
+      no(key, "lab logs in with SSH keys and uses sudo -n; it takes no passwords", "use key_file (or ssh-agent) and NOPASSWD sudo; never put the password in the inventory", true);
+      continue;
+    }
+    if (hasVault(v)) {
+      no(key, "a vaulted connection value: lab cannot read it", "write the value in clear (connection settings are not secrets), or drop it");
+      continue;
+    }
     const set = <K extends keyof LabConnection>(field: K, value: LabConnection[K] | undefined, expect: string) => {
       if (value === undefined) no(key, `value ${JSON.stringify(v)} is not ${expect}`, `set ${field} by hand`);
       else conn[field] = value;
@@ -82,8 +89,7 @@ export function mapConnection(vars: Record<string, unknown>, origins: Record<str
       case "ansible_python_interpreter": case "ansible_group_priority":
         break; // lab runs no Python on hosts; group priority is applied by the conversion itself
       default:
-        if (PASSWORDS.includes(key)) no(key, "lab logs in with SSH keys and uses sudo -n; it takes no passwords", "use key_file (or ssh-agent) and NOPASSWD sudo; never put the password in the inventory");
-        else no(key, "no lab equivalent", key.includes("ssh") ? "lab's SSH client does not read ssh options or ~/.ssh/config: use the host's port, key_file or bastion" : "drop it, or handle it in a role");
+        no(key, "no lab equivalent", key.includes("ssh") ? "lab's SSH client does not read ssh options or ~/.ssh/config: use the host's port, key_file or bastion" : "drop it, or handle it in a role");
     }
   }
   return { conn, unmapped };

@@ -10,7 +10,7 @@ import { Document } from "yaml";
 import { LabError } from "../errors.ts";
 import { loadInventory } from "../inventory/inventory.ts";
 import type { HostInfo } from "../engine/types.ts";
-import { Vaulted, type AnsibleInventory, type Origin, type VarsOwner } from "./ansible-model.ts";
+import { hasVault, Vaulted, type AnsibleInventory, type Origin, type VarsOwner } from "./ansible-model.ts";
 import { isAnsibleVar, isTemplated, mapConnection, type LabConnection } from "./connection.ts";
 import { ansibleHostVars, type VarsFiles } from "./precedence.ts";
 import type { ReportItem } from "./report.ts";
@@ -70,7 +70,7 @@ export async function convertInventory(inv: AnsibleInventory, files: VarsFiles, 
     }
     const plain: Vars = {};
     for (const [k, v] of Object.entries(vars)) {
-      if (hasVault(v)) vaults.push({ key: k, paths: vaultPaths(v, k), scope: label, ...(origins[k] ? { origin: origins[k] } : {}), target });
+      if (hasVault(v) && !isAnsibleVar(k)) vaults.push({ key: k, paths: vaultPaths(v, k), scope: label, ...(origins[k] ? { origin: origins[k] } : {}), target });
       else if (isTemplated(v) && !isAnsibleVar(k)) {
         report.push({ kind: "template", ...(origins[k] ? { where: origins[k] } : {}), message: `${k} (${label}) is a Jinja2 template: ${JSON.stringify(v)}`, hint: "compute it in the playbook from host.vars instead" });
       }
@@ -86,7 +86,7 @@ export async function convertInventory(inv: AnsibleInventory, files: VarsFiles, 
         delete conn.bastion;
       }
     }
-    for (const u of unmapped) report.push({ kind: "connection", ...(u.origin ? { where: u.origin } : {}), message: `${u.key}=${JSON.stringify(u.value)} (${label}): ${u.why}`, hint: u.hint });
+    for (const u of unmapped) report.push({ kind: "connection", ...(u.origin ? { where: u.origin } : {}), message: `${u.key}${u.secret ? "" : `=${hasVault(u.value) ? "!vault" : JSON.stringify(u.value)}`} (${label}): ${u.why}`, hint: u.hint });
     return { vars: plain, conn };
   };
 
@@ -210,9 +210,6 @@ function vaultPaths(v: unknown, path: string): string[] {
   return Object.entries(v).flatMap(([k, x]) => vaultPaths(x, `${path}.${k}`));
 }
 
-/** A vaulted value, or a list/dict holding one (the whole var is then left out). */
-const hasVault = (v: unknown): boolean =>
-  v instanceof Vaulted || (typeof v === "object" && v !== null && Object.values(v).some(hasVault));
 const expandPath = (p: string, root: string) => resolve(root, p.replace(/^~(?=\/|$)/, homedir()));
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 const at = (o: Origin | undefined) => (o ? `${o.file}:${o.line ?? 0}` : "");

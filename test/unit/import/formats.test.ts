@@ -103,3 +103,19 @@ describe("sources", () => {
     expect(c.report.find((r) => r.kind === "vault")).toMatchObject({ where: { file: join(dir, "group_vars", "web.yml") }, message: expect.stringContaining("whole file is encrypted") as unknown });
   });
 });
+
+describe("connection vars", () => {
+  it("passwords (vaulted or not) are reported, never written; ProxyJump to an unknown host is reported", async () => {
+    const { inv } = yaml("web:\n  hosts:\n    web1:\n      ansible_become_password: !vault |\n        $ANSIBLE_VAULT;1.1;AES256\n        3061\n      ansible_password: hunter2\n      ansible_ssh_common_args: -J nowhere\n");
+    const c = await convertInventory(inv, { group: new Map(), host: new Map() }, { source: "hosts.yml", root: "/project" });
+    expect(c.text).not.toMatch(/hunter2|ANSIBLE_VAULT|nowhere/);
+    expect(JSON.stringify(c.report)).not.toMatch(/hunter2|ANSIBLE_VAULT/);
+    const msgs = c.report.filter((r) => r.kind === "connection").map((r) => r.message);
+    expect(msgs).toEqual(expect.arrayContaining([
+      "ansible_become_password (host web1): lab logs in with SSH keys and uses sudo -n; it takes no passwords",
+      "ansible_password (host web1): lab logs in with SSH keys and uses sudo -n; it takes no passwords",
+      "ProxyJump nowhere (host web1) is not a host of the inventory",
+    ]));
+    expect(c.report.filter((r) => r.kind === "vault")).toEqual([]);
+  });
+});
