@@ -101,6 +101,7 @@ it("lab check accepts a converted inventory (with a minimal playbook)", { timeou
   await symlink(join(REPO, "node_modules"), join(root, "node_modules"));
   const r = await run(process.execPath, [join(REPO, "bin", "lab.mjs"), "-C", root, "check"], { timeout: 170_000 }).catch((e: { code: number; stdout: string; stderr: string }) => e);
   expect(r.stderr).toBe("");
+  expect(r.stdout).toContain("types: ok");
   expect(r.stdout).toContain("playbooks/site.ts: ok (1 play(s), 8 step(s))");
   expect("code" in r ? r.code : 0).toBe(0);
 });
