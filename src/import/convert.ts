@@ -38,6 +38,9 @@ export interface ConvertOptions {
   root: string;
 }
 
+/** A var holding a vaulted value, in one scope ("group db", "host db1"). */
+interface VaultUse { key: string; value: string; paths: string[]; scope: string; origin?: Origin; target: string }
+
 const LAB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
@@ -56,7 +59,7 @@ export async function convertInventory(inv: AnsibleInventory, files: VarsFiles, 
   const groupNames = new Map([...inv.groups.values()].filter((g) => g.name !== "all").map((g) => [g.name, labName(g.name, "group", g.origin)]));
 
   // One scope's vars: inline, then its group_vars/host_vars files (Ansible loads files after inline vars).
-  const vaults: { key: string; paths: string[]; scope: string; origin?: Origin; target: string }[] = [];
+  const vaults: VaultUse[] = [];
   const scope = (owner: VarsOwner | undefined, fileList: VarsFile[] | undefined, label: string, target: string) => {
     const vars: Vars = { ...(owner?.vars ?? {}) };
     const origins: Record<string, Origin> = { ...(owner?.varOrigins ?? {}) };
@@ -70,7 +73,7 @@ export async function convertInventory(inv: AnsibleInventory, files: VarsFiles, 
     }
     const plain: Vars = {};
     for (const [k, v] of Object.entries(vars)) {
-      if (hasVault(v) && !isAnsibleVar(k)) vaults.push({ key: k, paths: vaultPaths(v, k), scope: label, ...(origins[k] ? { origin: origins[k] } : {}), target });
+      if (hasVault(v) && !isAnsibleVar(k)) vaults.push({ key: k, value: JSON.stringify(v), paths: vaultPaths(v, k), scope: label, ...(origins[k] ? { origin: origins[k] } : {}), target });
       else if (isTemplated(v) && !isAnsibleVar(k)) {
         report.push({ kind: "template", ...(origins[k] ? { where: origins[k] } : {}), message: `${k} (${label}) is a Jinja2 template: ${JSON.stringify(v)}`, hint: "compute it in the playbook from host.vars instead" });
       }
@@ -129,18 +132,26 @@ export async function convertInventory(inv: AnsibleInventory, files: VarsFiles, 
   return { data, text: render(data, opts.source), report, hostNames, groupNames };
 }
 
-function reportVaults(vaults: { key: string; paths: string[]; scope: string; origin?: Origin; target: string }[], source: string, report: ReportItem[]): void {
-  const count = new Map<string, number>();
-  for (const v of vaults) count.set(v.key, (count.get(v.key) ?? 0) + 1);
+/** One secret per distinct value: the same ciphertext in several scopes (as `ansible-inventory --list --yaml` repeats group vars on every host) is one secret. */
+function reportVaults(vaults: VaultUse[], source: string, report: ReportItem[]): void {
+  const byValue = new Map<string, VaultUse[]>();
   for (const v of vaults) {
-    const prefix = count.get(v.key) === 1 ? "" : `${v.scope.split(" ")[1]}_`;
+    const id = `${v.key}\0${v.value}`;
+    byValue.set(id, [...(byValue.get(id) ?? []), v]);
+  }
+  const distinct = new Map<string, number>();
+  for (const [v] of byValue.values()) distinct.set(v!.key, (distinct.get(v!.key) ?? 0) + 1);
+  for (const uses of byValue.values()) {
+    const v = uses[0]!;
+    const prefix = distinct.get(v.key) === 1 ? "" : `${v.scope.split(" ")[1]}_`;
     const names = v.paths.map((p) => {
       const base = prefix + p.replace(/[^A-Za-z0-9_.-]/g, "_");
       return SECRET_NAME.test(base) ? base : `s_${base}`;
     });
+    const scopes = uses.map((u) => u.scope);
     report.push({
       kind: "vault", ...(v.origin ? { where: v.origin } : {}),
-      message: `${v.key} (${v.scope}) is vaulted${v.paths[0] === v.key ? "" : ` (at ${v.paths.join(", ")})`}: left out of the lab inventory`,
+      message: `${v.key} (${scopes.slice(0, 3).join(", ")}${scopes.length > 3 ? ` and ${scopes.length - 3} more` : ""}) is vaulted${v.paths[0] === v.key ? "" : ` (at ${v.paths.join(", ")})`}: left out of the lab inventory`,
       hint: `ansible -i ${source} ${v.target} -m ansible.builtin.debug -a var=${v.key} --ask-vault-pass   # shows the value\n`
         + names.map((n) => `lab secrets set ${n}   # paste the value on stdin, then Ctrl-D\n`).join("")
         + `in the role or playbook: ${names.map((n) => `lab.secret("${n}")`).join(", ")} (a Secret: redacted everywhere, files holding it are 0600)`,

@@ -12,6 +12,7 @@ import { importAnsible } from "../../../src/cli/import-command.ts";
 import { loadInventory } from "../../../src/inventory/inventory.ts";
 import { FIXTURES } from "../helpers/fixtures.ts";
 import { LAB, makeProject } from "../helpers/project.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const run = promisify(execFile);
 const REPO = resolve(import.meta.dirname, "../../..");
@@ -59,37 +60,45 @@ describe.each([
   ["YAML with group_vars/ and host_vars/", "yaml/hosts.yml"],
   ["a folder of inventories (INI + a plugin config)", "mixed"],
 ])("%s resolves as ansible-inventory does", (_name, fixture) => {
-  const source = join(FIXTURES, "ansible", fixture);
-
-  it("same hosts, groups, vars and connections", { timeout: 120_000 }, async () => {
-    const [list, { root, report, inv }] = await Promise.all([ansibleList(source), convert(source)]);
-    const hostvars = list._meta.hostvars;
-    const ansibleHosts = new Set([...ansibleMembers(list).values()].flatMap((s) => [...s]));
-    expect(new Set(inv.hosts.keys())).toEqual(ansibleHosts);
-
-    // Membership incl. children: every non-empty group on either side, same hosts.
-    const labGroups = new Map([...inv.groups].filter(([g, m]) => g !== "all" && m.size > 0).map(([g, m]) => [g, new Set(m)]));
-    expect(labGroups).toEqual(new Map([...ansibleMembers(list)].filter(([, m]) => m.size > 0)));
-
-    for (const [name, host] of inv.hosts) {
-      const want = hostvars[name] ?? {};
-      const vaulted = Object.keys(want).filter((k) => isVaulted(want[k]));
-      const plain = Object.fromEntries(Object.entries(want).filter(([k, v]) => !k.startsWith("ansible_") && !isVaulted(v)));
-      expect(host.vars, `vars of ${name}`).toEqual(plain);
-      for (const k of vaulted) expect(report).toMatch(new RegExp(`${k} \\(.*\\) is vaulted[^\\n]*\\n[^\\n]*\\n\\s+lab secrets set \\S*${k}`));
-      const c = host.connection;
-      expect(c.address, `address of ${name}`).toBe(want.ansible_host ?? name);
-      expect(c.port, `port of ${name}`).toBe(Number(want.ansible_port ?? 22));
-      expect(c.user, `user of ${name}`).toBe(want.ansible_user ?? "root");
-      expect(c.become, `become of ${name}`).toBe(ansibleBool(want.ansible_become ?? false));
-      expect(c.type, `type of ${name}`).toBe(want.ansible_connection === "local" ? "local" : "ssh");
-      const jump = /ProxyJump=(\S+)/.exec(typeof want.ansible_ssh_common_args === "string" ? want.ansible_ssh_common_args : "")?.[1];
-      expect(c.bastion?.name, `bastion of ${name}`).toBe(jump);
-      const key = want.ansible_ssh_private_key_file as string | undefined;
-      expect(c.keyFile, `key_file of ${name}`).toBe(key ? resolve(root, key.replace(/^~/, homedir())) : undefined);
-    }
-  });
+  it("same hosts, groups, vars and connections", { timeout: 120_000 }, () => expectSameAsAnsible(join(FIXTURES, "ansible", fixture)));
 });
+
+// What the report tells users of dynamic inventories to do: import `ansible-inventory --list --yaml`.
+it("the static dump of an inventory (ansible-inventory --list --yaml) converts to the same", { timeout: 120_000 }, async () => {
+  const dir = await tempDir();
+  const r = await run("ansible-inventory", ["-i", join(FIXTURES, "ansible", "yaml", "hosts.yml"), "--list", "--yaml", "--output", join(dir, "static.yml")], { timeout: 60_000 });
+  expect(r.stderr).toBe("");
+  await expectSameAsAnsible(join(dir, "static.yml"));
+});
+
+async function expectSameAsAnsible(source: string): Promise<void> {
+  const [list, { root, report, inv }] = await Promise.all([ansibleList(source), convert(source)]);
+  const hostvars = list._meta.hostvars;
+  const ansibleHosts = new Set([...ansibleMembers(list).values()].flatMap((s) => [...s]));
+  expect(new Set(inv.hosts.keys())).toEqual(ansibleHosts);
+
+  // Membership incl. children: every non-empty group on either side, same hosts.
+  const labGroups = new Map([...inv.groups].filter(([g, m]) => g !== "all" && m.size > 0).map(([g, m]) => [g, new Set(m)]));
+  expect(labGroups).toEqual(new Map([...ansibleMembers(list)].filter(([, m]) => m.size > 0)));
+
+  for (const [name, host] of inv.hosts) {
+    const want = hostvars[name] ?? {};
+    const vaulted = Object.keys(want).filter((k) => isVaulted(want[k]));
+    const plain = Object.fromEntries(Object.entries(want).filter(([k, v]) => !k.startsWith("ansible_") && !isVaulted(v)));
+    expect(host.vars, `vars of ${name}`).toEqual(plain);
+    for (const k of vaulted) expect(report).toMatch(new RegExp(`${k} \\(.*\\) is vaulted[^\\n]*\\n[^\\n]*\\n\\s+lab secrets set \\S*${k}`));
+    const c = host.connection;
+    expect(c.address, `address of ${name}`).toBe(want.ansible_host ?? name);
+    expect(c.port, `port of ${name}`).toBe(Number(want.ansible_port ?? 22));
+    expect(c.user, `user of ${name}`).toBe(want.ansible_user ?? "root");
+    expect(c.become, `become of ${name}`).toBe(ansibleBool(want.ansible_become ?? false));
+    expect(c.type, `type of ${name}`).toBe(want.ansible_connection === "local" ? "local" : "ssh");
+    const jump = /ProxyJump=(\S+)/.exec(typeof want.ansible_ssh_common_args === "string" ? want.ansible_ssh_common_args : "")?.[1];
+    expect(c.bastion?.name, `bastion of ${name}`).toBe(jump);
+    const key = want.ansible_ssh_private_key_file as string | undefined;
+    expect(c.keyFile, `key_file of ${name}`).toBe(key ? resolve(root, key.replace(/^~/, homedir())) : undefined);
+  }
+}
 
 it("lab check accepts a converted inventory (with a minimal playbook)", { timeout: 180_000 }, async () => {
   const { root } = await convert(join(FIXTURES, "ansible", "ini", "hosts"));
