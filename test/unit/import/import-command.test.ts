@@ -59,3 +59,18 @@ it("refuses a file that conflicts with the output folder's other inventory files
   expect(err.join("")).toMatch(/conflicts with lab\.yaml in \S+inventory: host "web01" is defined twice/);
   await expect(readFile(join(root, "inventory", "hosts.yaml"))).rejects.toThrow(/ENOENT/);
 });
+
+it("lists what it could not convert, each with file:line and what to do", async () => {
+  const root = await tempDir();
+  expect(await main(["-C", root, "import", "ansible", join(FIXTURES, "ansible", "ini", "hosts")])).toBe(0);
+  const report = out.join("");
+  const at = (f: string) => join(FIXTURES, "ansible", "ini", f);
+  expect(report).toContain(`vaulted values (not converted: move them into lab secrets): 1\n  - ${at("host_vars/db-a.yml")}:1: pg_password (host db-a) is vaulted`);
+  expect(report).toMatch(/\n {6}lab secrets set pg_password {3}# paste the value on stdin/);
+  expect(report).toContain(`  - ${at("hosts")}:33: ansible_become_user="postgres" (group servers): lab becomes root only (sudo -n), not "postgres"`);
+  expect(report).toContain(`  - ${at("group_vars/servers")}:4: tier="from-group-vars" is what Ansible resolves`);
+  expect(report).toMatch(/pinned on web01, web02, web03, web04\n/);
+  expect(report).toContain(`  - ${at("hosts")}:38: greeting (group all) is a Jinja2 template: "hello {{ inventory_hostname }}"`);
+  expect(report).toContain(`  - ${at("group_vars/nosuchgroup.yml")}: group_vars/nosuchgroup names no group of the inventory`);
+  expect(report).not.toContain("ansible_python_interpreter");
+});
