@@ -25,7 +25,7 @@ async function expand(selection: { tags?: string[]; limit?: string } = {}) {
     reporter: { playStart: () => {}, stepStart: () => {}, step: () => {}, playEnd: () => Promise.resolve() },
     log: { debug: () => {}, warn: () => {} }, ...selection,
   });
-  return { plays, inv };
+  return { plays, inv, converted: await readFile(join(out, "inventory", "hosts.yaml"), "utf8") };
 }
 
 describe("examples/from-ansible", () => {
@@ -55,8 +55,10 @@ describe("examples/from-ansible", () => {
     expect(r.stdout).not.toContain("nginx is installed");
   });
 
-  it("docs/from-ansible.md shows the example's files verbatim", async () => {
+  it("docs/from-ansible.md shows the example's files and the converted inventory verbatim", async () => {
     const doc = await readFile(join(REPO, "docs", "from-ansible.md"), "utf8");
+    const shown = /<!-- output: lab import ansible examples\/from-ansible\/ansible\/inventory\.ini -->\n```yaml\n([\s\S]*?)```\n/.exec(doc)?.[1];
+    expect(shown).toBe((await expand()).converted.split("\n").slice(2).join("\n"));
     const blocks = [...doc.matchAll(/<!-- file: (\S+) -->\n```\w*\n([\s\S]*?)```\n/g)];
     expect(blocks.map((b) => b[1])).toEqual(expect.arrayContaining([
       "examples/from-ansible/ansible/site.yml", "examples/from-ansible/ansible/roles/nginx/tasks/main.yml",
