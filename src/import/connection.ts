@@ -28,9 +28,9 @@ function boolean(v: unknown): boolean | undefined {
   if (["false", "no", "off", "0", "n", "f", ""].includes(s)) return false;
   return undefined;
 }
-const integer = (v: unknown): number | undefined => {
-  const n = typeof v === "number" ? v : /^\s*\d+\s*$/.test(String(v)) ? Number(v) : NaN;
-  return Number.isInteger(n) ? n : undefined;
+const integer = (v: unknown, min: number, max: number): number | undefined => {
+  const n = typeof v === "number" ? v : typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+  return Number.isInteger(n) && n >= min && n <= max ? n : undefined;
 };
 const text = (v: unknown): string | undefined => (typeof v === "string" && v !== "" && !isTemplated(v) ? v : typeof v === "number" ? String(v) : undefined);
 
@@ -61,11 +61,11 @@ export function mapConnection(vars: Record<string, unknown>, origins: Record<str
     };
     switch (key) {
       case "ansible_host": case "ansible_ssh_host": set("address", text(v), "an address"); break;
-      case "ansible_port": case "ansible_ssh_port": set("port", integer(v), "a port number"); break;
+      case "ansible_port": case "ansible_ssh_port": set("port", integer(v, 1, 65535), "a port number"); break;
       case "ansible_user": case "ansible_ssh_user": set("user", text(v), "a user name"); break;
       case "ansible_become": set("become", boolean(v), "a boolean"); break;
       case "ansible_ssh_private_key_file": case "ansible_private_key_file": set("key_file", text(v), "a path"); break;
-      case "ansible_timeout": case "ansible_ssh_timeout": set("connect_timeout", integer(v), "a number of seconds"); break;
+      case "ansible_timeout": case "ansible_ssh_timeout": set("connect_timeout", integer(v, 1, 86400), "a number of seconds (at least 1)"); break;
       case "ansible_connection": {
         const t = String(v);
         if (t === "local" || t === "ansible.builtin.local") conn.type = "local";

@@ -118,4 +118,12 @@ describe("connection vars", () => {
     ]));
     expect(c.report.filter((r) => r.kind === "vault")).toEqual([]);
   });
+
+  it("values lab's schema would refuse are reported, not written", async () => {
+    const c = await convertInventory(ini("[web]\nweb1 ansible_port=0 ansible_timeout=0 ansible_user='' ansible_become=maybe\n"), { group: new Map(), host: new Map() }, { source: "hosts", root: "/project" });
+    expect(c.data.hosts!.web1).toEqual({});
+    expect(c.report.filter((r) => r.kind === "connection").map((r) => r.message.split(":")[0])).toEqual([
+      "ansible_port=0 (host web1)", "ansible_timeout=0 (host web1)", 'ansible_user="" (host web1)', 'ansible_become="maybe" (host web1)', "no ansible_user for 1 host(s) (web1)",
+    ]);
+  });
 });
