@@ -178,7 +178,8 @@ async function pinDifferences(inv: AnsibleInventory, files: VarsFiles, data: Lab
         p.hosts.push(name);
       }
       const { conn } = mapConnection(want.vars, want.origins);
-      const jump = conn.bastion !== undefined ? hostNames.get(conn.bastion) : undefined;
+      // A jump host does not jump through itself (group-wide ProxyJump reaches it too).
+      const jump = conn.bastion !== undefined && conn.bastion !== aName ? hostNames.get(conn.bastion) : undefined;
       const expected = { ...(jump ? { bastion: jump } : {}), address: conn.address ?? aName, port: conn.port ?? 22, become: conn.become ?? false, type: conn.type ?? "ssh", connect_timeout: conn.connect_timeout ?? 10, ...(conn.user ? { user: conn.user } : {}), ...(conn.key_file ? { key_file: conn.key_file } : {}) };
       const actual = { address: got.connection.address, port: got.connection.port, become: got.connection.become, type: got.connection.type, connect_timeout: got.connection.connectTimeoutMs / 1000, user: got.connection.user, key_file: got.connection.keyFile, bastion: got.connection.bastion?.name };
       for (const [field, v] of Object.entries(expected) as [keyof LabConnection, unknown][]) {

@@ -119,6 +119,12 @@ describe("connection vars", () => {
     expect(c.report.filter((r) => r.kind === "vault")).toEqual([]);
   });
 
+  it("a group-wide ProxyJump does not make the jump host jump through itself", async () => {
+    const c = await convertInventory(ini("jump1\n[web]\nweb1\n[all:vars]\nansible_ssh_common_args='-o ProxyJump=jump1'\n"), { group: new Map(), host: new Map() }, { source: "hosts", root: "/project" });
+    expect(c.data.connection).toEqual({ bastion: "jump1" });
+    expect(c.report.filter((r) => r.kind === "precedence")).toEqual([]);
+  });
+
   it("values lab's schema would refuse are reported, not written", async () => {
     const c = await convertInventory(ini("[web]\nweb1 ansible_port=0 ansible_timeout=0 ansible_user='' ansible_become=maybe\n"), { group: new Map(), host: new Map() }, { source: "hosts", root: "/project" });
     expect(c.data.hosts!.web1).toEqual({});
