@@ -74,3 +74,11 @@ it("lists what it could not convert, each with file:line and what to do", async 
   expect(report).toContain(`  - ${at("group_vars/nosuchgroup.yml")}: group_vars/nosuchgroup names no group of the inventory`);
   expect(report).not.toContain("ansible_python_interpreter");
 });
+
+it("-o FILE.yaml writes that file, with schema.json next to it", async () => {
+  const root = await tempDir();
+  expect(await main(["-C", root, "import", "ansible", join(FIXTURES, "ansible", "yaml", "hosts.yml"), "-o", "lab/from-ansible.yml"])).toBe(0);
+  expect(await readFile(join(root, "lab", "from-ansible.yml"), "utf8")).toContain("docker-a.home.arpa:");
+  expect(await readFile(join(root, "lab", "schema.json"), "utf8")).toContain('"title": "lab inventory file"');
+  expect(out.join("")).toContain("-> lab/from-ansible.yml: 7 host(s), 5 group(s); check it with: lab -i lab/from-ansible.yml check");
+});
