@@ -7,7 +7,7 @@ import { extname, join } from "node:path";
 import { isMap } from "yaml";
 import { badInput } from "../errors.ts";
 import type { Origin } from "./ansible-model.ts";
-import { readAnsibleYaml } from "./yaml.ts";
+import { readAnsibleYaml, varsOfMap } from "./yaml.ts";
 
 const EXTENSIONS = ["", ".yml", ".yaml", ".json"];
 
@@ -76,10 +76,9 @@ async function readVarsFile(file: string): Promise<VarsFile> {
   if (!isMap(root)) throw badInput(`vars file must be a mapping of var names to values`, { file, ...(y.line(root) ? { line: y.line(root) } : {}) }, "write name: value pairs at the top level");
   const vars: Record<string, unknown> = {};
   const origins: Record<string, Origin> = {};
-  for (const pair of root.items) {
-    const key = String(y.value(pair.key));
-    vars[key] = y.value(pair.value);
-    origins[key] = { file, ...(y.line(pair.key) ? { line: y.line(pair.key) } : {}) };
+  for (const [k, v, o] of varsOfMap(y, file, root, { file })) {
+    vars[k] = v;
+    origins[k] = o;
   }
   return { file, vars, origins };
 }

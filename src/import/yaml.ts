@@ -3,7 +3,7 @@
 // `children` (groups, recursively). Read as Ansible reads YAML: YAML 1.1
 // (yes/no booleans, 0777 octal), `!vault` and `!unsafe` tags, later duplicate
 // keys win. Positions are kept for messages.
-import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node, type Tags } from "yaml";
+import { isAlias, isMap, isScalar, LineCounter, parseDocument, type Document, type Node, type Tags } from "yaml";
 import { badInput } from "../errors.ts";
 import { AnsibleInventory, Vaulted, type Origin } from "./ansible-model.ts";
 import { expandHostPattern } from "./host-pattern.ts";
@@ -53,6 +53,19 @@ export function pluginName(y: AnsibleYaml): string | undefined {
 }
 
 interface Entry { key: unknown; value: unknown }
+
+const derefNode = (y: AnsibleYaml, node: unknown): unknown => (isAlias(node) ? node.resolve(y.doc) ?? null : node);
+
+/** A vars mapping as Ansible sees it (aliases and `<<` merge keys resolved), each var with its line when it has one. */
+export function varsOfMap(y: AnsibleYaml, file: string, node: unknown, fallback: Origin): [string, unknown, Origin][] {
+  const obj = y.value(node) as Record<string, unknown>;
+  const map = derefNode(y, node);
+  const lines = new Map((isMap(map) ? map.items : []).map((p) => {
+    const line = y.line(p.key);
+    return [String(y.value(p.key)), line ? { file, line } : fallback] as const;
+  }));
+  return Object.entries(obj).map(([k, v]) => [k, v, lines.get(k) ?? fallback]);
+}
 const SECTIONS = ["vars", "children", "hosts"];
 
 export function parseYamlInventory(file: string, y: AnsibleYaml, inv: AnsibleInventory, warn: (o: Origin, message: string) => void): void {
@@ -61,8 +74,11 @@ export function parseYamlInventory(file: string, y: AnsibleYaml, inv: AnsibleInv
   if (root === null || (isScalar(root) && root.value === null)) throw badInput("Parsed empty YAML file", { file });
   if (!isMap(root)) throw badInput("YAML inventory has invalid structure, it should be a dictionary", origin(root), "top-level keys are group names, such as all:");
   const keyName = (p: Entry): string => String(y.value(p.key));
+  const deref = (node: unknown): unknown => derefNode(y, node);
+  const varsOf = (node: unknown, fallback: Origin) => varsOfMap(y, file, node, fallback);
 
-  const parseGroup = (name: string, data: unknown, at: Origin): void => {
+  const parseGroup = (name: string, node: unknown, at: Origin): void => {
+    const data = deref(node);
     if (data !== null && !isMap(data) && !(isScalar(data) && data.value === null)) {
       warn(at, `skipping '${name}' as this is not a valid group definition`);
       return;
@@ -72,7 +88,7 @@ export function parseYamlInventory(file: string, y: AnsibleYaml, inv: AnsibleInv
     for (const pair of data.items) {
       const key = keyName(pair);
       const o = origin(pair.key);
-      const section: unknown = pair.value;
+      const section: unknown = deref(pair.value);
       if (section === null || (isScalar(section) && section.value === null)) continue;
       // `hosts: web1` is `hosts: {web1: null}`.
       const entries: Entry[] | undefined = isMap(section) ? section.items
@@ -84,7 +100,7 @@ export function parseYamlInventory(file: string, y: AnsibleYaml, inv: AnsibleInv
         continue;
       }
       if (key === "vars") {
-        for (const v of entries) inv.setVar("group", name, keyName(v), y.value(v.value), origin(v.key));
+        for (const [k, v, vo] of varsOf(section, o)) inv.setVar("group", name, k, v, vo);
       } else if (key === "children") {
         for (const c of entries) {
           const child = keyName(c);
@@ -102,11 +118,12 @@ export function parseYamlInventory(file: string, y: AnsibleYaml, inv: AnsibleInv
           } catch (e) {
             throw badInput((e as Error).message, ho, "ranges look like web[01:03] or db-[a:c]");
           }
-          const vars = h.value === null || (isScalar(h.value) && h.value.value === null) ? undefined : h.value;
+          const hv = deref(h.value);
+          const vars = hv === null || (isScalar(hv) && hv.value === null) ? undefined : hv;
           if (vars !== undefined && !isMap(vars)) throw badInput(`Invalid data for host ${pattern}, expected a dictionary of vars`, ho, "write host vars as a mapping");
           for (const host of expanded.hosts) {
             inv.addHost(host, name, ho, expanded.port);
-            for (const v of vars?.items ?? []) inv.setVar("host", host, keyName(v), y.value(v.value), origin(v.key));
+            for (const [k, v, vo] of vars ? varsOf(vars, ho) : []) inv.setVar("host", host, k, v, vo);
           }
         }
       } else {

@@ -133,3 +133,12 @@ describe("connection vars", () => {
     ]);
   });
 });
+
+describe("YAML anchors", () => {
+  it("aliases and << merge keys resolve as in Ansible", () => {
+    const { inv } = yaml("all:\n  vars: &base { a: 1, b: 2 }\n  children:\n    web:\n      vars:\n        <<: *base\n        b: 3\n      hosts:\n        web1: &h { port_note: x }\n        web2: *h\n");
+    expect(inv.groups.get("web")!.vars).toEqual({ a: 1, b: 3 });
+    expect(inv.groups.get("web")!.varOrigins.b).toEqual({ file: "/inv/hosts.yml", line: 7 });
+    expect(inv.hosts.get("web2")!.vars).toEqual({ port_note: "x" });
+  });
+});

