@@ -153,8 +153,8 @@ export async function runSuite(opts: SuiteOptions): Promise<FaultResult[]> {
     const baseline = new Map<string, number>();
     let converged = 0;
     for (const [i, kind] of kinds.entries()) {
-      // A fault whose moment came after the run ended is tried again (twice) with a new round.
-      for (let attempt = 0; attempt < 3; attempt++) {
+      // A fault whose moment came after the run ended is tried again (3 times) with a new round.
+      for (let attempt = 0; attempt < 4; attempt++) {
         round++;
         await lab.writePve(round);
         if (!baseline.has(kind.scope)) {

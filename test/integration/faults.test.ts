@@ -1,4 +1,4 @@
-// The fault-injection suite's fixed set (test/faults/): 50 faults (kill -9, SIGINT,
+// The fault-injection suite's fixed set (test/faults/): 52 faults (at least 50 injected) (kill -9, SIGINT,
 // SIGTERM, SIGHUP once and twice, a frozen sshd, a killed TCP connection, a full and a
 // read-only target, the simulator killed, interrupts during a Compose deploy) injected
 // into real `lab apply` runs against real hosts; every invariant holds after each.
