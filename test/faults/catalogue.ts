@@ -83,6 +83,30 @@ export async function unmountFault(container: string): Promise<void> {
 
 const unmountTmpfs = (c: FaultCtx) => unmountFault(c.target.container);
 
+/** A tmpfs over the big file's directory on the target, in place before lab starts. */
+const diskFault = (name: string, size: string, readOnly: boolean): FaultKind => ({
+  name,
+  scope: "plain",
+  hits: "target",
+  checkBeforeRepair: true,
+  prepare: (c) => mountTmpfs(c, size, readOnly),
+  inject: (_c, p) => Promise.resolve(p.running()),
+  repair: unmountTmpfs,
+});
+
+/** A signal while the Compose stack deploys and waits for its services' health. */
+const inCompose = (sig: "SIGINT" | "SIGKILL"): FaultKind => ({
+  name: `${sig === "SIGKILL" ? "kill -9" : sig} in compose`,
+  scope: "plain:docker",
+  killsLab: sig === "SIGKILL",
+  async inject(c, p) {
+    if (!(await p.waitFor(/^lab: play "stack"/m))) return false;
+    if (!(await p.sleep(c.rng.int(200, 4000)))) return false;
+    p.child.kill(sig);
+    return true;
+  },
+});
+
 export const CATALOGUE: readonly FaultKind[] = [
   {
     name: "kill -9",
@@ -118,25 +142,9 @@ export const CATALOGUE: readonly FaultKind[] = [
       return true;
     },
   },
-  {
-    name: "disk full",
-    scope: "plain",
-    hits: "target",
-    checkBeforeRepair: true,
-    // Room for the old file and a third of the new one.
-    prepare: (c) => mountTmpfs(c, "14m", false),
-    inject: (_c, p) => Promise.resolve(p.running()),
-    repair: unmountTmpfs,
-  },
-  {
-    name: "read-only",
-    scope: "plain",
-    hits: "target",
-    checkBeforeRepair: true,
-    prepare: (c) => mountTmpfs(c, "32m", true),
-    inject: (_c, p) => Promise.resolve(p.running()),
-    repair: unmountTmpfs,
-  },
+  // Room for the old file and a third of the new one.
+  diskFault("disk full", "14m", false),
+  diskFault("read-only", "32m", true),
   {
     name: "simulator killed",
     scope: "proxmox:plain",
@@ -149,27 +157,8 @@ export const CATALOGUE: readonly FaultKind[] = [
     },
     repair: (c) => c.lab.restartSim(),
   },
-  {
-    name: "SIGINT in compose",
-    scope: "plain:docker",
-    async inject(c, p) {
-      if (!(await p.waitFor(/^lab: play "stack"/m))) return false;
-      if (!(await p.sleep(c.rng.int(200, 4000)))) return false;
-      p.child.kill("SIGINT");
-      return true;
-    },
-  },
-  {
-    name: "kill -9 in compose",
-    scope: "plain:docker",
-    killsLab: true,
-    async inject(c, p) {
-      if (!(await p.waitFor(/^lab: play "stack"/m))) return false;
-      if (!(await p.sleep(c.rng.int(200, 4000)))) return false;
-      p.child.kill("SIGKILL");
-      return true;
-    },
-  },
+  inCompose("SIGINT"),
+  inCompose("SIGKILL"),
 ];
 
 export const kindNamed = (name: string): FaultKind => {
