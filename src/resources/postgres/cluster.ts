@@ -75,7 +75,8 @@ export function postgresCluster(want: ClusterWant, opts: ResourceOptions = {}): 
     },
     async apply(ctx) {
       await run(ctx, sh`pg_createcluster ${want.version} ${want.name} -p ${want.port} -- --data-checksums`, `pg_createcluster ${label}`);
-      ctx.facts.invalidate([fact.key]);
+      // It writes the cluster's config files, which later steps read.
+      ctx.facts.invalidate();
     },
     ok: (have) => `exists (${have.dataDir ?? "?"}, ${have.status ?? "?"}), data checksums on (version ${have.checksumVersion ?? "?"})`,
   });
