@@ -97,7 +97,7 @@ export function pgbackrestStanza(want: StanzaWant, opts: ResourceOptions = {}): 
       // check archives a fresh WAL segment to EVERY repository and fails when one does not get it.
       await run(ctx, as("check"), `pgbackrest check ${want.stanza}`);
       await waitArchiverCaughtUp(ctx, want);
-      await run(ctx, sh`mkdir -p /var/lib/lab && printf '%s\n' ${want.checkKey} > ${markerPath(want.stanza)}`, "record the passing check");
+      await run(ctx, sh`mkdir -p /var/lib/lab && printf '%s\\n' ${want.checkKey} > ${markerPath(want.stanza)}`, "record the passing check");
       ctx.facts.invalidate([fact.key]);
     },
     ok: (have) => `exists on ${want.repos.map((k) => `repo${k}`).join(" and ")}; check passed for this configuration${have.archiverFailing ? "" : ", archiver healthy"}`,
