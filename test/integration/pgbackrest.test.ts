@@ -36,6 +36,16 @@ export default definePlaybook({
 });
 `;
 
+// An existing cluster without data checksums, for the refusal test.
+const NOSUMS = `
+import { definePlaybook } from "@lab";
+import { postgres, postgresDefaults } from "${join(REPO, "roles/postgres.ts")}";
+export default definePlaybook({
+  name: "nosums",
+  plays: [{ name: "postgres", hosts: "databases", roles: (h) => [postgres({ ...postgresDefaults, cluster: "nosums", port: 5433, listenAddresses: h.connection.address })] }],
+});
+`;
+
 const run = promisify(execFile);
 let lab: TestLab;
 let p: TestProject;
@@ -79,6 +89,7 @@ beforeAll(async () => {
     groups: { databases: { hosts: ["db1"] }, backup_hosts: { hosts: ["backup1"] } },
     files: {
       "playbooks/site.ts": PLAYBOOK,
+      "playbooks/nosums.ts": NOSUMS,
       ...Object.fromEntries(await Promise.all([
         "postgres/createcluster.conf.njk", "postgres/settings.conf.njk", "pgbackrest/db.conf.njk", "pgbackrest/repo.conf.njk",
       ].map(async (t) => [`templates/${t}`, await readFile(join(REPO, "templates", t), "utf8")] as const))),
@@ -94,6 +105,15 @@ afterAll(async () => {
 });
 
 describe("PostgreSQL 15 + pgBackRest: database host and separate backup host", { timeout: 600_000 }, () => {
+  it("plans on fresh hosts without changing anything", async () => {
+    const plan = keep(await p.lab(["plan"], { env, timeoutMs: 300_000 }));
+    expect(plan.code, plan.stdout + plan.stderr).toBe(0);
+    expect(plan.stdout).toContain("create cluster 15/main on port 5432 with data checksums");
+    expect(plan.stdout).toMatch(/authorize pgbackrest@backup1 .*known after apply/);
+    expect(await on("db1", "pg_lsclusters -h | wc -l; id pgbackrest >/dev/null 2>&1 && echo user || echo no-user")).toBe("0\nno-user");
+    expect(await on("backup1", "id pgbackrest >/dev/null 2>&1 && echo user || echo no-user")).toBe("no-user");
+  });
+
   it("applies: a checksummed cluster archiving to a local and an encrypted remote repository", async () => {
     const first = await applyJson();
     expect(first.run.code, failures(first.report) + first.run.stderr).toBe(0);
@@ -167,6 +187,21 @@ describe("PostgreSQL 15 + pgBackRest: database host and separate backup host", {
     expect(diff.summary).toContain("(secret content)");
     expect(await on("db1", "grep retention-full /etc/pgbackrest/pgbackrest.conf")).toBe("repo1-retention-full=3");
     expect(changedCount((await applyJson(["-e", "repo1_full=3"])).report)).toBe(0);
+  });
+
+  it("refuses an existing cluster without data checksums, saying what to do", async () => {
+    await on("db1", "echo 'create_main_cluster = false' > /tmp/plain.conf && pg_createcluster --createclusterconf=/tmp/plain.conf 15 nosums -p 5433 >/dev/null");
+    try {
+      const r = keep(await p.lab(["apply", "playbooks/nosums.ts", "--json"], { env, timeoutMs: 300_000 }));
+      expect(r.code).toBe(3);
+      const failed = (JSON.parse(r.stdout) as JsonReport).steps.find((s) => s.status === "failed")!;
+      expect(failed.id).toBe("pg-cluster:15/nosums");
+      expect(failed.reason).toContain("cluster 15/nosums exists WITHOUT data checksums");
+      expect(r.stdout + r.stderr).toContain("pg_checksums --enable -D /var/lib/postgresql/15/nosums");
+      expect(await on("db1", "pg_lsclusters -h | awk '$2 == \"nosums\" {print $4}'")).toBe("down");
+    } finally {
+      await on("db1", "pg_dropcluster 15 nosums");
+    }
   });
 
   it("never shows the repository passphrase in any output", async () => {
