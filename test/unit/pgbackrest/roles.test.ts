@@ -34,7 +34,7 @@ const conf = (v: PgbackrestVars, host: string, cores = 4) => {
   return (c as Secret).reveal();
 };
 /** A bad-input LabError (exit 2) whose message matches. */
-const badInput = (message: RegExp) => expect.objectContaining({ constructor: LabError, code: 2, message: expect.stringMatching(message) }) as unknown as Error;
+const badInput = (message: RegExp) => expect.objectContaining({ constructor: LabError, code: 2, message: expect.stringMatching(message) as string }) as unknown as Error;
 
 describe("postgres role", () => {
   it("writes createcluster.conf BEFORE installing the package, then the cluster, conf.d and the live settings", () => {
