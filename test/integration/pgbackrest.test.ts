@@ -15,6 +15,7 @@ const CIPHER_PASS = "repo2-Cipher-9d1f3a7c-Pass-e5b2";
 
 const PLAYBOOK = `
 import { definePlaybook } from "@lab";
+import { base } from "${join(REPO, "roles/base.ts")}";
 import { postgres, postgresDefaults } from "${join(REPO, "roles/postgres.ts")}";
 import { pgbackrestDefaults, pgbackrestPlays } from "${join(REPO, "roles/pgbackrest.ts")}";
 
@@ -29,6 +30,8 @@ const vars = (h) => ({
 export default definePlaybook({
   name: "pg",
   plays: [
+    // As in the example lab: every server gets the base role first (it runs cron, which runs the schedules).
+    { name: "base", hosts: "all", roles: () => [base({ domain: "home.arpa", note: "pgBackRest test", admins: [] })] },
     // The cluster listens on its host's own loopback address only (the hosts share the machine's network).
     { name: "postgres", hosts: "databases", roles: (h) => [postgres({ ...postgresDefaults, listenAddresses: h.connection.address })] },
     ...pgbackrestPlays({ hosts: "databases:backup_hosts", vars }),
@@ -91,7 +94,7 @@ beforeAll(async () => {
       "playbooks/site.ts": PLAYBOOK,
       "playbooks/nosums.ts": NOSUMS,
       ...Object.fromEntries(await Promise.all([
-        "postgres/createcluster.conf.njk", "postgres/settings.conf.njk", "pgbackrest/db.conf.njk", "pgbackrest/repo.conf.njk",
+        "motd.njk", "postgres/createcluster.conf.njk", "postgres/settings.conf.njk", "pgbackrest/db.conf.njk", "pgbackrest/repo.conf.njk",
       ].map(async (t) => [`templates/${t}`, await readFile(join(REPO, "templates", t), "utf8")] as const))),
     },
   });
@@ -137,6 +140,11 @@ describe("PostgreSQL 15 + pgBackRest: database host and separate backup host", {
     const i = await info("db1", "postgres");
     expect(i.repo.map((r) => [r.key, r.cipher, r.status.code])).toEqual([[1, "none", 2], [2, "aes-256-cbc", 2]]);
     expect(await on("backup1", "head -c 8 /var/lib/pgbackrest/archive/main/archive.info")).toBe("Salted__");
+    // The schedules: cron entries (no systemd here), and cron running to run them.
+    for (const [host, repo] of [["db1", 1], ["backup1", 2]] as const) {
+      expect(await on(host, "ls /etc/cron.d | grep pgbackrest")).toBe(`pgbackrest-main-repo${repo}-diff\npgbackrest-main-repo${repo}-full`);
+      expect(await on(host, "/etc/init.d/cron status >/dev/null && echo running")).toBe("running");
+    }
   });
 
   it("a forced WAL switch reaches BOTH repositories", async () => {
