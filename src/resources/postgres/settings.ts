@@ -27,6 +27,8 @@ export interface LiveSetting {
 export interface RunningState {
   status: "online" | "down" | "absent";
   settings: Record<string, LiveSetting>;
+  /** psql could not ask the running server (its message). */
+  error?: string;
 }
 
 const SEP = "\x1f";
@@ -44,13 +46,14 @@ export function runningFact(w: RunningWant): Fact<RunningState> {
 st=$(pg_lsclusters -h 2>/dev/null | awk -v v="$v" -v c="$c" '$1 == v && $2 == c {print $4}')
 [ -n "$st" ] || { echo absent; exit 0; }
 case "$st" in online*) echo online ;; *) echo down; exit 0 ;; esac
-` + psql(w.port, sql),
+` + psql(w.port, sql) + " 2>&1 || echo @@psql-failed",
     parse: parseRunning,
   };
 }
 
 export function parseRunning(out: string): RunningState {
   const [status = "absent", ...rows] = out.trim().split("\n");
+  if (rows.at(-1) === "@@psql-failed") return { status: "online", settings: {}, error: rows.slice(0, -1).join(" ").slice(0, 300) || "psql failed" };
   const settings: Record<string, LiveSetting> = {};
   for (const row of rows) {
     const [name, setting, context] = row.split(SEP);
@@ -63,6 +66,7 @@ export function runningDiff(want: RunningWant, have: RunningState): Change[] {
   const label = `${want.version}/${want.name}`;
   if (have.status === "absent") return [{ key: "start", summary: `start cluster ${label} (once it is created)` }];
   if (have.status === "down") return [{ key: "start", summary: `start cluster ${label}` }];
+  if (have.error) throw new LabError(`cluster ${label} is running but psql cannot ask it for its settings: ${have.error}`, ExitCode.failed, {}, `check the cluster's log (/var/log/postgresql/postgresql-${label.replace("/", "-")}.log) and that port ${want.port} is its port`);
   const out: Change[] = [];
   for (const [name, value] of Object.entries(want.settings).sort(([a], [b]) => a.localeCompare(b))) {
     const live = have.settings[name];
