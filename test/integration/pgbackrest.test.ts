@@ -24,6 +24,8 @@ const vars = (h) => ({
   ...pgbackrestDefaults,
   dbHost: "db1",
   backupHost: "backup1",
+  // A failing check (the fault test) then gives up after 30 s rather than the default 60 s.
+  archivePushTimeoutSeconds: 30,
   repo1: { ...pgbackrestDefaults.repo1, retentionFull: Number(h.vars.repo1_full ?? 2) },
 });
 
@@ -130,6 +132,7 @@ describe("PostgreSQL 15 + pgBackRest: database host and separate backup host", {
     const dbConf = await on("db1", "cat /etc/pgbackrest/pgbackrest.conf");
     expect(dbConf).toContain("repo2-host=127.0.37.3\nrepo2-host-port=2222\nrepo2-host-user=pgbackrest");
     expect(dbConf).toContain("archive-async=y\nspool-path=/var/spool/pgbackrest");
+    expect(dbConf).toContain("\narchive-timeout=30\n");
     expect(dbConf).toContain("compress-type=zst\nprocess-max=1"); // 2 cores here: half of them
     expect(dbConf).not.toContain("archive-push-queue-max");
     expect(await on("backup1", "cat /etc/pgbackrest/pgbackrest.conf")).toContain("pg1-host=127.0.37.2\npg1-host-port=2222\npg1-host-user=postgres");
@@ -195,6 +198,34 @@ describe("PostgreSQL 15 + pgBackRest: database host and separate backup host", {
     expect(diff.summary).toContain("(secret content)");
     expect(await on("db1", "grep retention-full /etc/pgbackrest/pgbackrest.conf")).toBe("repo1-retention-full=3");
     expect(changedCount((await applyJson(["-e", "repo1_full=3"])).report)).toBe(0);
+  });
+
+  it("an archive that stops reaching repo2 fails the apply (pgbackrest check), and converges again once fixed", async () => {
+    const archive = "/var/lib/pgbackrest/archive/main";
+    await on("backup1", `chmod -R a-w ${archive}`);
+    try {
+      await psql("insert into t values (2); select pg_switch_wal()");
+      const deadline = Date.now() + 90_000;
+      while (Date.now() < deadline && (await psql("select failed_count > 0 and last_failed_time > coalesce(last_archived_time, 'epoch') from pg_stat_archiver")) !== "t") {
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const plan = keep(await p.lab(["plan"], { env, timeoutMs: 300_000 }));
+      expect(plan.stdout).toContain("pgbackrest check main (PostgreSQL's archiver reports that its last attempt failed)");
+      const r = await applyJson();
+      expect(r.run.code).toBe(3);
+      const failed = r.report.steps.find((s) => s.status === "failed")!;
+      expect(failed.id).toBe("pgbackrest-stanza:main");
+      expect(failed.reason).toMatch(/pgbackrest check main failed/);
+      // pgBackRest says a segment did not arrive; lab adds why, from the async push on the database host.
+      expect(failed.reason).toMatch(/PostgreSQL's archiver: last failed 0000/);
+      expect(failed.reason, failed.reason).toMatch(/async archive-push: .*Permission denied/);
+    } finally {
+      await on("backup1", `chmod -R u+w ${archive}`);
+    }
+    const fixed = await applyJson();
+    expect(fixed.run.code, failures(fixed.report)).toBe(0);
+    expect(changed(fixed.report)).toEqual(["db1 pgbackrest-stanza:main"]);
+    expect(changedCount((await applyJson()).report)).toBe(0);
   });
 
   it("refuses an existing cluster without data checksums, saying what to do", async () => {

@@ -95,13 +95,29 @@ export function pgbackrestStanza(want: StanzaWant, opts: ResourceOptions = {}): 
     async apply(ctx: HostCtx, changes) {
       if (changes.some((c) => c.key === "create")) await run(ctx, as("stanza-create"), `pgbackrest stanza-create ${want.stanza}`);
       // check archives a fresh WAL segment to EVERY repository and fails when one does not get it.
-      await run(ctx, as("check"), `pgbackrest check ${want.stanza}`);
+      try {
+        await run(ctx, as("check"), `pgbackrest check ${want.stanza}`);
+      } catch (e) {
+        throw await withArchiverState(ctx, want, e);
+      }
       await waitArchiverCaughtUp(ctx, want);
       await run(ctx, sh`mkdir -p /var/lib/lab && printf '%s\\n' ${want.checkKey} > ${markerPath(want.stanza)}`, "record the passing check");
       ctx.facts.invalidate([fact.key]);
     },
     ok: (have) => `exists on ${want.repos.map((k) => `repo${k}`).join(" and ")}; check passed for this configuration${have.archiverFailing ? "" : ", archiver healthy"}`,
   });
+}
+
+/** pgBackRest's check says only that a segment did not arrive: add why, from PostgreSQL's archiver and the async push's error files. */
+async function withArchiverState(ctx: HostCtx, want: StanzaWant, e: unknown): Promise<unknown> {
+  if (!(e instanceof LabError)) return e;
+  const q = psql(want.port, "select coalesce(last_failed_wal, '-') || ' at ' || coalesce(last_failed_time::text, '-') || ' (' || failed_count || ' failures); last archived ' || coalesce(last_archived_wal, '-') from pg_stat_archiver");
+  const spool = `/var/spool/pgbackrest/archive/${want.stanza}/out`;
+  const r = await ctx.transport.exec(`${q}; echo @@; ` + sh`for f in ${spool}/*.error; do [ -f "$f" ] && tail -n +2 "$f" | head -c 400 && echo; done 2>/dev/null | head -n 3`);
+  const [archiver = "", pushErrors = ""] = r.stdout.split("@@\n");
+  const detail = [archiver.trim() && `PostgreSQL's archiver: last failed ${archiver.trim()}`, pushErrors.trim() && `async archive-push: ${pushErrors.trim().replace(/\s*\n\s*/g, " | ")}`].filter(Boolean);
+  return new LabError([e.message, ...detail].join("\n    "), e.code, e.where,
+    "fix what stops WAL from reaching the repository (space, permissions, the backup host or the SSH between the hosts), then apply again: WAL waits in pg_wal meanwhile");
 }
 
 /** pg_stat_archiver is updated when archive_command returns, which may be just after check saw the segment. */
