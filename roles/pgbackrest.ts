@@ -150,10 +150,8 @@ function checkKey(v: PgbackrestVars, lab: RoleTools): string {
   return createHash("sha256").update(JSON.stringify(facts)).digest("hex").slice(0, 16);
 }
 
-const backupCommand = (v: PgbackrestVars, repo: 1 | 2, type: "full" | "diff") => sh`pgbackrest --stanza=${v.stanza} --repo=${repo} --type=${type} backup`;
-
-/** The command a backup schedule runs (tests and `lab backup --run` run exactly this). */
-export const scheduledBackupCommand = backupCommand;
+/** The command a backup schedule runs, as its repository's user on that repository's host (`lab backup --run` can run exactly this). */
+export const backupCommand = (v: PgbackrestVars, repo: 1 | 2, type: "full" | "diff"): string => sh`pgbackrest --stanza=${v.stanza} --repo=${repo} --type=${type} backup`;
 
 export const pgbackrest = defineRole<PgbackrestVars>({
   name: "pgbackrest",
