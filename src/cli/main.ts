@@ -8,6 +8,7 @@ import { parseExtraVars } from "./extra-vars.ts";
 import { hostsTrust } from "./hosts-command.ts";
 import { runCommand } from "./run-command.ts";
 import { checkCommand } from "./check-command.ts";
+import { registerBackupCommands } from "./backup-command.ts";
 import { secretsEdit, secretsGet, secretsInit, secretsList, secretsRekey, secretsRemove, secretsSet } from "./secrets-command.ts";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -108,6 +109,8 @@ export async function main(argv: string[]): Promise<number> {
   secrets.command("rm").argument("<name>").action(async (n: string) => { code = await secretsRemove(n, sopts()); });
   secrets.command("edit").description("edit in $EDITOR (a private temp copy, removed afterwards)").action(async () => { code = await secretsEdit(sopts()); });
   secrets.command("rekey").description("re-encrypt for the recipients in .age-recipients").action(async () => { code = await secretsRekey(sopts()); });
+
+  registerBackupCommands(program, (c) => { code = c; });
 
   program.command("sim")
     .description("run the built-in Proxmox VE simulator (HTTPS on loopback) until Ctrl-C")
