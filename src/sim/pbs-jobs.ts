@@ -31,7 +31,6 @@ export interface PruneResult {
   "backup-id": string;
   "backup-time": number;
   keep: boolean;
-  protected: boolean;
 }
 
 /** prune_group / prune_datastore: oldest first ("delete older snapshots first"); removes unless dry-run. */
@@ -41,7 +40,8 @@ export function pruneGroup(sim: SimContext, store: string, list: readonly PbsSna
     const keepIt = mark !== "remove";
     log?.(`${dryRun ? "would " : ""}${keepIt ? "keep" : "remove"} ${snapshotPath(s)}${mark === "protected" ? " (protected)" : ""}`);
     if (!keepIt && !dryRun) removeSnapshot(sim.state, sim.stateDir, store, s);
-    return { "backup-type": s["backup-type"], "backup-id": s["backup-id"], "backup-time": s["backup-time"], keep: keepIt, protected: mark === "protected" };
+    // PBS's code adds `protected` too, but its published schema has no such field (additionalProperties: false): the schema wins.
+    return { "backup-type": s["backup-type"], "backup-id": s["backup-id"], "backup-time": s["backup-time"], keep: keepIt };
   });
 }
 

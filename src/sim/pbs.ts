@@ -95,7 +95,6 @@ function typedParams(schema: ApiSchema, method: string, template: string, params
     const text = typeof v === "string" ? v : undefined;
     if (type === "integer" && text !== undefined) out[k] = Number(text);
     else if (type === "boolean" && text !== undefined) out[k] = /^(1|true|yes|on)$/i.test(text);
-    else if (type === "array" && !Array.isArray(v)) out[k] = [v];
     else out[k] = v;
   }
   return out;
@@ -112,6 +111,10 @@ async function handle(sim: SimContext, req: IncomingMessage, res: ServerResponse
   const world = (info?.permissions as { user?: string } | undefined)?.user === "world";
   const auth: AuthId = world ? { userid: "root@pam", authid: "root@pam", ticket: false } : authenticate(sim, req);
   const params = await readParams(req, url);
+  // proxmox-router collects form values into arrays: one `delete=x` is a one-element array.
+  for (const [k, v] of Object.entries(params)) {
+    if (match && !Array.isArray(v) && schema.param(match.template, method, k)?.type === "array") params[k] = [v];
+  }
   const check = schema.checkRequest(method, path, params);
   const handler = check.template && routes[`${method} ${check.template}`];
   if (!handler) throw new SimError(404, `Path '${path}' not found.`);
