@@ -16,6 +16,8 @@ export interface ContainerGuestOptions {
   image?: string;
   /** sshd port inside every guest (default 2222: port 22 may be taken on the machine's wildcard address). */
   port?: number;
+  /** Three octets, e.g. "127.0.36": guests get <subnet>.<vmid % 254 + 1> instead of guestAddress(vmid). */
+  subnet?: string;
 }
 
 /** 127.77.X.Y from the VMID: unique for VMIDs below 65024, always loopback. */
@@ -44,7 +46,7 @@ export function containerGuests(opts: ContainerGuestOptions): GuestBackend & {
   const port = opts.port ?? 2222;
   return {
     async start(vm): Promise<GuestInfo> {
-      const address = guestAddress(vm.vmid);
+      const address = opts.subnet ? `${opts.subnet}.${(vm.vmid % 254) + 1}` : guestAddress(vm.vmid);
       const state = await docker("inspect", "-f", "{{.State.Running}}", name(vm)).catch(() => "absent");
       if (state === "false") await docker("start", name(vm));
       if (state === "absent") {
