@@ -2,9 +2,8 @@
 // options would remove, offline. The file is JSON (or YAML); errors name
 // file:line:col like inventory errors do (exit 2).
 import { Ajv, type ValidateFunction } from "ajv";
-import { readFile } from "node:fs/promises";
 import { badInput, type LabError } from "../errors.ts";
-import { parseYaml, type YamlSource } from "../inventory/yaml-source.ts";
+import { parseYaml, readYaml, type YamlSource } from "../inventory/yaml-source.ts";
 import { pickError, schemaError } from "../inventory/validate.ts";
 import { isTimeZone, type KeepOptions, type KeepReason, type PruneSnapshot, selectPrune } from "./prune.ts";
 
@@ -48,17 +47,12 @@ export interface PreviewRow extends PruneSnapshot {
 }
 
 export async function loadPreview(file: string): Promise<PreviewInput> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    throw badInput(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file }, "check the FILE argument");
-  }
-  return parsePreview(file, text);
+  return checkPreview(await readYaml(file, "check the FILE argument"));
 }
 
-export function parsePreview(file: string, text: string): PreviewInput {
-  const src = parseYaml(file, text);
+export const parsePreview = (file: string, text: string): PreviewInput => checkPreview(parseYaml(file, text));
+
+function checkPreview(src: YamlSource): PreviewInput {
   if (!validate(src.data)) {
     const first = pickError(validate.errors ?? [])!;
     if (first.keyword === "pattern") {
