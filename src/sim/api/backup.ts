@@ -11,7 +11,8 @@ import { checkPrivs } from "../permissions.ts";
 import type { Flat, Item, PbsSnapshot, VmState } from "../state.ts";
 import type { TaskCtx } from "../tasks.ts";
 import { DISK_KEY, addVolume, checkLock, diskSize, guestOf, now, storageOf, vmName } from "../vm.ts";
-import { adoptSnapshotFile, datastoreSnapshots, removeSnapshot, snapshotDir, snapshotFile, snapshotPath, writeSnapshotFiles } from "../pbs-store.ts";
+import { keepOptions, pruneGroup } from "../pbs-jobs.ts";
+import { adoptSnapshotFile, datastoreSnapshots, groupPath, removeSnapshot, snapshotDir, snapshotFile, snapshotPath, writeSnapshotFiles } from "../pbs-store.ts";
 
 const INT_KEYS = /^(bwlimit|ionice|lockwait|maxfiles|pigz|stopwait|zstd)$/;
 
@@ -144,6 +145,24 @@ async function backupToPbs(c: Call, vm: VmState, cfg: Item, b: { size: number; c
     removeSnapshot(state, stateDir, store, snap);
     throw e;
   }
+  pruneAfterBackup(c, cfg, store, snap, t);
+}
+
+/**
+ * VZDump.pm after a successful backup (remove=1, the default): prune the guest's
+ * group with the job's prune-backups, else the storage's; keep-all (the default
+ * when neither sets one) prunes nothing. PVE runs `proxmox-backup-client prune`,
+ * i.e. PBS's selection in the PBS server's time zone.
+ */
+function pruneAfterBackup(c: Call, cfg: Item, store: string, snap: PbsSnapshot, t: TaskCtx): void {
+  if (flag(c, "remove") === false) return;
+  const text = str(c, "prune-backups") ?? (cfg["prune-backups"] === undefined ? undefined : String(cfg["prune-backups"]));
+  const keep = Object.fromEntries(Object.entries(parsePropString(text ?? "keep-all=1")).map(([k, v]) => [k, Number(v)]));
+  if (keep["keep-all"] || !Object.values(keep).some((n) => n > 0)) return;
+  t.log(`INFO: prune older backups with retention: ${Object.entries(keep).map(([k, v]) => `${k}=${v}`).join(", ")}`);
+  const group = datastoreSnapshots(c.sim.state, store).filter((s) => groupPath(s) === groupPath(snap));
+  const pruned = pruneGroup(c.sim, store, group, keepOptions(keep), false).filter((r) => !r.keep).length;
+  t.log(`INFO: pruned ${pruned} backup(s)${pruned > 0 ? " not covered by keep-retention policy" : ""}`);
 }
 
 function vzdump(c: Call): string {

@@ -130,6 +130,30 @@ describe("vzdump into PBS", () => {
   });
 });
 
+/** PBS backup times are whole seconds: wait until a new backup cannot collide with the newest one. */
+async function nextSecond(): Promise<void> {
+  const last = Math.max(...t.sim.state.pbs.snapshots.backup!.map((s) => s["backup-time"]));
+  while (Math.floor(Date.now() / 1000) <= last) await new Promise((r) => setTimeout(r, 50));
+}
+
+describe("vzdump prunes after the backup, as VZDump.pm does", () => {
+  it("with the job's prune-backups (PBS's selection), and not with remove=0", async () => {
+    seed("backup", "100", ["2026-01-01T02:00:00Z", "2026-01-02T02:00:00Z", "2026-01-03T02:00:00Z"]);
+    await nextSecond();
+    const kept = await runTask(t, "POST", "/nodes/pve/vzdump", { vmid: "100", storage: "pbs", "prune-backups": "keep-last=2", remove: 0 });
+    expect(kept.log.some((l) => l.startsWith("INFO: prune"))).toBe(false);
+    expect(await times("backup", "100")).toHaveLength(5);
+    await nextSecond();
+    const r = await runTask(t, "POST", "/nodes/pve/vzdump", { vmid: "100", storage: "pbs", "prune-backups": "keep-last=2" });
+    expect(r.exitstatus).toBe("OK");
+    expect(r.log).toContain("INFO: prune older backups with retention: keep-last=2");
+    expect(r.log).toContain("INFO: pruned 4 backup(s) not covered by keep-retention policy");
+    const left = await times("backup", "100");
+    expect(left).toHaveLength(2);
+    expect(left.every((x) => !x.startsWith("2026-01-0"))).toBe(true);
+  });
+});
+
 describe("PBS jobs", () => {
   it("a prune job removes what the PBS selection removes, in the server's time zone", async () => {
     // Europe/Berlin, 2026-10-25: 00:30Z (02:30 CEST) and 01:30Z (02:30 CET) are one local hour.
