@@ -8,6 +8,7 @@ import { parseExtraVars } from "./extra-vars.ts";
 import { hostsTrust } from "./hosts-command.ts";
 import { runCommand } from "./run-command.ts";
 import { checkCommand } from "./check-command.ts";
+import { registerBackupCommands } from "./backup-command.ts";
 import { secretsEdit, secretsGet, secretsInit, secretsList, secretsRekey, secretsRemove, secretsSet } from "./secrets-command.ts";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -120,6 +121,8 @@ export async function main(argv: string[]): Promise<number> {
       const { importAnsible } = await import("./import-command.ts");
       code = await importAnsible({ root, source: resolve(root, src), out: resolve(root, o.out), force: Boolean(o.force), stdout: process.stdout });
     });
+
+  registerBackupCommands(program, (c) => { code = c; });
 
   program.command("sim")
     .description("run the built-in Proxmox VE simulator (HTTPS on loopback) until Ctrl-C")
