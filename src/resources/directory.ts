@@ -19,7 +19,7 @@ export interface DirectoryWant {
 }
 
 export function directory(want: DirectoryWant, opts: ResourceOptions = {}): Resource<DirectoryWant, PathState> {
-  checkPath(`directory ${JSON.stringify(want.path)}`, want.path);
+  checkPath("directory", want.path);
   checkOwner(`directory ${want.path}`, want);
   const w = { ...want, ...(want.mode ? { mode: octal(want.mode) } : {}) };
   const fact = pathFact(w.path);

@@ -29,7 +29,7 @@ export interface ResourceOptions {
 }
 
 export function file(want: FileWant, opts: ResourceOptions = {}): Resource<FileWant, PathState> {
-  checkPath(`file ${JSON.stringify(want.path)}`, want.path);
+  checkPath("file", want.path);
   checkOwner(`file ${want.path}`, want);
   const w: FileWant = { ...want, ...(want.mode ? { mode: octal(want.mode) } : {}) };
   const fact = pathFact(w.path);
