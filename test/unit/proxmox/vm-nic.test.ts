@@ -1,10 +1,10 @@
 // A VM's NICs are created with the Proxmox firewall on (firewall=1): without it the
 // VLAN security groups that keep IoT and Guest out of Trusted do not apply to them.
 import { describe, expect, it } from "vitest";
-import type { PveApi } from "../../../src/proxmox/resources/api.ts";
 import { groupName } from "../../../src/proxmox/resources/firewall.ts";
 import { vm, wantedConfig, type VmHave, type VmWant } from "../../../src/proxmox/resources/vm.ts";
 import { hostCtx } from "../helpers/host-ctx.ts";
+import { fakePve } from "./fake-pve.ts";
 
 const want: VmWant = {
   name: "iot1", node: "pve1", clone: "linked", storage: "local-lvm", cores: 1, memory: 512,
@@ -21,26 +21,18 @@ describe("VM NICs", () => {
   });
 
   it("apply creates missing NICs with firewall=1 (keeping no model: virtio), and a NIC with firewall=0 is a change", async () => {
-    const posts: { path: string; params: Record<string, unknown> }[] = [];
-    const api: PveApi = {
-      endpoint: "pve1",
-      get: <T>() => Promise.resolve([] as T),
-      post: <T>(path: string, params: Record<string, unknown> = {}) => (posts.push({ path, params }), Promise.resolve(null as T)),
-      put: <T>() => Promise.resolve(null as T),
-      delete: <T>() => Promise.resolve(null as T),
-      wait: () => Promise.resolve(),
-    };
+    const api = fakePve();
     const r = vm({ pve: () => Promise.resolve(api), ids: () => Promise.reject(new Error("no clone here")) }, want);
     const cfg = wantedConfig(want);
     const have: VmHave = {
       vmid: 120, pending: [], running: false, firewall: { enabled: true, groups: [groupName("iot"), groupName("guest")] },
-      config: { ...cfg, net0: "virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=0,tag=30", net1: undefined as unknown as string },
+      config: { ...Object.fromEntries(Object.entries(cfg).map(([k, v]) => [k, String(v)])), net0: "virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=0,tag=30" },
     };
     delete have.config.net1;
     const changes = r.diff(r.want, have);
     expect(changes.map((c) => c.key).sort()).toEqual(["config:net0", "config:net1"]);
     await r.apply(hostCtx(), changes, have);
-    const config = posts.find((p) => p.path === "/nodes/pve1/qemu/120/config")!.params;
+    const config = api.calls.find((c) => c[0] === "POST" && c[1] === "/nodes/pve1/qemu/120/config")![2]!;
     expect(config.net0).toBe("virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=1,tag=30");
     expect(config.net1).toBe("virtio,bridge=vmbr0,firewall=1,tag=40");
   });
