@@ -115,7 +115,9 @@ export async function main(argv: string[]): Promise<number> {
       const { simCommand } = await import("../sim/main.ts");
       const { containerGuests } = await import("../sim/container-guests.ts");
       const guestBackend = o.guests === "containers" ? containerGuests({ prefix: "lab-sim" }) : undefined;
-      code = await simCommand({ stateDir: resolve(root, o.state), port: o.port, verbose, ...(guestBackend ? { guestBackend } : {}) }).catch((e: NodeJS.ErrnoException) => {
+      // The first SIGINT/SIGTERM/SIGHUP stops the simulator (and its guests); a second exits at once.
+      const until = new Promise((stop) => signals.signal.addEventListener("abort", stop, { once: true }));
+      code = await simCommand({ stateDir: resolve(root, o.state), port: o.port, verbose, until, ...(guestBackend ? { guestBackend } : {}) }).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== "EADDRINUSE") throw e;
         throw new LabError(`port ${o.port} is in use (another simulator?)`, ExitCode.badInput, {}, "stop the other process or pass --port");
       });
