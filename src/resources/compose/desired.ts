@@ -49,13 +49,15 @@ ${body(f, project, "$T")}`;
 
 /**
  * Staged: unpack the files (stdin) into DIR/.probe.* (DIR made 0700 if new), named in the output
- * so path-dependent services can be told.
+ * so path-dependent services can be told. Directories the probe had to create are removed again
+ * (rmdir: only while empty), so a plan leaves the host as it was.
  */
 export const probeStagedCommand = (f: ComposeFlavour, project: string, stackDir: string): string =>
   `${UNPACK}
 ${sh`D=${stackDir}`}
+top=; p=$D; while [ ! -e "$p" ]; do top=$p; p=\${p%/*}; done
 mkdir -p "$D" && chmod 0700 "$D" && T=$(mktemp -d "$D/.probe.XXXXXX") || exit 3
-trap 'rm -rf "$T"' EXIT
+trap 'rm -rf "$T"; d=$D; while [ -n "$top" ] && rmdir "$d" 2>/dev/null && [ "$d" != "$top" ]; do d=\${d%/*}; done' EXIT
 lab_unpack "$T" || exit 4
 cd "$T" || exit 3
 echo "@@dir"

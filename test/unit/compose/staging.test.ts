@@ -2,7 +2,7 @@
 // /tmp, always inside the stack's own 0700 directory, each file born 0600 and
 // renamed into place. lab_unpack runs for real here, in this machine's sh.
 import { execFile } from "node:child_process";
-import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -29,7 +29,19 @@ describe("compose staging", () => {
     for (const cmd of [probeStagedCommand(v2, "wiki", "/opt/lab/stacks/wiki"), probeInPlaceCommand(v2, "wiki", "/opt/lab/stacks/wiki/rev-1"), uploadCommand("/opt/lab/stacks/wiki", "rev-1")]) {
       expect(cmd).not.toMatch(/\/tmp|mktemp(?! -d "\$D\/)/);
     }
-    expect(probeStagedCommand(v2, "wiki", "/opt/lab/stacks/wiki")).toContain(`D=/opt/lab/stacks/wiki\nmkdir -p "$D" && chmod 0700 "$D" && T=$(mktemp -d "$D/.probe.XXXXXX")`);
+    expect(probeStagedCommand(v2, "wiki", "/opt/lab/stacks/wiki")).toContain(`mkdir -p "$D" && chmod 0700 "$D" && T=$(mktemp -d "$D/.probe.XXXXXX")`);
+  });
+
+  it("the probe leaves no directory behind that it had to create (a plan changes nothing), and keeps those that were there", async () => {
+    const d = await mkdtemp(join(tmpdir(), "lab-probe-"));
+    dirs.push(d);
+    // Compose itself is not needed to see what the staging does: the probe stops at "cd" when told to.
+    const staging = (stack: string) => probeStagedCommand(v2, "wiki", stack).split("\ncd \"$T\"")[0]!;
+    await sh(staging(join(d, "root/stacks/wiki")), bundle([stackFile("app.env", new Secret("t", "TOKEN=x\n"))]));
+    expect(await readdir(d)).toEqual([]);
+    await mkdir(join(d, "root/stacks/wiki"), { recursive: true });
+    await sh(staging(join(d, "root/stacks/wiki")), bundle([stackFile("app.env", new Secret("t", "TOKEN=x\n"))]));
+    expect(await readdir(join(d, "root/stacks/wiki"))).toEqual([]);
   });
 
   it("lab_unpack: secret files 0600, others their mode, sub-directories 0755, nothing left under a temp name", async () => {
