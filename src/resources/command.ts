@@ -4,6 +4,7 @@ import type { Change, Fact, Resource } from "../engine/types.ts";
 import { badInput } from "../errors.ts";
 import { sh, raw } from "../sh.ts";
 import type { ResourceOptions } from "./file.ts";
+import { checkNoNul } from "./path-fact.ts";
 import { run } from "./run.ts";
 import { withFact } from "./with-fact.ts";
 
@@ -40,6 +41,10 @@ export function guardFact(want: CommandWant): Fact<GuardState> {
 export function command(want: CommandWant, opts: ResourceOptions = {}): Resource<CommandWant, GuardState> {
   if (!want.creates && !want.removes && !want.unless) {
     throw badInput(`command ${JSON.stringify(want.description ?? want.command)} has no guard`, {}, "add creates, removes or unless so that a second run changes nothing");
+  }
+  for (const key of ["command", "creates", "removes", "unless"] as const) {
+    const v = want[key];
+    if (v !== undefined) checkNoNul(`command ${JSON.stringify(want.description ?? want.command)}: ${key}`, v);
   }
   const fact = guardFact(want);
   return withFact(fact, {

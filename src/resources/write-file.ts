@@ -30,7 +30,7 @@ export const currentOwner = (have: PathState): { owner?: string; group?: string 
 
 export async function setAttrs(ctx: HostCtx, path: string, attrs: Partial<Attrs>): Promise<void> {
   const parts: string[] = [];
-  if (attrs.mode) parts.push(sh`chmod ${attrs.mode} ${path}`);
-  if (attrs.owner || attrs.group) parts.push(sh`chown ${`${attrs.owner ?? ""}${attrs.group ? `:${attrs.group}` : ""}`} ${path}`);
+  if (attrs.mode) parts.push(sh`chmod -- ${attrs.mode} ${path}`);
+  if (attrs.owner || attrs.group) parts.push(sh`chown -- ${`${attrs.owner ?? ""}${attrs.group ? `:${attrs.group}` : ""}`} ${path}`);
   if (parts.length) await run(ctx, parts.join(" && "), `set mode/owner of ${path}`);
 }

@@ -114,6 +114,8 @@ describe.each(Object.keys(make))("%s", (kind) => {
       if (c.ok !== undefined) expect(r.ok?.(c.have)).toBe(c.ok);
     }
 
+    // Every case with changes says what apply() sends (or that it refuses).
+    if (changes.length > 0) expect(c.commands ?? c.applyThrows, "a fixture with changes lists the commands apply() sends").toBeDefined();
     if (c.commands || c.stdin || c.applyThrows) {
       const t = new FakeTransport().otherwise({ code: 0 });
       const ctx = hostCtx({ transport: t });
@@ -135,6 +137,8 @@ describe.each(Object.keys(make))("%s", (kind) => {
       if (c.stdin) expect(t.calls.filter((x) => x.stdin !== undefined).map((x) => x.stdin)).toEqual(c.stdin);
       // Commands may carry a secret on stdin, never in the command line (it would show in ps and logs).
       for (const s of secretValues(c.want)) for (const call of t.calls) expect(call.command).not.toContain(s);
+      // A secret that is written goes over stdin, whole.
+      if (changes.some((ch) => ch.key === "content")) for (const s of secretValues(c.want)) expect(t.calls.some((x) => String(x.stdin ?? "").includes(s))).toBe(true);
     }
   });
 });
