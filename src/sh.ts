@@ -3,10 +3,10 @@
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
-/** Quote one value for POSIX sh. */
+/** Quote one value for POSIX sh. A leading "-" is quoted too: it reads as data in logs (the command still needs `--`). */
 export function quote(value: string | number): string {
   const s = String(value);
-  if (s !== "" && SAFE.test(s)) return s;
+  if (s !== "" && SAFE.test(s) && !s.startsWith("-")) return s;
   return `'${s.replaceAll("'", `'"'"'`)}'`;
 }
 
