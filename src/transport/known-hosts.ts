@@ -50,6 +50,18 @@ export function findKeys(text: string, address: string, port: number): KnownKey[
   return out;
 }
 
+/**
+ * The entries ssh checks for address:port: those for "[addr]:port"; on another port
+ * than 22, when none of them pins a key, those for the bare address too (ssh's
+ * "checking without port identifier"). A disagreeing [addr]:port pin is never
+ * bypassed that way; revoked entries of either name count.
+ */
+export function hostKeys(text: string, address: string, port: number): KnownKey[] {
+  const exact = findKeys(text, address, port);
+  if (port === 22 || pinned(exact).length) return exact;
+  return [...exact, ...findKeys(text, address, 22)];
+}
+
 /** OpenSSH's verdict on an offered key, given the entries that matched the host. */
 export function checkHostKey(keys: readonly KnownKey[], offered: Buffer): "ok" | "revoked" | "changed" {
   if (keys.some((k) => k.revoked && k.blob.equals(offered))) return "revoked";
@@ -57,7 +69,9 @@ export function checkHostKey(keys: readonly KnownKey[], offered: Buffer): "ok" |
 }
 
 /** The pins (not revoked) among matched entries. */
-export const pinned = (keys: readonly KnownKey[]): KnownKey[] => keys.filter((k) => !k.revoked);
+export function pinned(keys: readonly KnownKey[]): KnownKey[] {
+  return keys.filter((k) => !k.revoked);
+}
 
 /** A host field: one hashed name, or a pattern list where a negated match vetoes the line. */
 export function hostMatches(field: string, token: string): boolean {

@@ -9,7 +9,7 @@ import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import { UnreachableError, errorMessage } from "../errors.ts";
 import { sh } from "../sh.ts";
 import type { ConnectionInfo } from "../engine/types.ts";
-import { algorithmsFor, checkHostKey, findKeys, fingerprint, pinned, readKnownHosts } from "./known-hosts.ts";
+import { algorithmsFor, checkHostKey, fingerprint, hostKeys, pinned, readKnownHosts } from "./known-hosts.ts";
 import { connectFailure, lostMessage, type KeyVerdict } from "./ssh-errors.ts";
 import { CommandTimeoutError, DEFAULT_TIMEOUT_S } from "./timeouts.ts";
 import type { ExecOptions, ExecResult, Transport } from "./types.ts";
@@ -64,7 +64,7 @@ export class SshSession {
 /** Open a verified connection (through the bastion when one is set). `accept` (lab hosts trust) sees and accepts any key. */
 export async function connectSsh(host: string, conn: Conn, accept?: (blob: Buffer) => void): Promise<SshSession> {
   const label = `${conn.address}:${conn.port}`;
-  const keys = findKeys(await readKnownHosts(conn.knownHosts), conn.address, conn.port);
+  const keys = hostKeys(await readKnownHosts(conn.knownHosts), conn.address, conn.port);
   const pins = pinned(keys);
   if (!accept && pins.length === 0) {
     throw new UnreachableError(host, `no host key for ${label} in ${conn.knownHosts} (strict host-key checking)`,

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkHostKey, findKeys, hostMatches, hostToken, pinned } from "../../../src/transport/known-hosts.ts";
+import { checkHostKey, findKeys, hostKeys, hostMatches, hostToken, pinned } from "../../../src/transport/known-hosts.ts";
 
 let dir = "";
 let k1 = "";
@@ -94,6 +94,15 @@ describe("host-key verdicts", () => {
     expect(hostToken("10.0.0.8", 2222)).toBe("[10.0.0.8]:2222");
     expect(findKeys(`10.0.0.8 ${k1}\n`, "10.0.0.8", 22)).toHaveLength(1);
     expect(findKeys(`[10.0.0.8]:22 ${k1}\n`, "10.0.0.8", 22)).toHaveLength(0);
+  });
+
+  it("falls back to the bare address on another port only when [addr]:port pins nothing (like ssh)", () => {
+    const lines = (l: string[]) => l.map((x) => x.replace("K1", k1).replace("K2", k2)).join("\n");
+    expect(checkHostKey(hostKeys(lines(["10.0.0.8 K1"]), "10.0.0.8", 2222), blob(k1))).toBe("ok");
+    expect(checkHostKey(hostKeys(lines(["10.0.0.8 K1", "[10.0.0.8]:2222 K2"]), "10.0.0.8", 2222), blob(k1))).toBe("changed");
+    expect(checkHostKey(hostKeys(lines(["10.0.0.8 K1", "@revoked [10.0.0.8]:2222 K1"]), "10.0.0.8", 2222), blob(k1))).toBe("revoked");
+    // Port 22 has no second name to fall back to.
+    expect(hostKeys(lines(["[10.0.0.8]:2222 K1"]), "10.0.0.8", 22)).toEqual([]);
   });
 
   it("refuses a @revoked key even when another line pins it", () => {
