@@ -5,7 +5,7 @@
 // connection killed, or lab itself kill -9ed) never installs a partial file.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { TestLab } from "../hosts/hosts.ts";
@@ -28,7 +28,7 @@ export default definePlaybook({
     roles: (h) => [inline([
       directory({ path: "/srv/tf" }),
       ...(process.env.TF_BIG ? [file({ path: "/srv/tf/big", content: big })] : []),
-      command({ command: "(" + (h.name === "t1" ? (process.env.TF_CMD ?? "true") : "true") + ") && touch /srv/tf/done", creates: "/srv/tf/done",
+      command({ command: "(" + (h.name === (process.env.TF_HOST ?? "t1") ? (process.env.TF_CMD ?? "true") : "true") + ") && touch /srv/tf/done", creates: "/srv/tf/done",
         ...(process.env.TF_TIMEOUT ? { timeout: Number(process.env.TF_TIMEOUT) } : {}) }),
       file({ path: "/srv/tf/after", content: "after\\n" }),
     ])],
@@ -115,6 +115,29 @@ describe("a connection that dies after login", () => {
     await expectSurvived(r, "unreachable", audits);
     expect(r.stderr).toContain("t1 unreachable command:(touch /srv/tf/started && sleep 10) && touch /srv/tf/done: command (touch /srv/tf/started && sleep 10) && touch /srv/tf/done: connection lost while running a command: the connection was reset");
     await expectConverges();
+  });
+});
+
+describe("a bastion whose connection dies", () => {
+  it("makes the host behind it unreachable, with its command named; no crash", async () => {
+    // t2 by a name only the bastion t1 resolves: its connection is a channel forwarded over t1's.
+    const kh = join(lab.stateDir, "known_hosts.bastion");
+    await writeFile(kh, `${await readFile(lab.knownHostsFile, "utf8")}[t2]:2222 ${t("t2").hostKeyPub}\n`);
+    const jp = await makeProject(lab, { groups: {}, knownHosts: kh, hosts: { t2: { address: "t2", bastion: "t1" } }, files: { "playbooks/site.ts": PLAYBOOK } });
+    const child = spawn("node", [LAB_BIN, "-C", jp.root, "apply", "--limit", "t2"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TF_HOST: "t2", TF_CMD: "touch /srv/tf/started && sleep 10" } });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const done = new Promise<number | null>((resolve) => child.on("close", resolve));
+    await waitFor("t2's command started", () => exists("t2", "/srv/tf/started"));
+    await killConnections(t("t1").address, t("t1").port);
+    const code = await done;
+    expect(code, err).toBe(4);
+    expect(err).not.toMatch(/\n\s+at /);
+    expect(err).toContain("t2 unreachable command:(touch /srv/tf/started && sleep 10) && touch /srv/tf/done: command (touch /srv/tf/started && sleep 10) && touch /srv/tf/done: connection lost while running a command");
+    expect(out).toMatch(/RECAP \(faults/);
+    expect(out).toMatch(/t2 +: .*unreachable=1/);
   });
 });
 
