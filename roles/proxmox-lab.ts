@@ -6,7 +6,7 @@ import type { Resource } from "../src/index.ts";
 import { vlanBridge } from "../src/proxmox/resources/network.ts";
 import { sdnVlans } from "../src/proxmox/resources/sdn.ts";
 import { firewallPolicy, vlanFirewall } from "../src/proxmox/resources/firewall.ts";
-import { vmTemplate, type TemplateWant } from "../src/proxmox/resources/template.ts";
+import { vmTemplate, type OsType, type TemplateWant } from "../src/proxmox/resources/template.ts";
 import { vm } from "../src/proxmox/resources/vm.ts";
 import { pveService, vmidService, type PveEndpoint } from "../src/proxmox/resources/connect.ts";
 import { neededPrivileges, permissionPreflight } from "../src/proxmox/resources/preflight.ts";
@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 
 interface Vlan { tag: number; subnet: string; gateway?: string; vnet?: string; deny_to?: string[]; isolated?: boolean; comment?: string }
-interface TemplateDef { endpoint: string; image_url: string; checksum: string; vmid: number; cores?: number; memory?: number; os_type?: string }
+interface TemplateDef { endpoint: string; image_url: string; checksum: string; vmid: number; cores?: number; memory?: number; os_type?: OsType }
 interface VmDef { template: string; vmid?: number; clone?: "linked" | "full"; cores?: number; memory?: number; disk?: number; vlan: string; extra_vlans?: string[]; ip?: string; user?: string; ssh_keys?: string[]; tags?: string[]; description?: string; started?: boolean }
 
 export const proxmoxLab = defineRole<{ endpoint: string; agentTimeoutSec?: number }>({

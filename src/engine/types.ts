@@ -1,5 +1,6 @@
 // The one contract every resource implements: read -> diff -> apply.
 // read() has no side effects, diff() is pure, apply() is the only writer.
+import type { Logger } from "../log.ts";
 import type { Transport } from "../transport/types.ts";
 
 /** One difference between wanted and current state, described in one line. */
@@ -32,11 +33,7 @@ export interface FactCache {
   invalidate(keys?: readonly string[]): void;
 }
 
-export interface Logger {
-  /** Shown with -v. Must never be given a secret value (the redactor scrubs it anyway). */
-  debug(message: string): void;
-  warn(message: string): void;
-}
+export type { Logger };
 
 /** A host as resolved from the inventory. */
 export interface HostInfo {
