@@ -5,6 +5,7 @@ import type { Change, Fact, Handler, HostCtx, Resource } from "../engine/types.t
 import { ExitCode, LabError, badInput } from "../errors.ts";
 import { sh } from "../sh.ts";
 import type { ResourceOptions } from "./file.ts";
+import { checkTimeout } from "../transport/timeouts.ts";
 import { run } from "./run.ts";
 import { withFact } from "./with-fact.ts";
 
@@ -12,6 +13,8 @@ export interface ServiceWant {
   name: string;
   state?: "started" | "stopped";
   enabled?: boolean;
+  /** Stop a start/stop/restart and fail the host after this many seconds (default 300). */
+  timeout?: number;
 }
 
 export interface ServiceState {
@@ -63,6 +66,7 @@ const noManager = (host: string, name: string) =>
 
 export function service(want: ServiceWant, opts: ResourceOptions = {}): Resource<ServiceWant, ServiceState> {
   checkServiceName(want.name);
+  checkTimeout(`service ${want.name}`, want.timeout);
   const fact = serviceFact(want.name);
   return withFact(fact, {
     id: `service:${want.name}`,
@@ -71,7 +75,7 @@ export function service(want: ServiceWant, opts: ResourceOptions = {}): Resource
     diff: serviceDiff,
     async apply(ctx, changes, have) {
       if (have.manager === "none") throw noManager(ctx.host.name, want.name);
-      for (const c of changes) await run(ctx, control(have, want.name, c.key as "start"), `${c.key} ${want.name}`);
+      for (const c of changes) await run(ctx, control(have, want.name, c.key as "start"), `${c.key} ${want.name}`, { kind: "service", timeout: want.timeout });
       ctx.facts.invalidate([fact.key]);
     },
     ok: (have) => `${have.active ? "running" : "stopped"}, ${have.enabled ? "enabled" : "disabled"} (${have.manager})`,
@@ -97,7 +101,7 @@ export function restartService(name: string, id = `restart ${name}`): Handler {
     async run(ctx: HostCtx) {
       const state = await ctx.facts.get(serviceFact(name));
       if (state.manager === "none") throw noManager(ctx.host.name, name);
-      await run(ctx, control(state, name, "restart"), `restart ${name}`);
+      await run(ctx, control(state, name, "restart"), `restart ${name}`, { kind: "service" });
       ctx.facts.invalidate([`service:${name}`]);
     },
   };

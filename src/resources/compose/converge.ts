@@ -12,6 +12,7 @@ import { writeCache } from "./desired.ts";
 import { UNPACK, bundle, type StackFile } from "./files.ts";
 import { composeCommand, type ComposeFlavour } from "./flavour.ts";
 import { waitReady } from "./wait.ts";
+import { timeoutMs } from "../../transport/timeouts.ts";
 
 export interface ConvergeInput {
   flavour: ComposeFlavour;
@@ -60,14 +61,14 @@ for r in rev-* .staging.* .probe.*; do [ -e "$r" ] || continue; if [ "$r" != "$c
 export async function converge(ctx: HostCtx, c: ConvergeInput): Promise<void> {
   const what = `compose stack ${c.project}`;
   if (c.upload) {
-    const r = await ctx.transport.exec(uploadCommand(c.dir, c.revision), { stdin: bundle(c.files) });
+    const r = await ctx.transport.exec(uploadCommand(c.dir, c.revision), { stdin: bundle(c.files), timeoutMs: timeoutMs("compose") });
     if (r.code !== 0) {
       throw new LabError(`${what}: upload failed (exit ${r.code}); nothing was replaced:\n    ${redact(r.stderr.trim().split("\n").slice(-5).join("\n    "))}`,
         ExitCode.failed, { host: ctx.host.name }, "is the disk full, or the stacks' root not writable?");
     }
   }
   const switching = c.current !== c.revision;
-  if (switching) await run(ctx, linkCommand(c.dir, c.revision, c.current), `${what}: switch to ${c.revision}`);
+  if (switching) await run(ctx, linkCommand(c.dir, c.revision, c.current), `${what}: switch to ${c.revision}`, { kind: "compose" });
 
   const failure = await upAndWait(ctx, c, c.revision, c.services);
   if (failure === INTERRUPTED) {
@@ -77,7 +78,7 @@ export async function converge(ctx: HostCtx, c: ConvergeInput): Promise<void> {
   }
   if (!failure) {
     await writeCache(ctx, c.flavour, c.project, `${c.dir}/${c.revision}`);
-    await run(ctx, pruneCommand(c.dir), `${what}: prune old revisions`);
+    await run(ctx, pruneCommand(c.dir), `${what}: prune old revisions`, { kind: "compose" });
     return;
   }
   let outcome: string;
@@ -91,13 +92,13 @@ export async function converge(ctx: HostCtx, c: ConvergeInput): Promise<void> {
 
 async function rollBack(ctx: HostCtx, c: ConvergeInput, to: string): Promise<string> {
   try {
-    await run(ctx, linkCommand(c.dir, to, c.previous), `compose stack ${c.project}: roll back to ${to}`);
+    await run(ctx, linkCommand(c.dir, to, c.previous), `compose stack ${c.project}: roll back to ${to}`, { kind: "compose" });
     // The previous revision's services: ask Compose, since they may differ from the failed revision's.
-    const svc = await run(ctx, composeCommand(c.flavour, { project: c.project, dir: `${c.dir}/${to}` }, ["config", "--services"]), "list services");
+    const svc = await run(ctx, composeCommand(c.flavour, { project: c.project, dir: `${c.dir}/${to}` }, ["config", "--services"]), "list services", { kind: "compose" });
     const failure = await upAndWait(ctx, c, to, svc.stdout.split("\n").map((s) => s.trim()).filter(Boolean));
     if (failure === INTERRUPTED) return `rolled back to ${to}; interrupted while waiting for it to become ready`;
     if (failure) return `ROLLBACK FAILED: rolled back to ${to}, but it is not healthy either: ${failure}`;
-    await run(ctx, sh`rm -rf -- ${`${c.dir}/${c.revision}`}`, "remove the failed revision");
+    await run(ctx, sh`rm -rf -- ${`${c.dir}/${c.revision}`}`, "remove the failed revision", { kind: "compose" });
     return `rolled back: ${to} is the current revision again, and its services are up and ready`;
   } catch (e) {
     return `ROLLBACK FAILED: ${e instanceof Error ? e.message : String(e)}`;

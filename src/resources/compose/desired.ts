@@ -12,6 +12,7 @@ import { redact } from "../../secrets/secret.ts";
 import { sh } from "../../sh.ts";
 import { UNPACK, bundle, type StackFile } from "./files.ts";
 import { composeIn, type ComposeFlavour } from "./flavour.ts";
+import { timeoutMs } from "../../transport/timeouts.ts";
 
 export interface DesiredService {
   /** Compose's config hash, when Compose could compute it (v1 needs the image present). */
@@ -69,7 +70,7 @@ export async function probeDesired(ctx: HostCtx, f: ComposeFlavour, project: str
   const inPlaceDir = "inPlace" in where ? where.inPlace : undefined;
   const cmd = "inPlace" in where ? probeInPlaceCommand(f, project, where.inPlace) : probeStagedCommand(f, project, where.stackDir);
   ctx.log.debug(`[${ctx.host.name}] $ ${cmd}`);
-  const r = await ctx.transport.exec(cmd, inPlaceDir ? {} : { stdin: bundle(files) });
+  const r = await ctx.transport.exec(cmd, { timeoutMs: timeoutMs("compose"), ...(inPlaceDir ? {} : { stdin: bundle(files) }) });
   if (!/^@@(in)?valid$/m.test(r.stdout)) {
     throw new LabError(`compose stack ${project}: could not check the compose file on the host (exit ${r.code}): ${redact(r.stderr.trim().split("\n").slice(-3).join(" / "))}`,
       ExitCode.failed, { host: ctx.host.name }, "is the stacks' root writable and base64 (coreutils) installed?");
@@ -148,6 +149,6 @@ export function parseCache(text: string, f: ComposeFlavour): Desired | undefined
 export async function writeCache(ctx: HostCtx, f: ComposeFlavour, project: string, revDir: string): Promise<void> {
   const d = await probeDesired(ctx, f, project, [], { inPlace: revDir });
   if (d.invalid !== undefined || Object.values(d.services).some((s) => !s.hash)) return;
-  const r = await ctx.transport.exec(sh`cat > ${`${revDir}/.lab-probe.tmp`} && chmod 0600 ${`${revDir}/.lab-probe.tmp`} && mv -f ${`${revDir}/.lab-probe.tmp`} ${`${revDir}/.lab-probe`}`, { stdin: cacheText(d, f) });
+  const r = await ctx.transport.exec(sh`cat > ${`${revDir}/.lab-probe.tmp`} && chmod 0600 ${`${revDir}/.lab-probe.tmp`} && mv -f ${`${revDir}/.lab-probe.tmp`} ${`${revDir}/.lab-probe`}`, { stdin: cacheText(d, f), timeoutMs: timeoutMs("compose") });
   if (r.code !== 0) ctx.log.warn(`[${ctx.host.name}] compose stack ${project}: could not keep Compose's answers in ${revDir} (the next plan asks Compose again)`);
 }

@@ -6,6 +6,7 @@ import type { HostCtx } from "../../engine/types.ts";
 import { redact } from "../../secrets/secret.ts";
 import { sh } from "../../sh.ts";
 import { containersCommand, parseContainers, readiness, type ContainerState } from "./containers.ts";
+import { timeoutMs } from "../../transport/timeouts.ts";
 
 export interface WaitOptions {
   project: string;
@@ -20,7 +21,7 @@ export type WaitResult = { ok: true; states: ContainerState[]; ms: number } | { 
 export async function waitReady(ctx: HostCtx, o: WaitOptions): Promise<WaitResult> {
   const t0 = Date.now();
   for (;;) {
-    const r = await ctx.transport.exec(containersCommand(o.project));
+    const r = await ctx.transport.exec(containersCommand(o.project), { timeoutMs: timeoutMs("compose") });
     const ms = Date.now() - t0;
     if (r.code !== 0) return { ok: false, reason: `the Docker engine did not answer (docker ps/inspect exit ${r.code}): ${redact(r.stderr.trim().slice(-300))}`, ms };
     const all = parseContainers(r.stdout);
@@ -54,7 +55,7 @@ async function explain(ctx: HostCtx, failed: ContainerState[], ms: number): Prom
 /** Health log and container log tails of these containers (one round trip). */
 async function details(ctx: HostCtx, cs: ContainerState[]): Promise<string> {
   const cmd = cs.map((c) => sh`echo ${`@@logs ${c.id}`}; docker logs --tail 15 ${c.id} 2>&1`).join("\n");
-  const r = await ctx.transport.exec(cmd);
+  const r = await ctx.transport.exec(cmd, { timeoutMs: timeoutMs("compose") });
   const logs = new Map<string, string[]>();
   let cur: string[] | undefined;
   for (const line of r.stdout.split("\n")) {

@@ -1,6 +1,7 @@
 // Resources as data (pyinfra's tests/operations/<op>/<case>.json): want + have
 // in -> changes (key, one-line summary, diff) out, and the commands apply()
 // sends (recorded by a FakeTransport). Secret values must appear nowhere.
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { Change, Resource } from "../../../src/engine/types.ts";
 import { LabError } from "../../../src/errors.ts";
@@ -135,6 +136,11 @@ describe.each(Object.keys(make))("%s", (kind) => {
         });
       }
       if (c.stdin) expect(t.calls.filter((x) => x.stdin !== undefined).map((x) => x.stdin)).toEqual(c.stdin);
+      // A staged write renames only a file of exactly the bytes sent: its size and sha256 are in the script.
+      for (const call of t.calls.filter((x) => x.command.includes("\nwant_sha="))) {
+        const body = Buffer.from(call.stdin ?? "");
+        expect(call.command).toContain(`\nwant_size=${body.length}\nwant_sha=${createHash("sha256").update(body).digest("hex")}\n`);
+      }
       // Commands may carry a secret on stdin, never in the command line (it would show in ps and logs).
       for (const s of secretValues(c.want)) for (const call of t.calls) expect(call.command).not.toContain(s);
       // A secret that is written goes over stdin, whole.
