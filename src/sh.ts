@@ -3,7 +3,10 @@
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
-/** Quote one value for POSIX sh. */
+/**
+ * Quote one value for POSIX sh. A leading "-" stays bare: quotes cannot stop a
+ * command from reading a value as an option (sh removes them); `--` does.
+ */
 export function quote(value: string | number): string {
   const s = String(value);
   if (s !== "" && SAFE.test(s)) return s;

@@ -7,7 +7,9 @@ import { loadInventory } from "../inventory/inventory.ts";
 import { parseExtraVars } from "./extra-vars.ts";
 import { hostsTrust } from "./hosts-command.ts";
 import { runCommand } from "./run-command.ts";
+import { installSignals } from "./signals.ts";
 import { checkCommand } from "./check-command.ts";
+import { registerBackupCommands } from "./backup-command.ts";
 import { secretsEdit, secretsGet, secretsInit, secretsList, secretsRekey, secretsRemove, secretsSet } from "./secrets-command.ts";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -16,14 +18,8 @@ const list = (v: string, prev: string[]) => [...prev, ...v.split(",").map((s) =>
 export async function main(argv: string[]): Promise<number> {
   let code: number = ExitCode.ok;
   let verbose = argv.includes("-v") || argv.includes("--verbose");
-  const abort = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (abort.signal.aborted) process.exit(ExitCode.interrupted); // second signal: stop now
-    process.stderr.write(`\nlab: ${sig}: finishing the steps in flight, then stopping (again to abort at once)\n`);
-    abort.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  // SIGINT, SIGTERM, SIGHUP: the first winds down, the second stops at once (after the hard-exit hooks).
+  const signals = installSignals();
 
   const program = new Command("lab")
     .description("Typed, agentless configuration for a Proxmox homelab: read -> diff -> apply.")
@@ -61,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
       detailedExitCode: Boolean(o.detailedExitcode),
       lockTimeout: o.lockTimeout as number,
       argv,
-      signal: abort.signal,
+      signals,
     });
     code = r.code;
   };
@@ -106,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
   secrets.command("set").argument("<name>").description("set a value read from stdin (never from argv: it would land in shell history)")
     .action(async (n: string) => { code = await secretsSet(n, process.stdin, sopts()); });
   secrets.command("rm").argument("<name>").action(async (n: string) => { code = await secretsRemove(n, sopts()); });
-  secrets.command("edit").description("edit in $EDITOR (a private temp copy, removed afterwards)").action(async () => { code = await secretsEdit(sopts()); });
+  secrets.command("edit").description("edit in $EDITOR (a private temp copy, removed afterwards)").action(async () => { code = await secretsEdit({ ...sopts(), signals }); });
   secrets.command("rekey").description("re-encrypt for the recipients in .age-recipients").action(async () => { code = await secretsRekey(sopts()); });
 
   // `lab import ansible`: loaded on demand (only this command needs the importer).
@@ -121,6 +117,8 @@ export async function main(argv: string[]): Promise<number> {
       code = await importAnsible({ root, source: resolve(root, src), out: resolve(root, o.out), force: Boolean(o.force), stdout: process.stdout });
     });
 
+  registerBackupCommands(program, (c) => { code = c; });
+
   program.command("sim")
     .description("run the built-in Proxmox VE simulator (HTTPS on loopback) until Ctrl-C")
     .option("--state <dir>", "state, TLS certificate and token secret", ".lab/sim")
@@ -132,7 +130,9 @@ export async function main(argv: string[]): Promise<number> {
       const { simCommand } = await import("../sim/main.ts");
       const { containerGuests } = await import("../sim/container-guests.ts");
       const guestBackend = o.guests === "containers" ? containerGuests({ prefix: "lab-sim" }) : undefined;
-      code = await simCommand({ stateDir: resolve(root, o.state), port: o.port, verbose, ...(guestBackend ? { guestBackend } : {}) }).catch((e: NodeJS.ErrnoException) => {
+      // The first SIGINT/SIGTERM/SIGHUP stops the simulator (and its guests); a second exits at once.
+      const until = new Promise((stop) => signals.signal.addEventListener("abort", stop, { once: true }));
+      code = await simCommand({ stateDir: resolve(root, o.state), port: o.port, verbose, until, ...(guestBackend ? { guestBackend } : {}) }).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== "EADDRINUSE") throw e;
         throw new LabError(`port ${o.port} is in use (another simulator?)`, ExitCode.badInput, {}, "stop the other process or pass --port");
       });
@@ -144,8 +144,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     code = report(e, verbose);
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    signals.dispose();
   }
   return code;
 }

@@ -4,17 +4,20 @@ import { ExitCode } from "../errors.ts";
 import { redact } from "../secrets/secret.ts";
 import { formatChanges, formatRecap, jsonReport } from "../engine/output.ts";
 import { ListrReporter, PlainReporter } from "../engine/progress.ts";
-import { run, type RunOptions, type RunResult } from "../engine/runner.ts";
-import { acquireLock } from "../engine/lock.ts";
+import { prepare, run, type RunOptions, type RunResult } from "../engine/runner.ts";
+import { acquireLock, staleWarning } from "../engine/lock.ts";
 import { appendAudit, type AuditOutcome } from "../engine/audit.ts";
 import type { Logger } from "../engine/types.ts";
+import { RunTracker, recordAbort } from "./run-tracker.ts";
+import { quietSignals, type Signals } from "./signals.ts";
 
 export interface RunCommandOptions extends Omit<RunOptions, "reporter" | "log" | "signal"> {
   json: boolean;
   verbose: boolean;
   /** plan only: exit 10 when there are changes. */
   detailedExitCode?: boolean;
-  signal?: AbortSignal;
+  /** The first signal winds the run down; the second runs this command's hard-exit hook (see signals.ts). */
+  signals?: Signals;
   /** The command line, for the lock and the audit log. */
   argv?: string[];
   /** Seconds to wait for another apply's lock (default 0: fail at once). */
@@ -30,26 +33,46 @@ export async function runCommand(opts: RunCommandOptions): Promise<{ code: ExitC
     debug: (m) => { if (opts.verbose) stderr.write(`lab: debug: ${redact(m)}\n`); },
     warn: (m) => stderr.write(`lab: warning: ${redact(m)}\n`),
   };
-  const reporter = stderr.isTTY && !opts.json ? new ListrReporter() : new PlainReporter(stderr, opts.verbose);
-  const signal = opts.signal ?? new AbortController().signal;
+  const tracker = new RunTracker(stderr.isTTY && !opts.json ? new ListrReporter() : new PlainReporter(stderr, opts.verbose));
+  const signals = opts.signals ?? quietSignals();
+  const signal = signals.signal;
   const argv = opts.argv ?? ["apply"];
-  // Plans only read: they take no lock and leave no audit record.
-  const lock = opts.check ? undefined : await acquireLock({
-    root: opts.root, command: `lab ${argv.join(" ")}`, timeoutSec: opts.lockTimeout ?? 0, signal,
-    onWait: (h) => log.warn(`waiting for the lab lock held by pid ${h.pid} on ${h.host} since ${h.startedAt} (${h.command})`),
-    onStale: (h) => log.warn(`took over a stale lab lock of dead pid ${h.pid} (${h.command})`),
-  });
   const t0 = performance.now();
-  let result: RunResult;
+  const runOpts = { ...opts, reporter: tracker, log, signal };
+  // Validate before locking: bad input exits 2 (not 5) even while another run holds the lock.
+  let hosts: string[];
   try {
-    result = await run({ ...opts, reporter, log, signal });
+    hosts = [...new Set((await prepare(runOpts)).plays.flatMap((p) => p.hosts.map((h) => h.host)))];
   } catch (e) {
     if (!opts.check) await audit(opts, argv, { outcome: "error", exitCode: (e as { code?: number }).code ?? 1, durationMs: performance.now() - t0 });
-    await lock?.release();
     throw e;
   }
-  if (!opts.check) await audit(opts, argv, { result });
-  await lock?.release();
+  const unhook = signals.beforeHardExit(() => recordAbort({
+    tracker, hosts, root: opts.root, startedAt: t0, json: opts.json, stdout,
+    ...(opts.check ? {} : { audit: auditBase(opts, argv) }),
+  }));
+  let result: RunResult;
+  try {
+    // Plans only read: they take no lock and leave no audit record.
+    const lock = opts.check ? undefined : await acquireLock({
+      root: opts.root, command: `lab ${argv.join(" ")}`, timeoutSec: opts.lockTimeout ?? 0, signal, hosts,
+      onWait: (h) => log.warn(`waiting for the lab lock held by pid ${h.pid} on ${h.host} since ${h.startedAt} (${h.command})`),
+      onStale: (h) => log.warn(staleWarning(h)),
+    });
+    try {
+      try {
+        result = await run(runOpts);
+      } catch (e) {
+        if (!opts.check) await audit(opts, argv, { outcome: "error", exitCode: (e as { code?: number }).code ?? 1, durationMs: performance.now() - t0 });
+        throw e;
+      }
+      if (!opts.check) await audit(opts, argv, { result });
+    } finally {
+      await lock?.release();
+    }
+  } finally {
+    unhook();
+  }
   // The engine redacts as it records; the output boundary redacts once more.
   if (opts.json) stdout.write(`${redact(jsonReport(result))}\n`);
   else stdout.write(redact(`${formatChanges(result, opts.verbose)}\n${formatRecap(result)}\n`));
@@ -58,8 +81,11 @@ export async function runCommand(opts: RunCommandOptions): Promise<{ code: ExitC
   return { code, result };
 }
 
+const auditBase = (opts: RunCommandOptions, argv: string[]) =>
+  ({ argv, playbook: opts.playbook, check: opts.check, ...(opts.limit ? { limit: opts.limit } : {}) });
+
 async function audit(opts: RunCommandOptions, argv: string[], r: { result: RunResult } | { outcome: AuditOutcome; exitCode: number; durationMs: number }): Promise<void> {
-  const base = { argv, playbook: opts.playbook, check: opts.check, ...(opts.limit ? { limit: opts.limit } : {}) };
+  const base = auditBase(opts, argv);
   if (!("result" in r)) {
     await appendAudit({ ...base, hosts: [], changes: [], outcome: r.outcome, exitCode: r.exitCode, durationMs: Math.round(r.durationMs) }, { root: opts.root });
     return;

@@ -1,15 +1,16 @@
 // `lab secrets init|list|get|set|rm|edit|rekey`: plain async functions returning an
 // exit code (argv parsing and process.exit live in the CLI entry point).
 // Values are printed only by `get`, to stdout, when asked for by name.
-import { spawn } from "node:child_process";
-import { constants } from "node:fs";
-import { access, chmod, mkdtemp, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readdirSync, rmSync, writeSync } from "node:fs";
+import { access, chmod, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { badInput, ExitCode, LabError } from "../errors.ts";
 import { initSecrets } from "../secrets/init.ts";
 import { loadSecrets, readSecretsText, writeSecretsText, type SecretsOptions } from "../secrets/store.ts";
 import { quote } from "../sh.ts";
+import { quietSignals, type Signals } from "./signals.ts";
 
 interface Out {
   write(text: string): unknown;
@@ -82,16 +83,27 @@ export async function secretsRekey(opts: SecretsCommandOptions = {}): Promise<nu
   return ExitCode.ok;
 }
 
-/** Decrypt to a 0600 file in a private 0700 dir, run the editor, re-encrypt; the plaintext is always shredded. */
-export async function secretsEdit(opts: SecretsCommandOptions = {}): Promise<number> {
+/**
+ * Decrypt to a 0600 file in a private 0700 dir, run the editor, re-encrypt; the plaintext is always
+ * shredded. An interrupt ends the editor (its whole process group) and exits 130 with the secrets
+ * unchanged; a second signal does the same synchronously, before the process exits.
+ */
+export async function secretsEdit(opts: SecretsCommandOptions & { signals?: Signals } = {}): Promise<number> {
   const read = await requireText(opts);
+  const signals = opts.signals ?? quietSignals();
   const dir = await mkdtemp(join(await privateTmp(), "lab-secrets-"));
+  const editing: Editing = {};
+  const unhook = signals.beforeHardExit(() => {
+    stopEditor(editing, "SIGKILL");
+    shredDir(dir);
+  });
   try {
     await chmod(dir, 0o700);
     const file = join(dir, "secrets.yaml");
     await writeFile(file, read.text, { mode: 0o600, flag: "wx" });
     const editor = opts.editor ?? (process.env.VISUAL || process.env.EDITOR || "vi");
-    const code = await runEditor(editor, file);
+    const code = await runEditor(editor, file, signals, editing);
+    if (signals.signal.aborted) throw new LabError("interrupted: the editor was stopped; secrets unchanged", ExitCode.interrupted);
     if (code !== 0) throw new LabError(`editor \`${editor}\` exited with ${code}; secrets unchanged`, ExitCode.failed);
     const next = await readFile(file, "utf8");
     if (next === read.text) {
@@ -102,7 +114,8 @@ export async function secretsEdit(opts: SecretsCommandOptions = {}): Promise<num
     io(opts).err.write("saved\n");
     return ExitCode.ok;
   } finally {
-    await shredDir(dir);
+    unhook();
+    shredDir(dir);
   }
 }
 
@@ -128,42 +141,71 @@ async function privateTmp(): Promise<string> {
   }
 }
 
-/** $EDITOR may hold arguments ("code --wait"), so it goes through sh with the path quoted. */
-function runEditor(editor: string, file: string): Promise<number> {
+/**
+ * $EDITOR may hold arguments ("code --wait"), so it goes through sh with the path quoted (`exec`: the
+ * editor is the child itself). On a terminal the editor must stay in our process group to own the
+ * terminal, and Ctrl-C is its own (the terminal sends it there too); otherwise it gets a process group
+ * of its own, so that stopping it stops everything it started.
+ */
+interface Editing {
+  child?: ChildProcess;
+  /** The child leads a process group of its own. */
+  group?: boolean;
+}
+
+function runEditor(editor: string, file: string, signals: Signals, editing: Editing): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(`${editor} ${quote(file)}`, { shell: true, stdio: "inherit" });
-    // Ctrl-C belongs to the editor; TERM/HUP end it, and then `finally` shreds the file.
-    const ignore = (): void => undefined;
-    const forward = (sig: NodeJS.Signals): void => void child.kill(sig);
-    process.on("SIGINT", ignore);
-    process.on("SIGTERM", forward);
-    process.on("SIGHUP", forward);
+    const interactive = process.stdin.isTTY === true;
+    const exec = /^[^\s=]+(\s|$)/.test(editor.trim()) ? "exec " : "";
+    const child = spawn(`${exec}${editor} ${quote(file)}`, { shell: true, stdio: "inherit", detached: !interactive });
+    Object.assign(editing, { child, group: !interactive });
+    const releaseSigint = interactive ? signals.yieldSigint() : () => undefined;
+    const onAbort = (): void => stopEditor(editing, "SIGTERM");
+    signals.signal.addEventListener("abort", onAbort, { once: true });
+    if (signals.signal.aborted) onAbort();
     const done = (): void => {
-      process.off("SIGINT", ignore);
-      process.off("SIGTERM", forward);
-      process.off("SIGHUP", forward);
+      releaseSigint();
+      signals.signal.removeEventListener("abort", onAbort);
     };
     child.on("error", (e) => (done(), reject(new LabError(`cannot run editor \`${editor}\`: ${e.message}`, ExitCode.badInput, {}, "set $EDITOR"))));
     child.on("close", (code, signal) => (done(), resolve(code ?? (signal ? 128 : 1))));
   });
 }
 
-/** Overwrite every file the editor left (swap, backup) before removing the dir. */
-async function shredDir(dir: string): Promise<void> {
+/** The editor's process group when it has one (not on a terminal), else the editor itself. */
+function stopEditor({ child, group }: Editing, sig: NodeJS.Signals): void {
+  if (!child?.pid) return;
   try {
-    for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    // The group even when the editor itself has exited: what it started may not have.
+    if (group) process.kill(-child.pid, sig);
+    else if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+  } catch {
+    // ESRCH: nothing of it is left
+  }
+}
+
+/** Overwrite every file the editor left (swap, backup) before removing the dir. Synchronous: it also runs right before a hard exit. */
+function shredDir(dir: string): void {
+  try {
+    for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
       if (!entry.isFile()) continue;
-      const fh = await open(join(entry.parentPath, entry.name), "r+").catch(() => undefined);
-      if (!fh) continue;
+      let fd: number;
       try {
-        const { size } = await fh.stat();
-        await fh.write(Buffer.alloc(size), 0, size, 0);
-        await fh.sync();
+        fd = openSync(join(entry.parentPath, entry.name), "r+");
+      } catch {
+        continue;
+      }
+      try {
+        const { size } = fstatSync(fd);
+        writeSync(fd, Buffer.alloc(size), 0, size, 0);
+        fsyncSync(fd);
       } finally {
-        await fh.close();
+        closeSync(fd);
       }
     }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   }
 }

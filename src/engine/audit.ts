@@ -1,6 +1,7 @@
 // The audit log: one JSON line per apply in `.lab/audit.jsonl`, append-only (O_APPEND),
 // mode 0600. Every string is redacted before serialising (so JSON escaping cannot
 // hide a secret from the redactor) and the line is redacted again as a whole.
+import { closeSync, fchmodSync, fdatasyncSync, fstatSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { mkdir, open, readFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { dirname, join } from "node:path";
@@ -14,7 +15,8 @@ export interface AuditChange {
   summary: string;
 }
 
-export type AuditOutcome = "ok" | "changed" | "failed" | "unreachable" | "interrupted" | "error";
+/** "aborted": a second signal stopped the run at once (steps in `inFlight` were cut off mid-way). */
+export type AuditOutcome = "ok" | "changed" | "failed" | "unreachable" | "interrupted" | "aborted" | "error";
 
 export interface AuditRecord {
   /** ISO 8601. */
@@ -33,6 +35,8 @@ export interface AuditRecord {
   outcome: AuditOutcome;
   exitCode: number;
   durationMs: number;
+  /** Steps that were running when the run was aborted (their remote commands may still run). */
+  inFlight?: { host: string; resource: string }[];
 }
 
 /** What the caller supplies; time, user and host default to now and this machine. */
@@ -50,10 +54,7 @@ export const auditFile = (opts: AuditOptions): string => opts.file ?? join(opts.
 
 /** Append one record; returns it as written (redacted). */
 export async function appendAudit(entry: AuditEntry, opts: AuditOptions): Promise<AuditRecord> {
-  const redactor = opts.redactor ?? Redactor.global;
-  const record = redactDeep({ time: new Date().toISOString(), user: currentUser(), host: hostname(), ...entry }, redactor);
-  const line = `${redactor.redact(JSON.stringify(record))}\n`;
-  const file = auditFile(opts);
+  const { record, line, file } = prepareLine(entry, opts);
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const fh = await open(file, "a", 0o600); // "a" = O_WRONLY|O_CREAT|O_APPEND
   try {
@@ -65,6 +66,27 @@ export async function appendAudit(entry: AuditEntry, opts: AuditOptions): Promis
     await fh.close();
   }
   return record;
+}
+
+/** The same, synchronously: for the moment before a hard exit (a second signal), when nothing async will run again. */
+export function appendAuditSync(entry: AuditEntry, opts: AuditOptions): AuditRecord {
+  const { record, line, file } = prepareLine(entry, opts);
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const fd = openSync(file, "a", 0o600);
+  try {
+    if ((fstatSync(fd).mode & 0o777) !== 0o600) fchmodSync(fd, 0o600);
+    writeSync(fd, line);
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return record;
+}
+
+function prepareLine(entry: AuditEntry, opts: AuditOptions): { record: AuditRecord; line: string; file: string } {
+  const redactor = opts.redactor ?? Redactor.global;
+  const record = redactDeep({ time: new Date().toISOString(), user: currentUser(), host: hostname(), ...entry }, redactor);
+  return { record, line: `${redactor.redact(JSON.stringify(record))}\n`, file: auditFile(opts) };
 }
 
 /** All records, oldest first (for `lab audit` and tests). A missing log is empty. */

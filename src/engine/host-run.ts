@@ -1,6 +1,6 @@
 // One play on one host: prefetch facts in one round trip, then per step
 // read -> diff -> (apply -> re-read), then the notified handlers.
-import { LabError, NotCreatedYetError, UnreachableError, errorMessage } from "../errors.ts";
+import { ExitCode, LabError, NotCreatedYetError, UnreachableError, errorMessage } from "../errors.ts";
 import { redact } from "../secrets/secret.ts";
 import type { HostPlan } from "./steps.ts";
 import type { StepResult } from "./results.ts";
@@ -34,10 +34,11 @@ export async function runHostPlay(ctx: HostCtx, plan: HostPlan, opts: HostRunOpt
     }
     opts.onStart(redact(r.id));
     const t0 = performance.now();
+    let changes: Change[] = [];
     try {
       await ctx.facts.prefetch(remainingFacts(i));
       const have = await r.read(ctx);
-      const changes = r.diff(r.want, have);
+      changes = r.diff(r.want, have);
       if (changes.length === 0) {
         emit({ id: r.id, role: step.role, status: "ok", changes: [], reason: r.ok?.(have) ?? "already in the wanted state", durationMs: performance.now() - t0 });
         continue;
@@ -51,6 +52,11 @@ export async function runHostPlay(ctx: HostCtx, plan: HostPlan, opts: HostRunOpt
       planned = true;
       emit({ id: r.id, role: step.role, status: "changed", changes: redactChanges(changes), durationMs: performance.now() - t0 });
     } catch (e) {
+      if (e instanceof LabError && e.code === ExitCode.interrupted && ctx.signal.aborted) {
+        // Cut short by the interrupt, not failed (e.g. a health wait): what it did stays done, and the reason says what is unknown.
+        emit({ id: r.id, role: step.role, status: "changed", changes: redactChanges(changes), reason: redact(e.message), durationMs: performance.now() - t0 });
+        continue;
+      }
       const unreachable = e instanceof UnreachableError;
       if (opts.check && e instanceof NotCreatedYetError) {
         // Known after apply: the host is made by an earlier play of this run.

@@ -16,6 +16,8 @@ export interface LockHolder {
   command: string;
   /** ISO 8601. */
   startedAt: string;
+  /** The hosts the run targets: after it died, its remote commands may still be running there. */
+  hosts?: string[];
 }
 
 export interface LockOptions {
@@ -34,6 +36,10 @@ export interface LockOptions {
   onWait?(holder: LockHolder): void;
   /** Called when a stale lock (dead pid on this host) is taken over. */
   onStale?(holder: LockHolder): void;
+  /** The hosts this run targets, recorded in the lock (see staleWarning). */
+  hosts?: readonly string[];
+  /** Test seam: runs after a stale lock was seen and before it is taken over (where another run may interleave). */
+  beforeTakeOver?(holder: LockHolder): Promise<void>;
 }
 
 export interface Lock {
@@ -67,7 +73,8 @@ export async function readLock(file: string): Promise<LockHolder | undefined> {
 export async function acquireLock(opts: LockOptions): Promise<Lock> {
   const file = opts.file ?? lockFile(opts.root);
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const me: LockHolder = { pid: process.pid, host: hostname(), user: currentUser(), command: redact(opts.command), startedAt: new Date().toISOString() };
+  const me: LockHolder = { pid: process.pid, host: hostname(), user: currentUser(), command: redact(opts.command), startedAt: new Date().toISOString(),
+    ...(opts.hosts?.length ? { hosts: [...opts.hosts] } : {}) };
   const timeoutSec = opts.timeoutSec ?? 0;
   const deadline = Date.now() + timeoutSec * 1000;
   const pollMs = opts.pollMs ?? 500;
@@ -83,6 +90,7 @@ export async function acquireLock(opts: LockOptions): Promise<Lock> {
         throw new LabError(`lock file ${file} is unreadable`, ExitCode.locked, { file }, `if no lab run is active, delete ${file}`);
       }
     } else if (isStale(found.holder)) {
+      await opts.beforeTakeOver?.(found.holder);
       if (await takeOver(file, found.holder)) opts.onStale?.(found.holder);
       else await sleep(50);
       continue;
@@ -125,7 +133,8 @@ async function inspectLock(file: string): Promise<Found> {
     const text = await readFile(file, "utf8");
     const h = JSON.parse(text) as Partial<LockHolder>;
     if (typeof h.pid !== "number" || typeof h.host !== "string" || typeof h.startedAt !== "string") throw new Error("bad lock");
-    return { holder: { pid: h.pid, host: h.host, user: String(h.user), command: String(h.command), startedAt: h.startedAt } };
+    const hosts = Array.isArray(h.hosts) ? h.hosts.map(String) : undefined;
+    return { holder: { pid: h.pid, host: h.host, user: String(h.user), command: String(h.command), startedAt: h.startedAt, ...(hosts ? { hosts } : {}) } };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     const ageMs = await stat(file).then((s) => Date.now() - s.mtimeMs, () => 0);
@@ -190,6 +199,13 @@ function hold(file: string, me: LockHolder): Lock {
   process.on("exit", releaseSync);
   for (const s of SIGNALS) process.on(s, onSignal);
   return { file, holder: me, release: () => Promise.resolve(releaseSync()) };
+}
+
+/** What to tell the user after taking over a dead run's lock: lab died, but what it started on hosts may not have. */
+export function staleWarning(h: LockHolder): string {
+  const where = h.hosts?.length ? `on ${h.hosts.join(", ")}` : "on the hosts it targeted";
+  return `took over a stale lab lock of dead pid ${h.pid} (${h.command}, started ${h.startedAt}): ` +
+    `its remote commands may still be running ${where}; check them before trusting this run's results`;
 }
 
 function lockedError(file: string, h: LockHolder, waitedSec: number): LabError {

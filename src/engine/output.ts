@@ -15,6 +15,7 @@ export function formatChanges(r: RunResult, verbose: boolean): string {
         out.push(`  ${mark} ${s.id}: ${c.summary}${c.pending ? " (pending: takes effect after a reboot)" : ""}`);
         if (c.diff) out.push(c.diff.split("\n").map((l) => `      ${l}`).join("\n"));
       }
+      if (s.changes.length && s.reason) out.push(`      ${s.reason}`); // a changed step cut short by an interrupt
     }
   }
   return out.join("\n");

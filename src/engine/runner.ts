@@ -11,6 +11,7 @@ import { Secret } from "../secrets/secret.ts";
 import { openTransport } from "../transport/open.ts";
 import type { Transport } from "../transport/types.ts";
 import { runHostPlay } from "./host-run.ts";
+import { throwSite } from "./throw-site.ts";
 import type { Playbook } from "./playbook.ts";
 import { summarize, type HostSummary, type StepResult } from "./results.ts";
 import { expandPlaybook, type PlayPlan, type Selection } from "./steps.ts";
@@ -58,7 +59,7 @@ export async function loadPlaybook(file: string): Promise<Playbook> {
     if (code === "ERR_MODULE_NOT_FOUND" && String((e as Error).message).includes(resolve(file))) {
       throw badInput(`playbook not found: ${file}`, { file }, "pass a file under playbooks/, e.g. playbooks/site.ts");
     }
-    throw badInput(`playbook ${file} failed to load: ${(e as Error).message}`, { file }, "run `lab check` for type errors; -v shows the stack trace");
+    throw badInput(`playbook ${file} failed to load: ${(e as Error).message}`, throwSite(e) ?? { file }, "run `lab check` for type errors; -v shows the stack trace");
   }
   const pb = mod.default as Playbook | undefined;
   if (!pb || !Array.isArray(pb.plays)) throw badInput(`playbook ${file} has no default export made with definePlaybook()`, { file }, "export default definePlaybook({ name, plays: [...] })");

@@ -6,6 +6,7 @@ import { matchHosts } from "../inventory/patterns.ts";
 import { badInput, LabError } from "../errors.ts";
 import { isSecret } from "../secrets/secret.ts";
 import type { Playbook, RoleTools } from "./playbook.ts";
+import { throwSite } from "./throw-site.ts";
 import type { Handler, Resource } from "./types.ts";
 
 export interface Step {
@@ -86,8 +87,9 @@ export function expandPlaybook(pb: Playbook, file: string, inv: Inventory, sel: 
   }
 
   function rethrow(e: unknown, what: string): LabError {
-    if (e instanceof LabError) return new LabError(`${what}: ${e.message}`, e.code, { file, ...e.where }, e.hint);
-    return badInput(`${what}: ${e instanceof Error ? e.message : String(e)}`, { file }, "fix the playbook or role (run with -v for the stack trace)");
+    const at = throwSite(e, tools.root) ?? { file };
+    if (e instanceof LabError) return new LabError(`${what}: ${e.message}`, e.code, { ...at, ...e.where }, e.hint);
+    return badInput(`${what}: ${e instanceof Error ? e.message : String(e)}`, at, "fix the playbook or role (run with -v for the stack trace)");
   }
 }
 

@@ -3,7 +3,8 @@
 import { randomBytes } from "node:crypto";
 import type { Fact, FactCache } from "../engine/types.ts";
 import type { Transport } from "../transport/types.ts";
-import { LabError, ExitCode } from "../errors.ts";
+import { LabError, ExitCode, UnreachableError } from "../errors.ts";
+import { CommandTimeoutError, timeoutMs } from "../transport/timeouts.ts";
 
 export class BatchedFacts implements FactCache {
   readonly #values = new Map<string, unknown>();
@@ -25,7 +26,13 @@ export class BatchedFacts implements FactCache {
       .map((f, i) => `printf '%s\\n' '${boundary}:${i}'\n( ${f.command}\n) </dev/null 2>/dev/null\nprintf '\\n%s:%s\\n' '${boundary}:${i}' "$?"\n`)
       .join("");
     this.roundTrips++;
-    const r = await this.transport.exec("sh -s", { stdin: script });
+    const r = await this.transport.exec("sh -s", { stdin: script, timeoutMs: timeoutMs("fact") }).catch((e: unknown) => {
+      // Name the facts being read, not the framing script.
+      const what = `reading facts (${todo.map((f) => f.key).join(", ").slice(0, 300)})`;
+      if (e instanceof CommandTimeoutError) throw new LabError(`${what} ${e.message}`, ExitCode.failed, { host: this.transport.host, command: "sh -s" }, e.hint, { cause: e });
+      if (e instanceof UnreachableError && e.where.command) throw new UnreachableError(this.transport.host, `${what}: ${e.message}`, e.hint, { cause: e, command: "sh -s" });
+      throw e;
+    });
     todo.forEach((f, i) => {
       const start = r.stdout.indexOf(`${boundary}:${i}\n`);
       const endRe = new RegExp(`\\n${boundary}:${i}:(\\d+)\\n`);

@@ -18,7 +18,7 @@ export function validateInventoryFile(src: YamlSource): void {
 }
 
 /** The most useful error: deepest path first, `additionalProperties` (a typo) before type errors. */
-function pickError(errors: ErrorObject[]): ErrorObject | undefined {
+export function pickError(errors: ErrorObject[]): ErrorObject | undefined {
   const rank = (e: ErrorObject) => e.instancePath.split("/").length * 10 + (e.keyword === "additionalProperties" ? 5 : 0);
   return [...errors].filter((e) => e.keyword !== "if").sort((a, b) => rank(b) - rank(a))[0];
 }

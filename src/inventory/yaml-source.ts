@@ -11,12 +11,12 @@ export interface YamlSource {
   position(path: readonly (string | number)[], at?: "key" | "value"): { line: number; col: number };
 }
 
-export async function readYaml(file: string): Promise<YamlSource> {
+export async function readYaml(file: string, hint = "check the --inventory path"): Promise<YamlSource> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch (e) {
-    throw badInput(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file }, "check the --inventory path");
+    throw badInput(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file }, hint);
   }
   return parseYaml(file, text);
 }

@@ -1,5 +1,6 @@
 // Mode/owner/group differences, shared by file and directory.
 import type { Change } from "../engine/types.ts";
+import { badInput } from "../errors.ts";
 import type { PathState } from "./path-fact.ts";
 
 export interface WantAttrs {
@@ -14,4 +15,15 @@ export function attrChanges(want: WantAttrs, have: PathState, existed: boolean):
   if (want.owner && have.owner !== want.owner) out.push({ key: "owner", summary: `owner ${existed ? have.owner : "(new)"} -> ${want.owner}` });
   if (want.group && have.group !== want.group) out.push({ key: "group", summary: `group ${existed ? have.group : "(new)"} -> ${want.group}` });
   return out;
+}
+
+const OWNER = /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/;
+
+/** A user or group name (or numeric id) as chown takes it: never an option, never "a:b" smuggled into one field. */
+export function checkOwner(what: string, want: WantAttrs): void {
+  for (const [field, v] of [["owner", want.owner], ["group", want.group]] as const) {
+    if (v !== undefined && (!OWNER.test(v) || v.length > 32)) {
+      throw badInput(`${what}: ${field} ${JSON.stringify(v)} is not a user/group name`, {}, "use a name like www-data, or a numeric id");
+    }
+  }
 }

@@ -4,6 +4,8 @@ import type { Change, Fact, Resource } from "../engine/types.ts";
 import { badInput } from "../errors.ts";
 import { sh, raw } from "../sh.ts";
 import type { ResourceOptions } from "./file.ts";
+import { checkNoNul } from "./path-fact.ts";
+import { checkTimeout } from "../transport/timeouts.ts";
 import { run } from "./run.ts";
 import { withFact } from "./with-fact.ts";
 
@@ -18,6 +20,8 @@ export interface CommandWant {
   unless?: string;
   /** Shown in the plan instead of the command (e.g. when it holds a secret). */
   description?: string;
+  /** Stop the command and fail the host after this many seconds (default 3600). */
+  timeout?: number;
 }
 
 export interface GuardState {
@@ -41,6 +45,11 @@ export function command(want: CommandWant, opts: ResourceOptions = {}): Resource
   if (!want.creates && !want.removes && !want.unless) {
     throw badInput(`command ${JSON.stringify(want.description ?? want.command)} has no guard`, {}, "add creates, removes or unless so that a second run changes nothing");
   }
+  for (const key of ["command", "creates", "removes", "unless"] as const) {
+    const v = want[key];
+    if (v !== undefined) checkNoNul(`command ${JSON.stringify(want.description ?? want.command)}: ${key}`, v);
+  }
+  checkTimeout(`command ${JSON.stringify(want.description ?? want.command)}`, want.timeout);
   const fact = guardFact(want);
   return withFact(fact, {
     id: `command:${want.description ?? want.command}`,
@@ -48,7 +57,7 @@ export function command(want: CommandWant, opts: ResourceOptions = {}): Resource
     ...opts,
     diff: (w, have): Change[] => (have.skip ? [] : [{ key: "run", summary: `run ${w.description ?? w.command}` }]),
     async apply(ctx) {
-      await run(ctx, want.command, `command ${want.description ?? want.command}`);
+      await run(ctx, want.command, `command ${want.description ?? want.command}`, { kind: "command", timeout: want.timeout });
       ctx.facts.invalidate();
     },
     ok: (have) => have.skip ?? "guard satisfied",

@@ -2,9 +2,9 @@
 import type { Change, Resource } from "../engine/types.ts";
 import { ExitCode, LabError } from "../errors.ts";
 import { sh } from "../sh.ts";
-import { attrChanges } from "./attrs-diff.ts";
+import { attrChanges, checkOwner } from "./attrs-diff.ts";
 import type { ResourceOptions } from "./file.ts";
-import { pathFact, type PathState } from "./path-fact.ts";
+import { checkPath, pathFact, type PathState } from "./path-fact.ts";
 import { octal, run } from "./run.ts";
 import { setAttrs } from "./write-file.ts";
 import { withFact } from "./with-fact.ts";
@@ -19,6 +19,8 @@ export interface DirectoryWant {
 }
 
 export function directory(want: DirectoryWant, opts: ResourceOptions = {}): Resource<DirectoryWant, PathState> {
+  checkPath("directory", want.path);
+  checkOwner(`directory ${want.path}`, want);
   const w = { ...want, ...(want.mode ? { mode: octal(want.mode) } : {}) };
   const fact = pathFact(w.path);
   return withFact(fact, {

@@ -4,8 +4,8 @@ import type { Change, HostCtx, Resource } from "../engine/types.ts";
 import { ExitCode, LabError } from "../errors.ts";
 import { Secret, isSecret } from "../secrets/secret.ts";
 import { sh } from "../sh.ts";
-import { attrChanges } from "./attrs-diff.ts";
-import { pathFact, sha256, type PathState } from "./path-fact.ts";
+import { attrChanges, checkOwner } from "./attrs-diff.ts";
+import { checkPath, pathFact, sha256, type PathState } from "./path-fact.ts";
 import { octal, run } from "./run.ts";
 import { unifiedDiff } from "./text-diff.ts";
 import { currentOwner, setAttrs, writeFileAtomic } from "./write-file.ts";
@@ -16,7 +16,7 @@ export interface FileWant {
   path: string;
   /** Content (a Secret is written but never shown). Omit to manage only mode/owner of an existing file. */
   content?: string | Secret;
-  /** Octal, e.g. "0644" (default: keep the current mode; 0644 for a new file; 0600 for secret content). */
+  /** Octal, e.g. "0644" (default: keep the current mode; 0644 for a new file; always 0600 for secret content). */
   mode?: string;
   owner?: string;
   group?: string;
@@ -29,6 +29,8 @@ export interface ResourceOptions {
 }
 
 export function file(want: FileWant, opts: ResourceOptions = {}): Resource<FileWant, PathState> {
+  checkPath("file", want.path);
+  checkOwner(`file ${want.path}`, want);
   const w: FileWant = { ...want, ...(want.mode ? { mode: octal(want.mode) } : {}) };
   const fact = pathFact(w.path);
   return withFact(fact, {
@@ -43,7 +45,8 @@ export function file(want: FileWant, opts: ResourceOptions = {}): Resource<FileW
         const text = isSecret(w.content) ? w.content.reveal() : w.content;
         await writeFileAtomic(ctx, w.path, text, { mode: newMode(w, have), ...currentOwner(have), ...pick(w) });
       } else {
-        await setAttrs(ctx, w.path, { ...(w.mode ? { mode: w.mode } : {}), ...pick(w) });
+        const mode = wantedMode(w);
+        await setAttrs(ctx, w.path, { ...(mode ? { mode } : {}), ...pick(w) });
       }
       ctx.facts.invalidate([fact.key]);
     },
@@ -52,7 +55,9 @@ export function file(want: FileWant, opts: ResourceOptions = {}): Resource<FileW
 }
 
 const pick = (w: FileWant) => ({ ...(w.owner ? { owner: w.owner } : {}), ...(w.group ? { group: w.group } : {}) });
-const newMode = (w: FileWant, have: PathState) => w.mode ?? (have.kind === "file" && have.mode ? have.mode : isSecret(w.content) ? "0600" : "0644");
+/** The mode asked for; secret content is always 0600 unless a mode is given (also when the file was 0644 before). */
+const wantedMode = (w: FileWant): string | undefined => w.mode ?? (isSecret(w.content) ? "0600" : undefined);
+const newMode = (w: FileWant, have: PathState) => wantedMode(w) ?? (have.kind === "file" && have.mode ? have.mode : "0644");
 
 export function fileDiff(want: FileWant, have: PathState): Change[] {
   if (want.state === "absent") {
@@ -76,6 +81,6 @@ export function fileDiff(want: FileWant, have: PathState): Change[] {
       ...(secret || (existed && have.content === undefined) ? {} : { diff: unifiedDiff(want.path, existed ? have.content : undefined, text) }),
     });
   }
-  const wantMode = want.mode ?? (existed ? undefined : newMode(want, have));
+  const wantMode = wantedMode(want) ?? (existed ? undefined : newMode(want, have));
   return [...out, ...attrChanges({ ...want, ...(wantMode ? { mode: wantMode } : {}) }, have, existed).filter((c) => existed || c.key !== "mode" || want.mode)];
 }

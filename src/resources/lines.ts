@@ -3,7 +3,7 @@
 import type { Change, Resource } from "../engine/types.ts";
 import { ExitCode, LabError } from "../errors.ts";
 import type { ResourceOptions } from "./file.ts";
-import { pathFact, type PathState } from "./path-fact.ts";
+import { checkPath, pathFact, type PathState } from "./path-fact.ts";
 import { unifiedDiff } from "./text-diff.ts";
 import { currentOwner, writeFileAtomic } from "./write-file.ts";
 import { withFact } from "./with-fact.ts";
@@ -29,6 +29,7 @@ export interface BlockWant {
 
 /** A resource that rewrites a text file through a pure edit function. */
 function editResource<W extends { path: string; create?: boolean }>(kind: string, key: string, want: W, edit: (text: string) => string, opts: ResourceOptions): Resource<W, PathState> {
+  checkPath(kind, want.path);
   if (want.path.includes("\n")) throw new LabError(`${kind}: path contains a newline`, ExitCode.badInput);
   const fact = pathFact(want.path);
   const editedOf = (have: PathState): string => {

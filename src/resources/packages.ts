@@ -4,6 +4,7 @@ import type { Change, Fact, Resource } from "../engine/types.ts";
 import { badInput } from "../errors.ts";
 import { sh } from "../sh.ts";
 import type { ResourceOptions } from "./file.ts";
+import { checkTimeout } from "../transport/timeouts.ts";
 import { run } from "./run.ts";
 import { withFact } from "./with-fact.ts";
 
@@ -12,6 +13,8 @@ export interface PackagesWant {
   state?: "present" | "absent" | "latest";
   /** Run `apt-get update` before installing (only when something is to be installed). */
   updateCache?: boolean;
+  /** Stop apt and fail the host after this many seconds (default 1800), for each apt call. */
+  timeout?: number;
 }
 
 export interface PackageState {
@@ -52,7 +55,10 @@ export function parsePackages(stdout: string): PackageState {
 }
 
 export function packages(want: PackagesWant, opts: ResourceOptions = {}): Resource<PackagesWant, PackageState> {
-  const w: Required<PackagesWant> = { names: [...new Set(want.names)].sort(), state: want.state ?? "present", updateCache: want.updateCache ?? false };
+  const timeout = checkTimeout("packages", want.timeout);
+  const w: Required<Omit<PackagesWant, "timeout">> & Pick<PackagesWant, "timeout"> = {
+    names: [...new Set(want.names)].sort(), state: want.state ?? "present", updateCache: want.updateCache ?? false, ...(timeout ? { timeout } : {}),
+  };
   for (const n of w.names) if (!NAME.test(n)) throw badInput(`invalid package name ${JSON.stringify(n)}`, {}, "use Debian package names (lowercase, digits, + . -)");
   const fact = packagesFact(w.names, w.state === "latest");
   return withFact(fact, {
@@ -65,16 +71,16 @@ export function packages(want: PackagesWant, opts: ResourceOptions = {}): Resour
       const cmd = w.state === "absent"
         ? sh`DEBIAN_FRONTEND=noninteractive apt-get remove -y -q ${names}`
         : sh`DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold ${names}`;
-      if (w.updateCache && w.state !== "absent") await run(ctx, "apt-get update -q", "apt-get update");
-      await run(ctx, cmd, `apt-get ${w.state === "absent" ? "remove" : "install"} ${names.join(" ")}`);
+      if (w.updateCache && w.state !== "absent") await run(ctx, "apt-get update -q", "apt-get update", { kind: "packages", timeout });
+      await run(ctx, cmd, `apt-get ${w.state === "absent" ? "remove" : "install"} ${names.join(" ")}`, { kind: "packages", timeout });
       ctx.facts.invalidate();
     },
     ok: (have) => w.names.map((n) => `${n}${have.installed[n] ? ` ${have.installed[n]}` : " not installed"}`).join(", "),
     merge(next) {
       const n = next.want as PackagesWant | undefined;
-      if (!next.id.startsWith("packages:") || !n || (n.state ?? "present") !== w.state || (n.updateCache ?? false) !== w.updateCache) return undefined;
+      if (!next.id.startsWith("packages:") || !n || (n.state ?? "present") !== w.state || (n.updateCache ?? false) !== w.updateCache || n.timeout !== timeout) return undefined;
       if (String(next.notify) !== String(opts.notify) || String(next.tags) !== String(opts.tags)) return undefined;
-      return packages({ names: [...w.names, ...n.names], state: w.state, updateCache: w.updateCache }, opts);
+      return packages({ names: [...w.names, ...n.names], state: w.state, updateCache: w.updateCache, ...(timeout ? { timeout } : {}) }, opts);
     },
   });
 }

@@ -2,6 +2,7 @@
 // group, size, sha256 and, for small files, the content (for plan diffs).
 import { createHash } from "node:crypto";
 import type { Fact } from "../engine/types.ts";
+import { badInput } from "../errors.ts";
 import { sh } from "../sh.ts";
 
 export interface PathState {
@@ -16,6 +17,19 @@ export interface PathState {
 }
 
 const MAX_CONTENT = 256 * 1024;
+
+/** No NUL byte: a command line cannot carry one (it would surface as a dropped connection, not as bad input). */
+export function checkNoNul(what: string, value: string): void {
+  if (value.includes("\0")) throw badInput(`${what} contains a NUL byte: ${JSON.stringify(value)}`, {}, "remove the NUL byte (\\0) from the value");
+}
+
+/** A path a resource manages: absolute (relative to what? the login user's home is not a place to guess) and NUL-free. */
+export function checkPath(what: string, path: string): void {
+  if (typeof path !== "string" || !path.startsWith("/")) {
+    throw badInput(`${what}: path ${JSON.stringify(path)} is not absolute`, {}, "give the full path, starting with /");
+  }
+  checkNoNul(`${what}: path`, path);
+}
 
 export function pathFact(path: string): Fact<PathState> {
   return {

@@ -5,6 +5,7 @@ import type { Change, Fact, Handler, HostCtx, Resource } from "../engine/types.t
 import { ExitCode, LabError, badInput } from "../errors.ts";
 import { sh } from "../sh.ts";
 import type { ResourceOptions } from "./file.ts";
+import { checkTimeout } from "../transport/timeouts.ts";
 import { run } from "./run.ts";
 import { withFact } from "./with-fact.ts";
 
@@ -12,6 +13,8 @@ export interface ServiceWant {
   name: string;
   state?: "started" | "stopped";
   enabled?: boolean;
+  /** Stop a start/stop/restart and fail the host after this many seconds (default 300). */
+  timeout?: number;
 }
 
 export interface ServiceState {
@@ -20,7 +23,8 @@ export interface ServiceState {
   enabled: boolean;
 }
 
-const NAME = /^[A-Za-z0-9@_.:-]+$/;
+// Never starting with "-": systemctl and update-rc.d would take it for an option.
+const NAME = /^[A-Za-z0-9@_.:][A-Za-z0-9@_.:-]*$/;
 
 export function serviceFact(name: string): Fact<ServiceState> {
   return {
@@ -40,11 +44,20 @@ function control(state: ServiceState, name: string, action: "start" | "stop" | "
   if (state.manager === "systemd") return sh`systemctl ${action} ${name}`;
   if (action === "enable") return sh`update-rc.d ${name} defaults && update-rc.d ${name} enable`;
   if (action === "disable") return sh`update-rc.d ${name} disable`;
-  // start-stop-daemon children keep no fds open to our channel: close them explicitly.
-  const run = sh`/etc/init.d/${name} ${action} </dev/null >/dev/null 2>&1`;
-  if (action === "stop") return run;
-  // The daemon may write its pidfile after the init script returns: wait (5 s at most) until status agrees.
-  return `${run} && i=0; while ! ${sh`/etc/init.d/${name}`} status >/dev/null 2>&1 && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; true`;
+  // The script's output goes to a file, not our channel: start-stop-daemon children would keep it open.
+  // A failing script fails the step with that output; after start/restart the daemon may write its
+  // pidfile after the script returns: wait (5 s at most) until status agrees (the re-read checks it).
+  const script = sh`/etc/init.d/${name}`;
+  const wait = action === "stop" ? "" : `
+i=0; while ! ${script} status >/dev/null 2>&1 && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; true`;
+  return `o=$(mktemp) || exit 1
+${script} ${action} </dev/null >"$o" 2>&1; rc=$?
+if [ $rc -ne 0 ]; then cat "$o" >&2; rm -f "$o"; exit $rc; fi
+rm -f "$o"${wait}`;
+}
+
+function checkServiceName(name: string): void {
+  if (!NAME.test(name)) throw badInput(`invalid service name ${JSON.stringify(name)}`, {}, "use letters, digits and @ _ . : - (not starting with -)");
 }
 
 const noManager = (host: string, name: string) =>
@@ -52,7 +65,8 @@ const noManager = (host: string, name: string) =>
     "install the package that provides the service, or manage it with a command resource");
 
 export function service(want: ServiceWant, opts: ResourceOptions = {}): Resource<ServiceWant, ServiceState> {
-  if (!NAME.test(want.name)) throw badInput(`invalid service name ${JSON.stringify(want.name)}`);
+  checkServiceName(want.name);
+  checkTimeout(`service ${want.name}`, want.timeout);
   const fact = serviceFact(want.name);
   return withFact(fact, {
     id: `service:${want.name}`,
@@ -61,7 +75,7 @@ export function service(want: ServiceWant, opts: ResourceOptions = {}): Resource
     diff: serviceDiff,
     async apply(ctx, changes, have) {
       if (have.manager === "none") throw noManager(ctx.host.name, want.name);
-      for (const c of changes) await run(ctx, control(have, want.name, c.key as "start"), `${c.key} ${want.name}`);
+      for (const c of changes) await run(ctx, control(have, want.name, c.key as "start"), `${c.key} ${want.name}`, { kind: "service", timeout: want.timeout });
       ctx.facts.invalidate([fact.key]);
     },
     ok: (have) => `${have.active ? "running" : "stopped"}, ${have.enabled ? "enabled" : "disabled"} (${have.manager})`,
@@ -80,13 +94,14 @@ export function serviceDiff(want: ServiceWant, have: ServiceState): Change[] {
 
 /** Handler: restart a service (once per play, when notified). */
 export function restartService(name: string, id = `restart ${name}`): Handler {
+  checkServiceName(name);
   return {
     id,
     summary: `restart ${name}`,
     async run(ctx: HostCtx) {
       const state = await ctx.facts.get(serviceFact(name));
       if (state.manager === "none") throw noManager(ctx.host.name, name);
-      await run(ctx, control(state, name, "restart"), `restart ${name}`);
+      await run(ctx, control(state, name, "restart"), `restart ${name}`, { kind: "service" });
       ctx.facts.invalidate([`service:${name}`]);
     },
   };

@@ -16,6 +16,8 @@ export interface ContainerGuestOptions {
   image?: string;
   /** sshd port inside every guest (default 2222: port 22 may be taken on the machine's wildcard address). */
   port?: number;
+  /** Three octets, e.g. "127.0.36": guests get <subnet>.<vmid % 254 + 1> instead of guestAddress(vmid). */
+  subnet?: string;
 }
 
 /** 127.77.X.Y from the VMID: unique for VMIDs below 65024, always loopback. */
@@ -36,21 +38,27 @@ mkdir -p "$h/.ssh"; printf '%s\\n' "$CI_SSHKEYS" > "$h/.ssh/authorized_keys"
 chown -R "$u:" "$h/.ssh"; chmod 700 "$h/.ssh"; chmod 600 "$h/.ssh/authorized_keys"
 exec /usr/sbin/sshd -D -e -o ListenAddress="$GUEST_ADDR" -p "$GUEST_PORT" -h /etc/ssh/ssh_host_ed25519_key`;
 
-export function containerGuests(opts: ContainerGuestOptions): GuestBackend & { readFile(vm: GuestVm, path: string): Promise<string> } {
+export function containerGuests(opts: ContainerGuestOptions): GuestBackend & {
+  readFile(vm: GuestVm, path: string): Promise<string>;
+  exportFilesystem(vm: GuestVm, file: string): Promise<boolean>;
+} {
   const name = (vm: GuestVm) => `${opts.prefix}-${vm.vmid}`;
   const port = opts.port ?? 2222;
   return {
     async start(vm): Promise<GuestInfo> {
-      const address = guestAddress(vm.vmid);
+      const address = opts.subnet ? `${opts.subnet}.${(vm.vmid % 254) + 1}` : guestAddress(vm.vmid);
       const state = await docker("inspect", "-f", "{{.State.Running}}", name(vm)).catch(() => "absent");
       if (state === "false") await docker("start", name(vm));
       if (state === "absent") {
+        // A VM restored from a backup boots the filesystem the backup holds (its host key and data included).
+        const image = vm.rootfs ? await docker("import", "--change", `LABEL lab.sim.guest=${opts.prefix}`, vm.rootfs, `${opts.prefix}-restored:${vm.vmid}`)
+          .then(() => `${opts.prefix}-restored:${vm.vmid}`) : opts.image ?? "lab-testhost:bookworm";
         await docker("run", "-d", "--init", "--name", name(vm), "--hostname", vm.name, "--network", "host",
           "--label", `lab.sim.guest=${opts.prefix}`,
           "-e", `CI_USER=${vm.config.ciuser ?? "root"}`,
           "-e", `CI_SSHKEYS=${decodeURIComponent(vm.config.sshkeys ?? "")}`,
           "-e", `GUEST_ADDR=${address}`, "-e", `GUEST_PORT=${port}`,
-          opts.image ?? "lab-testhost:bookworm", "sh", "-c", FIRST_BOOT);
+          image, "sh", "-c", FIRST_BOOT);
       }
       // A real agent reports the address once the guest has booted: wait for sshd.
       await waitForSsh(address, port, 20_000);
@@ -58,6 +66,12 @@ export function containerGuests(opts: ContainerGuestOptions): GuestBackend & { r
     },
     async stop(vm) {
       await docker("rm", "-f", name(vm)).catch(() => undefined);
+    },
+    async exportFilesystem(vm, file) {
+      const exists = await docker("inspect", "-f", "{{.Id}}", name(vm)).then(() => true, () => false);
+      if (!exists) return false;
+      await docker("export", "-o", file, name(vm));
+      return true;
     },
     async readFile(vm, path) {
       return (await run("docker", ["exec", name(vm), "cat", "--", path])).stdout;
@@ -69,6 +83,8 @@ export function containerGuests(opts: ContainerGuestOptions): GuestBackend & { r
 export async function removeGuests(prefix: string): Promise<void> {
   const ids = await docker("ps", "-aq", "--filter", `label=lab.sim.guest=${prefix}`);
   if (ids) await docker("rm", "-f", ...ids.split(/\s+/));
+  const images = await docker("images", "-q", "--filter", `label=lab.sim.guest=${prefix}`);
+  if (images) await docker("rmi", "-f", ...new Set(images.split(/\s+/)));
 }
 
 async function waitForSsh(host: string, port: number, ms: number): Promise<void> {

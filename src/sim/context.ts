@@ -12,6 +12,10 @@ import type { Tasks } from "./tasks.ts";
 export interface SimContext {
   readonly state: SimState;
   readonly tasks: Tasks;
+  /** PBS worker tasks (their own list and UPID form). */
+  readonly pbsTasks: Tasks;
+  /** The PBS server's time zone (IANA): prune periods are local calendar periods. */
+  readonly pbsTimeZone: string;
   readonly faults: Faults;
   readonly guests: GuestBackend;
   /** SHA-256 fingerprint of the simulator's certificate (PVE and PBS listeners share it). */

@@ -10,6 +10,8 @@ export interface GuestVm {
   readonly name: string;
   /** The running config (net0, ipconfig0, ciuser, sshkeys, ...). */
   readonly config: Readonly<Record<string, string>>;
+  /** A filesystem tar (from a restored backup) the guest boots from instead of the fresh image. */
+  readonly rootfs?: string;
 }
 
 export interface GuestInfo {
@@ -24,6 +26,8 @@ export interface GuestBackend {
   stop(vm: GuestVm): Promise<void>;
   /** The guest agent's file-read; absent: the agent refuses it (as a guest with file access blocked does). */
   readFile?(vm: GuestVm, path: string): Promise<string>;
+  /** Write the running guest's filesystem as a tar to `file` (vzdump); false when there is none to take. */
+  exportFilesystem?(vm: GuestVm, file: string): Promise<boolean>;
 }
 
 /** The default: VMs are state only; the guest agent never answers. */

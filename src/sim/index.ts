@@ -36,6 +36,8 @@ export interface SimulatorOptions {
   readonly authFailDelayMs?: number;
   /** PBS API port (0 = random). Default: a random port; false: no PBS listener. */
   readonly pbsPort?: number | false;
+  /** The PBS server's time zone (prune periods); default: this process's. */
+  readonly pbsTimeZone?: string;
   /** Request log lines (method, path, status; never secrets). */
   readonly log?: (line: string) => void;
 }
@@ -75,8 +77,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const save = (): void => saveState(options.stateDir, state);
   const faults = new Faults();
   const tasks = new Tasks(state, save, options.taskDelayMs ?? 50, faults);
+  const pbsTasks = new Tasks({ tasks: state.pbs.tasks, counters: state.counters }, save, options.taskDelayMs ?? 50, faults, "pbs");
   const guests = options.guestBackend ?? stateOnlyGuests;
-  const sim: SimContext = { state, tasks, faults, guests, fingerprint: cert.fingerprint, stateDir: options.stateDir, save };
+  const pbsTimeZone = options.pbsTimeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const sim: SimContext = { state, tasks, pbsTasks, pbsTimeZone, faults, guests, fingerprint: cert.fingerprint, stateDir: options.stateDir, save };
   await adoptGuests(sim, log);
 
   const pve = createServer({ key: cert.key, cert: cert.cert }, pveRequestHandler({
@@ -95,9 +99,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     fingerprint: cert.fingerprint, caFile: cert.certFile, tokenId, tokenSecret: token.secret,
     username: "root@pam", password: state.users["root@pam"]?.password ?? "",
     faults, state,
-    idle: () => tasks.idle(),
+    idle: async () => {
+      await tasks.idle();
+      await pbsTasks.idle();
+    },
     stop: async (opts) => {
-      await tasks.shutdown();
+      await Promise.all([tasks.shutdown(), pbsTasks.shutdown()]);
       if (opts?.stopGuests) {
         for (const vm of Object.values(state.vms)) if (vm.status === "running") await guests.stop(guestOf(vm));
       }

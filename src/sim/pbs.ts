@@ -1,30 +1,29 @@
-// The few Proxmox Backup Server endpoints a backup feature needs: version,
+// The Proxmox Backup Server endpoints a backup feature needs: version,
 // datastores and their status, backup groups and snapshots (filled by PVE's
-// vzdump to a `pbs` storage), the certificate fingerprint. PBS differs from
+// vzdump to a `pbs` storage), the certificate fingerprint, and (pbs-admin.ts)
+// datastore config, prune/verify/sync jobs, GC and tasks. PBS differs from
 // PVE on the wire: PBSAPIToken with a colon before the secret, and errors as
 // plain text (still labelled application/json).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { pbsSchema } from "../proxmox/schema.ts";
+import { type ApiSchema, pbsSchema } from "../proxmox/schema.ts";
 import { makeTicket, verifyTicket } from "./auth.ts";
 import type { SimContext } from "./context.ts";
 import { SimError } from "./errors.ts";
-import { JSON_TYPE, readParams, reason, sendJson } from "./http.ts";
+import { Envelope, JSON_TYPE, readParams, reason, sendJson } from "./http.ts";
+import type { AuthId } from "./auth.ts";
+import { pbsAdminRoutes, SCHEMA_NULL_BUT_UPID } from "./pbs-admin.ts";
+import { datastoreSnapshots, publicSnapshot } from "./pbs-store.ts";
 import type { PbsSnapshot } from "./state.ts";
 
 const SERVER = "proxmox-backup-server";
 type Params = Record<string, unknown>;
-type PbsHandler = (sim: SimContext, p: Params) => unknown;
+export type PbsHandler = (sim: SimContext, p: Params, auth: AuthId) => unknown;
 
 const TiB = 1024 ** 4;
-const store = (sim: SimContext, p: Params): PbsSnapshot[] => {
-  const name = String(p.store);
-  if (!sim.state.pbs.datastores[name]) throw new SimError(400, `datastore '${name}' does not exist`);
-  return sim.state.pbs.snapshots[name] ?? [];
-};
-const publicSnapshot = ({ config: _c, ...s }: PbsSnapshot): Omit<PbsSnapshot, "config"> => s;
+const store = (sim: SimContext, p: Params): PbsSnapshot[] => datastoreSnapshots(sim.state, String(p.store));
 
 const routes: Record<string, PbsHandler> = {
   "GET /version": () => ({ version: "4.0.14", release: "4.0", repoid: "8c2f5a4a" }),
@@ -37,7 +36,6 @@ const routes: Record<string, PbsHandler> = {
   "GET /admin/datastore": (sim) => Object.entries(sim.state.pbs.datastores).map(([name, d]) => ({
     store: name, "mount-status": "nonremovable", "backend-type": "filesystem", ...(d.comment ? { comment: d.comment } : {}),
   })),
-  "GET /config/datastore": (sim) => Object.entries(sim.state.pbs.datastores).map(([name, d]) => ({ name, ...d })),
   "GET /admin/datastore/{store}/status": (sim, p) => {
     const used = store(sim, p).reduce((n, s) => n + s.size, 0);
     return { total: TiB, used, avail: TiB - used, "backend-type": "filesystem" };
@@ -62,19 +60,21 @@ const routes: Record<string, PbsHandler> = {
       "public-key-type": "id-ecPublicKey", notbefore: Math.floor(Date.parse(x.validFrom) / 1000), notafter: Math.floor(Date.parse(x.validTo) / 1000), pem,
     }];
   },
+  ...pbsAdminRoutes,
 };
 
 /** PBSAPIToken=user@realm!name:secret (or a space), or a PBSAuthCookie ticket. */
-function authenticate(sim: SimContext, req: IncomingMessage): void {
+function authenticate(sim: SimContext, req: IncomingMessage): AuthId {
   const token = /^PBSAPIToken[= ]([^:]+):(.+)$/.exec(req.headers.authorization ?? "");
   if (token) {
     if (sim.state.tokens[token[1]!]?.secret !== token[2]) throw new SimError(401, "authentication failed - invalid token");
-    return;
+    const [userid, tokenid] = token[1]!.split("!");
+    return { userid: userid!, tokenid: tokenid!, authid: token[1]!, ticket: false };
   }
   const cookie = /(?:^|;\s*)(?:__Host-)?PBSAuthCookie=([^;]+)/.exec(req.headers.cookie ?? "")?.[1];
-  if (!cookie || !verifyTicket(sim.state, decodeURIComponent(cookie).replace(/^PBS:/, "PVE:"))) {
-    throw new SimError(401, "authentication failed - no valid ticket");
-  }
+  const userid = cookie && verifyTicket(sim.state, decodeURIComponent(cookie).replace(/^PBS:/, "PVE:"));
+  if (!userid) throw new SimError(401, "authentication failed - no valid ticket");
+  return { userid, authid: userid, ticket: true };
 }
 
 export function pbsRequestHandler(sim: SimContext, log: (line: string) => void): (req: IncomingMessage, res: ServerResponse) => void {
@@ -87,6 +87,19 @@ export function pbsRequestHandler(sim: SimContext, log: (line: string) => void):
   };
 }
 
+/** Values as PBS's handlers see them after deserializing: integers and booleans typed (forms send text). */
+function typedParams(schema: ApiSchema, method: string, template: string, params: Params): Params {
+  const out: Params = {};
+  for (const [k, v] of Object.entries(params)) {
+    const type = schema.param(template, method, k)?.type;
+    const text = typeof v === "string" ? v : undefined;
+    if (type === "integer" && text !== undefined) out[k] = Number(text);
+    else if (type === "boolean" && text !== undefined) out[k] = /^(1|true|yes|on)$/i.test(text);
+    else out[k] = v;
+  }
+  return out;
+}
+
 async function handle(sim: SimContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? "/", "https://sim");
   const method = (req.method ?? "GET").toUpperCase();
@@ -95,14 +108,22 @@ async function handle(sim: SimContext, req: IncomingMessage, res: ServerResponse
   const schema = pbsSchema();
   const match = schema.match(path);
   const info = match && schema.method(match.template, method);
-  if ((info?.permissions as { user?: string } | undefined)?.user !== "world") authenticate(sim, req);
+  const world = (info?.permissions as { user?: string } | undefined)?.user === "world";
+  const auth: AuthId = world ? { userid: "root@pam", authid: "root@pam", ticket: false } : authenticate(sim, req);
   const params = await readParams(req, url);
+  // proxmox-router collects form values into arrays: one `delete=x` is a one-element array.
+  for (const [k, v] of Object.entries(params)) {
+    if (match && !Array.isArray(v) && schema.param(match.template, method, k)?.type === "array") params[k] = [v];
+  }
   const check = schema.checkRequest(method, path, params);
   const handler = check.template && routes[`${method} ${check.template}`];
   if (!handler) throw new SimError(404, `Path '${path}' not found.`);
   if (check.status === 400) throw new SimError(400, `parameter verification errors\n\n${check.violations.map((v) => `parameter '${v.path}': ${v.message}`).join("\n")}`);
-  const data = await handler(sim, { ...params, ...check.pathParams });
-  const bad = schema.checkReply(method, check.template, data);
+  const result = await handler(sim, typedParams(schema, method, check.template, { ...params, ...check.pathParams }), auth);
+  sim.save();
+  const envelope = result instanceof Envelope ? result : new Envelope(result ?? null, {});
+  // Where the schema says null but PBS's code returns something (a worker's UPID, the task log), that is what a client gets.
+  const bad = SCHEMA_NULL_BUT_UPID.has(`${method} ${check.template}`) ? [] : schema.checkReply(method, check.template, envelope.data);
   if (bad.length) throw new SimError(500, `simulator reply violates the PBS schema: ${bad.map((v) => `${v.path}: ${v.message}`).join("; ")}`);
-  sendJson(res, 200, "OK", { data }, SERVER);
+  sendJson(res, 200, "OK", { data: envelope.data, ...envelope.extra }, SERVER);
 }

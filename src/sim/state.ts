@@ -21,6 +21,8 @@ export interface VmState {
   startedAt?: number;
   pid?: number;
   guest?: GuestInfo;
+  /** Restored from a backup that held the guest's filesystem: the tar its guest boots from. */
+  rootfs?: string;
 }
 
 export interface Volume {
@@ -34,7 +36,12 @@ export interface Volume {
   /** A downloaded file kept under <stateDir>/files. */
   file?: string;
   /** vzdump archives remember what they hold, so restore has something to restore. */
-  backup?: { config: Flat; name?: string };
+  backup?: { config: Flat; name?: string; pbs?: { store: string; path: string } };
+  /** Backups only, as PVE lists it: present (1) when protected. */
+  protected?: 1;
+  /** PBS: fingerprint of the encryption key. */
+  encrypted?: string;
+  verification?: { state: string; upid: string };
 }
 
 export interface TaskRecord {
@@ -94,7 +101,20 @@ export interface SimState {
   backupJobs: Record<string, Item>;
   tasks: TaskRecord[];
   counters: { pid: number; pstart: number; mac: number };
-  pbs: { datastores: Record<string, { path: string; comment?: string }>; snapshots: Record<string, PbsSnapshot[]> };
+  pbs: PbsState;
+}
+
+/** The PBS side: datastore.cfg, the snapshots in each datastore, prune/verify/sync jobs, GC and task records. */
+export interface PbsState {
+  /** datastore.cfg: name -> {path, comment, gc-schedule, prune-schedule, keep-*, ...}. */
+  datastores: Record<string, Item & { path: string }>;
+  snapshots: Record<string, PbsSnapshot[]>;
+  jobs: { prune: Record<string, Item>; verify: Record<string, Item>; sync: Record<string, Item> };
+  /** UPID of the last run of each job ("prune/<id>", "verify/<id>", "sync/<id>", "gc/<store>"). */
+  lastRun: Record<string, string>;
+  /** Per datastore: bytes left unreferenced by prunes since the last GC, and the last GC's counts. */
+  gc: Record<string, { pendingBytes: number; last?: Record<string, number | string> }>;
+  tasks: TaskRecord[];
 }
 
 /** One backup snapshot in a PBS datastore (what PVE's vzdump to a PBS storage leaves behind). */
@@ -109,6 +129,14 @@ export interface PbsSnapshot {
   comment?: string;
   /** The guest config inside the snapshot (qemu-server.conf.blob), for restore. */
   config: Flat;
+  /** Fingerprint of the encryption key when the backup is encrypted. */
+  fingerprint?: string;
+  /** The last verification (PBS keeps it in the manifest's unprotected part). */
+  verification?: { state: "ok" | "failed"; upid: string };
+  /** Set by vzdump: the archive is complete (index.json.blob written). */
+  finished?: boolean;
+  /** The snapshot's files on disk (<stateDir>/pbs/<store>/<type>/<id>/<time>/) with their SHA-256: what verify checks. */
+  csum?: Record<string, string>;
 }
 
 export interface SdnConfig {
@@ -153,9 +181,14 @@ export function defaultState(node = "pve"): SimState {
     backupJobs: {},
     tasks: [],
     counters: { pid: 0x1000, pstart: 0x4000, mac: 1 },
-    pbs: { datastores: { backup: { path: "/mnt/datastore/backup" } }, snapshots: { backup: [] } },
+    pbs: emptyPbs(),
   };
 }
+
+const emptyPbs = (): PbsState => ({
+  datastores: { backup: { path: "/mnt/datastore/backup", "gc-schedule": "daily" } }, snapshots: { backup: [] },
+  jobs: { prune: {}, verify: {}, sync: {} }, lastRun: {}, gc: {}, tasks: [],
+});
 
 const stateFile = (dir: string): string => join(dir, "state.json");
 
@@ -167,7 +200,11 @@ export function loadState(dir: string): SimState {
     saveState(dir, fresh);
     return fresh;
   }
-  return JSON.parse(readFileSync(file, "utf8")) as SimState;
+  const state = JSON.parse(readFileSync(file, "utf8")) as SimState;
+  // States written before the PBS jobs existed get the new parts empty.
+  const fresh = emptyPbs();
+  state.pbs = { ...fresh, ...state.pbs, datastores: state.pbs?.datastores ?? fresh.datastores, snapshots: state.pbs?.snapshots ?? fresh.snapshots };
+  return state;
 }
 
 /** Atomic: a crash mid-write leaves the previous state, never half a file. */

@@ -29,16 +29,24 @@ export type Worker = (t: TaskCtx) => Promise<void> | void;
 const hex8 = (n: number): string => n.toString(16).toUpperCase().padStart(8, "0");
 const MAX_KEPT = 1000;
 
+/** Where a Tasks keeps its records: PVE's and PBS's task lists are separate. */
+export interface TaskStore {
+  readonly tasks: TaskRecord[];
+  readonly counters: SimState["counters"];
+}
+
 export class Tasks {
   private readonly running = new Map<string, Promise<void>>();
   private readonly cancels = new Map<string, AbortController>();
   private readonly abort = new AbortController();
 
   constructor(
-    private readonly state: SimState,
+    private readonly state: TaskStore,
     private readonly save: () => void,
     private readonly delayMs: number,
     private readonly faults: Faults,
+    /** PBS UPIDs carry a task id between pstart and starttime. */
+    private readonly flavour: "pve" | "pbs" = "pve",
   ) {
     // Workers do not survive a simulator restart: like a crashed pvedaemon, their tasks end in error.
     for (const t of state.tasks) {
@@ -51,7 +59,8 @@ export class Tasks {
     const starttime = Math.floor(Date.now() / 1000);
     const pid = ++c.pid;
     const pstart = (c.pstart += 7);
-    const upid = `UPID:${spec.node}:${hex8(pid)}:${hex8(pstart)}:${hex8(starttime)}:${spec.type}:${spec.id}:${spec.auth.authid}:`;
+    const taskId = this.flavour === "pbs" ? `${hex8(this.state.tasks.length)}:` : "";
+    const upid = `UPID:${spec.node}:${hex8(pid)}:${hex8(pstart)}:${taskId}${hex8(starttime)}:${spec.type}:${spec.id}:${spec.auth.authid}:`;
     const record: TaskRecord = {
       upid, node: spec.node, type: spec.type, id: spec.id, user: spec.auth.userid, pid, pstart, starttime,
       status: "running", log: [],
@@ -66,8 +75,8 @@ export class Tasks {
     const signal = AbortSignal.any([this.abort.signal, own.signal]);
     const ctx: TaskCtx = {
       upid,
-      log: (line) => void record.log.push(line),
-      warn: (line) => (warnings++, void record.log.push(`WARN: ${line}`)),
+      log: (line) => void record.log.push(this.stamp(line)),
+      warn: (line) => (warnings++, void record.log.push(this.stamp(`WARN: ${line}`))),
       step: async () => {
         await sleep(this.delayMs, signal);
         const fault = this.faults.takeTaskFault(spec.type);
@@ -96,8 +105,18 @@ export class Tasks {
     record.status = "stopped";
     record.exitstatus = exitstatus;
     record.endtime = Math.floor(Date.now() / 1000);
-    record.log.push(exitstatus === "OK" ? "TASK OK" : exitstatus.startsWith("WARNINGS: ") ? `TASK ${exitstatus}` : `TASK ERROR: ${exitstatus}`);
+    record.log.push(this.stamp(exitstatus === "OK" ? "TASK OK" : exitstatus.startsWith("WARNINGS: ") ? `TASK ${exitstatus}` : `TASK ERROR: ${exitstatus}`));
     this.save();
+  }
+
+  /** PBS task logs start every line with the time (RFC 3339, server-local offset). */
+  private stamp(line: string): string {
+    if (this.flavour === "pve") return line;
+    const d = new Date();
+    const off = -d.getTimezoneOffset();
+    const local = new Date(d.getTime() + off * 60_000).toISOString().slice(0, 19);
+    const sign = off < 0 ? "-" : "+";
+    return `${local}${sign}${String(Math.floor(Math.abs(off) / 60)).padStart(2, "0")}:${String(Math.abs(off) % 60).padStart(2, "0")}: ${line}`;
   }
 
   find(upid: string): TaskRecord | undefined {

@@ -85,7 +85,7 @@ export function withMac(state: SimState, value: string, fresh = false): string {
   return formatPropString({ [model]: mac, ...rest }, "__none");
 }
 
-export const guestOf = (vm: VmState): GuestVm => ({ vmid: vm.vmid, node: vm.node, name: vmName(vm), config: { ...vm.config } });
+export const guestOf = (vm: VmState): GuestVm => ({ vmid: vm.vmid, node: vm.node, name: vmName(vm), config: { ...vm.config }, ...(vm.rootfs ? { rootfs: vm.rootfs } : {}) });
 
 // ---- volumes ---------------------------------------------------------------
 

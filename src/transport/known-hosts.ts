@@ -1,5 +1,9 @@
-// known_hosts parsing and matching (plain and hashed `|1|salt|hash` entries),
-// so host keys are checked strictly, the way OpenSSH does.
+// known_hosts parsing and matching with OpenSSH's semantics (hostfile.c, match.c):
+// the host is looked up as "addr" on port 22 and "[addr]:port" otherwise; a line's
+// patterns are a comma list of globs (`*`, `?`) where any matching `!pattern`
+// makes the whole line not match; `|1|salt|hash` is one hashed name (HMAC-SHA1);
+// `@cert-authority` lines are for certificates (not plain keys); a key on a
+// matching `@revoked` line is refused even if another line pins it.
 import { createHash, createHmac } from "node:crypto";
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
@@ -9,6 +13,8 @@ export interface KnownKey {
   /** The key blob (SSH wire format), as base64 in the file. */
   blob: Buffer;
   revoked: boolean;
+  /** 1-based line in the file (for messages and tests against `ssh-keygen -F`). */
+  line: number;
 }
 
 /** "addr" for port 22, "[addr]:port" otherwise (OpenSSH's rule). */
@@ -23,33 +29,73 @@ export async function readKnownHosts(file: string): Promise<string> {
   }
 }
 
+/** The plain-key and revoked entries whose host patterns match address:port. */
 export function findKeys(text: string, address: string, port: number): KnownKey[] {
-  const token = hostToken(address, port);
+  // OpenSSH lowercases the host name before matching and hashing.
+  const token = hostToken(address, port).toLowerCase();
   const out: KnownKey[] = [];
-  for (const rawLine of text.split("\n")) {
+  text.split("\n").forEach((rawLine, i) => {
     const line = rawLine.trim();
-    if (!line || line.startsWith("#")) continue;
+    if (!line || line.startsWith("#")) return;
     const fields = line.split(/\s+/);
     let marker = "";
     if (fields[0]?.startsWith("@")) marker = fields.shift() ?? "";
+    // An unknown marker makes OpenSSH skip the line; @cert-authority keys sign certificates, they are not host keys.
+    if (marker !== "" && marker !== "@revoked") return;
     const [patterns, type, b64] = fields;
-    if (!patterns || !type || !b64 || marker === "@cert-authority") continue;
-    if (!patterns.split(",").some((p) => matches(p, token))) continue;
-    out.push({ type, blob: Buffer.from(b64, "base64"), revoked: marker === "@revoked" });
-  }
+    if (!patterns || !type || !b64) return;
+    if (!hostMatches(patterns, token)) return;
+    out.push({ type, blob: Buffer.from(b64, "base64"), revoked: marker === "@revoked", line: i + 1 });
+  });
   return out;
 }
 
-function matches(pattern: string, token: string): boolean {
-  if (pattern.startsWith("|1|")) {
-    const [, , salt, hash] = pattern.split("|");
-    if (!salt || !hash) return false;
-    return createHmac("sha1", Buffer.from(salt, "base64")).update(token).digest("base64") === hash;
+/**
+ * The entries ssh checks for address:port: those for "[addr]:port"; on another port
+ * than 22, when none of them pins a key, those for the bare address too (ssh's
+ * "checking without port identifier"). A disagreeing [addr]:port pin is never
+ * bypassed that way; revoked entries of either name count.
+ */
+export function hostKeys(text: string, address: string, port: number): KnownKey[] {
+  const exact = findKeys(text, address, port);
+  if (port === 22 || pinned(exact).length) return exact;
+  return [...exact, ...findKeys(text, address, 22)];
+}
+
+/** OpenSSH's verdict on an offered key, given the entries that matched the host. */
+export function checkHostKey(keys: readonly KnownKey[], offered: Buffer): "ok" | "revoked" | "changed" {
+  if (keys.some((k) => k.revoked && k.blob.equals(offered))) return "revoked";
+  return keys.some((k) => !k.revoked && k.blob.equals(offered)) ? "ok" : "changed";
+}
+
+/** The pins (not revoked) among matched entries. */
+export function pinned(keys: readonly KnownKey[]): KnownKey[] {
+  return keys.filter((k) => !k.revoked);
+}
+
+/** A host field: one hashed name, or a pattern list where a negated match vetoes the line. */
+export function hostMatches(field: string, token: string): boolean {
+  if (field.startsWith("|")) return hashedMatches(field, token);
+  let positive = false;
+  for (const raw of field.split(",")) {
+    const negated = raw.startsWith("!");
+    const pattern = (negated ? raw.slice(1) : raw).toLowerCase();
+    if (!globMatches(pattern, token)) continue;
+    if (negated) return false;
+    positive = true;
   }
-  if (pattern.startsWith("!")) return false;
-  if (!pattern.includes("*") && !pattern.includes("?")) return pattern === token;
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*").replaceAll("?", ".")}$`);
-  return re.test(token);
+  return positive;
+}
+
+function hashedMatches(field: string, token: string): boolean {
+  const [, magic, salt, hash] = field.split("|");
+  if (magic !== "1" || !salt || !hash) return false;
+  return createHmac("sha1", Buffer.from(salt, "base64")).update(token).digest("base64") === hash;
+}
+
+function globMatches(pattern: string, text: string): boolean {
+  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*").replaceAll("?", ".")}$`, "s");
+  return re.test(text);
 }
 
 /** OpenSSH-style fingerprint: "SHA256:<base64 without padding>". */

@@ -10,7 +10,7 @@ export interface ExecResult {
 export interface ExecOptions {
   /** Bytes or text written to the command's stdin, then closed. */
   stdin?: string | Buffer;
-  /** Abort the command after this many milliseconds (the host is then reported failed). */
+  /** Stop the command after this many ms and throw CommandTimeoutError (the host is then reported failed); default: the `command` kind's limit (src/transport/timeouts.ts). */
   timeoutMs?: number;
 }
 

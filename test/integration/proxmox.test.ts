@@ -149,14 +149,18 @@ describe("changes and guards", () => {
   it("changes a running VM's spec in place and says it takes effect at reboot", async () => {
     const inv = await readFile(join(p.root, "inventory/pve.yaml"), "utf8");
     await writeFile(join(p.root, "inventory/pve.yaml"), inv.replace(/(vm-iot:\n(?: {4}.*\n)*? {4}template: debian-12\n)/, "$1    cores: 2\n"));
-    const plan = await p.lab(["plan", "playbooks/pve.ts", "--limit", "pve1"], { env });
-    expect(plan.stdout).toContain("pve:vm/vm-iot: cores: 1 -> 2 (pending: takes effect after a reboot)");
-    const apply = await p.applyJson(["playbooks/pve.ts", "--limit", "pve1"], { env });
-    expect(apply.run.code, apply.run.stderr).toBe(0);
-    const again = await p.applyJson(["playbooks/pve.ts", "--limit", "pve1"], { env });
-    expect(changedCount(again.report)).toBe(0);
-    expect(again.report.steps.find((s) => s.id === "pve:vm/vm-iot")!.reason).toContain("pending until reboot: cores");
-    await writeFile(join(p.root, "inventory/pve.yaml"), inv);
+    try {
+      const plan = await p.lab(["plan", "playbooks/pve.ts", "--limit", "pve1"], { env });
+      expect(plan.stdout).toContain("pve:vm/vm-iot: cores: 1 -> 2 (pending: takes effect after a reboot)");
+      const apply = await p.applyJson(["playbooks/pve.ts", "--limit", "pve1"], { env });
+      expect(apply.run.code, apply.run.stderr).toBe(0);
+      const again = await p.applyJson(["playbooks/pve.ts", "--limit", "pve1"], { env });
+      expect(changedCount(again.report)).toBe(0);
+      expect(again.report.steps.find((s) => s.id === "pve:vm/vm-iot")!.reason).toContain("pending until reboot: cores");
+    } finally {
+      // The inventory is shared by the tests after this one.
+      await writeFile(join(p.root, "inventory/pve.yaml"), inv);
+    }
   });
 
   it("names a VM locked by another task and what to do", async () => {
@@ -178,8 +182,12 @@ describe("changes and guards", () => {
     await writeFile(join(p.root, "inventory/pve.yaml"), inv.replace("root@pam!lab", "root@pam!limited").replace("pve1_token", "limited_token").replace(/vms:\n/, "vms:\n  vm-new: { template: debian-12, vlan: Lab }\n"));
     expect((await p.lab(["secrets", "set", "limited_token"], { env, stdin: token.value })).code).toBe(0);
     const vmsBefore = Object.keys(sim.state.vms).length;
-    const r = await p.lab(["apply", "playbooks/pve.ts", "--limit", "pve1"], { env });
-    await writeFile(join(p.root, "inventory/pve.yaml"), inv);
+    let r;
+    try {
+      r = await p.lab(["apply", "playbooks/pve.ts", "--limit", "pve1"], { env });
+    } finally {
+      await writeFile(join(p.root, "inventory/pve.yaml"), inv);
+    }
     expect(r.code).toBe(3);
     expect(r.stdout).toContain("the API token lacks privileges this playbook needs");
     expect(r.stdout).toMatch(/\/sdn: SDN\.Audit, SDN\.Allocate/);
@@ -193,8 +201,12 @@ describe("bad input and faults", () => {
     const before = (await readFile(record, "utf8")).length;
     const inv = await readFile(join(p.root, "inventory/pve.yaml"), "utf8");
     await writeFile(join(p.root, "inventory/bad.yaml"), stringify({ vms: { "vm-typo": { template: "debian-12", vlan: "IOT" } } }));
-    const r = await p.lab(["plan", "playbooks/pve.ts"], { env });
-    await writeFile(join(p.root, "inventory/bad.yaml"), "{}\n");
+    let r;
+    try {
+      r = await p.lab(["plan", "playbooks/pve.ts"], { env });
+    } finally {
+      await writeFile(join(p.root, "inventory/bad.yaml"), "{}\n");
+    }
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("inventory/bad.yaml:4:11: VM vm-typo: VLAN \"IOT\" is not defined, so its NIC would have no valid tag");
     expect(r.stderr).toContain("defined VLANs: Trusted, IoT, Guest, Lab");
@@ -227,8 +239,12 @@ describe("bad input and faults", () => {
     const inv = await readFile(join(p.root, "inventory/pve.yaml"), "utf8");
     const fp = Array.from({ length: 32 }, () => "AB").join(":");
     await writeFile(join(p.root, "inventory/pve.yaml"), inv.replace(/ca_file: .*\n/, `fingerprint: "${fp}"\n`));
-    const r = await p.lab(["plan", "playbooks/pve.ts", "--limit", "pve1"], { env });
-    await writeFile(join(p.root, "inventory/pve.yaml"), inv);
+    let r;
+    try {
+      r = await p.lab(["plan", "playbooks/pve.ts", "--limit", "pve1"], { env });
+    } finally {
+      await writeFile(join(p.root, "inventory/pve.yaml"), inv);
+    }
     expect(r.code).toBe(3);
     expect(r.stdout + r.stderr).toMatch(/fingerprint/i);
     expect(r.stdout + r.stderr).toContain(sim.fingerprint);
@@ -239,19 +255,22 @@ describe("bad input and faults", () => {
     const more = inventory(sim.url, "http://127.0.0.1:1/unused", { ...vmsAll(lab.keyFile), "vm-extra1": { template: "debian-12", vlan: "IoT" }, "vm-extra2": { template: "debian-12", vlan: "Guest" } });
     // Keep the template's image URL: only the VMs change.
     await writeFile(join(p.root, "inventory/pve.yaml"), more.replace("http://127.0.0.1:1/unused", /image_url: (\S+)/.exec(inv)![1]!).replace(/guests:\n.*\n(.*\n)*?hosts:/, (m) => m));
-    sim.faults.addTask({ type: "qmclone", count: 1, message: "clone failed: storage went away" });
-    const r = await p.applyJson(["playbooks/pve.ts", "--limit", "pve1"], { env });
-    expect(r.run.code).toBe(3);
-    const extra1 = r.report.steps.find((s) => s.id === "pve:vm/vm-extra1")!;
-    expect(extra1.status).toBe("failed");
-    expect(extra1.reason).toContain("storage went away");
-    expect(extra1.reason).toContain("removed");
-    expect(r.report.steps.find((s) => s.id === "pve:vm/vm-extra2")!.status).toBe("changed");
-    expect(Object.values(sim.state.vms).filter((v) => v.config.name === "vm-extra1")).toHaveLength(0);
-    // The next run builds it.
-    const again = await p.applyJson(["playbooks/pve.ts", "--limit", "pve1"], { env });
-    expect(again.run.code).toBe(0);
-    expect(again.report.steps.find((s) => s.id === "pve:vm/vm-extra1")!.status).toBe("changed");
-    await writeFile(join(p.root, "inventory/pve.yaml"), inv);
+    try {
+      sim.faults.addTask({ type: "qmclone", count: 1, message: "clone failed: storage went away" });
+      const r = await p.applyJson(["playbooks/pve.ts", "--limit", "pve1"], { env });
+      expect(r.run.code).toBe(3);
+      const extra1 = r.report.steps.find((s) => s.id === "pve:vm/vm-extra1")!;
+      expect(extra1.status).toBe("failed");
+      expect(extra1.reason).toContain("storage went away");
+      expect(extra1.reason).toContain("removed");
+      expect(r.report.steps.find((s) => s.id === "pve:vm/vm-extra2")!.status).toBe("changed");
+      expect(Object.values(sim.state.vms).filter((v) => v.config.name === "vm-extra1")).toHaveLength(0);
+      // The next run builds it.
+      const again = await p.applyJson(["playbooks/pve.ts", "--limit", "pve1"], { env });
+      expect(again.run.code).toBe(0);
+      expect(again.report.steps.find((s) => s.id === "pve:vm/vm-extra1")!.status).toBe("changed");
+    } finally {
+      await writeFile(join(p.root, "inventory/pve.yaml"), inv);
+    }
   });
 });

@@ -96,6 +96,52 @@ describe("sh`…` through a real sh -c", () => {
 });
 
 describe("quote", () => {
+  // Each of these, left bare, would be expanded, split, globbed or executed by sh.
+  const mustQuote: [string, string][] = [
+    ["a bare variable", "$X"],
+    ["a braced variable", "${X}"],
+    ["a positional parameter", "$1"],
+    ["backticks", "`id`"],
+    ["command substitution", "$(id)"],
+    ["a newline", "a\nb"],
+    ["a tab", "a\tb"],
+    ["a star glob", "*.txt"],
+    ["a question-mark glob", "?.txt"],
+    ["a bracket glob", "[ab].txt"],
+    ["a tilde", "~root"],
+    ["a semicolon", "a;b"],
+    ["a pipe", "a|b"],
+    ["an ampersand", "a&b"],
+    ["a redirect", "a>b"],
+    ["a hash", "#x"],
+    ["a backslash", "a\\b"],
+    ["a single quote", "it's"],
+    ["a double quote", 'say"x'],
+    ["parentheses", "(a)"],
+    ["braces", "{a,b}"],
+    ["a bang", "!x"],
+    ["a space", "a b"],
+  ];
+  it.each(mustQuote)("quotes %s", (_name, v) => {
+    const q = quote(v);
+    expect(q.startsWith("'") && q.endsWith("'"), q).toBe(true);
+    expect(sysh(`printf %s ${q}`)).toBe(v);
+  });
+
+  it("quotes every printable character that is not a plain word character", () => {
+    for (let c = 32; c < 127; c++) {
+      const ch = String.fromCharCode(c);
+      const plain = /[A-Za-z0-9_@%+=:,./-]/.test(ch);
+      expect(quote(`a${ch}b`) === `a${ch}b`, JSON.stringify(ch)).toBe(plain);
+      expect(quote(ch) === ch, JSON.stringify(ch)).toBe(plain);
+    }
+  });
+
+  it("keeps a leading-dash value one word after a `--` (quotes cannot make it data; `--` does)", () => {
+    for (const v of ["-rf", "--help", "-", "-n x"]) expect(sysh(sh`printf -- '[%s]' ${v}`)).toBe(`[${v}]`);
+    expect(readdirSync(dir).sort()).toEqual(["-rf", "a.txt", "b.txt"]);
+  });
+
   it("leaves plain words bare and single-quotes everything else", () => {
     expect(quote("/etc/ssh/sshd_config")).toBe("/etc/ssh/sshd_config");
     expect(quote("user@host:22,a=b+c%")).toBe("user@host:22,a=b+c%");

@@ -2,7 +2,7 @@
 // small PveApi the resources use. Token auth and pinned TLS come from the
 // inventory; the token secret from secrets.age.
 import { resolve } from "node:path";
-import { appendFileSync } from "node:fs";
+import { accessSync, appendFileSync, constants } from "node:fs";
 import type { HostCtx } from "../../engine/types.ts";
 import { ExitCode, LabError } from "../../errors.ts";
 import type { Secret } from "../../secrets/secret.ts";
@@ -32,11 +32,13 @@ export function pveService(name: string, ep: PveEndpoint, tokenSecret: Secret, r
     if (!ep.fingerprint && !ep.ca_file) {
       throw new LabError(`Proxmox endpoint ${name}: neither fingerprint nor ca_file is set`, ExitCode.badInput, {}, "pin the API certificate: proxmox.<endpoint>.fingerprint (SHA-256) or ca_file");
     }
+    const caFile = ep.ca_file ? resolve(root, ep.ca_file) : undefined;
+    if (caFile) checkCaFile(name, caFile);
     const record = process.env.LAB_PVE_RECORD;
     const client = await ProxmoxClient.connect({
       url: ep.url,
       auth: { tokenId: ep.token_id, tokenSecret: tokenSecret.reveal() },
-      tls: ep.ca_file ? { caFile: resolve(root, ep.ca_file), ...(ep.fingerprint ? { fingerprint: ep.fingerprint } : {}) } : { fingerprint: ep.fingerprint! },
+      tls: caFile ? { caFile, ...(ep.fingerprint ? { fingerprint: ep.fingerprint } : {}) } : { fingerprint: ep.fingerprint! },
       tasks: { timeoutMs: (ep.task_timeout ?? 600) * 1000 },
       log: ctx.log,
       signal: ctx.signal,
@@ -45,6 +47,17 @@ export function pveService(name: string, ep: PveEndpoint, tokenSecret: Secret, r
     });
     return pveApi(client, name, ctx.log);
   });
+}
+
+/** A missing or unreadable CA file is the inventory's mistake, said as such (not a raw ENOENT from the TLS setup). */
+function checkCaFile(endpoint: string, file: string): void {
+  try {
+    accessSync(file, constants.R_OK);
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : `cannot be read (${(e as NodeJS.ErrnoException).code})`;
+    throw new LabError(`Proxmox endpoint ${endpoint}: ca_file ${file} ${why}`, ExitCode.badInput, { file },
+      `copy the cluster CA (/etc/pve/pve-root-ca.pem on a node) to ${file}, fix proxmox.${endpoint}.ca_file (relative to the project root), or pin fingerprint instead`);
+  }
 }
 
 export function vmidService(name: string, ep: PveEndpoint): (ctx: HostCtx) => Promise<VmidAllocator> {

@@ -12,6 +12,7 @@ import { writeCache } from "./desired.ts";
 import { UNPACK, bundle, type StackFile } from "./files.ts";
 import { composeCommand, type ComposeFlavour } from "./flavour.ts";
 import { waitReady } from "./wait.ts";
+import { timeoutMs } from "../../transport/timeouts.ts";
 
 export interface ConvergeInput {
   flavour: ComposeFlavour;
@@ -50,29 +51,34 @@ export const linkCommand = (dir: string, current: string, previous: string | und
 ln -sfn ${current} .current.tmp && mv -T .current.tmp current
 ` + (previous ? sh`ln -sfn ${previous} .previous.tmp && mv -T .previous.tmp previous` : "rm -f previous");
 
-/** Remove every revision but current and previous, and leftovers of interrupted uploads. */
+/** Remove every revision but current and previous, and leftovers of interrupted uploads and probes. */
 export const pruneCommand = (dir: string): string =>
   sh`cd ${dir} || exit 0
 cur=$(readlink current 2>/dev/null) || cur=
 prev=$(readlink previous 2>/dev/null) || prev=
-for r in rev-* .staging.*; do [ -e "$r" ] || continue; if [ "$r" != "$cur" ] && [ "$r" != "$prev" ]; then rm -rf -- "$r"; fi; done`;
+for r in rev-* .staging.* .probe.*; do [ -e "$r" ] || continue; if [ "$r" != "$cur" ] && [ "$r" != "$prev" ]; then rm -rf -- "$r"; fi; done`;
 
 export async function converge(ctx: HostCtx, c: ConvergeInput): Promise<void> {
   const what = `compose stack ${c.project}`;
   if (c.upload) {
-    const r = await ctx.transport.exec(uploadCommand(c.dir, c.revision), { stdin: bundle(c.files) });
+    const r = await ctx.transport.exec(uploadCommand(c.dir, c.revision), { stdin: bundle(c.files), timeoutMs: timeoutMs("compose") });
     if (r.code !== 0) {
       throw new LabError(`${what}: upload failed (exit ${r.code}); nothing was replaced:\n    ${redact(r.stderr.trim().split("\n").slice(-5).join("\n    "))}`,
         ExitCode.failed, { host: ctx.host.name }, "is the disk full, or the stacks' root not writable?");
     }
   }
   const switching = c.current !== c.revision;
-  if (switching) await run(ctx, linkCommand(c.dir, c.revision, c.current), `${what}: switch to ${c.revision}`);
+  if (switching) await run(ctx, linkCommand(c.dir, c.revision, c.current), `${what}: switch to ${c.revision}`, { kind: "compose" });
 
   const failure = await upAndWait(ctx, c, c.revision, c.services);
+  if (failure === INTERRUPTED) {
+    // Nothing was seen to fail: rolling back would undo a deploy that may well be fine.
+    throw new LabError(`${what}: interrupted while ${c.revision} was starting; it is left running, not rolled back (nothing was seen to fail)`,
+      ExitCode.interrupted, { host: ctx.host.name }, "run apply again: it finds the revision in place and waits for it");
+  }
   if (!failure) {
     await writeCache(ctx, c.flavour, c.project, `${c.dir}/${c.revision}`);
-    await run(ctx, pruneCommand(c.dir), `${what}: prune old revisions`);
+    await run(ctx, pruneCommand(c.dir), `${what}: prune old revisions`, { kind: "compose" });
     return;
   }
   let outcome: string;
@@ -86,20 +92,24 @@ export async function converge(ctx: HostCtx, c: ConvergeInput): Promise<void> {
 
 async function rollBack(ctx: HostCtx, c: ConvergeInput, to: string): Promise<string> {
   try {
-    await run(ctx, linkCommand(c.dir, to, c.previous), `compose stack ${c.project}: roll back to ${to}`);
+    await run(ctx, linkCommand(c.dir, to, c.previous), `compose stack ${c.project}: roll back to ${to}`, { kind: "compose" });
     // The previous revision's services: ask Compose, since they may differ from the failed revision's.
-    const svc = await run(ctx, composeCommand(c.flavour, { project: c.project, dir: `${c.dir}/${to}` }, ["config", "--services"]), "list services");
+    const svc = await run(ctx, composeCommand(c.flavour, { project: c.project, dir: `${c.dir}/${to}` }, ["config", "--services"]), "list services", { kind: "compose" });
     const failure = await upAndWait(ctx, c, to, svc.stdout.split("\n").map((s) => s.trim()).filter(Boolean));
+    if (failure === INTERRUPTED) return `rolled back to ${to}; interrupted while waiting for it to become ready`;
     if (failure) return `ROLLBACK FAILED: rolled back to ${to}, but it is not healthy either: ${failure}`;
-    await run(ctx, sh`rm -rf -- ${`${c.dir}/${c.revision}`}`, "remove the failed revision");
+    await run(ctx, sh`rm -rf -- ${`${c.dir}/${c.revision}`}`, "remove the failed revision", { kind: "compose" });
     return `rolled back: ${to} is the current revision again, and its services are up and ready`;
   } catch (e) {
     return `ROLLBACK FAILED: ${e instanceof Error ? e.message : String(e)}`;
   }
 }
 
-/** `up -d --remove-orphans` in a revision, then wait; the failure text, or undefined when ready. */
-async function upAndWait(ctx: HostCtx, c: ConvergeInput, revision: string, services: readonly string[]): Promise<string | undefined> {
+/** What upAndWait returns when the wait was interrupted before anything failed. */
+const INTERRUPTED = Symbol("interrupted");
+
+/** `up -d --remove-orphans` in a revision, then wait; the failure text, INTERRUPTED, or undefined when ready. */
+async function upAndWait(ctx: HostCtx, c: ConvergeInput, revision: string, services: readonly string[]): Promise<string | typeof INTERRUPTED | undefined> {
   const cmd = composeCommand(c.flavour, { project: c.project, dir: `${c.dir}/${revision}` }, ["up", "-d", "--remove-orphans"]);
   ctx.log.debug(`[${ctx.host.name}] $ ${cmd}`);
   const up = await ctx.transport.exec(cmd, { timeoutMs: c.timeoutMs + 300_000 });
@@ -109,5 +119,6 @@ async function upAndWait(ctx: HostCtx, c: ConvergeInput, revision: string, servi
     const tail = redact((up.stderr.trim() || up.stdout.trim()).split("\n").slice(-8).join("\n    "));
     return `\`up -d\` failed (exit ${up.code}):\n    ${tail}${waited.ok ? "" : `\n  ${waited.reason}`}`;
   }
-  return waited.ok ? undefined : waited.reason;
+  if (waited.ok) return undefined;
+  return waited.interrupted ? INTERRUPTED : waited.reason;
 }

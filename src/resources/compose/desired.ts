@@ -1,8 +1,10 @@
 // What Compose itself makes of the wanted files, asked on the host: is the file
 // valid (`config -q`), each service's config hash (`config --hash='*'`, the value
 // Compose stores in the container label com.docker.compose.config-hash) and image.
-// Files that are not yet the current revision are unpacked into temporary
-// directories (never into the stack's directory) and removed again.
+// Files that are not yet the current revision are unpacked into a staging
+// directory inside the stack's own 0700 directory (never /tmp: env files hold
+// secrets) and removed again; one a dropped session leaves is pruned by the
+// next apply.
 import { parse as parseYaml } from "yaml";
 import type { HostCtx } from "../../engine/types.ts";
 import { ExitCode, LabError } from "../../errors.ts";
@@ -10,6 +12,7 @@ import { redact } from "../../secrets/secret.ts";
 import { sh } from "../../sh.ts";
 import { UNPACK, bundle, type StackFile } from "./files.ts";
 import { composeIn, type ComposeFlavour } from "./flavour.ts";
+import { timeoutMs } from "../../transport/timeouts.ts";
 
 export interface DesiredService {
   /** Compose's config hash, when Compose could compute it (v1 needs the image present). */
@@ -30,7 +33,8 @@ export interface Desired {
 // Compose v1 starts slowly (a Python interpreter), so every run counts.
 function body(f: ComposeFlavour, project: string, dir: string): string {
   const dc = (...args: string[]) => composeIn(f, project, dir, args);
-  return `if ! out=$(${dc("config")} 2>"$E"); then echo @@invalid; tail -n 20 "$E"; exit 0; fi
+  // On an invalid file, Compose runs again for its message: no temp file for stderr (it can quote values).
+  return `if ! out=$(${dc("config")} 2>/dev/null); then echo @@invalid; ${dc("config")} 2>&1 >/dev/null | tail -n 20; exit 0; fi
 echo @@valid
 echo @@hash
 ${dc("config", "--hash=*")} 2>/dev/null || for s in $(${dc("config", "--services")}); do ${dc("config")} --hash="$s" 2>/dev/null || echo "$s ?"; done
@@ -42,28 +46,34 @@ printf '%s\\n' "$out"`;
 export const probeInPlaceCommand = (f: ComposeFlavour, project: string, revDir: string): string =>
   sh`T=${revDir}
 ` + `cd "$T" || exit 3
-E=$(mktemp) || exit 3
-trap 'rm -f "$E"' EXIT
 ${body(f, project, "$T")}`;
 
-/** Staged: unpack the files (stdin) into a temp dir, named in the output so path-dependent services can be told. */
-export const probeStagedCommand = (f: ComposeFlavour, project: string): string =>
+/**
+ * Staged: unpack the files (stdin) into DIR/.probe.* (DIR made 0700 if new), named in the output
+ * so path-dependent services can be told. Directories the probe had to create are removed again
+ * (rmdir: only while empty), so a plan leaves the host as it was.
+ */
+export const probeStagedCommand = (f: ComposeFlavour, project: string, stackDir: string): string =>
   `${UNPACK}
-T=$(mktemp -d /tmp/lab-compose.XXXXXX) && E=$(mktemp) || exit 3
-trap 'rm -rf "$T" "$E"' EXIT
+${sh`D=${stackDir}`}
+top=; p=$D; while [ ! -e "$p" ]; do top=$p; p=\${p%/*}; done
+mkdir -p "$D" && chmod 0700 "$D" && T=$(mktemp -d "$D/.probe.XXXXXX") || exit 3
+trap 'rm -rf "$T"; d=$D; while [ -n "$top" ] && rmdir "$d" 2>/dev/null && [ "$d" != "$top" ]; do d=\${d%/*}; done' EXIT
 lab_unpack "$T" || exit 4
 cd "$T" || exit 3
 echo "@@dir"
 echo "$T"
 ${body(f, project, "$T")}`;
 
-export async function probeDesired(ctx: HostCtx, f: ComposeFlavour, project: string, files: readonly StackFile[], inPlaceDir?: string): Promise<Desired> {
-  const cmd = inPlaceDir ? probeInPlaceCommand(f, project, inPlaceDir) : probeStagedCommand(f, project);
+/** `where`: the revision directory when the files are in place there, else the stack's directory to stage them in. */
+export async function probeDesired(ctx: HostCtx, f: ComposeFlavour, project: string, files: readonly StackFile[], where: { inPlace: string } | { stackDir: string }): Promise<Desired> {
+  const inPlaceDir = "inPlace" in where ? where.inPlace : undefined;
+  const cmd = "inPlace" in where ? probeInPlaceCommand(f, project, where.inPlace) : probeStagedCommand(f, project, where.stackDir);
   ctx.log.debug(`[${ctx.host.name}] $ ${cmd}`);
-  const r = await ctx.transport.exec(cmd, inPlaceDir ? {} : { stdin: bundle(files) });
+  const r = await ctx.transport.exec(cmd, { timeoutMs: timeoutMs("compose"), ...(inPlaceDir ? {} : { stdin: bundle(files) }) });
   if (!/^@@(in)?valid$/m.test(r.stdout)) {
     throw new LabError(`compose stack ${project}: could not check the compose file on the host (exit ${r.code}): ${redact(r.stderr.trim().split("\n").slice(-3).join(" / "))}`,
-      ExitCode.failed, { host: ctx.host.name }, "is /tmp writable and base64 (coreutils) installed?");
+      ExitCode.failed, { host: ctx.host.name }, "is the stacks' root writable and base64 (coreutils) installed?");
   }
   return parseProbe(r.stdout);
 }
@@ -137,8 +147,8 @@ export function parseCache(text: string, f: ComposeFlavour): Desired | undefined
 
 /** After a successful apply: ask Compose about the (now current) revision and keep the answer in it. */
 export async function writeCache(ctx: HostCtx, f: ComposeFlavour, project: string, revDir: string): Promise<void> {
-  const d = await probeDesired(ctx, f, project, [], revDir);
+  const d = await probeDesired(ctx, f, project, [], { inPlace: revDir });
   if (d.invalid !== undefined || Object.values(d.services).some((s) => !s.hash)) return;
-  const r = await ctx.transport.exec(sh`cat > ${`${revDir}/.lab-probe.tmp`} && chmod 0600 ${`${revDir}/.lab-probe.tmp`} && mv -f ${`${revDir}/.lab-probe.tmp`} ${`${revDir}/.lab-probe`}`, { stdin: cacheText(d, f) });
+  const r = await ctx.transport.exec(sh`cat > ${`${revDir}/.lab-probe.tmp`} && chmod 0600 ${`${revDir}/.lab-probe.tmp`} && mv -f ${`${revDir}/.lab-probe.tmp`} ${`${revDir}/.lab-probe`}`, { stdin: cacheText(d, f), timeoutMs: timeoutMs("compose") });
   if (r.code !== 0) ctx.log.warn(`[${ctx.host.name}] compose stack ${project}: could not keep Compose's answers in ${revDir} (the next plan asks Compose again)`);
 }

@@ -41,11 +41,15 @@ export const fileSha = (f: StackFile): string => sha(f.content);
 export const bundle = (files: readonly StackFile[]): string =>
   files.map((f) => `${f.name} ${f.mode} ${Buffer.from(f.content, "utf8").toString("base64")}\n`).join("");
 
-/** sh function: unpack a bundle from stdin into directory $1 (names were checked by stackFile). */
+/**
+ * sh function: unpack a bundle from stdin into directory $1 (names were checked by stackFile). Each
+ * file is born 0600 (umask), gets its mode, then is renamed into place: a secret env file is never
+ * readable by others, not even for a moment, and never half-written under its own name.
+ */
 export const UNPACK = `lab_unpack() {
   while read -r n m b; do
-    case "$n" in */*) mkdir -p "$1/\${n%/*}" ;; esac
-    printf '%s' "$b" | base64 -d > "$1/$n" || return 1
-    chmod "$m" "$1/$n" || return 1
+    case "$n" in */*) (umask 022; mkdir -p "$1/\${n%/*}") || return 1 ;; esac
+    (umask 077; printf '%s' "$b" | base64 -d > "$1/.lab-tmp") || return 1
+    chmod "$m" "$1/.lab-tmp" && mv -f "$1/.lab-tmp" "$1/$n" || return 1
   done
 }`;

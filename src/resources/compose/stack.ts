@@ -67,7 +67,7 @@ export function composeStack(want: ComposeStackWant, opts: ResourceOptions = {})
       const inPlace = state.current === revision && fileChanges({ dir, revision, files, state, desired: { services: {} } }).length === 0;
       // In place and cached (written after the apply that made this revision current): no Compose run.
       const cached = inPlace && state.cache ? parseCache(state.cache, flavour) : undefined;
-      const desired = cached ?? (await probeDesired(ctx, flavour, want.name, files, inPlace ? `${dir}/${revision}` : undefined));
+      const desired = cached ?? (await probeDesired(ctx, flavour, want.name, files, inPlace ? { inPlace: `${dir}/${revision}` } : { stackDir: dir }));
       if (desired.invalid !== undefined) {
         throw new LabError(`compose stack ${want.name}: Compose refuses the compose file; nothing was uploaded:\n    ${desired.invalid.split("\n").join("\n    ")}`,
           ExitCode.failed, { host: ctx.host.name }, "fix the template or service definitions (the message is `docker-compose config` on the host)");

@@ -1,10 +1,12 @@
 // After `up -d`: wait until every service is healthy (with a healthcheck) or
 // running (without). A container that turns unhealthy, exits or restarts fails
-// the wait AT ONCE, with the tail of its health log and container log.
+// the wait AT ONCE, with the tail of its health log and container log. An
+// interrupt stops the wait; what was still starting is not a failure.
 import type { HostCtx } from "../../engine/types.ts";
 import { redact } from "../../secrets/secret.ts";
 import { sh } from "../../sh.ts";
 import { containersCommand, parseContainers, readiness, type ContainerState } from "./containers.ts";
+import { timeoutMs } from "../../transport/timeouts.ts";
 
 export interface WaitOptions {
   project: string;
@@ -13,12 +15,13 @@ export interface WaitOptions {
   pollMs: number;
 }
 
-export type WaitResult = { ok: true; states: ContainerState[]; ms: number } | { ok: false; reason: string; ms: number };
+/** `interrupted`: the run was interrupted while services were still starting; nothing was seen to fail. */
+export type WaitResult = { ok: true; states: ContainerState[]; ms: number } | { ok: false; reason: string; ms: number; interrupted?: true };
 
 export async function waitReady(ctx: HostCtx, o: WaitOptions): Promise<WaitResult> {
   const t0 = Date.now();
   for (;;) {
-    const r = await ctx.transport.exec(containersCommand(o.project));
+    const r = await ctx.transport.exec(containersCommand(o.project), { timeoutMs: timeoutMs("compose") });
     const ms = Date.now() - t0;
     if (r.code !== 0) return { ok: false, reason: `the Docker engine did not answer (docker ps/inspect exit ${r.code}): ${redact(r.stderr.trim().slice(-300))}`, ms };
     const all = parseContainers(r.stdout);
@@ -35,10 +38,10 @@ export async function waitReady(ctx: HostCtx, o: WaitOptions): Promise<WaitResul
     }
     if (failed.length) return { ok: false, reason: await explain(ctx, failed, ms), ms };
     if (pending.length === 0) return { ok: true, states: all.filter((c) => o.services.includes(c.service)), ms };
-    if (ms >= o.timeoutMs || ctx.signal.aborted) {
+    if (ctx.signal.aborted) return { ok: false, reason: `interrupted while waiting (${pending.join("; ")})`, ms, interrupted: true };
+    if (ms >= o.timeoutMs) {
       const stuck = all.filter((c) => o.services.includes(c.service) && !readiness(c).ready);
-      const why = ctx.signal.aborted ? "interrupted while waiting" : `not ready within ${Math.round(o.timeoutMs / 1000)} s`;
-      return { ok: false, reason: `${why} (${pending.join("; ")})${stuck.length ? `\n${await details(ctx, stuck)}` : ""}`, ms };
+      return { ok: false, reason: `not ready within ${Math.round(o.timeoutMs / 1000)} s (${pending.join("; ")})${stuck.length ? `\n${await details(ctx, stuck)}` : ""}`, ms };
     }
     await sleep(Math.min(o.pollMs, Math.max(0, o.timeoutMs - ms)), ctx.signal);
   }
@@ -52,7 +55,7 @@ async function explain(ctx: HostCtx, failed: ContainerState[], ms: number): Prom
 /** Health log and container log tails of these containers (one round trip). */
 async function details(ctx: HostCtx, cs: ContainerState[]): Promise<string> {
   const cmd = cs.map((c) => sh`echo ${`@@logs ${c.id}`}; docker logs --tail 15 ${c.id} 2>&1`).join("\n");
-  const r = await ctx.transport.exec(cmd);
+  const r = await ctx.transport.exec(cmd, { timeoutMs: timeoutMs("compose") });
   const logs = new Map<string, string[]>();
   let cur: string[] | undefined;
   for (const line of r.stdout.split("\n")) {

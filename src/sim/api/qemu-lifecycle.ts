@@ -2,6 +2,9 @@
 // checks PVE makes before forking fail synchronously (HTTP 500), the rest
 // happens in the worker task, with the locks PVE holds meanwhile.
 import { randomUUID } from "node:crypto";
+import { copyFileSync, mkdirSync, renameSync } from "node:fs";
+import { join } from "node:path";
+import { snapshotFile, snapshotPath } from "../pbs-store.ts";
 import { formatPropString, formatSize, parsePropString, parseSize } from "../../proxmox/propstring.ts";
 import type { Call, Routes } from "../context.ts";
 import { flag, need, node, settings, str } from "../context.ts";
@@ -80,7 +83,7 @@ function restore(c: Call, nodeName: string, vmid: number, archive: string): stri
   return c.sim.tasks.start({ node: nodeName, type: "qmrestore", id: String(vmid), auth: c.auth }, async (t) => {
     const backup = findVolume(state, archive)?.backup;
     if (!backup) throw new Error(`volume '${archive}' does not exist`);
-    t.log(`restore vma archive: ${archive}`);
+    t.log(backup.pbs ? `restore proxmox backup image: ${archive}` : `restore vma archive: ${archive}`);
     await t.step();
     purgeVm(state, vmid);
     const target = str(c, "storage");
@@ -101,8 +104,26 @@ function restore(c: Call, nodeName: string, vmid: number, archive: string): stri
     const vm = newVm(vmid, nodeName, {});
     state.vms[vmid] = vm;
     finishCreate(c, vm, config, t);
+    const rootfs = backup.pbs && restoredFilesystem(c, vmid, backup.pbs);
+    if (rootfs) {
+      vm.rootfs = rootfs;
+      t.log(`restored the guest filesystem from ${backup.pbs!.path}/root.tar`);
+    }
     t.log("rescan volumes...");
   });
+}
+
+/** The filesystem tar of a PBS snapshot, copied to the restored VM (a later prune must not take it away). */
+function restoredFilesystem(c: Call, vmid: number, from: { store: string; path: string }): string | undefined {
+  const snap = c.sim.state.pbs.snapshots[from.store]?.find((s) => snapshotPath(s) === from.path);
+  const file = snap && snapshotFile(c.sim.stateDir, from.store, snap, "root.tar");
+  if (!file) return undefined;
+  const dir = join(c.sim.stateDir, "guests");
+  mkdirSync(dir, { recursive: true });
+  const target = join(dir, `${vmid}.tar`);
+  copyFileSync(file, `${target}.tmp`);
+  renameSync(`${target}.tmp`, target);
+  return target;
 }
 
 function clone(c: Call): string {

@@ -1,7 +1,7 @@
 // Storage: cluster storage.cfg (incl. PBS storages), per-node status and
 // content, volume delete, and download-url, which really downloads the URL
 // (tests serve images from 127.0.0.1) and verifies the checksum.
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Call, Routes } from "../context.ts";
@@ -130,11 +130,43 @@ function createStorage(c: Call): Record<string, unknown> {
   const values: Item = settings(c, ["storage", "type"], ["password", "encryption-key", "keyring", "master-pubkey"]);
   const type = need(c, "type");
   if (type === "pbs") checkPbsReachable(c, values);
+  const key = type === "pbs" ? encryptionKey(c) : undefined;
+  if (str(c, "master-pubkey") && !key) throw fail("'master-pubkey' can only be used together with 'encryption-key'");
   state.storage[sid] = { storage: sid, type, ...values, content: values.content ?? (type === "pbs" ? "backup" : "images") };
   state.volumes[sid] ??= [];
   if (str(c, "password")) state.storageSecrets[sid] = str(c, "password")!;
+  if (key) {
+    // PBSPlugin on_add_hook: the key goes to /etc/pve/priv/storage/<id>.enc, storage.cfg keeps only its fingerprint.
+    state.storageSecrets[`${sid}.enc`] = key.json;
+    state.storage[sid]["encryption-key"] = key.fingerprint;
+    if (str(c, "master-pubkey")) state.storage[sid]["master-pubkey"] = 1;
+    return { storage: sid, type, config: { "encryption-key": key.json } };
+  }
   return { storage: sid, type };
 }
+
+/** `encryption-key`: a PBS key file's JSON, or `autogen` (a new key without passphrase, returned once). */
+function encryptionKey(c: Call): { json: string; fingerprint: string } | undefined {
+  const given = str(c, "encryption-key");
+  if (given === undefined) return undefined;
+  if (given === "autogen") {
+    const data = randomBytes(32);
+    const fingerprint = keyFingerprint(data);
+    const created = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    return { json: JSON.stringify({ kdf: null, created, modified: created, data: data.toString("base64"), fingerprint }, null, 2), fingerprint };
+  }
+  let parsed: { data?: unknown; fingerprint?: unknown };
+  try {
+    parsed = JSON.parse(given) as typeof parsed;
+  } catch {
+    parsed = {};
+  }
+  if (typeof parsed !== "object" || parsed === null || parsed.data === undefined) throw fail("Value does not seems like a valid, JSON formatted encryption key!");
+  return { json: given, fingerprint: typeof parsed.fingerprint === "string" ? parsed.fingerprint : "1" };
+}
+
+/** PBS key fingerprints: 32 bytes of SHA-256, as colon-separated hex pairs. */
+const keyFingerprint = (data: Buffer): string => createHash("sha256").update(data).digest("hex").match(/../g)!.join(":");
 
 /** PVE contacts the PBS datastore on create; the simulator checks its own PBS side. */
 function checkPbsReachable(c: Call, values: Item): void {
@@ -151,8 +183,16 @@ function checkPbsReachable(c: Call, values: Item): void {
 function updateStorage(c: Call): Record<string, unknown> {
   const sid = need(c, "storage");
   const cfg = storageOf(c.sim.state, sid);
-  for (const key of deleteList(c)) delete cfg[key];
-  for (const [k, v] of Object.entries(settings(c, ["storage"], ["delete", "digest", "password"]))) {
+  for (const key of deleteList(c)) {
+    delete cfg[key];
+    if (key === "encryption-key") delete c.sim.state.storageSecrets[`${sid}.enc`];
+  }
+  if (cfg.type === "pbs" && str(c, "encryption-key") !== undefined) {
+    const key = encryptionKey(c)!;
+    c.sim.state.storageSecrets[`${sid}.enc`] = key.json;
+    cfg["encryption-key"] = key.fingerprint;
+  }
+  for (const [k, v] of Object.entries(settings(c, ["storage"], ["delete", "digest", "password", "encryption-key", "master-pubkey"]))) {
     if (FIXED_KEYS.includes(k) || (cfg.type === "pbs" && (k === "server" || k === "datastore"))) throw paramError({ [k]: "can't change value of fixed parameter" });
     cfg[k] = v;
   }
@@ -180,6 +220,7 @@ export const storageRoutes: Routes = {
     storageOf(c.sim.state, sid);
     delete c.sim.state.storage[sid];
     delete c.sim.state.storageSecrets[sid];
+    delete c.sim.state.storageSecrets[`${sid}.enc`];
     return null;
   },
 };

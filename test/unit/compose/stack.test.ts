@@ -144,6 +144,41 @@ describe("composeStack with Compose v2", () => {
     await expect(r.apply(ctx, r.diff(r.want, have), have)).rejects.toThrow(/not ready within 0 s \(web: health: starting; worker: no container\)[\s\S]*nothing to roll back to/);
   });
 
+  it("an interrupt while services are still starting stops waiting and rolls nothing back (exit 130, not failed)", async () => {
+    const old = "rev-000000000000";
+    const starting = [{ service: "web", hash: HASH.web, health: "starting" }, { service: "worker", hash: HASH.worker }];
+    const t = host({ current: old, running: [], waits: [starting] });
+    const ctx = hostCtx({ transport: t });
+    const r = want({ healthyWithin: 3600, pollMs: 20 });
+    const have = await r.read(ctx);
+    const applied = r.apply(ctx, r.diff(r.want, have), have).then(() => undefined, (e: unknown) => e);
+    setTimeout(() => ctx.abort.abort(), 100);
+    const err = await applied;
+    expect(err).toBeInstanceOf(LabError);
+    expect((err as LabError).code).toBe(130);
+    expect((err as LabError).message).toContain(`interrupted while ${revision} was starting; it is left running, not rolled back`);
+    expect((err as LabError).message).not.toMatch(/ROLLBACK|rolled back:/);
+    expect(t.commands.filter((c) => c.includes("up -d"))).toHaveLength(1);
+    expect(t.commands.some((c) => c.includes(`ln -sfn ${old} .current.tmp`))).toBe(false);
+    expect(t.commands.some((c) => c.startsWith("rm -rf -- "))).toBe(false);
+  });
+
+  it("every replica of a service is checked: a second replica that is unhealthy fails the wait, one still starting keeps it waiting", async () => {
+    const healthy = { service: "web", hash: HASH.web, health: "healthy", id: "web-a" };
+    const worker = { service: "worker", hash: HASH.worker, id: "worker-a" };
+    const bad = host({ waits: [[healthy, { service: "web", hash: HASH.web, health: "unhealthy", id: "web-b" }, worker]] });
+    const ctx = hostCtx({ transport: bad });
+    const r = want({ healthyWithin: 3600 });
+    const have = await r.read(ctx);
+    await expect(r.apply(ctx, r.diff(r.want, have), have)).rejects.toThrow(/service web is unhealthy/);
+
+    const slow = host({ waits: [[healthy, { service: "web", hash: HASH.web, health: "starting", id: "web-b" }, worker], [healthy, { ...healthy, id: "web-b" }, worker]] });
+    const ctx2 = hostCtx({ transport: slow });
+    const have2 = await r.read(ctx2);
+    await r.apply(ctx2, r.diff(r.want, have2), have2);
+    expect(slow.commands.filter((c) => c.startsWith("ids=$(docker ps -aq"))).toHaveLength(2);
+  });
+
   it("refuses a file Compose rejects, before anything is uploaded", async () => {
     const t = host({ waits: [], probe: "@@dir\n/tmp/x\n@@invalid\nservices.web Additional property imagez is not allowed\n" });
     const r = want();

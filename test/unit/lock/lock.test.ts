@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { acquireLock, lockFile, readLock, type LockHolder } from "../../../src/engine/lock.ts";
+import { acquireLock, lockFile, readLock, staleWarning, type LockHolder } from "../../../src/engine/lock.ts";
 import { ExitCode, LabError } from "../../../src/errors.ts";
 import { Secret } from "../../../src/secrets/secret.ts";
 
@@ -165,6 +165,38 @@ describe("lab lock", () => {
     const rejected = results.find((r) => r.status === "rejected");
     expect((rejected?.reason as LabError).code).toBe(ExitCode.locked);
     for (const r of results) if (r.status === "fulfilled") await r.value.release();
+  });
+
+  it("the stale-lock race, interleaved on purpose: a run that saw the stale lock re-checks before deleting, and never removes the lock another run just took", async () => {
+    const dir = await root();
+    await mkdir(join(dir, ".lab"));
+    const dead: LockHolder = { pid: await deadPid(), host: hostname(), user: "x", command: "old", startedAt: new Date().toISOString() };
+    await writeFile(lockFile(dir), JSON.stringify(dead));
+    let winner: Awaited<ReturnType<typeof acquireLock>> | undefined;
+    // A has seen the stale lock; before it takes over, B takes it over completely and holds the lock.
+    const a = acquireLock({
+      root: dir, command: "a",
+      beforeTakeOver: async (seen) => {
+        expect(seen.pid).toBe(dead.pid);
+        winner ??= await acquireLock({ root: dir, command: "b" });
+      },
+    });
+    const e = await lockError(a);
+    expect(e.code).toBe(ExitCode.locked);
+    expect(e.message).toContain('"b"');
+    expect(await readLock(lockFile(dir))).toMatchObject({ command: "b", pid: process.pid });
+    await winner?.release();
+  });
+
+  it("records the run's hosts; the stale warning names them (or says it cannot)", async () => {
+    const dir = await root();
+    const lock = await acquireLock({ root: dir, command: "lab apply", hosts: ["web1", "db1"] });
+    const h = (await readLock(lockFile(dir)))!;
+    expect(h.hosts).toEqual(["web1", "db1"]);
+    expect(staleWarning(h)).toMatch(/^took over a stale lab lock of dead pid \d+ \(lab apply, started .*\): its remote commands may still be running on web1, db1; check them/);
+    const { hosts: _, ...old } = h;
+    expect(staleWarning(old)).toContain("may still be running on the hosts it targeted");
+    await lock.release();
   });
 
   it("aborting the wait gives exit 130", async () => {

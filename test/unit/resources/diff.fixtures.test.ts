@@ -1,6 +1,7 @@
 // Resources as data (pyinfra's tests/operations/<op>/<case>.json): want + have
 // in -> changes (key, one-line summary, diff) out, and the commands apply()
 // sends (recorded by a FakeTransport). Secret values must appear nowhere.
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { Change, Resource } from "../../../src/engine/types.ts";
 import { LabError } from "../../../src/errors.ts";
@@ -11,6 +12,12 @@ import { block, line, type BlockWant, type LineWant } from "../../../src/resourc
 import { packages, type PackagesWant } from "../../../src/resources/packages.ts";
 import { service, type ServiceWant } from "../../../src/resources/service.ts";
 import { group, user, type GroupWant, type UserWant } from "../../../src/resources/users.ts";
+import { cron, type CronWant } from "../../../src/resources/cron.ts";
+import { systemdUnit, type SystemdUnitWant } from "../../../src/resources/systemd-unit.ts";
+import { scheduledJob, type ScheduledJobWant } from "../../../src/resources/scheduled-job.ts";
+import { postgresCluster, type ClusterWant } from "../../../src/resources/postgres/cluster.ts";
+import { postgresRunning, type RunningWant } from "../../../src/resources/postgres/settings.ts";
+import { pgbackrestStanza, type StanzaWant } from "../../../src/resources/pgbackrest/stanza.ts";
 import { FakeTransport } from "../helpers/fake-transport.ts";
 import { cases, folders, secretValues } from "../helpers/fixtures.ts";
 import { hostCtx } from "../helpers/host-ctx.ts";
@@ -50,6 +57,12 @@ const make: Record<string, (want: never) => Resource> = {
   line: (w: LineWant) => line(w),
   block: (w: BlockWant) => block(w),
   command: (w: CommandWant) => command(w),
+  cron: (w: CronWant) => cron(w),
+  systemdUnit: (w: SystemdUnitWant) => systemdUnit(w),
+  scheduledJob: (w: ScheduledJobWant) => scheduledJob(w),
+  postgresCluster: (w: ClusterWant) => postgresCluster(w),
+  postgresRunning: (w: RunningWant) => postgresRunning(w),
+  pgbackrestStanza: (w: StanzaWant) => pgbackrestStanza(w),
 };
 const EDIT_FOLDERS = ["editBlock", "editLine"]; // edit.fixtures.test.ts
 
@@ -102,6 +115,8 @@ describe.each(Object.keys(make))("%s", (kind) => {
       if (c.ok !== undefined) expect(r.ok?.(c.have)).toBe(c.ok);
     }
 
+    // Every case with changes says what apply() sends (or that it refuses).
+    if (changes.length > 0) expect(c.commands ?? c.applyThrows, "a fixture with changes lists the commands apply() sends").toBeDefined();
     if (c.commands || c.stdin || c.applyThrows) {
       const t = new FakeTransport().otherwise({ code: 0 });
       const ctx = hostCtx({ transport: t });
@@ -121,8 +136,15 @@ describe.each(Object.keys(make))("%s", (kind) => {
         });
       }
       if (c.stdin) expect(t.calls.filter((x) => x.stdin !== undefined).map((x) => x.stdin)).toEqual(c.stdin);
+      // A staged write renames only a file of exactly the bytes sent: its size and sha256 are in the script.
+      for (const call of t.calls.filter((x) => x.command.includes("\nwant_sha="))) {
+        const body = Buffer.from(call.stdin ?? "");
+        expect(call.command).toContain(`\nwant_size=${body.length}\nwant_sha=${createHash("sha256").update(body).digest("hex")}\n`);
+      }
       // Commands may carry a secret on stdin, never in the command line (it would show in ps and logs).
       for (const s of secretValues(c.want)) for (const call of t.calls) expect(call.command).not.toContain(s);
+      // A secret that is written goes over stdin, whole.
+      if (changes.some((ch) => ch.key === "content")) for (const s of secretValues(c.want)) expect(t.calls.some((x) => String(x.stdin ?? "").includes(s))).toBe(true);
     }
   });
 });

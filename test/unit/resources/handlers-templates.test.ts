@@ -13,7 +13,11 @@ import { tempDir } from "../helpers/temp.ts";
 describe("restartService", () => {
   it.each([
     ["systemd\nactive\nenabled\n", "systemctl restart nginx"],
-    ["sysv\ninactive\ndisabled\n", "/etc/init.d/nginx restart </dev/null >/dev/null 2>&1 && i=0; while ! /etc/init.d/nginx status >/dev/null 2>&1 && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; true"],
+    ["sysv\ninactive\ndisabled\n", `o=$(mktemp) || exit 1
+/etc/init.d/nginx restart </dev/null >"$o" 2>&1; rc=$?
+if [ $rc -ne 0 ]; then cat "$o" >&2; rm -f "$o"; exit $rc; fi
+rm -f "$o"
+i=0; while ! /etc/init.d/nginx status >/dev/null 2>&1 && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; true`],
   ])("restarts through the host's service manager (%j)", async (fact, cmd) => {
     const t = new FakeTransport().fact(/^n=nginx\n/, { stdout: fact }).otherwise({ code: 0 });
     const ctx = hostCtx({ transport: t });
