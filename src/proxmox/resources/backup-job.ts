@@ -83,7 +83,8 @@ export function backupJob(pve: (ctx: HostCtx) => Promise<PveApi>, want: BackupJo
         comment: want.comment ?? "managed by lab",
       } satisfies ParamsFor<"POST", "/cluster/backup"> & Omit<ParamsFor<"PUT", "/cluster/backup/{id}">, "id">;
       if (!have.job) await api.post("/cluster/backup", { id: want.id, ...params });
-      else await api.put("/cluster/backup/{id}", { id: want.id, ...params });
+      // PVE refuses vmid next to a stored all=1 unless the same call deletes it.
+      else await api.put("/cluster/backup/{id}", { id: want.id, ...params, ...(truthy(have.job.all) ? { delete: "all" } : {}) });
     },
     ok: (have) => `backup job ${want.id} backs up ${want.vms.join(", ")} (${vmidList(Object.values(have.vmids))}) to ${want.storage} at "${want.schedule}"`,
   };
