@@ -6,8 +6,9 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ExitCode, LabError } from "../errors.ts";
 import { Secret, isSecret } from "../secrets/secret.ts";
+import type { Renderer } from "./types.ts";
 
-export type Renderer = (file: string, vars: Record<string, unknown>) => string | Secret;
+export type { Renderer } from "./types.ts";
 
 export function templateRenderer(root: string): Renderer {
   const dir = join(root, "templates");
