@@ -66,7 +66,7 @@ describe("templateRenderer", () => {
     const e1 = caught(() => r("a.njk", {}));
     expect(e1).toBeInstanceOf(LabError);
     expect((e1 as LabError).code).toBe(2);
-    expect((e1 as LabError).message).toBe("template templates/a.njk: attempted to output null or undefined value");
+    expect((e1 as LabError).message).toBe("template templates/a.njk: {{ missing_var }} is undefined (or null)");
     expect((e1 as LabError).where).toEqual({ file: join(root, "templates", "a.njk"), line: 2, col: 1 });
     // An error inside an included template points into that file.
     const e2 = caught(() => r("b.njk", {}));
