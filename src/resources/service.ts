@@ -4,15 +4,17 @@
 import type { Change, Fact, Handler, HostCtx, Resource } from "../engine/types.ts";
 import { ExitCode, LabError, badInput } from "../errors.ts";
 import { sh } from "../sh.ts";
-import type { ResourceOptions } from "./file.ts";
+import { Type, type Static } from "@sinclair/typebox";
+import { checkOptions, closed, oneOf, type ResourceOptions } from "./options.ts";
 import { run } from "./run.ts";
 import { withFact } from "./with-fact.ts";
 
-export interface ServiceWant {
-  name: string;
-  state?: "started" | "stopped";
-  enabled?: boolean;
-}
+export const ServiceWant = Type.Object({
+  name: Type.String({ minLength: 1 }),
+  state: Type.Optional(oneOf(["started", "stopped"])),
+  enabled: Type.Optional(Type.Boolean()),
+}, closed);
+export type ServiceWant = Static<typeof ServiceWant>;
 
 export interface ServiceState {
   manager: "systemd" | "sysv" | "none";
@@ -52,6 +54,7 @@ const noManager = (host: string, name: string) =>
     "install the package that provides the service, or manage it with a command resource");
 
 export function service(want: ServiceWant, opts: ResourceOptions = {}): Resource<ServiceWant, ServiceState> {
+  checkOptions("service", ServiceWant, want, opts);
   if (!NAME.test(want.name)) throw badInput(`invalid service name ${JSON.stringify(want.name)}`);
   const fact = serviceFact(want.name);
   return withFact(fact, {
