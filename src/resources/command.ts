@@ -36,6 +36,7 @@ export function guardFact(want: CommandWant): Fact<GuardState> {
     key: `guard:${JSON.stringify([want.creates, want.removes, want.unless])}`,
     command: checks.join("\n"),
     parse: (out) => (out.trim() ? { skip: out.trim() } : {}),
+    dependsOn: [want.creates, want.removes].filter((p): p is string => p !== undefined),
   };
 }
 
@@ -49,6 +50,7 @@ export function command(want: CommandWant, opts: ResourceOptions = {}): Resource
     id: `command:${want.description ?? want.command}`,
     want,
     ...opts,
+    writes: () => [want.creates, want.removes].filter((p): p is string => p !== undefined),
     diff: (w, have): Change[] => (have.skip ? [] : [{ key: "run", summary: `run ${w.description ?? w.command}` }]),
     async apply(ctx) {
       await run(ctx, want.command, `command ${want.description ?? want.command}`);

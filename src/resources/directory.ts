@@ -28,6 +28,8 @@ export function directory(want: DirectoryWant, opts: ResourceOptions = {}): Reso
     id: `directory:${w.path}`,
     want: w,
     ...opts,
+    // Creating a directory leaves what is (not) under it as it was; removing it removes all of that.
+    writes: () => (w.state === "absent" ? [w.path, `${w.path.replace(/\/+$/, "")}/`] : [w.path]),
     diff: directoryDiff,
     async apply(ctx, changes) {
       if (w.state === "absent") await run(ctx, sh`rm -rf -- ${w.path}`, `remove ${w.path}`);

@@ -36,6 +36,7 @@ export function file(want: FileWant, opts: ResourceOptions = {}): Resource<FileW
     id: `file:${w.path}`,
     want: w,
     ...opts,
+    writes: () => [w.path],
     diff: fileDiff,
     async apply(ctx: HostCtx, changes, have) {
       if (w.state === "absent") {

@@ -44,6 +44,7 @@ function editResource<W extends { path: string; create?: boolean }>(kind: string
     id: `${kind}:${want.path}:${key}`,
     want,
     ...opts,
+    writes: () => [want.path],
     diff(_w, have): Change[] {
       const next = editedOf(have);
       const before = have.kind === "file" ? have.content : undefined;

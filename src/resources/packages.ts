@@ -53,6 +53,8 @@ export function parsePackages(stdout: string): PackageState {
   return { installed, candidate };
 }
 
+const SERVICE_DIRS = ["/etc/init.d/", "/lib/systemd/system/", "/usr/lib/systemd/system/"];
+
 export function packages(want: PackagesWant, opts: ResourceOptions = {}): Resource<PackagesWant, PackageState> {
   checkOptions("packages", PackagesWant, want, opts);
   const w: Required<PackagesWant> = { names: [...new Set(want.names)].sort(), state: want.state ?? "present", updateCache: want.updateCache ?? false };
@@ -62,6 +64,8 @@ export function packages(want: PackagesWant, opts: ResourceOptions = {}): Resour
     id: `packages:${w.state}:${w.names.join(",")}`,
     want: w,
     ...opts,
+    // What later facts depend on that a package ships: its services' init scripts and units.
+    writes: () => (w.state === "absent" ? [] : SERVICE_DIRS),
     diff: packagesDiff,
     async apply(ctx, changes) {
       const names = changes.map((c) => c.key);

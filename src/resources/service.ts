@@ -31,6 +31,8 @@ export function serviceFact(name: string): Fact<ServiceState> {
 if [ -d /run/systemd/system ]; then echo systemd; systemctl is-active --quiet "$n" && echo active || echo inactive; systemctl is-enabled --quiet "$n" 2>/dev/null && echo enabled || echo disabled
 elif [ -x "/etc/init.d/$n" ]; then echo sysv; "/etc/init.d/$n" status >/dev/null 2>&1 && echo active || echo inactive; ls /etc/rc2.d/S??"$n" >/dev/null 2>&1 && echo enabled || echo disabled
 else echo none; fi`,
+    // Written by an earlier step (an init script, a unit) or shipped by a package an earlier step installs.
+    dependsOn: [`/etc/init.d/${name}`, `/etc/systemd/system/${name}.service`, `/lib/systemd/system/${name}.service`, `/usr/lib/systemd/system/${name}.service`],
     parse: (out) => {
       const [manager = "none", active, enabled] = out.trim().split("\n");
       return { manager: manager as ServiceState["manager"], active: active === "active", enabled: enabled === "enabled" };
@@ -72,7 +74,9 @@ export function service(want: ServiceWant, opts: ResourceOptions = {}): Resource
 }
 
 export function serviceDiff(want: ServiceWant, have: ServiceState): Change[] {
-  if (have.manager === "none") return [{ key: "start", summary: `${want.name}: no service manager for it on this host` }];
+  // Not a change to plan: apply could not make it (an earlier step that writes the script makes the plan "known after apply").
+  if (have.manager === "none") throw new LabError(`service ${want.name}: this host has neither systemd nor /etc/init.d/${want.name}`, ExitCode.failed, {},
+    "install the package that provides the service, or manage it with a command resource");
   const out: Change[] = [];
   if (want.enabled === true && !have.enabled) out.push({ key: "enable", summary: `enable ${want.name} at boot` });
   if (want.enabled === false && have.enabled) out.push({ key: "disable", summary: `disable ${want.name} at boot` });
