@@ -11,7 +11,8 @@ import { ApiTransport, type Credentials, type Envelope, type Params, type Produc
 
 export type { Credentials, Envelope, Params, RecordedCall } from "./transport.ts";
 export type { TlsTrust } from "./tls.ts";
-export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
+export type { HttpMethod } from "./schema.ts";
+import type { HttpMethod } from "./schema.ts";
 
 export interface ProxmoxClientOptions {
   /** The endpoint, e.g. https://pve1.lan:8006 (no path). */

@@ -1,6 +1,7 @@
 // What Proxmox resources need from a client: REST calls shaped like the API
 // tree, and waiting on task UPIDs. The client in src/proxmox/client.ts gives it.
-export type Params = Record<string, string | number | boolean | undefined>;
+export type { Params } from "../transport.ts";
+import type { Params } from "../transport.ts";
 
 export interface PveApi {
   /** Endpoint name (inventory), for messages. */
