@@ -59,7 +59,7 @@ it("plans the service as known after apply, converges on the first apply, change
   expect(plan.code, plan.stderr + plan.stdout).toBe(0);
   const planned = JSON.parse(plan.stdout) as JsonReport;
   expect(planned.steps.map((s) => [s.id, s.status, s.changes.map((c) => c.summary)])).toEqual([
-    [`file:/etc/init.d/${NAME}`, "changed", [`create /etc/init.d/${NAME} (${Buffer.byteLength(INIT)} bytes)`]],
+    [`file:/etc/init.d/${NAME}`, "changed", [`create /etc/init.d/${NAME} (${Buffer.byteLength(INIT)} bytes)`, "mode (new) -> 0755"]],
     [`service:${NAME}`, "changed", [`known after apply: depends on /etc/init.d/${NAME}, which file:/etc/init.d/${NAME} changes first`]],
     [`handler:restart ${NAME}`, "changed", [`restart ${NAME}`]],
   ]);
