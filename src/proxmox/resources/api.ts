@@ -2,6 +2,7 @@
 // schema (a wrong path or parameter fails `tsc`; see ../typed.ts) and waiting
 // on task UPIDs. `pveApi(client, name, log)` builds it from a ProxmoxClient.
 import type { Logger } from "../../log.ts";
+import type { PbsPaths } from "../api-types/pbs.ts";
 import type { PvePaths } from "../api-types/pve.ts";
 import type { ProxmoxClient } from "../client.ts";
 import { parseUpid } from "../tasks.ts";
@@ -33,6 +34,19 @@ export function pveApi(client: ProxmoxClient, endpoint: string, log?: Pick<Logge
       await client.waitTask(upid);
     },
   };
+}
+
+/** The typed PBS API (a Proxmox Backup Server endpoint) over a client made with product "pbs". */
+export interface PbsApi extends TypedApi<PbsPaths> {
+  readonly endpoint: string;
+}
+
+/** What a PBS GET answers: `PbsReply<"/config/prune/{id}">`. */
+export type PbsReply<P extends PathsFor<PbsPaths, "GET">> = ReturnsOf<PbsPaths, "GET", P>;
+export type PbsParamsFor<M extends HttpMethod, P extends PathsFor<PbsPaths, M>> = ParamsOf<PbsPaths, M, P>;
+
+export function pbsApi(client: ProxmoxClient, endpoint: string): PbsApi & { close(): void } {
+  return { ...typedApi<PbsPaths>((method, path, params) => client.envelope(method, path, params)), endpoint, close: () => client.close() };
 }
 
 /** A call that failed because the object does not exist (PVE answers 500 or 404 with varying texts). */

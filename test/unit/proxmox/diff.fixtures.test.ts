@@ -9,6 +9,9 @@ import { VmidAllocator } from "../../../src/proxmox/resources/find.ts";
 import { firewallPolicy, vlanFirewall, type FirewallWant, type VlanPolicy } from "../../../src/proxmox/resources/firewall.ts";
 import { vlanBridge, type BridgeWant } from "../../../src/proxmox/resources/network.ts";
 import { permissionPreflight } from "../../../src/proxmox/resources/preflight.ts";
+import { backupJob, type BackupJobWant } from "../../../src/proxmox/resources/backup-job.ts";
+import { pbsStorage, type PbsStorageWant } from "../../../src/proxmox/resources/pbs-storage.ts";
+import { Secret } from "../../../src/secrets/secret.ts";
 import { sdnVlans, type SdnWant } from "../../../src/proxmox/resources/sdn.ts";
 import { vmTemplate, type TemplateWant } from "../../../src/proxmox/resources/template.ts";
 import { vm, wantedConfig, type VmWant } from "../../../src/proxmox/resources/vm.ts";
@@ -40,6 +43,10 @@ const resources: Record<string, Make> = {
   bridge: (api, w: BridgeWant) => vlanBridge(() => Promise.resolve(api), w),
   template: (api, w: TemplateWant) => vmTemplate(() => Promise.resolve(api), () => Promise.resolve(new VmidAllocator({ min: 100, max: 999_999 })), w),
   preflight: (api, w: Record<string, string[]>) => permissionPreflight(() => Promise.resolve(api), w),
+  "backup-job": (api, w: BackupJobWant) => backupJob(() => Promise.resolve(api), w),
+  // Secrets are plain strings in the fixture files; the resource gets them as Secrets.
+  "pbs-storage": (api, { password, encryptionKey, ...w }: Omit<PbsStorageWant, "password" | "encryptionKey"> & { password: string; encryptionKey?: string }) =>
+    pbsStorage(() => Promise.resolve(api), { ...w, password: new Secret("pbs_token", password), ...(encryptionKey ? { encryptionKey: new Secret("pbs_key", encryptionKey) } : {}) }),
 };
 const values = {
   "wanted-config": (c: { want: VmWant }) => wantedConfig(c.want),
