@@ -46,7 +46,7 @@ export async function runHostPlay(ctx: HostCtx, plan: HostPlan, opts: HostRunOpt
         for (const path of r.writes?.() ?? []) written.push({ path, by: r.id });
         for (const h of r.notify ?? []) notified.add(h);
         planned = true;
-        emit({ id: r.id, role: step.role, status: "changed", changes: [{ key: "known-after-apply", summary: `known after apply: depends on ${dep.path}, which ${redact(dep.by)} changes first` }], durationMs: performance.now() - t0 });
+        emit({ id: r.id, role: step.role, status: "changed", changes: redactChanges([{ key: "known-after-apply", summary: `known after apply: depends on ${dep.path}, which ${dep.by} changes first` }]), durationMs: performance.now() - t0 });
         continue;
       }
       await ctx.facts.prefetch(remainingFacts(i));
