@@ -110,6 +110,18 @@ export async function main(argv: string[]): Promise<number> {
   secrets.command("edit").description("edit in $EDITOR (a private temp copy, removed afterwards)").action(async () => { code = await secretsEdit(sopts()); });
   secrets.command("rekey").description("re-encrypt for the recipients in .age-recipients").action(async () => { code = await secretsRekey(sopts()); });
 
+  // `lab import ansible`: loaded on demand (only this command needs the importer).
+  program.command("import").description("convert another tool's inventory into a lab inventory")
+    .command("ansible").argument("<inventory>", "Ansible inventory file or folder (what you pass to ansible -i)")
+    .description("convert an Ansible inventory (INI or YAML, group_vars/, host_vars/) and list what could not be converted")
+    .option("-o, --out <dir>", "output folder (writes hosts.yaml) or .yaml file", "inventory")
+    .option("--force", "replace an existing output file")
+    .action(async (src: string, o: { out: string; force?: boolean }) => {
+      const root = resolve(program.opts<{ root: string }>().root);
+      const { importAnsible } = await import("./import-command.ts");
+      code = await importAnsible({ root, source: resolve(root, src), out: resolve(root, o.out), force: Boolean(o.force), stdout: process.stdout });
+    });
+
   program.command("sim")
     .description("run the built-in Proxmox VE simulator (HTTPS on loopback) until Ctrl-C")
     .option("--state <dir>", "state, TLS certificate and token secret", ".lab/sim")
