@@ -57,10 +57,13 @@ export const Group = Type.Object({
 }, closed);
 export type Group = Static<typeof Group>;
 
+const { type: hostType, vm: hostVm, ...hostConnection } = connectionFields;
 export const Host = Type.Object({
   address: Type.Optional(Type.String({ minLength: 1, description: "IP or DNS name (default: the host name)." })),
-  ...connectionFields,
+  ...hostConnection,
+  type: hostType,
   vars: Type.Optional(Vars),
+  vm: hostVm,
 }, closed);
 export type Host = Static<typeof Host>;
 

@@ -139,7 +139,9 @@ export default definePlaybook({ name: "bad-vars", plays: [
     });
     const r = await p.lab(["apply"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("role motd: vars/text must be string");
+    // Not traceable to the YAML (another var's name): the playbook line that called the role.
+    expect(r.stderr).toContain("playbooks/site.ts:10:");
+    expect(r.stderr).toContain("role motd: vars.text: must be string");
     expect((await inHost(host("db1").container, "ls /tmp/lab-mark-first 2>&1")).code).not.toBe(0);
   });
 });
