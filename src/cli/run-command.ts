@@ -1,15 +1,20 @@
 // `lab plan` and `lab apply`: a plain async function (testable without argv)
-// that returns the exit code and writes to the given streams.
+// that returns the exit code and writes to the given streams. Built on the run
+// context: validate everything, then (apply only) lock, run, audit, close.
 import { ExitCode } from "../errors.ts";
 import { redact } from "../secrets/secret.ts";
 import { formatChanges, formatRecap, jsonReport } from "../engine/output.ts";
 import { ListrReporter, PlainReporter } from "../engine/progress.ts";
-import { prepare, run, type RunOptions, type RunResult } from "../engine/runner.ts";
-import { acquireLock, staleWarning } from "../engine/lock.ts";
-import { appendAudit, type AuditOutcome } from "../engine/audit.ts";
+import { RunContext, type GuestResolver } from "../engine/context.ts";
+import { prepare, runPlays, type RunOptions, type RunResult } from "../engine/runner.ts";
+import { staleWarning } from "../engine/lock.ts";
+import type { AuditOutcome } from "../engine/audit.ts";
 import type { Logger } from "../engine/types.ts";
 import { RunTracker, recordAbort } from "./run-tracker.ts";
 import { quietSignals, type Signals } from "./signals.ts";
+
+// The Proxmox client is loaded only when a VM guest is connected to.
+const guests: GuestResolver = (run, ctx, host) => import("../proxmox/resources/guest.ts").then((m) => m.guestResolver(run, ctx, host));
 
 export interface RunCommandOptions extends Omit<RunOptions, "reporter" | "log" | "signal"> {
   json: boolean;
@@ -37,14 +42,16 @@ export async function runCommand(opts: RunCommandOptions): Promise<{ code: ExitC
   const signals = opts.signals ?? quietSignals();
   const signal = signals.signal;
   const argv = opts.argv ?? ["apply"];
+  const ctx = await RunContext.open({ ...opts, log, signal, guests: opts.guests ?? guests });
   const t0 = performance.now();
-  const runOpts = { ...opts, reporter: tracker, log, signal };
-  // Validate before locking: bad input exits 2 (not 5) even while another run holds the lock.
   let hosts: string[];
+  let prepared: Awaited<ReturnType<typeof prepare>>;
   try {
-    hosts = [...new Set((await prepare(runOpts)).plays.flatMap((p) => p.hosts.map((h) => h.host)))];
+    // Validated before the lock is taken: bad input never waits for (or blocks) another run.
+    prepared = await prepare(ctx, opts.playbook, opts);
+    hosts = [...new Set(prepared.plays.flatMap((p) => p.hosts.map((h) => h.host)))];
   } catch (e) {
-    if (!opts.check) await audit(opts, argv, { outcome: "error", exitCode: (e as { code?: number }).code ?? 1, durationMs: performance.now() - t0 });
+    await ctx.close();
     throw e;
   }
   const unhook = signals.beforeHardExit(() => recordAbort({
@@ -54,24 +61,17 @@ export async function runCommand(opts: RunCommandOptions): Promise<{ code: ExitC
   let result: RunResult;
   try {
     // Plans only read: they take no lock and leave no audit record.
-    const lock = opts.check ? undefined : await acquireLock({
-      root: opts.root, command: `lab ${argv.join(" ")}`, timeoutSec: opts.lockTimeout ?? 0, signal, hosts,
-      onWait: (h) => log.warn(`waiting for the lab lock held by pid ${h.pid} on ${h.host} since ${h.startedAt} (${h.command})`),
-      onStale: (h) => log.warn(staleWarning(h)),
-    });
+    if (!opts.check) await ctx.lock(`lab ${argv.join(" ")}`, { timeoutSec: opts.lockTimeout ?? 0, hosts, onStale: (h) => log.warn(staleWarning(h)) });
     try {
-      try {
-        result = await run(runOpts);
-      } catch (e) {
-        if (!opts.check) await audit(opts, argv, { outcome: "error", exitCode: (e as { code?: number }).code ?? 1, durationMs: performance.now() - t0 });
-        throw e;
-      }
-      if (!opts.check) await audit(opts, argv, { result });
-    } finally {
-      await lock?.release();
+      result = await runPlays(ctx, prepared, { check: opts.check, forks: opts.forks, reporter: tracker });
+    } catch (e) {
+      if (!opts.check) await audit(ctx, opts, argv, { outcome: "error", exitCode: (e as { code?: number }).code ?? ExitCode.internal, durationMs: performance.now() - t0 });
+      throw e;
     }
+    if (!opts.check) await audit(ctx, opts, argv, { result });
   } finally {
     unhook();
+    await ctx.close();
   }
   // The engine redacts as it records; the output boundary redacts once more.
   if (opts.json) stdout.write(`${redact(jsonReport(result))}\n`);
@@ -84,21 +84,21 @@ export async function runCommand(opts: RunCommandOptions): Promise<{ code: ExitC
 const auditBase = (opts: RunCommandOptions, argv: string[]) =>
   ({ argv, playbook: opts.playbook, check: opts.check, ...(opts.limit ? { limit: opts.limit } : {}) });
 
-async function audit(opts: RunCommandOptions, argv: string[], r: { result: RunResult } | { outcome: AuditOutcome; exitCode: number; durationMs: number }): Promise<void> {
+async function audit(ctx: RunContext, opts: RunCommandOptions, argv: string[], r: { result: RunResult } | { outcome: AuditOutcome; exitCode: number; durationMs: number }): Promise<void> {
   const base = auditBase(opts, argv);
   if (!("result" in r)) {
-    await appendAudit({ ...base, hosts: [], changes: [], outcome: r.outcome, exitCode: r.exitCode, durationMs: Math.round(r.durationMs) }, { root: opts.root });
+    await ctx.audit({ ...base, hosts: [], changes: [], outcome: r.outcome, exitCode: r.exitCode, durationMs: Math.round(r.durationMs) });
     return;
   }
   const res = r.result;
   const statuses = Object.values(res.hosts).map((h) => h.status);
   const outcome: AuditOutcome = res.interrupted ? "interrupted" : statuses.includes("failed") ? "failed" : statuses.includes("unreachable") ? "unreachable" : statuses.includes("changed") ? "changed" : "ok";
-  await appendAudit({
+  await ctx.audit({
     ...base,
     hosts: Object.keys(res.hosts),
     changes: res.results.flatMap((s) => s.changes.map((c) => ({ host: s.host, resource: s.id, summary: c.summary }))),
     outcome,
     exitCode: res.exitCode,
     durationMs: Math.round(res.durationMs),
-  }, { root: opts.root });
+  });
 }

@@ -3,9 +3,10 @@
 // hide a secret from the redactor) and the line is redacted again as a whole.
 import { closeSync, fchmodSync, fdatasyncSync, fstatSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { mkdir, open, readFile } from "node:fs/promises";
-import { hostname, userInfo } from "node:os";
+import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { Redactor, Secret } from "../secrets/secret.ts";
+import { currentUser } from "../user.ts";
 
 export interface AuditChange {
   host: string;
@@ -117,12 +118,4 @@ export function redactDeep<T>(value: T, redactor: Redactor = Redactor.global): T
     return v;
   };
   return walk(value) as T;
-}
-
-function currentUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? "unknown";
-  }
 }

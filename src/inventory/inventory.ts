@@ -1,62 +1,58 @@
-// Load an inventory (a file or a folder of *.yaml), validate every file, merge,
-// and resolve groups, vars and connections into HostInfo records.
-import { readdir, stat } from "node:fs/promises";
+// Load an inventory (a file or a folder of *.yaml), validate every file against
+// the model, merge, and resolve groups, vars and connections into HostInfo records.
+import { readdir, readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { badInput } from "../errors.ts";
 import type { ConnectionInfo, HostInfo } from "../engine/types.ts";
 import { readYaml, type YamlSource } from "./yaml-source.ts";
-import { validateInventoryFile } from "./validate.ts";
+import { validateInventoryFile, type InventorySource } from "./validate.ts";
 import { checkLabRefs } from "./lab-refs.ts";
+import { sectionNames, type Connection, type Group, type Host, type InventoryFile, type LabModel, type SectionName } from "./model.ts";
 
 type Vars = Record<string, unknown>;
-type ConnFields = Partial<{
-  type: ConnectionInfo["type"];
-  address: string;
-  port: number;
-  user: string;
-  key_file: string;
-  known_hosts: string;
-  become: boolean;
-  bastion: string;
-  connect_timeout: number;
-  vm: string;
-}>;
-interface GroupDef { hosts?: string[]; children?: string[]; vars?: Vars; connection?: ConnFields }
-interface HostDef extends ConnFields { vars?: Vars }
-interface FileData { connection?: ConnFields; vars?: Vars; groups?: Record<string, GroupDef>; hosts?: Record<string, HostDef>; [section: string]: unknown }
+type Path = (string | number)[];
+export interface Position { file: string; line: number; col: number }
 
 /** Where a named thing was defined, for error messages. */
-export interface Origin { src: YamlSource; path: (string | number)[] }
+export interface Origin { src: YamlSource; path: Path }
+
+/** One place a var is set: top-level vars, a group's, a host's, or --extra-vars. */
+export interface VarSite { scope: "all" | "group" | "host" | "extra"; owner?: string; key: string; value: unknown; where?: Position }
 
 export interface Inventory {
   readonly files: string[];
   readonly hosts: ReadonlyMap<string, HostInfo>;
   /** Group name -> member hosts (through children too). "all" has every host. */
   readonly groups: ReadonlyMap<string, ReadonlySet<string>>;
-  /** Extra top-level sections (proxmox, vlans, templates, vms) merged across files. */
-  readonly sections: Readonly<Record<string, Record<string, unknown>>>;
+  /** The lab sections (proxmox, vlans, templates, vms, ...), typed, merged across files and cross-checked. */
+  readonly lab: LabModel;
   /** file:line:col of a key path such as ["vms", "web1", "vlan"]. */
-  where(path: (string | number)[]): { file: string; line: number; col: number } | undefined;
+  where(path: Path): Position | undefined;
+  /** Every place a var is set (for checking them against declared host vars). */
+  varSites(): VarSite[];
+  /** Where host `host`'s var `key` comes from (the site that wins by precedence). */
+  varSite(host: string, key: string): VarSite | undefined;
+  /** A VM's SSH public keys: inline keys as given, `.pub` files read when the inventory was loaded. */
+  vmKeys(vm: string): string[];
 }
 
 export interface LoadOptions {
   /** File or folder (default "inventory"). */
   path: string;
-  /** Base for relative key_file / known_hosts paths. */
+  /** Base for relative key_file / known_hosts / .pub paths. */
   root: string;
   extraVars?: Vars;
+  /** `lab check`: a `.pub` file that does not exist yet (made by the demo) is a stand-in key, not an error. */
+  missingKeyFiles?: "error" | "stand-in";
 }
 
 export async function loadInventory(opts: LoadOptions): Promise<Inventory> {
   const files = await inventoryFiles(opts.path);
-  const sources: YamlSource[] = [];
-  for (const file of files) {
-    const src = await readYaml(file);
-    validateInventoryFile(src);
-    sources.push(src);
-  }
-  return resolveInventory(sources, opts);
+  const sources: InventorySource[] = [];
+  for (const file of files) sources.push(validateInventoryFile(await readYaml(file)));
+  const inv = resolveInventory(sources, opts);
+  return withKeyFiles(inv, await readKeyFiles(inv, opts));
 }
 
 async function inventoryFiles(path: string): Promise<string[]> {
@@ -72,160 +68,241 @@ async function inventoryFiles(path: string): Promise<string[]> {
   return names.map((n) => join(path, n));
 }
 
-export function resolveInventory(sources: YamlSource[], opts: LoadOptions): Inventory {
-  const origins = new Map<string, Origin>();
-  const hostDefs = new Map<string, HostDef>();
-  const groupDefs = new Map<string, GroupDef>();
-  const sections: Record<string, Record<string, unknown>> = {};
-  let allVars: Vars = {};
-  let allConn: ConnFields = {};
+/** Everything the files define, merged; a name defined twice is an error with both places. */
+interface Collected {
+  origins: Map<string, Origin>;
+  hostDefs: Map<string, Host>;
+  groupDefs: Map<string, Group>;
+  lab: { -readonly [K in SectionName]: NonNullable<InventoryFile[K]> };
+  allVars: Vars;
+  allConn: Connection;
+  allVarSrc: Map<string, YamlSource>;
+}
 
-  const define = <T>(map: Map<string, T>, kind: string, name: string, def: T, src: YamlSource) => {
-    const key = `${kind}s.${name}`;
-    const prev = origins.get(key);
-    if (prev) {
-      const p = src.position([`${kind}s`, name]);
-      const q = prev.src.position(prev.path);
-      throw badInput(`${kind} "${name}" is defined twice (first at ${prev.src.file}:${q.line}:${q.col})`, { file: src.file, ...p }, `keep one definition of ${kind} "${name}"`);
-    }
-    origins.set(key, { src, path: [`${kind}s`, name] });
-    map.set(name, def);
+export function resolveInventory(sources: InventorySource[], opts: LoadOptions): Inventory {
+  const c = collect(sources);
+  addProxmoxHosts(c);
+  const fail = failAt(c, sources);
+  const { members, groupOrder } = groupMembership(c, fail);
+  checkBastions(c, sources);
+  const hosts = resolveHosts(c, members, groupOrder, opts, fail);
+  const where = (path: Path) => {
+    const o = c.origins.get(`${String(path[0])}.${String(path[1])}`);
+    return o ? { file: o.src.file, ...o.src.position(path) } : undefined;
   };
+  const lab: LabModel = c.lab;
+  checkLabRefs(lab, new Map([...c.hostDefs].filter(([, d]) => d.vm).map(([h, d]) => [h, d.vm!])), where);
+  const sites = varSites(sources, opts.extraVars);
+  return {
+    files: sources.map((s) => s.src.file),
+    hosts,
+    groups: members,
+    lab,
+    where,
+    varSites: () => sites,
+    varSite: (host, key) => {
+      const h = hosts.get(host);
+      if (!h) return undefined;
+      const ranked = sites.filter((s) => s.key === key && (s.scope === "all" || s.scope === "extra" || (s.scope === "host" && s.owner === host) || (s.scope === "group" && h.groups.includes(s.owner!))));
+      const rank = (s: VarSite) => (s.scope === "extra" ? 1e6 : s.scope === "host" ? 1e5 : s.scope === "group" ? groupOrder.indexOf(s.owner!) + 1 : 0);
+      return ranked.sort((a, b) => rank(b) - rank(a))[0];
+    },
+    vmKeys: (vm) => [...(lab.vms[vm]?.ssh_keys ?? [])].map((k) => k.trim()),
+  };
+}
 
-  for (const src of sources) {
-    const data = src.data as FileData;
-    allVars = { ...allVars, ...(data.vars ?? {}) };
-    allConn = { ...allConn, ...(data.connection ?? {}) };
-    for (const [name, def] of Object.entries(data.hosts ?? {})) define(hostDefs, "host", name, def ?? {}, src);
-    for (const [name, def] of Object.entries(data.groups ?? {})) define(groupDefs, "group", name, def ?? {}, src);
-    for (const [section, value] of Object.entries(data)) {
-      if (["connection", "vars", "hosts", "groups"].includes(section) || !value || typeof value !== "object") continue;
-      const target = (sections[section] ??= {});
-      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-        const key = `${section}.${k}`;
-        const prev = origins.get(key);
-        if (prev) {
-          const p = src.position([section, k]);
-          throw badInput(`${section}.${k} is defined twice (first in ${prev.src.file})`, { file: src.file, ...p }, "keep one definition");
-        }
-        origins.set(key, { src, path: [section, k] });
-        target[k] = v;
-      }
+function collect(sources: InventorySource[]): Collected {
+  const c: Collected = {
+    origins: new Map(), hostDefs: new Map(), groupDefs: new Map(),
+    lab: { proxmox: {}, vlans: {}, templates: {}, vms: {} },
+    allVars: {}, allConn: {}, allVarSrc: new Map(),
+  };
+  const define = (section: string, name: string, src: YamlSource) => {
+    const key = `${section}.${name}`;
+    const prev = c.origins.get(key);
+    if (prev) {
+      const at = { file: src.file, ...src.position([section, name]) };
+      if (section !== "hosts" && section !== "groups") throw badInput(`${section}.${name} is defined twice (first in ${prev.src.file})`, at, "keep one definition");
+      const q = prev.src.position(prev.path);
+      const kind = section.slice(0, -1);
+      throw badInput(`${kind} "${name}" is defined twice (first at ${prev.src.file}:${q.line}:${q.col})`, at, `keep one definition of ${kind} "${name}"`);
     }
+    c.origins.set(key, { src, path: [section, name] });
+  };
+  for (const { src, data } of sources) {
+    c.allVars = { ...c.allVars, ...(data.vars ?? {}) };
+    for (const k of Object.keys(data.vars ?? {})) c.allVarSrc.set(k, src);
+    c.allConn = { ...c.allConn, ...(data.connection ?? {}) };
+    for (const [name, def] of Object.entries(data.hosts ?? {})) {
+      define("hosts", name, src);
+      c.hostDefs.set(name, def ?? {});
+    }
+    for (const [name, def] of Object.entries(data.groups ?? {})) {
+      define("groups", name, src);
+      c.groupDefs.set(name, def ?? {});
+    }
+    for (const section of sectionNames) merge(c.lab, data, section, (k) => define(section, k, src));
   }
+  return c;
+}
 
-  // Every Proxmox endpoint is a host (reached through the API) in group "proxmox".
-  for (const [name, ep] of Object.entries(sections.proxmox ?? {})) {
-    const key = `hosts.${name}`;
-    if (origins.has(key)) {
-      const o = origins.get(`proxmox.${name}`)!;
+/** Entries of one section of a file into the whole inventory's (each name once). */
+function merge<K extends SectionName>(lab: Collected["lab"], data: InventoryFile, section: K, define: (name: string) => void): void {
+  const target: Record<string, unknown> = lab[section];
+  for (const [k, v] of Object.entries(data[section] ?? {})) {
+    define(k);
+    target[k] = v;
+  }
+}
+
+/** Every Proxmox endpoint is a host (reached through the API) in group "proxmox". */
+function addProxmoxHosts(c: Collected): void {
+  const endpoints = Object.entries(c.lab.proxmox);
+  for (const [name, ep] of endpoints) {
+    if (c.origins.has(`hosts.${name}`)) {
+      const o = c.origins.get(`proxmox.${name}`)!;
       throw badInput(`"${name}" is both a Proxmox endpoint and a host`, { file: o.src.file, ...o.src.position(["proxmox", name]) }, "rename one of them");
     }
-    const url = new URL(String((ep as { url: string }).url));
-    hostDefs.set(name, { type: "proxmox", address: url.hostname, port: Number(url.port || 8006) });
-    origins.set(key, origins.get(`proxmox.${name}`)!);
+    const url = new URL(ep.url);
+    c.hostDefs.set(name, { type: "proxmox", address: url.hostname, port: Number(url.port || 8006) });
+    c.origins.set(`hosts.${name}`, c.origins.get(`proxmox.${name}`)!);
   }
-  if (sections.proxmox && !groupDefs.has("proxmox")) groupDefs.set("proxmox", { hosts: Object.keys(sections.proxmox) });
+  if (endpoints.length && !c.groupDefs.has("proxmox")) c.groupDefs.set("proxmox", { hosts: endpoints.map(([n]) => n) });
+}
 
-  const fail = (path: (string | number)[], message: string, hint: string): never => {
-    const o = origins.get(`${String(path[0])}.${String(path[1])}`);
-    const src = o?.src ?? sources[0];
+type Fail = (path: Path, message: string, hint: string) => never;
+
+function failAt(c: Collected, sources: InventorySource[]): Fail {
+  return (path, message, hint) => {
+    const o = c.origins.get(`${String(path[0])}.${String(path[1])}`);
+    const src = o?.src ?? sources[0]?.src;
     throw badInput(message, src ? { file: src.file, ...src.position(path) } : {}, hint);
   };
+}
 
-  // Group membership with cycle detection; depth orders vars (parents before children).
+/** Group membership with cycle detection; the order of groups for vars (parents before children, then by name). */
+function groupMembership(c: Collected, fail: Fail): { members: Map<string, Set<string>>; groupOrder: string[] } {
   const depth = new Map<string, number>();
   const members = new Map<string, Set<string>>();
   const visit = (group: string, stack: string[]): Set<string> => {
     if (stack.includes(group)) fail(["groups", stack[0] ?? group], `group cycle: ${[...stack, group].join(" -> ")}`, "remove one of the children links");
     const done = members.get(group);
     if (done) return done;
-    const def = groupDefs.get(group) ?? {};
+    const def = c.groupDefs.get(group) ?? {};
     const set = new Set<string>();
     for (const [i, h] of (def.hosts ?? []).entries()) {
-      if (!hostDefs.has(h)) fail(["groups", group, "hosts", i], `group "${group}" lists host "${h}", which is not defined under hosts:`, `define host "${h}" or fix the name`);
+      if (!c.hostDefs.has(h)) fail(["groups", group, "hosts", i], `group "${group}" lists host "${h}", which is not defined under hosts:`, `define host "${h}" or fix the name`);
       set.add(h);
     }
     for (const [i, child] of (def.children ?? []).entries()) {
-      if (!groupDefs.has(child)) fail(["groups", group, "children", i], `group "${group}" lists child group "${child}", which is not defined`, `define group "${child}" or fix the name`);
+      if (!c.groupDefs.has(child)) fail(["groups", group, "children", i], `group "${group}" lists child group "${child}", which is not defined`, `define group "${child}" or fix the name`);
       depth.set(child, Math.max(depth.get(child) ?? 0, (depth.get(group) ?? 0) + 1));
       for (const h of visit(child, [...stack, group])) set.add(h);
     }
     members.set(group, set);
     return set;
   };
-  for (const g of groupDefs.keys()) {
+  for (const g of c.groupDefs.keys()) {
     if (g === "all") fail(["groups", g], `"all" is a reserved group name`, "use top-level vars:/connection: for every host");
-    if (hostDefs.has(g)) fail(["groups", g], `"${g}" is both a host and a group`, "rename one of them");
+    if (c.hostDefs.has(g)) fail(["groups", g], `"${g}" is both a host and a group`, "rename one of them");
     if (!depth.has(g)) depth.set(g, 1);
   }
-  for (const g of groupDefs.keys()) visit(g, []);
+  for (const g of c.groupDefs.keys()) visit(g, []);
   // Depths may have grown after a group was first visited: recompute until stable (bounded by group count).
-  for (let i = 0; i < groupDefs.size; i++) {
-    for (const [g, def] of groupDefs) for (const c of def.children ?? []) depth.set(c, Math.max(depth.get(c) ?? 1, (depth.get(g) ?? 1) + 1));
+  for (let i = 0; i < c.groupDefs.size; i++) {
+    for (const [g, def] of c.groupDefs) for (const ch of def.children ?? []) depth.set(ch, Math.max(depth.get(ch) ?? 1, (depth.get(g) ?? 1) + 1));
   }
-  members.set("all", new Set(hostDefs.keys()));
+  members.set("all", new Set(c.hostDefs.keys()));
+  const groupOrder = [...c.groupDefs.keys()].sort((a, b) => (depth.get(a) ?? 0) - (depth.get(b) ?? 0) || a.localeCompare(b));
+  return { members, groupOrder };
+}
 
-  // Every bastion must name a host: checked where it is written (file, group or host connection).
-  for (const src of sources) {
-    const data = src.data as FileData;
-    const refs: [(string | number)[], string | undefined][] = [
+/** Every bastion must name a host: checked where it is written (file, group or host connection). */
+function checkBastions(c: Collected, sources: InventorySource[]): void {
+  for (const { src, data } of sources) {
+    const refs: [Path, string | undefined][] = [
       [["connection", "bastion"], data.connection?.bastion],
-      ...Object.entries(data.groups ?? {}).map(([g, d]): [(string | number)[], string | undefined] => [["groups", g, "connection", "bastion"], d?.connection?.bastion]),
-      ...Object.entries(data.hosts ?? {}).map(([h, d]): [(string | number)[], string | undefined] => [["hosts", h, "bastion"], d?.bastion]),
+      ...Object.entries(data.groups ?? {}).map(([g, d]): [Path, string | undefined] => [["groups", g, "connection", "bastion"], d?.connection?.bastion]),
+      ...Object.entries(data.hosts ?? {}).map(([h, d]): [Path, string | undefined] => [["hosts", h, "bastion"], d?.bastion]),
     ];
     for (const [path, b] of refs) {
-      if (b !== undefined && !hostDefs.has(b)) throw badInput(`bastion "${b}" is not a host in the inventory`, { file: src.file, ...src.position(path) }, "define the bastion under hosts:");
+      if (b !== undefined && !c.hostDefs.has(b)) throw badInput(`bastion "${b}" is not a host in the inventory`, { file: src.file, ...src.position(path) }, "define the bastion under hosts:");
     }
   }
+}
 
-  const groupOrder = [...groupDefs.keys()].sort((a, b) => (depth.get(a) ?? 0) - (depth.get(b) ?? 0) || a.localeCompare(b));
+function resolveHosts(c: Collected, members: Map<string, Set<string>>, groupOrder: string[], opts: LoadOptions, fail: Fail): Map<string, HostInfo> {
   const expand = (p: string) => resolvePath(opts.root, p.replace(/^~(?=\/|$)/, homedir()));
-
   const connectionOf = (name: string, seen: string[]): ConnectionInfo & { name: string } => {
-    const def = hostDefs.get(name);
+    const def = c.hostDefs.get(name);
     if (!def) return fail(["hosts", seen[seen.length - 1] ?? name, "bastion"], `bastion "${name}" is not a host in the inventory`, "define the bastion under hosts:");
-    let c: ConnFields = { ...allConn };
-    for (const g of groupOrder) if (members.get(g)?.has(name)) c = { ...c, ...(groupDefs.get(g)?.connection ?? {}) };
+    let conn: Connection & { address?: string } = { ...c.allConn };
+    for (const g of groupOrder) if (members.get(g)?.has(name)) conn = { ...conn, ...(c.groupDefs.get(g)?.connection ?? {}) };
     const { vars: _vars, ...hostConn } = def;
-    c = { ...c, ...hostConn };
-    if (c.bastion && seen.includes(c.bastion)) fail(["hosts", name, "bastion"], `bastion loop: ${[...seen, name, c.bastion].join(" -> ")}`, "a bastion cannot reach itself");
+    conn = { ...conn, ...hostConn };
+    if (conn.bastion && seen.includes(conn.bastion)) fail(["hosts", name, "bastion"], `bastion loop: ${[...seen, name, conn.bastion].join(" -> ")}`, "a bastion cannot reach itself");
     return {
       name,
-      type: c.type ?? "ssh",
-      address: c.address ?? name,
-      port: c.port ?? 22,
-      user: c.user ?? "root",
-      ...(c.key_file ? { keyFile: expand(c.key_file) } : {}),
-      knownHosts: expand(c.known_hosts ?? "~/.ssh/known_hosts"),
-      become: c.become ?? false,
-      ...(c.bastion && c.bastion !== name ? { bastion: connectionOf(c.bastion, [...seen, name]) } : {}),
-      connectTimeoutMs: (c.connect_timeout ?? 10) * 1000,
-      ...(c.vm ? { vm: c.vm } : {}),
+      type: conn.type ?? "ssh",
+      address: conn.address ?? name,
+      port: conn.port ?? 22,
+      user: conn.user ?? "root",
+      ...(conn.key_file ? { keyFile: expand(conn.key_file) } : {}),
+      knownHosts: expand(conn.known_hosts ?? "~/.ssh/known_hosts"),
+      become: conn.become ?? false,
+      ...(conn.bastion && conn.bastion !== name ? { bastion: connectionOf(conn.bastion, [...seen, name]) } : {}),
+      connectTimeoutMs: (conn.connect_timeout ?? 10) * 1000,
+      ...(conn.vm ? { vm: conn.vm } : {}),
     };
   };
-
   const hosts = new Map<string, HostInfo>();
-  for (const [name, def] of hostDefs) {
+  for (const [name, def] of c.hostDefs) {
     const groups = ["all", ...groupOrder.filter((g) => members.get(g)?.has(name))];
-    let vars: Vars = { ...allVars };
-    for (const g of groupOrder) if (members.get(g)?.has(name)) vars = { ...vars, ...(groupDefs.get(g)?.vars ?? {}) };
+    let vars: Vars = { ...c.allVars };
+    for (const g of groupOrder) if (members.get(g)?.has(name)) vars = { ...vars, ...(c.groupDefs.get(g)?.vars ?? {}) };
     vars = { ...vars, ...(def.vars ?? {}), ...(opts.extraVars ?? {}) };
     const { name: _n, ...connection } = connectionOf(name, []);
     hosts.set(name, { name, groups, vars, connection });
   }
-
-  const where = (path: (string | number)[]) => {
-    const o = origins.get(`${String(path[0])}.${String(path[1])}`);
-    return o ? { file: o.src.file, ...o.src.position(path) } : undefined;
-  };
-  checkLabRefs(sections, new Map([...hostDefs].filter(([, d]) => d.vm).map(([h, d]) => [h, d.vm!])), where);
-
-  return {
-    files: sources.map((s) => s.file),
-    hosts,
-    groups: members,
-    sections,
-    where,
-  };
+  return hosts;
 }
+
+function varSites(sources: InventorySource[], extraVars: Vars | undefined): VarSite[] {
+  const sites: VarSite[] = [];
+  const at = (src: YamlSource, path: Path): Position => ({ file: src.file, ...src.position(path) });
+  for (const { src, data } of sources) {
+    for (const [key, value] of Object.entries(data.vars ?? {})) sites.push({ scope: "all", key, value, where: at(src, ["vars", key]) });
+    for (const [g, def] of Object.entries(data.groups ?? {})) for (const [key, value] of Object.entries(def?.vars ?? {})) sites.push({ scope: "group", owner: g, key, value, where: at(src, ["groups", g, "vars", key]) });
+    for (const [h, def] of Object.entries(data.hosts ?? {})) for (const [key, value] of Object.entries(def?.vars ?? {})) sites.push({ scope: "host", owner: h, key, value, where: at(src, ["hosts", h, "vars", key]) });
+  }
+  for (const [key, value] of Object.entries(extraVars ?? {})) sites.push({ scope: "extra", key, value });
+  return sites;
+}
+
+/** Read the `.pub` files named in vms.*.ssh_keys (relative to the project root), with the position of a missing one. */
+async function readKeyFiles(inv: Inventory, opts: LoadOptions): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const [vm, def] of Object.entries(inv.lab.vms)) {
+    const keys: string[] = [];
+    for (const [i, k] of (def.ssh_keys ?? []).entries()) {
+      if (!k.endsWith(".pub")) {
+        keys.push(k.trim());
+        continue;
+      }
+      const file = resolvePath(opts.root, k.replace(/^~(?=\/|$)/, homedir()));
+      try {
+        keys.push((await readFile(file, "utf8")).trim());
+      } catch (e) {
+        if (opts.missingKeyFiles === "stand-in") {
+          keys.push(`ssh-ed25519 lab-check-stand-in ${k}`);
+          continue;
+        }
+        throw badInput(`vms.${vm}.ssh_keys: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, inv.where(["vms", vm, "ssh_keys", i]) ?? {}, "create the key (ssh-keygen), or give the public key line itself");
+      }
+    }
+    out.set(vm, keys);
+  }
+  return out;
+}
+
+const withKeyFiles = (inv: Inventory, keys: Map<string, string[]>): Inventory => ({ ...inv, vmKeys: (vm) => keys.get(vm) ?? inv.vmKeys(vm) });

@@ -1,20 +1,21 @@
-// Validate an inventory file against the published JSON Schema (inventory/schema.json)
-// and turn ajv's first error into one message with file:line:col.
+// Validate an inventory file against the model (src/inventory/model.ts, published
+// as inventory/schema.json) and turn ajv's first error into one message with file:line:col.
 import { Ajv, type ErrorObject } from "ajv";
-import { createRequire } from "node:module";
 import { badInput } from "../errors.ts";
+import { InventoryFile } from "./model.ts";
 import type { YamlSource } from "./yaml-source.ts";
 
-const require = createRequire(import.meta.url);
-const schema = require("../../inventory/schema.json") as object;
 const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
-const validateFile = ajv.compile(schema);
+const validateFile = ajv.compile<InventoryFile>(InventoryFile);
 
-export function validateInventoryFile(src: YamlSource): void {
-  if (validateFile(src.data)) return;
+/** A file that passed the model: its data is typed. */
+export interface InventorySource { src: YamlSource; data: InventoryFile }
+
+export function validateInventoryFile(src: YamlSource): InventorySource {
+  const data = src.data;
+  if (validateFile(data)) return { src, data };
   const err = pickError(validateFile.errors ?? []);
-  if (!err) return;
-  throw schemaError(src, err);
+  throw err ? schemaError(src, err) : badInput("invalid inventory file", { file: src.file });
 }
 
 /** The most useful error: deepest path first, `additionalProperties` (a typo) before type errors. */

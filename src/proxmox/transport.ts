@@ -4,7 +4,7 @@
 // {"data": ...} envelope, and PVE's error shapes turned into ProxmoxApiError.
 import type { Agent } from "node:https";
 import { request } from "node:https";
-import { LabError } from "../errors.ts";
+import { ExitCode, LabError } from "../errors.ts";
 import type { PvePaths } from "./api-types/pve.ts";
 import { ProxmoxApiError } from "./errors.ts";
 import { type TlsTrust, tlsFailure } from "./tls.ts";
@@ -98,7 +98,7 @@ export class ApiTransport {
     const env = this.unwrap("POST", LOGIN, res);
     const data = env.data as { ticket?: string; CSRFPreventionToken?: string; NeedTFA?: number } | null;
     if (!data?.ticket || !data.CSRFPreventionToken || data.NeedTFA) {
-      throw new LabError(`login of ${username} at ${this.endpoint} did not return a usable ticket`, 3, { host: this.endpoint }, "use an API token for lab (TFA logins are not supported)");
+      throw new LabError(`login of ${username} at ${this.endpoint} did not return a usable ticket`, ExitCode.failed, { host: this.endpoint }, "use an API token for lab (TFA logins are not supported)");
     }
     return { ticket: data.ticket, csrf: data.CSRFPreventionToken, at: Date.now() };
   }
@@ -135,7 +135,7 @@ export class ApiTransport {
   }
 
   private transportError(method: string, path: string, err: NodeJS.ErrnoException): LabError {
-    if (this.o.signal?.aborted) return new LabError("interrupted", 130);
+    if (this.o.signal?.aborted) return new LabError("interrupted", ExitCode.interrupted);
     return tlsFailure(this.endpoint, err, this.o.trust) ??
       new ProxmoxApiError(this.endpoint, method, path, 0, err.message, {}, err.code, "is the Proxmox endpoint reachable?", { cause: err });
   }

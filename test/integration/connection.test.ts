@@ -123,10 +123,10 @@ describe("bad input changes nothing", () => {
     const p = await makeProject(lab, {
       files: {
         "playbooks/site.ts": `
-import { definePlaybook, defineRole, inline, file } from "@lab";
-const motd = defineRole<{ text: string }>({
+import { Type, definePlaybook, defineRole, inline, file } from "@lab";
+const motd = defineRole({
   name: "motd",
-  schema: { type: "object", properties: { text: { type: "string" } }, required: ["text"], additionalProperties: false },
+  vars: Type.Object({ text: Type.String() }, { additionalProperties: false }),
   resources: (v) => [file({ path: "/tmp/lab-mark-role", content: v.text })],
 });
 export default definePlaybook({ name: "bad-vars", plays: [
@@ -139,7 +139,9 @@ export default definePlaybook({ name: "bad-vars", plays: [
     });
     const r = await p.lab(["apply"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("role motd: vars/text must be string");
+    // Not traceable to the YAML (another var's name): the playbook line that called the role.
+    expect(r.stderr).toContain("playbooks/site.ts:10:");
+    expect(r.stderr).toContain("role motd: vars.text: must be string");
     expect((await inHost(host("db1").container, "ls /tmp/lab-mark-first 2>&1")).code).not.toBe(0);
   });
 });

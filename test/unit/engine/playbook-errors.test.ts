@@ -32,10 +32,10 @@ export default definePlaybook({ name: "x", plays: [] });
 
   it("a role that throws while expanding for a host: the role's line, not just the playbook", async () => {
     const e = await failure({
-      "roles/app.ts": `import { defineRole, file } from ${LAB};
-export const app = defineRole<Record<string, never>>({
+      "roles/app.ts": `import { Type, defineRole, file } from ${LAB};
+export const app = defineRole({
   name: "app",
-  schema: { type: "object" } as never,
+  vars: Type.Object({}),
   resources: () => [
     file({ path: "etc/app.conf", content: "x" }),
   ],

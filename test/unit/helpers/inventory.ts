@@ -5,10 +5,6 @@ import { parseYaml } from "../../../src/inventory/yaml-source.ts";
 
 /** Files (name -> YAML, read as /inv/<name>) -> an inventory; the project root is /project. */
 export function inventoryOf(files: Record<string, string>, extraVars?: Record<string, unknown>): Inventory {
-  const sources = Object.entries(files).map(([f, text]) => {
-    const src = parseYaml(`/inv/${f}`, text);
-    validateInventoryFile(src);
-    return src;
-  });
+  const sources = Object.entries(files).map(([f, text]) => validateInventoryFile(parseYaml(`/inv/${f}`, text)));
   return resolveInventory(sources, { path: "/inv", root: "/project", ...(extraVars ? { extraVars } : {}) });
 }

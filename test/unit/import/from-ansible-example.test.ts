@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { importAnsible } from "../../../src/cli/import-command.ts";
+import { RunContext } from "../../../src/engine/context.ts";
 import { prepare } from "../../../src/engine/runner.ts";
 import { tempDir } from "../helpers/temp.ts";
 
@@ -19,12 +20,9 @@ async function expand(selection: { tags?: string[]; limit?: string } = {}) {
   const out = await tempDir();
   const code = await importAnsible({ root: out, source: join(EX, "ansible", "inventory.ini"), out: join(out, "inventory"), force: false, stdout: { write: () => true } as unknown as NodeJS.WritableStream });
   expect(code).toBe(0);
-  const { plays, inv } = await prepare({
-    root: join(EX, "lab"), inventory: join(out, "inventory"), playbook: join(EX, "lab", "playbooks", "site.ts"),
-    check: true, forks: 1, secretStandIns: true, signal: new AbortController().signal,
-    reporter: { playStart: () => {}, stepStart: () => {}, step: () => {}, playEnd: () => Promise.resolve() },
-    log: { debug: () => {}, warn: () => {} }, ...selection,
-  });
+  const run = await RunContext.open({ root: join(EX, "lab"), inventory: join(out, "inventory"), standIns: true, signal: new AbortController().signal, log: { debug: () => {}, warn: () => {} } });
+  const { plays } = await prepare(run, join(EX, "lab", "playbooks", "site.ts"), selection).finally(() => run.close());
+  const inv = run.inventory;
   return { plays, inv, converted: await readFile(join(out, "inventory", "hosts.yaml"), "utf8") };
 }
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LabError } from "../../../src/errors.ts";
 import { restartService } from "../../../src/resources/service.ts";
-import { templateRenderer } from "../../../src/resources/template.ts";
+import { templateRenderer } from "../../../src/engine/template.ts";
 import { Secret, isSecret } from "../../../src/secrets/secret.ts";
 import { FakeTransport } from "../helpers/fake-transport.ts";
 import { hostCtx } from "../helpers/host-ctx.ts";

@@ -4,8 +4,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LabError } from "../../../src/errors.ts";
-import { templateRenderer } from "../../../src/resources/template.ts";
-import { dict2items, items2dict, regexReplace, toBool } from "../../../src/resources/template-filters.ts";
+import { templateRenderer } from "../../../src/engine/template.ts";
+import { dict2items, items2dict, regexReplace, toBool } from "../../../src/engine/template-filters.ts";
 import { tempDir } from "../helpers/temp.ts";
 
 const render = async (tpl: string, vars: Record<string, unknown> = {}) => {

@@ -1,24 +1,17 @@
 // roles/nginx/{defaults,tasks,handlers} of the Ansible version, as one typed role.
-import { defineRole, file, packages, restartService, service } from "../../../../src/index.ts";
+import { Type, defineRole, file, packages, restartService, service, type Static } from "../../../../src/index.ts";
 
-export interface NginxVars {
-  httpPort: number;
-  serverName: string;
-  webRoot: string;
-}
+// The role's vars, declared once: their TypeScript type and their run-time check.
+export const NginxVars = Type.Object({
+  httpPort: Type.Integer({ minimum: 1, maximum: 65535 }),
+  serverName: Type.String({ minLength: 1 }),
+  webRoot: Type.String({ pattern: "^/" }),
+}, { additionalProperties: false });
+export type NginxVars = Static<typeof NginxVars>;
 
-export const nginx = defineRole<NginxVars>({
+export const nginx = defineRole({
   name: "nginx", // also a tag, like `tags: [nginx]` on the role in site.yml
-  schema: {
-    type: "object",
-    properties: {
-      httpPort: { type: "integer", minimum: 1, maximum: 65535 },
-      serverName: { type: "string", minLength: 1 },
-      webRoot: { type: "string", pattern: "^/" },
-    },
-    required: ["httpPort", "serverName", "webRoot"],
-    additionalProperties: false,
-  },
+  vars: NginxVars,
   resources: (v, _host, lab) => ({
     resources: [
       packages({ names: ["nginx"] }),

@@ -6,9 +6,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ExitCode, LabError } from "../errors.ts";
 import { Secret, isSecret } from "../secrets/secret.ts";
+import type { Renderer } from "./types.ts";
 import { MANDATORY, addAnsibleFilters } from "./template-filters.ts";
 
-export type Renderer = (file: string, vars: Record<string, unknown>) => string | Secret;
+export type { Renderer } from "./types.ts";
 
 export function templateRenderer(root: string): Renderer {
   const dir = join(root, "templates");
