@@ -121,6 +121,7 @@ export const Vm = Type.Object({
   tags: Type.Optional(Type.Array(Type.String({ pattern: "^[a-z0-9_][a-z0-9_.+-]*$" }))),
   description: Type.Optional(Type.String()),
   started: Type.Optional(Type.Boolean({ description: "default true" })),
+  stateful: Type.Optional(Type.Boolean({ description: "Holds data: `lab plan` fails unless a target in backups/policy.yaml covers it." })),
 }, closed);
 export type Vm = Static<typeof Vm>;
 
