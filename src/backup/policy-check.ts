@@ -14,11 +14,17 @@ export interface PolicyFindings {
   warnings: string[];
 }
 
-/** The longest gap between runs of a cron expression, over `days` days (Infinity: at most once). */
-export function cronLongestGap(expr: string, timezone: string, from: Date, days = 35): number {
-  const runs = new Cron(expr, { timezone }).nextRuns(days * 1440, new Date(from.getTime() - 1)).filter((d) => d.getTime() < from.getTime() + days * 86_400_000);
+/** The longest gap between runs of any of these cron expressions, over `days` days (Infinity: at most one run). */
+export function cronLongestGap(exprs: readonly string[], timezone: string, from: Date, days = 35): number {
+  const end = from.getTime() + days * 86_400_000;
+  const times = new Set<number>();
+  for (const e of exprs) {
+    const c = new Cron(e, { timezone });
+    for (let t = c.nextRun(new Date(from.getTime() - 1)); t && t.getTime() < end; t = c.nextRun(t)) times.add(t.getTime());
+  }
+  const runs = [...times].sort((a, b) => a - b);
   let gap = 0;
-  for (let i = 1; i < runs.length; i++) gap = Math.max(gap, (runs[i]!.getTime() - runs[i - 1]!.getTime()) / 1000);
+  for (let i = 1; i < runs.length; i++) gap = Math.max(gap, (runs[i]! - runs[i - 1]!) / 1000);
   return runs.length < 2 ? Infinity : gap;
 }
 
