@@ -2,12 +2,14 @@
 // first Proxmox (VLANs, templates, VMs), then every server over SSH — the VMs'
 // guests included, reached at the address their guest agent reports.
 import { definePlaybook } from "../src/index.ts";
+import { siteVars } from "../inventory/vars.ts";
 import { base } from "../roles/base.ts";
 import { proxmoxLab } from "../roles/proxmox-lab.ts";
-import { dockerStacksFor } from "../roles/compose-stack.ts";
+import { dockerStacksFor } from "../roles/example-stacks.ts";
 
 export default definePlaybook({
   name: "site",
+  vars: siteVars,
   plays: [
     {
       name: "proxmox",
@@ -17,13 +19,7 @@ export default definePlaybook({
     {
       name: "base",
       hosts: "servers",
-      roles: (host) => [
-        base({
-          domain: String(host.vars.domain),
-          note: typeof host.vars.role_note === "string" ? host.vars.role_note : "lab server",
-          admins: host.vars.admins as string[],
-        }),
-      ],
+      roles: (host) => [base({ domain: host.vars.domain, note: host.vars.role_note, admins: host.vars.admins })],
     },
     {
       // Docker Engine + the Compose stacks a host's compose_stacks var names (none: nothing).

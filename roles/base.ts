@@ -1,28 +1,20 @@
 // base: what every server in the lab has: a motd, admin accounts, the core
 // packages, a heartbeat cron job, cron running and enabled.
-import { defineRole, directory, file, group, packages, restartService, service, user } from "../src/index.ts";
+import { Type, defineRole, directory, file, group, packages, restartService, service, user, type Static } from "../src/index.ts";
 
-export interface BaseVars {
+export const BaseVars = Type.Object({
   /** Lab DNS domain, shown in the motd. */
-  domain: string;
+  domain: Type.String({ minLength: 1, description: "Lab DNS domain, shown in the motd." }),
   /** What this host is for (one line). */
-  note: string;
+  note: Type.String({ description: "What this host is for (one line)." }),
   /** Admin accounts, members of group "labadmin". */
-  admins: string[];
-}
+  admins: Type.Array(Type.String({ pattern: "^[a-z_][a-z0-9_-]*$" }), { description: "Admin accounts, members of group labadmin." }),
+}, { additionalProperties: false });
+export type BaseVars = Static<typeof BaseVars>;
 
-export const base = defineRole<BaseVars>({
+export const base = defineRole({
   name: "base",
-  schema: {
-    type: "object",
-    properties: {
-      domain: { type: "string", minLength: 1 },
-      note: { type: "string" },
-      admins: { type: "array", items: { type: "string", pattern: "^[a-z_][a-z0-9_-]*$" } },
-    },
-    required: ["domain", "note", "admins"],
-    additionalProperties: false,
-  },
+  vars: BaseVars,
   resources: (v, host, lab) => ({
     resources: [
       packages({ names: ["cron", "procps", "sudo"] }),

@@ -5,36 +5,26 @@
 // manageService: false leaves the service alone, for a host that drives an engine
 // it does not run (the integration tests' hosts use the machine's dockerd through
 // a mounted socket: daemon.json is then written but not in effect).
-import { defineRole, directory, file, packages, restartService, service } from "../src/index.ts";
+import { Type, defineRole, directory, file, packages, restartService, service, type Static } from "../src/index.ts";
 
-export interface DockerHostVars {
+export const DockerHostVars = Type.Object({
   /** Start, enable and restart (on daemon.json changes) the docker service. */
-  manageService: boolean;
+  manageService: Type.Boolean(),
   /** json-file log rotation: size of one file ("10m") and files kept. */
-  logMaxSize: string;
-  logMaxFiles: number;
+  logMaxSize: Type.String({ pattern: "^[0-9]+[kmg]$" }),
+  logMaxFiles: Type.Integer({ minimum: 1, maximum: 100 }),
   /** Keep containers running while dockerd restarts (upgrades, daemon.json changes). */
-  liveRestore: boolean;
+  liveRestore: Type.Boolean(),
   /** Where compose-stack keeps its stacks (created 0755). */
-  stacksRoot: string;
-}
+  stacksRoot: Type.String({ pattern: "^/" }),
+}, { additionalProperties: false });
+export type DockerHostVars = Static<typeof DockerHostVars>;
 
 export const dockerHostDefaults: DockerHostVars = { manageService: true, logMaxSize: "10m", logMaxFiles: 3, liveRestore: true, stacksRoot: "/opt/lab/stacks" };
 
-export const dockerHost = defineRole<DockerHostVars>({
+export const dockerHost = defineRole({
   name: "docker-host",
-  schema: {
-    type: "object",
-    properties: {
-      manageService: { type: "boolean" },
-      logMaxSize: { type: "string", pattern: "^[0-9]+[kmg]$" },
-      logMaxFiles: { type: "integer", minimum: 1, maximum: 100 },
-      liveRestore: { type: "boolean" },
-      stacksRoot: { type: "string", pattern: "^/" },
-    },
-    required: ["manageService", "logMaxSize", "logMaxFiles", "liveRestore", "stacksRoot"],
-    additionalProperties: false,
-  },
+  vars: DockerHostVars,
   resources: (v, _host, lab) => {
     const notify = v.manageService ? { notify: ["restart docker"] } : {};
     return {

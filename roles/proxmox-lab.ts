@@ -1,46 +1,43 @@
 // proxmox-lab: everything the inventory says about one Proxmox endpoint: the
 // VLAN-aware bridge, the SDN VLAN zone with a VNet per VLAN, the firewall
-// policy between VLANs, the VM templates, and the VMs on their VLANs.
-import { defineRole } from "../src/index.ts";
-import type { Resource } from "../src/index.ts";
+// policy between VLANs, the VM templates, and the VMs on their VLANs. Pure: the
+// VMs' .pub keys were read when the inventory was loaded (lab.vmKeys).
+import { Type, defineRole, type Resource } from "../src/index.ts";
+import type { VmTemplate } from "../src/inventory/model.ts";
 import { vlanBridge } from "../src/proxmox/resources/network.ts";
 import { sdnVlans } from "../src/proxmox/resources/sdn.ts";
 import { firewallPolicy, vlanFirewall } from "../src/proxmox/resources/firewall.ts";
 import { vmTemplate, type TemplateWant } from "../src/proxmox/resources/template.ts";
 import { vm } from "../src/proxmox/resources/vm.ts";
-import { pveService, vmidService, type PveEndpoint } from "../src/proxmox/resources/connect.ts";
+import { pveService, vmidService } from "../src/proxmox/resources/connect.ts";
 import { neededPrivileges, permissionPreflight } from "../src/proxmox/resources/preflight.ts";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { badInput } from "../src/errors.ts";
 
-interface Vlan { tag: number; subnet: string; gateway?: string; vnet?: string; deny_to?: string[]; isolated?: boolean; comment?: string }
-interface TemplateDef { endpoint: string; image_url: string; checksum: string; vmid: number; cores?: number; memory?: number; os_type?: string }
-interface VmDef { template: string; vmid?: number; clone?: "linked" | "full"; cores?: number; memory?: number; disk?: number; vlan: string; extra_vlans?: string[]; ip?: string; user?: string; ssh_keys?: string[]; tags?: string[]; description?: string; started?: boolean }
-
-export const proxmoxLab = defineRole<{ endpoint: string; agentTimeoutSec?: number }>({
+export const proxmoxLab = defineRole({
   name: "proxmox-lab",
-  schema: {
-    type: "object",
-    properties: { endpoint: { type: "string" }, agentTimeoutSec: { type: "integer", minimum: 1, nullable: true } },
-    required: ["endpoint"],
-    additionalProperties: false,
-  },
-  resources: (v, _host, lab) => {
-    const ep = lab.sections.proxmox?.[v.endpoint] as PveEndpoint;
-    const vlans = Object.entries((lab.sections.vlans ?? {}) as Record<string, Vlan>);
-    const templates = Object.entries((lab.sections.templates ?? {}) as Record<string, TemplateDef>).filter(([, t]) => t.endpoint === v.endpoint);
-    const vms = Object.entries((lab.sections.vms ?? {}) as Record<string, VmDef>).filter(([, m]) => templates.some(([n]) => n === m.template));
-    const pve = pveService(v.endpoint, ep, lab.secret(ep.token_secret), lab.root);
+  vars: Type.Object({
+    /** A name under proxmox: in the inventory. */
+    endpoint: Type.String(),
+    /** Seconds to wait for a VM's guest agent (default 300). */
+    agentTimeoutSec: Type.Optional(Type.Integer({ minimum: 1 })),
+  }, { additionalProperties: false }),
+  resources: (v, _host, tools) => {
+    const { lab } = tools;
+    const ep = lab.proxmox[v.endpoint];
+    if (!ep) throw badInput(`role proxmox-lab: unknown Proxmox endpoint "${v.endpoint}"`, {}, `defined endpoints: ${Object.keys(lab.proxmox).join(", ") || "(none)"}`);
+    const vlans = Object.entries(lab.vlans);
+    const templates = Object.entries(lab.templates).filter(([, t]) => t.endpoint === v.endpoint);
+    const vms = Object.entries(lab.vms).filter(([, m]) => templates.some(([n]) => n === m.template));
+    const pve = pveService(v.endpoint, ep, tools.secret(ep.token_secret), tools.root);
     const ids = vmidService(v.endpoint, ep);
     const bridge = ep.bridge ?? "vmbr0";
     const vlanOf = (name: string) => vlans.find(([n]) => n === name)![1];
 
-    const templateWant = (name: string, t: TemplateDef): TemplateWant => ({
+    const templateWant = (name: string, t: VmTemplate): TemplateWant => ({
       name, node: ep.node, vmid: t.vmid, imageUrl: t.image_url, checksum: t.checksum,
       storage: ep.storage ?? "local-lvm", imageStorage: ep.image_storage ?? "local", bridge,
       cores: t.cores ?? 2, memory: t.memory ?? 2048, osType: t.os_type ?? "l26",
     });
-    const keys = (list: string[] | undefined) => (list ?? []).map((k) => (k.endsWith(".pub") ? readFileSync(resolve(lab.root, k), "utf8").trim() : k.trim()));
 
     const resources: Resource[] = [
       // First: a missing privilege stops the play before anything changes.
@@ -60,7 +57,7 @@ export const proxmoxLab = defineRole<{ endpoint: string; agentTimeoutSec?: numbe
           cores: m.cores ?? 1, memory: m.memory ?? 1024, ...(m.disk ? { diskGiB: m.disk } : {}),
           nics: [m.vlan, ...(m.extra_vlans ?? [])].map((name) => ({ bridge, tag: vlanOf(name).tag, vlan: name })),
           ip: m.ip ?? "dhcp", ...(m.ip && m.ip !== "dhcp" && net0.gateway ? { gateway: net0.gateway } : {}),
-          user: m.user ?? "lab", sshKeys: keys(m.ssh_keys), tags: m.tags ?? [], ...(m.description ? { description: m.description } : {}),
+          user: m.user ?? "lab", sshKeys: tools.vmKeys(n), tags: m.tags ?? [], ...(m.description ? { description: m.description } : {}),
           started: m.started ?? true, ...(m.vmid ? { vmid: m.vmid } : {}), agentTimeoutSec: v.agentTimeoutSec ?? 300,
         });
       }),

@@ -1,5 +1,7 @@
 // The public API for playbooks and roles.
-export { definePlaybook, defineRole, inline } from "./engine/playbook.ts";
+export { definePlaybook, defineHostVars, defineRole, inline } from "./engine/playbook.ts";
+// TypeBox declares role vars, host vars and resource options once (type + JSON Schema).
+export { Type, type Static } from "@sinclair/typebox";
 export type { Play, Playbook, Role, RoleTools, RoleUse } from "./engine/playbook.ts";
 export type { Change, Handler, HostCtx, HostInfo, Resource } from "./engine/types.ts";
 export { file } from "./resources/file.ts";
@@ -11,5 +13,5 @@ export { line, block } from "./resources/lines.ts";
 export { command } from "./resources/command.ts";
 export { sh, quote } from "./sh.ts";
 export { Secret } from "./secrets/secret.ts";
-export { composeStack, composeYaml, stackFile } from "./resources/compose/index.ts";
+export { composeProject, composeYaml, stackFile } from "./resources/compose/index.ts";
 export type { ComposeDefinition, ComposeService, ComposeStackWant } from "./resources/compose/index.ts";

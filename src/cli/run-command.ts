@@ -1,13 +1,18 @@
 // `lab plan` and `lab apply`: a plain async function (testable without argv)
-// that returns the exit code and writes to the given streams.
+// that returns the exit code and writes to the given streams. Built on the run
+// context: validate everything, then (apply only) lock, run, audit, close.
 import { ExitCode } from "../errors.ts";
 import { redact } from "../secrets/secret.ts";
 import { formatChanges, formatRecap, jsonReport } from "../engine/output.ts";
 import { ListrReporter, PlainReporter } from "../engine/progress.ts";
-import { run, type RunOptions, type RunResult } from "../engine/runner.ts";
-import { acquireLock } from "../engine/lock.ts";
-import { appendAudit, type AuditOutcome } from "../engine/audit.ts";
+import { RunContext } from "../engine/context.ts";
+import { prepare, runPlays, type RunOptions, type RunResult } from "../engine/runner.ts";
+import type { AuditOutcome } from "../engine/audit.ts";
 import type { Logger } from "../engine/types.ts";
+import type { GuestResolver } from "../engine/context.ts";
+
+// The Proxmox client is loaded only when a VM guest is connected to.
+const guests: GuestResolver = (run, ctx, host) => import("../proxmox/resources/guest.ts").then((m) => m.guestResolver(run, ctx, host));
 
 export interface RunCommandOptions extends Omit<RunOptions, "reporter" | "log" | "signal"> {
   json: boolean;
@@ -33,23 +38,24 @@ export async function runCommand(opts: RunCommandOptions): Promise<{ code: ExitC
   const reporter = stderr.isTTY && !opts.json ? new ListrReporter() : new PlainReporter(stderr, opts.verbose);
   const signal = opts.signal ?? new AbortController().signal;
   const argv = opts.argv ?? ["apply"];
-  // Plans only read: they take no lock and leave no audit record.
-  const lock = opts.check ? undefined : await acquireLock({
-    root: opts.root, command: `lab ${argv.join(" ")}`, timeoutSec: opts.lockTimeout ?? 0, signal,
-    onWait: (h) => log.warn(`waiting for the lab lock held by pid ${h.pid} on ${h.host} since ${h.startedAt} (${h.command})`),
-    onStale: (h) => log.warn(`took over a stale lab lock of dead pid ${h.pid} (${h.command})`),
-  });
+  const ctx = await RunContext.open({ ...opts, log, signal, guests: opts.guests ?? guests });
   const t0 = performance.now();
   let result: RunResult;
   try {
-    result = await run({ ...opts, reporter, log, signal });
-  } catch (e) {
-    if (!opts.check) await audit(opts, argv, { outcome: "error", exitCode: (e as { code?: number }).code ?? 1, durationMs: performance.now() - t0 });
-    await lock?.release();
-    throw e;
+    // Validated before the lock is taken: bad input never waits for (or blocks) another run.
+    const prepared = await prepare(ctx, opts.playbook, opts);
+    // Plans only read: they take no lock and leave no audit record.
+    if (!opts.check) await ctx.lock(`lab ${argv.join(" ")}`, { timeoutSec: opts.lockTimeout ?? 0 });
+    try {
+      result = await runPlays(ctx, prepared, { check: opts.check, forks: opts.forks, reporter });
+    } catch (e) {
+      if (!opts.check) await audit(ctx, opts, argv, { outcome: "error", exitCode: (e as { code?: number }).code ?? ExitCode.internal, durationMs: performance.now() - t0 });
+      throw e;
+    }
+    if (!opts.check) await audit(ctx, opts, argv, { result });
+  } finally {
+    await ctx.close();
   }
-  if (!opts.check) await audit(opts, argv, { result });
-  await lock?.release();
   // The engine redacts as it records; the output boundary redacts once more.
   if (opts.json) stdout.write(`${redact(jsonReport(result))}\n`);
   else stdout.write(redact(`${formatChanges(result, opts.verbose)}\n${formatRecap(result)}\n`));
@@ -58,21 +64,21 @@ export async function runCommand(opts: RunCommandOptions): Promise<{ code: ExitC
   return { code, result };
 }
 
-async function audit(opts: RunCommandOptions, argv: string[], r: { result: RunResult } | { outcome: AuditOutcome; exitCode: number; durationMs: number }): Promise<void> {
+async function audit(ctx: RunContext, opts: RunCommandOptions, argv: string[], r: { result: RunResult } | { outcome: AuditOutcome; exitCode: number; durationMs: number }): Promise<void> {
   const base = { argv, playbook: opts.playbook, check: opts.check, ...(opts.limit ? { limit: opts.limit } : {}) };
   if (!("result" in r)) {
-    await appendAudit({ ...base, hosts: [], changes: [], outcome: r.outcome, exitCode: r.exitCode, durationMs: Math.round(r.durationMs) }, { root: opts.root });
+    await ctx.audit({ ...base, hosts: [], changes: [], outcome: r.outcome, exitCode: r.exitCode, durationMs: Math.round(r.durationMs) });
     return;
   }
   const res = r.result;
   const statuses = Object.values(res.hosts).map((h) => h.status);
   const outcome: AuditOutcome = res.interrupted ? "interrupted" : statuses.includes("failed") ? "failed" : statuses.includes("unreachable") ? "unreachable" : statuses.includes("changed") ? "changed" : "ok";
-  await appendAudit({
+  await ctx.audit({
     ...base,
     hosts: Object.keys(res.hosts),
     changes: res.results.flatMap((s) => s.changes.map((c) => ({ host: s.host, resource: s.id, summary: c.summary }))),
     outcome,
     exitCode: res.exitCode,
     durationMs: Math.round(res.durationMs),
-  }, { root: opts.root });
+  });
 }

@@ -1,10 +1,13 @@
-// Typed playbooks and roles. A role is a function from typed vars to resources;
-// its vars are checked by TypeScript (`lab check`) and again at run time by a
-// JSON Schema (inventory data is untyped YAML).
-import type { JSONSchemaType } from "ajv";
-import type { Renderer } from "../resources/template.ts";
+// Typed playbooks and roles. A role's vars are declared ONCE, as a TypeBox schema:
+// it is the TypeScript type (checked by `lab check`) and the JSON Schema the vars
+// are validated against at run time (inventory data is untyped YAML). A playbook
+// may declare the project's host vars the same way (defineHostVars): they are
+// checked in the inventory and `host.vars` is typed in its plays.
+import { Type, type Static, type TObject, type TProperties, type TSchema } from "@sinclair/typebox";
+import type { LabModel } from "../inventory/model.ts";
 import type { Secret } from "../secrets/secret.ts";
-import type { Handler, HostInfo, Resource } from "./types.ts";
+import { callSite, type Position } from "./call-site.ts";
+import type { Handler, HostInfo, Renderer, Resource } from "./types.ts";
 
 /** What a role may use besides its vars: the host and the project's templates. */
 export interface RoleTools {
@@ -14,8 +17,10 @@ export interface RoleTools {
   root: string;
   /** A secret from the project's secrets.age, by name (redacted everywhere). */
   secret(name: string): Secret;
-  /** The inventory's lab sections (proxmox, vlans, templates, vms), validated and cross-checked. */
-  sections: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** The inventory's lab sections (proxmox, vlans, templates, vms), typed, validated and cross-checked. */
+  lab: LabModel;
+  /** A VM's SSH public keys (`.pub` files were read when the inventory was loaded). */
+  vmKeys(vm: string): string[];
   /** Hosts by name (for roles that configure one host from facts about others). */
   hosts: ReadonlyMap<string, HostInfo>;
 }
@@ -31,33 +36,42 @@ export interface RoleUse {
   readonly role: string;
   readonly vars: unknown;
   readonly tags: readonly string[];
-  readonly schema: object;
+  readonly schema: TSchema;
+  /** The playbook line that called the role (for errors). */
+  readonly at?: Position;
   expand(vars: unknown, host: HostInfo, tools: RoleTools): RoleOutput;
 }
 
-export interface RoleDefinition<V> {
+export interface RoleDefinition<S extends TSchema> {
   /** Role name: also an implicit tag. */
   name: string;
-  /** JSON Schema for the vars; TypeScript checks it matches V. */
-  schema: JSONSchemaType<V>;
+  /** The vars, declared once: `Type.Object({ port: Type.Integer({ minimum: 1 }) })`. */
+  vars: S;
   /** Vars -> resources (and handlers) for one host. Pure: no I/O here. */
-  resources(vars: V, host: HostInfo, tools: RoleTools): Resource[] | RoleOutput;
+  resources(vars: Static<S>, host: HostInfo, tools: RoleTools): Resource[] | RoleOutput;
 }
 
 export type Role<V> = (vars: V, options?: { tags?: string[] }) => RoleUse;
 
-export function defineRole<V>(def: RoleDefinition<V>): Role<V> {
-  return (vars, options) => ({
-    role: def.name,
-    vars,
-    tags: [def.name, ...(options?.tags ?? [])],
-    schema: def.schema,
-    expand: (validVars, host, tools) => {
-      const out = def.resources(validVars as V, host, tools);
-      return Array.isArray(out) ? { resources: out } : out;
-    },
-  });
+export function defineRole<S extends TSchema>(def: RoleDefinition<S>): Role<Static<S>> {
+  return (vars, options) => {
+    const at = callSite();
+    return {
+      role: def.name,
+      vars,
+      tags: [def.name, ...(options?.tags ?? [])],
+      schema: def.vars,
+      ...(at ? { at } : {}),
+      expand: (validVars, host, tools) => {
+        const out = def.resources(validVars as Static<S>, host, tools);
+        return Array.isArray(out) ? { resources: out } : out;
+      },
+    };
+  };
 }
+
+/** A project's host vars: name -> TypeBox schema (with `default` and `description`). Undeclared vars are an error. */
+export const defineHostVars = <P extends TProperties>(vars: P): TObject<P> => Type.Object(vars, { additionalProperties: false });
 
 /** Resources listed directly in a play, without a role. */
 export function inline(resources: Resource[], options?: { tags?: string[]; handlers?: Handler[] }): RoleUse {
@@ -65,26 +79,30 @@ export function inline(resources: Resource[], options?: { tags?: string[]; handl
     role: "inline",
     vars: {},
     tags: options?.tags ?? [],
-    schema: {},
+    schema: Type.Object({}),
     expand: () => ({ resources, handlers: options?.handlers ?? [] }),
   };
 }
 
-export interface Play {
+export interface Play<V = HostInfo["vars"]> {
   /** Shown in progress and recap. */
   name: string;
   /** Host pattern: names, groups, globs, `a:b`, `a:&b`, `a:!b` (Ansible syntax). */
   hosts: string;
   tags?: string[];
   /** Roles for one host, in order. */
-  roles(host: HostInfo): RoleUse[];
+  roles(host: HostInfo<V>): RoleUse[];
 }
 
-export interface Playbook {
+export interface Playbook<V = HostInfo["vars"]> {
   name: string;
-  plays: Play[];
+  /** The project's declared host vars (defineHostVars): checked in the inventory, typed in `host.vars`. */
+  vars?: TObject;
+  plays: Play<V>[];
 }
 
+export function definePlaybook<S extends TObject>(playbook: { name: string; vars: S; plays: Play<Static<S>>[] }): Playbook;
+export function definePlaybook(playbook: Playbook): Playbook;
 export function definePlaybook(playbook: Playbook): Playbook {
   return playbook;
 }

@@ -1,12 +1,14 @@
-// Expand a playbook into per-host steps BEFORE any host is contacted: role vars
-// are validated here, so a run that fails validation changes nothing anywhere.
+// Expand a playbook into per-host steps BEFORE any host is contacted: declared
+// host vars, role vars and resource options are validated here, so a run that
+// fails validation changes nothing anywhere.
 import { Ajv } from "ajv";
-import type { Inventory } from "../inventory/inventory.ts";
+import type { TObject } from "@sinclair/typebox";
+import type { Inventory, VarSite } from "../inventory/inventory.ts";
 import { matchHosts } from "../inventory/patterns.ts";
 import { badInput, LabError } from "../errors.ts";
-import { isSecret } from "../secrets/secret.ts";
-import type { Playbook, RoleTools } from "./playbook.ts";
-import type { Handler, Resource } from "./types.ts";
+import type { Playbook, RoleTools, RoleUse } from "./playbook.ts";
+import type { Handler, HostInfo, Resource } from "./types.ts";
+import { didYouMean, firstProblem, formatPath } from "./validation.ts";
 
 export interface Step {
   resource: Resource;
@@ -31,18 +33,16 @@ export interface Selection {
   skipTags?: string[];
 }
 
-const ajv = new Ajv({ allErrors: false, strict: false, useDefaults: false });
-const validators = new WeakMap<object, ReturnType<typeof ajv.compile>>();
-
 export function expandPlaybook(pb: Playbook, file: string, inv: Inventory, sel: Selection, tools: RoleTools): PlayPlan[] {
   const limited = sel.limit ? new Set(matchHosts(inv, sel.limit)) : undefined;
+  const typed = pb.vars ? typedHosts(pb.vars, inv) : inv.hosts;
   return pb.plays.map((play) => {
     const names = matchHosts(inv, play.hosts, `play "${play.name}" hosts`).filter((h) => !limited || limited.has(h));
     return { name: play.name, hosts: names.map((name) => expandHost(play, name)) };
   });
 
   function expandHost(play: Playbook["plays"][number], name: string): HostPlan {
-    const host = inv.hosts.get(name)!;
+    const host = typed.get(name)!;
     const steps: Step[] = [];
     const handlers = new Map<string, Handler>();
     let uses;
@@ -52,15 +52,7 @@ export function expandPlaybook(pb: Playbook, file: string, inv: Inventory, sel: 
       throw rethrow(e, `play "${play.name}" failed while listing roles for host ${name}`);
     }
     for (const use of uses) {
-      let validate = validators.get(use.schema);
-      if (!validate) validators.set(use.schema, (validate = ajv.compile(use.schema)));
-      // Secrets are objects at run time; the schema sees them as the strings they stand for.
-      const vars = structuredVars(use.vars);
-      if (!validate(vars)) {
-        const err = validate.errors?.[0];
-        throw badInput(`role ${use.role}: vars${err?.instancePath || ""} ${err?.message ?? "are invalid"}${err?.params && "additionalProperty" in err.params ? ` (${String(err.params.additionalProperty)})` : ""}`,
-          { file, host: name }, `fix the vars given to role ${use.role} in play "${play.name}"`);
-      }
+      checkRoleVars(use, host, inv, play.name, file);
       let out;
       try {
         out = use.expand(use.vars, host, tools);
@@ -91,12 +83,60 @@ export function expandPlaybook(pb: Playbook, file: string, inv: Inventory, sel: 
   }
 }
 
-function structuredVars(v: unknown): unknown {
-  if (isSecret(v)) return v.toString();
-  if (Array.isArray(v)) return v.map(structuredVars);
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, structuredVars(x)]));
-  return v;
+/** Role vars against the role's schema; the error points at the YAML of a var passed through, else at the playbook's call. */
+function checkRoleVars(use: RoleUse, host: HostInfo, inv: Inventory, play: string, file: string): void {
+  const p = firstProblem(use.schema, use.vars, "var");
+  if (!p) return;
+  const top = p.path[0];
+  const value = typeof top === "string" && use.vars && typeof use.vars === "object" ? (use.vars as Record<string, unknown>)[top] : undefined;
+  // A value taken from host vars (same object, or the same name and value) is best fixed where the YAML says it.
+  const fromVar = value === undefined ? undefined : Object.keys(host.vars).find((k) => host.vars[k] === value && (typeof value === "object" || k === top));
+  const site = fromVar ? inv.varSite(host.name, fromVar) : undefined;
+  const where = site?.where ?? use.at ?? { file };
+  throw badInput(`role ${use.role}: ${formatPath("vars", p.path)}: ${p.what}`, { ...where, host: host.name },
+    site?.where ? `host var ${fromVar} is passed to role ${use.role} in play "${play}"${use.at ? ` (${use.at.file}:${use.at.line})` : ""}` : `fix the vars given to role ${use.role} in play "${play}"`);
 }
+
+// --extra-vars key=value arrive as strings: coerced to the declared type ("false" -> false, "3" -> 3).
+const coercing = new Ajv({ strict: false, coerceTypes: true, useDefaults: true });
+const defaults = new Ajv({ strict: false, useDefaults: true });
+
+/** Every var site checked against the declared host vars (undeclared name, wrong type), then each host's vars with defaults. */
+function typedHosts(schema: TObject, inv: Inventory): ReadonlyMap<string, HostInfo> {
+  const declared = Object.keys(schema.properties);
+  const coerced = new Map<string, unknown>();
+  for (const site of inv.varSites()) {
+    const label = siteLabel(site);
+    const prop = schema.properties[site.key];
+    if (!prop) {
+      throw badInput(`${label}: host var "${site.key}" is not declared${didYouMean(site.key, declared)}`, site.where ?? {},
+        `declared host vars: ${declared.join(", ")}; declare it with defineHostVars or fix the name`);
+    }
+    let problem = firstProblem(prop, site.value);
+    if (problem && site.scope === "extra" && typeof site.value === "string") {
+      const box = { v: site.value };
+      if (coercing.validate({ type: "object", properties: { v: prop } }, box)) {
+        coerced.set(site.key, box.v);
+        problem = undefined;
+      }
+    }
+    if (problem) throw badInput(`${formatPath(label, problem.path)}: ${problem.what}`, site.where ?? {}, prop.description ? `${site.key}: ${String(prop.description)}` : `see the declared host vars (defineHostVars)`);
+  }
+  const validate = defaults.compile(schema);
+  const out = new Map<string, HostInfo>();
+  for (const [name, host] of inv.hosts) {
+    const vars: Record<string, unknown> = { ...host.vars, ...Object.fromEntries(coerced) };
+    if (!validate(vars)) {
+      const p = firstProblem(schema, vars);
+      throw badInput(`host ${name}: ${formatPath("vars", p?.path ?? [])}: ${p?.what ?? "invalid"}`, inv.where(["hosts", name]) ?? {}, "set it for the host (or a group), or give it a default in the declaration");
+    }
+    out.set(name, { ...host, vars });
+  }
+  return out;
+}
+
+const siteLabel = (s: VarSite): string =>
+  s.scope === "all" ? `vars.${s.key}` : s.scope === "extra" ? `--extra-vars ${s.key}` : `${s.scope}s.${s.owner}.vars.${s.key}`;
 
 function selected(tags: readonly string[], sel: Selection): boolean {
   if (sel.skipTags?.some((t) => tags.includes(t))) return false;

@@ -1,6 +1,13 @@
 // The one contract every resource implements: read -> diff -> apply.
 // read() has no side effects, diff() is pure, apply() is the only writer.
+import type { Logger } from "../log.ts";
+import type { Secret } from "../secrets/secret.ts";
 import type { Transport } from "../transport/types.ts";
+
+export type { Logger } from "../log.ts";
+
+/** Renders templates/<file> (nunjucks) with vars; a Secret when a secret was used. */
+export type Renderer = (file: string, vars: Record<string, unknown>) => string | Secret;
 
 /** One difference between wanted and current state, described in one line. */
 export interface Change {
@@ -21,6 +28,8 @@ export interface Fact<T> {
   /** A POSIX sh command (built with `sh`); its stdout and exit code go to `parse`. */
   readonly command: string;
   parse(stdout: string, code: number): T;
+  /** Paths on the host whose creation or change can change this fact (e.g. /etc/init.d/NAME for a service). */
+  readonly dependsOn?: readonly string[];
 }
 
 export interface FactCache {
@@ -32,19 +41,13 @@ export interface FactCache {
   invalidate(keys?: readonly string[]): void;
 }
 
-export interface Logger {
-  /** Shown with -v. Must never be given a secret value (the redactor scrubs it anyway). */
-  debug(message: string): void;
-  warn(message: string): void;
-}
-
 /** A host as resolved from the inventory. */
-export interface HostInfo {
+export interface HostInfo<V = Readonly<Record<string, unknown>>> {
   readonly name: string;
   /** Groups the host belongs to, directly or through parents; always includes "all". */
   readonly groups: readonly string[];
-  /** Merged vars (all < group < host < --extra-vars). */
-  readonly vars: Readonly<Record<string, unknown>>;
+  /** Merged vars (all < group < host < --extra-vars); typed when the playbook declares host vars. */
+  readonly vars: V;
   readonly connection: ConnectionInfo;
 }
 
@@ -92,6 +95,8 @@ export interface Resource<Want = unknown, Have = unknown> {
   readonly tags?: readonly string[];
   /** Later steps do not depend on this one: its failure is reported, and the host goes on with them. */
   readonly independent?: boolean;
+  /** Paths apply() may create or change ("/dir/" covers what is under it): later facts that depend on them are known only after apply. */
+  writes?(): readonly string[];
   /** Facts read() will ask for, so the engine can fetch every resource's facts in one round trip. */
   facts?(): readonly Fact<unknown>[];
   /** Current state. No side effects. */

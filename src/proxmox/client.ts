@@ -3,7 +3,7 @@
 // call tree of the `proxmox-api` package (`client.api.nodes.$(n).qemu.$get()`)
 // runs on this client's engine, so it gets the same TLS, retries and recording.
 import { type Proxmox, proxmoxApi } from "proxmox-api";
-import type { Logger } from "../engine/types.ts";
+import type { Logger } from "../log.ts";
 import { ALREADY_DONE, type RetryPolicy, withRetry } from "./retry.ts";
 import { type TaskResult, type TaskWaitOptions, parseUpid, waitForTask } from "./tasks.ts";
 import { pinnedAgent, type TlsTrust } from "./tls.ts";

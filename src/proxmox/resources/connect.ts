@@ -3,32 +3,18 @@
 // inventory; the token secret from secrets.age.
 import { resolve } from "node:path";
 import { appendFileSync } from "node:fs";
-import type { HostCtx } from "../../engine/types.ts";
+import type { RunContext, ServiceCtx } from "../../engine/context.ts";
 import { ExitCode, LabError } from "../../errors.ts";
+import type { PveEndpoint } from "../../inventory/model.ts";
 import type { Secret } from "../../secrets/secret.ts";
 import { ProxmoxClient } from "../client.ts";
 import { parseUpid } from "../tasks.ts";
 import type { PveApi } from "./api.ts";
 import { VmidAllocator } from "./find.ts";
 
-/** An endpoint as written under proxmox: in the inventory. */
-export interface PveEndpoint {
-  url: string;
-  node: string;
-  token_id: string;
-  token_secret: string;
-  fingerprint?: string;
-  ca_file?: string;
-  storage?: string;
-  image_storage?: string;
-  bridge?: string;
-  bridge_ports?: string;
-  sdn_zone?: string;
-  vmid_range?: { min: number; max: number };
-  task_timeout?: number;
-}
+export type { PveEndpoint } from "../../inventory/model.ts";
 
-export function pveService(name: string, ep: PveEndpoint, tokenSecret: Secret, root: string): (ctx: HostCtx) => Promise<PveApi> {
+export function pveService(name: string, ep: PveEndpoint, tokenSecret: Secret, root: string): (ctx: ServiceCtx) => Promise<PveApi> {
   return (ctx) => ctx.service(`pve:${name}`, async () => {
     if (!ep.fingerprint && !ep.ca_file) {
       throw new LabError(`Proxmox endpoint ${name}: neither fingerprint nor ca_file is set`, ExitCode.badInput, {}, "pin the API certificate: proxmox.<endpoint>.fingerprint (SHA-256) or ca_file");
@@ -61,6 +47,13 @@ export function pveService(name: string, ep: PveEndpoint, tokenSecret: Secret, r
   });
 }
 
-export function vmidService(name: string, ep: PveEndpoint): (ctx: HostCtx) => Promise<VmidAllocator> {
+/** A workflow's client for an inventory endpoint (`lab backup`, `lab drill`): the same run-wide one the resources use. */
+export function pveClient(run: RunContext, endpoint: string): Promise<PveApi> {
+  const ep = run.lab.proxmox[endpoint];
+  if (!ep) throw new LabError(`unknown Proxmox endpoint "${endpoint}"`, ExitCode.badInput, {}, `defined endpoints: ${Object.keys(run.lab.proxmox).join(", ") || "(none)"}`);
+  return pveService(endpoint, ep, run.secret(ep.token_secret), run.root)(run);
+}
+
+export function vmidService(name: string, ep: PveEndpoint): (ctx: ServiceCtx) => Promise<VmidAllocator> {
   return (ctx) => ctx.service(`vmids:${name}`, () => Promise.resolve(new VmidAllocator(ep.vmid_range ?? { min: 100, max: 999_999 })));
 }

@@ -1,21 +1,19 @@
 // Guests of lab's VMs as SSH hosts: the address comes from the guest agent, and
 // the SSH host key is read through the agent (over the pinned API) and pinned
 // before the first SSH connection — no trust on first use.
-import type { ConnectionInfo, HostCtx, HostInfo } from "../../engine/types.ts";
+import type { GuestResolver } from "../../engine/context.ts";
+import type { HostInfo } from "../../engine/types.ts";
+import type { LabModel } from "../../inventory/model.ts";
 import { ExitCode, LabError, NotCreatedYetError } from "../../errors.ts";
-import type { Secret } from "../../secrets/secret.ts";
 import { appendKnownHost, findKeys, readKnownHosts } from "../../transport/known-hosts.ts";
 import type { PveApi } from "./api.ts";
 import { pveService, type PveEndpoint } from "./connect.ts";
 import { agentIpv4, isTemplate, listVms } from "./find.ts";
 
-type Sections = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
-
 /** The endpoint a VM lives on (through its template). */
-export function endpointOfVm(sections: Sections, vm: string): { name: string; ep: PveEndpoint } {
-  const v = sections.vms?.[vm] as { template: string } | undefined;
-  const t = v ? (sections.templates?.[v.template] as { endpoint: string } | undefined) : undefined;
-  const ep = t ? (sections.proxmox?.[t.endpoint] as PveEndpoint | undefined) : undefined;
+export function endpointOfVm(lab: LabModel, vm: string): { name: string; ep: PveEndpoint } {
+  const t = lab.templates[lab.vms[vm]?.template ?? ""];
+  const ep = t ? lab.proxmox[t.endpoint] : undefined;
   if (!t || !ep) throw new LabError(`VM ${vm} is not in the inventory's vms:/templates:/proxmox:`, ExitCode.badInput);
   return { name: t.endpoint, ep };
 }
@@ -28,18 +26,16 @@ export async function guestAddress(api: PveApi, node: string, vm: string): Promi
   return { vmid: found.vmid, ip };
 }
 
-/** How the runner reaches a host whose connection names a VM. */
-export function guestConnector(sections: Sections, secret: (name: string) => Secret, root: string) {
-  return async (ctx: HostCtx, host: HostInfo): Promise<ConnectionInfo> => {
-    const vm = host.connection.vm!;
-    const { name, ep } = endpointOfVm(sections, vm);
-    const api = await pveService(name, ep, secret(ep.token_secret), root)(ctx);
-    const { vmid, ip } = await guestAddress(api, ep.node, vm);
-    const conn = { ...host.connection, address: ip };
-    await pinGuestKey(api, ep.node, vmid, ip, [{ ...host, connection: conn }]);
-    return conn;
-  };
-}
+/** How the run context reaches a host whose connection names a VM (passed in as its GuestResolver). */
+export const guestResolver: GuestResolver = async (run, ctx, host) => {
+  const vm = host.connection.vm!;
+  const { name, ep } = endpointOfVm(run.lab, vm);
+  const api = await pveService(name, ep, run.secret(ep.token_secret), run.root)(ctx);
+  const { vmid, ip } = await guestAddress(api, ep.node, vm);
+  const conn = { ...host.connection, address: ip };
+  await pinGuestKey(api, ep.node, vmid, ip, [{ ...host, connection: conn }]);
+  return conn;
+};
 
 /** Read the guest's ed25519 host key through the agent (the pinned API, not the network) and pin it for these hosts. */
 export async function pinGuestKey(api: PveApi, node: string, vmid: number, ip: string, guests: HostInfo[]): Promise<void> {

@@ -1,4 +1,4 @@
-// composeStack: a Docker Compose project kept at a revision of its files and
+// composeProject: a Docker Compose project kept at a revision of its files and
 // proven ready. read = the host's stack directory, containers and images (one
 // batched fact) + what Compose makes of the wanted files (validity, config
 // hashes); diff = file diffs + services to create/recreate/start; apply = upload,
@@ -39,7 +39,7 @@ export interface ComposeStackState {
 
 const PROJECT = /^[a-z0-9][a-z0-9_-]*$/;
 
-export function composeStack(want: ComposeStackWant, opts: ResourceOptions = {}): Resource<ComposeStackWant, ComposeStackState> {
+export function composeProject(want: ComposeStackWant, opts: ResourceOptions = {}): Resource<ComposeStackWant, ComposeStackState> {
   if (!PROJECT.test(want.name)) throw badInput(`compose stack name ${JSON.stringify(want.name)} is not a valid Compose project name`, {}, "use lowercase letters, digits, '-' and '_', starting with a letter or digit");
   const root = (want.root ?? "/opt/lab/stacks").replace(/\/+$/, "");
   if (!root.startsWith("/")) throw badInput(`compose stack ${want.name}: root ${JSON.stringify(want.root)} must be an absolute path`);

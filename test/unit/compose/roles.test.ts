@@ -6,15 +6,15 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { RoleTools } from "../../../src/engine/playbook.ts";
 import type { ComposeStackWant } from "../../../src/resources/compose/stack.ts";
-import { templateRenderer } from "../../../src/resources/template.ts";
+import { templateRenderer } from "../../../src/engine/template.ts";
 import { Secret } from "../../../src/secrets/secret.ts";
-import { dockerStacksFor } from "../../../roles/compose-stack.ts";
+import { dockerStacksFor } from "../../../roles/example-stacks.ts";
 import { dockerHost, dockerHostDefaults } from "../../../roles/docker-host.ts";
 import { hostInfo } from "../helpers/host-ctx.ts";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
 const tools: RoleTools = {
-  template: templateRenderer(ROOT), root: ROOT, secret: (n) => new Secret(n, `value-of-${n}-123`), sections: {}, hosts: new Map(),
+  template: templateRenderer(ROOT), root: ROOT, secret: (n) => new Secret(n, `value-of-${n}-123`), lab: { proxmox: {}, vlans: {}, templates: {}, vms: {} }, vmKeys: () => [], hosts: new Map(),
 };
 const host = (vars: Record<string, unknown>) => ({ ...hostInfo("web1", vars), connection: { ...hostInfo("web1").connection, address: "10.0.10.11" } });
 const expand = (vars: Record<string, unknown>) =>

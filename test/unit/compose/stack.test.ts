@@ -1,11 +1,11 @@
-// The composeStack resource end to end over a scripted transport, with Compose v2
+// The composeProject resource end to end over a scripted transport, with Compose v2
 // (`docker compose`): read -> diff -> apply, the exact commands it sends, the
 // wait that fails at once on an unhealthy service, and the rollback.
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { LabError } from "../../../src/errors.ts";
 import { Secret } from "../../../src/secrets/secret.ts";
-import { composeStack } from "../../../src/resources/compose/stack.ts";
+import { composeProject } from "../../../src/resources/compose/stack.ts";
 import { revisionId, stackFile } from "../../../src/resources/compose/files.ts";
 import { FakeTransport } from "../helpers/fake-transport.ts";
 import { hostCtx } from "../helpers/host-ctx.ts";
@@ -15,8 +15,8 @@ const TOKEN = "tok-unit-0xSECRET-77aa";
 const IMAGE_ID = `sha256:${"2b".repeat(32)}`;
 const HASH = { web: "a".repeat(64), worker: "b".repeat(64) };
 
-function want(extra: Partial<Parameters<typeof composeStack>[0]> = {}) {
-  return composeStack({ name: "web", compose: COMPOSE, files: [stackFile("app.env", new Secret("app_token", `TOKEN=${TOKEN}\n`))], pollMs: 1, healthyWithin: 5, ...extra });
+function want(extra: Partial<Parameters<typeof composeProject>[0]> = {}) {
+  return composeProject({ name: "web", compose: COMPOSE, files: [stackFile("app.env", new Secret("app_token", `TOKEN=${TOKEN}\n`))], pollMs: 1, healthyWithin: 5, ...extra });
 }
 const revision = revisionId([stackFile("compose.yaml", COMPOSE), stackFile("app.env", new Secret("app_token", `TOKEN=${TOKEN}\n`))]);
 
@@ -50,7 +50,7 @@ function host(opts: { current?: string; running?: Ctr[]; waits: Ctr[][]; files?:
   return t;
 }
 
-describe("composeStack with Compose v2", () => {
+describe("composeProject with Compose v2", () => {
   it("plans a new stack, applies it and waits until ready, with v2 command shapes", async () => {
     const t = host({ waits: [[{ service: "web", hash: HASH.web, health: "starting" }], [{ service: "web", hash: HASH.web, health: "healthy" }, { service: "worker", hash: HASH.worker }]] });
     const ctx = hostCtx({ transport: t });
@@ -152,9 +152,9 @@ describe("composeStack with Compose v2", () => {
   });
 
   it("rejects bad names", () => {
-    expect(() => composeStack({ name: "Web App", compose: "" })).toThrow(/not a valid Compose project name/);
+    expect(() => composeProject({ name: "Web App", compose: "" })).toThrow(/not a valid Compose project name/);
     expect(() => stackFile("../etc/passwd", "x")).toThrow(/not a plain relative path/);
-    expect(() => composeStack({ name: "x", compose: "", files: [stackFile("compose.yaml", "y")] })).toThrow(/given twice/);
+    expect(() => composeProject({ name: "x", compose: "", files: [stackFile("compose.yaml", "y")] })).toThrow(/given twice/);
   });
 });
 

@@ -25,7 +25,7 @@ ${extra}groups:
 
 /** A role with one resource of each file-ish kind; two of them notify the same handler. */
 const APP_ROLE = `
-import { block, command, defineRole, directory, file, line, sh, type Handler } from ${LAB};
+import { Type, block, command, defineRole, directory, file, line, sh, type Handler } from ${LAB};
 
 const reload = (dir: string): Handler => ({
   id: "reload app",
@@ -36,14 +36,9 @@ const reload = (dir: string): Handler => ({
   },
 });
 
-export const app = defineRole<{ dir: string; greeting: string }>({
+export const app = defineRole({
   name: "app",
-  schema: {
-    type: "object",
-    properties: { dir: { type: "string" }, greeting: { type: "string" } },
-    required: ["dir", "greeting"],
-    additionalProperties: false,
-  },
+  vars: Type.Object({ dir: Type.String(), greeting: Type.String() }, { additionalProperties: false }),
   resources: (v) => ({
     resources: [
       directory({ path: v.dir + "/etc", mode: "0750" }),
@@ -212,8 +207,10 @@ export default definePlaybook({
     const before = await snapshot(root);
     const e = await rejected(runLab(root));
     expect(e.code).toBe(2);
-    expect(e.message).toBe("role app: vars/greeting must be string");
-    expect(e.where).toMatchObject({ host: "beta", file: join(root, "playbooks", "site.ts") });
+    // The value came from the inventory: the error points at it there, and the hint at the playbook's call.
+    expect(e.message).toBe("role app: vars.greeting: must be string");
+    expect(e.where).toMatchObject({ host: "beta", file: join(root, "inventory", "hosts.yaml"), line: 11, col: 17 });
+    expect(e.hint).toContain(`${join(root, "playbooks", "site.ts")}:8`);
     expect(await snapshot(root)).toEqual(before);
   });
 
@@ -224,7 +221,8 @@ export default definePlaybook({
     const root = await appProject(site);
     const e = await rejected(runLab(root));
     expect(e.code).toBe(2);
-    expect(e.message).toContain("must NOT have additional properties (colour)");
+    expect(e.message).toContain(`vars.colour: unknown var "colour"`);
+    expect(e.where).toMatchObject({ file: join(root, "playbooks", "site.ts"), line: 7 });
   });
 
   it("a duplicate resource id is an error", async () => {

@@ -1,6 +1,8 @@
 // Expanding a playbook into per-host steps (pure: no host is contacted):
 // selection by tags, validation of role vars, merging of package steps.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { Type } from "@sinclair/typebox";
 import { defineRole, inline, type Playbook, type RoleTools } from "../../../src/engine/playbook.ts";
 import { expandPlaybook, type Selection } from "../../../src/engine/steps.ts";
 import type { Resource } from "../../../src/engine/types.ts";
@@ -16,7 +18,8 @@ const tools: RoleTools = {
   root: "/project",
   template: () => { throw new Error("no templates here"); },
   secret: (name) => new Secret(name, `value-of-${name}-0123`),
-  sections: inv.sections,
+  lab: inv.lab,
+  vmKeys: (vm) => inv.vmKeys(vm),
   hosts: inv.hosts,
 };
 const expand = (pb: Playbook, sel: Selection = {}) => expandPlaybook(pb, "/project/playbooks/site.ts", inv, sel, tools);
@@ -71,9 +74,9 @@ describe("tags", () => {
 });
 
 describe("role vars", () => {
-  const role = defineRole<{ port: number; password: string }>({
+  const role = defineRole({
     name: "db",
-    schema: { type: "object", properties: { port: { type: "integer", minimum: 1 }, password: { type: "string" } }, required: ["port", "password"], additionalProperties: false },
+    vars: Type.Object({ port: Type.Integer({ minimum: 1 }), password: Type.String() }, { additionalProperties: false }),
     resources: (v) => [file({ path: `/etc/db/${v.port}.conf`, content: "x" })],
   });
   const pb = (vars: unknown): Playbook => ({ name: "pb", plays: [{ name: "p", hosts: "web1", roles: () => [role(vars as never)] }] });
@@ -83,15 +86,16 @@ describe("role vars", () => {
   });
 
   it.each([
-    [{ password: "x" }, "role db: vars must have required property 'port'"],
-    [{ port: 0, password: "x" }, "role db: vars/port must be >= 1"],
-    [{ port: "5432", password: "x" }, "role db: vars/port must be integer"],
-    [{ port: 1, password: "x", pasword: "y" }, "role db: vars must NOT have additional properties (pasword)"],
-  ])("%j is refused with exit 2", (vars, message) => {
+    [{ password: "x" }, "role db: vars.port: is required but missing"],
+    [{ port: 0, password: "x" }, "role db: vars.port: must be >= 1"],
+    [{ port: "5432", password: "x" }, "role db: vars.port: must be integer"],
+    [{ port: 1, password: "x", pasword: "y" }, `role db: vars.pasword: unknown var "pasword" (did you mean "password"?)`],
+  ])("%j is refused with exit 2, at the playbook line that called the role", (vars, message) => {
     const e = threw(() => expand(pb(vars)));
     expect(e.code).toBe(2);
     expect(e.message).toBe(message);
-    expect(e.where).toMatchObject({ file: "/project/playbooks/site.ts", host: "web1" });
+    const line = readFileSync(import.meta.filename, "utf8").split("\n").findIndex((l) => l.includes("roles: () => [role(vars as never)]")) + 1;
+    expect(e.where).toMatchObject({ file: import.meta.filename, line, host: "web1" });
   });
 
   it("an unknown host pattern in a play names the play", () => {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LabError } from "../../../src/errors.ts";
 import { restartService } from "../../../src/resources/service.ts";
-import { templateRenderer } from "../../../src/resources/template.ts";
+import { templateRenderer } from "../../../src/engine/template.ts";
 import { Secret, isSecret } from "../../../src/secrets/secret.ts";
 import { FakeTransport } from "../helpers/fake-transport.ts";
 import { hostCtx } from "../helpers/host-ctx.ts";
@@ -66,7 +66,7 @@ describe("templateRenderer", () => {
     const e1 = caught(() => r("a.njk", {}));
     expect(e1).toBeInstanceOf(LabError);
     expect((e1 as LabError).code).toBe(2);
-    expect((e1 as LabError).message).toBe("template templates/a.njk: attempted to output null or undefined value");
+    expect((e1 as LabError).message).toBe("template templates/a.njk: {{ missing_var }} is undefined (or null)");
     expect((e1 as LabError).where).toEqual({ file: join(root, "templates", "a.njk"), line: 2, col: 1 });
     // An error inside an included template points into that file.
     const e2 = caught(() => r("b.njk", {}));

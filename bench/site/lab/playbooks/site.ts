@@ -1,19 +1,12 @@
 // The benchmark's site playbook, lab side. bench/site/ansible/site.yml is the same
 // thing for ansible-playbook; bench/bench.ts checks that both leave identical hosts.
-import { definePlaybook, defineRole, directory, file, line, packages, restartService, service } from "../../../../src/index.ts";
+import { Type, definePlaybook, defineHostVars, defineRole, directory, file, line, packages, restartService, service } from "../../../../src/index.ts";
 
-const base = defineRole<{ motd: string; tier: string; services: string[] }>({
+const vars = Type.Object({ motd: Type.String(), tier: Type.String(), services: Type.Array(Type.String()) }, { additionalProperties: false });
+
+const base = defineRole({
   name: "base",
-  schema: {
-    type: "object",
-    properties: {
-      motd: { type: "string" },
-      tier: { type: "string" },
-      services: { type: "array", items: { type: "string" } },
-    },
-    required: ["motd", "tier", "services"],
-    additionalProperties: false,
-  },
+  vars,
   resources: (v, host, lab) => ({
     resources: [
       packages({ names: ["cron", "procps"] }),
@@ -30,9 +23,10 @@ const base = defineRole<{ motd: string; tier: string; services: string[] }>({
 
 export default definePlaybook({
   name: "bench-site",
+  vars: defineHostVars(vars.properties),
   plays: [{
     name: "site",
     hosts: "all",
-    roles: (h) => [base({ motd: String(h.vars.motd), tier: String(h.vars.tier), services: h.vars.services as string[] })],
+    roles: (h) => [base(h.vars)],
   }],
 });
