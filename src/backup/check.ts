@@ -36,6 +36,8 @@ export interface BackupOptions {
   readonly targets?: readonly string[];
   /** Take the backups that are due before checking. */
   readonly run?: boolean;
+  /** Only targets of these kinds (default both). */
+  readonly kinds?: readonly ("postgres" | "vm")[];
 }
 
 /** Bound of the whole database-host script; `pgbackrest check` inside waits at most CHECK_ARCHIVE_TIMEOUT_SEC. */
@@ -51,10 +53,10 @@ export function vmScheduleGap(p: VmPolicy, now: Date): number {
 }
 
 export async function checkBackups(env: BackupEnv, opts: BackupOptions = {}): Promise<BackupReport> {
-  const selected = (name: string) => !opts.targets?.length || opts.targets.includes(name);
+  const selected = (t: { name: string; kind: string }) => (!opts.targets?.length || opts.targets.includes(t.name)) && (!opts.kinds || opts.kinds.includes(t.kind as "vm"));
   const now = env.now();
-  const pg = env.policy.postgres.filter((t) => selected(t.name));
-  const vms = env.policy.vms.filter((t) => selected(t.name));
+  const pg = env.policy.postgres.filter(selected);
+  const vms = env.policy.vms.filter(selected);
   const results = await Promise.all([...pg.map((t) => checkPg(env, t, now, opts.run ?? false)), ...vms.map((t) => checkVms(env, t, now, opts.run ?? false))]);
   return backupReport(results, env.now());
 }

@@ -109,6 +109,37 @@ export async function main(argv: string[]): Promise<number> {
   secrets.command("edit").description("edit in $EDITOR (a private temp copy, removed afterwards)").action(async () => { code = await secretsEdit(sopts()); });
   secrets.command("rekey").description("re-encrypt for the recipients in .age-recipients").action(async () => { code = await secretsRekey(sopts()); });
 
+  const backup = program.command("backup")
+    .description("the nightly check: every target of backups/policy.yaml against its RPO and schedule (exit 6 on a breach)")
+    .argument("[targets...]", "only these targets (names in the policy)")
+    .option("--run", "first take the backups that are due (pgBackRest per repository, vzdump per VM)")
+    .option("--json", "print the report as JSON (format_version 1)")
+    .option("--policy <file>", "backup policy (default backups/policy.yaml)")
+    .option("--metrics-dir <dir>", "where lab-backup.prom goes (node-exporter textfile collector; default .lab/metrics)")
+    .action(async (targets: string[], o: { run?: boolean; json?: boolean; policy?: string; metricsDir?: string }) => {
+      const g = program.opts<{ root: string; inventory: string }>();
+      const root = resolve(g.root);
+      const { backupCheckCommand } = await import("./backup-check-command.ts");
+      code = await backupCheckCommand({
+        root, inventory: resolve(root, g.inventory), targets, run: Boolean(o.run), json: Boolean(o.json), verbose, argv, signal: abort.signal,
+        ...(o.policy ? { policy: o.policy } : {}), ...(o.metricsDir ? { metricsDir: resolve(o.metricsDir) } : {}),
+      });
+    });
+  backup.command("verify")
+    .description("weekly: pgbackrest verify of every repository and the PBS verify state of every VM backup (exit 6 on damage)")
+    .argument("[targets...]", "only these targets")
+    .option("--json", "print the results as JSON")
+    .action(async (targets: string[], o: { json?: boolean }) => {
+      const g = program.opts<{ root: string; inventory: string }>();
+      const root = resolve(g.root);
+      const parent = backup.opts<{ policy?: string; metricsDir?: string }>();
+      const { backupVerifyCommand } = await import("./backup-check-command.ts");
+      code = await backupVerifyCommand({
+        root, inventory: resolve(root, g.inventory), targets, run: false, json: Boolean(o.json), verbose, argv, signal: abort.signal,
+        ...(parent.policy ? { policy: parent.policy } : {}), ...(parent.metricsDir ? { metricsDir: resolve(parent.metricsDir) } : {}),
+      });
+    });
+
   program.command("sim")
     .description("run the built-in Proxmox VE simulator (HTTPS on loopback) until Ctrl-C")
     .option("--state <dir>", "state, TLS certificate and token secret", ".lab/sim")
