@@ -28,6 +28,8 @@ bash test/hosts/build-image.sh
 # through its socket (a container cannot run its own dockerd here); stack images are
 # built locally (nothing can be pulled).
 bash test/hosts/docker-image.sh
+# The database host and the backup host run Debian's PostgreSQL 15 and pgBackRest 2.45.
+bash test/hosts/pg-image.sh
 bash images/build.sh
 mkdir -p /opt/lab/stacks
 npx tsx test/hosts/hosts.ts start --prefix lab-demo --subnet 127.0.20 --state .lab/demo --image lab-testhost-docker:bookworm \

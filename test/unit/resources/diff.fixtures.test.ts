@@ -11,6 +11,12 @@ import { block, line, type BlockWant, type LineWant } from "../../../src/resourc
 import { packages, type PackagesWant } from "../../../src/resources/packages.ts";
 import { service, type ServiceWant } from "../../../src/resources/service.ts";
 import { group, user, type GroupWant, type UserWant } from "../../../src/resources/users.ts";
+import { cron, type CronWant } from "../../../src/resources/cron.ts";
+import { systemdUnit, type SystemdUnitWant } from "../../../src/resources/systemd-unit.ts";
+import { scheduledJob, type ScheduledJobWant } from "../../../src/resources/scheduled-job.ts";
+import { postgresCluster, type ClusterWant } from "../../../src/resources/postgres/cluster.ts";
+import { postgresRunning, type RunningWant } from "../../../src/resources/postgres/settings.ts";
+import { pgbackrestStanza, type StanzaWant } from "../../../src/resources/pgbackrest/stanza.ts";
 import { FakeTransport } from "../helpers/fake-transport.ts";
 import { cases, folders, secretValues } from "../helpers/fixtures.ts";
 import { hostCtx } from "../helpers/host-ctx.ts";
@@ -50,6 +56,12 @@ const make: Record<string, (want: never) => Resource> = {
   line: (w: LineWant) => line(w),
   block: (w: BlockWant) => block(w),
   command: (w: CommandWant) => command(w),
+  cron: (w: CronWant) => cron(w),
+  systemdUnit: (w: SystemdUnitWant) => systemdUnit(w),
+  scheduledJob: (w: ScheduledJobWant) => scheduledJob(w),
+  postgresCluster: (w: ClusterWant) => postgresCluster(w),
+  postgresRunning: (w: RunningWant) => postgresRunning(w),
+  pgbackrestStanza: (w: StanzaWant) => pgbackrestStanza(w),
 };
 const EDIT_FOLDERS = ["editBlock", "editLine"]; // edit.fixtures.test.ts
 

@@ -10,6 +10,10 @@ import { packagesFact } from "../../../src/resources/packages.ts";
 import { pathFact } from "../../../src/resources/path-fact.ts";
 import { serviceFact } from "../../../src/resources/service.ts";
 import { groupFact, userFact } from "../../../src/resources/users.ts";
+import { unitStateFact } from "../../../src/resources/systemd-unit.ts";
+import { clusterFact } from "../../../src/resources/postgres/cluster.ts";
+import { runningFact, type RunningWant } from "../../../src/resources/postgres/settings.ts";
+import { stanzaFact, type StanzaWant } from "../../../src/resources/pgbackrest/stanza.ts";
 import { FakeTransport } from "../helpers/fake-transport.ts";
 import { cases, folders } from "../helpers/fixtures.ts";
 
@@ -28,6 +32,10 @@ const factories: Record<string, (args: unknown[]) => Fact<unknown>> = {
   userFact: ([n]) => userFact(n as string),
   groupFact: ([n]) => groupFact(n as string),
   guardFact: ([w]) => guardFact(w as CommandWant),
+  unitStateFact: ([n]) => unitStateFact(n as string),
+  clusterFact: ([v, n]) => clusterFact(v as number, n as string),
+  runningFact: ([w]) => runningFact(w as RunningWant),
+  stanzaFact: ([w]) => stanzaFact(w as StanzaWant),
 };
 
 it("every fact has fixtures and every fixture folder names a fact", () => {

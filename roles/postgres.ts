@@ -1,0 +1,67 @@
+// postgres: PostgreSQL from Debian's packages, one cluster created WITH data
+// checksums (an existing cluster without them is refused, with what to do),
+// settings in conf.d/lab.conf, and the server running with those settings in
+// effect (checked in pg_settings; reloaded or restarted when they are not).
+// No systemd is assumed: pg_ctlcluster starts the cluster (it hands over to
+// systemd itself on hosts that run it).
+import { defineRole, directory, file, line, packages } from "../src/index.ts";
+import { postgresCluster } from "../src/resources/postgres/cluster.ts";
+import { postgresRunning } from "../src/resources/postgres/settings.ts";
+
+export interface PostgresVars {
+  /** Major version: the Debian package postgresql-VERSION (15 on Debian 12). */
+  version: number;
+  /** Cluster name (pg_lsclusters), usually "main". */
+  cluster: string;
+  port: number;
+  /** listen_addresses ("localhost", an address, or "" for the Unix socket only). */
+  listenAddresses: string;
+  /** More settings, as pg_settings shows them (base units: "60" for 60 s). */
+  settings: Record<string, string>;
+}
+
+export const postgresDefaults: PostgresVars = { version: 15, cluster: "main", port: 5432, listenAddresses: "localhost", settings: {} };
+
+export const clusterPaths = (v: { version: number; cluster: string }) => ({
+  conf: `/etc/postgresql/${v.version}/${v.cluster}`,
+  data: `/var/lib/postgresql/${v.version}/${v.cluster}`,
+});
+
+/** Settings sorted by name (the rendered file does not change with the order they were given in). */
+export const sortedSettings = (s: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(s).sort(([a], [b]) => a.localeCompare(b)));
+
+export const postgres = defineRole<PostgresVars>({
+  name: "postgres",
+  schema: {
+    type: "object",
+    properties: {
+      version: { type: "integer", minimum: 10, maximum: 99 },
+      cluster: { type: "string", pattern: "^[a-z0-9_-]+$" },
+      port: { type: "integer", minimum: 1, maximum: 65535 },
+      listenAddresses: { type: "string", pattern: "^[^'\\n]*$" },
+      settings: { type: "object", required: [], propertyNames: { pattern: "^[a-z_][a-z0-9_.]*$" }, additionalProperties: { type: "string", pattern: "^[^\\n]*$" } },
+    },
+    required: ["version", "cluster", "port", "listenAddresses", "settings"],
+    additionalProperties: false,
+  },
+  resources: (v, _host, lab) => {
+    const p = clusterPaths(v);
+    const settings = sortedSettings({ ...v.settings, listen_addresses: v.listenAddresses, port: String(v.port) });
+    return [
+      // Before the package: its postinst would otherwise create a cluster without checksums.
+      directory({ path: "/etc/postgresql-common", mode: "0755" }),
+      file({ path: "/etc/postgresql-common/createcluster.conf", content: lab.template("postgres/createcluster.conf.njk", { version: v.version }), mode: "0644" }),
+      packages({ names: [`postgresql-${v.version}`] }),
+      postgresCluster({ version: v.version, name: v.cluster, port: v.port }),
+      directory({ path: `${p.conf}/conf.d`, mode: "0755", owner: "postgres", group: "postgres" }),
+      // Debian's postgresql.conf does not read conf.d by itself; last, so conf.d overrides it.
+      line({ path: `${p.conf}/postgresql.conf`, line: "include_dir = 'conf.d'", regexp: "^include_dir\\s*=\\s*'conf\\.d'" }),
+      file({
+        path: `${p.conf}/conf.d/lab.conf`, mode: "0644", owner: "postgres", group: "postgres",
+        content: lab.template("postgres/settings.conf.njk", { role: "postgres", about: "the cluster's own settings.", settings }),
+      }),
+      postgresRunning({ version: v.version, name: v.cluster, port: v.port, settings }),
+    ];
+  },
+});
