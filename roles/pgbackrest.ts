@@ -11,8 +11,7 @@
 //   pgbackrestStanza  archiving on in PostgreSQL, stanza-create, pgbackrest check
 // pgbackrestPlays() returns the three plays in order. Details: docs/pgbackrest.md.
 import { createHash } from "node:crypto";
-import type { JSONSchemaType } from "ajv";
-import { command, defineRole, directory, file, packages, sh, user, type HostInfo, type Play, type Resource, type RoleTools } from "../src/index.ts";
+import { Type, command, defineRole, directory, file, packages, sh, user, type HostInfo, type Play, type Resource, type RoleTools, type Static } from "../src/index.ts";
 import { badInput } from "../src/errors.ts";
 import { pgbackrestConf, processMaxFor } from "../src/resources/pgbackrest/conf.ts";
 import { sshTrust } from "../src/resources/pgbackrest/ssh-trust.ts";
@@ -21,88 +20,53 @@ import { postgresRunning } from "../src/resources/postgres/settings.ts";
 import { scheduledJob } from "../src/resources/scheduled-job.ts";
 import { clusterPaths, sortedSettings } from "./postgres.ts";
 
-export interface RepoVars {
+const Int = (max: number, description?: string) => Type.Integer({ minimum: 1, maximum: max, ...(description ? { description } : {}) });
+
+export const RepoVars = Type.Object({
   /** Repository directory on its host. */
-  path: string;
+  path: Type.String({ pattern: "^/[^\\n]*$", description: "Repository directory on its host." }),
   /** Full backups kept (older ones, and the WAL only they need, are expired after each backup). */
-  retentionFull: number;
+  retentionFull: Int(9999999, "Full backups kept (older ones, and the WAL only they need, are expired after each backup)."),
   /** Differential backups kept. */
-  retentionDiff: number;
+  retentionDiff: Int(9999999, "Differential backups kept."),
   /** Backups (full) whose WAL is kept; unset: the WAL of every retained backup (point-in-time recovery to any time since the oldest). */
-  retentionArchive?: number;
+  retentionArchive: Type.Optional(Int(9999999, "Backups (full) whose WAL is kept; unset: the WAL of every retained backup.")),
   /** When the full and the differential backups run: five cron fields, host local time. */
-  fullSchedule: string;
-  diffSchedule: string;
-}
+  fullSchedule: Type.String({ minLength: 9, description: "When the full backups run: five cron fields, host local time." }),
+  diffSchedule: Type.String({ minLength: 9, description: "When the differential backups run: five cron fields, host local time." }),
+}, { additionalProperties: false });
+export type RepoVars = Static<typeof RepoVars>;
 
-export interface PgbackrestVars {
-  stanza: string;
+const HostName = (description: string) => Type.String({ pattern: "^[A-Za-z0-9_.-]+$", description });
+export const PgbackrestVars = Type.Object({
+  stanza: Type.String({ pattern: "^[A-Za-z0-9_-]+$" }),
   /** Inventory names of the database host and of the backup host (repo2's repository host). */
-  dbHost: string;
-  backupHost: string;
+  dbHost: HostName("Inventory name of the database host."),
+  backupHost: HostName("Inventory name of the backup host (repo2's repository host)."),
   /** Address the backup host reaches the database host at (default: its inventory address); likewise the other way. */
-  dbAddress?: string;
-  backupAddress?: string;
-  pgVersion: number;
-  pgCluster: string;
-  pgPort: number;
+  dbAddress: Type.Optional(HostName("Address the backup host reaches the database host at (default: its inventory address).")),
+  backupAddress: Type.Optional(HostName("Address the database host reaches the backup host at (default: its inventory address).")),
+  pgVersion: Type.Integer({ minimum: 10, maximum: 99 }),
+  pgCluster: Type.String({ pattern: "^[a-z0-9_-]+$" }),
+  pgPort: Int(65535),
   /** Recovery point objective: PostgreSQL's archive_timeout, so a WAL segment is closed (and archived) at least this often. */
-  rpoSeconds: number;
+  rpoSeconds: Type.Integer({ minimum: 30, maximum: 86400, description: "Recovery point objective: PostgreSQL's archive_timeout." }),
   /** pgBackRest's archive-timeout: how long archive-push and check wait for a segment to be stored. */
-  archivePushTimeoutSeconds: number;
-  repo1: RepoVars;
-  repo2: RepoVars;
+  archivePushTimeoutSeconds: Int(86400, "pgBackRest's archive-timeout: how long archive-push and check wait for a segment to be stored."),
+  repo1: RepoVars,
+  repo2: RepoVars,
   /** Name of the repo2 passphrase in `lab secrets` (make it long and random; losing it loses repo2). */
-  cipherPassSecret: string;
+  cipherPassSecret: Type.String({ pattern: "^[A-Za-z0-9_.-]+$", description: "Name of the repo2 passphrase in lab secrets." }),
   /** The user owning repo2 on the backup host. */
-  backupUser: string;
+  backupUser: Type.String({ pattern: "^[a-z_][a-z0-9_-]*$", description: "The user owning repo2 on the backup host." }),
   /** Parallel processes; unset: half the host's cores (a fact), at least 1. */
-  processMax?: number;
+  processMax: Type.Optional(Int(999, "Parallel processes; unset: half the host's cores, at least 1.")),
   /** archive-push-queue-max: DROPS WAL once this much is queued (e.g. "4GiB"). Only with acceptWalLoss. */
-  archivePushQueueMax?: string;
+  archivePushQueueMax: Type.Optional(Type.String({ pattern: "^[0-9]+(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)?$", description: "archive-push-queue-max: DROPS WAL once this much is queued. Only with acceptWalLoss." })),
   /** Say yes to losing WAL (and point-in-time recovery across the gap) when the queue is full. */
-  acceptWalLoss?: boolean;
-}
-
-const repoSchema = {
-  type: "object",
-  properties: {
-    path: { type: "string", pattern: "^/[^\\n]*$" },
-    retentionFull: { type: "integer", minimum: 1, maximum: 9999999 },
-    retentionDiff: { type: "integer", minimum: 1, maximum: 9999999 },
-    retentionArchive: { type: "integer", minimum: 1, maximum: 9999999, nullable: true },
-    fullSchedule: { type: "string", minLength: 9 },
-    diffSchedule: { type: "string", minLength: 9 },
-  },
-  required: ["path", "retentionFull", "retentionDiff", "fullSchedule", "diffSchedule"],
-  additionalProperties: false,
-} as const;
-
-const host = { type: "string", pattern: "^[A-Za-z0-9_.-]+$" } as const;
-const schema: JSONSchemaType<PgbackrestVars> = {
-  type: "object",
-  properties: {
-    stanza: { type: "string", pattern: "^[A-Za-z0-9_-]+$" },
-    dbHost: host,
-    backupHost: host,
-    dbAddress: { ...host, nullable: true },
-    backupAddress: { ...host, nullable: true },
-    pgVersion: { type: "integer", minimum: 10, maximum: 99 },
-    pgCluster: { type: "string", pattern: "^[a-z0-9_-]+$" },
-    pgPort: { type: "integer", minimum: 1, maximum: 65535 },
-    rpoSeconds: { type: "integer", minimum: 30, maximum: 86400 },
-    archivePushTimeoutSeconds: { type: "integer", minimum: 1, maximum: 86400 },
-    repo1: repoSchema,
-    repo2: repoSchema,
-    cipherPassSecret: { type: "string", pattern: "^[A-Za-z0-9_.-]+$" },
-    backupUser: { type: "string", pattern: "^[a-z_][a-z0-9_-]*$" },
-    processMax: { type: "integer", minimum: 1, maximum: 999, nullable: true },
-    archivePushQueueMax: { type: "string", pattern: "^[0-9]+(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)?$", nullable: true },
-    acceptWalLoss: { type: "boolean", nullable: true },
-  },
-  required: ["stanza", "dbHost", "backupHost", "pgVersion", "pgCluster", "pgPort", "rpoSeconds", "archivePushTimeoutSeconds", "repo1", "repo2", "cipherPassSecret", "backupUser"],
-  additionalProperties: false,
-};
+  acceptWalLoss: Type.Optional(Type.Boolean({ description: "Say yes to losing WAL when the queue is full." })),
+}, { additionalProperties: false });
+export type PgbackrestVars = Static<typeof PgbackrestVars>;
 
 /** What a lab uses unless told otherwise: RPO 60 s, weekly full + daily differential backups, repo2 an hour after repo1. */
 export const pgbackrestDefaults = {
@@ -155,9 +119,9 @@ const backupCommand = (v: PgbackrestVars, repo: 1 | 2, type: "full" | "diff") =>
 /** The command a backup schedule runs (tests and `lab backup --run` run exactly this). */
 export const scheduledBackupCommand = backupCommand;
 
-export const pgbackrest = defineRole<PgbackrestVars>({
+export const pgbackrest = defineRole({
   name: "pgbackrest",
-  schema,
+  vars: PgbackrestVars,
   resources: (v, host, lab) => {
     const side = sideOf(v, host, lab);
     const pg = clusterPaths({ version: v.pgVersion, cluster: v.pgCluster });
@@ -203,9 +167,9 @@ export const pgbackrest = defineRole<PgbackrestVars>({
   },
 });
 
-export const pgbackrestTrust = defineRole<PgbackrestVars>({
+export const pgbackrestTrust = defineRole({
   name: "pgbackrest-trust",
-  schema,
+  vars: PgbackrestVars,
   resources: (v, host, lab) => {
     const side = sideOf(v, host, lab);
     return side.kind === "db"
@@ -218,9 +182,9 @@ export const pgbackrestTrust = defineRole<PgbackrestVars>({
 export const archiveSettings = (v: PgbackrestVars): Record<string, string> =>
   sortedSettings({ archive_mode: "on", archive_command: archiveCommand(v), archive_timeout: String(v.rpoSeconds) });
 
-export const pgbackrestStanza = defineRole<PgbackrestVars>({
+export const pgbackrestStanza = defineRole({
   name: "pgbackrest-stanza",
-  schema,
+  vars: PgbackrestVars,
   resources: (v, host, lab) => {
     if (sideOf(v, host, lab).kind === "backup") return [];
     const pg = clusterPaths({ version: v.pgVersion, cluster: v.pgCluster });

@@ -4,21 +4,22 @@
 // effect (checked in pg_settings; reloaded or restarted when they are not).
 // No systemd is assumed: pg_ctlcluster starts the cluster (it hands over to
 // systemd itself on hosts that run it).
-import { defineRole, directory, file, line, packages } from "../src/index.ts";
+import { Type, defineRole, directory, file, line, packages, type Static } from "../src/index.ts";
 import { postgresCluster } from "../src/resources/postgres/cluster.ts";
 import { postgresRunning } from "../src/resources/postgres/settings.ts";
 
-export interface PostgresVars {
+export const PostgresVars = Type.Object({
   /** Major version: the Debian package postgresql-VERSION (15 on Debian 12). */
-  version: number;
+  version: Type.Integer({ minimum: 10, maximum: 99, description: "Major version: the Debian package postgresql-VERSION (15 on Debian 12)." }),
   /** Cluster name (pg_lsclusters), usually "main". */
-  cluster: string;
-  port: number;
+  cluster: Type.String({ pattern: "^[a-z0-9_-]+$", description: "Cluster name (pg_lsclusters), usually main." }),
+  port: Type.Integer({ minimum: 1, maximum: 65535 }),
   /** listen_addresses ("localhost", an address, or "" for the Unix socket only). */
-  listenAddresses: string;
+  listenAddresses: Type.String({ pattern: "^[^'\\n]*$", description: "listen_addresses (localhost, an address, or empty for the Unix socket only)." }),
   /** More settings, as pg_settings shows them (base units: "60" for 60 s). */
-  settings: Record<string, string>;
-}
+  settings: Type.Record(Type.String({ pattern: "^[a-z_][a-z0-9_.]*$" }), Type.String({ pattern: "^[^\\n]*$" }), { additionalProperties: false, description: "More settings, as pg_settings shows them (base units)." }),
+}, { additionalProperties: false });
+export type PostgresVars = Static<typeof PostgresVars>;
 
 export const postgresDefaults: PostgresVars = { version: 15, cluster: "main", port: 5432, listenAddresses: "localhost", settings: {} };
 
@@ -31,20 +32,9 @@ export const clusterPaths = (v: { version: number; cluster: string }) => ({
 export const sortedSettings = (s: Record<string, string>): Record<string, string> =>
   Object.fromEntries(Object.entries(s).sort(([a], [b]) => a.localeCompare(b)));
 
-export const postgres = defineRole<PostgresVars>({
+export const postgres = defineRole({
   name: "postgres",
-  schema: {
-    type: "object",
-    properties: {
-      version: { type: "integer", minimum: 10, maximum: 99 },
-      cluster: { type: "string", pattern: "^[a-z0-9_-]+$" },
-      port: { type: "integer", minimum: 1, maximum: 65535 },
-      listenAddresses: { type: "string", pattern: "^[^'\\n]*$" },
-      settings: { type: "object", required: [], propertyNames: { pattern: "^[a-z_][a-z0-9_.]*$" }, additionalProperties: { type: "string", pattern: "^[^\\n]*$" } },
-    },
-    required: ["version", "cluster", "port", "listenAddresses", "settings"],
-    additionalProperties: false,
-  },
+  vars: PostgresVars,
   resources: (v, _host, lab) => {
     const p = clusterPaths(v);
     const settings = sortedSettings({ ...v.settings, listen_addresses: v.listenAddresses, port: String(v.port) });
