@@ -63,7 +63,7 @@ export function defineRole<S extends TSchema>(def: RoleDefinition<S>): Role<Stat
       schema: def.vars,
       ...(at ? { at } : {}),
       expand: (validVars, host, tools) => {
-        const out = def.resources(validVars as Static<S>, host, tools);
+        const out = def.resources(validVars, host, tools);
         return Array.isArray(out) ? { resources: out } : out;
       },
     };

@@ -102,7 +102,7 @@ export const VmTemplate = Type.Object({
   vmid: Type.Integer({ minimum: 100 }),
   cores: Type.Optional(Type.Integer({ minimum: 1 })),
   memory: Type.Optional(Type.Integer({ minimum: 64, description: "MiB" })),
-  os_type: Type.Optional(Type.String()),
+  os_type: Type.Optional(literals(["other", "wxp", "w2k", "w2k3", "w2k8", "wvista", "win7", "win8", "win10", "win11", "l24", "l26", "solaris"], { description: "Guest OS type (PVE ostype; default l26)." })),
 }, closed);
 export type VmTemplate = Static<typeof VmTemplate>;
 

@@ -8,8 +8,7 @@ import { ExitCode, LabError } from "../../errors.ts";
 import type { PveEndpoint } from "../../inventory/model.ts";
 import type { Secret } from "../../secrets/secret.ts";
 import { ProxmoxClient } from "../client.ts";
-import { parseUpid } from "../tasks.ts";
-import type { PveApi } from "./api.ts";
+import { type PveApi, pveApi } from "./api.ts";
 import { VmidAllocator } from "./find.ts";
 
 export type { PveEndpoint } from "../../inventory/model.ts";
@@ -30,20 +29,7 @@ export function pveService(name: string, ep: PveEndpoint, tokenSecret: Secret, r
       // LAB_PVE_RECORD=FILE: every call's method, path and parameter names, as JSON lines (conformance tests).
       ...(record ? { recorder: (c) => appendFileSync(record, `${JSON.stringify(c)}\n`) } : {}),
     });
-    const api: PveApi & { close(): void } = {
-      endpoint: name,
-      close: () => client.close(),
-      get: (p, q) => client.get(p, q),
-      post: (p, q) => client.post(p, q),
-      put: (p, q) => client.put(p, q),
-      delete: (p, q) => client.delete(p, q),
-      async wait(upid, what) {
-        if (typeof upid !== "string" || !parseUpid(upid)) return;
-        ctx.log.debug(`[${name}] waiting for ${what}: ${upid}`);
-        await client.waitTask(upid);
-      },
-    };
-    return api;
+    return pveApi(client, name, ctx.log);
   });
 }
 
