@@ -50,6 +50,8 @@ export interface VmPolicy extends Common {
   readonly vms: readonly string[];
   readonly selector: VmTarget["select"];
   readonly endpoint: string;
+  readonly pbs: string;
+  readonly datastore: string;
   readonly storage: string;
   readonly schedule: string;
   readonly mode: "snapshot" | "suspend" | "stop";
@@ -150,6 +152,8 @@ export function resolvePolicy(src: YamlSource, inv: Pick<Inventory, "hosts" | "l
 
   const vms = Object.entries(data.vms ?? {}).map(([name, t]): VmPolicy => {
     unique("vms", name);
+    if (!(t.pbs in inv.lab.pbs)) fail(["vms", name, "pbs"], `VM target ${name}: unknown PBS endpoint "${t.pbs}"`, `PBS endpoints (inventory pbs:): ${names(Object.keys(inv.lab.pbs))}`);
+    if (t.offsite?.datastore === t.datastore) fail(["vms", name, "offsite", "datastore"], `VM target ${name}: the offsite datastore is the datastore itself`, "name a second datastore (on another disk or PBS) for the offsite copy");
     if (!(t.endpoint in inv.lab.proxmox)) fail(["vms", name, "endpoint"], `VM target ${name}: unknown Proxmox endpoint "${t.endpoint}"`, `endpoints: ${names(Object.keys(inv.lab.proxmox))}`);
     let list: string[];
     if ("vms" in t.select) {
@@ -163,7 +167,7 @@ export function resolvePolicy(src: YamlSource, inv: Pick<Inventory, "hosts" | "l
       if (list.length === 0) fail(["vms", name, "select", "tag"], `VM target ${name}: no VM in the inventory has tag "${tag}"`, "tag the VMs (vms.NAME.tags) or fix the tag");
     }
     return {
-      kind: "vm", ...common("vms", name, t), vms: list.sort(), selector: t.select, endpoint: t.endpoint, storage: t.storage,
+      kind: "vm", ...common("vms", name, t), vms: list.sort(), selector: t.select, endpoint: t.endpoint, pbs: t.pbs, datastore: t.datastore, storage: t.storage,
       schedule: t.schedule, mode: t.mode ?? "snapshot", retention: t.retention,
       ...(t.encryption_key !== undefined ? { encryptionKey: t.encryption_key } : {}),
       ...(t.offsite ? { offsite: t.offsite } : {}), ...(t.verify ? { verify: t.verify } : {}),

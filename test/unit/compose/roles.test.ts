@@ -14,7 +14,7 @@ import { hostInfo } from "../helpers/host-ctx.ts";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
 const tools: RoleTools = {
-  template: templateRenderer(ROOT), root: ROOT, secret: (n) => new Secret(n, `value-of-${n}-123`), lab: { proxmox: {}, vlans: {}, templates: {}, vms: {} }, vmKeys: () => [], hosts: new Map(),
+  template: templateRenderer(ROOT), root: ROOT, secret: (n) => new Secret(n, `value-of-${n}-123`), lab: { proxmox: {}, pbs: {}, vlans: {}, templates: {}, vms: {} }, vmKeys: () => [], hosts: new Map(),
 };
 const host = (vars: Record<string, unknown>) => ({ ...hostInfo("web1", vars), connection: { ...hostInfo("web1").connection, address: "10.0.10.11" } });
 const expand = (vars: Record<string, unknown>) =>
