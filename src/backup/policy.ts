@@ -73,6 +73,9 @@ export interface BackupPolicy {
 }
 
 export const DEFAULT_POLICY_FILE = "backups/policy.yaml";
+
+/** A project without backups/policy.yaml. */
+export const NO_POLICY: BackupPolicy = { file: undefined, postgres: [], vms: [], targets: [], where: () => undefined };
 const DEFAULT_RTO = "2h";
 const DEFAULT_DRILL_EVERY = "90d";
 const DEFAULT_REPO_PATH = "/var/lib/pgbackrest";
@@ -81,7 +84,7 @@ export async function loadPolicy(opts: { root: string; file?: string; inventory:
   const file = opts.file ?? join(opts.root, DEFAULT_POLICY_FILE);
   if (!existsSync(file)) {
     if (opts.file) throw badInput(`backup policy not found: ${file}`, { file }, "pass an existing file, or create backups/policy.yaml");
-    return { file: undefined, postgres: [], vms: [], targets: [], where: () => undefined };
+    return NO_POLICY;
   }
   return resolvePolicy(await readYaml(file), opts.inventory);
 }
