@@ -80,8 +80,10 @@ async function runPgDue(env: BackupEnv, p: PgPolicy, now: Date, gap: number): Pr
     if (repo.lastBackup && repo.ageSec !== undefined && repo.ageSec <= gap) continue;
     const type = repo.lastBackup && p.schedule.diff ? "diff" : "full";
     env.progress?.(`${p.name}: running a ${type} backup into ${repo.repo} (repo${repo.index})`);
-    const cmd = sh`runuser -u postgres -- pgbackrest ${`--stanza=${p.stanza}`} ${`--repo=${repo.index}`} ${`--type=${type}`} backup`;
-    const r = await env.exec(p.host, cmd, { timeoutMs: BACKUP_TIMEOUT_MS });
+    // A repository host's repository is backed up from that host (pgBackRest refuses it elsewhere).
+    const r2 = p.repositories.find((x) => x.index === repo.index)!;
+    const cmd = sh`runuser -u ${r2.user} -- pgbackrest ${`--stanza=${p.stanza}`} ${`--repo=${repo.index}`} ${`--type=${type}`} backup`;
+    const r = await env.exec(r2.host ?? p.host, cmd, { timeoutMs: BACKUP_TIMEOUT_MS });
     if (r.code !== 0) env.progress?.(`${p.name}: the ${type} backup into ${repo.repo} FAILED (exit ${r.code}): ${(r.stderr || r.stdout).trim().split("\n").pop() ?? ""}`);
   }
 }

@@ -31,6 +31,7 @@ export const PgRepository = Type.Object({
   repo: Type.Integer({ minimum: 1, maximum: 256, description: "pgBackRest repository index (repoN-* options)." }),
   host: Type.Optional(Type.String({ description: "Inventory host that holds the repository (pgBackRest repository host over SSH); absent: on the database host." })),
   path: Type.Optional(Type.String({ pattern: "^/", description: "Repository path (default /var/lib/pgbackrest)." })),
+  user: Type.Optional(Type.String({ pattern: "^[a-z_][a-z0-9_-]*$", description: "User owning a repository on a repository host; backups and verify run there as this user (default pgbackrest)." })),
   encryption_key: Type.Optional(Type.String({ description: "Name of the secret (secrets.age) holding the repository's cipher passphrase; set: aes-256-cbc." })),
   retention: Type.Optional(Type.Object({
     full: Count("Full backups kept (repoN-retention-full)."),

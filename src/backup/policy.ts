@@ -30,6 +30,8 @@ export interface PgRepo {
   /** Inventory host of a repository host; absent: on the database host. */
   readonly host?: string;
   readonly path: string;
+  /** Who runs pgBackRest for this repository, on its host (postgres on the database host). */
+  readonly user: string;
   readonly encryptionKey?: string;
   readonly retention: { readonly full: number; readonly diff?: number };
 }
@@ -136,7 +138,7 @@ export function resolvePolicy(src: YamlSource, inv: Pick<Inventory, "hosts" | "l
       if (r.host !== undefined) hostMust(["postgres", name, "repositories", rname, "host"], r.host, `repository ${rname} of ${name}`);
       if (r.host === t.host) fail(["postgres", name, "repositories", rname, "host"], `repository ${rname} of ${name} is on the database host itself`, "leave host: out for a repository on the database host; a repository host is another machine");
       return {
-        name: rname, index: r.repo, path: r.path ?? DEFAULT_REPO_PATH,
+        name: rname, index: r.repo, path: r.path ?? DEFAULT_REPO_PATH, user: r.host !== undefined ? (r.user ?? "pgbackrest") : "postgres",
         ...(r.host !== undefined ? { host: r.host } : {}),
         ...(r.encryption_key !== undefined ? { encryptionKey: r.encryption_key } : {}),
         retention: r.retention ?? { full: 2 },

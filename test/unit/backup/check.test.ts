@@ -12,7 +12,7 @@ const fx = (f: string) => readFileSync(join(import.meta.dirname, "../../fixtures
 const pg: PgPolicy = {
   kind: "postgres", name: "db1-main", host: "db1", cluster: "15/main", stanza: "main", rpoSec: 60, rtoSec: 7200, drillEverySec: 1, timezone: "UTC",
   schedule: { full: "0 1 * * 0", diff: "0 1 * * 1-6" }, acceptWalLoss: false,
-  repositories: [{ name: "local", index: 1, path: "/p", retention: { full: 2 } }, { name: "offsite", index: 2, host: "backup1", path: "/p", encryptionKey: "k", retention: { full: 2 } }],
+  repositories: [{ name: "local", index: 1, path: "/p", user: "postgres", retention: { full: 2 } }, { name: "offsite", index: 2, host: "backup1", path: "/p", user: "pgbackrest", encryptionKey: "k", retention: { full: 2 } }],
 };
 const vm: VmPolicy = { kind: "vm", name: "vms", vms: ["trusted1"], selector: { vms: ["trusted1"] }, endpoint: "pve1", pbs: "pbs1", datastore: "lab", storage: "pbs-lab", schedule: "02:30", mode: "snapshot", retention: { daily: 7 }, rpoSec: 86_400, rtoSec: 1, drillEverySec: 1, timezone: "UTC" };
 const policy: BackupPolicy = { file: "p.yaml", postgres: [pg], vms: [vm], targets: [pg, vm], where: () => undefined };
@@ -58,7 +58,7 @@ describe("lab backup (the check)", () => {
     await checkBackups(e, { run: true });
     expect(commands.filter((c) => c.includes("backup") && !c.includes("@@"))).toEqual([
       "db1: runuser -u postgres -- pgbackrest --stanza=main --repo=1 --type=diff backup",
-      "db1: runuser -u postgres -- pgbackrest --stanza=main --repo=2 --type=diff backup",
+      "backup1: runuser -u pgbackrest -- pgbackrest --stanza=main --repo=2 --type=diff backup",
     ]);
     expect(calls).toContainEqual(["POST", "/nodes/pve/vzdump", { vmid: "201", storage: "pbs-lab", mode: "snapshot" }]);
     expect(calls).toContainEqual(["wait", "vzdump of trusted1"]);

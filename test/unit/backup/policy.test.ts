@@ -73,8 +73,8 @@ describe("backup policy", () => {
     expect(p.postgres).toEqual([expect.objectContaining({
       kind: "postgres", name: "db1-main", host: "db1", cluster: "15/main", stanza: "db1-main", rpoSec: 60, rtoSec: 7200, drillEverySec: 7_776_000, timezone: "Europe/Berlin", acceptWalLoss: false,
       repositories: [
-        { name: "local", index: 1, path: "/var/lib/pgbackrest", retention: { full: 2, diff: 7 } },
-        { name: "offsite", index: 2, host: "backup1", path: "/var/lib/pgbackrest", encryptionKey: "pgbackrest_repo2", retention: { full: 2 } },
+        { name: "local", index: 1, path: "/var/lib/pgbackrest", user: "postgres", retention: { full: 2, diff: 7 } },
+        { name: "offsite", index: 2, host: "backup1", path: "/var/lib/pgbackrest", user: "pgbackrest", encryptionKey: "pgbackrest_repo2", retention: { full: 2 } },
       ],
     })]);
     expect(p.vms).toEqual([expect.objectContaining({ kind: "vm", name: "stateful-vms", vms: ["app1", "wiki1"], rpoSec: 86_400, mode: "snapshot", retention: { daily: 7, weekly: 4, monthly: 3 } })]);
