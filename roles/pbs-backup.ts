@@ -3,6 +3,7 @@
 // fingerprint, encryption key), a vzdump job per target (the tag expanded to
 // VMs), and on the PBS the prune job (the policy's retention), the verify job,
 // the GC schedule and the sync job that makes the offsite copy.
+import { resolve } from "node:path";
 import { Type, defineRole, type Resource } from "../src/index.ts";
 import { badInput } from "../src/errors.ts";
 import { backupJob } from "../src/proxmox/resources/backup-job.ts";
@@ -26,14 +27,15 @@ export const pbsBackup = defineRole({
     const gcDone = new Set<string>();
     for (const t of tools.backups.vms.filter((x) => x.endpoint === v.endpoint)) {
       const pbsEp = tools.lab.pbs[t.pbs]!;
-      if (!pbsEp.fingerprint) throw badInput(`PBS endpoint ${t.pbs}: Proxmox's pbs storage needs the certificate's fingerprint`, {}, `set pbs.${t.pbs}.fingerprint`);
+      if (!pbsEp.fingerprint && !pbsEp.ca_file) throw badInput(`PBS endpoint ${t.pbs}: Proxmox's pbs storage needs the certificate's fingerprint`, {}, `set pbs.${t.pbs}.fingerprint (or ca_file to its self-signed certificate)`);
       const url = new URL(pbsEp.url);
       const pbs = pbsService(t.pbs, pbsEp, tools.secret(pbsEp.token_secret), tools.root);
       out.push(
         pbsStorage(pve, {
           storage: t.storage, server: url.hostname, port: Number(url.port || 8007), datastore: t.datastore,
           username: pbsEp.backup_token_id ?? pbsEp.token_id, password: tools.secret(pbsEp.backup_token_secret ?? pbsEp.token_secret),
-          fingerprint: pbsEp.fingerprint, ...(t.encryptionKey ? { encryptionKey: tools.secret(t.encryptionKey) } : {}),
+          // A self-signed certificate given as ca_file pins its own fingerprint (read when planning).
+          fingerprint: pbsEp.fingerprint ?? { certFile: resolve(tools.root, pbsEp.ca_file!) }, ...(t.encryptionKey ? { encryptionKey: tools.secret(t.encryptionKey) } : {}),
         }),
         backupJob(pve, { id: `lab-${t.name}`, schedule: t.schedule, storage: t.storage, vms: [...t.vms], mode: t.mode, retention: t.retention, comment: `lab: backups/policy.yaml target ${t.name}` }),
         // The policy's retention, enforced by PBS (vzdump's own prune-backups does the same after each backup).

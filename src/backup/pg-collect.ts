@@ -20,9 +20,12 @@ const MARK = "@@lab-backup";
 /** The one shell script; each part's output is framed by markers with its exit code. */
 export function pgCollectScript(p: PgPolicy, withCheck: boolean): string {
   const as = (cmd: string) => sh`runuser -u postgres -- sh -c ${cmd}`;
-  const part = (name: string, cmd: string) => `echo ${MARK}:${name}; ${cmd} 2>&1; echo ${MARK}:rc:$?`;
+  // The newline before the rc marker: pgBackRest's JSON ends without one.
+  const part = (name: string, cmd: string) => `echo ${MARK}:${name}; ${cmd} 2>&1; printf '\\n${MARK}:rc:%s\\n' $?`;
   const pgbr = (args: string) => as(`pgbackrest ${sh`--stanza=${p.stanza}`} ${args}`);
+  // From / : the postgres user cannot enter the login user's home, and psql would say so in its output.
   return [
+    "cd /",
     part("sql", as(sh`psql -XAtq --cluster ${p.cluster} -d postgres -c ${SQL}`)),
     part("info", pgbr("--output=json info")),
     ...(withCheck ? [part("check", pgbr(`--archive-timeout=${CHECK_ARCHIVE_TIMEOUT_SEC} check`))] : []),
@@ -33,7 +36,7 @@ export function pgCollectScript(p: PgPolicy, withCheck: boolean): string {
 export function parseCollected(p: PgPolicy, r: ExecResult): PgObservation {
   const parts = new Map<string, { out: string; code: number }>();
   const re = new RegExp(`^${MARK}:([a-z0-9]+)\\n([\\s\\S]*?)^${MARK}:rc:(\\d+)$`, "gm");
-  for (const m of r.stdout.matchAll(re)) parts.set(m[1]!, { out: m[2]!, code: Number(m[3]) });
+  for (const m of r.stdout.matchAll(re)) parts.set(m[1]!, { out: m[2]!.replace(/\n$/, ""), code: Number(m[3]) });
   const json = <T>(name: string): T | undefined => {
     const x = parts.get(name);
     if (!x || x.code !== 0) return undefined;

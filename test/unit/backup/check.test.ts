@@ -35,7 +35,7 @@ function env(now: Date, opts: { dbDown?: boolean; backups?: { vmid: number; ctim
     exec: (host, command) => {
       commands.push(`${host}: ${command.split("\n")[0]!}`);
       if (opts.dbDown) return Promise.reject(new UnreachableError(host, "connection refused"));
-      return Promise.resolve({ code: 0, stdout: command.startsWith("echo @@lab-backup") ? framedOk() : "", stderr: "" });
+      return Promise.resolve({ code: 0, stdout: command.includes("echo @@lab-backup:sql") ? framedOk() : "", stderr: "" });
     },
     pve: () => Promise.resolve(api),
   };

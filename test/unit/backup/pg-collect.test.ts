@@ -12,12 +12,14 @@ const policy: PgPolicy = {
   schedule: { full: "0 1 * * 0" }, acceptWalLoss: false,
   repositories: [{ name: "local", index: 1, path: "/var/lib/pgbackrest", user: "postgres", retention: { full: 2 } }, { name: "offsite", index: 2, host: "backup1", path: "/x", user: "pgbackrest", retention: { full: 2 } }],
 };
-const framed = (parts: [string, string, number][]) => parts.map(([n, out, rc]) => `@@lab-backup:${n}\n${out}${out.endsWith("\n") || out === "" ? "" : "\n"}@@lab-backup:rc:${rc}\n`).join("");
+// As the script frames them: the marker, the output as it came, a newline, the exit code.
+const framed = (parts: [string, string, number][]) => parts.map(([n, out, rc]) => `@@lab-backup:${n}\n${out}\n@@lab-backup:rc:${rc}\n`).join("");
 
 describe("pg collection", () => {
   it("runs every part as postgres, quoting the stanza and cluster", () => {
     const s = pgCollectScript({ ...policy, stanza: "main; rm -rf /" }, true);
-    expect(s.split("\n").map((l) => l.replace(/ 2>&1; echo @@lab-backup:rc:\$\?$/, "").replace(/^echo @@lab-backup:(\w+); /, "$1: "))).toEqual([
+    expect(s.split("\n").map((l) => l.replace(/ 2>&1; printf '\\n@@lab-backup:rc:%s\\n' \$\?$/, "").replace(/^echo @@lab-backup:(\w+); /, "$1: "))).toEqual([
+      "cd /",
       expect.stringMatching(/^sql: runuser -u postgres -- sh -c 'psql -XAtq --cluster 15\/main -d postgres -c '"'"'select json_build_object\(/),
       "info: runuser -u postgres -- sh -c 'pgbackrest --stanza='\"'\"'main; rm -rf /'\"'\"' --output=json info'",
       "check: runuser -u postgres -- sh -c 'pgbackrest --stanza='\"'\"'main; rm -rf /'\"'\"' --archive-timeout=15 check'",
