@@ -1,6 +1,11 @@
-// inventory/schema.json from the model (src/inventory/model.ts): `npm run gen:schema`.
+// The published JSON Schemas, generated from their models (`npm run gen:schema`):
+// inventory/schema.json (src/inventory/model.ts) and backups/policy.schema.json
+// (src/backup/policy-model.ts). A unit test fails when a committed file is stale.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { policySchemaJson } from "../src/backup/policy-model.ts";
 import { inventorySchemaJson } from "../src/inventory/model.ts";
 
-writeFileSync(join(import.meta.dirname, "..", "inventory", "schema.json"), inventorySchemaJson());
+const root = join(import.meta.dirname, "..");
+writeFileSync(join(root, "inventory", "schema.json"), inventorySchemaJson());
+writeFileSync(join(root, "backups", "policy.schema.json"), policySchemaJson());

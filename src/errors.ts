@@ -14,6 +14,10 @@ export const ExitCode = {
   unreachable: 4,
   /** Another `lab` run holds the lab lock. */
   locked: 5,
+  /** `lab backup`: at least one target breaches its policy (stale, lagging, missing WAL, unverifiable). */
+  backupBreach: 6,
+  /** `lab drill`: at least one drill failed or missed its policy's RPO/RTO. */
+  drillFailed: 7,
   /** Interrupted by SIGINT/SIGTERM; the recap says what was done. */
   interrupted: 130,
   /** `lab plan --detailed-exitcode`: the plan has changes. */

@@ -1,9 +1,8 @@
-// `lab backup ...`: for now `prune-preview FILE [--json]` (offline what-if of a PBS prune).
+// `lab backup prune-preview FILE [--json]`: an offline what-if of a PBS prune, a subcommand of `lab backup`.
 import type { Command } from "commander";
 import { ExitCode } from "../errors.ts";
 
-export function registerBackupCommands(program: Command, setCode: (code: number) => void): void {
-  const backup = program.command("backup").description("backups: PBS prune preview");
+export function registerBackupCommands(backup: Command, setCode: (code: number) => void): void {
   backup.command("prune-preview")
     .description("which snapshots a PBS prune with these keep options would remove (offline, nothing contacted)")
     .argument("<file>", 'JSON: {"keep": {"daily": 7, ...}, "timezone": "Europe/Berlin", "snapshots": [{"time": "2026-01-01T02:00:00Z", "finished": true, "protected": false}]}')
@@ -12,7 +11,9 @@ export function registerBackupCommands(program: Command, setCode: (code: number)
       const { loadPreview, previewJson, previewPrune, previewTable } = await import("../backup/prune-preview.ts");
       const input = await loadPreview(file);
       const rows = previewPrune(input);
-      process.stdout.write(o.json ? `${JSON.stringify(previewJson(rows))}\n` : previewTable(rows, input.timezone));
+      // `lab backup` has a --json of its own: commander gives the flag to it when both have one.
+      const json = Boolean(o.json ?? backup.opts<{ json?: boolean }>().json);
+      process.stdout.write(json ? `${JSON.stringify(previewJson(rows))}\n` : previewTable(rows, input.timezone));
       setCode(ExitCode.ok);
     });
 }

@@ -118,7 +118,43 @@ export async function main(argv: string[]): Promise<number> {
       code = await importAnsible({ root, source: resolve(root, src), out: resolve(root, o.out), force: Boolean(o.force), stdout: process.stdout });
     });
 
-  registerBackupCommands(program, (c) => { code = c; });
+
+  const backup = program.command("backup")
+    .description("the nightly check: every target of backups/policy.yaml against its RPO and schedule (exit 6 on a breach)")
+    .argument("[targets...]", "only these targets (names in the policy)")
+    .option("--run", "first take the backups that are due (pgBackRest per repository, vzdump per VM)")
+    .option("--json", "print the report as JSON (format_version 1)")
+    .option("--policy <file>", "backup policy (default backups/policy.yaml)")
+    .option("--metrics-dir <dir>", "where lab-backup.prom goes (node-exporter textfile collector; default .lab/metrics)")
+    .option("--as-of <time>", "judge ages and lags as of this ISO time instead of now (what-if: will anything be overdue tomorrow?)")
+    .action(async (targets: string[], o: { run?: boolean; json?: boolean; policy?: string; metricsDir?: string; asOf?: string }) => {
+      const g = program.opts<{ root: string; inventory: string }>();
+      const root = resolve(g.root);
+      const { backupCheckCommand } = await import("./backup-check-command.ts");
+      const asOf = o.asOf === undefined ? undefined : new Date(o.asOf);
+      if (asOf && Number.isNaN(asOf.getTime())) throw new LabError(`--as-of ${o.asOf}: not a time`, ExitCode.badInput, {}, "use ISO 8601, e.g. 2026-12-02T06:00:00Z");
+      code = await backupCheckCommand({
+        root, inventory: resolve(root, g.inventory), targets, run: Boolean(o.run), json: Boolean(o.json), verbose, argv, signal: signals.signal,
+        ...(asOf ? { now: () => asOf } : {}),
+        ...(o.policy ? { policy: o.policy } : {}), ...(o.metricsDir ? { metricsDir: resolve(o.metricsDir) } : {}),
+      });
+    });
+  backup.command("verify")
+    .description("weekly: pgbackrest verify of every repository and the PBS verify state of every VM backup (exit 6 on damage)")
+    .argument("[targets...]", "only these targets")
+    .option("--json", "print the results as JSON")
+    .action(async (targets: string[], o: { json?: boolean }) => {
+      const g = program.opts<{ root: string; inventory: string }>();
+      const root = resolve(g.root);
+      const parent = backup.opts<{ policy?: string; metricsDir?: string; json?: boolean }>();
+      const { backupVerifyCommand } = await import("./backup-check-command.ts");
+      code = await backupVerifyCommand({
+        root, inventory: resolve(root, g.inventory), targets, run: false, json: Boolean(o.json ?? parent.json), verbose, argv, signal: signals.signal,
+        ...(parent.policy ? { policy: parent.policy } : {}), ...(parent.metricsDir ? { metricsDir: resolve(parent.metricsDir) } : {}),
+      });
+    });
+
+  registerBackupCommands(backup, (c) => { code = c; });
 
   program.command("sim")
     .description("run the built-in Proxmox VE simulator (HTTPS on loopback) until Ctrl-C")

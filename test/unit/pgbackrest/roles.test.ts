@@ -1,6 +1,7 @@
 // The postgres and pgbackrest roles expanded for a database host and a backup
 // host (pure: nothing contacted), rendering the project's real templates.
 import { join } from "node:path";
+import { NO_POLICY } from "../../../src/backup/policy.ts";
 import { describe, expect, it } from "vitest";
 import type { Playbook, RoleTools } from "../../../src/engine/playbook.ts";
 import { expandPlaybook } from "../../../src/engine/steps.ts";
@@ -19,7 +20,8 @@ const PASS = "cipher-pass-7e1d-never-shown";
 const inv = inventoryOf({
   "hosts.yaml": "connection: { port: 2222 }\nhosts:\n  db1: { address: 10.0.0.2 }\n  backup1: { address: 10.0.0.3, port: 22 }\n  web1: { address: 10.0.0.4 }\n",
 });
-const tools: RoleTools = { root: REPO, template: templateRenderer(REPO), secret: (n) => new Secret(n, PASS), lab: inv.lab, vmKeys: (vm) => inv.vmKeys(vm), hosts: inv.hosts };
+const tools: RoleTools = {
+  backups: NO_POLICY, root: REPO, template: templateRenderer(REPO), secret: (n) => new Secret(n, PASS), lab: inv.lab, vmKeys: (vm) => inv.vmKeys(vm), hosts: inv.hosts };
 const vars = (over: Partial<PgbackrestVars> = {}): PgbackrestVars => ({ ...pgbackrestDefaults, dbHost: "db1", backupHost: "backup1", ...over });
 const playbook = (v: PgbackrestVars, hosts = "db1:backup1"): Playbook => ({
   name: "pg",

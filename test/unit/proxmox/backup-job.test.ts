@@ -30,3 +30,19 @@ describe("backup job", () => {
     expect(pruneBackups({})).toBe("keep-all=1");
   });
 });
+
+describe("PBS storage", () => {
+  it("pins the fingerprint of a self-signed certificate file, read when planning", async () => {
+    const { ensureCert } = await import("../../../src/sim/cert.ts");
+    const { tempDir } = await import("../helpers/temp.ts");
+    const { pbsStorage, certFingerprint } = await import("../../../src/proxmox/resources/pbs-storage.ts");
+    const { Secret } = await import("../../../src/secrets/secret.ts");
+    const cert = await ensureCert(await tempDir("lab-pbscert-"), "127.0.0.1");
+    expect(await certFingerprint(cert.certFile)).toBe(cert.fingerprint);
+    const api = fakePve({ "GET /storage/pbs-lab": { storage: "pbs-lab", type: "pbs", server: "127.0.0.1", datastore: "lab", username: "a@pbs!b", fingerprint: "00:11", content: "backup" } });
+    const r = pbsStorage(() => Promise.resolve(api), { storage: "pbs-lab", server: "127.0.0.1", datastore: "lab", username: "a@pbs!b", password: new Secret("p", "x"), fingerprint: { certFile: cert.certFile } });
+    const have = await r.read(hostCtx());
+    expect(r.diff(r.want, have)).toEqual([{ key: "fingerprint", summary: `fingerprint 00:11 -> ${cert.fingerprint}` }]);
+    await expect(certFingerprint("/nonexistent/cert.pem")).rejects.toThrow("cannot read the PBS certificate /nonexistent/cert.pem");
+  });
+});
