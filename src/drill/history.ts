@@ -39,3 +39,13 @@ export function drillOverdue(target: string, last: Date | undefined, drillEveryS
   if (age <= drillEverySec) return undefined;
   return `${target}: last successful restore drill ${last.toISOString()} is ${Math.floor(age / 86400)} days old; the policy asks for one every ${Math.round(drillEverySec / 86400)} days: run \`lab drill ${target}\``;
 }
+
+/** `lab backup`'s warnings: targets whose last successful drill is older than their drill_every. */
+export async function overdueDrills(root: string, targets: readonly { name: string; drillEverySec: number }[], now: Date): Promise<string[]> {
+  const out: string[] = [];
+  for (const t of targets) {
+    const w = drillOverdue(t.name, await lastSuccessfulDrill(root, t.name), t.drillEverySec, now);
+    if (w) out.push(w);
+  }
+  return out;
+}
