@@ -18,7 +18,7 @@ it("lab backup's report warns about an overdue drill, and not about a recent one
   const policy: BackupPolicy = { file: join(root, "backups/policy.yaml"), postgres: [pg], vms: [], targets: [pg], where: () => undefined };
   let now = new Date("2026-12-15T00:00:00Z");
   const env: BackupEnv = {
-    inventory: { hosts: new Map(), lab: { proxmox: {}, vlans: {}, templates: {}, vms: {} } } as unknown as BackupEnv["inventory"], policy, now: () => now,
+    inventory: { hosts: new Map(), lab: { proxmox: {}, vlans: {}, templates: {}, vms: {} } }, policy, now: () => now,
     exec: () => Promise.resolve({ code: 255, stdout: "", stderr: "unreachable" }),
     pve: () => Promise.reject(new Error("no Proxmox here")),
   };
