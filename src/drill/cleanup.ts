@@ -15,11 +15,11 @@ export function cleanupScript(bin: string, names = "*"): string {
   const glob = `${SCRATCH_PREFIX}/${names}`;
   return `for d in ${glob.replace(/[^A-Za-z0-9_./*-]/g, "")}; do
   [ -f "$d/${MARK_FILE}" ] || continue
-  for p in "$d"/*.pid; do [ -f "$p" ] && kill -TERM -- "-$(cat "$p")" 2>/dev/null; done
+  for p in "$d"/*.pid; do [ -f "$p" ] && kill -TERM "-$(cat "$p")" 2>/dev/null; done
   if [ -f "$d/data/postmaster.pid" ]; then
     runuser -u postgres -- ${sh`${`${bin}/pg_ctl`}`} -D "$d/data" stop -m immediate -w -t 30 >/dev/null 2>&1 || kill -9 "$(head -n1 "$d/data/postmaster.pid")" 2>/dev/null
   fi
-  for p in "$d"/*.pid; do [ -f "$p" ] && kill -KILL -- "-$(cat "$p")" 2>/dev/null; done
+  for p in "$d"/*.pid; do [ -f "$p" ] && kill -KILL "-$(cat "$p")" 2>/dev/null; done
   rm -rf -- "$d" && echo "removed $d"
 done; true`;
 }

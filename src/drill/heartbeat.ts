@@ -42,5 +42,5 @@ export async function startHeartbeat(env: DrillEnv, host: string, cluster: strin
 /** Stop the heartbeat's process group (its directory is removed by cleanup). */
 export async function stopHeartbeat(env: DrillEnv, host: string, run: string): Promise<void> {
   const pid = `${SCRATCH_PREFIX}/${run}-heartbeat/heartbeat.pid`;
-  await env.exec(host, `[ -f ${sh`${pid}`} ] && kill -TERM -- "-$(cat ${sh`${pid}`})" 2>/dev/null; true`);
+  await env.exec(host, `[ -f ${sh`${pid}`} ] && kill -TERM "-$(cat ${sh`${pid}`})" 2>/dev/null; true`);
 }

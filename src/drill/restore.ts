@@ -52,7 +52,7 @@ export async function restoreCopy(env: DrillEnv, p: PgPolicy, repo: PgRepo, c: S
   await step(env, c.host, `starting the copy on port ${c.port}`,
     sh`runuser -u postgres -- ${`${c.bin}/pg_ctl`} -D ${c.dataDir} -l ${`${c.dir}/postgres.log`} -w -t ${waitSec} start ${raw(">/dev/null")}`, (waitSec + 30) * 1000)
     .catch(async (e: unknown) => {
-      const log = await env.exec(c.host, sh`tail -n 5 ${`${c.dir}/postgres.log`}`);
+      const log = await env.exec(c.host, `{ grep -E 'FATAL|PANIC' ${sh`${`${c.dir}/postgres.log`}`} || tail -n 5 ${sh`${`${c.dir}/postgres.log`}`}; } | tail -n 3`);
       throw new DrillError(`${(e as Error).message}; postgres.log: ${log.stdout.trim().split("\n").join(" | ")}`);
     });
   const startSec = secondsSince(t1);

@@ -44,9 +44,8 @@ export function copyConfig(c: ScratchCluster): string {
     "listen_addresses = ''",
     `unix_socket_directories = '${c.socketDir}'`,
     "archive_mode = off",
-    "max_connections = 20",
+    // max_connections & co. stay the primary's: hot standby refuses lower values.
     "shared_buffers = 32MB",
-    "max_wal_senders = 0",
     "wal_level = replica",
     "hot_standby = on",
     "logging_collector = off",
