@@ -16,10 +16,9 @@ import { drillMetrics } from "../drill/metrics.ts";
 import { drillPostgres, type PgDrillResult } from "../drill/postgres-drill.ts";
 import { drillReport, formatTable } from "../drill/report.ts";
 import { pgBin } from "../drill/scratch.ts";
-import { RunContext } from "../engine/context.ts";
-import type { Logger } from "../engine/types.ts";
 import { ExitCode, badInput } from "../errors.ts";
 import { redact } from "../secrets/secret.ts";
+import { openWorkflow } from "./workflow-context.ts";
 
 export interface DrillOptions {
   root: string;
@@ -43,13 +42,7 @@ const runId = (d: Date) => `${d.toISOString().replace(/[-:]/g, "").replace(/\.\d
 export async function drillCommand(o: DrillOptions): Promise<number> {
   const stdout = o.stdout ?? process.stdout;
   const stderr = o.stderr ?? process.stderr;
-  const log: Logger = {
-    debug: (m) => { if (o.verbose) stderr.write(`lab: debug: ${redact(m)}\n`); },
-    warn: (m) => stderr.write(`lab: warning: ${redact(m)}\n`),
-  };
-  const signal = o.signal ?? new AbortController().signal;
-  const guests = (await import("../proxmox/resources/guest.ts")).guestResolver;
-  const ctx = await RunContext.open({ root: o.root, inventory: o.inventory, signal, log, guests });
+  const { ctx, log } = await openWorkflow(o);
   const t0 = performance.now();
   try {
     const policy = await loadPolicy({ root: o.root, inventory: ctx.inventory, ...(o.policy ? { file: resolve(o.root, o.policy) } : {}) });
@@ -69,7 +62,7 @@ export async function drillCommand(o: DrillOptions): Promise<number> {
     const run = runId(startedAt);
     const env: DrillEnv = {
       exec: (host, command, opts) => ctx.exec(host, command, opts?.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
-      signal, now: () => new Date(),
+      signal: ctx.signal, now: () => new Date(),
       progress: (line) => stderr.write(`lab: ${redact(line)}\n`),
       ...(o.beforeChecks ? { beforeChecks: o.beforeChecks } : {}),
     };
@@ -83,7 +76,7 @@ export async function drillCommand(o: DrillOptions): Promise<number> {
     const results: PgDrillResult[] = [];
     let interrupted = false;
     for (const def of selected) {
-      if (signal.aborted) { interrupted = true; break; }
+      if (ctx.signal.aborted) { interrupted = true; break; }
       env.progress(`${def.target.name}: drill ${run} (${def.restores.map((r) => `${r.to} from ${r.repo.name}`).join(", ")})`);
       try {
         results.push(await drillPostgres(env, def, run));
