@@ -84,8 +84,10 @@ async function runPgDue(env: BackupEnv, p: PgPolicy, now: Date, gap: number): Pr
     if (repo.lastBackup && repo.ageSec !== undefined && repo.ageSec <= gap) continue;
     const type = repo.lastBackup && p.schedule.diff ? "diff" : "full";
     env.progress?.(`${p.name}: running a ${type} backup into ${repo.repo} (repo${repo.index})`);
-    const cmd = sh`runuser -u postgres -- pgbackrest ${`--stanza=${p.stanza}`} ${`--repo=${repo.index}`} ${`--type=${type}`} backup`;
-    const r = await env.exec(p.host, cmd, { timeoutMs: BACKUP_TIMEOUT_MS });
+    // A repository host's repository is backed up from that host (pgBackRest refuses it elsewhere).
+    const r2 = p.repositories.find((x) => x.index === repo.index)!;
+    const cmd = sh`runuser -u ${r2.user} -- pgbackrest ${`--stanza=${p.stanza}`} ${`--repo=${repo.index}`} ${`--type=${type}`} backup`;
+    const r = await env.exec(r2.host ?? p.host, cmd, { timeoutMs: BACKUP_TIMEOUT_MS });
     if (r.code !== 0) env.progress?.(`${p.name}: the ${type} backup into ${repo.repo} FAILED (exit ${r.code}): ${(r.stderr || r.stdout).trim().split("\n").pop() ?? ""}`);
   }
 }
@@ -101,13 +103,15 @@ async function checkVms(env: BackupEnv, p: VmPolicy, now: Date, run: boolean): P
       const vmid = found.find((v) => v.name === name)?.vmid;
       return vmid === undefined ? { name } : { name, vmid };
     });
-    const list = () => api.get<VmBackup[]>(`/nodes/${node}/storage/${p.storage}/content`, { content: "backup" });
+    // Backups without a vmid or ctime (another tool's files) are not any VM's.
+    const list = async (): Promise<VmBackup[]> => (await api.get("/nodes/{node}/storage/{storage}/content", { node, storage: p.storage, content: "backup" }))
+      .flatMap((b) => (b.vmid !== undefined && b.ctime !== undefined ? [{ vmid: b.vmid, ctime: b.ctime, size: b.size, ...(b.verification ? { verification: b.verification } : {}), ...(b.protected !== undefined ? { protected: b.protected } : {}) }] : []));
     if (run) {
       const local = await list();
       const due = vms.filter((v) => v.vmid !== undefined && !local.some((b) => b.vmid === v.vmid && (now.getTime() / 1000 - b.ctime) <= gap));
       if (due.length) {
         env.progress?.(`${p.name}: running vzdump of ${due.map((v) => v.name).join(", ")} into ${p.storage}`);
-        const upid = await api.post(`/nodes/${node}/vzdump`, { vmid: due.map((v) => v.vmid).join(","), storage: p.storage, mode: p.mode });
+        const upid = await api.post("/nodes/{node}/vzdump", { node, vmid: due.map((v) => v.vmid).join(","), storage: p.storage, mode: p.mode });
         await api.wait(upid, `vzdump of ${due.map((v) => v.name).join(", ")}`);
       }
     }

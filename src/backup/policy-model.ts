@@ -31,6 +31,7 @@ export const PgRepository = Type.Object({
   repo: Type.Integer({ minimum: 1, maximum: 256, description: "pgBackRest repository index (repoN-* options)." }),
   host: Type.Optional(Type.String({ description: "Inventory host that holds the repository (pgBackRest repository host over SSH); absent: on the database host." })),
   path: Type.Optional(Type.String({ pattern: "^/", description: "Repository path (default /var/lib/pgbackrest)." })),
+  user: Type.Optional(Type.String({ pattern: "^[a-z_][a-z0-9_-]*$", description: "User owning a repository on a repository host; backups and verify run there as this user (default pgbackrest)." })),
   encryption_key: Type.Optional(Type.String({ description: "Name of the secret (secrets.age) holding the repository's cipher passphrase; set: aes-256-cbc." })),
   retention: Type.Optional(Type.Object({
     full: Count("Full backups kept (repoN-retention-full)."),
@@ -74,7 +75,9 @@ export const VmTarget = Type.Object({
   ], { description: "Which VMs: by name, or every VM with a tag." }),
   ...targetCommon,
   endpoint: Type.String({ description: "Proxmox endpoint (under the inventory's proxmox:) that runs the backup job." }),
-  storage: Type.String({ description: "Proxmox storage id of the PBS datastore (type pbs)." }),
+  pbs: Type.String({ description: "Proxmox Backup Server (under the inventory's pbs:) that stores the backups." }),
+  datastore: Type.String({ pattern: "^[A-Za-z0-9_][A-Za-z0-9._-]*$", description: "PBS datastore." }),
+  storage: Type.String({ pattern: "^[a-z][a-z0-9._-]*$", description: "Proxmox storage id lab adds for the datastore (type pbs)." }),
   schedule: Type.String({ description: "Proxmox calendar event of the vzdump job, e.g. \"*-*-* 02:30\" or \"mon..sat 02:30\"." }),
   mode: Type.Optional(literals(["snapshot", "suspend", "stop"], { description: "vzdump mode (default snapshot)." })),
   retention: PbsRetention,

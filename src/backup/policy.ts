@@ -30,6 +30,8 @@ export interface PgRepo {
   /** Inventory host of a repository host; absent: on the database host. */
   readonly host?: string;
   readonly path: string;
+  /** Who runs pgBackRest for this repository, on its host (postgres on the database host). */
+  readonly user: string;
   readonly encryptionKey?: string;
   readonly retention: { readonly full: number; readonly diff?: number };
 }
@@ -50,6 +52,8 @@ export interface VmPolicy extends Common {
   readonly vms: readonly string[];
   readonly selector: VmTarget["select"];
   readonly endpoint: string;
+  readonly pbs: string;
+  readonly datastore: string;
   readonly storage: string;
   readonly schedule: string;
   readonly mode: "snapshot" | "suspend" | "stop";
@@ -71,6 +75,9 @@ export interface BackupPolicy {
 }
 
 export const DEFAULT_POLICY_FILE = "backups/policy.yaml";
+
+/** A project without backups/policy.yaml. */
+export const NO_POLICY: BackupPolicy = { file: undefined, postgres: [], vms: [], targets: [], where: () => undefined };
 const DEFAULT_RTO = "2h";
 const DEFAULT_DRILL_EVERY = "90d";
 const DEFAULT_REPO_PATH = "/var/lib/pgbackrest";
@@ -79,7 +86,7 @@ export async function loadPolicy(opts: { root: string; file?: string; inventory:
   const file = opts.file ?? join(opts.root, DEFAULT_POLICY_FILE);
   if (!existsSync(file)) {
     if (opts.file) throw badInput(`backup policy not found: ${file}`, { file }, "pass an existing file, or create backups/policy.yaml");
-    return { file: undefined, postgres: [], vms: [], targets: [], where: () => undefined };
+    return NO_POLICY;
   }
   return resolvePolicy(await readYaml(file), opts.inventory);
 }
@@ -131,7 +138,7 @@ export function resolvePolicy(src: YamlSource, inv: Pick<Inventory, "hosts" | "l
       if (r.host !== undefined) hostMust(["postgres", name, "repositories", rname, "host"], r.host, `repository ${rname} of ${name}`);
       if (r.host === t.host) fail(["postgres", name, "repositories", rname, "host"], `repository ${rname} of ${name} is on the database host itself`, "leave host: out for a repository on the database host; a repository host is another machine");
       return {
-        name: rname, index: r.repo, path: r.path ?? DEFAULT_REPO_PATH,
+        name: rname, index: r.repo, path: r.path ?? DEFAULT_REPO_PATH, user: r.host !== undefined ? (r.user ?? "pgbackrest") : "postgres",
         ...(r.host !== undefined ? { host: r.host } : {}),
         ...(r.encryption_key !== undefined ? { encryptionKey: r.encryption_key } : {}),
         retention: r.retention ?? { full: 2 },
@@ -150,6 +157,8 @@ export function resolvePolicy(src: YamlSource, inv: Pick<Inventory, "hosts" | "l
 
   const vms = Object.entries(data.vms ?? {}).map(([name, t]): VmPolicy => {
     unique("vms", name);
+    if (!(t.pbs in inv.lab.pbs)) fail(["vms", name, "pbs"], `VM target ${name}: unknown PBS endpoint "${t.pbs}"`, `PBS endpoints (inventory pbs:): ${names(Object.keys(inv.lab.pbs))}`);
+    if (t.offsite?.datastore === t.datastore) fail(["vms", name, "offsite", "datastore"], `VM target ${name}: the offsite datastore is the datastore itself`, "name a second datastore (on another disk or PBS) for the offsite copy");
     if (!(t.endpoint in inv.lab.proxmox)) fail(["vms", name, "endpoint"], `VM target ${name}: unknown Proxmox endpoint "${t.endpoint}"`, `endpoints: ${names(Object.keys(inv.lab.proxmox))}`);
     let list: string[];
     if ("vms" in t.select) {
@@ -163,7 +172,7 @@ export function resolvePolicy(src: YamlSource, inv: Pick<Inventory, "hosts" | "l
       if (list.length === 0) fail(["vms", name, "select", "tag"], `VM target ${name}: no VM in the inventory has tag "${tag}"`, "tag the VMs (vms.NAME.tags) or fix the tag");
     }
     return {
-      kind: "vm", ...common("vms", name, t), vms: list.sort(), selector: t.select, endpoint: t.endpoint, storage: t.storage,
+      kind: "vm", ...common("vms", name, t), vms: list.sort(), selector: t.select, endpoint: t.endpoint, pbs: t.pbs, datastore: t.datastore, storage: t.storage,
       schedule: t.schedule, mode: t.mode ?? "snapshot", retention: t.retention,
       ...(t.encryption_key !== undefined ? { encryptionKey: t.encryption_key } : {}),
       ...(t.offsite ? { offsite: t.offsite } : {}), ...(t.verify ? { verify: t.verify } : {}),

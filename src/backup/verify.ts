@@ -45,7 +45,7 @@ export async function verifyPg(env: BackupEnv, p: PgPolicy): Promise<RepoVerify[
   for (const r of p.repositories) {
     env.progress?.(`${p.name}: pgbackrest verify of ${r.name} (repo${r.index})`);
     try {
-      const res = await env.exec(p.host, sh`runuser -u postgres -- pgbackrest ${`--stanza=${p.stanza}`} ${`--repo=${r.index}`} --output=text --verbose verify 2>&1`, { timeoutMs: VERIFY_TIMEOUT_MS });
+      const res = await env.exec(r.host ?? p.host, sh`runuser -u ${r.user} -- pgbackrest ${`--stanza=${p.stanza}`} ${`--repo=${r.index}`} --output=text --verbose verify 2>&1`, { timeoutMs: VERIFY_TIMEOUT_MS });
       const v = parseVerify(res.stdout);
       out.push({ target: p.name, repository: r.name, ok: v.ok && res.code === 0, findings: res.code === 0 ? v.findings : [`exit ${res.code}`, ...v.findings] });
     } catch (e) {

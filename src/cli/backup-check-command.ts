@@ -58,13 +58,17 @@ async function open(o: BackupCheckOptions): Promise<Opened> {
     if (!policy.file) throw badInput("no backup policy: backups/policy.yaml does not exist", { file: join(o.root, "backups/policy.yaml") }, "write backups/policy.yaml (see backups/policy.schema.json and README \"Backups\")");
     const known = policy.targets.map((t) => t.name);
     for (const t of o.targets) if (!known.includes(t)) throw badInput(`unknown backup target "${t}"`, { file: policy.file }, `targets in the policy: ${known.join(", ")}`);
-    const { pveService } = await import("../proxmox/resources/connect.ts");
+    const { pbsClient, pveClient } = await import("../proxmox/resources/connect.ts");
     const env: BackupEnv = {
       inventory: ctx.inventory, policy, now: o.now ?? (() => new Date()),
       exec: (host, command, opts) => ctx.exec(host, command, opts?.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
-      pve: (endpoint) => {
-        const ep = ctx.lab.proxmox[endpoint]!;
-        return pveService(endpoint, ep, ctx.secret(ep.token_secret), o.root)(ctx);
+      pve: (endpoint) => pveClient(ctx, endpoint),
+      offsiteSnapshots: async (t) => {
+        if (!t.offsite) return undefined;
+        const snaps = await (await pbsClient(ctx, t.pbs)).get("/admin/datastore/{store}/snapshots", { store: t.offsite.datastore });
+        const out: Record<number, number[]> = {};
+        for (const s of snaps) if (s["backup-type"] === "vm") (out[Number(s["backup-id"])] ??= []).push(s["backup-time"]);
+        return out;
       },
       progress: (line) => stderr.write(`lab: ${redact(line)}\n`),
     };

@@ -2,9 +2,10 @@
 // mode 0600. Every string is redacted before serialising (so JSON escaping cannot
 // hide a secret from the redactor) and the line is redacted again as a whole.
 import { mkdir, open, readFile } from "node:fs/promises";
-import { hostname, userInfo } from "node:os";
+import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { Redactor, Secret } from "../secrets/secret.ts";
+import { currentUser } from "../user.ts";
 
 export interface AuditChange {
   host: string;
@@ -95,12 +96,4 @@ export function redactDeep<T>(value: T, redactor: Redactor = Redactor.global): T
     return v;
   };
   return walk(value) as T;
-}
-
-function currentUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? "unknown";
-  }
 }

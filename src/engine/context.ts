@@ -4,6 +4,7 @@
 // and the run-wide API clients, hands them to plan/apply and to workflow commands
 // (`lab backup`, `lab drill`), and closes them all. It is the engine's only
 // composition root; it imports nothing from resources/ or proxmox/.
+import { loadPolicy, type BackupPolicy } from "../backup/policy.ts";
 import { loadInventory, type Inventory } from "../inventory/inventory.ts";
 import type { LabModel } from "../inventory/model.ts";
 import { matchHosts } from "../inventory/patterns.ts";
@@ -56,7 +57,7 @@ export class RunContext implements ServiceCtx {
   readonly #services = new Map<string, Promise<unknown>>();
   #lock: Lock | undefined;
 
-  private constructor(opts: RunContextOptions, readonly inventory: Inventory, secret: (name: string) => Secret) {
+  private constructor(opts: RunContextOptions, readonly inventory: Inventory, readonly backups: BackupPolicy, secret: (name: string) => Secret) {
     this.#opts = opts;
     this.root = opts.root;
     this.signal = opts.signal;
@@ -76,7 +77,9 @@ export class RunContext implements ServiceCtx {
       if ("e" in store) throw store.e;
       return store.s.get(name);
     };
-    return new RunContext(opts, inv, secret);
+    // The backup policy is part of the lab's data: validated with the inventory, before anything is contacted.
+    const backups = await loadPolicy({ root: opts.root, inventory: inv });
+    return new RunContext(opts, inv, backups, secret);
   }
 
   /** The typed lab sections (proxmox, vlans, templates, vms, ...). */
@@ -90,7 +93,7 @@ export class RunContext implements ServiceCtx {
 
   /** What roles get when they are expanded. */
   tools(): RoleTools {
-    return { template: this.template, root: this.root, secret: (n) => this.secret(n), lab: this.lab, vmKeys: (vm) => this.inventory.vmKeys(vm), hosts: this.inventory.hosts };
+    return { template: this.template, root: this.root, secret: (n) => this.secret(n), lab: this.lab, backups: this.backups, vmKeys: (vm) => this.inventory.vmKeys(vm), hosts: this.inventory.hosts };
   }
 
   /** Hosts of a pattern (`web:db`, `all:!db1`, globs), in inventory order. */

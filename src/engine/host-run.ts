@@ -1,10 +1,14 @@
 // One play on one host: prefetch facts in one round trip, then per step
-// read -> diff -> (apply -> re-read), then the notified handlers.
-import { LabError, NotCreatedYetError, UnreachableError, errorMessage } from "../errors.ts";
+// read -> diff -> (apply -> re-read), then the notified handlers. After a step
+// changes the host, every cached fact is dropped and the remaining steps' facts
+// are read again in one round trip: later steps see what earlier ones changed.
+// A plan cannot see that, so a step whose facts depend on a path an earlier
+// planned change writes is shown as known only after apply (as Terraform does).
+import { ExitCode, LabError, NotCreatedYetError, UnreachableError, errorMessage } from "../errors.ts";
 import { redact } from "../secrets/secret.ts";
 import type { HostPlan } from "./steps.ts";
 import type { StepResult } from "./results.ts";
-import type { Change, HostCtx } from "./types.ts";
+import type { Change, HostCtx, Resource } from "./types.ts";
 
 export interface HostRunOptions {
   play: string;
@@ -25,6 +29,8 @@ export async function runHostPlay(ctx: HostCtx, plan: HostPlan, opts: HostRunOpt
   let failedIndependent = false;
 
   const remainingFacts = (from: number) => plan.steps.slice(from).flatMap((s) => s.resource.facts?.() ?? []);
+  /** Plan only: paths that earlier planned changes would write, and by which step. */
+  const written: { path: string; by: string }[] = [];
 
   for (const [i, step] of plan.steps.entries()) {
     const r = step.resource;
@@ -35,6 +41,14 @@ export async function runHostPlay(ctx: HostCtx, plan: HostPlan, opts: HostRunOpt
     opts.onStart(redact(r.id));
     const t0 = performance.now();
     try {
+      const dep = opts.check ? dependsOnWritten(r, written) : undefined;
+      if (dep) {
+        for (const path of r.writes?.() ?? []) written.push({ path, by: r.id });
+        for (const h of r.notify ?? []) notified.add(h);
+        planned = true;
+        emit({ id: r.id, role: step.role, status: "changed", changes: [{ key: "known-after-apply", summary: `known after apply: depends on ${dep.path}, which ${redact(dep.by)} changes first` }], durationMs: performance.now() - t0 });
+        continue;
+      }
       await ctx.facts.prefetch(remainingFacts(i));
       const have = await r.read(ctx);
       const changes = r.diff(r.want, have);
@@ -44,8 +58,13 @@ export async function runHostPlay(ctx: HostCtx, plan: HostPlan, opts: HostRunOpt
       }
       if (!opts.check) {
         await r.apply(ctx, changes, have);
+        // The host changed: what later steps (and this read-back) see is read again, in one round trip.
+        ctx.facts.invalidate();
+        await ctx.facts.prefetch(remainingFacts(i));
         const after = r.diff(r.want, await r.read(ctx));
-        if (after.length) throw new LabError(`did not converge: still ${after.map((c) => c.summary).join("; ")}`, 3, { host: plan.host }, "the change was applied but reading back shows a difference; check the host");
+        if (after.length) throw new LabError(`did not converge: still ${after.map((c) => c.summary).join("; ")}`, ExitCode.failed, { host: plan.host }, "the change was applied but reading back shows a difference; check the host");
+      } else {
+        for (const path of r.writes?.() ?? []) written.push({ path, by: r.id });
       }
       for (const h of r.notify ?? []) notified.add(h);
       planned = true;
@@ -105,3 +124,13 @@ export async function runHostPlay(ctx: HostCtx, plan: HostPlan, opts: HostRunOpt
 
 const redactChanges = (changes: readonly Change[]): Change[] =>
   changes.map((c) => ({ ...c, summary: redact(c.summary), ...(c.diff ? { diff: redact(c.diff) } : {}) }));
+
+/** The first path a resource's facts depend on that an earlier planned change writes ("/dir/" covers what is under it). */
+function dependsOnWritten(r: Resource, written: readonly { path: string; by: string }[]): { path: string; by: string } | undefined {
+  if (written.length === 0) return undefined;
+  for (const p of (r.facts?.() ?? []).flatMap((f) => f.dependsOn ?? [])) {
+    const w = written.find((x) => x.path === p || (x.path.endsWith("/") && p.startsWith(x.path)));
+    if (w) return { path: p, by: w.by };
+  }
+  return undefined;
+}

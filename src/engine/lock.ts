@@ -3,11 +3,12 @@
 // the holder. A lock left by a dead process on this host is taken over.
 import { readFileSync, unlinkSync } from "node:fs";
 import { mkdir, open, readFile, stat, unlink } from "node:fs/promises";
-import { hostname, userInfo } from "node:os";
+import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ExitCode, LabError } from "../errors.ts";
 import { redact } from "../secrets/secret.ts";
+import { currentUser } from "../user.ts";
 
 export interface LockHolder {
   pid: number;
@@ -199,12 +200,4 @@ function lockedError(file: string, h: LockHolder, waitedSec: number): LabError {
   const gone =
     h.host === hostname() ? `if pid ${h.pid} is not lab, delete ${file}` : `if that run is gone (${h.host} crashed), delete ${file}`;
   return new LabError(what, ExitCode.locked, { file }, `wait for it to finish, or rerun with --lock-timeout <seconds> to wait for it; ${gone}`);
-}
-
-function currentUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? String(process.getuid?.() ?? "unknown"); // containers without a passwd entry
-  }
 }

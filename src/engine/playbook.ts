@@ -4,6 +4,7 @@
 // may declare the project's host vars the same way (defineHostVars): they are
 // checked in the inventory and `host.vars` is typed in its plays.
 import { Type, type Static, type TObject, type TProperties, type TSchema } from "@sinclair/typebox";
+import type { BackupPolicy } from "../backup/policy.ts";
 import type { LabModel } from "../inventory/model.ts";
 import type { Secret } from "../secrets/secret.ts";
 import { callSite, type Position } from "./call-site.ts";
@@ -19,6 +20,8 @@ export interface RoleTools {
   secret(name: string): Secret;
   /** The inventory's lab sections (proxmox, vlans, templates, vms), typed, validated and cross-checked. */
   lab: LabModel;
+  /** backups/policy.yaml, validated against the inventory (empty when the project has none). */
+  backups: BackupPolicy;
   /** A VM's SSH public keys (`.pub` files were read when the inventory was loaded). */
   vmKeys(vm: string): string[];
   /** Hosts by name (for roles that configure one host from facts about others). */
@@ -63,7 +66,7 @@ export function defineRole<S extends TSchema>(def: RoleDefinition<S>): Role<Stat
       schema: def.vars,
       ...(at ? { at } : {}),
       expand: (validVars, host, tools) => {
-        const out = def.resources(validVars as Static<S>, host, tools);
+        const out = def.resources(validVars, host, tools);
         return Array.isArray(out) ? { resources: out } : out;
       },
     };

@@ -1,6 +1,7 @@
 // A run: expand and validate the playbook against the context's inventory (no
 // host is contacted before that succeeds), then run plays in order, hosts in parallel.
 import { resolve } from "node:path";
+import { checkPolicy } from "../backup/policy-check.ts";
 import { pathToFileURL } from "node:url";
 import { ExitCode, LabError, badInput } from "../errors.ts";
 import { RunContext, type RunContextOptions } from "./context.ts";
@@ -59,6 +60,10 @@ export async function loadPlaybook(file: string): Promise<Playbook> {
 /** Everything checked, nothing contacted: the playbook, its host vars, role vars, resource options and the per-host steps. */
 export async function prepare(ctx: RunContext, file: string, sel: Selection): Promise<Prepared> {
   const playbook = await loadPlaybook(file);
+  // Every stateful VM and database covered, every schedule readable: before any host is contacted.
+  const policy = checkPolicy(ctx.backups, ctx.inventory);
+  if (policy.errors[0]) throw policy.errors[0];
+  for (const w of policy.warnings) ctx.log.warn(w);
   const plays = expandPlaybook(playbook, file, ctx.inventory, sel, ctx.tools());
   if (plays.every((p) => p.hosts.length === 0)) throw badInput(`no hosts matched${sel.limit ? ` --limit ${sel.limit}` : ""}`, { file }, "check the play's hosts pattern and --limit");
   return { playbook, file, plays };

@@ -114,7 +114,7 @@ export function resolveInventory(sources: InventorySource[], opts: LoadOptions):
 function collect(sources: InventorySource[]): Collected {
   const c: Collected = {
     origins: new Map(), hostDefs: new Map(), groupDefs: new Map(),
-    lab: { proxmox: {}, vlans: {}, templates: {}, vms: {} },
+    lab: { proxmox: {}, pbs: {}, vlans: {}, templates: {}, vms: {} },
     allVars: {}, allConn: {}, allVarSrc: new Map(),
   };
   const define = (section: string, name: string, src: YamlSource) => {

@@ -84,6 +84,17 @@ export const PveEndpoint = Type.Object({
 }, closed);
 export type PveEndpoint = Static<typeof PveEndpoint>;
 
+export const PbsEndpoint = Type.Object({
+  url: Type.String({ pattern: "^https://", description: "PBS API base, e.g. https://pbs1.home.arpa:8007 (https only)." }),
+  token_id: Type.String({ pattern: "^[^@!\\s]+@[^@!\\s]+![A-Za-z][A-Za-z0-9._-]*$", description: "API token lab manages jobs with: user@realm!name (README: least-privilege PBS role)." }),
+  token_secret: Type.String({ description: "Name of the secret (secrets.age) holding the token's secret." }),
+  fingerprint: Type.Optional(Type.String({ pattern: "^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$", description: "SHA-256 fingerprint of the PBS certificate: pinned by lab and by Proxmox's pbs storage." })),
+  ca_file: Type.Optional(Type.String({ description: "CA certificate (PEM) for lab's own API calls, instead of a fingerprint (Proxmox still needs the fingerprint)." })),
+  backup_token_id: Type.Optional(Type.String({ pattern: "^[^@!\\s]+@[^@!\\s]+![A-Za-z][A-Za-z0-9._-]*$", description: "Token Proxmox logs in with to store backups (DatastoreBackup only); default token_id." })),
+  backup_token_secret: Type.Optional(Type.String({ description: "Secret name of backup_token_id." })),
+}, closed);
+export type PbsEndpoint = Static<typeof PbsEndpoint>;
+
 export const Vlan = Type.Object({
   tag: Type.Integer({ minimum: 1, maximum: 4094 }),
   subnet: Type.String({ pattern: "^\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}$" }),
@@ -102,7 +113,7 @@ export const VmTemplate = Type.Object({
   vmid: Type.Integer({ minimum: 100 }),
   cores: Type.Optional(Type.Integer({ minimum: 1 })),
   memory: Type.Optional(Type.Integer({ minimum: 64, description: "MiB" })),
-  os_type: Type.Optional(Type.String()),
+  os_type: Type.Optional(literals(["other", "wxp", "w2k", "w2k3", "w2k8", "wvista", "win7", "win8", "win10", "win11", "l24", "l26", "solaris"], { description: "Guest OS type (PVE ostype; default l26)." })),
 }, closed);
 export type VmTemplate = Static<typeof VmTemplate>;
 
@@ -128,6 +139,7 @@ export type Vm = Static<typeof Vm>;
 /** The lab's sections besides hosts/groups: merged across files by name. Add a section here (see the top of the file). */
 export const labSections = {
   proxmox: named(PveEndpoint, "Proxmox VE endpoints by name. Each is also a host (connection type proxmox) in group \"proxmox\"."),
+  pbs: named(PbsEndpoint, "Proxmox Backup Server endpoints by name (backups/policy.yaml's VM targets name one)."),
   vlans: named(Vlan, "VLANs by name (Trusted, IoT, Guest, Lab)."),
   templates: named(VmTemplate, "VM templates by name: cloud image -> VM -> template."),
   vms: named(Vm, "VMs cloned from templates, by name (the VM name in Proxmox)."),

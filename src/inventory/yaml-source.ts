@@ -1,7 +1,7 @@
 // YAML parsing that keeps positions, so every inventory error names file:line:col.
 import { readFile } from "node:fs/promises";
 import { LineCounter, parseDocument, isNode, type Document } from "yaml";
-import { badInput, LabError } from "../errors.ts";
+import { ExitCode, badInput, LabError } from "../errors.ts";
 
 export interface YamlSource {
   file: string;
@@ -51,7 +51,7 @@ export function parseYaml(file: string, text: string): YamlSource {
   try {
     data = doc.toJS({ maxAliasCount: 100 }) ?? {};
   } catch (e) {
-    throw new LabError(`invalid YAML: ${String(e)}`, 2, { file });
+    throw new LabError(`invalid YAML: ${String(e)}`, ExitCode.badInput, { file });
   }
   return { file, doc, data, position };
 }

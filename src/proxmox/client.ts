@@ -1,17 +1,17 @@
 // The Proxmox client lab uses: pinned TLS, token or ticket auth, retries of
-// transient failures, every task waited for, and a recorder hook. The typed
-// call tree of the `proxmox-api` package (`client.api.nodes.$(n).qemu.$get()`)
-// runs on this client's engine, so it gets the same TLS, retries and recording.
-import { type Proxmox, proxmoxApi } from "proxmox-api";
+// transient failures, every task waited for, and a recorder hook. Its calls
+// take concrete paths; product code calls through the typed layer on top of
+// it (typed.ts, `pveApi()` in resources/api.ts), checked against the schema.
 import type { Logger } from "../log.ts";
 import { ALREADY_DONE, type RetryPolicy, withRetry } from "./retry.ts";
 import { type TaskResult, type TaskWaitOptions, parseUpid, waitForTask } from "./tasks.ts";
 import { pinnedAgent, type TlsTrust } from "./tls.ts";
+import type { HttpMethod } from "./schema.ts";
 import { ApiTransport, type Credentials, type Envelope, type Params, type Product, type RecordedCall } from "./transport.ts";
 
 export type { Credentials, Envelope, Params, RecordedCall } from "./transport.ts";
 export type { TlsTrust } from "./tls.ts";
-export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
+export type { HttpMethod } from "./schema.ts";
 
 export interface ProxmoxClientOptions {
   /** The endpoint, e.g. https://pve1.lan:8006 (no path). */
@@ -34,21 +34,13 @@ export interface ProxmoxClientOptions {
 }
 
 export class ProxmoxClient {
-  /** The typed API tree of `proxmox-api`, on this client's engine. */
-  readonly api: Proxmox.Api;
-
   private constructor(
     private readonly transport: ApiTransport,
     private readonly opts: ProxmoxClientOptions,
     private readonly destroyAgent: () => void,
     /** SHA-256 fingerprint of the pinned certificate (when pinned by fingerprint). */
     readonly fingerprint: string | undefined,
-  ) {
-    this.api = proxmoxApi({
-      doRequest: (method: string, path: string, _template: string, params?: Record<string, unknown>) =>
-        this.request(method.toUpperCase() as HttpMethod, path.replace(/^\/api2\/json/, ""), params as Params | undefined),
-    });
-  }
+  ) {}
 
   static async connect(opts: ProxmoxClientOptions): Promise<ProxmoxClient> {
     const base = new URL(opts.url);
@@ -117,6 +109,3 @@ export class ProxmoxClient {
     this.destroyAgent();
   }
 }
-
-/** One path segment, escaped (volume ids and UPIDs hold '/' and ':'). */
-export const seg = (value: string | number): string => encodeURIComponent(String(value));

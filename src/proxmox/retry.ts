@@ -2,7 +2,7 @@
 // handler failure with HTTP 500 (a Perl `die`), permanent ones included
 // ("does not exist", "already exists"), so a 500 is transient only when its
 // message says so: a lock wait that timed out, a cluster filesystem hiccup.
-import { LabError } from "../errors.ts";
+import { ExitCode, LabError } from "../errors.ts";
 import { ProxmoxApiError } from "./errors.ts";
 
 export interface RetryPolicy {
@@ -61,9 +61,9 @@ export async function withRetry<T>(fn: () => Promise<T>, policy: RetryPolicy = {
 
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new LabError("interrupted", 130));
+    if (signal?.aborted) return reject(new LabError("interrupted", ExitCode.interrupted));
     const timer = setTimeout(() => (signal?.removeEventListener("abort", onAbort), resolve()), ms);
-    const onAbort = (): void => (clearTimeout(timer), reject(new LabError("interrupted", 130)));
+    const onAbort = (): void => (clearTimeout(timer), reject(new LabError("interrupted", ExitCode.interrupted)));
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

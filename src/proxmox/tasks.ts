@@ -4,8 +4,9 @@
 // per task type: a restore or backup with warnings is not a clean success.
 import { LabError } from "../errors.ts";
 import { ProxmoxApiError, ProxmoxTaskError } from "./errors.ts";
+import type { PvePaths } from "./api-types/pve.ts";
 import { abortableSleep } from "./retry.ts";
-import type { Envelope, Params } from "./transport.ts";
+import { type Send, type TypedApi, typedApi } from "./typed.ts";
 
 export interface Upid {
   readonly node: string;
@@ -58,8 +59,13 @@ export interface TaskResult {
 
 /** The part of the client waiting needs: one API call (with the client's retries). */
 export interface TaskApi {
-  envelope(method: "GET", path: string, params?: Params): Promise<Envelope>;
+  readonly envelope: Send;
 }
+
+/** The task calls, typed from the PVE schema (PBS has the same two paths and parameters). */
+type Tasks = TypedApi<Pick<PvePaths, "/nodes/{node}/tasks/{upid}/status" | "/nodes/{node}/tasks/{upid}/log">>;
+/** A running task and the typed calls to follow it. */
+interface Followed { readonly api: Tasks; readonly node: string; readonly upid: string }
 
 /** How long "no such task" right after the start is tolerated (the worker may not have written its status yet). */
 const STARTUP_GRACE_MS = 5000;
@@ -67,19 +73,19 @@ const STARTUP_GRACE_MS = 5000;
 export async function waitForTask(api: TaskApi, upid: string, opts: TaskWaitOptions = {}): Promise<TaskResult> {
   const parsed = parseUpid(upid);
   if (!parsed) throw new LabError(`'${upid}' is not a Proxmox task id (UPID)`);
-  const base = `/nodes/${parsed.node}/tasks/${encodeURIComponent(upid)}`;
+  const followed: Followed = { api: typedApi((m, path, params) => api.envelope(m, path, params)), node: parsed.node, upid };
   const started = Date.now();
   const timeoutMs = opts.timeoutMs ?? 15 * 60_000;
   let delay = opts.pollMs ?? 200;
   for (;;) {
     let status: { status?: string; exitstatus?: string } | undefined;
     try {
-      status = (await api.envelope("GET", `${base}/status`)).data as typeof status;
+      status = await followed.api.get("/nodes/{node}/tasks/{upid}/status", { node: parsed.node, upid });
     } catch (err) {
       const young = Date.now() - started < STARTUP_GRACE_MS;
       if (!(young && err instanceof ProxmoxApiError && (err.status === 400 || err.status === 500))) throw err;
     }
-    if (status?.status === "stopped") return judge(api, base, upid, parsed, status.exitstatus ?? "unexpected status", opts);
+    if (status?.status === "stopped") return judge(followed, parsed, status.exitstatus ?? "unexpected status", opts);
     if (Date.now() - started > timeoutMs) {
       throw new ProxmoxTaskError(upid, "timeout", [], `${describe(parsed)} still running after ${Math.round(timeoutMs / 1000)} s`,
         `the task goes on in Proxmox; follow it in the GUI (task ${upid}) or raise the timeout`);
@@ -89,9 +95,10 @@ export async function waitForTask(api: TaskApi, upid: string, opts: TaskWaitOpti
   }
 }
 
-async function judge(api: TaskApi, base: string, upid: string, task: Upid, exitstatus: string, opts: TaskWaitOptions): Promise<TaskResult> {
+async function judge(followed: Followed, task: Upid, exitstatus: string, opts: TaskWaitOptions): Promise<TaskResult> {
+  const { upid } = followed;
   if (exitstatus === "OK") return { upid, exitstatus, warnings: [] };
-  const tail = await logTail(api, base, opts.tailLines ?? 12);
+  const tail = await logTail(followed, opts.tailLines ?? 12);
   if (/^WARNINGS: \d+$/.test(exitstatus)) {
     const policy = { ...DEFAULT_WARNING_POLICY, ...opts.warnings }[task.type] ?? "ok";
     const warnings = tail.filter((l) => /^(WARN|WARNING)\b|warning/i.test(l) && !l.startsWith("TASK "));
@@ -105,12 +112,12 @@ async function judge(api: TaskApi, base: string, upid: string, task: Upid, exits
 const describe = (t: Upid): string => `task ${t.type}${t.id ? ` ${t.id}` : ""} on ${t.node}`;
 
 /** The last `n` log lines: one call to learn the total, one for the tail. */
-async function logTail(api: TaskApi, base: string, n: number): Promise<string[]> {
+async function logTail({ api, node, upid }: Followed, n: number): Promise<string[]> {
   try {
-    const first = await api.envelope("GET", `${base}/log`, { start: 0, limit: n });
+    const first = await api.envelope("/nodes/{node}/tasks/{upid}/log", { node, upid, start: 0, limit: n });
     const total = Number(first.extra.total ?? 0);
-    const page = total > n ? await api.envelope("GET", `${base}/log`, { start: total - n, limit: n }) : first;
-    return ((page.data ?? []) as { t: string }[]).map((l) => l.t);
+    const page = total > n ? await api.envelope("/nodes/{node}/tasks/{upid}/log", { node, upid, start: total - n, limit: n }) : first;
+    return (page.data ?? []).map((l) => l.t);
   } catch {
     return []; // the failure itself matters more than its log
   }

@@ -13,14 +13,14 @@ import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Agent } from "node:https";
 import { type PeerCertificate, checkServerIdentity } from "node:tls";
-import { LabError } from "../errors.ts";
+import { ExitCode, LabError } from "../errors.ts";
 
 export type TlsTrust = { readonly caFile: string; readonly fingerprint?: string } | { readonly fingerprint: string; readonly caFile?: undefined };
 
 /** AA:BB:... uppercase, whatever the input separators. */
 export function normalizeFingerprint(fp: string): string {
   const hex = fp.replace(/[^0-9a-f]/gi, "").toUpperCase();
-  if (hex.length !== 64) throw new LabError(`'${fp}' is not a SHA-256 certificate fingerprint (32 hex pairs)`, 2);
+  if (hex.length !== 64) throw new LabError(`'${fp}' is not a SHA-256 certificate fingerprint (32 hex pairs)`, ExitCode.badInput);
   return hex.match(/../g)!.join(":");
 }
 

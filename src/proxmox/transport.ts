@@ -4,9 +4,11 @@
 // {"data": ...} envelope, and PVE's error shapes turned into ProxmoxApiError.
 import type { Agent } from "node:https";
 import { request } from "node:https";
-import { LabError } from "../errors.ts";
+import { ExitCode, LabError } from "../errors.ts";
+import type { PvePaths } from "./api-types/pve.ts";
 import { ProxmoxApiError } from "./errors.ts";
 import { type TlsTrust, tlsFailure } from "./tls.ts";
+import type { ParamsOf, PathsFor } from "./typed.ts";
 
 export type Product = "pve" | "pbs";
 export type Credentials =
@@ -49,6 +51,9 @@ interface Ticket {
   readonly at: number;
 }
 
+/** The login call (PBS has the same path and parameters); checked against the schema like every other call. */
+const LOGIN = "/access/ticket" satisfies PathsFor<PvePaths, "POST">;
+
 /** Tickets live 2 h; renew well before. */
 const RENEW_AFTER_MS = 60 * 60 * 1000;
 
@@ -89,11 +94,11 @@ export class ApiTransport {
   private async login(username: string, password: string): Promise<Ticket> {
     // A still valid ticket renews itself when sent as the password.
     const secret = this.ticket && Date.now() - this.ticket.at < 2 * RENEW_AFTER_MS ? this.ticket.ticket : password;
-    const res = await this.exchange("POST", "/access/ticket", { username, password: secret }, {});
-    const env = this.unwrap("POST", "/access/ticket", res);
+    const res = await this.exchange("POST", LOGIN, { username, password: secret } satisfies ParamsOf<PvePaths, "POST", typeof LOGIN>, {});
+    const env = this.unwrap("POST", LOGIN, res);
     const data = env.data as { ticket?: string; CSRFPreventionToken?: string; NeedTFA?: number } | null;
     if (!data?.ticket || !data.CSRFPreventionToken || data.NeedTFA) {
-      throw new LabError(`login of ${username} at ${this.endpoint} did not return a usable ticket`, 3, { host: this.endpoint }, "use an API token for lab (TFA logins are not supported)");
+      throw new LabError(`login of ${username} at ${this.endpoint} did not return a usable ticket`, ExitCode.failed, { host: this.endpoint }, "use an API token for lab (TFA logins are not supported)");
     }
     return { ticket: data.ticket, csrf: data.CSRFPreventionToken, at: Date.now() };
   }
@@ -130,7 +135,7 @@ export class ApiTransport {
   }
 
   private transportError(method: string, path: string, err: NodeJS.ErrnoException): LabError {
-    if (this.o.signal?.aborted) return new LabError("interrupted", 130);
+    if (this.o.signal?.aborted) return new LabError("interrupted", ExitCode.interrupted);
     return tlsFailure(this.endpoint, err, this.o.trust) ??
       new ProxmoxApiError(this.endpoint, method, path, 0, err.message, {}, err.code, "is the Proxmox endpoint reachable?", { cause: err });
   }

@@ -3,22 +3,24 @@
 import type { Change, Fact, Resource } from "../engine/types.ts";
 import { badInput } from "../errors.ts";
 import { sh, raw } from "../sh.ts";
-import type { ResourceOptions } from "./file.ts";
+import { Type, type Static } from "@sinclair/typebox";
+import { checkOptions, closed, type ResourceOptions } from "./options.ts";
 import { run } from "./run.ts";
 import { withFact } from "./with-fact.ts";
 
-export interface CommandWant {
+export const CommandWant = Type.Object({
   /** A POSIX sh command line. Build it with `sh` so every value is quoted. */
-  command: string;
+  command: Type.String({ minLength: 1 }),
   /** Skip when this path exists. */
-  creates?: string;
+  creates: Type.Optional(Type.String()),
   /** Skip when this path does not exist. */
-  removes?: string;
+  removes: Type.Optional(Type.String()),
   /** Skip when this check command exits 0 (it must have no side effects). */
-  unless?: string;
+  unless: Type.Optional(Type.String()),
   /** Shown in the plan instead of the command (e.g. when it holds a secret). */
-  description?: string;
-}
+  description: Type.Optional(Type.String()),
+}, closed);
+export type CommandWant = Static<typeof CommandWant>;
 
 export interface GuardState {
   /** Why the command need not run, or undefined when it must. */
@@ -34,10 +36,12 @@ export function guardFact(want: CommandWant): Fact<GuardState> {
     key: `guard:${JSON.stringify([want.creates, want.removes, want.unless])}`,
     command: checks.join("\n"),
     parse: (out) => (out.trim() ? { skip: out.trim() } : {}),
+    dependsOn: [want.creates, want.removes].filter((p): p is string => p !== undefined),
   };
 }
 
 export function command(want: CommandWant, opts: ResourceOptions = {}): Resource<CommandWant, GuardState> {
+  checkOptions("command", CommandWant, want, opts);
   if (!want.creates && !want.removes && !want.unless) {
     throw badInput(`command ${JSON.stringify(want.description ?? want.command)} has no guard`, {}, "add creates, removes or unless so that a second run changes nothing");
   }
@@ -46,6 +50,7 @@ export function command(want: CommandWant, opts: ResourceOptions = {}): Resource
     id: `command:${want.description ?? want.command}`,
     want,
     ...opts,
+    writes: () => [want.creates, want.removes].filter((p): p is string => p !== undefined),
     diff: (w, have): Change[] => (have.skip ? [] : [{ key: "run", summary: `run ${w.description ?? w.command}` }]),
     async apply(ctx) {
       await run(ctx, want.command, `command ${want.description ?? want.command}`);

@@ -3,28 +3,33 @@ import type { Change, Resource } from "../engine/types.ts";
 import { ExitCode, LabError } from "../errors.ts";
 import { sh } from "../sh.ts";
 import { attrChanges } from "./attrs-diff.ts";
-import type { ResourceOptions } from "./file.ts";
+import { Type, type Static } from "@sinclair/typebox";
+import { Mode, checkOptions, closed, oneOf, type ResourceOptions } from "./options.ts";
 import { pathFact, type PathState } from "./path-fact.ts";
 import { octal, run } from "./run.ts";
 import { setAttrs } from "./write-file.ts";
 import { withFact } from "./with-fact.ts";
 
-export interface DirectoryWant {
-  path: string;
-  mode?: string;
-  owner?: string;
-  group?: string;
+export const DirectoryWant = Type.Object({
+  path: Type.String({ minLength: 1 }),
+  mode: Type.Optional(Mode),
+  owner: Type.Optional(Type.String()),
+  group: Type.Optional(Type.String()),
   /** absent removes the directory and everything in it. */
-  state?: "present" | "absent";
-}
+  state: Type.Optional(oneOf(["present", "absent"])),
+}, closed);
+export type DirectoryWant = Static<typeof DirectoryWant>;
 
 export function directory(want: DirectoryWant, opts: ResourceOptions = {}): Resource<DirectoryWant, PathState> {
+  checkOptions("directory", DirectoryWant, want, opts);
   const w = { ...want, ...(want.mode ? { mode: octal(want.mode) } : {}) };
   const fact = pathFact(w.path);
   return withFact(fact, {
     id: `directory:${w.path}`,
     want: w,
     ...opts,
+    // Creating a directory leaves what is (not) under it as it was; removing it removes all of that.
+    writes: () => (w.state === "absent" ? [w.path, `${w.path.replace(/\/+$/, "")}/`] : [w.path]),
     diff: directoryDiff,
     async apply(ctx, changes) {
       if (w.state === "absent") await run(ctx, sh`rm -rf -- ${w.path}`, `remove ${w.path}`);

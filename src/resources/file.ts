@@ -10,31 +10,33 @@ import { octal, run } from "./run.ts";
 import { unifiedDiff } from "./text-diff.ts";
 import { currentOwner, setAttrs, writeFileAtomic } from "./write-file.ts";
 import { withFact } from "./with-fact.ts";
+import { Type, type Static } from "@sinclair/typebox";
+import { Mode, Text, checkOptions, closed, oneOf, type ResourceOptions } from "./options.ts";
 
-export interface FileWant {
+export const FileWant = Type.Object({
   /** Absolute path on the host. */
-  path: string;
+  path: Type.String({ minLength: 1 }),
   /** Content (a Secret is written but never shown). Omit to manage only mode/owner of an existing file. */
-  content?: string | Secret;
+  content: Type.Optional(Text),
   /** Octal, e.g. "0644" (default: keep the current mode; 0644 for a new file; 0600 for secret content). */
-  mode?: string;
-  owner?: string;
-  group?: string;
-  state?: "present" | "absent";
-}
+  mode: Type.Optional(Mode),
+  owner: Type.Optional(Type.String()),
+  group: Type.Optional(Type.String()),
+  state: Type.Optional(oneOf(["present", "absent"])),
+}, closed);
+export type FileWant = Static<typeof FileWant>;
 
-export interface ResourceOptions {
-  notify?: string[];
-  tags?: string[];
-}
+export type { ResourceOptions } from "./options.ts";
 
 export function file(want: FileWant, opts: ResourceOptions = {}): Resource<FileWant, PathState> {
+  checkOptions("file", FileWant, want, opts);
   const w: FileWant = { ...want, ...(want.mode ? { mode: octal(want.mode) } : {}) };
   const fact = pathFact(w.path);
   return withFact(fact, {
     id: `file:${w.path}`,
     want: w,
     ...opts,
+    writes: () => [w.path],
     diff: fileDiff,
     async apply(ctx: HostCtx, changes, have) {
       if (w.state === "absent") {

@@ -2,30 +2,33 @@
 // which lab does not own. The new content is computed from the current one.
 import type { Change, Resource } from "../engine/types.ts";
 import { ExitCode, LabError } from "../errors.ts";
-import type { ResourceOptions } from "./file.ts";
+import { Type, type Static } from "@sinclair/typebox";
+import { checkOptions, closed, oneOf, type ResourceOptions } from "./options.ts";
 import { pathFact, type PathState } from "./path-fact.ts";
 import { unifiedDiff } from "./text-diff.ts";
 import { currentOwner, writeFileAtomic } from "./write-file.ts";
 import { withFact } from "./with-fact.ts";
 
-export interface LineWant {
-  path: string;
-  line: string;
+export const LineWant = Type.Object({
+  path: Type.String({ minLength: 1 }),
+  line: Type.String(),
   /** Lines matching this regexp are replaced by `line` (the last match), or removed with state absent. */
-  regexp?: string;
-  state?: "present" | "absent";
+  regexp: Type.Optional(Type.String()),
+  state: Type.Optional(oneOf(["present", "absent"])),
   /** Create the file (0644) when missing. */
-  create?: boolean;
-}
+  create: Type.Optional(Type.Boolean()),
+}, closed);
+export type LineWant = Static<typeof LineWant>;
 
-export interface BlockWant {
-  path: string;
-  block: string;
+export const BlockWant = Type.Object({
+  path: Type.String({ minLength: 1 }),
+  block: Type.String(),
   /** Marker text; "{mark}" becomes BEGIN / END. */
-  marker?: string;
-  state?: "present" | "absent";
-  create?: boolean;
-}
+  marker: Type.Optional(Type.String()),
+  state: Type.Optional(oneOf(["present", "absent"])),
+  create: Type.Optional(Type.Boolean()),
+}, closed);
+export type BlockWant = Static<typeof BlockWant>;
 
 /** A resource that rewrites a text file through a pure edit function. */
 function editResource<W extends { path: string; create?: boolean }>(kind: string, key: string, want: W, edit: (text: string) => string, opts: ResourceOptions): Resource<W, PathState> {
@@ -41,6 +44,7 @@ function editResource<W extends { path: string; create?: boolean }>(kind: string
     id: `${kind}:${want.path}:${key}`,
     want,
     ...opts,
+    writes: () => [want.path],
     diff(_w, have): Change[] {
       const next = editedOf(have);
       const before = have.kind === "file" ? have.content : undefined;
@@ -88,5 +92,11 @@ const joinAs = (text: string, lines: string[]) => {
   return out === `${text}\n` ? text : out;
 };
 
-export const line = (want: LineWant, opts: ResourceOptions = {}) => editResource("line", want.regexp ?? want.line, want, (t) => editLine(t, want), opts);
-export const block = (want: BlockWant, opts: ResourceOptions = {}) => editResource("block", want.marker ?? "lab", want, (t) => editBlock(t, want), opts);
+export function line(want: LineWant, opts: ResourceOptions = {}) {
+  checkOptions("line", LineWant, want, opts);
+  return editResource("line", want.regexp ?? want.line, want, (t) => editLine(t, want), opts);
+}
+export function block(want: BlockWant, opts: ResourceOptions = {}) {
+  checkOptions("block", BlockWant, want, opts);
+  return editResource("block", want.marker ?? "lab", want, (t) => editBlock(t, want), opts);
+}

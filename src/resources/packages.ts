@@ -3,16 +3,18 @@
 import type { Change, Fact, Resource } from "../engine/types.ts";
 import { badInput } from "../errors.ts";
 import { sh } from "../sh.ts";
-import type { ResourceOptions } from "./file.ts";
+import { Type, type Static } from "@sinclair/typebox";
+import { checkOptions, closed, oneOf, type ResourceOptions } from "./options.ts";
 import { run } from "./run.ts";
 import { withFact } from "./with-fact.ts";
 
-export interface PackagesWant {
-  names: string[];
-  state?: "present" | "absent" | "latest";
+export const PackagesWant = Type.Object({
+  names: Type.Array(Type.String({ minLength: 1 })),
+  state: Type.Optional(oneOf(["present", "absent", "latest"])),
   /** Run `apt-get update` before installing (only when something is to be installed). */
-  updateCache?: boolean;
-}
+  updateCache: Type.Optional(Type.Boolean()),
+}, closed);
+export type PackagesWant = Static<typeof PackagesWant>;
 
 export interface PackageState {
   /** Installed version by package name (absent = not installed). */
@@ -51,7 +53,10 @@ export function parsePackages(stdout: string): PackageState {
   return { installed, candidate };
 }
 
+const SERVICE_DIRS = ["/etc/init.d/", "/lib/systemd/system/", "/usr/lib/systemd/system/"];
+
 export function packages(want: PackagesWant, opts: ResourceOptions = {}): Resource<PackagesWant, PackageState> {
+  checkOptions("packages", PackagesWant, want, opts);
   const w: Required<PackagesWant> = { names: [...new Set(want.names)].sort(), state: want.state ?? "present", updateCache: want.updateCache ?? false };
   for (const n of w.names) if (!NAME.test(n)) throw badInput(`invalid package name ${JSON.stringify(n)}`, {}, "use Debian package names (lowercase, digits, + . -)");
   const fact = packagesFact(w.names, w.state === "latest");
@@ -59,6 +64,8 @@ export function packages(want: PackagesWant, opts: ResourceOptions = {}): Resour
     id: `packages:${w.state}:${w.names.join(",")}`,
     want: w,
     ...opts,
+    // What later facts depend on that a package ships: its services' init scripts and units.
+    writes: () => (w.state === "absent" ? [] : SERVICE_DIRS),
     diff: packagesDiff,
     async apply(ctx, changes) {
       const names = changes.map((c) => c.key);

@@ -28,6 +28,7 @@ elif [ -f "$p" ]; then echo file; stat -c '%a %U %G %s' "$p"; sha256sum < "$p" |
 elif [ -e "$p" ]; then echo other
 else echo absent; fi`,
     parse: parsePathState,
+    dependsOn: [path],
   };
 }
 

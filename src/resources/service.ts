@@ -4,15 +4,17 @@
 import type { Change, Fact, Handler, HostCtx, Resource } from "../engine/types.ts";
 import { ExitCode, LabError, badInput } from "../errors.ts";
 import { sh } from "../sh.ts";
-import type { ResourceOptions } from "./file.ts";
+import { Type, type Static } from "@sinclair/typebox";
+import { checkOptions, closed, oneOf, type ResourceOptions } from "./options.ts";
 import { run } from "./run.ts";
 import { withFact } from "./with-fact.ts";
 
-export interface ServiceWant {
-  name: string;
-  state?: "started" | "stopped";
-  enabled?: boolean;
-}
+export const ServiceWant = Type.Object({
+  name: Type.String({ minLength: 1 }),
+  state: Type.Optional(oneOf(["started", "stopped"])),
+  enabled: Type.Optional(Type.Boolean()),
+}, closed);
+export type ServiceWant = Static<typeof ServiceWant>;
 
 export interface ServiceState {
   manager: "systemd" | "sysv" | "none";
@@ -29,6 +31,8 @@ export function serviceFact(name: string): Fact<ServiceState> {
 if [ -d /run/systemd/system ]; then echo systemd; systemctl is-active --quiet "$n" && echo active || echo inactive; systemctl is-enabled --quiet "$n" 2>/dev/null && echo enabled || echo disabled
 elif [ -x "/etc/init.d/$n" ]; then echo sysv; "/etc/init.d/$n" status >/dev/null 2>&1 && echo active || echo inactive; ls /etc/rc2.d/S??"$n" >/dev/null 2>&1 && echo enabled || echo disabled
 else echo none; fi`,
+    // Written by an earlier step (an init script, a unit) or shipped by a package an earlier step installs.
+    dependsOn: [`/etc/init.d/${name}`, `/etc/systemd/system/${name}.service`, `/lib/systemd/system/${name}.service`, `/usr/lib/systemd/system/${name}.service`],
     parse: (out) => {
       const [manager = "none", active, enabled] = out.trim().split("\n");
       return { manager: manager as ServiceState["manager"], active: active === "active", enabled: enabled === "enabled" };
@@ -52,6 +56,7 @@ const noManager = (host: string, name: string) =>
     "install the package that provides the service, or manage it with a command resource");
 
 export function service(want: ServiceWant, opts: ResourceOptions = {}): Resource<ServiceWant, ServiceState> {
+  checkOptions("service", ServiceWant, want, opts);
   if (!NAME.test(want.name)) throw badInput(`invalid service name ${JSON.stringify(want.name)}`);
   const fact = serviceFact(want.name);
   return withFact(fact, {
@@ -69,7 +74,9 @@ export function service(want: ServiceWant, opts: ResourceOptions = {}): Resource
 }
 
 export function serviceDiff(want: ServiceWant, have: ServiceState): Change[] {
-  if (have.manager === "none") return [{ key: "start", summary: `${want.name}: no service manager for it on this host` }];
+  // Not a change to plan: apply could not make it (an earlier step that writes the script makes the plan "known after apply").
+  if (have.manager === "none") throw new LabError(`service ${want.name}: this host has neither systemd nor /etc/init.d/${want.name}`, ExitCode.failed, {},
+    "install the package that provides the service, or manage it with a command resource");
   const out: Change[] = [];
   if (want.enabled === true && !have.enabled) out.push({ key: "enable", summary: `enable ${want.name} at boot` });
   if (want.enabled === false && have.enabled) out.push({ key: "disable", summary: `disable ${want.name} at boot` });

@@ -2,7 +2,8 @@
 import type { Change, Fact, Resource } from "../engine/types.ts";
 import { badInput } from "../errors.ts";
 import { sh } from "../sh.ts";
-import type { ResourceOptions } from "./file.ts";
+import { Type, type Static } from "@sinclair/typebox";
+import { checkOptions, closed, oneOf, type ResourceOptions } from "./options.ts";
 import { run } from "./run.ts";
 import { withFact } from "./with-fact.ts";
 
@@ -11,16 +12,17 @@ const checkName = (kind: string, n: string) => {
   if (!NAME.test(n) || n.length > 32) throw badInput(`invalid ${kind} name ${JSON.stringify(n)}`, {}, "use lowercase letters, digits, _ and -");
 };
 
-export interface UserWant {
-  name: string;
-  uid?: number;
-  shell?: string;
-  home?: string;
+export const UserWant = Type.Object({
+  name: Type.String({ minLength: 1 }),
+  uid: Type.Optional(Type.Integer({ minimum: 0 })),
+  shell: Type.Optional(Type.String()),
+  home: Type.Optional(Type.String()),
   /** Supplementary groups (exact list when given). */
-  groups?: string[];
-  system?: boolean;
-  state?: "present" | "absent";
-}
+  groups: Type.Optional(Type.Array(Type.String())),
+  system: Type.Optional(Type.Boolean()),
+  state: Type.Optional(oneOf(["present", "absent"])),
+}, closed);
+export type UserWant = Static<typeof UserWant>;
 
 export interface UserState {
   exists: boolean;
@@ -45,6 +47,7 @@ export function userFact(name: string): Fact<UserState> {
 }
 
 export function user(want: UserWant, opts: ResourceOptions = {}): Resource<UserWant, UserState> {
+  checkOptions("user", UserWant, want, opts);
   checkName("user", want.name);
   want.groups?.forEach((g) => checkName("group", g));
   const fact = userFact(want.name);
@@ -81,12 +84,13 @@ export function userDiff(want: UserWant, have: UserState): Change[] {
   return out;
 }
 
-export interface GroupWant {
-  name: string;
-  gid?: number;
-  system?: boolean;
-  state?: "present" | "absent";
-}
+export const GroupWant = Type.Object({
+  name: Type.String({ minLength: 1 }),
+  gid: Type.Optional(Type.Integer({ minimum: 0 })),
+  system: Type.Optional(Type.Boolean()),
+  state: Type.Optional(oneOf(["present", "absent"])),
+}, closed);
+export type GroupWant = Static<typeof GroupWant>;
 
 export interface GroupState {
   exists: boolean;
@@ -102,6 +106,7 @@ export function groupFact(name: string): Fact<GroupState> {
 }
 
 export function group(want: GroupWant, opts: ResourceOptions = {}): Resource<GroupWant, GroupState> {
+  checkOptions("group", GroupWant, want, opts);
   checkName("group", want.name);
   const fact = groupFact(want.name);
   return withFact(fact, {

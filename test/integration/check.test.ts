@@ -1,5 +1,6 @@
 // `lab check`: a wrong var in a playbook is a type error (exit 2, file and
 // line); a correct project passes without contacting any host or decrypting.
+import { execFile } from "node:child_process";
 import { symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, expect, inject, it } from "vitest";
@@ -7,10 +8,10 @@ import type { TestLabData } from "../hosts/hosts.ts";
 import { REPO, makeProject, type TestProject } from "./project.ts";
 
 const ROLE = `
-import { defineRole, file } from "@lab";
-export const motd = defineRole<{ text: string; lines: number }>({
+import { Type, defineRole, file } from "@lab";
+export const motd = defineRole({
   name: "motd",
-  schema: { type: "object", properties: { text: { type: "string" }, lines: { type: "integer" } }, required: ["text", "lines"], additionalProperties: false },
+  vars: Type.Object({ text: Type.String(), lines: Type.Integer() }, { additionalProperties: false }),
   resources: (v) => [file({ path: "/etc/motd", content: v.text.repeat(v.lines) })],
 });
 `;
@@ -45,4 +46,22 @@ it("fails a wrong var type at compile time, naming file and line", async () => {
   const r = await p.lab(["check"]);
   expect(r.code).toBe(2);
   expect(r.stdout).toMatch(/playbooks\/site\.ts\(4,\d+\): error TS2322: Type 'string' is not assignable to type 'number'/);
+});
+
+it("passes on a fresh checkout of this repository, before the demo made anything (.lab/, secrets)", async () => {
+  const { execFileSync } = await import("node:child_process");
+  const { mkdtemp } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const clone = await mkdtemp(join(tmpdir(), "lab-clone-"));
+  // Exactly the tracked files, as a clone has them (no .lab/, no secrets key).
+  const files = execFileSync("git", ["ls-files", "-z"], { cwd: REPO }).toString().split("\0").filter(Boolean);
+  execFileSync("tar", ["-C", REPO, "--null", "-T", "-", "-cf", join(clone, "repo.tar")], { input: files.join("\0") });
+  execFileSync("tar", ["-C", clone, "-xf", join(clone, "repo.tar")]);
+  await symlink(join(REPO, "node_modules"), join(clone, "node_modules"));
+  const r = await new Promise<{ code: number; out: string }>((done) => {
+    execFile("node", [join(clone, "bin/lab.mjs"), "-C", clone, "check"], { cwd: clone, timeout: 180_000, env: { ...process.env, HOME: clone, LAB_AGE_KEY_FILE: join(clone, "no-key") } },
+      (err, stdout, stderr) => done({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, out: stdout + stderr }));
+  });
+  expect(r.out).toContain("playbooks/site.ts: ok");
+  expect(r.code, r.out).toBe(0);
 });

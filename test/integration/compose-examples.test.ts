@@ -17,7 +17,7 @@ const WIKI_TOKEN = "wiki-edit-9f3b2c-SECRET";
 // The site playbook's docker play itself (dockerStacksFor), driven by host vars as in inventory/.
 const PLAYBOOK = `
 import { definePlaybook } from "@lab";
-import { dockerStacksFor } from "${join(REPO, "roles/compose-stack.ts")}";
+import { dockerStacksFor } from "${join(REPO, "roles/example-stacks.ts")}";
 export default definePlaybook({ name: "examples", plays: [{ name: "docker", hosts: "docker_hosts", roles: (h) => dockerStacksFor(h) }] });
 `;
 

@@ -123,10 +123,10 @@ describe("bad input changes nothing", () => {
     const p = await makeProject(lab, {
       files: {
         "playbooks/site.ts": `
-import { definePlaybook, defineRole, inline, file } from "@lab";
-const motd = defineRole<{ text: string }>({
+import { Type, definePlaybook, defineRole, inline, file } from "@lab";
+const motd = defineRole({
   name: "motd",
-  schema: { type: "object", properties: { text: { type: "string" } }, required: ["text"], additionalProperties: false },
+  vars: Type.Object({ text: Type.String() }, { additionalProperties: false }),
   resources: (v) => [file({ path: "/tmp/lab-mark-role", content: v.text })],
 });
 export default definePlaybook({ name: "bad-vars", plays: [

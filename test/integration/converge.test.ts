@@ -5,16 +5,11 @@ import type { TestLabData } from "../hosts/hosts.ts";
 import { changedCount, inHost, makeProject, type TestProject } from "./project.ts";
 
 const SITE = `
-import { definePlaybook, defineRole, directory, file, line, block, user, group, service, restartService, command, packages, sh } from "@lab";
+import { Type, definePlaybook, defineRole, directory, file, line, block, user, group, service, restartService, command, packages, sh } from "@lab";
 
-const base = defineRole<{ motd: string; admins: string[] }>({
+const base = defineRole({
   name: "base",
-  schema: {
-    type: "object",
-    properties: { motd: { type: "string" }, admins: { type: "array", items: { type: "string" } } },
-    required: ["motd", "admins"],
-    additionalProperties: false,
-  },
+  vars: Type.Object({ motd: Type.String(), admins: Type.Array(Type.String()) }, { additionalProperties: false }),
   resources: (v, host, lab) => ({
     resources: [
       packages({ names: ["cron", "procps"] }),

@@ -24,10 +24,10 @@ beforeAll(async () => {
     },
   });
   await p.write("playbooks/site.ts", `
-import { definePlaybook, defineRole, directory, file, command, sh } from "${join(import.meta.dirname, "../../src/index.ts")}";
-const app = defineRole<{ fail: boolean }>({
+import { Type, definePlaybook, defineRole, directory, file, command, sh } from "${join(import.meta.dirname, "../../src/index.ts")}";
+const app = defineRole({
   name: "app",
-  schema: { type: "object", properties: { fail: { type: "boolean" } }, required: ["fail"], additionalProperties: false },
+  vars: Type.Object({ fail: Type.Boolean() }, { additionalProperties: false }),
   resources: (v, _h, lab) => [
     directory({ path: "/etc/app", mode: "0755" }),
     file({ path: "/etc/app/app.env", content: lab.template("app.env.njk", { password: lab.secret("db_password") }) }),

@@ -1,16 +1,52 @@
-// What Proxmox resources need from a client: REST calls shaped like the API
-// tree, and waiting on task UPIDs. The client in src/proxmox/client.ts gives it.
-export type Params = Record<string, string | number | boolean | undefined>;
+// What Proxmox resources need from a client: REST calls typed from the PVE
+// schema (a wrong path or parameter fails `tsc`; see ../typed.ts) and waiting
+// on task UPIDs. `pveApi(client, name, log)` builds it from a ProxmoxClient.
+import type { Logger } from "../../log.ts";
+import type { PbsPaths } from "../api-types/pbs.ts";
+import type { PvePaths } from "../api-types/pve.ts";
+import type { ProxmoxClient } from "../client.ts";
+import { parseUpid } from "../tasks.ts";
+import type { HttpMethod } from "../schema.ts";
+import { type ParamsOf, type PathsFor, type ReturnsOf, type TypedApi, typedApi } from "../typed.ts";
 
-export interface PveApi {
+export interface PveApi extends TypedApi<PvePaths> {
   /** Endpoint name (inventory), for messages. */
   readonly endpoint: string;
-  get<T = unknown>(path: string, params?: Params): Promise<T>;
-  post<T = unknown>(path: string, params?: Params): Promise<T>;
-  put<T = unknown>(path: string, params?: Params): Promise<T>;
-  delete<T = unknown>(path: string, params?: Params): Promise<T>;
-  /** Wait for a task (no-op for null: the call finished synchronously); throws with the task log's tail on failure. */
+  /** Wait for a task (no-op when the call finished synchronously: null, "OK"); throws with the task log's tail on failure. */
   wait(upid: unknown, what: string): Promise<void>;
+}
+
+/** What a GET of a path answers, as the schema describes it: `Reply<"/cluster/sdn/vnets">[number]`. */
+export type Reply<P extends PathsFor<PvePaths, "GET">> = ReturnsOf<PvePaths, "GET", P>;
+
+/** The parameters of a call, for an object built before the call: `{...} satisfies ParamsFor<"PUT", "/nodes/{node}/network/{iface}">`. */
+export type ParamsFor<M extends HttpMethod, P extends PathsFor<PvePaths, M>> = ParamsOf<PvePaths, M, P>;
+
+/** The typed PVE API over a client (its TLS pinning, retries, recorder and task waits); `close()` closes the client. */
+export function pveApi(client: ProxmoxClient, endpoint: string, log?: Pick<Logger, "debug">): PveApi & { close(): void } {
+  return {
+    ...typedApi<PvePaths>((method, path, params) => client.envelope(method, path, params)),
+    endpoint,
+    close: () => client.close(),
+    async wait(upid, what) {
+      if (typeof upid !== "string" || !parseUpid(upid)) return;
+      log?.debug(`[${endpoint}] waiting for ${what}: ${upid}`);
+      await client.waitTask(upid);
+    },
+  };
+}
+
+/** The typed PBS API (a Proxmox Backup Server endpoint) over a client made with product "pbs". */
+export interface PbsApi extends TypedApi<PbsPaths> {
+  readonly endpoint: string;
+}
+
+/** What a PBS GET answers: `PbsReply<"/config/prune/{id}">`. */
+export type PbsReply<P extends PathsFor<PbsPaths, "GET">> = ReturnsOf<PbsPaths, "GET", P>;
+export type PbsParamsFor<M extends HttpMethod, P extends PathsFor<PbsPaths, M>> = ParamsOf<PbsPaths, M, P>;
+
+export function pbsApi(client: ProxmoxClient, endpoint: string): PbsApi & { close(): void } {
+  return { ...typedApi<PbsPaths>((method, path, params) => client.envelope(method, path, params)), endpoint, close: () => client.close() };
 }
 
 /** A call that failed because the object does not exist (PVE answers 500 or 404 with varying texts). */

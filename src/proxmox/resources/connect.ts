@@ -5,11 +5,10 @@ import { resolve } from "node:path";
 import { appendFileSync } from "node:fs";
 import type { RunContext, ServiceCtx } from "../../engine/context.ts";
 import { ExitCode, LabError } from "../../errors.ts";
-import type { PveEndpoint } from "../../inventory/model.ts";
+import type { PbsEndpoint, PveEndpoint } from "../../inventory/model.ts";
 import type { Secret } from "../../secrets/secret.ts";
 import { ProxmoxClient } from "../client.ts";
-import { parseUpid } from "../tasks.ts";
-import type { PveApi } from "./api.ts";
+import { type PbsApi, type PveApi, pbsApi, pveApi } from "./api.ts";
 import { VmidAllocator } from "./find.ts";
 
 export type { PveEndpoint } from "../../inventory/model.ts";
@@ -30,20 +29,7 @@ export function pveService(name: string, ep: PveEndpoint, tokenSecret: Secret, r
       // LAB_PVE_RECORD=FILE: every call's method, path and parameter names, as JSON lines (conformance tests).
       ...(record ? { recorder: (c) => appendFileSync(record, `${JSON.stringify(c)}\n`) } : {}),
     });
-    const api: PveApi & { close(): void } = {
-      endpoint: name,
-      close: () => client.close(),
-      get: (p, q) => client.get(p, q),
-      post: (p, q) => client.post(p, q),
-      put: (p, q) => client.put(p, q),
-      delete: (p, q) => client.delete(p, q),
-      async wait(upid, what) {
-        if (typeof upid !== "string" || !parseUpid(upid)) return;
-        ctx.log.debug(`[${name}] waiting for ${what}: ${upid}`);
-        await client.waitTask(upid);
-      },
-    };
-    return api;
+    return pveApi(client, name, ctx.log);
   });
 }
 
@@ -52,6 +38,29 @@ export function pveClient(run: RunContext, endpoint: string): Promise<PveApi> {
   const ep = run.lab.proxmox[endpoint];
   if (!ep) throw new LabError(`unknown Proxmox endpoint "${endpoint}"`, ExitCode.badInput, {}, `defined endpoints: ${Object.keys(run.lab.proxmox).join(", ") || "(none)"}`);
   return pveService(endpoint, ep, run.secret(ep.token_secret), run.root)(run);
+}
+
+/** One PBS API client per endpoint per run: token auth, pinned TLS (fingerprint or CA file). */
+export function pbsService(name: string, ep: PbsEndpoint, tokenSecret: Secret, root: string): (ctx: ServiceCtx) => Promise<PbsApi> {
+  return (ctx) => ctx.service(`pbs:${name}`, async () => {
+    if (!ep.fingerprint && !ep.ca_file) {
+      throw new LabError(`PBS endpoint ${name}: neither fingerprint nor ca_file is set`, ExitCode.badInput, {}, "pin the PBS certificate: pbs.<endpoint>.fingerprint (SHA-256; Proxmox needs it too) or ca_file");
+    }
+    const client = await ProxmoxClient.connect({
+      url: ep.url, product: "pbs",
+      auth: { tokenId: ep.token_id, tokenSecret: tokenSecret.reveal() },
+      tls: ep.ca_file ? { caFile: resolve(root, ep.ca_file), ...(ep.fingerprint ? { fingerprint: ep.fingerprint } : {}) } : { fingerprint: ep.fingerprint! },
+      log: ctx.log,
+      signal: ctx.signal,
+    });
+    return pbsApi(client, name);
+  });
+}
+
+export function pbsClient(run: RunContext, endpoint: string): Promise<PbsApi> {
+  const ep = run.lab.pbs[endpoint];
+  if (!ep) throw new LabError(`unknown PBS endpoint "${endpoint}"`, ExitCode.badInput, {}, `defined PBS endpoints: ${Object.keys(run.lab.pbs).join(", ") || "(none)"}`);
+  return pbsService(endpoint, ep, run.secret(ep.token_secret), run.root)(run);
 }
 
 export function vmidService(name: string, ep: PveEndpoint): (ctx: ServiceCtx) => Promise<VmidAllocator> {

@@ -1,12 +1,13 @@
 // Looking VMs up by name and allocating VMIDs without races inside a run.
 import { ExitCode, LabError } from "../../errors.ts";
-import type { PveApi } from "./api.ts";
+import type { PveApi, Reply } from "./api.ts";
 
-export interface VmEntry { vmid: number; name?: string; node: string; template?: number | boolean; status?: string; lock?: string }
+/** A VM as /cluster/resources lists it (node and vmid always set for type qemu). */
+export type VmEntry = Omit<Reply<"/cluster/resources">[number], "vmid" | "node"> & { vmid: number; node: string };
 
 export async function listVms(api: PveApi): Promise<VmEntry[]> {
-  const all = await api.get<(VmEntry & { type: string })[]>("/cluster/resources", { type: "vm" });
-  return all.filter((r) => r.type === "qemu").map((r) => ({ ...r, vmid: Number(r.vmid) }));
+  const all = await api.get("/cluster/resources", { type: "vm" });
+  return all.filter((r) => r.type === "qemu").map((r) => ({ ...r, vmid: Number(r.vmid), node: r.node ?? "" }));
 }
 
 export const isTemplate = (v: VmEntry): boolean => v.template === true || Number(v.template ?? 0) === 1;
@@ -46,16 +47,17 @@ export async function labTemplates(api: PveApi, node: string, name: string): Pro
   const out: LabTemplate[] = [];
   for (const v of await listVms(api)) {
     if (v.node !== node) continue;
-    const m = marker((await api.get<{ description?: string }>(`/nodes/${v.node}/qemu/${v.vmid}/config`)).description);
+    const m = marker((await api.get("/nodes/{node}/qemu/{vmid}/config", { node: v.node, vmid: v.vmid })).description);
     if (m["lab-template"] === name) out.push({ vmid: v.vmid, name: v.name ?? "", template: isTemplate(v), ...(m.version ? { version: m.version } : {}) });
   }
   return out;
 }
 
+/** The agent's reply (the schema says only "an object with a `result` property": QEMU's guest-network-get-interfaces). */
 type Interfaces = { result: { name: string; "ip-addresses"?: { "ip-address": string; "ip-address-type": string }[] }[] };
 
 /** The guest's first non-loopback IPv4 address as its agent reports it (undefined: none yet). */
 export async function agentIpv4(api: PveApi, node: string, vmid: number): Promise<string | undefined> {
-  const r = await api.get<Interfaces>(`/nodes/${node}/qemu/${vmid}/agent/network-get-interfaces`);
+  const r = (await api.get("/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces", { node, vmid })) as Interfaces;
   return r.result.filter((i) => i.name !== "lo").flatMap((i) => i["ip-addresses"] ?? []).find((a) => a["ip-address-type"] === "ipv4")?.["ip-address"];
 }

@@ -2,7 +2,7 @@
 // security group per VLAN holding its DROP rules. VMs join their VLAN's group
 // (see vm.ts). Rules are compared as a list; a differing group is rewritten.
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
-import type { PveApi } from "./api.ts";
+import type { PveApi, Reply } from "./api.ts";
 
 export interface VlanPolicy {
   name: string;
@@ -13,7 +13,7 @@ export interface VlanPolicy {
 
 export interface Rule { type: "in" | "out"; action: "DROP" | "ACCEPT" | "REJECT"; source?: string; dest?: string; comment: string }
 export interface FirewallWant { ipsets: Record<string, string>; groups: Record<string, Rule[]> }
-interface HaveRule { pos: number; type: string; action: string; source?: string; dest?: string; enable?: number; comment?: string }
+type HaveRule = Reply<"/cluster/firewall/groups/{group}">[number];
 export interface FirewallHave { ipsets: Record<string, string[]>; groups: Record<string, HaveRule[]>; enabled: boolean }
 
 export const setName = (vlan: string) => `vlan-${vlan.toLowerCase()}`;
@@ -41,17 +41,17 @@ export function vlanFirewall(pve: (ctx: HostCtx) => Promise<PveApi>, want: Firew
     want,
     async read(ctx) {
       const api = await pve(ctx);
-      const setList = await api.get<{ name: string }[]>("/cluster/firewall/ipset");
+      const setList = await api.get("/cluster/firewall/ipset");
       const ipsets: Record<string, string[]> = {};
       for (const s of setList.filter((x) => x.name in want.ipsets)) {
-        ipsets[s.name] = (await api.get<{ cidr: string }[]>(`/cluster/firewall/ipset/${s.name}`)).map((e) => e.cidr);
+        ipsets[s.name] = (await api.get("/cluster/firewall/ipset/{name}", { name: s.name })).map((e) => e.cidr);
       }
-      const groupList = await api.get<{ group: string }[]>("/cluster/firewall/groups");
+      const groupList = await api.get("/cluster/firewall/groups");
       const groups: Record<string, HaveRule[]> = {};
       for (const g of groupList.filter((x) => x.group in want.groups)) {
-        groups[g.group] = (await api.get<HaveRule[]>(`/cluster/firewall/groups/${g.group}`)).sort((a, b) => a.pos - b.pos);
+        groups[g.group] = (await api.get("/cluster/firewall/groups/{group}", { group: g.group })).sort((a, b) => a.pos - b.pos);
       }
-      const options = await api.get<{ enable?: number }>("/cluster/firewall/options");
+      const options = await api.get("/cluster/firewall/options");
       return { ipsets, groups, enabled: Number(options.enable ?? 0) === 1 };
     },
     diff: firewallDiff,
@@ -61,15 +61,15 @@ export function vlanFirewall(pve: (ctx: HostCtx) => Promise<PveApi>, want: Firew
         const [kind, name = ""] = c.key.split(":");
         if (kind === "ipset") {
           if (!have.ipsets[name]) await api.post("/cluster/firewall/ipset", { name, comment: "lab: VLAN subnet" });
-          for (const cidr of have.ipsets[name] ?? []) await api.delete(`/cluster/firewall/ipset/${name}/${encodeURIComponent(cidr)}`);
-          await api.post(`/cluster/firewall/ipset/${name}`, { cidr: want.ipsets[name] });
+          for (const cidr of have.ipsets[name] ?? []) await api.delete("/cluster/firewall/ipset/{name}/{cidr}", { name, cidr });
+          await api.post("/cluster/firewall/ipset/{name}", { name, cidr: want.ipsets[name]! });
         }
         if (kind === "group") {
           if (!have.groups[name]) await api.post("/cluster/firewall/groups", { group: name, comment: "lab: VLAN policy" });
-          for (const r of [...(have.groups[name] ?? [])].reverse()) await api.delete(`/cluster/firewall/groups/${name}/${r.pos}`);
+          for (const r of [...(have.groups[name] ?? [])].reverse()) await api.delete("/cluster/firewall/groups/{group}/{pos}", { group: name, pos: r.pos });
           // New rules go to the top: create in reverse to keep the wanted order.
           for (const r of [...(want.groups[name] ?? [])].reverse()) {
-            await api.post(`/cluster/firewall/groups/${name}`, { type: r.type, action: r.action, enable: 1, comment: r.comment, ...(r.source ? { source: r.source } : {}), ...(r.dest ? { dest: r.dest } : {}) });
+            await api.post("/cluster/firewall/groups/{group}", { group: name, type: r.type, action: r.action, enable: 1, comment: r.comment, source: r.source || undefined, dest: r.dest || undefined });
           }
         }
         if (kind === "enable") await api.put("/cluster/firewall/options", { enable: 1 });

@@ -39,7 +39,7 @@ export const guestResolver: GuestResolver = async (run, ctx, host) => {
 
 /** Read the guest's ed25519 host key through the agent (the pinned API, not the network) and pin it for these hosts. */
 export async function pinGuestKey(api: PveApi, node: string, vmid: number, ip: string, guests: HostInfo[]): Promise<void> {
-  const r = await api.get<{ content: string }>(`/nodes/${node}/qemu/${vmid}/agent/file-read`, { file: "/etc/ssh/ssh_host_ed25519_key.pub" });
+  const r = await api.get("/nodes/{node}/qemu/{vmid}/agent/file-read", { node, vmid, file: "/etc/ssh/ssh_host_ed25519_key.pub" });
   const [type, b64] = r.content.trim().split(/\s+/);
   if (type !== "ssh-ed25519" || !b64) throw new LabError(`VM ${vmid}: the guest's host key file is not an ed25519 public key`, ExitCode.failed);
   const blob = Buffer.from(b64, "base64");

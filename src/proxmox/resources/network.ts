@@ -2,7 +2,7 @@
 // network config, then applied (PUT /nodes/{node}/network = ifreload).
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
 import { ExitCode, LabError } from "../../errors.ts";
-import type { PveApi } from "./api.ts";
+import type { ParamsFor, PveApi, Reply } from "./api.ts";
 
 export interface BridgeWant {
   node: string;
@@ -14,40 +14,33 @@ export interface BridgeWant {
   comment?: string;
 }
 
-interface Iface {
-  iface: string;
-  type: string;
-  bridge_vlan_aware?: number | string;
-  bridge_vids?: string;
-  bridge_ports?: string;
-  comments?: string;
-}
-
-export type BridgeHave = Iface | undefined;
+export type BridgeHave = Reply<"/nodes/{node}/network">[number] | undefined;
 
 export function vlanBridge(pve: (ctx: HostCtx) => Promise<PveApi>, want: BridgeWant): Resource<BridgeWant, BridgeHave> {
-  const path = `/nodes/${want.node}/network`;
+  const node = want.node;
   return {
     id: `pve:network/${want.node}/${want.bridge}`,
     want,
     async read(ctx) {
-      const list = await (await pve(ctx)).get<Iface[]>(path);
+      const list = await (await pve(ctx)).get("/nodes/{node}/network", { node });
       return list.find((i) => i.iface === want.bridge);
     },
     diff: bridgeDiff,
     async apply(ctx, changes, have) {
       const api = await pve(ctx);
       const params = {
+        node,
+        iface: want.bridge,
         type: "bridge",
-        bridge_vlan_aware: 1,
+        bridge_vlan_aware: true,
         bridge_vids: want.vids,
-        autostart: 1,
-        ...(want.ports !== undefined ? { bridge_ports: want.ports } : {}),
-        ...(want.comment ? { comments: want.comment } : {}),
-      };
-      if (!have) await api.post(path, { iface: want.bridge, ...params });
-      else await api.put(`${path}/${want.bridge}`, params);
-      await api.wait(await api.put(path), `apply network config on ${want.node} (${changes.length} change(s))`);
+        autostart: true,
+        bridge_ports: want.ports,
+        comments: want.comment || undefined,
+      } satisfies ParamsFor<"POST", "/nodes/{node}/network"> & ParamsFor<"PUT", "/nodes/{node}/network/{iface}">;
+      if (!have) await api.post("/nodes/{node}/network", params);
+      else await api.put("/nodes/{node}/network/{iface}", params);
+      await api.wait(await api.put("/nodes/{node}/network", { node }), `apply network config on ${want.node} (${changes.length} change(s))`);
     },
     ok: (have) => `${want.bridge} is VLAN-aware, carries ${have?.bridge_vids ?? "?"}`,
   };
@@ -59,7 +52,7 @@ export function bridgeDiff(want: BridgeWant, have: BridgeHave): Change[] {
   if (!have) return [{ key: "create", summary: `create VLAN-aware bridge ${want.bridge} on ${want.node} carrying VLANs ${want.vids}` }];
   if (have.type !== "bridge") throw new LabError(`${want.bridge} on ${want.node} is a ${have.type}, not a bridge`, ExitCode.failed, {}, "choose another bridge name (proxmox.<endpoint>.bridge); lab does not convert interfaces");
   const out: Change[] = [];
-  if (String(have.bridge_vlan_aware ?? 0) !== "1") out.push({ key: "bridge_vlan_aware", summary: `bridge_vlan_aware 0 -> 1` });
+  if (Number(have.bridge_vlan_aware ?? 0) !== 1) out.push({ key: "bridge_vlan_aware", summary: `bridge_vlan_aware 0 -> 1` });
   if (norm(have.bridge_vids) !== norm(want.vids)) out.push({ key: "bridge_vids", summary: `bridge_vids ${have.bridge_vids ?? "(none)"} -> ${want.vids}` });
   if (want.ports !== undefined && (have.bridge_ports ?? "") !== want.ports) out.push({ key: "bridge_ports", summary: `bridge_ports ${have.bridge_ports ?? "(none)"} -> ${want.ports}` });
   return out;

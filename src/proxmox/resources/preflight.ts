@@ -46,7 +46,8 @@ export function permissionPreflight(pve: (ctx: HostCtx) => Promise<PveApi>, need
       const paths = Object.keys(needed);
       const perms: Perms = {};
       // Ask per path: the answer is then the effective set there, inherited ACLs included.
-      for (const path of paths) Object.assign(perms, await api.get<Perms>("/access/permissions", { path }));
+      // The schema says only "Map of path => (Map of privilege => propagate boolean)".
+      for (const path of paths) Object.assign(perms, (await api.get("/access/permissions", { path })) as Perms);
       return perms;
     },
     diff(want, have): Change[] {

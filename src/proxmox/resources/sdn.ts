@@ -1,7 +1,7 @@
 // An SDN VLAN zone on the bridge and one VNet per VLAN; changes are staged
 // cluster-wide and applied once (PUT /cluster/sdn).
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
-import type { PveApi } from "./api.ts";
+import type { ParamsFor, PveApi, Reply } from "./api.ts";
 
 export interface VnetWant {
   vnet: string;
@@ -16,8 +16,8 @@ export interface SdnWant {
   vnets: VnetWant[];
 }
 
-interface Zone { zone: string; type: string; bridge?: string; state?: string }
-interface Vnet { vnet: string; zone?: string; tag?: number; alias?: string; "isolate-ports"?: number; state?: string }
+type Zone = Reply<"/cluster/sdn/zones">[number];
+type Vnet = Reply<"/cluster/sdn/vnets">[number];
 export interface SdnHave { zone?: Zone; vnets: Vnet[] }
 
 export function sdnVlans(pve: (ctx: HostCtx) => Promise<PveApi>, want: SdnWant): Resource<SdnWant, SdnHave> {
@@ -27,8 +27,8 @@ export function sdnVlans(pve: (ctx: HostCtx) => Promise<PveApi>, want: SdnWant):
     async read(ctx) {
       const api = await pve(ctx);
       // pending=1 shows staged values too, so a half-applied run is seen as it is.
-      const zones = await api.get<Zone[]>("/cluster/sdn/zones", { pending: 1 });
-      const vnets = await api.get<Vnet[]>("/cluster/sdn/vnets", { pending: 1 });
+      const zones = await api.get("/cluster/sdn/zones", { pending: true });
+      const vnets = await api.get("/cluster/sdn/vnets", { pending: true });
       return { zone: zones.find((z) => z.zone === want.zone), vnets: vnets.filter((v) => v.zone === want.zone) };
     },
     diff: sdnDiff,
@@ -37,12 +37,12 @@ export function sdnVlans(pve: (ctx: HostCtx) => Promise<PveApi>, want: SdnWant):
       for (const c of changes) {
         const [kind, id] = c.key.split(":");
         if (kind === "zone-create") await api.post("/cluster/sdn/zones", { zone: want.zone, type: "vlan", bridge: want.bridge });
-        if (kind === "zone-update") await api.put(`/cluster/sdn/zones/${want.zone}`, { bridge: want.bridge });
+        if (kind === "zone-update") await api.put("/cluster/sdn/zones/{zone}", { zone: want.zone, bridge: want.bridge });
         const v = want.vnets.find((x) => x.vnet === id);
-        const params = v ? { tag: v.tag, ...(v.alias ? { alias: v.alias } : {}), ...(v.isolatePorts ? { "isolate-ports": 1 } : {}) } : {};
-        if (kind === "vnet-create" && v) await api.post("/cluster/sdn/vnets", { vnet: v.vnet, zone: want.zone, ...params });
-        if (kind === "vnet-update" && v) await api.put(`/cluster/sdn/vnets/${v.vnet}`, params);
-        if (kind === "vnet-delete" && id) await api.delete(`/cluster/sdn/vnets/${id}`);
+        const params = v && ({ vnet: v.vnet, tag: v.tag, alias: v.alias || undefined, "isolate-ports": v.isolatePorts || undefined } satisfies ParamsFor<"PUT", "/cluster/sdn/vnets/{vnet}">);
+        if (kind === "vnet-create" && params) await api.post("/cluster/sdn/vnets", { zone: want.zone, ...params });
+        if (kind === "vnet-update" && params) await api.put("/cluster/sdn/vnets/{vnet}", params);
+        if (kind === "vnet-delete" && id) await api.delete("/cluster/sdn/vnets/{vnet}", { vnet: id });
       }
       await api.wait(await api.put("/cluster/sdn"), "apply SDN configuration");
     },
@@ -65,7 +65,7 @@ export function sdnDiff(want: SdnWant, have: SdnHave): Change[] {
     if (!want.vnets.some((v) => v.vnet === h.vnet)) out.push({ key: `vnet-delete:${h.vnet}`, summary: `delete VNet ${h.vnet} (no longer in vlans:)` });
   }
   // Staged but not applied (a run that stopped between staging and apply): apply now.
-  if (out.length === 0 && [have.zone, ...have.vnets].some((x) => x?.state && x.state !== "")) {
+  if (out.length === 0 && [have.zone, ...have.vnets].some((x) => x?.state)) {
     out.push({ key: "apply", summary: "apply staged SDN changes" });
   }
   return out;

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
 import { ExitCode, LabError, errorMessage } from "../../errors.ts";
-import type { PveApi } from "./api.ts";
+import type { ParamsFor, PveApi } from "./api.ts";
 import { labTemplates, markerLine, type VmidAllocator } from "./find.ts";
 
 export interface TemplateWant {
@@ -20,8 +20,11 @@ export interface TemplateWant {
   bridge: string;
   cores: number;
   memory: number;
-  osType: string;
+  osType: OsType;
 }
+
+/** PVE's guest OS types (ostype). */
+export type OsType = NonNullable<ParamsFor<"POST", "/nodes/{node}/qemu">["ostype"]>;
 
 export interface TemplateHave {
   /** The template of the wanted version, if built. */
@@ -50,7 +53,7 @@ export function vmTemplate(pve: (ctx: HostCtx) => Promise<PveApi>, ids: (ctx: Ho
     async read(ctx) {
       const api = await pve(ctx);
       const ours = await labTemplates(api, want.node, want.name);
-      const content = await api.get<{ volid: string }[]>(`/nodes/${want.node}/storage/${want.imageStorage}/content`, { content: "import" });
+      const content = await api.get("/nodes/{node}/storage/{storage}/content", { node: want.node, storage: want.imageStorage, content: "import" });
       const cur = ours.find((o) => o.template && o.version === version);
       const half = ours.find((o) => !o.template);
       return {
@@ -75,17 +78,18 @@ export function vmTemplate(pve: (ctx: HostCtx) => Promise<PveApi>, ids: (ctx: Ho
       const api = await pve(ctx);
       const file = imageFile(want);
       if (changes.some((c) => c.key === "download")) {
-        const [algo, sum] = want.checksum.split(":");
-        await api.wait(await api.post(`/nodes/${want.node}/storage/${want.imageStorage}/download-url`, {
-          url: want.imageUrl, content: "import", filename: file, checksum: sum, "checksum-algorithm": algo,
+        // The inventory schema allows sha256: and sha512: only.
+        const [algo, sum] = want.checksum.split(":") as [ParamsFor<"POST", "/nodes/{node}/storage/{storage}/download-url">["checksum-algorithm"], string];
+        await api.wait(await api.post("/nodes/{node}/storage/{storage}/download-url", {
+          node: want.node, storage: want.imageStorage, url: want.imageUrl, content: "import", filename: file, checksum: sum, "checksum-algorithm": algo,
         }), `download ${file}`);
       }
       const alloc = await ids(ctx);
       const vmid = have.older.length === 0 ? want.vmid : await alloc.next(api, want.vmid + 1);
       alloc.reserve(vmid);
       const name = `${want.name}-${version}`;
-      await api.wait(await api.post(`/nodes/${want.node}/qemu`, {
-        vmid, name, cores: want.cores, memory: want.memory, ostype: want.osType,
+      await api.wait(await api.post("/nodes/{node}/qemu", {
+        node: want.node, vmid, name, cores: want.cores, memory: String(want.memory), ostype: want.osType,
         scsihw: "virtio-scsi-single",
         scsi0: `${want.storage}:0,import-from=${want.imageStorage}:import/${file}`,
         ide2: `${want.storage}:cloudinit`,
@@ -95,10 +99,10 @@ export function vmTemplate(pve: (ctx: HostCtx) => Promise<PveApi>, ids: (ctx: Ho
         description: markerLine({ "lab-template": want.name, version, image: file }),
       }), `create template VM ${vmid}`);
       try {
-        await api.wait(await api.post(`/nodes/${want.node}/qemu/${vmid}/template`), `convert VM ${vmid} to a template`);
+        await api.wait(await api.post("/nodes/{node}/qemu/{vmid}/template", { node: want.node, vmid }), `convert VM ${vmid} to a template`);
       } catch (e) {
         // Never leave a half-built template to be mistaken for a good one.
-        const cleaned = await api.delete(`/nodes/${want.node}/qemu/${vmid}`, { purge: 1 }).then((u) => api.wait(u, `remove half-built VM ${vmid}`)).then(() => true, () => false);
+        const cleaned = await api.delete("/nodes/{node}/qemu/{vmid}", { node: want.node, vmid, purge: true }).then((u) => api.wait(u, `remove half-built VM ${vmid}`)).then(() => true, () => false);
         throw new LabError(`template ${want.name}: ${errorMessage(e)}; ${cleaned ? `removed the half-built VM ${vmid}` : `VM ${vmid} is left half-built (marked as such; lab will not reuse it)`}`, ExitCode.failed);
       }
     },

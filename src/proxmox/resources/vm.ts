@@ -5,7 +5,7 @@
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
 import { ExitCode, LabError, errorMessage } from "../../errors.ts";
 import { parsePropString, parseSize } from "../propstring.ts";
-import { isMissing, type PveApi } from "./api.ts";
+import { isMissing, type ParamsFor, type PveApi } from "./api.ts";
 import { groupName } from "./firewall.ts";
 import { agentIpv4, isTemplate, labTemplates, listVms, marker, markerLine, type VmidAllocator } from "./find.ts";
 import { templateVersion, type TemplateWant } from "./template.ts";
@@ -47,10 +47,14 @@ export interface VmHave {
   fromTemplate?: string;
 }
 
+type ConfigParams = ParamsFor<"POST", "/nodes/{node}/qemu/{vmid}/config">;
+/** The config keys lab manages, typed as the API takes them. */
+export type VmConfig = Required<Pick<ConfigParams, "cores" | "memory" | "ciuser" | "ipconfig0" | "sshkeys" | "tags">> & { [nic: `net${number}`]: string };
+
 /** The config lab manages, as PVE stores it. */
-export function wantedConfig(w: VmWant): Record<string, string> {
-  const cfg: Record<string, string> = {
-    cores: String(w.cores),
+export function wantedConfig(w: VmWant): VmConfig {
+  const cfg: VmConfig = {
+    cores: w.cores,
     memory: String(w.memory),
     ciuser: w.user,
     ipconfig0: w.ip === "dhcp" ? "ip=dhcp" : `ip=${w.ip}${w.gateway ? `,gw=${w.gateway}` : ""}`,
@@ -88,7 +92,7 @@ export function vmDiff(want: VmWant, have: VmHave): Change[] {
   }
   const cfg = wantedConfig(want);
   for (const [k, v] of Object.entries(cfg)) {
-    if (norm(k, have.config[k]) === norm(k, v)) continue;
+    if (norm(k, have.config[k]) === norm(k, String(v))) continue;
     const shown = k === "sshkeys" ? `${want.sshKeys.length} key(s)` : v;
     const pending = have.running && ["cores", "memory"].includes(k);
     out.push({ key: `config:${k}`, summary: `${k}: ${have.vmid === undefined ? "" : `${k === "sshkeys" ? "(changed)" : (have.config[k] ?? "(unset)")} -> `}${shown}`, ...(pending ? { pending: true } : {}) });
@@ -108,7 +112,7 @@ export interface VmDeps {
 }
 
 export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
-  const base = (vmid: number) => `/nodes/${want.node}/qemu/${vmid}`;
+  const node = want.node;
   const version = `${want.template.name}@${templateVersion(want.template)}`;
   return {
     id: `pve:vm/${want.name}`,
@@ -127,7 +131,8 @@ export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
         return { config: {}, pending: [], running: false, firewall: { enabled: false, groups: [] } };
       }
       if (found.node !== want.node) throw new LabError(`VM ${want.name} is on node ${found.node}, not ${want.node}`, ExitCode.failed, {}, "migrate it or fix proxmox.<endpoint>.node");
-      const pendingList = await api.get<{ key: string; value?: string | number; pending?: string | number; delete?: number }[]>(`${base(found.vmid)}/pending`);
+      const at = { node, vmid: found.vmid };
+      const pendingList = await api.get("/nodes/{node}/qemu/{vmid}/pending", at);
       const config: Record<string, string> = {};
       const pending: string[] = [];
       for (const p of pendingList) {
@@ -140,9 +145,9 @@ export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
         throw new LabError(`VM ${want.name} (${found.vmid}) exists but was not created by lab (or its clone did not finish)`, ExitCode.failed, {},
           "lab never takes over such a VM silently: delete it, or rename it and let lab create its own");
       }
-      const status = await api.get<{ status: string; lock?: string }>(`${base(found.vmid)}/status/current`);
-      const options = await api.get<{ enable?: number }>(`${base(found.vmid)}/firewall/options`);
-      const rules = await api.get<{ type: string; action: string }[]>(`${base(found.vmid)}/firewall/rules`);
+      const status = await api.get("/nodes/{node}/qemu/{vmid}/status/current", at);
+      const options = await api.get("/nodes/{node}/qemu/{vmid}/firewall/options", at);
+      const rules = await api.get("/nodes/{node}/qemu/{vmid}/firewall/rules", at);
       return {
         vmid: found.vmid, config, pending, running: status.status === "running",
         ...(status.lock ? { lock: status.lock } : {}),
@@ -156,11 +161,13 @@ export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
       let vmid = have.vmid;
       if (vmid === undefined) vmid = await cloneVm(ctx, api, deps, want, version);
       const keys = new Set(changes.map((c) => c.key));
+      const at = { node, vmid };
       const cfg = wantedConfig(want);
-      const set: Record<string, string> = {};
-      for (const [k, v] of Object.entries(cfg)) if (keys.has(`config:${k}`)) set[k] = k === "sshkeys" ? encodeURIComponent(v) : v;
+      // The changed keys of cfg.
+      const set = Object.fromEntries(Object.entries(cfg).filter(([k]) => keys.has(`config:${k}`))) as Partial<VmConfig>;
+      if (set.sshkeys !== undefined) set.sshkeys = encodeURIComponent(set.sshkeys);
       // Keep each NIC's model and MAC ("virtio=BC:24:11:..."): only bridge, tag and firewall are ours.
-      for (const k of Object.keys(set).filter((x) => /^net\d+$/.test(x))) {
+      for (const k of Object.keys(set).filter((x): x is `net${number}` => /^net\d+$/.test(x))) {
         const p = parsePropString(have.config[k] ?? "");
         const model = NIC_MODELS.find((m) => m in p);
         set[k] = `${model ? `${model}=${p[model]}` : "virtio"},${cfg[k]}`;
@@ -169,22 +176,22 @@ export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
       // An empty wanted value (no tags, no keys) is a deletion: PVE keeps a key set to "".
       for (const [k, v] of Object.entries(set)) {
         if (v !== "") continue;
-        delete set[k];
+        delete set[k as keyof VmConfig];
         del.push(k);
       }
       if (Object.keys(set).length || del.length) {
-        await api.wait(await api.post(`${base(vmid)}/config`, { ...set, ...(del.length ? { delete: del.join(",") } : {}) }), `configure VM ${want.name}`);
+        await api.wait(await api.post("/nodes/{node}/qemu/{vmid}/config", { ...at, ...set, delete: del.length ? del.join(",") : undefined }), `configure VM ${want.name}`);
       }
-      if (keys.has("resize")) await api.wait(await api.put(`${base(vmid)}/resize`, { disk: "scsi0", size: `${want.diskGiB}G` }), `resize disk of ${want.name}`);
+      if (keys.has("resize")) await api.wait(await api.put("/nodes/{node}/qemu/{vmid}/resize", { ...at, disk: "scsi0", size: `${want.diskGiB}G` }), `resize disk of ${want.name}`);
       if (keys.has("firewall")) {
-        await api.put(`${base(vmid)}/firewall/options`, { enable: 1 });
-        const rules = await api.get<{ type: string; action: string }[]>(`${base(vmid)}/firewall/rules`);
+        await api.put("/nodes/{node}/qemu/{vmid}/firewall/options", { ...at, enable: true });
+        const rules = await api.get("/nodes/{node}/qemu/{vmid}/firewall/rules", at);
         for (const g of new Set(want.nics.map((n) => groupName(n.vlan)))) {
-          if (!rules.some((r) => r.type === "group" && r.action === g)) await api.post(`${base(vmid)}/firewall/rules`, { type: "group", action: g, enable: 1 });
+          if (!rules.some((r) => r.type === "group" && r.action === g)) await api.post("/nodes/{node}/qemu/{vmid}/firewall/rules", { ...at, type: "group", action: g, enable: 1 });
         }
       }
       if (keys.has("start")) {
-        await api.wait(await api.post(`${base(vmid)}/status/start`), `start VM ${want.name}`);
+        await api.wait(await api.post("/nodes/{node}/qemu/{vmid}/status/start", at), `start VM ${want.name}`);
       }
       if (want.started && (keys.has("start") || keys.has("clone"))) {
         await waitForAgentIp(api, want, vmid, ctx.signal);
@@ -203,13 +210,13 @@ async function cloneVm(ctx: HostCtx, api: PveApi, deps: VmDeps, want: VmWant, ve
   alloc.reserve(vmid);
   const description = [markerLine({ "lab-vm": want.name, template: version }), want.description ?? ""].filter(Boolean).join("\n");
   try {
-    await api.wait(await api.post(`/nodes/${want.node}/qemu/${source}/clone`, {
-      newid: vmid, name: want.name, full: want.clone === "full" ? 1 : 0, description,
-      ...(want.clone === "full" ? { storage: want.storage } : {}),
+    await api.wait(await api.post("/nodes/{node}/qemu/{vmid}/clone", {
+      node: want.node, vmid: source, newid: vmid, name: want.name, full: want.clone === "full", description,
+      storage: want.clone === "full" ? want.storage : undefined,
     }), `clone template ${source} to VM ${vmid} (${want.name})`);
   } catch (e) {
     // A clone that failed half-way is removed, never left to be picked up as good.
-    const cleaned = await api.delete(`/nodes/${want.node}/qemu/${vmid}`, { purge: 1 }).then((u) => api.wait(u, `remove half-made VM ${vmid}`)).then(() => true, (d: unknown) => isMissing(d));
+    const cleaned = await api.delete("/nodes/{node}/qemu/{vmid}", { node: want.node, vmid, purge: true }).then((u) => api.wait(u, `remove half-made VM ${vmid}`)).then(() => true, (d: unknown) => isMissing(d));
     throw new LabError(`VM ${want.name}: clone failed: ${errorMessage(e)}; ${cleaned ? `half-made VM ${vmid} removed` : `half-made VM ${vmid} could not be removed (lab will refuse to reuse it)`}`, ExitCode.failed);
   }
   return vmid;

@@ -5,8 +5,8 @@
 // `up -d --remove-orphans`, wait until healthy/running, roll back on failure.
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
 import { ExitCode, LabError, badInput } from "../../errors.ts";
-import type { Secret } from "../../secrets/secret.ts";
-import type { ResourceOptions } from "../file.ts";
+import { Type, type Static } from "@sinclair/typebox";
+import { Text, checkOptions, closed, type ResourceOptions } from "../options.ts";
 import { converge } from "./converge.ts";
 import { parseCache, probeDesired, type Desired } from "./desired.ts";
 import { fileChanges, okSummary, stackDiff, type StackPlanInput } from "./diff.ts";
@@ -14,22 +14,25 @@ import { revisionId, stackFile, type StackFile } from "./files.ts";
 import { composeFact, noCompose, type ComposeFlavour } from "./flavour.ts";
 import { stackDirFact, type StackDirState } from "./state.ts";
 
-export interface ComposeStackWant {
+const StackFileSchema = Type.Unsafe<StackFile>(Type.Object({ name: Type.String(), content: Type.String(), secret: Type.Boolean(), mode: Type.String() }, closed));
+
+export const ComposeStackWant = Type.Object({
   /** Compose project name, also the stack's directory name. */
-  name: string;
+  name: Type.String(),
   /** compose.yaml content (rendered template or typed definition; a Secret is never shown). */
-  compose: string | Secret;
+  compose: Text,
   /** Other files of the stack (env files, configs), by relative name. */
-  files?: StackFile[];
+  files: Type.Optional(Type.Array(StackFileSchema)),
   /** Parent of the stack directories (default /opt/lab/stacks). */
-  root?: string;
+  root: Type.Optional(Type.String()),
   /** Seconds for every service to become healthy/running (default 120). */
-  healthyWithin?: number;
+  healthyWithin: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   /** Roll back to the previous revision when the new one fails (default true). */
-  rollback?: boolean;
+  rollback: Type.Optional(Type.Boolean()),
   /** Poll interval while waiting, in ms (default 1000). */
-  pollMs?: number;
-}
+  pollMs: Type.Optional(Type.Number({ minimum: 0 })),
+}, closed);
+export type ComposeStackWant = Static<typeof ComposeStackWant>;
 
 export interface ComposeStackState {
   flavour: ComposeFlavour;
@@ -40,6 +43,7 @@ export interface ComposeStackState {
 const PROJECT = /^[a-z0-9][a-z0-9_-]*$/;
 
 export function composeProject(want: ComposeStackWant, opts: ResourceOptions = {}): Resource<ComposeStackWant, ComposeStackState> {
+  checkOptions("composeProject", ComposeStackWant, want, opts);
   if (!PROJECT.test(want.name)) throw badInput(`compose stack name ${JSON.stringify(want.name)} is not a valid Compose project name`, {}, "use lowercase letters, digits, '-' and '_', starting with a letter or digit");
   const root = (want.root ?? "/opt/lab/stacks").replace(/\/+$/, "");
   if (!root.startsWith("/")) throw badInput(`compose stack ${want.name}: root ${JSON.stringify(want.root)} must be an absolute path`);

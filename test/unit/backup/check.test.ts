@@ -6,15 +6,15 @@ import { describe, expect, it } from "vitest";
 import { checkBackups, pgScheduleGap, type BackupEnv } from "../../../src/backup/check.ts";
 import type { BackupPolicy, PgPolicy, VmPolicy } from "../../../src/backup/policy.ts";
 import { UnreachableError } from "../../../src/errors.ts";
-import type { PveApi } from "../../../src/proxmox/resources/api.ts";
+import { fakePve } from "../proxmox/fake-pve.ts";
 
 const fx = (f: string) => readFileSync(join(import.meta.dirname, "../../fixtures/pgbackrest", f), "utf8");
 const pg: PgPolicy = {
   kind: "postgres", name: "db1-main", host: "db1", cluster: "15/main", stanza: "main", rpoSec: 60, rtoSec: 7200, drillEverySec: 1, timezone: "UTC",
   schedule: { full: "0 1 * * 0", diff: "0 1 * * 1-6" }, acceptWalLoss: false,
-  repositories: [{ name: "local", index: 1, path: "/p", retention: { full: 2 } }, { name: "offsite", index: 2, host: "backup1", path: "/p", encryptionKey: "k", retention: { full: 2 } }],
+  repositories: [{ name: "local", index: 1, path: "/p", user: "postgres", retention: { full: 2 } }, { name: "offsite", index: 2, host: "backup1", path: "/p", user: "pgbackrest", encryptionKey: "k", retention: { full: 2 } }],
 };
-const vm: VmPolicy = { kind: "vm", name: "vms", vms: ["trusted1"], selector: { vms: ["trusted1"] }, endpoint: "pve1", storage: "pbs-lab", schedule: "02:30", mode: "snapshot", retention: { daily: 7 }, rpoSec: 86_400, rtoSec: 1, drillEverySec: 1, timezone: "UTC" };
+const vm: VmPolicy = { kind: "vm", name: "vms", vms: ["trusted1"], selector: { vms: ["trusted1"] }, endpoint: "pve1", pbs: "pbs1", datastore: "lab", storage: "pbs-lab", schedule: "02:30", mode: "snapshot", retention: { daily: 7 }, rpoSec: 86_400, rtoSec: 1, drillEverySec: 1, timezone: "UTC" };
 const policy: BackupPolicy = { file: "p.yaml", postgres: [pg], vms: [vm], targets: [pg, vm], where: () => undefined };
 const framedOk = () => {
   const sql = JSON.stringify({ archiver: { ...(JSON.parse(fx("pg-stat-archiver-recovered.json")) as object), last_archived_wal: "000000010000000000000007", failed_count: 0, last_failed_time: null, last_failed_wal: null }, oldest_ready_time: null, current_wal: "000000010000000000000008" });
@@ -24,24 +24,11 @@ const framedOk = () => {
 
 function env(now: Date, opts: { dbDown?: boolean; backups?: { vmid: number; ctime: number }[] } = {}) {
   const commands: string[] = [];
-  const calls: string[] = [];
   const backups = opts.backups ?? [{ vmid: 201, ctime: now.getTime() / 1000 - 3600 }];
-  const api: PveApi = {
-    endpoint: "pve1",
-    get: <T>(path: string) => {
-      calls.push(`GET ${path}`);
-      if (path === "/cluster/resources") return Promise.resolve([{ type: "qemu", vmid: 201, name: "trusted1", node: "pve" }, { type: "qemu", vmid: 9000, name: "trusted1", node: "pve", template: 1 }] as T);
-      if (path === "/nodes/pve/storage/pbs-lab/content") return Promise.resolve(backups as T);
-      return Promise.reject(new Error(`unexpected ${path}`));
-    },
-    post: <T>(path: string, params?: Record<string, unknown>) => {
-      calls.push(`POST ${path} ${JSON.stringify(params)}`);
-      backups.push({ vmid: 201, ctime: now.getTime() / 1000 });
-      return Promise.resolve("UPID:pve:1:2:3:vzdump::root@pam:" as T);
-    },
-    put: () => Promise.reject(new Error("no")), delete: () => Promise.reject(new Error("no")),
-    wait: (upid) => { calls.push(`WAIT ${String(upid)}`); return Promise.resolve(); },
-  };
+  const api = fakePve({
+    "GET /cluster/resources": [{ type: "qemu", vmid: 201, name: "trusted1", node: "pve" }, { type: "qemu", vmid: 9000, name: "trusted1", node: "pve", template: 1 }],
+    "GET /nodes/pve/storage/pbs-lab/content": backups.map((b) => ({ ...b, volid: `pbs-lab:backup/vm/${b.vmid}/${b.ctime}`, format: "pbs-vm", size: 1 })),
+  });
   const e: BackupEnv = {
     inventory: { hosts: new Map(), lab: { proxmox: { pve1: { node: "pve" } }, vlans: {}, templates: {}, vms: {} } } as unknown as BackupEnv["inventory"],
     policy, now: () => now,
@@ -52,7 +39,7 @@ function env(now: Date, opts: { dbDown?: boolean; backups?: { vmid: number; ctim
     },
     pve: () => Promise.resolve(api),
   };
-  return { e, commands, calls };
+  return { e, commands, calls: api.calls };
 }
 
 describe("lab backup (the check)", () => {
@@ -62,7 +49,7 @@ describe("lab backup (the check)", () => {
     expect(r.problems).toEqual([]);
     expect(r.ok).toBe(true);
     expect(commands).toHaveLength(1);
-    expect(calls).toEqual(["GET /cluster/resources", "GET /nodes/pve/storage/pbs-lab/content"]);
+    expect(calls).toEqual([["GET", "/cluster/resources", { type: "vm" }], ["GET", "/nodes/pve/storage/pbs-lab/content", { content: "backup" }]]);
   });
 
   it("--run takes the backups that are due: a diff per stale repository, a vzdump of stale VMs", async () => {
@@ -71,10 +58,10 @@ describe("lab backup (the check)", () => {
     await checkBackups(e, { run: true });
     expect(commands.filter((c) => c.includes("backup") && !c.includes("@@"))).toEqual([
       "db1: runuser -u postgres -- pgbackrest --stanza=main --repo=1 --type=diff backup",
-      "db1: runuser -u postgres -- pgbackrest --stanza=main --repo=2 --type=diff backup",
+      "backup1: runuser -u pgbackrest -- pgbackrest --stanza=main --repo=2 --type=diff backup",
     ]);
-    expect(calls).toContain('POST /nodes/pve/vzdump {"vmid":"201","storage":"pbs-lab","mode":"snapshot"}');
-    expect(calls).toContain("WAIT UPID:pve:1:2:3:vzdump::root@pam:");
+    expect(calls).toContainEqual(["POST", "/nodes/pve/vzdump", { vmid: "201", storage: "pbs-lab", mode: "snapshot" }]);
+    expect(calls).toContainEqual(["wait", "vzdump of trusted1"]);
   });
 
   it("an unreachable database host is a breach naming the host and cause; other targets are still checked", async () => {

@@ -10,7 +10,7 @@ const fx = (f: string) => readFileSync(join(import.meta.dirname, "../../fixtures
 const policy: PgPolicy = {
   kind: "postgres", name: "db1-main", host: "db1", cluster: "15/main", stanza: "main", rpoSec: 60, rtoSec: 7200, drillEverySec: 1, timezone: "UTC",
   schedule: { full: "0 1 * * 0" }, acceptWalLoss: false,
-  repositories: [{ name: "local", index: 1, path: "/var/lib/pgbackrest", retention: { full: 2 } }, { name: "offsite", index: 2, host: "backup1", path: "/x", retention: { full: 2 } }],
+  repositories: [{ name: "local", index: 1, path: "/var/lib/pgbackrest", user: "postgres", retention: { full: 2 } }, { name: "offsite", index: 2, host: "backup1", path: "/x", user: "pgbackrest", retention: { full: 2 } }],
 };
 const framed = (parts: [string, string, number][]) => parts.map(([n, out, rc]) => `@@lab-backup:${n}\n${out}${out.endsWith("\n") || out === "" ? "" : "\n"}@@lab-backup:rc:${rc}\n`).join("");
 

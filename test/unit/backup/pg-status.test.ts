@@ -16,8 +16,8 @@ const policy: PgPolicy = {
   kind: "postgres", name: "db1-main", host: "db1", cluster: "15/main", stanza: "main", rpoSec: 60, rtoSec: 7200, drillEverySec: 7_776_000, timezone: "UTC",
   schedule: { full: "0 1 * * 0", diff: "0 1 * * 1-6" }, acceptWalLoss: false,
   repositories: [
-    { name: "local", index: 1, path: "/var/lib/pgbackrest", retention: { full: 2 } },
-    { name: "offsite", index: 2, host: "backup1", path: "/var/lib/pgbackrest", encryptionKey: "k", retention: { full: 2 } },
+    { name: "local", index: 1, path: "/var/lib/pgbackrest", user: "postgres", retention: { full: 2 } },
+    { name: "offsite", index: 2, host: "backup1", path: "/var/lib/pgbackrest", user: "pgbackrest", encryptionKey: "k", retention: { full: 2 } },
   ],
 };
 // The fixtures were recorded on 2026-12-01 around 20:22 UTC; "now" is shortly after.

@@ -16,6 +16,8 @@ hosts:
   web1: { address: 127.0.0.3 }
 proxmox:
   pve1: { url: "https://127.0.0.1:8006", node: pve, token_id: "root@pam!lab", token_secret: pve1_token, fingerprint: "${Array(32).fill("AA").join(":")}" }
+pbs:
+  pbs1: { url: "https://127.0.0.1:8007", token_id: "lab@pbs!lab", token_secret: pbs1_token, fingerprint: "${Array(32).fill("BB").join(":")}" }
 vlans:
   Lab: { tag: 40, subnet: 10.10.40.0/24 }
 templates:
@@ -40,6 +42,8 @@ vms:
     select: { tag: stateful }
     rpo: 24h
     endpoint: pve1
+    pbs: pbs1
+    datastore: lab
     storage: pbs-lab
     schedule: "*-*-* 02:30"
     retention: { daily: 7, weekly: 4, monthly: 3 }
@@ -69,8 +73,8 @@ describe("backup policy", () => {
     expect(p.postgres).toEqual([expect.objectContaining({
       kind: "postgres", name: "db1-main", host: "db1", cluster: "15/main", stanza: "db1-main", rpoSec: 60, rtoSec: 7200, drillEverySec: 7_776_000, timezone: "Europe/Berlin", acceptWalLoss: false,
       repositories: [
-        { name: "local", index: 1, path: "/var/lib/pgbackrest", retention: { full: 2, diff: 7 } },
-        { name: "offsite", index: 2, host: "backup1", path: "/var/lib/pgbackrest", encryptionKey: "pgbackrest_repo2", retention: { full: 2 } },
+        { name: "local", index: 1, path: "/var/lib/pgbackrest", user: "postgres", retention: { full: 2, diff: 7 } },
+        { name: "offsite", index: 2, host: "backup1", path: "/var/lib/pgbackrest", user: "pgbackrest", encryptionKey: "pgbackrest_repo2", retention: { full: 2 } },
       ],
     })]);
     expect(p.vms).toEqual([expect.objectContaining({ kind: "vm", name: "stateful-vms", vms: ["app1", "wiki1"], rpoSec: 86_400, mode: "snapshot", retention: { daily: 7, weekly: 4, monthly: 3 } })]);
@@ -98,6 +102,8 @@ describe("backup policy", () => {
     ["an unknown endpoint", GOOD.replace("endpoint: pve1", "endpoint: pve9"), 'unknown Proxmox endpoint "pve9"', 14],
     ["a missing rpo", GOOD.replace("rpo: 60s, ", ""), "target db1-main has no rpo", 4],
     ["an unknown time zone", GOOD.replace("Europe/Berlin", "Mars/Olympus"), 'unknown time zone "Mars/Olympus"', 2],
+    ["an unknown PBS", GOOD.replace("pbs: pbs1", "pbs: pbs9"), 'unknown PBS endpoint "pbs9"', 15],
+    ["an offsite copy on the datastore itself", GOOD.replace("datastore: offsite", "datastore: lab"), "the offsite datastore is the datastore itself", 20],
     ["a name used twice", GOOD.replace("stateful-vms:", "db1-main:"), 'target name "db1-main" is used twice', 11],
   ])("%s is bad input at file:line", async (_what, text, message, line) => {
     const { load } = await project(text);
@@ -116,7 +122,7 @@ describe("backup policy", () => {
     const bad = await project(GOOD.replace('"*-*-* 02:30"', '"nightly"'));
     const g = checkPolicy(await bad.load(), bad.inv);
     expect(g.errors[0]?.message).toContain('schedule "nightly" is not a Proxmox calendar event');
-    expect(g.errors[0]?.where.line).toBe(16);
+    expect(g.errors[0]?.where.line).toBe(18);
   });
 
   it("warns about what would lose data: no offsite copy, no encryption, accepted WAL loss", async () => {

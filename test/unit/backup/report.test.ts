@@ -11,9 +11,9 @@ const fx = (f: string) => readFileSync(join(import.meta.dirname, "../../fixtures
 const pg: PgPolicy = {
   kind: "postgres", name: "db1-main", host: "db1", cluster: "15/main", stanza: "main", rpoSec: 60, rtoSec: 7200, drillEverySec: 1, timezone: "UTC",
   schedule: { full: "0 1 * * 0" }, acceptWalLoss: false,
-  repositories: [{ name: "local", index: 1, path: "/p", retention: { full: 2 } }, { name: "offsite", index: 2, host: "backup1", path: "/p", encryptionKey: "k", retention: { full: 2 } }],
+  repositories: [{ name: "local", index: 1, path: "/p", user: "postgres", retention: { full: 2 } }, { name: "offsite", index: 2, host: "backup1", path: "/p", user: "pgbackrest", encryptionKey: "k", retention: { full: 2 } }],
 };
-const vm: VmPolicy = { kind: "vm", name: "vms", vms: ["trusted1"], selector: { vms: ["trusted1"] }, endpoint: "pve1", storage: "pbs", schedule: "02:30", mode: "snapshot", retention: { daily: 7 }, rpoSec: 86_400, rtoSec: 1, drillEverySec: 1, timezone: "UTC" };
+const vm: VmPolicy = { kind: "vm", name: "vms", vms: ["trusted1"], selector: { vms: ["trusted1"] }, endpoint: "pve1", pbs: "pbs1", datastore: "lab", storage: "pbs", schedule: "02:30", mode: "snapshot", retention: { daily: 7 }, rpoSec: 86_400, rtoSec: 1, drillEverySec: 1, timezone: "UTC" };
 const NOW = new Date("2026-12-01T20:24:30Z");
 const archiver = { ...(JSON.parse(fx("pg-stat-archiver-recovered.json")) as object), failed_count: 0, last_failed_time: null, last_failed_wal: null, last_archived_wal: "000000010000000000000007", oldest_ready_time: "2026-12-01T20:24:20Z", current_wal: "x" } as ArchiverState;
 

@@ -3,7 +3,7 @@ import type { VmPolicy } from "../../../src/backup/policy.ts";
 import { vmStatus, type VmObservation } from "../../../src/backup/vm-status.ts";
 
 const policy: VmPolicy = {
-  kind: "vm", name: "trusted-vms", vms: ["trusted1", "wiki1"], selector: { tag: "trusted" }, endpoint: "pve1", storage: "pbs-lab", schedule: "*-*-* 02:30",
+  kind: "vm", name: "trusted-vms", vms: ["trusted1", "wiki1"], selector: { tag: "trusted" }, endpoint: "pve1", pbs: "pbs1", datastore: "lab", storage: "pbs-lab", schedule: "*-*-* 02:30",
   mode: "snapshot", retention: { daily: 7 }, rpoSec: 86_400, rtoSec: 7200, drillEverySec: 1, timezone: "UTC", offsite: { datastore: "offsite", schedule: "04:00" },
 };
 const NOW = new Date("2026-12-02T08:00:00Z");

@@ -1,6 +1,7 @@
 // The docker play's roles expand to what the host's vars ask for, and every example
 // stack's templates render to YAML Compose-shaped files (the integration tests run them).
 import { resolve } from "node:path";
+import { NO_POLICY } from "../../../src/backup/policy.ts";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -14,7 +15,7 @@ import { hostInfo } from "../helpers/host-ctx.ts";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
 const tools: RoleTools = {
-  template: templateRenderer(ROOT), root: ROOT, secret: (n) => new Secret(n, `value-of-${n}-123`), lab: { proxmox: {}, vlans: {}, templates: {}, vms: {} }, vmKeys: () => [], hosts: new Map(),
+  template: templateRenderer(ROOT), root: ROOT, secret: (n) => new Secret(n, `value-of-${n}-123`), lab: { proxmox: {}, pbs: {}, vlans: {}, templates: {}, vms: {} }, backups: NO_POLICY, vmKeys: () => [], hosts: new Map(),
 };
 const host = (vars: Record<string, unknown>) => ({ ...hostInfo("web1", vars), connection: { ...hostInfo("web1").connection, address: "10.0.10.11" } });
 const expand = (vars: Record<string, unknown>) =>

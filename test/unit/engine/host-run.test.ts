@@ -160,3 +160,53 @@ describe("runHostPlay", () => {
     expect(results[2]!.reason).toContain("«redacted»");
   });
 });
+
+describe("later steps see what earlier steps changed", () => {
+  // "/etc/init.d/demo" on a fake host: a writer step creates it, a reader step's fact depends on it.
+  const setup = () => {
+    const disk = new Map<string, string>();
+    const t = new FakeTransport()
+      .fact(/^cat \/etc\/init\.d\/demo$/, () => ({ stdout: disk.get("/etc/init.d/demo") ?? "", code: disk.has("/etc/init.d/demo") ? 0 : 1 }))
+      .fact(/^cat \/etc\/other$/, { stdout: "x" });
+    const writer: Resource<string, boolean> = {
+      id: "writer", want: "script",
+      writes: () => ["/etc/init.d/demo"],
+      facts: () => [{ key: "w", command: "cat /etc/init.d/demo", parse: (_o, code) => code === 0, dependsOn: ["/etc/init.d/demo"] }],
+      read: (ctx) => ctx.facts.get({ key: "w", command: "cat /etc/init.d/demo", parse: (_o, code) => code === 0 }),
+      diff: (_w, have) => (have ? [] : [{ key: "content", summary: "create /etc/init.d/demo" }]),
+      apply: () => Promise.resolve(void disk.set("/etc/init.d/demo", "#!/bin/sh\n")),
+    };
+    const readerFact = { key: "r", command: "cat /etc/init.d/demo", parse: (_o: string, code: number) => code === 0, dependsOn: ["/etc/init.d/demo"] };
+    const reader: Resource<string, boolean> = {
+      id: "reader", want: "running",
+      facts: () => [readerFact, { key: "o", command: "cat /etc/other", parse: () => true }],
+      read: (ctx) => ctx.facts.get(readerFact),
+      diff: (_w, have) => {
+        if (!have) throw new LabError("no /etc/init.d/demo", 3);
+        return [];
+      },
+      apply: () => Promise.resolve(),
+      ok: () => "script found",
+    };
+    return { t, writer, reader };
+  };
+
+  it("apply: after a change, the remaining steps' facts are read again in one round trip", async () => {
+    const { t, writer, reader } = setup();
+    const { ok, results } = await play(hostCtx({ transport: t }), plan([writer, reader]));
+    expect(brief(results)).toEqual(["changed writer", "ok reader (script found)"]);
+    expect(ok).toBe(true);
+    // Up front (both steps), then once after the change (the writer's read-back and the reader together).
+    expect(t.calls.map((c) => c.command)).toEqual(["sh -s", "sh -s"]);
+  });
+
+  it("plan: a step depending on a path an earlier planned change writes is known after apply", async () => {
+    const { t, writer, reader } = setup();
+    const { ok, results } = await play(hostCtx({ transport: t }), plan([writer, reader]), true);
+    expect(ok).toBe(true);
+    expect(results.map((r) => [r.status, r.id, r.changes.map((c) => c.summary)])).toEqual([
+      ["changed", "writer", ["create /etc/init.d/demo"]],
+      ["changed", "reader", ["known after apply: depends on /etc/init.d/demo, which writer changes first"]],
+    ]);
+  });
+});

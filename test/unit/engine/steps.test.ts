@@ -1,6 +1,7 @@
 // Expanding a playbook into per-host steps (pure: no host is contacted):
 // selection by tags, validation of role vars, merging of package steps.
 import { readFileSync } from "node:fs";
+import { NO_POLICY } from "../../../src/backup/policy.ts";
 import { describe, expect, it } from "vitest";
 import { Type } from "@sinclair/typebox";
 import { defineRole, inline, type Playbook, type RoleTools } from "../../../src/engine/playbook.ts";
@@ -16,6 +17,7 @@ import { inventoryOf } from "../helpers/inventory.ts";
 const inv = inventoryOf({ "hosts.yaml": "hosts:\n  web1: {}\n  web2: {}\ngroups:\n  web:\n    hosts: [web1, web2]\n" });
 const tools: RoleTools = {
   root: "/project",
+  backups: NO_POLICY,
   template: () => { throw new Error("no templates here"); },
   secret: (name) => new Secret(name, `value-of-${name}-0123`),
   lab: inv.lab,

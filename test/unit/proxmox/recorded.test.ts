@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProxmoxClient } from "../../../src/proxmox/client.ts";
 import { ProxmoxApiError, ProxmoxTaskError } from "../../../src/proxmox/errors.ts";
+import { pveApi } from "../../../src/proxmox/resources/api.ts";
 import { type Replay, probes, recording, startReplay } from "./replay.ts";
 
 const TOKEN = { tokenId: "root@pam!lab", tokenSecret: "11111111-2222-4333-8444-555555555555" };
@@ -29,9 +30,10 @@ afterAll(async () => {
 });
 
 describe("recorded PVE 6.2 replies", () => {
-  it("reads data through the typed proxmox-api tree", async () => {
-    expect(await client.api.version.$get()).toMatchObject({ version: "6.2-4", release: "6.2" });
-    const nodes = await client.api.nodes.$get();
+  it("reads data through the typed calls (pveApi)", async () => {
+    const api = pveApi(client, "replay");
+    expect(await api.get("/version")).toMatchObject({ version: "6.2-4", release: "6.2" });
+    const nodes = await api.get("/nodes");
     expect(nodes[0]?.ssl_fingerprint).toMatch(/^D2:93/);
   });
 

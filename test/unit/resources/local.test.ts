@@ -45,7 +45,9 @@ describe("file, directory, line, block on this machine", () => {
       line({ path: join(dir, "etc/app/hosts"), line: "10.0.0.1 db", create: true }),
       block({ path: join(dir, "etc/app/hosts"), block: "10.0.0.2 nas" }),
     );
-    expect(statuses(r.plan)).toEqual(["changed", "changed", "changed", "skipped"]); // the block's file does not exist until the line creates it
+    // The block's file does not exist until the line creates it: known only after apply.
+    expect(statuses(r.plan)).toEqual(["changed", "changed", "changed", "changed"]);
+    expect(r.plan[3]!.changes).toEqual([{ key: "known-after-apply", summary: `known after apply: depends on ${join(dir, "etc/app/hosts")}, which line:${join(dir, "etc/app/hosts")}:10.0.0.1 db changes first` }]);
     expect(statuses(r.apply)).toEqual(["changed", "changed", "changed", "changed"]);
     expect(statuses(r.again)).toEqual(["ok", "ok", "ok", "ok"]);
     expect((await stat(join(dir, "etc/app"))).mode & 0o7777).toBe(0o750);

@@ -1,0 +1,112 @@
+// A vzdump backup job (/cluster/backup): schedule in Proxmox calendar syntax,
+// the PBS storage, mode, retention (prune-backups) and a notes template. Proxmox
+// selects guests by vmid, all+exclude or pool, not by tag: the job names VMs, and
+// read() turns their names into the vmids Proxmox gave them, so adding a tagged
+// VM to the inventory shows up in `lab plan` as a change of `vmid`.
+import type { Change, HostCtx, Resource } from "../../engine/types.ts";
+import { ExitCode, LabError } from "../../errors.ts";
+import { isMissing, type ParamsFor, type PveApi, type Reply } from "./api.ts";
+import { isTemplate, listVms } from "./find.ts";
+
+export interface Retention {
+  last?: number;
+  hourly?: number;
+  daily?: number;
+  weekly?: number;
+  monthly?: number;
+  yearly?: number;
+}
+
+export interface BackupJobWant {
+  /** Job id, e.g. "lab-trusted-vms". */
+  id: string;
+  /** Proxmox calendar event, e.g. "*-*-* 02:30". */
+  schedule: string;
+  storage: string;
+  /** VM names (inventory vms:), in Proxmox as guests of this endpoint. */
+  vms: string[];
+  mode: "snapshot" | "suspend" | "stop";
+  retention: Retention;
+  notesTemplate?: string;
+  comment?: string;
+}
+
+export interface BackupJobHave {
+  job: Reply<"/cluster/backup/{id}"> | undefined;
+  /** VM name -> vmid (undefined: not created yet). */
+  vmids: Record<string, number | undefined>;
+}
+
+export const DEFAULT_NOTES = "{{guestname}} ({{node}}) by lab";
+
+/** prune-backups as Proxmox writes it: keep-* in a fixed order, none at zero. */
+export function pruneBackups(r: Retention): string {
+  const parts = (["last", "hourly", "daily", "weekly", "monthly", "yearly"] as const).filter((k) => r[k]).map((k) => `keep-${k}=${r[k]}`);
+  return parts.length ? parts.join(",") : "keep-all=1";
+}
+
+const pruneOf = (v: unknown): string => {
+  if (v && typeof v === "object") return pruneBackups(Object.fromEntries(Object.entries(v).map(([k, n]) => [k.replace(/^keep-/, ""), Number(n)])));
+  const text = typeof v === "string" ? v : "";
+  return pruneBackups(Object.fromEntries(text.split(",").filter(Boolean).map((kv) => {
+    const [k, n] = kv.split("=");
+    return [String(k).replace(/^keep-/, ""), Number(n)];
+  })));
+};
+
+const vmidList = (ids: (number | undefined)[]) => ids.filter((x): x is number => x !== undefined).sort((a, b) => a - b).join(",");
+const truthy = (v: unknown) => v === true || v === 1 || v === "1";
+
+export function backupJob(pve: (ctx: HostCtx) => Promise<PveApi>, want: BackupJobWant): Resource<BackupJobWant, BackupJobHave> {
+  return {
+    id: `pve:backup-job/${want.id}`,
+    want,
+    async read(ctx) {
+      const api = await pve(ctx);
+      const guests = (await listVms(api)).filter((v) => !isTemplate(v));
+      const vmids = Object.fromEntries(want.vms.map((n) => [n, guests.find((g) => g.name === n)?.vmid]));
+      try {
+        return { job: await api.get("/cluster/backup/{id}", { id: want.id }), vmids };
+      } catch (e) {
+        if (isMissing(e)) return { job: undefined, vmids };
+        throw e;
+      }
+    },
+    diff: backupJobDiff,
+    async apply(ctx, _changes, have) {
+      const missing = want.vms.filter((n) => have.vmids[n] === undefined);
+      if (missing.length) throw new LabError(`backup job ${want.id}: VM(s) ${missing.join(", ")} do not exist yet`, ExitCode.failed, {}, "the VMs are created by the proxmox play: apply it first (or again)");
+      const api = await pve(ctx);
+      const params = {
+        schedule: want.schedule, storage: want.storage, vmid: vmidList(Object.values(have.vmids)), mode: want.mode,
+        "prune-backups": pruneBackups(want.retention), "notes-template": want.notesTemplate ?? DEFAULT_NOTES, enabled: true,
+        comment: want.comment ?? "managed by lab",
+      } satisfies ParamsFor<"POST", "/cluster/backup"> & Omit<ParamsFor<"PUT", "/cluster/backup/{id}">, "id">;
+      if (!have.job) await api.post("/cluster/backup", { id: want.id, ...params });
+      else await api.put("/cluster/backup/{id}", { id: want.id, ...params });
+    },
+    ok: (have) => `backup job ${want.id} backs up ${want.vms.join(", ")} (${vmidList(Object.values(have.vmids))}) to ${want.storage} at "${want.schedule}"`,
+  };
+}
+
+export function backupJobDiff(want: BackupJobWant, have: BackupJobHave): Change[] {
+  const ids = want.vms.map((n) => (have.vmids[n] === undefined ? `${n}: known after apply` : String(have.vmids[n])));
+  const wantVmid = vmidList(Object.values(have.vmids));
+  if (!have.job) return [{ key: "create", summary: `create backup job ${want.id}: ${ids.join(", ")} to ${want.storage} at "${want.schedule}", ${pruneBackups(want.retention)}` }];
+  const j = have.job;
+  const out: Change[] = [];
+  const cmp = (key: string, h: unknown, w: string) => {
+    const hs = typeof h === "string" || typeof h === "number" ? String(h) : "";
+    if (hs !== w) out.push({ key, summary: `${key} ${hs || "(none)"} -> ${w}` });
+  };
+  cmp("schedule", j.schedule, want.schedule);
+  cmp("storage", j.storage, want.storage);
+  const vmidNow = String(j.vmid ?? "").split(",").filter(Boolean).map(Number).sort((a, b) => a - b).join(",");
+  if (vmidNow !== wantVmid || ids.some((x) => x.includes("known after apply"))) out.push({ key: "vmid", summary: `vmid ${vmidNow || "(none)"} -> ${ids.join(",")}` });
+  cmp("mode", j.mode ?? "snapshot", want.mode);
+  if (pruneOf(j["prune-backups"]) !== pruneBackups(want.retention)) out.push({ key: "prune-backups", summary: `prune-backups ${pruneOf(j["prune-backups"])} -> ${pruneBackups(want.retention)}` });
+  cmp("notes-template", j["notes-template"], want.notesTemplate ?? DEFAULT_NOTES);
+  if (!truthy(j.enabled ?? 1)) out.push({ key: "enabled", summary: "enabled 0 -> 1" });
+  if (j.all && truthy(j.all)) out.push({ key: "all", summary: "all 1 -> 0 (the job names its VMs)" });
+  return out;
+}

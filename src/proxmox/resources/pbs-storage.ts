@@ -1,0 +1,89 @@
+// A Proxmox Backup Server datastore as Proxmox storage (type pbs): the PBS
+// server's certificate pinned by fingerprint, an API token to log in, and the
+// client-side encryption key, both from secrets. Proxmox never returns the
+// password or the key, so they are sent when the storage is created (and when
+// `rotate` asks for it), never compared; everything else is diffed key by key.
+import type { Change, HostCtx, Resource } from "../../engine/types.ts";
+import { ExitCode, LabError } from "../../errors.ts";
+import { isMissing, type ParamsFor, type PveApi, type Reply } from "./api.ts";
+import type { Secret } from "../../secrets/secret.ts";
+
+export interface PbsStorageWant {
+  /** Storage id in Proxmox, e.g. "pbs-lab". */
+  storage: string;
+  server: string;
+  port?: number;
+  datastore: string;
+  namespace?: string;
+  /** The PBS API token id: user@realm!token. */
+  username: string;
+  /** The token's secret (secrets.age). */
+  password: Secret;
+  /** SHA-256 fingerprint of the PBS certificate (pinned). */
+  fingerprint: string;
+  /** Client-side encryption key (a PBS key file's JSON, secrets.age); absent: backups are not encrypted. */
+  encryptionKey?: Secret;
+  /** Send the password and the key again (they cannot be read back to compare). */
+  rotate?: boolean;
+}
+
+export type PbsStorageHave = Reply<"/storage/{storage}"> | undefined;
+
+/** Keys Proxmox lets a PUT change; the datastore is fixed once the storage exists (PBSPlugin: fixed). */
+/** A storage config value as text (the schema types GET /storage/{storage} only as an object). */
+const str = (v: unknown): string => (typeof v === "string" || typeof v === "number" ? String(v) : "");
+
+const COMPARED = ["server", "port", "namespace", "username", "fingerprint"] as const;
+
+export function pbsStorage(pve: (ctx: HostCtx) => Promise<PveApi>, want: PbsStorageWant): Resource<PbsStorageWant, PbsStorageHave> {
+  return {
+    id: `pve:storage/${want.storage}`,
+    want,
+    async read(ctx) {
+      try {
+        return await (await pve(ctx)).get("/storage/{storage}", { storage: want.storage });
+      } catch (e) {
+        if (isMissing(e)) return undefined;
+        throw e;
+      }
+    },
+    diff: pbsStorageDiff,
+    async apply(ctx, changes, have) {
+      const api = await pve(ctx);
+      const secrets = !have || want.rotate ? { password: want.password.reveal(), "encryption-key": want.encryptionKey?.reveal() } : {};
+      if (!have) {
+        await api.post("/storage", {
+          storage: want.storage, type: "pbs", content: "backup",
+          server: want.server, port: want.port, datastore: want.datastore, namespace: want.namespace,
+          username: want.username, fingerprint: want.fingerprint, ...secrets,
+        } satisfies ParamsFor<"POST", "/storage">);
+        return;
+      }
+      const changed = new Set(changes.map((c) => c.key));
+      const set = <K extends (typeof COMPARED)[number]>(k: K) => (changed.has(k) ? want[k] : undefined);
+      await api.put("/storage/{storage}", {
+        storage: want.storage, server: set("server"), port: set("port"), namespace: set("namespace"),
+        username: set("username"), fingerprint: set("fingerprint"), content: changed.has("content") ? "backup" : undefined, ...secrets,
+      } satisfies ParamsFor<"PUT", "/storage/{storage}">);
+    },
+    ok: (have) => `storage ${want.storage} is PBS datastore ${str(have?.datastore) || "?"} on ${want.server}, certificate pinned`,
+  };
+}
+
+export function pbsStorageDiff(want: PbsStorageWant, have: PbsStorageHave): Change[] {
+  if (!have) return [{ key: "create", summary: `add PBS storage ${want.storage}: datastore ${want.datastore} on ${want.server}${want.encryptionKey ? ", encrypted" : ""}` }];
+  const out: Change[] = [];
+  if (have.type !== "pbs") throw new LabError(`storage ${want.storage} exists with type ${str(have.type)}, not pbs`, ExitCode.failed, {}, "lab does not convert storage: choose another storage id");
+  if (str(have.datastore) !== want.datastore) {
+    throw new LabError(`storage ${want.storage} points at datastore ${str(have.datastore)}, not ${want.datastore}`, ExitCode.failed, {}, "Proxmox cannot change a PBS storage's datastore: remove the storage (its backups stay on the PBS) or choose another storage id");
+  }
+  for (const k of COMPARED) {
+    const w = want[k];
+    const h = str(have[k]);
+    if (w !== undefined && h !== String(w)) out.push({ key: k, summary: `${k} ${h || "(none)"} -> ${String(w)}` });
+  }
+  const content = str(have.content).split(",").filter(Boolean);
+  if (!content.includes("backup")) out.push({ key: "content", summary: `content ${content.join(",") || "(none)"} -> backup` });
+  if (want.rotate) out.push({ key: "secrets", summary: "send the token secret and encryption key again (rotate)" });
+  return out;
+}

@@ -1,0 +1,32 @@
+// A backup job whose VMs an earlier play of the same run creates: the plan says
+// which vmids are known only after apply, and apply refuses to write a partial list.
+import { describe, expect, it } from "vitest";
+import { backupJob, backupJobDiff, pruneBackups, type BackupJobWant } from "../../../src/proxmox/resources/backup-job.ts";
+import { hostCtx } from "../helpers/host-ctx.ts";
+import { fakePve } from "./fake-pve.ts";
+
+const want: BackupJobWant = { id: "lab-vms", schedule: "02:30", storage: "pbs-lab", vms: ["trusted1", "app1"], mode: "snapshot", retention: { daily: 7 } };
+
+describe("backup job", () => {
+  it("plans VMs not created yet as known after apply, and apply refuses a partial list", async () => {
+    const have = { job: undefined, vmids: { trusted1: 201, app1: undefined } };
+    expect(backupJobDiff(want, have)).toEqual([{ key: "create", summary: 'create backup job lab-vms: 201, app1: known after apply to pbs-lab at "02:30", keep-daily=7' }]);
+    const api = fakePve();
+    await expect(backupJob(() => Promise.resolve(api), want).apply(hostCtx(), [], have)).rejects.toThrow("backup job lab-vms: VM(s) app1 do not exist yet");
+    expect(api.calls).toEqual([]);
+  });
+
+  it("reads the VMs' ids from the cluster, skipping templates of the same name", async () => {
+    const api = fakePve({
+      "GET /cluster/resources": [{ type: "qemu", vmid: 9000, name: "app1", node: "pve", template: 1 }, { type: "qemu", vmid: 201, name: "trusted1", node: "pve" }, { type: "lxc", vmid: 300, name: "app1", node: "pve" }],
+      "GET /cluster/backup/lab-vms": { id: "lab-vms", schedule: "02:30" },
+    });
+    const have = await backupJob(() => Promise.resolve(api), want).read(hostCtx());
+    expect(have.vmids).toEqual({ trusted1: 201, app1: undefined });
+  });
+
+  it("writes retention the way Proxmox does; none at all keeps everything", () => {
+    expect(pruneBackups({ yearly: 1, last: 3, daily: 7 })).toBe("keep-last=3,keep-daily=7,keep-yearly=1");
+    expect(pruneBackups({})).toBe("keep-all=1");
+  });
+});
