@@ -119,7 +119,9 @@ beforeAll(async () => {
   expect(applied.code, applied.stdout + applied.stderr).toBe(0);
   await psql("postgres", "create database app");
   await psql("app", "create table customers (id int primary key, name text); insert into customers select i, 'customer ' || i from generate_series(1, 50) i; create table orders (id bigserial primary key, customer int references customers, amount numeric, at timestamptz default now()); insert into orders (customer, amount) select 1 + i % 50, i from generate_series(1, 2000) i; create index on orders (customer)");
-  for (const repo of [1, 2]) await on("db1", `runuser -u postgres -- pgbackrest --stanza=main --repo=${repo} --type=full backup`);
+  // As the roles' cron entries run them: repo2's backup on its repository host (pgBackRest refuses it elsewhere).
+  await on("db1", "runuser -u postgres -- pgbackrest --stanza=main --repo=1 --type=full backup");
+  await on("backup1", "runuser -u pgbackrest -- pgbackrest --stanza=main --repo=2 --type=full backup");
 }, 1_200_000);
 
 afterAll(async () => {

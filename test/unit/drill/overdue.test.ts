@@ -9,7 +9,7 @@ import { tempDir } from "../helpers/temp.ts";
 
 const pg: PgPolicy = {
   kind: "postgres", name: "db1-main", host: "db1", cluster: "15/main", stanza: "main", rpoSec: 60, rtoSec: 7200, drillEverySec: 90 * 86400, timezone: "UTC",
-  schedule: { full: "0 1 * * 0" }, acceptWalLoss: false, repositories: [{ name: "local", index: 1, path: "/p", retention: { full: 2 } }],
+  schedule: { full: "0 1 * * 0" }, acceptWalLoss: false, repositories: [{ name: "local", index: 1, path: "/p", user: "postgres", retention: { full: 2 } }],
 };
 
 it("lab backup's report warns about an overdue drill, and not about a recent one", async () => {
@@ -18,7 +18,7 @@ it("lab backup's report warns about an overdue drill, and not about a recent one
   const policy: BackupPolicy = { file: join(root, "backups/policy.yaml"), postgres: [pg], vms: [], targets: [pg], where: () => undefined };
   let now = new Date("2026-12-15T00:00:00Z");
   const env: BackupEnv = {
-    inventory: { hosts: new Map(), lab: { proxmox: {}, vlans: {}, templates: {}, vms: {} } }, policy, now: () => now,
+    inventory: { hosts: new Map(), lab: { proxmox: {}, pbs: {}, vlans: {}, templates: {}, vms: {} } }, policy, now: () => now,
     exec: () => Promise.resolve({ code: 255, stdout: "", stderr: "unreachable" }),
     pve: () => Promise.reject(new Error("no Proxmox here")),
   };

@@ -9,6 +9,7 @@ import type { ConfWant } from "../../../src/resources/pgbackrest/conf.ts";
 import type { StanzaWant } from "../../../src/resources/pgbackrest/stanza.ts";
 import type { RunningWant } from "../../../src/resources/postgres/settings.ts";
 import { templateRenderer } from "../../../src/engine/template.ts";
+import { NO_POLICY } from "../../../src/backup/policy.ts";
 import { Secret, isSecret } from "../../../src/secrets/secret.ts";
 import { postgres, postgresDefaults } from "../../../roles/postgres.ts";
 import { pgbackrestDefaults, pgbackrestPlays, type PgbackrestVars } from "../../../roles/pgbackrest.ts";
@@ -19,7 +20,7 @@ const PASS = "cipher-pass-7e1d-never-shown";
 const inv = inventoryOf({
   "hosts.yaml": "connection: { port: 2222 }\nhosts:\n  db1: { address: 10.0.0.2 }\n  backup1: { address: 10.0.0.3, port: 22 }\n  web1: { address: 10.0.0.4 }\n",
 });
-const tools: RoleTools = { root: REPO, template: templateRenderer(REPO), secret: (n) => new Secret(n, PASS), lab: inv.lab, vmKeys: (vm) => inv.vmKeys(vm), hosts: inv.hosts };
+const tools: RoleTools = { root: REPO, template: templateRenderer(REPO), secret: (n) => new Secret(n, PASS), lab: inv.lab, backups: NO_POLICY, vmKeys: (vm) => inv.vmKeys(vm), hosts: inv.hosts };
 const vars = (over: Partial<PgbackrestVars> = {}): PgbackrestVars => ({ ...pgbackrestDefaults, dbHost: "db1", backupHost: "backup1", ...over });
 const playbook = (v: PgbackrestVars, hosts = "db1:backup1"): Playbook => ({
   name: "pg",
