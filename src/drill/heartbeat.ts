@@ -30,7 +30,8 @@ export async function startHeartbeat(env: DrillEnv, host: string, cluster: strin
     sh`printf '%s\n' ${heartbeatInsert(run)} '\\watch 1' > ${sqlFile}`,
     sh`chown postgres:postgres ${sqlFile}`,
     sh`cd ${dir}`,
-    sh`setsid sh -c ${inner} > heartbeat.log 2>&1 < /dev/null ${raw("&")}`,
+    // Braced: only the heartbeat goes to the background, with no fd of the SSH session (which would then never end).
+    sh`{ setsid sh -c ${inner} > heartbeat.log 2>&1 < /dev/null ${raw("& }")}`,
   ].join(" && "));
   // Running: the first row is committed.
   await waitFor(env, `the heartbeat on ${host}`, 30_000, async () => {

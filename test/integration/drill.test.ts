@@ -93,6 +93,7 @@ const drillChild = () => {
       if ((await inHost(container("db1"), "ls -d /var/lib/lab-drill/*-marker-*/data/base 2>/dev/null")).stdout.trim()) return;
       await new Promise((r) => setTimeout(r, 300));
     }
+    child.kill("SIGKILL");
     throw new Error(`no restore started:\n${out}`);
   };
   return { child, exited, restoring, output: () => out };
