@@ -3,6 +3,8 @@
 // API reads per endpoint), judge it against the policy, and with `run` first take
 // the backups that are due. A workflow: it reads through the run context's
 // transports and API clients and changes nothing unless asked to run backups.
+import { dirname } from "node:path";
+import { overdueDrills } from "../drill/history.ts";
 import { UnreachableError, errorMessage } from "../errors.ts";
 import type { Inventory } from "../inventory/inventory.ts";
 import type { PveApi } from "../proxmox/resources/api.ts";
@@ -58,7 +60,9 @@ export async function checkBackups(env: BackupEnv, opts: BackupOptions = {}): Pr
   const pg = env.policy.postgres.filter(selected);
   const vms = env.policy.vms.filter(selected);
   const results = await Promise.all([...pg.map((t) => checkPg(env, t, now, opts.run ?? false)), ...vms.map((t) => checkVms(env, t, now, opts.run ?? false))]);
-  return backupReport(results, env.now());
+  // PostgreSQL restore drills (backups/reports/ next to the policy) older than drill_every: a warning, not a breach.
+  const drills = env.policy.file ? await overdueDrills(dirname(dirname(env.policy.file)), pg, now) : [];
+  return backupReport(results, env.now(), drills);
 }
 
 async function checkPg(env: BackupEnv, p: PgPolicy, now: Date, run: boolean): Promise<PgStatus> {

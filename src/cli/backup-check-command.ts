@@ -11,10 +11,11 @@ import { checkPolicy } from "../backup/policy-check.ts";
 import { loadPolicy, type BackupPolicy } from "../backup/policy.ts";
 import { verifyMetrics, verifyPg } from "../backup/verify.ts";
 import { backupMetrics, formatBackupTable, type BackupReport } from "../backup/report.ts";
-import { RunContext } from "../engine/context.ts";
+import type { RunContext } from "../engine/context.ts";
 import type { Logger } from "../engine/types.ts";
 import { ExitCode, badInput } from "../errors.ts";
 import { redact } from "../secrets/secret.ts";
+import { openWorkflow } from "./workflow-context.ts";
 
 export interface BackupCheckOptions {
   root: string;
@@ -49,13 +50,7 @@ interface Opened {
 async function open(o: BackupCheckOptions): Promise<Opened> {
   const stdout = o.stdout ?? process.stdout;
   const stderr = o.stderr ?? process.stderr;
-  const log: Logger = {
-    debug: (m) => { if (o.verbose) stderr.write(`lab: debug: ${redact(m)}\n`); },
-    warn: (m) => stderr.write(`lab: warning: ${redact(m)}\n`),
-  };
-  const signal = o.signal ?? new AbortController().signal;
-  const guests = (await import("../proxmox/resources/guest.ts")).guestResolver;
-  const ctx = await RunContext.open({ root: o.root, inventory: o.inventory, signal, log, guests });
+  const { ctx, log } = await openWorkflow(o);
   try {
     const policy = await loadPolicy({ root: o.root, inventory: ctx.inventory, ...(o.policy ? { file: resolve(o.root, o.policy) } : {}) });
     const found = checkPolicy(policy, ctx.inventory);

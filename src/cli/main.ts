@@ -156,6 +156,23 @@ export async function main(argv: string[]): Promise<number> {
 
   registerBackupCommands(backup, (c) => { code = c; });
 
+  program.command("drill")
+    .description("restore drills: restore every PostgreSQL target into a scratch copy, check it, measure RPO and RTO (exit 7 on a failed drill)")
+    .argument("[targets...]", "only these targets (names in the policy)")
+    .option("--json", "print the report as JSON (format_version 1)")
+    .option("--policy <file>", "backup policy (default backups/policy.yaml)")
+    .option("--drills <file>", "drill definitions (default backups/drills.yaml)")
+    .option("--metrics-dir <dir>", "where lab-drill.prom goes (node-exporter textfile collector; default .lab/metrics)")
+    .action(async (targets: string[], o: { json?: boolean; policy?: string; drills?: string; metricsDir?: string }) => {
+      const g = program.opts<{ root: string; inventory: string }>();
+      const root = resolve(g.root);
+      const { drillCommand } = await import("./drill-command.ts");
+      code = await drillCommand({
+        root, inventory: resolve(root, g.inventory), targets, json: Boolean(o.json), verbose, argv, signal: signals.signal,
+        ...(o.policy ? { policy: o.policy } : {}), ...(o.drills ? { drills: o.drills } : {}), ...(o.metricsDir ? { metricsDir: resolve(o.metricsDir) } : {}),
+      });
+    });
+
   program.command("sim")
     .description("run the built-in Proxmox VE simulator (HTTPS on loopback) until Ctrl-C")
     .option("--state <dir>", "state, TLS certificate and token secret", ".lab/sim")
