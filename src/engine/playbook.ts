@@ -7,6 +7,7 @@ import { Type, type Static, type TObject, type TProperties, type TSchema } from 
 import type { BackupPolicy } from "../backup/policy.ts";
 import type { LabModel } from "../inventory/model.ts";
 import type { Secret } from "../secrets/secret.ts";
+import { badInput } from "../errors.ts";
 import { callSite, type Position } from "./call-site.ts";
 import type { Handler, HostInfo, Renderer, Resource } from "./types.ts";
 
@@ -57,6 +58,10 @@ export interface RoleDefinition<S extends TSchema> {
 export type Role<V> = (vars: V, options?: { tags?: string[] }) => RoleUse;
 
 export function defineRole<S extends TSchema>(def: RoleDefinition<S>): Role<Static<S>> {
+  // A playbook run without `lab check` (plain JS, an old `schema:` key) reaches here untyped.
+  if (typeof def.vars !== "object" || def.vars === null) {
+    throw badInput(`role ${JSON.stringify(def.name)}: no vars schema`, callSite() ?? {}, "declare the role's vars once: defineRole({ name, vars: Type.Object({ ... }), resources })");
+  }
   return (vars, options) => {
     const at = callSite();
     return {

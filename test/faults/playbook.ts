@@ -23,15 +23,15 @@ esac
 export function faultPlaybook(stacksRoot: string): string {
   const content = join(REPO, "test/faults/content.ts");
   return `
-import { definePlaybook, defineRole, directory, file, packages, service, restartService, Secret } from "@lab";
+import { definePlaybook, defineRole, directory, file, packages, service, restartService, Secret, Type } from "@lab";
 import { composeStack } from "${join(REPO, "roles/compose-stack.ts")}";
 import { proxmoxLab } from "${join(REPO, "roles/proxmox-lab.ts")}";
 import { BIG_PATH, SECRET_PATH, CONFIG_PATH, SERVICE, PACKAGE, STACK, bigContent, configContent, secretContent, secretName } from "${content}";
 
 const roundOf = (h: { vars: Record<string, unknown> }) => Number(h.vars.round ?? 0);
-const files = defineRole<{ round: number }>({
+const files = defineRole({
   name: "fault-files",
-  schema: { type: "object", properties: { round: { type: "integer" } }, required: ["round"], additionalProperties: false },
+  vars: Type.Object({ round: Type.Integer() }, { additionalProperties: false }),
   resources: ({ round }, _h, lab) => {
     const secret = lab.secret(secretName(round));
     return {

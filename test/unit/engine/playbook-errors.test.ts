@@ -66,3 +66,19 @@ export default definePlaybook({ name: "x", plays: [{ name: "p", hosts: "all", ro
     expect(e.where.file).toMatch(/playbooks\/site\.ts$/);
   });
 });
+
+describe("a role declared without a vars schema", () => {
+  it("is bad input naming the role and the line, not an internal error", async () => {
+    const e = await failure({
+      "playbooks/site.ts": `import { definePlaybook, defineRole } from ${LAB};
+// An untyped (pre-TypeBox) role: \`schema\` instead of \`vars\`.
+const old = (defineRole as (d: unknown) => (v: unknown) => never)({ name: "old", schema: { type: "object" }, resources: () => [] });
+export default definePlaybook({ name: "x", plays: [{ name: "p", hosts: "all", roles: () => [old({})] }] });
+`,
+    });
+    expect(e.code).toBe(2);
+    expect(e.message).toBe('role "old": no vars schema');
+    expect(e.where).toMatchObject({ line: 3 });
+    expect(e.where.file).toMatch(/playbooks\/site\.ts$/);
+  });
+});
