@@ -1,6 +1,6 @@
 // pbs-backup: what backups/policy.yaml's VM targets ask of one Proxmox endpoint
 // and its Proxmox Backup Server: the PBS datastore as Proxmox storage (pinned
-// fingerprint, encryption key), a vzdump job per target (the tag expanded to
+// fingerprint, encryption key) after the datastores the inventory declares, a vzdump job per target (the tag expanded to
 // VMs), and on the PBS the prune job (the policy's retention), the verify job,
 // the GC schedule and the sync job that makes the offsite copy.
 import { resolve } from "node:path";
@@ -8,7 +8,7 @@ import { Type, defineRole, type Resource } from "../src/index.ts";
 import { badInput } from "../src/errors.ts";
 import { backupJob } from "../src/proxmox/resources/backup-job.ts";
 import { pbsService, pveService } from "../src/proxmox/resources/connect.ts";
-import { pbsGcSchedule, pbsPruneJob, pbsSyncJob, pbsVerifyJob } from "../src/proxmox/resources/pbs-jobs.ts";
+import { pbsDatastore, pbsGcSchedule, pbsPruneJob, pbsSyncJob, pbsVerifyJob } from "../src/proxmox/resources/pbs-jobs.ts";
 import { pbsStorage } from "../src/proxmox/resources/pbs-storage.ts";
 
 export const pbsBackup = defineRole({
@@ -25,11 +25,18 @@ export const pbsBackup = defineRole({
     const pve = pveService(v.endpoint, ep, tools.secret(ep.token_secret), tools.root);
     const out: Resource[] = [];
     const gcDone = new Set<string>();
+    const storesDone = new Set<string>();
     for (const t of tools.backups.vms.filter((x) => x.endpoint === v.endpoint)) {
       const pbsEp = tools.lab.pbs[t.pbs]!;
       if (!pbsEp.fingerprint && !pbsEp.ca_file) throw badInput(`PBS endpoint ${t.pbs}: Proxmox's pbs storage needs the certificate's fingerprint`, {}, `set pbs.${t.pbs}.fingerprint (or ca_file to its self-signed certificate)`);
       const url = new URL(pbsEp.url);
       const pbs = pbsService(t.pbs, pbsEp, tools.secret(pbsEp.token_secret), tools.root);
+      // The datastores the inventory declares for this PBS come first: storage and jobs need them.
+      for (const [store, d] of Object.entries(pbsEp.datastores ?? {})) {
+        if (storesDone.has(`${t.pbs}/${store}`)) continue;
+        storesDone.add(`${t.pbs}/${store}`);
+        out.push(pbsDatastore(pbs, { store, path: d.path }));
+      }
       out.push(
         pbsStorage(pve, {
           storage: t.storage, server: url.hostname, port: Number(url.port || 8007), datastore: t.datastore,
