@@ -5,6 +5,7 @@
 // the GC schedule and the sync job that makes the offsite copy.
 import { resolve } from "node:path";
 import { Type, defineRole, type Resource } from "../src/index.ts";
+import { vmJobIds } from "../src/backup/policy.ts";
 import { badInput } from "../src/errors.ts";
 import { backupJob } from "../src/proxmox/resources/backup-job.ts";
 import { pbsService, pveService } from "../src/proxmox/resources/connect.ts";
@@ -44,15 +45,15 @@ export const pbsBackup = defineRole({
           // A self-signed certificate given as ca_file pins its own fingerprint (read when planning).
           fingerprint: pbsEp.fingerprint ?? { certFile: resolve(tools.root, pbsEp.ca_file!) }, ...(t.encryptionKey ? { encryptionKey: tools.secret(t.encryptionKey) } : {}),
         }),
-        backupJob(pve, { id: `lab-${t.name}`, schedule: t.schedule, storage: t.storage, vms: [...t.vms], mode: t.mode, retention: t.retention, comment: `lab: backups/policy.yaml target ${t.name}` }),
+        backupJob(pve, { id: vmJobIds(t.name).backup, schedule: t.schedule, storage: t.storage, vms: [...t.vms], mode: t.mode, retention: t.retention, comment: `lab: backups/policy.yaml target ${t.name}` }),
         // The policy's retention, enforced by PBS (vzdump's own prune-backups does the same after each backup).
         pbsPruneJob(pbs, { id: `lab-${t.name}`, store: t.datastore, schedule: "daily", retention: t.retention }),
       );
       if (t.verify) out.push(pbsVerifyJob(pbs, { id: `lab-${t.name}`, store: t.datastore, schedule: t.verify.schedule, ...(t.verify.outdated_after ? { outdatedAfter: t.verify.outdated_after } : {}) }));
       if (t.offsite) {
-        out.push(pbsSyncJob(pbs, { id: `lab-${t.name}-offsite`, store: t.offsite.datastore, remoteStore: t.datastore, schedule: t.offsite.schedule }));
+        out.push(pbsSyncJob(pbs, { id: vmJobIds(t.name).offsiteSync, store: t.offsite.datastore, remoteStore: t.datastore, schedule: t.offsite.schedule }));
         // The offsite copy keeps the same retention.
-        out.push(pbsPruneJob(pbs, { id: `lab-${t.name}-offsite`, store: t.offsite.datastore, schedule: "daily", retention: t.retention }));
+        out.push(pbsPruneJob(pbs, { id: vmJobIds(t.name).offsiteSync, store: t.offsite.datastore, schedule: "daily", retention: t.retention }));
       }
       for (const store of [t.datastore, ...(t.offsite ? [t.offsite.datastore] : [])]) {
         if (gcDone.has(`${t.pbs}/${store}`)) continue;
