@@ -36,7 +36,9 @@ bash test/hosts/docker-image.sh
 # The database host and the backup host run Debian's PostgreSQL 15 and pgBackRest 2.45.
 bash test/hosts/pg-image.sh
 bash images/build.sh
-mkdir -p /opt/lab/stacks
+mkdir -p /opt/lab/stacks .lab/metrics
+# lab backup / lab drill write their Prometheus metrics to .lab/metrics; web2's node-exporter reads them here.
+ln -sfn "$ROOT/.lab/metrics" /opt/lab/metrics
 PG=lab-testhost-pg:bookworm
 npx tsx test/hosts/hosts.ts start --prefix lab-demo --subnet 127.0.20 --state .lab/demo --image lab-testhost-docker:bookworm \
   --docker-args "-v /var/run/docker.sock:/var/run/docker.sock -v /opt/lab/stacks:/opt/lab/stacks" web1 web2 db1=$PG backup1=$PG >/dev/null
