@@ -11,7 +11,7 @@ export default defineConfig({
       "test/unit/audit/**/*.test.ts",
       "test/unit/lock/**/*.test.ts",
       "test/unit/transport/**/*.test.ts",
-      "test/unit/resources/write-file.test.ts",
+      "test/unit/resources/write-file*.test.ts",
       "test/unit/resources/local.test.ts",
       "test/unit/resources/diff.fixtures.test.ts",
       "test/unit/backup/**/*.test.ts",

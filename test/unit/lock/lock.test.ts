@@ -1,54 +1,11 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { hostname, tmpdir } from "node:os";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { acquireLock, lockFile, readLock, staleWarning, type LockHolder } from "../../../src/engine/lock.ts";
-import { ExitCode, LabError } from "../../../src/errors.ts";
+import { ExitCode, type LabError } from "../../../src/errors.ts";
 import { Secret } from "../../../src/secrets/secret.ts";
-
-const HOLDER = join(import.meta.dirname, "holder.ts");
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
-
-async function root(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), "lab-lock-"));
-  cleanup.push(() => rm(d, { recursive: true, force: true }));
-  return d;
-}
-
-/** A real process holding the lock; resolves once it has it. */
-async function child(dir: string, mode: "hold" | "exit" | "graceful"): Promise<ChildProcess> {
-  const p = spawn(process.execPath, ["--import", "tsx", HOLDER, dir, mode], { stdio: ["ignore", "pipe", "inherit"] });
-  cleanup.push(async () => {
-    if (p.exitCode === null && p.signalCode === null) {
-      p.kill("SIGKILL");
-      await exited(p);
-    }
-  });
-  await new Promise<void>((resolve, reject) => {
-    p.stdout.on("data", (d: Buffer) => d.toString().includes("locked") && resolve());
-    p.on("exit", (code) => (mode === "exit" ? resolve() : reject(new Error(`holder exited early: ${code}`))));
-  });
-  return p;
-}
-
-const exited = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.on("exit", () => r())));
-
-async function lockError(p: Promise<unknown>): Promise<LabError> {
-  const e: unknown = await p.then(() => undefined, (x: unknown) => x);
-  expect(e).toBeInstanceOf(LabError);
-  return e as LabError;
-}
-
-/** A pid that certainly belonged to a process that has exited. */
-async function deadPid(): Promise<number> {
-  const p = spawn(process.execPath, ["-e", ""]);
-  await exited(p);
-  return p.pid!;
-}
+import { child, deadPid, exited, lockError, root } from "./helpers.ts";
 
 describe("lab lock", () => {
   it("writes who holds it, 0600; release is idempotent and removes it", async () => {
