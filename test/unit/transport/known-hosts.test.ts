@@ -53,6 +53,7 @@ const table: Case[] = [
   ["a negation alone matches nothing", ["!10.0.0.5 K1"], [["10.0.0.5", 22], ["10.0.0.6", 22]]],
   ["wildcards * and ?", ["10.0.0.? K1", "[10.0.1.*]:2222 K2", "*.lab K1"], [["10.0.0.3", 22], ["10.0.0.33", 22], ["10.0.1.40", 2222], ["10.0.1.40", 22], ["web.lab", 22], ["lab", 22]]],
   ["glob metacharacters of regexps are literal", ["10.0.0.1+ K1", "a[b]c K2", "x.y K1"], [["10.0.0.11", 22], ["abc", 22], ["xzy", 22], ["x.y", 22]]],
+  ["the other regexp metacharacters are literal too", ["a(b)c K1", "a|b K2", "a{2} K1", "a^b$c K2", "a\\d K1"], [["a(b)c", 22], ["abc", 22], ["a", 22], ["b", 22], ["a|b", 22], ["aa", 22], ["a{2}", 22], ["a^b$c", 22], ["a\\d", 22], ["a1", 22]]],
   ["case-insensitive", ["WEB1.LAB K1"], [["web1.lab", 22], ["Web1.Lab", 22]]],
   ["markers: @revoked counts, @cert-authority does not", ["@revoked 10.0.0.6 K1", "@cert-authority 10.0.0.6 K2", "10.0.0.6 K1", "@revoked * K2"], [["10.0.0.6", 22], ["10.0.0.7", 22]]],
   ["a line with an unknown marker is skipped", ["@foo 10.0.0.6 K2", "10.0.0.6 K1"], [["10.0.0.6", 22]], false],
@@ -103,6 +104,8 @@ describe("host-key verdicts", () => {
     expect(checkHostKey(hostKeys(lines(["10.0.0.8 K1", "@revoked [10.0.0.8]:2222 K1"]), "10.0.0.8", 2222), blob(k1))).toBe("revoked");
     // Port 22 has no second name to fall back to.
     expect(hostKeys(lines(["[10.0.0.8]:2222 K1"]), "10.0.0.8", 22)).toEqual([]);
+    // ...and its entries are listed once (the pins an error message names).
+    expect(hostKeys(lines(["10.0.0.8 K1", "@revoked 10.0.0.8 K2"]), "10.0.0.8", 22).map((k) => [k.line, k.revoked])).toEqual([[1, false], [2, true]]);
   });
 
   it("refuses a @revoked key even when another line pins it", () => {
