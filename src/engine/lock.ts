@@ -2,7 +2,7 @@
 // who runs what. A second run waits (--lock-timeout) or fails with exit 5 naming
 // the holder. A lock left by a dead process on this host is taken over.
 import { readFileSync, unlinkSync } from "node:fs";
-import { mkdir, open, readFile, stat, unlink } from "node:fs/promises";
+import { lstat, mkdir, open, readFile, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -136,10 +136,11 @@ async function inspectLock(file: string): Promise<Found> {
     if (typeof h.pid !== "number" || typeof h.host !== "string" || typeof h.startedAt !== "string") throw new Error("bad lock");
     const hosts = Array.isArray(h.hosts) ? h.hosts.map(String) : undefined;
     return { holder: { pid: h.pid, host: h.host, user: String(h.user), command: String(h.command), startedAt: h.startedAt, ...(hosts ? { hosts } : {}) } };
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    const ageMs = await stat(file).then((s) => Date.now() - s.mtimeMs, () => 0);
-    return { corrupt: true, ageMs };
+  } catch {
+    // Gone (released): no lock. Anything still there is unreadable, a dangling symlink too
+    // (it reads as ENOENT, but O_EXCL cannot create over it: retrying at once would spin forever).
+    const st = await lstat(file).catch(() => undefined);
+    return st && { corrupt: true, ageMs: Date.now() - st.mtimeMs };
   }
 }
 

@@ -1,7 +1,7 @@
 // The lock file itself: unreadable or malformed locks (being written, or left
 // broken), what a held lock's error tells the user, releasing only our own lock,
 // and releasing it when the process is killed by any of the signals a run can get.
-import { mkdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
+import { lutimes, mkdir, readFile, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
@@ -56,6 +56,18 @@ describe("an unreadable lock file", () => {
     const lock = await acquireLock({ root: dir, command: "x", onStale: (h) => stale.push(h) });
     expect(stale).toEqual([dead]);
     await lock.release();
+  });
+
+  it("a dangling symlink in its place is unreadable too (not a lock to retry at once, forever)", async () => {
+    const dir = await root();
+    await mkdir(join(dir, ".lab"));
+    const file = lockFile(dir);
+    await symlink(join(dir, "nowhere"), file);
+    const t = (Date.now() - 6000) / 1000;
+    await lutimes(file, t, t);
+    expect(await readLock(file)).toBeUndefined();
+    const e = await lockError(acquireLock({ root: dir, command: "x" }));
+    expect(e.message).toBe(`lock file ${file} is unreadable`);
   });
 
   it("an error other than 'the lock exists' is reported at once, not waited on", async () => {
