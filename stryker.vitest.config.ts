@@ -6,7 +6,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: [
-      "test/unit/sh.test.ts",
+      "test/unit/sh*.test.ts",
       "test/unit/secrets/**/*.test.ts",
       "test/unit/audit/**/*.test.ts",
       "test/unit/lock/**/*.test.ts",

@@ -9,7 +9,7 @@ const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
  */
 export function quote(value: string | number): string {
   const s = String(value);
-  if (s !== "" && SAFE.test(s)) return s;
+  if (SAFE.test(s)) return s; // "" fails SAFE (one character at least): it becomes ''
   return `'${s.replaceAll("'", `'"'"'`)}'`;
 }
 
@@ -31,12 +31,13 @@ type Arg = string | number | Raw | readonly (string | number)[];
  *   sh`install -m ${mode} ${src} ${dest}`
  */
 export function sh(strings: TemplateStringsArray, ...args: Arg[]): string {
-  let out = strings[0] ?? "";
+  // A tagged template has one more string than values: strings[i + 1] always exists.
+  let out = strings[0]!;
   args.forEach((arg, i) => {
     if (arg instanceof Raw) out += arg.text;
     else if (Array.isArray(arg)) out += (arg as (string | number)[]).map(quote).join(" ");
     else out += quote(arg as string | number);
-    out += strings[i + 1] ?? "";
+    out += strings[i + 1]!;
   });
   return out;
 }
