@@ -38,12 +38,12 @@ export function findKeys(text: string, address: string, port: number): KnownKey[
     const line = rawLine.trim();
     if (!line || line.startsWith("#")) return;
     const fields = line.split(/\s+/);
-    let marker = "";
-    if (fields[0]?.startsWith("@")) marker = fields.shift() ?? "";
+    const marker = line.startsWith("@") ? fields.shift() : "";
     // An unknown marker makes OpenSSH skip the line; @cert-authority keys sign certificates, they are not host keys.
     if (marker !== "" && marker !== "@revoked") return;
-    const [patterns, type, b64] = fields;
-    if (!patterns || !type || !b64) return;
+    // No empty fields (the line is trimmed): a key is there when a third field is.
+    if (fields.length < 3) return;
+    const [patterns, type, b64] = fields as [string, string, string];
     if (!hostMatches(patterns, token)) return;
     out.push({ type, blob: Buffer.from(b64, "base64"), revoked: marker === "@revoked", line: i + 1 });
   });

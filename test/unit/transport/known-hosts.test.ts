@@ -58,6 +58,7 @@ const table: Case[] = [
   ["markers: @revoked counts, @cert-authority does not", ["@revoked 10.0.0.6 K1", "@cert-authority 10.0.0.6 K2", "10.0.0.6 K1", "@revoked * K2"], [["10.0.0.6", 22], ["10.0.0.7", 22]]],
   ["a line with an unknown marker is skipped", ["@foo 10.0.0.6 K2", "10.0.0.6 K1"], [["10.0.0.6", 22]], false],
   ["comments, blank lines, trailing comments", ["# 10.0.0.2 K1", "", "   # indented comment", "10.0.0.2 K2 root@old-host", "  10.0.0.2 K1"], [["10.0.0.2", 22]]],
+  ["a commented-out line pins nothing, even one with a wildcard in its list", ["#old.lab,* K1", "#* K2", "10.0.0.2 K2"], [["10.0.0.2", 22], ["10.0.0.3", 22]], false],
 ];
 
 describe("findKeys agrees with ssh-keygen -F", () => {
@@ -106,6 +107,7 @@ describe("host-key verdicts", () => {
     expect(hostKeys(lines(["[10.0.0.8]:2222 K1"]), "10.0.0.8", 22)).toEqual([]);
     // ...and its entries are listed once (the pins an error message names).
     expect(hostKeys(lines(["10.0.0.8 K1", "@revoked 10.0.0.8 K2"]), "10.0.0.8", 22).map((k) => [k.line, k.revoked])).toEqual([[1, false], [2, true]]);
+    expect(hostKeys(lines(["@revoked 10.0.0.8 K2"]), "10.0.0.8", 22).map((k) => [k.line, k.revoked])).toEqual([[1, true]]);
   });
 
   it("refuses a @revoked key even when another line pins it", () => {
