@@ -89,7 +89,7 @@ function removeIncompleteSnapshots<T extends PruneSnapshot>(marks: Map<T, { mark
  * kept by an earlier rule do not count; the first snapshot of each new period
  * is kept until `keep` periods are counted; later ones of a counted period are
  * marked remove (and so not considered by later rules). Protected snapshots
- * are marked but never counted.
+ * are never counted (the result marks them protected).
  */
 function markSelections<T extends PruneSnapshot>(
   marks: Map<T, { mark: PruneMark; reason?: KeepReason }>, sorted: readonly T[], keep: number, selectId: (s: T) => string, reason: KeepReason,
@@ -99,10 +99,7 @@ function markSelections<T extends PruneSnapshot>(
   const included = new Set<string>();
   for (const s of sorted) {
     if (marks.has(s)) continue;
-    if (s.protected) {
-      marks.set(s, { mark: "protected", reason: "protected" });
-      continue;
-    }
+    if (s.protected) continue; // PBS marks it "protected" here; the result does (computePruneInfo)
     const id = selectId(s);
     if (alreadyIncluded.has(id)) continue;
     if (!included.has(id)) {
@@ -150,7 +147,7 @@ export function localTime(timeZone: string): (epoch: number) => LocalTime {
   });
   return (epoch) => {
     const parts: Record<string, number> = {};
-    for (const p of fmt.formatToParts(new Date(epoch * 1000))) if (p.type !== "literal") parts[p.type] = Number(p.value);
+    for (const p of fmt.formatToParts(new Date(epoch * 1000))) parts[p.type] = Number(p.value); // and "literal": NaN, unused
     return { year: parts.year!, month: parts.month!, day: parts.day!, hour: parts.hour! };
   };
 }

@@ -63,6 +63,13 @@ describe("prune marks and reasons", () => {
     expect(computePruneInfo([t("2026-01-01T02:00:00Z")], {}, "UTC")[0]!.mark).toBe("remove");
   });
 
+  it("keeping all still says which snapshots are protected and which one is a backup in progress", () => {
+    const list = [t("2026-01-01T02:00:00Z", { protected: true }), t("2026-01-02T02:00:00Z"), t("2026-01-03T02:00:00Z", { finished: false })];
+    expect(selectPrune(list, { last: 0 }, "UTC").map((d) => [d.mark, d.reason])).toEqual([
+      ["keep-partial", "keep-partial"], ["keep", "keep-all"], ["protected", "protected"],
+    ]);
+  });
+
   it("computes ISO weeks like strftime %G/%V", () => {
     expect(isoWeek(2021, 1, 1)).toEqual({ year: 2020, week: 53 });
     expect(isoWeek(2024, 12, 30)).toEqual({ year: 2025, week: 1 });
