@@ -92,7 +92,7 @@ function startLoad(sec: number): ChildProcess {
 /** The bare tool: `pgbackrest restore` of repo1's newest backup into a new directory, then start it and wait out recovery. */
 async function bareRestore(): Promise<{ copySec: number; startSec: number; replaySec: number; totalSec: number }> {
   const d = "/var/lib/postgresql/bench-bare";
-  await on("db1", `pkill -f 'pg_ctl.*${d}' || true; [ -f ${d}/postmaster.pid ] && runuser -u postgres -- ${PG_BIN}/pg_ctl -D ${d} -m immediate stop >/dev/null 2>&1; rm -rf ${d} && install -d -o postgres -m 700 ${d}`);
+  await on("db1", `cd / && { [ ! -f ${d}/postmaster.pid ] || runuser -u postgres -- ${PG_BIN}/pg_ctl -D ${d} -m immediate stop >/dev/null 2>&1 || true; } && rm -rf ${d} && install -d -o postgres -m 700 ${d}`);
   const [, copySec] = await timed(() => on("db1", `cd / && runuser -u postgres -- pgbackrest --stanza=main --repo=1 --pg1-path=${d} --archive-mode=off --type=default --log-level-console=warn restore`));
   await on("db1", `printf "port = 55499\\nlisten_addresses = ''\\nunix_socket_directories = '/tmp'\\narchive_mode = off\\nhot_standby = on\\n" > ${d}/postgresql.conf && echo 'local all all peer' > ${d}/pg_hba.conf && chown postgres: ${d}/postgresql.conf ${d}/pg_hba.conf`);
   const [, startSec] = await timed(() => on("db1", `cd / && runuser -u postgres -- ${PG_BIN}/pg_ctl -D ${d} -l /tmp/bench-bare.log -w -t 600 start >/dev/null`));
