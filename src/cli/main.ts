@@ -154,7 +154,7 @@ export async function main(argv: string[]): Promise<number> {
       });
     });
 
-  registerBackupCommands(backup, (c) => { code = c; });
+  registerBackupCommands(backup, (c) => { code = c; }, () => verbose);
 
   program.command("drill")
     .description("restore drills: restore every PostgreSQL target into a scratch copy, check it, measure RPO and RTO (exit 7 on a failed drill)")
