@@ -10,7 +10,7 @@ import { writeTextfile } from "../backup/metrics.ts";
 import { checkPolicy } from "../backup/policy-check.ts";
 import { loadPolicy, type BackupPolicy } from "../backup/policy.ts";
 import { verifyMetrics, verifyPg } from "../backup/verify.ts";
-import { backupMetrics, formatBackupTable, type BackupReport } from "../backup/report.ts";
+import { backupMetrics, formatBackupTable, statusFile, type BackupReport } from "../backup/report.ts";
 import type { RunContext } from "../engine/context.ts";
 import type { Logger } from "../engine/types.ts";
 import { ExitCode, badInput } from "../errors.ts";
@@ -34,8 +34,6 @@ export interface BackupCheckOptions {
   /** Tests: a fixed clock. */
   now?: () => Date;
 }
-
-export const statusFile = (root: string) => join(root, ".lab", "backup", "status.json");
 
 interface Opened {
   ctx: RunContext;
