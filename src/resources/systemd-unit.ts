@@ -160,3 +160,28 @@ export function systemdUnit(want: SystemdUnitWant, opts: ResourceOptions & { sco
     ok: (have) => (want.state === "absent" ? `${want.name}: absent` : `${want.name}: file as wanted, ${have.unit.enabled ? "enabled" : "not enabled"}, ${have.unit.active ? "active" : "inactive"}`),
   };
 }
+
+/** Several units as one step: read together, one daemon-reload for all of them (a job's service and timer, a schedule's jobs). */
+export function systemdUnits(id: string, wants: readonly SystemdUnitWant[], opts: ResourceOptions & { scope?: SystemdScope } = {}): Resource<readonly SystemdUnitWant[], SystemdUnitState[]> {
+  for (const w of wants) checkUnitName(w.name);
+  const { scope = systemScope, ...options } = opts;
+  const facts = wants.map((w) => ({ file: pathFact(`${scope.dir}/${w.name}`), unit: unitStateFact(w.name, scope) }));
+  const tag = (name: string) => (c: Change): Change => ({ ...c, key: `${name}:${c.key}` });
+  return {
+    id,
+    want: wants,
+    ...options,
+    facts: () => facts.flatMap((f) => [f.file, f.unit]),
+    read: (ctx) => Promise.all(facts.map(async (f) => ({ file: await ctx.facts.get(f.file), unit: await ctx.facts.get(f.unit) }))),
+    diff(ws, have) {
+      return ws.flatMap((w, i) => {
+        if (!have[i]!.unit.systemd) throw noSystemd(w.name);
+        return unitDiff(w, have[i]!, scope).map(tag(w.name));
+      });
+    },
+    apply: (ctx, changes) => applyUnits(ctx, wants.map((want) => ({
+      want, changes: changes.filter((c) => c.key.startsWith(`${want.name}:`)).map((c) => ({ ...c, key: c.key.slice(want.name.length + 1) })),
+    })), scope),
+    ok: () => `${wants.length} unit(s) as wanted in ${scope.dir}`,
+  };
+}

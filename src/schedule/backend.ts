@@ -8,7 +8,7 @@ import type { Fact, HostCtx, Resource } from "../engine/types.ts";
 import { cronCommand } from "../resources/cron.ts";
 import { crontab, crontabBlock, crontabFact } from "../resources/crontab.ts";
 import { jobUnits, onCalendar } from "../resources/scheduled-job.ts";
-import { systemdUnit, systemScope, type SystemdScope } from "../resources/systemd-unit.ts";
+import { systemdUnits, systemScope, type SystemdScope } from "../resources/systemd-unit.ts";
 import { sh } from "../sh.ts";
 import { currentUser } from "../user.ts";
 import { jobCommand, type Invocation } from "./invocation.ts";
@@ -79,10 +79,8 @@ export async function scheduleResources(ctx: HostCtx, b: Backend, jobs: readonly
   const names = new Set(wanted.map((u) => u.name));
   // Units of an earlier install that are no longer wanted: timers first, so nothing starts a service being removed.
   const stale = (await ctx.facts.get(markedUnitsFact(scope, inv.root))).filter((n) => !names.has(n)).sort((a, b) => Number(b.endsWith(".timer")) - Number(a.endsWith(".timer")));
-  return [
-    ...stale.map((name) => systemdUnit({ name, content: "", state: "absent" }, { scope })),
-    ...wanted.map((u) => systemdUnit(u, { scope })),
-  ];
+  const units = [...stale.map((name) => ({ name, content: "", state: "absent" as const })), ...wanted];
+  return units.length ? [systemdUnits(`systemd-units:${scheduleMark(inv.root)}`, units, { scope })] : [];
 }
 
 /** What the timer of a job says (OnCalendar=), for status. */

@@ -115,7 +115,7 @@ export function plannedJobs(policy: BackupPolicy, flags: ScheduleFlags, now: Dat
   return { jobs, notes };
 }
 
-/** The next run of a schedule after `from`, in the control host's local time (as cron and systemd timers run it). */
-export function nextRun(schedule: string, from: Date): Date | undefined {
-  return new Cron(schedule).nextRun(from) ?? undefined;
+/** The next run of a schedule after `from`, in the control host's local time (as cron and systemd timers run it) unless a zone is given. */
+export function nextRun(schedule: string, from: Date, timezone?: string): Date | undefined {
+  return new Cron(schedule, timezone ? { timezone } : {}).nextRun(from) ?? undefined;
 }
