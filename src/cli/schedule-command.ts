@@ -106,11 +106,18 @@ export async function scheduleCommand(action: Action, o: ScheduleOptions): Promi
       : !changed ? (action === "install" ? `nothing to change: the schedule is already installed (${planned.jobs.length} jobs, ${backendName(backend)})` : `nothing to remove: no job of this project in the ${backendName(backend)}`)
         : action === "install" ? `installed ${planned.jobs.length} jobs (${backendName(backend)}); a second install changes nothing` : `removed this project's jobs from the ${backendName(backend)}`;
     if (o.json) stdout.write(`${JSON.stringify({ format_version: 1, action, backend: backendName(backend), changed, ok: healthy, steps: results, jobs: planned.jobs, notes }, null, 2)}\n`);
-    else stdout.write(redact(`${[...lines(results, Boolean(o.verbose)), ...(action === "install" ? planned.jobs.map((j) => `  ${j.name.padEnd(20)} ${j.schedule.padEnd(16)} lab ${j.args.join(" ")}   (${j.source})`) : []), verdict].join("\n")}\n`));
+    else stdout.write(redact(`${[...lines(results, Boolean(o.verbose)), ...(action === "install" ? jobList(planned.jobs) : []), verdict].join("\n")}\n`));
     return code;
   } finally {
     await ctx.close();
   }
+}
+
+/** The jobs, aligned: name, schedule, command, where the schedule came from. */
+function jobList(jobs: readonly ScheduleJob[]): string[] {
+  const rows = jobs.map((j) => [j.name, j.schedule, `lab ${j.args.join(" ")}`, `[${j.source}]`]);
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => `  ${r.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join("  ")}`);
 }
 
 function statusTable(now: Date, backend: string, rows: { job: ScheduleJob; installed: boolean; next: Date | undefined; last: LastResult | undefined }[], inSync: boolean, notWanted: string[], notes: string[], results: readonly StepResult[], verbose: boolean): string {
@@ -122,7 +129,7 @@ function statusTable(now: Date, backend: string, rows: { job: ScheduleJob; insta
   const out = table.map((t) => t.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
   out.push("", `where: ${backend}`);
   for (const r of rows) {
-    out.push(`  ${r.job.name}: lab ${r.job.args.join(" ")} (schedule: ${r.job.source})${r.last ? `\n    last: ${r.last.summary} (${r.last.from})` : ""}`);
+    out.push(`  ${r.job.name}: lab ${r.job.args.join(" ")} [${r.job.source}]${r.last ? `\n    last: ${r.last.summary} (${r.last.from})` : ""}`);
   }
   for (const n of notWanted) out.push(`not wanted any more: ${n} (lab schedule install removes it)`);
   for (const n of notes) out.push(`note: ${n}`);

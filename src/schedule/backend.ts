@@ -43,7 +43,7 @@ export function markedUnitsFact(scope: SystemdScope, root: string): Fact<string[
 
 /** One crontab line per job, after a comment saying what it is and where its schedule came from. */
 export function cronBlock(jobs: readonly ScheduleJob[], inv: Invocation): string {
-  return jobs.map((j) => `# ${j.name}: ${j.description} (schedule: ${j.source})\n${j.schedule} ${cronCommand(jobCommand(inv, j, { log: true }))}`).join("\n");
+  return jobs.map((j) => `# ${j.name}: ${j.description} [${j.source}]\n${j.schedule} ${cronCommand(jobCommand(inv, j, { log: true }))}`).join("\n");
 }
 
 /** What is installed now: the job names found (crontab comments or unit names), for status and remove. */

@@ -68,7 +68,7 @@ export function plannedJobs(policy: BackupPolicy, flags: ScheduleFlags, now: Dat
   const notes: string[] = [];
   const jobs: ScheduleJob[] = [{
     name: "lab-backup", kind: "backup", description: "lab backup --run: take what is due, check every target", args: ["backup", "--run"],
-    ...(flags.backup ? { schedule: checkSchedule(flags.backup, "--backup"), source: "--backup" } : { schedule: DEFAULTS.backup, source: "default (nightly 02:30)" }),
+    ...(flags.backup ? { schedule: checkSchedule(flags.backup, "--backup"), source: "--backup" } : { schedule: DEFAULTS.backup, source: "default: nightly 02:30" }),
   }];
 
   // `lab backup verify`: the PostgreSQL targets' schedule.verify; one job per distinct schedule.
@@ -79,17 +79,17 @@ export function plannedJobs(policy: BackupPolicy, flags: ScheduleFlags, now: Dat
     for (const t of policy.targets) {
       const own = t.kind === "postgres" ? t.schedule.verify : undefined;
       const key = own ? checkSchedule(own, `postgres target ${t.name}: schedule.verify`) : DEFAULTS.verify;
-      const g = groups.get(key) ?? { targets: [], source: own ? `policy: postgres.${t.name}.schedule.verify` : "default (weekly, Sunday 03:30)" };
+      const g = groups.get(key) ?? { targets: [], source: own ? `policy: postgres.${t.name}.schedule.verify` : "default: weekly, Sunday 03:30" };
       g.targets.push(t.name);
       groups.set(key, g);
     }
-    if (!groups.size) groups.set(DEFAULTS.verify, { targets: [], source: "default (weekly, Sunday 03:30)" });
+    if (!groups.size) groups.set(DEFAULTS.verify, { targets: [], source: "default: weekly, Sunday 03:30" });
     const single = groups.size === 1;
     for (const [schedule, g] of groups) {
       jobs.push({
         name: single ? "lab-backup-verify" : `lab-backup-verify-${g.targets[0]!}`, kind: "verify", schedule,
         description: `lab backup verify${single ? "" : ` ${g.targets.join(" ")}`}: pgbackrest verify and PBS verify state`,
-        args: ["backup", "verify", ...(single ? [] : g.targets)], source: g.targets.length > 1 && g.source.startsWith("policy") ? `${g.source} (also ${g.targets.slice(1).join(", ")})` : g.source,
+        args: ["backup", "verify", ...(single ? [] : g.targets)], source: g.targets.length > 1 && g.source.startsWith("policy") ? `${g.source}, also ${g.targets.slice(1).join(", ")}` : g.source,
       });
     }
   }
@@ -105,7 +105,7 @@ export function plannedJobs(policy: BackupPolicy, flags: ScheduleFlags, now: Dat
     const pick = DRILL_CANDIDATES.find((c) => c.fitsSec <= strictest.drillEverySec)!;
     jobs.push({
       name: "lab-drill", kind: "drill", description: "lab drill: restore drills of every PostgreSQL target", args: ["drill"], schedule: pick.schedule,
-      source: `policy: drill_every ${formatDuration(strictest.drillEverySec)} of ${strictest.name} (${pick.what})`,
+      source: `policy: drill_every ${formatDuration(strictest.drillEverySec)} of ${strictest.name}, ${pick.what}`,
     });
     const gap = cronLongestGap([pick.schedule], strictest.timezone, now, 400);
     if (gap > strictest.drillEverySec) {

@@ -85,7 +85,7 @@ describe("lab backup plan", () => {
     expect(table.stdout).toMatch(new RegExp(`lab\\s+vm/100 \\(vm100\\)\\s+pbs1:backup\\s+${times[0]}\\s+\\S+ \\S+\\s+remove`));
     expect(table.stdout).toContain("lab vm/100 on pbs1:backup: keep-last=2: 1 of 3 to remove; no prune job on the PBS yet (lab apply creates it)");
     expect(table.stdout).toContain("the next prune removes 1 snapshot(s) in 2 group(s)");
-  });
+  }, 60_000);
 
   it("agrees with what a PBS prune job with the policy's retention then removes, and changes nothing itself", async () => {
     const before = await snapshotTimes();
@@ -105,11 +105,11 @@ describe("lab backup plan", () => {
     // After the prune, the next one removes nothing.
     const after = JSON.parse((await lab(["backup", "plan", "--json"])).stdout) as BackupPlan;
     expect(after.groups[0]!.remove).toBe(0);
-  });
+  }, 60_000);
 
   it("a target that is not a VM target is bad input (exit 2), nothing contacted", async () => {
     const r = await lab(["backup", "plan", "nosuch"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('unknown backup target "nosuch"');
-  });
+  }, 60_000);
 });

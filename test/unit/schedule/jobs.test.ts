@@ -26,9 +26,9 @@ const short = (p: BackupPolicy, flags = {}) => plannedJobs(p, flags, NOW).jobs.m
 describe("the jobs and their schedules", () => {
   it("defaults: nightly 02:30, weekly verify, quarterly drill (drill_every 90d)", () => {
     expect(short(policy(pg("db1-main"), vm))).toEqual([
-      "lab-backup | 30 2 * * * | lab backup --run | default (nightly 02:30)",
-      "lab-backup-verify | 30 3 * * 0 | lab backup verify | default (weekly, Sunday 03:30)",
-      "lab-drill | 0 4 1 1,4,7,10 * | lab drill | policy: drill_every 90d of db1-main (quarterly)",
+      "lab-backup | 30 2 * * * | lab backup --run | default: nightly 02:30",
+      "lab-backup-verify | 30 3 * * 0 | lab backup verify | default: weekly, Sunday 03:30",
+      "lab-drill | 0 4 1 1,4,7,10 * | lab drill | policy: drill_every 90d of db1-main, quarterly",
     ]);
   });
 
@@ -36,13 +36,13 @@ describe("the jobs and their schedules", () => {
     expect(short(policy(pg("a", { schedule: { full: "0 1 * * 0", verify: "0 5 * * 6" } })))[1]).toBe("lab-backup-verify | 0 5 * * 6 | lab backup verify | policy: postgres.a.schedule.verify");
     expect(short(policy(pg("a", { schedule: { full: "0 1 * * 0", verify: "0 5 * * 6" } }), pg("b"), vm)).slice(1, 3)).toEqual([
       "lab-backup-verify-a | 0 5 * * 6 | lab backup verify a | policy: postgres.a.schedule.verify",
-      "lab-backup-verify-b | 30 3 * * 0 | lab backup verify b vms | default (weekly, Sunday 03:30)",
+      "lab-backup-verify-b | 30 3 * * 0 | lab backup verify b vms | default: weekly, Sunday 03:30",
     ]);
   });
 
   it("the drill runs as often as the strictest drill_every needs, and says when a schedule cannot keep it", () => {
     const monthly = plannedJobs(policy(pg("a", { drillEverySec: 30 * 86_400 }), pg("b")), {}, NOW);
-    expect(monthly.jobs[2]).toMatchObject({ schedule: "0 4 1 * *", source: "policy: drill_every 30d of a (monthly)" });
+    expect(monthly.jobs[2]).toMatchObject({ schedule: "0 4 1 * *", source: "policy: drill_every 30d of a, monthly" });
     expect(monthly.notes).toEqual(["lab-drill: monthly runs leave up to 31d between drills, more than drill_every 30d of a: lab backup warns in the days before a drill (set drill_every: 92d, or pass --drill)"]);
     expect(plannedJobs(policy(pg("a", { drillEverySec: 92 * 86_400 })), {}, NOW).notes).toEqual([]);
     expect(plannedJobs(policy(pg("a", { drillEverySec: 86_400 })), {}, NOW).jobs[2]!.schedule).toBe("0 4 * * *");
@@ -102,7 +102,7 @@ describe("the command a job runs", () => {
   it("in a crontab: one commented line per job, output to .lab/schedule/NAME.log, % escaped", () => {
     const pct = { ...job, args: ["backup", "--as-of", "50%"] };
     expect(cronBlock([pct], inv).split("\n")).toEqual([
-      "# lab-backup: lab backup --run: take what is due, check every target (schedule: default (nightly 02:30))",
+      "# lab-backup: lab backup --run: take what is due, check every target [default: nightly 02:30]",
       `30 2 * * * ${jobCommand(inv, pct, { log: true }).replaceAll("%", "\\%")}`,
     ]);
     expect(jobCommand(inv, pct, { log: true })).toMatch(/ >>\.lab\/schedule\/lab-backup\.log 2>&1$/);

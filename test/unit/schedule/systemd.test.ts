@@ -68,7 +68,7 @@ async function schedule(action: "install" | "status" | "remove", extra: Partial<
 }
 const mutating = (calls: string[]) => calls.filter((c) => !/^--user is-(enabled|active) /.test(c));
 
-describe("lab schedule with systemd (user manager)", () => {
+describe("lab schedule with systemd (user manager)", { timeout: 60_000 }, () => {
   it("install writes a service and a timer per job, reloads once, enables and starts the timers", async () => {
     await mkdir(scope.dir, { recursive: true });
     // A unit of an earlier install that is no longer wanted, and one that is not lab's.
