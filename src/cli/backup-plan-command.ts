@@ -2,7 +2,7 @@
 // policy's VM targets, which snapshots the next prune removes. A read-only
 // workflow: the VM ids from Proxmox, the snapshot lists and prune jobs from the
 // PBS the inventory names (pinned TLS, token), PBS's selection computed here.
-import type { BackupPolicy, VmPolicy } from "../backup/policy.ts";
+import { vmJobIds, type BackupPolicy, type VmPolicy } from "../backup/policy.ts";
 import { formatPlanTable, planGroup, prunedStores, type BackupPlan, type GroupPlan } from "../backup/plan.ts";
 import type { RunContext } from "../engine/context.ts";
 import { ExitCode, badInput } from "../errors.ts";
@@ -31,8 +31,9 @@ async function planTarget(ctx: RunContext, t: VmPolicy): Promise<GroupPlan[]> {
   const out: GroupPlan[] = [];
   for (const store of prunedStores(t)) {
     const [snapshots, jobs] = await Promise.all([pbs.get("/admin/datastore/{store}/snapshots", { store }), pbs.get("/admin/prune", { store })]);
-    // The job roles/pbs-backup.ts made for this target and datastore.
-    const job = jobs.find((j) => j.id === (store === t.datastore ? `lab-${t.name}` : `lab-${t.name}-offsite`));
+    // The prune job roles/pbs-backup.ts made for this target and datastore (ids shared with its other jobs).
+    const ids = vmJobIds(t.name);
+    const job = jobs.find((j) => j.id === (store === t.datastore ? ids.backup : ids.offsiteSync));
     for (const name of t.vms) {
       const vmid = found.find((v) => v.name === name)?.vmid;
       out.push(planGroup(t, vmid === undefined ? { name } : { name, vmid }, store, snapshots, job));
