@@ -15,24 +15,13 @@ import type { RunContext } from "../engine/context.ts";
 import type { Logger } from "../engine/types.ts";
 import { ExitCode, badInput } from "../errors.ts";
 import { redact } from "../secrets/secret.ts";
-import { openWorkflow } from "./workflow-context.ts";
+import { openWorkflow, type WorkflowOptions } from "./workflow-context.ts";
 
-export interface BackupCheckOptions {
-  root: string;
-  inventory: string;
-  policy?: string;
+export interface BackupCheckOptions extends WorkflowOptions {
   targets: string[];
   run: boolean;
-  json: boolean;
   /** Directory of node-exporter's textfile collector (default <root>/.lab/metrics). */
   metricsDir?: string;
-  verbose?: boolean;
-  argv?: string[];
-  signal?: AbortSignal;
-  stdout?: NodeJS.WritableStream;
-  stderr?: NodeJS.WritableStream;
-  /** Tests: a fixed clock. */
-  now?: () => Date;
 }
 
 interface Opened {

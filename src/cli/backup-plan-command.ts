@@ -8,19 +8,10 @@ import type { RunContext } from "../engine/context.ts";
 import { ExitCode, badInput } from "../errors.ts";
 import { redact } from "../secrets/secret.ts";
 import { checkedPolicy } from "./backup-check-command.ts";
-import { openWorkflow } from "./workflow-context.ts";
+import { openWorkflow, type WorkflowOptions } from "./workflow-context.ts";
 
-export interface BackupPlanOptions {
-  root: string;
-  inventory: string;
-  policy?: string;
+export interface BackupPlanOptions extends WorkflowOptions {
   targets: string[];
-  json: boolean;
-  verbose?: boolean;
-  signal?: AbortSignal;
-  stdout?: NodeJS.WritableStream;
-  stderr?: NodeJS.WritableStream;
-  now?: () => Date;
 }
 
 async function planTarget(ctx: RunContext, t: VmPolicy): Promise<GroupPlan[]> {

@@ -17,24 +17,14 @@ import { lastResult, type LastResult } from "../schedule/last-results.ts";
 import { redact } from "../secrets/secret.ts";
 import type { Transport } from "../transport/types.ts";
 import { checkedPolicy } from "./backup-check-command.ts";
-import { openWorkflow } from "./workflow-context.ts";
+import { openWorkflow, type WorkflowOptions } from "./workflow-context.ts";
 
-export interface ScheduleOptions {
-  root: string;
-  inventory: string;
-  policy?: string;
+export interface ScheduleOptions extends WorkflowOptions {
   flags: ScheduleFlags;
   /** auto: systemd timers where systemd runs, else the crontab. */
   using: "auto" | "systemd" | "cron";
   /** The user's systemd manager (systemctl --user) instead of the system's. */
   user: boolean;
-  json: boolean;
-  verbose?: boolean;
-  argv?: string[];
-  signal?: AbortSignal;
-  stdout?: NodeJS.WritableStream;
-  stderr?: NodeJS.WritableStream;
-  now?: () => Date;
   /** Tests: the systemd manager (unit directory, how to tell it runs) and the control host's transport. */
   scope?: SystemdScope;
   transport?: Transport;
