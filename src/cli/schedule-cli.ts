@@ -10,7 +10,7 @@ export function registerScheduleCommands(program: Command, setCode: (code: numbe
     .description("the nightly `lab backup --run`, weekly `lab backup verify` and quarterly `lab drill` on this machine (systemd timers, or the crontab without systemd)");
   const common = (cmd: Command, schedules: boolean) => {
     cmd.addOption(new Option("--using <kind>", "systemd timers or the user's crontab (auto: systemd where it runs)").choices(["auto", "systemd", "cron"]).default("auto"))
-      .option("--user", "systemd: the user's manager (systemctl --user) instead of the system's (the default for root)")
+      .option("--user", "systemd: the user's own manager (systemctl --user); without it root gets the system's, anyone else their own")
       .option("--policy <file>", "backup policy (default backups/policy.yaml)")
       .option("--json", "print the result as JSON (format_version 1)");
     if (schedules) {

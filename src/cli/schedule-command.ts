@@ -3,6 +3,7 @@
 // resources (systemd units, or a crontab block) over the local transport, read ->
 // diff -> apply like any converge: a second install changes nothing and says so.
 import { homedir } from "node:os";
+import { resolve } from "node:path";
 import { formatDuration } from "../backup/duration.ts";
 import { runHostPlay } from "../engine/host-run.ts";
 import type { StepResult } from "../engine/results.ts";
@@ -59,7 +60,7 @@ export async function scheduleCommand(action: Action, o: ScheduleOptions): Promi
   try {
     // remove needs no policy: it removes what carries this project's marker.
     const planned = action === "remove" ? { jobs: [] as ScheduleJob[], notes: [] as string[] }
-      : plannedJobs((await checkedPolicy(ctx, { root: o.root, targets: [], ...(o.policy ? { policy: o.policy } : {}) })).policy, o.flags, now);
+      : plannedJobs((await checkedPolicy(ctx, { root: o.root, targets: [], ...(o.policy ? { policy: o.policy } : {}) })).policy, o.flags, now, o.policy ? resolve(o.root, o.policy) : undefined);
     const { inv, warnings } = invocation({ root: o.root, inventory: o.inventory });
     const host = controlHost(ctx, o.transport);
     const backend = await chooseBackend(host, o);

@@ -63,8 +63,15 @@ export function checkSchedule(schedule: string, what: string): string {
   return fields.join(" ");
 }
 
-/** The jobs to install, and notes on how their schedules were chosen. */
-export function plannedJobs(policy: BackupPolicy, flags: ScheduleFlags, now: Date): { jobs: ScheduleJob[]; notes: string[] } {
+/** The jobs to install, and notes on how their schedules were chosen. A policy file given by hand is passed on to every job. */
+export function plannedJobs(policy: BackupPolicy, flags: ScheduleFlags, now: Date, policyFile?: string): { jobs: ScheduleJob[]; notes: string[] } {
+  const { jobs, notes } = jobsFor(policy, flags, now);
+  if (!policyFile) return { jobs, notes };
+  const withPolicy = (args: readonly string[]) => [args[0]!, "--policy", policyFile, ...args.slice(1)];
+  return { jobs: jobs.map((j) => ({ ...j, args: withPolicy(j.args) })), notes };
+}
+
+function jobsFor(policy: BackupPolicy, flags: ScheduleFlags, now: Date): { jobs: ScheduleJob[]; notes: string[] } {
   const notes: string[] = [];
   const jobs: ScheduleJob[] = [{
     name: "lab-backup", kind: "backup", description: "lab backup --run: take what is due, check every target", args: ["backup", "--run"],

@@ -109,3 +109,14 @@ describe("the command a job runs", () => {
     expect(() => invocation({ root: "/a\nb", inventory: "/i" })).toThrow(/cannot hold a newline/);
   });
 });
+
+describe("a policy file given by hand", () => {
+  it("is passed on to every job, before its subcommand", () => {
+    const { jobs } = plannedJobs(policy(pg("a")), {}, NOW, "/srv/lab/other-policy.yaml");
+    expect(jobs.map((j) => j.args.join(" "))).toEqual([
+      "backup --policy /srv/lab/other-policy.yaml --run",
+      "backup --policy /srv/lab/other-policy.yaml verify",
+      "drill --policy /srv/lab/other-policy.yaml",
+    ]);
+  });
+});
