@@ -3,6 +3,7 @@
 // snapshots the next prune removes. The selection is PBS's own (prune.ts) over
 // the snapshot list the PBS API returns; nothing is changed. Pure: what the APIs
 // returned in, the plan out.
+import { CalendarError, nextEvent, parseCalendarEvent } from "./calendar.ts";
 import { formatDuration } from "./duration.ts";
 import type { VmPolicy } from "./policy.ts";
 import { selectPrune, type KeepOptions, type KeepReason } from "./prune.ts";
@@ -65,10 +66,23 @@ const finished = (s: ListedSnapshot) => s.files.includes("index.json.blob");
 /** The datastores a target's retention prunes: its own and the offsite copy. */
 export const prunedStores = (t: VmPolicy): string[] => [t.datastore, ...(t.offsite ? [t.offsite.datastore] : [])];
 
-export function planGroup(t: VmPolicy, vm: { name: string; vmid?: number }, datastore: string, listed: readonly ListedSnapshot[], job?: ListedPruneJob): GroupPlan {
+/** When the job runs next: as the PBS says, else computed from its calendar event in the server's zone. */
+function nextPrune(job: ListedPruneJob, timeZone: string, now: Date): number | undefined {
+  if (job["next-run"] !== undefined) return job["next-run"];
+  try {
+    const at = nextEvent(parseCalendarEvent(job.schedule), timeZone, now);
+    return at ? at.getTime() / 1000 : undefined;
+  } catch (e) {
+    if (e instanceof CalendarError) return undefined; // a schedule lab cannot read: no time shown
+    throw e;
+  }
+}
+
+export function planGroup(t: VmPolicy, vm: { name: string; vmid?: number }, datastore: string, listed: readonly ListedSnapshot[], job: ListedPruneJob | undefined, now: Date): GroupPlan {
+  const next = job && nextPrune(job, t.timezone, now);
   const base = {
     target: t.name, vm: vm.name, pbs: t.pbs, datastore, keep: t.retention,
-    ...(job ? { pruneJob: { id: job.id, schedule: job.schedule, ...(job["next-run"] !== undefined ? { nextRun: job["next-run"] } : {}) } } : {}),
+    ...(job ? { pruneJob: { id: job.id, schedule: job.schedule, ...(next !== undefined ? { nextRun: next } : {}) } } : {}),
   };
   if (vm.vmid === undefined) return { ...base, snapshots: [], remove: 0, note: `VM ${vm.name} does not exist on ${t.endpoint} yet` };
   const mine = listed.filter((s) => s["backup-type"] === "vm" && s["backup-id"] === String(vm.vmid))
@@ -96,7 +110,7 @@ export function formatPlanTable(plan: BackupPlan, now: Date): string {
       rows.push([g.target, `${g.group ?? ""} (${g.vm})`, where, s.time, local.format(new Date(s.time)), s.action, [s.reason ?? "", s.unfinished ? "unfinished" : ""].filter(Boolean).join(", ")]);
     }
     const job = g.pruneJob
-      ? `prune job ${g.pruneJob.id} (${g.pruneJob.schedule})${g.pruneJob.nextRun !== undefined ? ` runs next ${iso(g.pruneJob.nextRun)} (in ${formatDuration(Math.max(0, g.pruneJob.nextRun - now.getTime() / 1000))})` : ""}`
+      ? `prune job ${g.pruneJob.id} (${g.pruneJob.schedule})${g.pruneJob.nextRun !== undefined ? ` runs next ${iso(g.pruneJob.nextRun)} (in ${formatDuration(Math.max(0, Math.round((g.pruneJob.nextRun - now.getTime() / 1000) / 60) * 60))})` : ""}`
       : "no prune job on the PBS yet (lab apply creates it)";
     notes.push(`${g.target} ${g.group ?? g.vm} on ${where}: ${keepText(g.keep)}: ${g.remove} of ${g.snapshots.length} to remove; ${job}`);
   }

@@ -14,7 +14,7 @@ export interface BackupPlanOptions extends WorkflowOptions {
   targets: string[];
 }
 
-async function planTarget(ctx: RunContext, t: VmPolicy): Promise<GroupPlan[]> {
+async function planTarget(ctx: RunContext, t: VmPolicy, now: Date): Promise<GroupPlan[]> {
   const { pbsClient, pveClient } = await import("../proxmox/resources/connect.ts");
   const { isTemplate, listVms } = await import("../proxmox/resources/find.ts");
   const found = (await listVms(await pveClient(ctx, t.endpoint))).filter((v) => !isTemplate(v));
@@ -27,7 +27,7 @@ async function planTarget(ctx: RunContext, t: VmPolicy): Promise<GroupPlan[]> {
     const job = jobs.find((j) => j.id === (store === t.datastore ? ids.backup : ids.offsiteSync));
     for (const name of t.vms) {
       const vmid = found.find((v) => v.name === name)?.vmid;
-      out.push(planGroup(t, vmid === undefined ? { name } : { name, vmid }, store, snapshots, job));
+      out.push(planGroup(t, vmid === undefined ? { name } : { name, vmid }, store, snapshots, job, now));
     }
   }
   return out;
@@ -43,9 +43,10 @@ export async function backupPlanCommand(o: BackupPlanOptions): Promise<number> {
       throw badInput(o.targets.length ? `no VM target among ${o.targets.join(", ")}: only PBS groups are pruned` : "the policy has no VM target: nothing is pruned by PBS", { file: policy.file },
         `VM targets: ${policy.vms.map((t) => t.name).join(", ") || "(none)"}`);
     }
-    const groups = (await Promise.all(selected.map((t) => planTarget(ctx, t)))).flat();
+    const now = (o.now ?? (() => new Date()))();
+    const groups = (await Promise.all(selected.map((t) => planTarget(ctx, t, now)))).flat();
     const plan: BackupPlan = { format_version: 1, timezone: selected[0]!.timezone, groups };
-    stdout.write(redact(o.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlanTable(plan, (o.now ?? (() => new Date()))())}\n`));
+    stdout.write(redact(o.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlanTable(plan, now)}\n`));
     return ExitCode.ok;
   } finally {
     await ctx.close();

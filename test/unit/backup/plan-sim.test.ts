@@ -92,8 +92,12 @@ describe("lab backup plan", () => {
     const plan = JSON.parse((await lab(["backup", "plan", "--json"])).stdout) as BackupPlan;
     expect(await snapshotTimes()).toEqual(before);
     await t.ok("POST", "/config/prune", { id: "lab-lab", store: "backup", schedule: "daily", "keep-last": 2 }, pbsAuth());
+    // "daily" is 00:00 in the PBS's zone (UTC here): the next midnight (before or after the run, should it cross one).
+    const midnight = () => new Date(new Date().setUTCHours(24, 0, 0, 0)).getTime() / 1000;
+    const midnightBefore = midnight();
     const withJob = JSON.parse((await lab(["backup", "plan", "--json"])).stdout) as BackupPlan;
     expect(withJob.groups[0]!.pruneJob).toMatchObject({ id: "lab-lab", schedule: "daily" });
+    expect([midnightBefore, midnight()]).toContain(withJob.groups[0]!.pruneJob!.nextRun);
     const upid = await t.ok<string>("POST", "/admin/prune/lab-lab/run", {}, pbsAuth());
     for (;;) {
       const s = await t.ok<{ status: string }>("GET", `/nodes/localhost/tasks/${encodeURIComponent(upid)}/status`, {}, pbsAuth());
