@@ -56,7 +56,7 @@ export function dnsSources(v: DnsVars, hosts: Iterable<HostInfo>, lab: LabModel)
   return [...out.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** The reverse zone of a subnet (rounded out to whole octets: 10.0.10.0/25 -> 10.0.10.in-addr.arpa). */
+/** The reverse zone of a subnet (rounded out to whole octets: 10.0.40.0/25 -> 40.0.10.in-addr.arpa). */
 export function reverseZone(subnet: string): string {
   const [net = "", bits = "0"] = subnet.split("/");
   const octets = Math.max(1, Math.floor(Number(bits) / 8));

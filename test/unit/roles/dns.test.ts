@@ -34,10 +34,10 @@ describe("dns role", () => {
 
   it("makes one reverse zone per VLAN subnet, rounded out to whole octets", () => {
     expect(reverseZone("10.0.10.0/24")).toBe("10.0.10.in-addr.arpa");
-    expect(reverseZone("10.0.40.0/25")).toBe("10.0.40.in-addr.arpa");
+    expect(reverseZone("10.0.40.0/25")).toBe("40.0.10.in-addr.arpa");
     expect(reverseZone("10.8.0.0/16")).toBe("8.10.in-addr.arpa");
     const conf = dnsmasqConf({ ...v, upstream: ["10.0.10.1"] }, lab);
-    expect(conf.split("\n").filter((l) => l.startsWith("local="))).toEqual(["local=/home.arpa/", "local=/10.0.10.in-addr.arpa/", "local=/10.0.40.in-addr.arpa/", "local=/8.10.in-addr.arpa/"]);
+    expect(conf.split("\n").filter((l) => l.startsWith("local="))).toEqual(["local=/home.arpa/", "local=/10.0.10.in-addr.arpa/", "local=/40.0.10.in-addr.arpa/", "local=/8.10.in-addr.arpa/"]);
     expect(conf).toContain("listen-address=10.0.10.2\nbind-interfaces\n");
     expect(conf).toContain("no-resolv\nserver=10.0.10.1\n");
   });
