@@ -22,7 +22,7 @@ exec 9>"$ROOT/.cache/testhost/services-image.lock"
 flock 9
 [[ "${1:-}" != "--force" && "$(current)" == "$HASH" ]] && exit 0
 MIRROR="$(bash "$ROOT/scripts/lib/debian-mirror.sh")"
-log "building $IMAGE from $BASE (apt: dnsmasq unattended-upgrades bsd-mailx) ..."
+log "building $IMAGE from $BASE (apt: dnsmasq unattended-upgrades bsd-mailx cron) ..."
 T0=$(date +%s)
 docker build --network host -q --build-arg "BASE=$BASE" --build-arg "MIRROR=$MIRROR" --label "lab.recipe=$HASH" -t "$IMAGE" "$HERE/lab-services" >/dev/null
 log "built $IMAGE in $(( $(date +%s) - T0 )) s"
