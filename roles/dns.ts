@@ -5,7 +5,7 @@
 // its record in that run); a host's is its inventory address. Each VLAN subnet is
 // a local reverse zone: lookups in it are answered here and never forwarded.
 import { Type, defineRole, directory, packages, restartService, service, type HostInfo, type Static } from "../src/index.ts";
-import { badInput } from "../src/errors.ts";
+import { NotCreatedYetError, badInput } from "../src/errors.ts";
 import type { LabModel } from "../src/inventory/model.ts";
 import { vmIpv4 } from "../src/proxmox/resources/guest.ts";
 import { file } from "../src/resources/file.ts";
@@ -90,15 +90,32 @@ export function dnsmasqConf(v: DnsVars, lab: LabModel): string {
  * address with every name it has; the reverse (PTR) answer is the line's first
  * name, the alphabetically first (a VM "wiki" before its guest host "wiki-guest").
  */
-export function dnsRecords(v: DnsVars, resolved: readonly { name: string; address: string }[]): string {
+export function dnsRecords(v: DnsVars, resolved: readonly { name: string; address: string }[], notYet: readonly string[] = []): string {
   const byAddress = new Map<string, string[]>();
   for (const r of resolved) byAddress.set(r.address, [...(byAddress.get(r.address) ?? []), r.name]);
   const lines = [...byAddress].map(([address, names]) => [address, names.sort()] as const).sort(([, a], [, b]) => a[0]!.localeCompare(b[0]!));
   return [
     "# Managed by lab (role dns): A and PTR records of the inventory's hosts and VMs.",
     ...lines.map(([address, names]) => [address, ...names.flatMap((n) => [`${n}.${v.domain}`, n])].join("\t")),
+    ...[...notYet].sort().map((n) => `# ${n}: no record yet, its VM does not exist (the next apply adds it)`),
     "",
   ].join("\n");
+}
+
+/** Every source's address; a VM that does not exist yet (a plan before the Proxmox play has run) is listed apart. */
+async function resolveSources(sources: readonly DnsSource[], lookup: (vm: string) => Promise<string>): Promise<{ resolved: { name: string; address: string }[]; notYet: string[] }> {
+  const resolved: { name: string; address: string }[] = [];
+  const notYet: string[] = [];
+  await Promise.all(sources.map(async (s) => {
+    if ("address" in s) return void resolved.push(s);
+    try {
+      resolved.push({ name: s.name, address: await lookup(s.vm) });
+    } catch (e) {
+      if (!(e instanceof NotCreatedYetError)) throw e;
+      notYet.push(s.name);
+    }
+  }));
+  return { resolved, notYet };
 }
 
 export const dns = defineRole({
@@ -112,8 +129,10 @@ export const dns = defineRole({
         packages({ names: ["dnsmasq"] }),
         directory({ path: "/etc/lab-dns", mode: "0755" }),
         file({ path: DNSMASQ_CONF, content: dnsmasqConf(v, tools.lab), mode: "0644" }, notify),
-        lateFile({ path: RECORDS_FILE, mode: "0644" }, async (ctx) => dnsRecords(v, await Promise.all(sources.map(async (s) =>
-          ({ name: s.name, address: "address" in s ? s.address : await vmIpv4(ctx, tools, s.vm) })))), notify),
+        lateFile({ path: RECORDS_FILE, mode: "0644" }, async (ctx) => {
+          const { resolved, notYet } = await resolveSources(sources, (vm) => vmIpv4(ctx, tools, vm));
+          return dnsRecords(v, resolved, notYet);
+        }, notify),
         service({ name: "dnsmasq", state: "started", enabled: true }),
       ],
       handlers: [restartService("dnsmasq")],

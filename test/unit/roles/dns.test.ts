@@ -48,5 +48,6 @@ describe("dns role", () => {
       "10.0.40.7\twiki.home.arpa\twiki\twiki-guest.home.arpa\twiki-guest",
       "",
     ]);
+    expect(dnsRecords(v, [], ["lab1"])).toContain("\n# lab1: no record yet, its VM does not exist (the next apply adds it)\n");
   });
 });
