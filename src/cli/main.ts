@@ -16,7 +16,8 @@ import { secretsEdit, secretsGet, secretsInit, secretsList, secretsRekey, secret
 const collect = (v: string, prev: string[]) => [...prev, v];
 const list = (v: string, prev: string[]) => [...prev, ...v.split(",").map((s) => s.trim()).filter(Boolean)];
 
-export async function main(argv: string[]): Promise<number> {
+/** `inspect`: hand the built program to a reader (scripts/gen-reference.ts) instead of running it. */
+export async function main(argv: string[], hooks: { inspect?: (program: Command) => void } = {}): Promise<number> {
   let code: number = ExitCode.ok;
   let verbose = argv.includes("-v") || argv.includes("--verbose");
   // SIGINT, SIGTERM, SIGHUP: the first winds down, the second stops at once (after the hard-exit hooks).
@@ -199,6 +200,11 @@ export async function main(argv: string[]): Promise<number> {
       });
     });
 
+  if (hooks.inspect) {
+    signals.dispose();
+    hooks.inspect(program);
+    return code;
+  }
   try {
     await program.parseAsync(argv, { from: "user" });
     verbose = Boolean(program.opts<{ verbose?: boolean }>().verbose);
