@@ -10,12 +10,14 @@ import { runCommand } from "./run-command.ts";
 import { installSignals } from "./signals.ts";
 import { checkCommand } from "./check-command.ts";
 import { registerBackupCommands } from "./backup-command.ts";
+import { registerScheduleCommands } from "./schedule-cli.ts";
 import { secretsEdit, secretsGet, secretsInit, secretsList, secretsRekey, secretsRemove, secretsSet } from "./secrets-command.ts";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const list = (v: string, prev: string[]) => [...prev, ...v.split(",").map((s) => s.trim()).filter(Boolean)];
 
-export async function main(argv: string[]): Promise<number> {
+/** `inspect`: hand the built program to a reader (scripts/gen-reference.ts) instead of running it. */
+export async function main(argv: string[], hooks: { inspect?: (program: Command) => void } = {}): Promise<number> {
   let code: number = ExitCode.ok;
   let verbose = argv.includes("-v") || argv.includes("--verbose");
   // SIGINT, SIGTERM, SIGHUP: the first winds down, the second stops at once (after the hard-exit hooks).
@@ -154,7 +156,7 @@ export async function main(argv: string[]): Promise<number> {
       });
     });
 
-  registerBackupCommands(backup, (c) => { code = c; });
+  registerBackupCommands(backup, (c) => { code = c; }, () => verbose);
 
   program.command("drill")
     .description("restore drills: restore every PostgreSQL target into a scratch copy, check it, measure RPO and RTO (exit 7 on a failed drill)")
@@ -172,6 +174,8 @@ export async function main(argv: string[]): Promise<number> {
         ...(o.policy ? { policy: o.policy } : {}), ...(o.drills ? { drills: o.drills } : {}), ...(o.metricsDir ? { metricsDir: resolve(o.metricsDir) } : {}),
       });
     });
+
+  registerScheduleCommands(program, (c) => { code = c; }, { verbose: () => verbose, argv, signal: signals.signal });
 
   program.command("sim")
     .description("run the built-in Proxmox VE simulator (HTTPS on loopback) until Ctrl-C")
@@ -196,6 +200,11 @@ export async function main(argv: string[]): Promise<number> {
       });
     });
 
+  if (hooks.inspect) {
+    signals.dispose();
+    hooks.inspect(program);
+    return code;
+  }
   try {
     await program.parseAsync(argv, { from: "user" });
     verbose = Boolean(program.opts<{ verbose?: boolean }>().verbose);
