@@ -22,6 +22,7 @@ if [[ "${1:-}" == "stop" ]]; then
   stop_sim
   docker ps -aq --filter label=lab.sim.guest=lab-sim | xargs -r docker rm -f >/dev/null
   for p in proxy wiki automation monitoring; do docker ps -aq --filter label=com.docker.compose.project=demo-$p | xargs -r docker rm -f -v >/dev/null; done
+  [[ -L /opt/lab/metrics ]] && rm -f /opt/lab/metrics
   exec npx tsx test/hosts/hosts.ts stop --prefix lab-demo
 fi
 

@@ -80,5 +80,6 @@ describe("npm run demo", { timeout: 1_500_000 }, () => {
     expect(await containers("lab.sim.guest=lab-sim")).toBe("");
     for (const p of ["proxy", "wiki", "automation", "monitoring"]) expect(await containers(`com.docker.compose.project=demo-${p}`)).toBe("");
     expect(existsSync(join(REPO, ".lab/sim.pid"))).toBe(false);
+    expect(existsSync("/opt/lab/metrics")).toBe(false);
   });
 });
