@@ -5,7 +5,7 @@ import { symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, expect, inject, it } from "vitest";
 import type { TestLabData } from "../hosts/hosts.ts";
-import { REPO, makeProject, type TestProject } from "./project.ts";
+import { LAB_API, REPO, makeProject, type TestProject } from "./project.ts";
 
 const ROLE = `
 import { Type, defineRole, file } from "@lab";
@@ -56,7 +56,7 @@ it("fails a wrong var type at compile time, naming file and line", async () => {
   expect(again.stdout).toMatch(/playbooks\/site\.ts\(4,\d+\): error TS2322/);
   expect(again.stdout).not.toContain("types: ok");
   // Fixed: passes again.
-  await p.write("playbooks/site.ts", playbook(`{ text: "hi", lines: 2 }`));
+  await p.write("playbooks/site.ts", playbook(`{ text: "hi", lines: 2 }`).replaceAll("@lab", LAB_API));
   const fixed = await p.lab(["check"]);
   expect(fixed.stdout).toContain("types: ok (playbooks/site.ts, roles/motd.ts and what they import)\n");
   expect(fixed.code).toBe(0);
