@@ -28,7 +28,7 @@ function newestSource() {
   return Math.max(newest, statSync(SRC).mtimeMs);
 }
 
-/** dist/ exists and is at least as new as every source. */
+/** dist/ exists and is at least as new as every source (a copy of lab without its sources: the build). */
 export function fresh() {
   let built;
   try {
@@ -36,7 +36,11 @@ export function fresh() {
   } catch {
     return false;
   }
-  return built >= newestSource();
+  try {
+    return built >= newestSource();
+  } catch {
+    return true;
+  }
 }
 
 export async function build() {
