@@ -23,7 +23,7 @@ export async function checkCommand(o: { root: string; inventory: string; playboo
     throw new LabError("type errors in playbooks or roles (listed above)", ExitCode.badInput, {}, "fix them; each line names file(line,col)");
   }
   // Named: a file lab did not hand to the compiler is never reported as checked.
-  o.out.write(`types: ok (${t.files.join(", ")} and what they import)\n`);
+  o.out.write(t.files.length ? `types: ok (${t.files.join(", ")} and what they import)\n` : "types: no TypeScript file to check\n");
   const l = await loaded;
   if ("error" in l) throw l.error;
   for (const line of l.lines) o.out.write(line);

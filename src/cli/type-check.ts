@@ -29,6 +29,7 @@ export async function typeCheck(o: { root: string; inventory: string; playbooks:
   const invDir = (await stat(o.inventory).catch(() => undefined))?.isDirectory() ? o.inventory : dirname(o.inventory);
   // A playbook that does not exist is reported by the load that follows (playbook not found).
   const files = [...new Set([...o.playbooks.filter((f) => existsSync(f)), ...(await tsFiles(join(o.root, "roles"))), ...(await tsFiles(invDir))])];
+  if (files.length === 0) return { ok: true, output: "", files };
   const dir = join(o.root, ".lab", "check");
   await mkdir(dir, { recursive: true });
   // The project's compiler options (else lab's own), its files replaced by these.
