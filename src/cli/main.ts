@@ -19,6 +19,15 @@ export async function main(argv: string[], hooks: { inspect?: (program: Command)
   let verbose = argv.includes("-v") || argv.includes("--verbose");
   // SIGINT, SIGTERM, SIGHUP: the first winds down, the second stops at once (after the hard-exit hooks).
   const signals = installSignals();
+  // A reader that stops early (`lab secrets list | grep -q x`, `| head`) closes the pipe: like any
+  // Unix tool, stop writing and exit quietly instead of crashing on the EPIPE.
+  for (const out of [process.stdout, process.stderr]) {
+    if (out.listenerCount("error") > 0) continue;
+    out.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EPIPE") throw e;
+      process.exit(process.exitCode ?? ExitCode.ok);
+    });
+  }
 
   const program = new Command("lab")
     .description("Typed, agentless configuration for a Proxmox homelab: read -> diff -> apply.")
