@@ -48,7 +48,7 @@ export async function step(env: DrillEnv, host: string, what: string, command: s
 export const sleep = (ms: number, signal: AbortSignal) => abortable(signal, new Promise<void>((r) => setTimeout(r, ms)));
 
 /** Poll until `done` returns a value, or fail after `timeoutMs` with `what`. */
-export async function waitFor<T>(env: DrillEnv, what: string, timeoutMs: number, probe: () => Promise<T | undefined>, everyMs = 500): Promise<T> {
+export async function waitFor<T>(env: Pick<DrillEnv, "signal">, what: string, timeoutMs: number, probe: () => Promise<T | undefined>, everyMs = 500): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
