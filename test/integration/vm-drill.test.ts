@@ -88,7 +88,11 @@ beforeAll(async () => {
   await removeGuests(PREFIX);
   t = await startTestSim({ guestBackend: containerGuests({ prefix: PREFIX, subnet: SUBNET }) });
   const pub = (await readFile(`${lab.keyFile}.pub`, "utf8")).trim();
-  p = await makeProject(lab, { groups: {}, knownHosts: join(lab.stateDir, "vmdrill-known_hosts"), files: { "backups/policy.yaml": POLICY, "backups/drills.yaml": drillsFile(GOOD_PROBES) } });
+  p = await makeProject(lab, { groups: {}, knownHosts: join(lab.stateDir, "vmdrill-known_hosts"), files: {
+    "backups/policy.yaml": POLICY, "backups/drills.yaml": drillsFile(GOOD_PROBES),
+    // A plan that reads nothing: only its warnings matter here.
+    "playbooks/site.ts": 'import { definePlaybook } from "@lab";\nexport default definePlaybook({ name: "noop", plays: [{ name: "none", hosts: "proxmox", roles: () => [] }] });\n',
+  } });
   await p.write("inventory/pve.yaml", stringify({
     proxmox: { pve1: { url: t.sim.url, node: "pve", token_id: "root@pam!lab", token_secret: "pve1_token", ca_file: t.sim.caFile, vmid_range: { min: PROD, max: SCRATCH }, task_timeout: 60 } },
     pbs: { pbs1: { url: t.sim.pbsUrl, token_id: "root@pam!lab", token_secret: "pve1_token", fingerprint: t.sim.fingerprint } },
@@ -118,7 +122,10 @@ afterAll(async () => {
 });
 
 describe("lab drill: VM targets on the simulator with container guests", { timeout: 300_000 }, () => {
-  it("lab backup --run takes the backup and warns that the VM target was never drilled", async () => {
+  it("lab plan and lab backup --run warn that the VM target was never drilled; the backup is taken", async () => {
+    const plan = await p.lab(["plan"], { env });
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stderr).toContain("lab: warning: apps: no successful restore drill on record: run `lab drill apps`");
     const r = await p.lab(["backup", "--run", "apps"], { env, timeoutMs: 120_000 });
     expect(r.stdout + r.stderr).toContain("apps: no successful restore drill on record: run `lab drill apps`");
     expect(t.sim.state.pbs.snapshots.backup?.filter((s) => s["backup-id"] === String(PROD))).toHaveLength(1);
@@ -175,6 +182,9 @@ describe("lab drill: VM targets on the simulator with container guests", { timeo
     // The drill is on record: lab backup no longer warns about it.
     const b = await p.lab(["backup", "apps"], { env, timeoutMs: 120_000 });
     expect(b.stdout + b.stderr).not.toContain("restore drill");
+    const plan = await p.lab(["plan"], { env });
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stderr).not.toContain("restore drill");
   });
 
   it("a drill whose probe fails exits 7, names the probe, and still destroys the scratch VM; the older backup is not due again", async () => {
