@@ -8,14 +8,14 @@
 import { formatDuration } from "../backup/duration.ts";
 import type { ConnectionInfo } from "../engine/types.ts";
 import { errorMessage } from "../errors.ts";
-import type { PveApi } from "../proxmox/resources/api.ts";
+import { isMissing, type PveApi } from "../proxmox/resources/api.ts";
 import { agentIpv4, isTemplate, listVms } from "../proxmox/resources/find.ts";
 import type { Transport } from "../transport/types.ts";
 import type { CheckResult } from "./checks.ts";
 import { DrillError, Interrupted, abortable, waitFor } from "./env.ts";
 import { rtoFindings } from "./measure.ts";
 import type { VmDrillDef, VmDrillVm } from "./vm-definitions.ts";
-import { isDrillCopy, macsOf, nicsOffVlan, nicsOnVlan, planVmRestores, scratchMarking, scratchVmid, type PlannedVmRestore, type VmBackupRef } from "./vm-plan.ts";
+import { drillRunOf, isDrillCopy, macsOf, nicsOffVlan, nicsOnVlan, planVmRestores, scratchMarking, scratchVmid, type PlannedVmRestore, type VmBackupRef } from "./vm-plan.ts";
 import { runProbe } from "./vm-probes.ts";
 
 export interface VmDrillEnv {
@@ -90,13 +90,26 @@ export async function removeDrillCopies(api: PveApi, node: string, range: { min:
   const removed: string[] = [];
   for (const v of await listVms(api)) {
     if (v.node !== node || v.vmid < range.min || v.vmid > range.max || isTemplate(v)) continue;
-    const cfg = await api.get("/nodes/{node}/qemu/{vmid}/config", { node, vmid: v.vmid });
-    if (!isDrillCopy(cfg.tags, cfg.description)) continue;
-    if (run !== undefined && !cfg.description?.includes(`lab-drill=${run}`)) continue;
-    await destroyCopy(api, node, v.vmid);
-    removed.push(`${api.endpoint}/${v.vmid} (${cfg.name ?? "?"})`);
+    const r = await removeCopyAt(api, node, v.vmid, run);
+    if (r) removed.push(r);
   }
   return removed;
+}
+
+/**
+ * Destroy the VM at `vmid` if it is a drill copy (of `run`, when given); its
+ * "endpoint/vmid (name)" when it was. Looked up by id, not by listing: a copy
+ * just made may not be in /cluster/resources yet.
+ */
+export async function removeCopyAt(api: PveApi, node: string, vmid: number, run?: string): Promise<string | undefined> {
+  const cfg = await api.get("/nodes/{node}/qemu/{vmid}/config", { node, vmid }).catch((e: unknown) => {
+    if (isMissing(e)) return undefined;
+    throw e;
+  });
+  if (!cfg || !isDrillCopy(cfg.tags, cfg.description)) return undefined;
+  if (run !== undefined && drillRunOf(cfg.description) !== run) return undefined;
+  await destroyCopy(api, node, vmid);
+  return `${api.endpoint}/${vmid} (${cfg.name ?? "?"})`;
 }
 
 async function destroyCopy(api: PveApi, node: string, vmid: number): Promise<void> {
@@ -110,9 +123,9 @@ export async function drillVmTarget(env: VmDrillEnv, def: VmDrillDef, run: strin
   const problems: string[] = [];
   const restores: VmRestoreOutcome[] = [];
   const changed: string[] = [];
-  const api = await env.api(def.endpoint);
   for (const vm of def.vms) {
     try {
+      const api = await env.api(def.endpoint);
       const prod = (await listVms(api)).find((v) => v.name === vm.name && v.node === def.node && !isTemplate(v));
       if (!prod) {
         problems.push(`${t.name}: VM ${vm.name} does not exist on ${def.endpoint}/${def.node}: nothing to drill (run lab apply)`);
@@ -162,17 +175,22 @@ async function oneVmRestore(env: VmDrillEnv, api: PveApi, def: VmDrillDef, vm: V
   const scratch = scratchVmid(def.vmidRange, used);
   if (scratch === undefined) return { ...base, checks: [], ok: false, problems: [`no free VMID in ${def.vmidRange.min}-${def.vmidRange.max} for the scratch copy`] };
   let guest: Transport | undefined;
+  /** Tasks started for the copy: waited for (with the cleanup client) before it is removed, so an interrupt mid-restore leaves nothing. */
+  const tasks: unknown[] = [];
   try {
     env.progress(`${def.target.name}: restoring ${p.backup.volid} (${p.which}) of ${vm.name} to scratch VM ${scratch} on VLAN ${def.vlan.name} (${def.vlan.tag})`);
     const t0 = performance.now();
     const mark = scratchMarking({ run, target: def.target.name, vm: vm.name, volid: p.backup.volid });
     const upid = await api.post("/nodes/{node}/qemu", { node, vmid: scratch, archive: p.backup.volid, storage: def.storage, unique: true, ...mark, ...nicsOnVlan(prodConfig, def.vlan.tag) });
+    tasks.push(upid);
     await abortable(env.signal, api.wait(upid, `restore of ${p.backup.volid} to ${scratch}`));
     await onDrillVlan(api, node, scratch, def.vlan.tag, prodConfig);
     const restoreSec = secondsSince(t0);
 
     const t1 = performance.now();
-    await abortable(env.signal, api.wait(await api.post("/nodes/{node}/qemu/{vmid}/status/start", { node, vmid: scratch }), `start of scratch VM ${scratch}`));
+    const started = await api.post("/nodes/{node}/qemu/{vmid}/status/start", { node, vmid: scratch });
+    tasks.push(started);
+    await abortable(env.signal, api.wait(started, `start of scratch VM ${scratch}`));
     const startSec = secondsSince(t1);
 
     const t2 = performance.now();
@@ -196,8 +214,11 @@ async function oneVmRestore(env: VmDrillEnv, api: PveApi, def: VmDrillDef, vm: V
     return { ...base, scratchVmid: scratch, checks: [], ok: false, problems: [errorMessage(e)] };
   } finally {
     await guest?.close().catch(() => undefined);
-    const cleanup = await env.cleanupApi(def.endpoint);
-    await removeDrillCopies(cleanup, node, { min: scratch, max: scratch }, run).catch((e: unknown) => env.progress(`${def.target.name}: could not remove scratch VM ${scratch} (the next drill removes it): ${errorMessage(e)}`));
+    await (async () => {
+      const cleanup = await env.cleanupApi(def.endpoint);
+      for (const upid of tasks) await cleanup.wait(upid, `task of scratch VM ${scratch}`).catch(() => undefined);
+      await removeCopyAt(cleanup, node, scratch, run);
+    })().catch((e: unknown) => env.progress(`${def.target.name}: could not remove scratch VM ${scratch} (the next drill removes it): ${errorMessage(e)}`));
   }
 }
 

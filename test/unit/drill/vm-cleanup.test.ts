@@ -4,7 +4,7 @@
 // qmrestore with unique=1 and overrides (name, tags, description, NICs), as
 // PVE >= 7.2 takes it, drives refused.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeDrillCopies } from "../../../src/drill/vm-drill.ts";
+import { removeCopyAt, removeDrillCopies } from "../../../src/drill/vm-drill.ts";
 import { nicsOnVlan, scratchMarking } from "../../../src/drill/vm-plan.ts";
 import { ProxmoxClient } from "../../../src/proxmox/client.ts";
 import { pveApi, type PveApi } from "../../../src/proxmox/resources/api.ts";
@@ -65,5 +65,13 @@ describe("VM drill copies on the simulator", () => {
     expect(await removeDrillCopies(api, "pve", { min: 200, max: 299 })).toEqual(["pve1/298 (lab-drill-app1)"]);
     expect(Object.keys(t.sim.state.vms).map(Number).sort()).toEqual([150, 200, 296, 297]);
     expect(await removeDrillCopies(api, "pve", { min: 200, max: 299 })).toEqual([]);
+  });
+
+  it("removes one copy by its id (no listing needed): only a marked one, only of the given run", async () => {
+    expect(await removeCopyAt(api, "pve", 250, "R1")).toBeUndefined(); // no such VM
+    expect(await removeCopyAt(api, "pve", 297, "R1")).toBeUndefined(); // tagged only
+    expect(await removeCopyAt(api, "pve", 150, "R9")).toBeUndefined(); // another run's
+    expect(await removeCopyAt(api, "pve", 150, "R1")).toBe("pve1/150 (lab-drill-app1)");
+    expect(t.sim.state.vms[150]).toBeUndefined();
   });
 });
