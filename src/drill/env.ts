@@ -30,7 +30,10 @@ const lastLines = (text: string, n = 3) => text.trim().split("\n").filter(Boolea
 
 /** Reject as soon as the signal fires (the remote command itself is stopped by cleanup, by its pid file). */
 export function abortable<T>(signal: AbortSignal, p: Promise<T>): Promise<T> {
-  if (signal.aborted) return Promise.reject(new Interrupted());
+  if (signal.aborted) {
+    p.catch(() => undefined); // it may still reject (an aborted API call): not an unhandled rejection
+    return Promise.reject(new Interrupted());
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(new Interrupted());
     signal.addEventListener("abort", onAbort, { once: true });

@@ -181,14 +181,16 @@ async function oneVmRestore(env: VmDrillEnv, api: PveApi, def: VmDrillDef, vm: V
     env.progress(`${def.target.name}: restoring ${p.backup.volid} (${p.which}) of ${vm.name} to scratch VM ${scratch} on VLAN ${def.vlan.name} (${def.vlan.tag})`);
     const t0 = performance.now();
     const mark = scratchMarking({ run, target: def.target.name, vm: vm.name, volid: p.backup.volid });
-    const upid = await api.post("/nodes/{node}/qemu", { node, vmid: scratch, archive: p.backup.volid, storage: def.storage, unique: true, ...mark, ...nicsOnVlan(prodConfig, def.vlan.tag) });
+    // Calls that create something go through the client an interrupt does not abort: their task is always known, so waited for and undone.
+    const keep = await env.cleanupApi(def.endpoint);
+    const upid = await keep.post("/nodes/{node}/qemu", { node, vmid: scratch, archive: p.backup.volid, storage: def.storage, unique: true, ...mark, ...nicsOnVlan(prodConfig, def.vlan.tag) });
     tasks.push(upid);
     await abortable(env.signal, api.wait(upid, `restore of ${p.backup.volid} to ${scratch}`));
     await onDrillVlan(api, node, scratch, def.vlan.tag, prodConfig);
     const restoreSec = secondsSince(t0);
 
     const t1 = performance.now();
-    const started = await api.post("/nodes/{node}/qemu/{vmid}/status/start", { node, vmid: scratch });
+    const started = await keep.post("/nodes/{node}/qemu/{vmid}/status/start", { node, vmid: scratch });
     tasks.push(started);
     await abortable(env.signal, api.wait(started, `start of scratch VM ${scratch}`));
     const startSec = secondsSince(t1);

@@ -224,15 +224,16 @@ describe("lab drill: VM targets on the simulator with container guests", { timeo
     expect((await runTask(t, "DELETE", "/nodes/pve/qemu/218")).exitstatus).toBe("OK");
   });
 
-  it("an interrupted drill (SIGINT) destroys its scratch VM and exits 130", async () => {
+  it.each([["while the copy is being restored", "restoring pbs:"], ["once the copy runs", undefined]])("an interrupted drill (SIGINT %s) destroys its scratch VM and exits 130", async (_when, line) => {
     const child = spawn("node", [LAB_BIN, "-C", p.root, "drill"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.on("data", (b: Buffer) => (out += b.toString()));
     child.stderr.on("data", (b: Buffer) => (out += b.toString()));
     const exited = new Promise<number>((done) => child.on("exit", (code, sig) => done(code ?? (sig ? 128 : 1))));
     const until = Date.now() + 120_000;
-    while (!t.sim.state.vms[SCRATCH] && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    expect(t.sim.state.vms[SCRATCH], out).toBeDefined();
+    const ready = () => (line ? out.includes(line) : t.sim.state.vms[SCRATCH]?.status === "running");
+    while (!ready() && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    expect(ready(), out).toBe(true);
     child.kill("SIGINT");
     expect(await exited, out).toBe(130);
     expect(copiesLeft()).toEqual([]);

@@ -78,3 +78,16 @@ describe("VM drill probes", () => {
     expect(await runProbe(envWith(healthy), { name: "wiki", compose: "wiki", services: ["app", "cache"], timeout: "1s" })).toMatchObject({ ok: false, detail: "cache: no container" });
   });
 });
+
+describe("interrupts", () => {
+  it("an already-interrupted wait rejects at once, and the call it wrapped may still fail without an unhandled rejection", async () => {
+    const { abortable, Interrupted } = await import("../../../src/drill/env.ts");
+    const ac = new AbortController();
+    ac.abort();
+    let fail!: (e: Error) => void;
+    const call = new Promise<never>((_, reject) => (fail = reject));
+    await expect(abortable(ac.signal, call)).rejects.toBeInstanceOf(Interrupted);
+    fail(new Error("interrupted (the API call, aborted too)"));
+    await new Promise((r) => setTimeout(r, 10)); // vitest fails the run on an unhandled rejection
+  });
+});
