@@ -29,6 +29,8 @@ const MARKER = "written before the backup";
 type VmReport = Omit<DrillReport, "drills"> & { drills: VmDrillResult[] };
 const docker = async (...args: string[]) => (await promisify(execFile)("docker", args)).stdout.trim();
 const inGuest = (vmid: number, script: string) => docker("exec", `${PREFIX}-${vmid}`, "sh", "-c", script);
+/** Images imported for restored guests (each copy boots from its backup's filesystem). */
+const restoredImages = async () => (await docker("images", "-q", "--filter", `label=lab.sim.guest=${PREFIX}`)).split("\n").filter(Boolean);
 const containers = async () => (await docker("ps", "-a", "--format", "{{.Names}}", "--filter", `label=lab.sim.guest=${PREFIX}`)).split("\n").filter(Boolean).sort();
 
 let lab: TestLabData;
@@ -167,6 +169,7 @@ describe("lab drill: VM targets on the simulator with container guests", { timeo
     // Gone afterwards, container and all; production untouched and still serving.
     expect(copiesLeft()).toEqual([]);
     expect(await containers()).toEqual([`${PREFIX}-${PROD}`]);
+    expect(await restoredImages()).toEqual([]);
     expect(prodConfig()).toBe(before);
     expect(t.sim.state.vms[PROD]!.status).toBe("running");
     expect(await inGuest(PROD, "cat /root/after-backup")).toBe("after");
@@ -221,6 +224,7 @@ describe("lab drill: VM targets on the simulator with container guests", { timeo
     expect(report.drills[0]!.restores[0]!.scratchVmid).toBe(SCRATCH); // free again once the leftover was gone
     expect(Object.keys(t.sim.state.vms).map(Number).sort()).toEqual([PROD, 218]);
     expect(await containers()).toEqual([`${PREFIX}-${PROD}`]);
+    expect(await restoredImages()).toEqual([]);
     expect((await runTask(t, "DELETE", "/nodes/pve/qemu/218")).exitstatus).toBe("OK");
   });
 
