@@ -110,7 +110,7 @@ beforeAll(async () => {
   // Production: a VM on the Trusted VLAN whose guest is a real container, with data in it.
   await t.ok("POST", "/storage", { storage: "pbs", type: "pbs", server: "127.0.0.1", datastore: "backup", username: "root@pam!lab", password: t.sim.tokenSecret, fingerprint: t.sim.fingerprint });
   const created = await runTask(t, "POST", "/nodes/pve/qemu", {
-    vmid: PROD, name: "app1", memory: 512, scsi0: "local-lvm:1", agent: "enabled=1", net0: "virtio,bridge=vmbr0,firewall=1,tag=10", ciuser: "lab", sshkeys: encodeURIComponent(pub), tags: "lab",
+    vmid: PROD, name: "app1", memory: 512, scsi0: "local-lvm:1", agent: "enabled=1", ide2: "local-lvm:cloudinit", net0: "virtio,bridge=vmbr0,firewall=1,tag=10", ciuser: "lab", sshkeys: encodeURIComponent(pub), tags: "lab",
   });
   expect(created.exitstatus).toBe("OK");
   expect((await runTask(t, "POST", `/nodes/pve/qemu/${PROD}/status/start`)).exitstatus).toBe("OK");
@@ -171,6 +171,7 @@ describe("lab drill: VM targets on the simulator with container guests", { timeo
     expect(await containers()).toEqual([`${PREFIX}-${PROD}`]);
     expect(await restoredImages()).toEqual([]);
     expect(prodConfig()).toBe(before);
+    expect(t.sim.state.volumes["local-lvm"]!.filter((v) => v.vmid === PROD).map((v) => v.volid).sort()).toEqual([`local-lvm:vm-${PROD}-cloudinit`, `local-lvm:vm-${PROD}-disk-0`]);
     expect(t.sim.state.vms[PROD]!.status).toBe("running");
     expect(await inGuest(PROD, "cat /root/after-backup")).toBe("after");
     expect(d.productionChanged).toEqual([]);

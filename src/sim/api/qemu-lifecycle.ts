@@ -88,7 +88,10 @@ function restore(c: Call, nodeName: string, vmid: number, archive: string, overr
     for (const [key, value] of Object.entries(backup.config)) {
       if (/^unused\d+$/.test(key)) continue;
       const parts = parsePropString(value, "file");
-      if (DISK_KEY.test(key) && parts.media !== "cdrom" && parts.file?.includes(":")) {
+      if (DISK_KEY.test(key) && parts.file?.includes("cloudinit")) {
+        // restore_allocate_devices: a new cloud-init drive for the new VM, never the source VM's volume.
+        config[key] = `${target ?? parts.file.split(":")[0]!}:cloudinit`;
+      } else if (DISK_KEY.test(key) && parts.media !== "cdrom" && parts.file?.includes(":")) {
         const sid = target ?? parts.file.split(":")[0]!;
         const gib = (parseSize(parts.size ?? "1G") ?? 1024 ** 3) / 1024 ** 3;
         config[key] = formatPropString({ ...parts, file: `${sid}:${gib}` }, "file");

@@ -20,7 +20,7 @@ beforeAll(async () => {
   client = await ProxmoxClient.connect({ url: t.sim.url, auth: { tokenId: t.sim.tokenId, tokenSecret: t.sim.tokenSecret }, tls: { caFile: t.sim.caFile } });
   api = pveApi(client, "pve1");
   await t.ok("POST", "/storage", { storage: "pbs", type: "pbs", server: "127.0.0.1", datastore: "backup", username: "root@pam!lab", password: t.sim.tokenSecret, fingerprint: t.sim.fingerprint });
-  await createVm(t, 200, { name: "app1", net0: "virtio,bridge=vmbr0,firewall=1,tag=10", tags: "lab" });
+  await createVm(t, 200, { name: "app1", net0: "virtio,bridge=vmbr0,firewall=1,tag=10", tags: "lab", ide2: "local-lvm:cloudinit" });
   expect((await runTask(t, "POST", "/nodes/pve/vzdump", { vmid: "200", storage: "pbs" })).exitstatus).toBe("OK");
   volid = (await t.ok<{ volid: string }[]>("GET", "/nodes/pve/storage/pbs/content", { content: "backup", vmid: 200 }))[0]!.volid;
 });
@@ -46,6 +46,7 @@ describe("VM drill copies on the simulator", () => {
     expect(cfg.net0).toMatch(/^virtio=BC:24:11:[0-9A-F:]+,bridge=vmbr0,firewall=1,tag=40$/);
     expect(cfg.net0!.split(",")[0]).not.toBe(t.sim.state.vms[200]!.config.net0!.split(",")[0]);
     expect(cfg.scsi0).toMatch(/^local-lvm:vm-299-disk-0/);
+    expect(cfg.ide2).toBe("local-lvm:vm-299-cloudinit,media=cdrom"); // its own cloud-init drive, not production's
     expect(JSON.stringify(t.sim.state.vms[200]!.config)).toBe(prod);
   });
 
@@ -65,6 +66,8 @@ describe("VM drill copies on the simulator", () => {
     expect(await removeDrillCopies(api, "pve", { min: 200, max: 299 })).toEqual(["pve1/298 (lab-drill-app1)"]);
     expect(Object.keys(t.sim.state.vms).map(Number).sort()).toEqual([150, 200, 296, 297]);
     expect(await removeDrillCopies(api, "pve", { min: 200, max: 299 })).toEqual([]);
+    // Production's disks survived its copies' destruction.
+    expect(t.sim.state.volumes["local-lvm"]!.filter((v) => v.vmid === 200).map((v) => v.volid).sort()).toEqual(["local-lvm:vm-200-cloudinit", "local-lvm:vm-200-disk-0"]);
   });
 
   it("removes one copy by its id (no listing needed): only a marked one, only of the given run", async () => {
