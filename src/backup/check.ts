@@ -62,8 +62,8 @@ export async function checkBackups(env: BackupEnv, opts: BackupOptions = {}): Pr
   const pg = env.policy.postgres.filter(selected);
   const vms = env.policy.vms.filter(selected);
   const results = await Promise.all([...pg.map((t) => checkPg(env, t, now, opts.run ?? false)), ...vms.map((t) => checkVms(env, t, now, opts.run ?? false))]);
-  // PostgreSQL restore drills (backups/reports/ next to the policy) older than drill_every: a warning, not a breach.
-  const drills = env.policy.file ? await overdueDrills(dirname(dirname(env.policy.file)), pg, now) : [];
+  // Restore drills (backups/reports/ next to the policy) older than drill_every: a warning, not a breach.
+  const drills = env.policy.file ? await overdueDrills(dirname(dirname(env.policy.file)), [...pg, ...vms], now) : [];
   return backupReport(results, env.now(), drills);
 }
 

@@ -8,7 +8,7 @@ import { snapshotFile, snapshotPath } from "../pbs-store.ts";
 import { formatPropString, formatSize, parsePropString, parseSize } from "../../proxmox/propstring.ts";
 import type { Call, Routes } from "../context.ts";
 import { flag, need, node, settings, str } from "../context.ts";
-import { fail, paramError } from "../errors.ts";
+import { fail } from "../errors.ts";
 import { checkPrivs, hasPriv } from "../permissions.ts";
 import type { Flat, SimState, VmState } from "../state.ts";
 import type { TaskCtx } from "../tasks.ts";
@@ -17,6 +17,7 @@ import {
 } from "../vm.ts";
 import { CONTROL_KEYS } from "./qemu-config.ts";
 import { startVm } from "./qemu-power.ts";
+import { mergeRestoreConfig, restoreOverrides } from "../restore-overrides.ts";
 
 const newVm = (vmid: number, nodeName: string, config: Flat): VmState =>
   ({ vmid, node: nodeName, config, pending: {}, pendingDelete: [], status: "stopped" });
@@ -59,11 +60,7 @@ function create(c: Call): string {
   if (existing && !(archive && flag(c, "force"))) {
     throw fail(`unable to create VM ${vmid} - VM ${vmid} already exists on node '${existing.node}'`);
   }
-  if (archive) {
-    const extra = Object.keys(settings(c, [], CONTROL_KEYS));
-    if (extra.length) throw paramError({ archive: `option conflicts with other options (${extra.join(" ")})` });
-    return restore(c, nodeName, vmid, archive);
-  }
+  if (archive) return restore(c, nodeName, vmid, archive, restoreOverrides(c, CONTROL_KEYS));
   const config = settings(c, [], CONTROL_KEYS);
   const vm = newVm(vmid, nodeName, { lock: "create" });
   state.vms[vmid] = vm;
@@ -75,7 +72,7 @@ function create(c: Call): string {
   });
 }
 
-function restore(c: Call, nodeName: string, vmid: number, archive: string): string {
+function restore(c: Call, nodeName: string, vmid: number, archive: string, overrides: Flat): string {
   const { state } = c.sim;
   const old = state.vms[vmid];
   if (old?.status === "running") throw fail(`unable to restore VM ${vmid} - VM is running`);
@@ -91,7 +88,10 @@ function restore(c: Call, nodeName: string, vmid: number, archive: string): stri
     for (const [key, value] of Object.entries(backup.config)) {
       if (/^unused\d+$/.test(key)) continue;
       const parts = parsePropString(value, "file");
-      if (DISK_KEY.test(key) && parts.media !== "cdrom" && parts.file?.includes(":")) {
+      if (DISK_KEY.test(key) && parts.file?.includes("cloudinit")) {
+        // restore_allocate_devices: a new cloud-init drive for the new VM, never the source VM's volume.
+        config[key] = `${target ?? parts.file.split(":")[0]!}:cloudinit`;
+      } else if (DISK_KEY.test(key) && parts.media !== "cdrom" && parts.file?.includes(":")) {
         const sid = target ?? parts.file.split(":")[0]!;
         const gib = (parseSize(parts.size ?? "1G") ?? 1024 ** 3) / 1024 ** 3;
         config[key] = formatPropString({ ...parts, file: `${sid}:${gib}` }, "file");
@@ -103,7 +103,7 @@ function restore(c: Call, nodeName: string, vmid: number, archive: string): stri
     }
     const vm = newVm(vmid, nodeName, {});
     state.vms[vmid] = vm;
-    finishCreate(c, vm, config, t);
+    finishCreate(c, vm, mergeRestoreConfig(config, overrides), t);
     const rootfs = backup.pbs && restoredFilesystem(c, vmid, backup.pbs);
     if (rootfs) {
       vm.rootfs = rootfs;

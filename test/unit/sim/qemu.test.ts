@@ -105,7 +105,7 @@ describe("templates and clones", () => {
 
   it("refuses disk options together with a restore archive", async () => {
     const r = await t.call("POST", "/nodes/pve/qemu", { vmid: 160, archive: "local:backup/vzdump-qemu-100.vma.zst", scsi0: "local-lvm:1" });
-    expect([r.status, r.body.errors]).toEqual([400, { archive: "option conflicts with other options (scsi0)" }]);
+    expect([r.status, r.body.errors]).toEqual([400, { scsi0: "option conflicts with option 'archive'" }]);
   });
 
   it("removes the half-made target when a clone fails half-way (task fault)", async () => {
