@@ -22,7 +22,7 @@ export function readmeRole(): ReadmeRole {
   return { role: role[1]!, privs: role[2]!.split(/\s+/), user: acl[1]!, aclPath: acl[2]!, tokenName: token[2]!, privsep: token[3] === "1" };
 }
 
-type Call = (method: string, path: string, params?: Record<string, unknown>) => Promise<unknown>;
+type Call = (method: string, path: string, params?: Record<string, string | number>) => Promise<unknown>;
 
 /** pveum role add / user add / acl modify / user token add, as API calls with root's token; returns the new token's id and secret. */
 export async function applyReadmeRole(ok: Call, r: ReadmeRole = readmeRole(), privs: string[] = r.privs): Promise<{ tokenId: string; secret: string }> {
