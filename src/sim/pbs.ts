@@ -123,7 +123,7 @@ async function handle(sim: SimContext, req: IncomingMessage, res: ServerResponse
   sim.save();
   const envelope = result instanceof Envelope ? result : new Envelope(result ?? null, {});
   // Where the schema says null but PBS's code returns something (a worker's UPID, the task log), that is what a client gets.
-  const bad = SCHEMA_NULL_BUT_UPID.has(`${method} ${check.template}`) ? [] : schema.checkReply(method, check.template, envelope.data);
+  const bad = SCHEMA_NULL_BUT_UPID.has(`${method} ${check.template}`) ? [] : schema.checkReply(method, check.template, envelope.data, { strict: true });
   if (bad.length) throw new SimError(500, `simulator reply violates the PBS schema: ${bad.map((v) => `${v.path}: ${v.message}`).join("; ")}`);
   sendJson(res, 200, "OK", { data: envelope.data, ...envelope.extra }, SERVER);
 }

@@ -1,6 +1,7 @@
 // VM list, config read/update (sync PUT, async POST), pending changes, status.
 import { createHash } from "node:crypto";
 import { parsePropString } from "../../proxmox/propstring.ts";
+import { pveSchema } from "../../proxmox/schema.ts";
 import type { Call, Routes } from "../context.ts";
 import { deleteList, flag, node, settings, str } from "../context.ts";
 import { paramError } from "../errors.ts";
@@ -21,10 +22,19 @@ export const CONTROL_KEYS = [
 const hidePassword = (config: Record<string, string>): Record<string, string> =>
   config.cipassword ? { ...config, cipassword: "**********" } : config;
 
-function readConfig(c: Call): Record<string, string> {
+/** qemu-server's parse_vm_config runs check_type: integers, numbers and booleans come back as JSON numbers. */
+function typedConfig(config: Record<string, string>): Record<string, string | number> {
+  const schema = pveSchema();
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => {
+    const type = schema.replyProperty("/nodes/{node}/qemu/{vmid}/config", "GET", k)?.type;
+    return [k, (type === "integer" || type === "number" || type === "boolean") && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v];
+  }));
+}
+
+function readConfig(c: Call): Record<string, string | number> {
   const vm = getVm(c);
   const config = flag(c, "current") ? vm.config : withPending(vm);
-  return { ...hidePassword(config), digest: digestOf(vm) };
+  return { ...typedConfig(hidePassword(config)), digest: digestOf(vm) };
 }
 
 function pending(c: Call): Record<string, unknown>[] {
