@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ApiSchema, HttpMethod } from "../proxmox/schema.ts";
 import { violationsToErrors } from "../proxmox/schema.ts";
+import { replyViolations } from "../proxmox/known-drift.ts";
 import { type AuthId, authenticate } from "./auth.ts";
 import type { Call, Routes, SimContext } from "./context.ts";
 import { SimError } from "./errors.ts";
@@ -14,30 +15,6 @@ import { checkExpression } from "./permissions.ts";
 
 const SERVER = "pve-api-daemon/3.0";
 
-/**
- * Where real PVE itself answers outside its published schema, the simulator
- * answers like PVE (recorded replies), not like the schema.
- */
-const KNOWN_DRIFT: Record<string, RegExp> = {
-  // PVE writes the prefix length ("24") although the schema says ipv4mask; recorded items carry bridge_stp/bridge_fd, undeclared.
-  "GET /nodes/{node}/network": /^data\[\d+\]\.(netmask|bridge_stp|bridge_fd)$/,
-  // Recorded (PVE 6.2 and later): node items carry id, type, disk, maxdisk; the schema lists none of them.
-  "GET /nodes": /^data\[\d+\]\.(id|type|disk|maxdisk)$/,
-  // Recorded: the login reply has `cap` (the UI's capabilities), undeclared.
-  "POST /access/ticket": /^data\.cap$/,
-  // pve-manager API2/Tasks.pm splits a token's authid into user + tokenid (ENDPOINTS.md, src).
-  "GET /nodes/{node}/tasks/{upid}/status": /^data\.tokenid$/,
-  // Recorded: content items carry `content` (storage plugins' list_volumes).
-  "GET /nodes/{node}/storage/{storage}/content": /^data\[\d+\]\.content$/,
-  // jobs.cfg is a section config: a job read back carries its section `type` (vzdump).
-  "GET /cluster/backup/{id}": /^data\.type$/,
-  "GET /nodes/{node}/tasks": /^data\[\d+\]\.tokenid$/,
-  // Recorded (PVE 8): vmstatus carries disk, which the status/current schema does not list.
-  "GET /nodes/{node}/qemu/{vmid}/status/current": /^data\.disk$/,
-  "GET /nodes/{node}/qemu": /^data\[\d+\]\.disk$/,
-  // pve-firewall keeps each alias's computed ipversion and lists it.
-  "GET /cluster/firewall/aliases": /^data\[\d+\]\.ipversion$/,
-};
 const ANONYMOUS: AuthId = { userid: "", authid: "", ticket: false };
 
 export interface PipelineOptions {
@@ -115,8 +92,7 @@ async function handle(opts: PipelineOptions, req: IncomingMessage, res: ServerRe
 
   const envelope = result instanceof Envelope ? result : new Envelope(result ?? null, {});
   if (opts.checkReplies !== "off") {
-    const drift = KNOWN_DRIFT[`${method} ${template}`];
-    const bad = schema.checkReply(method, template, envelope.data, { strict: true }).filter((v) => !drift?.test(v.path));
+    const bad = replyViolations(schema, "pve", method, template, envelope.data);
     if (bad.length) {
       const text = `simulator reply to ${method} ${template} violates the PVE schema: ${bad.map((v) => `${v.path}: ${v.message}`).join("; ")}`;
       if (opts.checkReplies === "error") throw new SimError(500, text);

@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startSimulator, type GuestBackend, type Simulator } from "../../src/sim/index.ts";
-import { ProxmoxClient } from "../../src/proxmox/client.ts";
+import { ProxmoxClient, type RecordedCall } from "../../src/proxmox/client.ts";
+import { checkCalls } from "../../src/proxmox/conformance.ts";
 import { applyReadmeRole, readmeRole } from "../unit/sim/least-privilege.ts";
 import { REPO, changedCount, makeProject, type TestProject } from "./project.ts";
 
@@ -24,6 +25,7 @@ let sim: Simulator;
 let images: Server;
 let p: TestProject;
 let env: Record<string, string>;
+let record: string;
 
 const PLAYBOOK = `
 import { definePlaybook } from "@lab";
@@ -63,7 +65,8 @@ beforeAll(async () => {
     templates: { "debian-12": { endpoint: "pve1", image_url: imageUrl, checksum: CHECKSUM, vmid: 9100 } },
     vms: { "vm-trusted": { template: "debian-12", vlan: "Trusted" }, "vm-iot": { template: "debian-12", vlan: "IoT" }, "vm-lab": { template: "debian-12", vlan: "Lab", clone: "full", disk: 12 } },
   }));
-  env = { LAB_AGE_KEY_FILE: join(p.root, "age.key") };
+  record = join(p.root, "pve-calls.jsonl");
+  env = { LAB_AGE_KEY_FILE: join(p.root, "age.key"), LAB_PVE_RECORD: record };
   expect((await p.lab(["secrets", "init"], { env })).code).toBe(0);
   expect((await p.lab(["secrets", "set", "pve1_token"], { env, stdin: token.secret })).code).toBe(0);
 }, 300_000);
@@ -84,6 +87,9 @@ describe("the README's least-privilege token", () => {
     const second = await p.applyJson(["playbooks/pve.ts"], { env });
     expect(second.run.code).toBe(0);
     expect(changedCount(second.report), JSON.stringify(second.report.steps.filter((s) => s.status !== "ok"))).toBe(0);
+    const calls = (await readFile(record, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as RecordedCall);
+    expect(calls.length).toBeGreaterThan(30);
+    expect(checkCalls(calls).map((c) => c.problem)).toEqual([]);
   });
 
   it("without one documented privilege (SDN.Use), the preflight names it and nothing changes", async () => {

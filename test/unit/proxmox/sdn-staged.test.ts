@@ -3,17 +3,19 @@
 // VNet's zone is only under `pending`), apply them instead of creating them again
 // ("already defined"), and the run after that changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ProxmoxClient } from "../../../src/proxmox/client.ts";
+import { ProxmoxClient, type RecordedCall } from "../../../src/proxmox/client.ts";
+import { checkCalls } from "../../../src/proxmox/conformance.ts";
 import { pveApi, type PveApi } from "../../../src/proxmox/resources/api.ts";
 import { sdnVlans, type SdnWant } from "../../../src/proxmox/resources/sdn.ts";
 import { hostCtx } from "../helpers/host-ctx.ts";
 import { type TestSim, startTestSim } from "../sim/helpers.ts";
 
 let t: TestSim;
+const calls: RecordedCall[] = [];
 let api: PveApi & { close(): void };
 beforeAll(async () => {
   t = await startTestSim({ taskDelayMs: 5 });
-  api = pveApi(await ProxmoxClient.connect({ url: t.sim.url, auth: { tokenId: t.sim.tokenId, tokenSecret: t.sim.tokenSecret }, tls: { caFile: t.sim.caFile }, tasks: { pollMs: 5 }, retry: { attempts: 1 } }), "pve1");
+  api = pveApi(await ProxmoxClient.connect({ url: t.sim.url, auth: { tokenId: t.sim.tokenId, tokenSecret: t.sim.tokenSecret }, tls: { caFile: t.sim.caFile }, tasks: { pollMs: 5 }, recorder: (c) => calls.push(c), retry: { attempts: 1 } }), "pve1");
 });
 afterAll(async () => {
   api.close();
@@ -43,5 +45,12 @@ describe("SDN staged by an interrupted run", () => {
     expect(await run()).toEqual(["apply"]);
     expect(Object.keys(t.sim.state.sdn.running.vnets).sort()).toEqual(["iot", "trusted"]);
     expect(await run()).toEqual([]);
+  });
+});
+
+describe("conformance", () => {
+  it("every call lab made here (values and replies included) conforms to the PVE schema", () => {
+    expect(calls.length).toBeGreaterThan(8);
+    expect(checkCalls(calls)).toEqual([]);
   });
 });

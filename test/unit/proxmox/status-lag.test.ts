@@ -5,7 +5,8 @@ import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HostCtx, Resource } from "../../../src/engine/types.ts";
-import { ProxmoxClient } from "../../../src/proxmox/client.ts";
+import { ProxmoxClient, type RecordedCall } from "../../../src/proxmox/client.ts";
+import { checkCalls } from "../../../src/proxmox/conformance.ts";
 import { pveApi, type PveApi } from "../../../src/proxmox/resources/api.ts";
 import { VmidAllocator } from "../../../src/proxmox/resources/find.ts";
 import { vmTemplate, type TemplateWant } from "../../../src/proxmox/resources/template.ts";
@@ -15,6 +16,7 @@ import { type TestSim, startTestSim } from "../sim/helpers.ts";
 
 const IMAGE = Buffer.from("not really a qcow2 image\n");
 let t: TestSim;
+const calls: RecordedCall[] = [];
 let images: Server;
 let api: PveApi & { close(): void };
 let tplWant: TemplateWant;
@@ -24,7 +26,7 @@ beforeAll(async () => {
   t = await startTestSim({ statusCycleMs: 3_600_000, taskDelayMs: 5 });
   images = createServer((_req, res) => res.end(IMAGE));
   await new Promise<void>((r) => images.listen(0, "127.0.0.1", r));
-  const client = await ProxmoxClient.connect({ url: t.sim.url, auth: { tokenId: t.sim.tokenId, tokenSecret: t.sim.tokenSecret }, tls: { caFile: t.sim.caFile }, tasks: { pollMs: 5 } });
+  const client = await ProxmoxClient.connect({ url: t.sim.url, auth: { tokenId: t.sim.tokenId, tokenSecret: t.sim.tokenSecret }, tls: { caFile: t.sim.caFile }, tasks: { pollMs: 5 }, recorder: (c) => calls.push(c) });
   api = pveApi(client, "pve1");
   tplWant = {
     name: "deb", node: "pve", vmid: 9100, imageUrl: `http://127.0.0.1:${(images.address() as { port: number }).port}/deb.qcow2`,
@@ -85,5 +87,12 @@ describe("the simulator's status cycle", () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe("conformance", () => {
+  it("every call lab made here (values and replies included) conforms to the PVE schema", () => {
+    expect(calls.length).toBeGreaterThan(20);
+    expect(checkCalls(calls)).toEqual([]);
   });
 });
