@@ -16,3 +16,6 @@ const running = main(process.argv.slice(2));
 for (const s of SIGNALS) process.off(s, hold);
 for (const s of early) process.kill(process.pid, s);
 process.exitCode = await running;
+// The command is over (its recap and audit record written) but the process may still be closing
+// connections: a signal now ends it with the run's exit code instead of Node's default death.
+for (const s of SIGNALS) process.on(s, () => process.exit());

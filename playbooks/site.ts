@@ -1,11 +1,17 @@
 // The whole lab. `lab plan` shows what would change; `lab apply` converges it:
-// first Proxmox (VLANs, templates, VMs), then every server over SSH — the VMs'
-// guests included, reached at the address their guest agent reports.
+// first Proxmox (VLANs, templates, VMs, and the PBS backups of backups/policy.yaml),
+// then every server over SSH — the VMs' guests included, reached at the address
+// their guest agent reports — and the database with its pgBackRest archiving.
 import { definePlaybook } from "../src/index.ts";
 import { siteVars } from "../inventory/vars.ts";
 import { base } from "../roles/base.ts";
-import { proxmoxLab } from "../roles/proxmox-lab.ts";
+import { demoDatabase } from "../roles/demo-database.ts";
 import { dockerStacksFor } from "../roles/example-stacks.ts";
+import { nodeExporter, nodeExporterDefaults } from "../roles/node-exporter.ts";
+import { pbsBackup } from "../roles/pbs-backup.ts";
+import { pgbackrestPolicyPlays } from "../roles/pgbackrest-policy.ts";
+import { postgres, postgresDefaults } from "../roles/postgres.ts";
+import { proxmoxLab } from "../roles/proxmox-lab.ts";
 
 export default definePlaybook({
   name: "site",
@@ -14,7 +20,7 @@ export default definePlaybook({
     {
       name: "proxmox",
       hosts: "proxmox",
-      roles: (host) => [proxmoxLab({ endpoint: host.name })],
+      roles: (host) => [proxmoxLab({ endpoint: host.name }), pbsBackup({ endpoint: host.name })],
     },
     {
       name: "base",
@@ -27,5 +33,18 @@ export default definePlaybook({
       hosts: "docker_hosts",
       roles: (host) => dockerStacksFor(host),
     },
+    {
+      name: "node-exporter",
+      hosts: "node_exporters",
+      roles: (host) => [nodeExporter({ ...nodeExporterDefaults, listen: `${host.connection.address}:9100` })],
+    },
+    {
+      name: "postgres",
+      hosts: "databases",
+      // Its own loopback address: the demo's hosts share this machine's network (one 5432 per address).
+      roles: (host) => [postgres({ ...postgresDefaults, listenAddresses: host.connection.address }), demoDatabase({ port: postgresDefaults.port })],
+    },
+    // pgBackRest on the database and the backup host, from the policy's target db1-main.
+    ...pgbackrestPolicyPlays({ target: "db1-main", hosts: "databases:backup_hosts" }),
   ],
 });

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The example lab end to end on a fresh machine: install what is missing, start
-# the example hosts (real sshd containers on 127.0.20.x) and the built-in Proxmox
+# the example hosts (real sshd containers on 127.0.20.x: two Docker hosts, a
+# PostgreSQL host and a backup host) and the built-in Proxmox VE + Backup Server
 # simulator (VMs boot as containers on 127.77.x.y), `lab apply` the site playbook
-# — VLANs, template, one VM per VLAN, then every server and VM guest over SSH —
-# then apply again and show that the second run changes nothing.
+# — VLANs, template, one VM per VLAN, PBS backup jobs, then every server and VM
+# guest over SSH, PostgreSQL archiving WAL to two pgBackRest repositories — apply
+# again to show that the second run changes nothing, then the nightly `lab backup`
+# and a restore drill (`lab drill`).
 #   scripts/demo.sh          set up and apply (hosts and simulator keep running)
 #   scripts/demo.sh stop     remove the example hosts, the VMs' guests and the simulator
 set -euo pipefail
@@ -19,9 +22,12 @@ if [[ "${1:-}" == "stop" ]]; then
   stop_sim
   docker ps -aq --filter label=lab.sim.guest=lab-sim | xargs -r docker rm -f >/dev/null
   for p in proxy wiki automation monitoring; do docker ps -aq --filter label=com.docker.compose.project=demo-$p | xargs -r docker rm -f -v >/dev/null; done
+  [[ -L /opt/lab/metrics ]] && rm -f /opt/lab/metrics
   exec npx tsx test/hosts/hosts.ts stop --prefix lab-demo
 fi
 
+echo "== set-up: Debian packages (docker.io, docker-compose, openssh, postgresql-15, pgbackrest, ...) where missing,"
+echo "   then local images: the test hosts (debootstrap, ~2 min the first time), PostgreSQL, the stacks'"
 bash scripts/ensure-deps.sh
 bash test/hosts/build-image.sh
 # web1/web2 are Docker hosts: the docker CLI + Compose inside, this machine's engine
@@ -31,9 +37,12 @@ bash test/hosts/docker-image.sh
 # The database host and the backup host run Debian's PostgreSQL 15 and pgBackRest 2.45.
 bash test/hosts/pg-image.sh
 bash images/build.sh
-mkdir -p /opt/lab/stacks
+mkdir -p /opt/lab/stacks .lab/metrics
+# lab backup / lab drill write their Prometheus metrics to .lab/metrics; web2's node-exporter reads them here.
+ln -sfn "$ROOT/.lab/metrics" /opt/lab/metrics
+PG=lab-testhost-pg:bookworm
 npx tsx test/hosts/hosts.ts start --prefix lab-demo --subnet 127.0.20 --state .lab/demo --image lab-testhost-docker:bookworm \
-  --docker-args "-v /var/run/docker.sock:/var/run/docker.sock -v /opt/lab/stacks:/opt/lab/stacks" web1 web2 db1 >/dev/null
+  --docker-args "-v /var/run/docker.sock:/var/run/docker.sock -v /opt/lab/stacks:/opt/lab/stacks" web1 web2 db1=$PG backup1=$PG >/dev/null
 
 # The "cloud image" the template downloads, served from loopback for this run only.
 python3 -m http.server --bind 127.0.0.1 8099 --directory examples/cloud-image >/dev/null 2>&1 &
@@ -42,16 +51,23 @@ trap 'kill $IMAGES 2>/dev/null || true' EXIT
 
 stop_sim
 mkdir -p .lab
-node bin/lab.mjs sim --guests containers --state .lab/sim --port 8006 > .lab/sim.log 2>&1 &
+# Proxmox VE on :8006 and its Proxmox Backup Server on :8007 (inventory pbs.pbs1).
+node bin/lab.mjs sim --guests containers --state .lab/sim --port 8006 --pbs-port 8007 > .lab/sim.log 2>&1 &
 echo $! > .lab/sim.pid
 for _ in $(seq 1 100); do grep -q "listening" .lab/sim.log 2>/dev/null && break; sleep 0.1; done
 grep -q "listening" .lab/sim.log || { cat .lab/sim.log; echo "demo: the simulator did not start" >&2; exit 1; }
 
 [[ -f $LAB_SECRETS_FILE ]] || lab secrets init >/dev/null
 lab secrets set pve1_token < .lab/sim/token-secret
-for s in wiki_edit_token grafana_admin_password; do
+# Random once, kept in the secrets file: the stacks' passwords and pgBackRest's repo2 passphrase.
+for s in wiki_edit_token grafana_admin_password pgbackrest_repo2_cipher; do
   lab secrets list | grep -qx "$s" || head -c 24 /dev/urandom | base64 | tr -d '/+=' | lab secrets set "$s"
 done
+# The client-side key Proxmox encrypts PBS backups with: a PBS key file (no passphrase), kept in secrets.
+lab secrets list | grep -qx pbs_encryption_key || node -e '
+  const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  process.stdout.write(JSON.stringify({ kdf: null, created: now, modified: now, data: require("crypto").randomBytes(32).toString("base64") }));' |
+  lab secrets set pbs_encryption_key
 
 echo "== lab apply (first run)"
 lab apply
@@ -62,4 +78,11 @@ const r = JSON.parse(require("fs").readFileSync(".lab/demo/second-run.json", "ut
 const changed = Object.values(r.hosts).reduce((n, h) => n + h.changed, 0);
 console.log(`second run: ${changed} changed on ${Object.keys(r.hosts).length} hosts (exit ${r.exitCode})`);
 process.exit(changed === 0 && r.exitCode === 0 ? 0 : 1);'
+echo "== lab backup --run (the nightly job: takes the backups that are due)"
+lab backup --run
+echo "== lab backup (the status check: every target meets its policy)"
+lab backup
+echo "== lab drill (restore the database to a scratch copy, measure RPO and RTO)"
+lab drill
+echo "demo: done in $((SECONDS / 60)) min $((SECONDS % 60)) s"
 echo "Hosts and the simulator keep running: try 'node bin/lab.mjs plan' (with LAB_AGE_KEY_FILE and LAB_SECRETS_FILE as above). Remove everything: scripts/demo.sh stop"

@@ -15,7 +15,7 @@ import { longestGap, parseCalendarEvent } from "./calendar.ts";
 import { parseCollected, pgCollectScript } from "./pg-collect.ts";
 import { pgStatus, type PgStatus } from "./pg-status.ts";
 import { cronLongestGap } from "./policy-check.ts";
-import type { BackupPolicy, PgPolicy, VmPolicy } from "./policy.ts";
+import { vmJobIds, type BackupPolicy, type PgPolicy, type VmPolicy } from "./policy.ts";
 import { backupReport, type BackupReport } from "./report.ts";
 import { vmStatus, type VmBackup, type VmStatus } from "./vm-status.ts";
 
@@ -30,6 +30,8 @@ export interface BackupEnv {
   pve(endpoint: string): Promise<PveApi>;
   /** Snapshot times per vmid in a PBS datastore (the offsite copy), when the lab has a PBS endpoint for it. */
   offsiteSnapshots?(target: VmPolicy): Promise<Record<number, number[]> | undefined>;
+  /** Run the target's offsite sync job now and wait for it (`--run`, when the offsite copy lacks a VM's newest backup). */
+  runOffsiteSync?(target: VmPolicy): Promise<void>;
   progress?(line: string): void;
 }
 
@@ -115,8 +117,17 @@ async function checkVms(env: BackupEnv, p: VmPolicy, now: Date, run: boolean): P
         await api.wait(upid, `vzdump of ${due.map((v) => v.name).join(", ")}`);
       }
     }
-    const offsite = p.offsite && env.offsiteSnapshots ? await env.offsiteSnapshots(p) : undefined;
-    return vmStatus(p, { vms, local: await list(), ...(offsite ? { offsite } : {}) }, env.now(), gap);
+    const local = await list();
+    let offsite = p.offsite && env.offsiteSnapshots ? await env.offsiteSnapshots(p) : undefined;
+    // The offsite copy is due when it lacks a VM's newest backup: the sync job runs now, not at its schedule.
+    const newest = (vmid: number) => Math.max(0, ...local.filter((b) => b.vmid === vmid).map((b) => b.ctime));
+    const behind = vms.filter((v) => v.vmid !== undefined && newest(v.vmid) > 0 && !(offsite?.[v.vmid] ?? []).includes(newest(v.vmid)));
+    if (run && p.offsite && offsite && behind.length && env.runOffsiteSync) {
+      env.progress?.(`${p.name}: running the PBS sync job ${vmJobIds(p.name).offsiteSync} (offsite copy of ${behind.map((v) => v.name).join(", ")})`);
+      await env.runOffsiteSync(p);
+      offsite = await env.offsiteSnapshots!(p);
+    }
+    return vmStatus(p, { vms, local, ...(offsite ? { offsite } : {}) }, env.now(), gap);
   } catch (e) {
     return vmStatus(p, { vms: names.map((name) => ({ name })), local: undefined, unreachable: unreachableCause(p.endpoint, e) }, env.now(), gap);
   }

@@ -181,3 +181,6 @@ export function resolvePolicy(src: YamlSource, inv: Pick<Inventory, "hosts" | "l
 
   return { file: src.file, postgres, vms, targets: [...postgres, ...vms], where: (path) => at(path) };
 }
+
+/** The Proxmox backup job and the PBS jobs lab keeps for a VM target (role pbs-backup; `lab backup --run` runs them). */
+export const vmJobIds = (target: string) => ({ backup: `lab-${target}`, offsiteSync: `lab-${target}-offsite` });

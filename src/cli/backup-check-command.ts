@@ -8,7 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { checkBackups, type BackupEnv } from "../backup/check.ts";
 import { writeTextfile } from "../backup/metrics.ts";
 import { checkPolicy } from "../backup/policy-check.ts";
-import { loadPolicy, type BackupPolicy } from "../backup/policy.ts";
+import { loadPolicy, vmJobIds, type BackupPolicy } from "../backup/policy.ts";
 import { verifyMetrics, verifyPg } from "../backup/verify.ts";
 import { backupMetrics, formatBackupTable, type BackupReport } from "../backup/report.ts";
 import type { RunContext } from "../engine/context.ts";
@@ -69,6 +69,11 @@ async function open(o: BackupCheckOptions): Promise<Opened> {
         const out: Record<number, number[]> = {};
         for (const s of snaps) if (s["backup-type"] === "vm") (out[Number(s["backup-id"])] ??= []).push(s["backup-time"]);
         return out;
+      },
+      runOffsiteSync: async (t) => {
+        const pbs = await pbsClient(ctx, t.pbs);
+        const id = vmJobIds(t.name).offsiteSync;
+        await pbs.wait(await pbs.post("/admin/sync/{id}/run", { id }), `sync job ${id}`);
       },
       progress: (line) => stderr.write(`lab: ${redact(line)}\n`),
     };

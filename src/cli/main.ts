@@ -177,8 +177,9 @@ export async function main(argv: string[]): Promise<number> {
     .description("run the built-in Proxmox VE simulator (HTTPS on loopback) until Ctrl-C")
     .option("--state <dir>", "state, TLS certificate and token secret", ".lab/sim")
     .addOption(new Option("--port <n>", "PVE API port").default(8006).argParser((v) => Number.parseInt(v, 10)))
+    .addOption(new Option("--pbs-port <n>", "Proxmox Backup Server API port (default: a free one, printed)").argParser((v) => Number.parseInt(v, 10)))
     .addOption(new Option("--guests <kind>", "what a started VM is: none (state only) or containers (a Debian container with sshd per VM)").choices(["none", "containers"]).default("none"))
-    .action(async (o: { state: string; port: number; guests: string }) => {
+    .action(async (o: { state: string; port: number; pbsPort?: number; guests: string }) => {
       const root = resolve(program.opts<{ root: string }>().root);
       // Loaded on demand: the simulator (and its schema) are not needed by other commands.
       const { simCommand } = await import("../sim/main.ts");
@@ -186,9 +187,12 @@ export async function main(argv: string[]): Promise<number> {
       const guestBackend = o.guests === "containers" ? containerGuests({ prefix: "lab-sim" }) : undefined;
       // The first SIGINT/SIGTERM/SIGHUP stops the simulator (and its guests); a second exits at once.
       const until = new Promise((stop) => signals.signal.addEventListener("abort", stop, { once: true }));
-      code = await simCommand({ stateDir: resolve(root, o.state), port: o.port, verbose, until, ...(guestBackend ? { guestBackend } : {}) }).catch((e: NodeJS.ErrnoException) => {
+      for (const [flag, n] of [["--port", o.port], ["--pbs-port", o.pbsPort]] as const) {
+        if (n !== undefined && !(Number.isInteger(n) && n >= 1 && n <= 65535)) throw new LabError(`${flag}: a port number 1-65535, not ${String(n)}`, ExitCode.badInput);
+      }
+      code = await simCommand({ stateDir: resolve(root, o.state), port: o.port, pbsPort: o.pbsPort, verbose, until, ...(guestBackend ? { guestBackend } : {}) }).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== "EADDRINUSE") throw e;
-        throw new LabError(`port ${o.port} is in use (another simulator?)`, ExitCode.badInput, {}, "stop the other process or pass --port");
+        throw new LabError(`a port (${o.port}${o.pbsPort ? ` or ${o.pbsPort}` : ""}) is in use (another simulator?)`, ExitCode.badInput, {}, "stop the other process or pass --port / --pbs-port");
       });
     });
 

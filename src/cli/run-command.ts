@@ -42,22 +42,31 @@ export async function runCommand(opts: RunCommandOptions): Promise<{ code: ExitC
   const signals = opts.signals ?? quietSignals();
   const signal = signals.signal;
   const argv = opts.argv ?? ["apply"];
-  const ctx = await RunContext.open({ ...opts, log, signal, guests: opts.guests ?? guests });
   const t0 = performance.now();
-  let hosts: string[];
+  // The hosts are known once the playbook is prepared; a second signal before that records the run with none.
+  let hosts: string[] = [];
+  // Hooked before anything slow (loading the playbook, facts): a second signal at any moment leaves the record.
+  const unhook = signals.beforeHardExit(() => recordAbort({
+    tracker, hosts, root: opts.root, startedAt: t0, json: opts.json, stdout,
+    ...(opts.check ? {} : { audit: auditBase(opts, argv) }),
+  }));
+  let ctx: RunContext;
+  try {
+    ctx = await RunContext.open({ ...opts, log, signal, guests: opts.guests ?? guests });
+  } catch (e) {
+    unhook();
+    throw e;
+  }
   let prepared: Awaited<ReturnType<typeof prepare>>;
   try {
     // Validated before the lock is taken: bad input never waits for (or blocks) another run.
     prepared = await prepare(ctx, opts.playbook, opts);
     hosts = [...new Set(prepared.plays.flatMap((p) => p.hosts.map((h) => h.host)))];
   } catch (e) {
+    unhook();
     await ctx.close();
     throw e;
   }
-  const unhook = signals.beforeHardExit(() => recordAbort({
-    tracker, hosts, root: opts.root, startedAt: t0, json: opts.json, stdout,
-    ...(opts.check ? {} : { audit: auditBase(opts, argv) }),
-  }));
   let result: RunResult;
   try {
     // Plans only read: they take no lock and leave no audit record.

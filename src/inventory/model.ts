@@ -95,6 +95,9 @@ export const PbsEndpoint = Type.Object({
   ca_file: Type.Optional(Type.String({ description: "CA certificate (PEM) for lab's own API calls, instead of a fingerprint (Proxmox still needs the fingerprint)." })),
   backup_token_id: Type.Optional(Type.String({ pattern: "^[^@!\\s]+@[^@!\\s]+![A-Za-z][A-Za-z0-9._-]*$", description: "Token Proxmox logs in with to store backups (DatastoreBackup only); default token_id." })),
   backup_token_secret: Type.Optional(Type.String({ description: "Secret name of backup_token_id." })),
+  datastores: Type.Optional(Type.Record(Type.String({ pattern: "^[A-Za-z0-9_][A-Za-z0-9._-]*$" }), Type.Object({
+    path: Type.String({ pattern: "^/", description: "Absolute path on the PBS (a mounted disk)." }),
+  }, closed), { description: "Datastores lab creates when missing (the policy's datastore and offsite copy); never moved or removed." })),
 }, closed);
 export type PbsEndpoint = Static<typeof PbsEndpoint>;
 

@@ -3,7 +3,8 @@
 // its own ed25519 host key (so host-key pinning is tested for real).
 //
 // Library: startHosts(...) -> TestLab.  CLI (prints the lab as JSON):
-//   npx tsx test/hosts/hosts.ts start --prefix lab-demo --subnet 127.0.20 --state .lab/demo web1 web2 db1
+//   npx tsx test/hosts/hosts.ts start --prefix lab-demo --subnet 127.0.20 --state .lab/demo web1 web2 db1=lab-testhost-pg:bookworm
+//   (NAME=IMAGE: that host from another image; --image is the others')
 //   npx tsx test/hosts/hosts.ts stop --prefix lab-demo
 import { execFile } from "node:child_process";
 import { mkdir, readFile, writeFile, access } from "node:fs/promises";
@@ -58,6 +59,8 @@ export interface StartOptions {
   /** sshd port on every address (default 2222). */
   port?: number;
   stateDir: string;
+  /** Image per host name, where it differs from `image`. */
+  images?: Record<string, string>;
   image?: string;
   extraDockerArgs?: string[];
 }
@@ -173,10 +176,13 @@ export async function startHosts(opts: StartOptions): Promise<TestLab> {
       await docker(
         "run", "-d", "--init", "--name", container, "--hostname", name,
         "--network", "host", ...addHosts, "--label", `${PREFIX_LABEL}=${prefix}`,
+        // As on a real host, root may read other users' /proc/PID/exe: init scripts find their
+        // daemon by it (start-stop-daemon --exec), e.g. prometheus-node-exporter's.
+        "--cap-add", "SYS_PTRACE",
         "-v", `${hostKey}:/etc/ssh/ssh_host_ed25519_key:ro`,
         "-e", `LAB_AUTHORIZED_KEYS=${clientPub}`,
         ...extraDockerArgs,
-        image,
+        opts.images?.[name] ?? image,
         "/usr/sbin/sshd", "-D", "-e", "-o", `ListenAddress=${address}`, "-p", String(port),
         "-h", "/etc/ssh/ssh_host_ed25519_key",
       );
@@ -213,8 +219,9 @@ async function cli(argv: string[]): Promise<void> {
   if (command !== "start" || !flags.subnet || !flags.state || names.length === 0) throw new Error(usage);
   const image = flags.image ?? DEFAULT_IMAGE;
   await buildImage(image);
+  const images = Object.fromEntries(names.filter((n) => n.includes("=")).map((n) => n.split("=", 2) as [string, string]));
   const lab = await startHosts({
-    prefix: flags.prefix, names, subnet: flags.subnet, stateDir: flags.state, image,
+    prefix: flags.prefix, names: names.map((n) => n.split("=")[0]!), subnet: flags.subnet, stateDir: flags.state, image, images,
     ...(flags.port ? { port: Number(flags.port) } : {}),
     ...(flags["docker-args"] ? { extraDockerArgs: flags["docker-args"].split(/\s+/).filter(Boolean) } : {}),
   });

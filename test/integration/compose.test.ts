@@ -183,6 +183,22 @@ describe("compose stacks on a real Docker engine (docker-compose 1.29.2 over SSH
     expect(changedCount(again.report)).toBe(0);
   });
 
+  it("a recreate interrupted by a killed lab (Compose v1 left the old container renamed): the next apply converges", async () => {
+    // What `docker-compose up` leaves when it dies between renaming the old container and creating the new one.
+    const old = byService(await containers(APP)).api!;
+    const temp = `${old.id.slice(0, 12)}_${APP}_api_1`;
+    await sh(["docker", "rename", `${APP}_api_1`, temp]);
+    const r = await applyJson(["-e", "api_mode=green"]);
+    expect(r.run.code, r.run.stderr + r.run.stdout).toBe(0);
+    const names = (await sh(["docker", "ps", "-a", "--filter", `label=com.docker.compose.project=${APP}`, "--format", "{{.Names}}"])).split("\n").filter(Boolean).sort();
+    expect(names).toEqual([`${APP}_api_1`, `${APP}_web_1`, `${APP}_worker_1`]);
+    expect(await sh(["docker", "exec", `${APP}_api_1`, "wget", "-q", "-O-", "http://127.0.0.1:8081/"])).toBe("green\n");
+    const again = await applyJson(["-e", "api_mode=green"]);
+    expect(changedCount(again.report)).toBe(0);
+    // Back to blue for the next tests.
+    expect((await applyJson(["-e", "api_mode=blue"])).run.code).toBe(0);
+  });
+
   it("a healthcheck that never passes fails the apply at once and rolls back to the previous healthy revision", async () => {
     const good = await onHost(`readlink ${stackDir()}/current`);
     const healthyWeb = byService(await containers(APP)).web!;

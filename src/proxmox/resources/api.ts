@@ -39,6 +39,8 @@ export function pveApi(client: ProxmoxClient, endpoint: string, log?: Pick<Logge
 /** The typed PBS API (a Proxmox Backup Server endpoint) over a client made with product "pbs". */
 export interface PbsApi extends TypedApi<PbsPaths> {
   readonly endpoint: string;
+  /** Wait for a PBS worker task (UPID); throws with the task log's tail on failure. */
+  wait(upid: unknown, what: string): Promise<void>;
 }
 
 /** What a PBS GET answers: `PbsReply<"/config/prune/{id}">`. */
@@ -46,7 +48,14 @@ export type PbsReply<P extends PathsFor<PbsPaths, "GET">> = ReturnsOf<PbsPaths, 
 export type PbsParamsFor<M extends HttpMethod, P extends PathsFor<PbsPaths, M>> = ParamsOf<PbsPaths, M, P>;
 
 export function pbsApi(client: ProxmoxClient, endpoint: string): PbsApi & { close(): void } {
-  return { ...typedApi<PbsPaths>((method, path, params) => client.envelope(method, path, params)), endpoint, close: () => client.close() };
+  return {
+    ...typedApi<PbsPaths>((method, path, params) => client.envelope(method, path, params)),
+    endpoint,
+    close: () => client.close(),
+    async wait(upid) {
+      if (typeof upid === "string" && parseUpid(upid)) await client.waitTask(upid);
+    },
+  };
 }
 
 /** A call that failed because the object does not exist (PVE answers 500 or 404 with varying texts). */

@@ -5,6 +5,7 @@
 // copy). Each is a config object diffed key by key, so `lab plan` shows e.g.
 // `keep-daily 7 -> 14` for one job and nothing for the others.
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
+import { ExitCode, LabError } from "../../errors.ts";
 import type { Retention } from "./backup-job.ts";
 import { isMissing, type PbsApi, type PbsParamsFor } from "./api.ts";
 
@@ -111,6 +112,31 @@ export function pbsSyncJob(pbs: Api, want: SyncJobWant): Resource<SyncJobWant, C
       }
     },
     ok: () => `sync job ${want.id} copies ${want.remoteStore} to ${want.store} at "${want.schedule}"`,
+  };
+}
+
+export interface DatastoreWant { store: string; path: string }
+
+/**
+ * A datastore the inventory declares (pbs.NAME.datastores): created at its path when missing (a PBS worker
+ * task). Never removed or moved: a datastore at another path is a failure naming both paths.
+ */
+export function pbsDatastore(pbs: Api, want: DatastoreWant): Resource<DatastoreWant, Conf | undefined> {
+  return {
+    id: `pbs:datastore/${want.store}`, want,
+    read: async (ctx) => readOr(async () => (await pbs(ctx)).get("/config/datastore/{name}", { name: want.store })),
+    diff: (_w, have) => {
+      if (have && text(have.path) !== want.path) {
+        throw new LabError(`PBS datastore ${want.store} is at ${text(have.path)}, the inventory says ${want.path}`, ExitCode.failed, {},
+          "lab never moves a datastore: fix the path in the inventory, or move it on the PBS yourself");
+      }
+      return have ? [] : [{ key: "create", summary: `create datastore ${want.store} at ${want.path}` }];
+    },
+    async apply(ctx) {
+      const api = await pbs(ctx);
+      await api.wait(await api.post("/config/datastore", { name: want.store, path: want.path }), `create datastore ${want.store}`);
+    },
+    ok: () => `datastore ${want.store} exists at ${want.path}`,
   };
 }
 

@@ -69,3 +69,27 @@ export function readiness(c: ContainerState): Readiness {
   if (c.status === "restarting") return { ready: false, failed: true, what: `restarting (exited with code ${c.exitCode})` };
   return { ready: false, failed: false, what: c.status };
 }
+
+/**
+ * Undo what an interrupted Compose v1 recreate leaves behind (lab killed mid-`up`): v1 renames the old
+ * container to `<12 hex>_<name>` before creating the new one, and the next `up` then fails ("Renaming a
+ * container with the same name as its current name"). Containers still being removed are waited for; a
+ * renamed one is renamed back when its name is free (it keeps its anonymous volumes), else removed (the
+ * new container exists). Prints one line per repair on stderr; harmless when there is nothing to repair.
+ */
+export const repairRecreateCommand = (project: string): string => {
+  const label = `label=com.docker.compose.project=${project}`;
+  return sh`i=0
+while [ "$i" -lt 30 ] && [ -n "$(docker ps -aq --filter ${label} --filter status=removing)" ]; do sleep 1; i=$((i+1)); done
+docker ps -a --filter ${label} --format '{{.ID}} {{.Names}}' | while read -r id name; do
+  case "$name" in
+    [0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]_*)
+      orig=$(printf '%s' "$name" | cut -d_ -f2-)
+      if docker inspect --type container -- "$orig" >/dev/null 2>&1; then
+        docker rm -f -- "$id" >/dev/null && echo "lab: removed $name, left by an interrupted recreate" >&2
+      else
+        docker rename -- "$id" "$orig" && echo "lab: renamed $name back to $orig, left by an interrupted recreate" >&2
+      fi ;;
+  esac
+done`;
+};

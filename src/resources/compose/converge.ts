@@ -11,6 +11,7 @@ import { run } from "../run.ts";
 import { writeCache } from "./desired.ts";
 import { UNPACK, bundle, type StackFile } from "./files.ts";
 import { composeCommand, type ComposeFlavour } from "./flavour.ts";
+import { repairRecreateCommand } from "./containers.ts";
 import { waitReady } from "./wait.ts";
 import { timeoutMs } from "../../transport/timeouts.ts";
 
@@ -110,7 +111,8 @@ const INTERRUPTED = Symbol("interrupted");
 
 /** `up -d --remove-orphans` in a revision, then wait; the failure text, INTERRUPTED, or undefined when ready. */
 async function upAndWait(ctx: HostCtx, c: ConvergeInput, revision: string, services: readonly string[]): Promise<string | typeof INTERRUPTED | undefined> {
-  const cmd = composeCommand(c.flavour, { project: c.project, dir: `${c.dir}/${revision}` }, ["up", "-d", "--remove-orphans"]);
+  // One round trip: first repair what an interrupted earlier `up` left (see repairRecreateCommand).
+  const cmd = `${repairRecreateCommand(c.project)}\n${composeCommand(c.flavour, { project: c.project, dir: `${c.dir}/${revision}` }, ["up", "-d", "--remove-orphans"])}`;
   ctx.log.debug(`[${ctx.host.name}] $ ${cmd}`);
   const up = await ctx.transport.exec(cmd, { timeoutMs: c.timeoutMs + 300_000 });
   // After a failed `up`, one look at the containers (for their logs), no waiting.

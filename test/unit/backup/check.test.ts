@@ -64,6 +64,35 @@ describe("lab backup (the check)", () => {
     expect(calls).toContainEqual(["wait", "vzdump of trusted1"]);
   });
 
+  it("--run runs the offsite sync job when the offsite copy lacks a VM's newest backup; without --run it is a breach", async () => {
+    const now = new Date("2026-12-01T20:24:30Z");
+    const ctime = now.getTime() / 1000 - 3600;
+    const withOffsite: VmPolicy = { ...vm, offsite: { datastore: "offsite", schedule: "04:00" } };
+    const synced: string[] = [];
+    const offsite: Record<number, number[]> = { 201: [ctime - 86_400] };
+    const make = () => {
+      const { e } = env(now, { backups: [{ vmid: 201, ctime }] });
+      return {
+        ...e, policy: { ...policy, vms: [withOffsite], targets: [pg, withOffsite] },
+        offsiteSnapshots: () => Promise.resolve(structuredClone(offsite)),
+        runOffsiteSync: (t: VmPolicy) => (synced.push(t.name), (offsite[201] = [...offsite[201]!, ctime]), Promise.resolve()),
+      } satisfies BackupEnv;
+    };
+    const stale = await checkBackups(make(), { targets: ["vms"] });
+    expect(synced).toEqual([]);
+    expect(stale.ok).toBe(true); // yesterday's copy is within the schedule's allowance
+    offsite[201] = [];
+    const missing = await checkBackups(make(), { targets: ["vms"] });
+    expect(missing.problems).toEqual(["vms: VM trusted1 has no copy in the offsite datastore offsite: check the PBS sync job"]);
+    expect(synced).toEqual([]);
+    const ran = await checkBackups(make(), { targets: ["vms"], run: true });
+    expect(synced).toEqual(["vms"]);
+    expect(ran.ok).toBe(true);
+    const again = await checkBackups(make(), { targets: ["vms"], run: true });
+    expect(synced).toEqual(["vms"]); // up to date: not run again
+    expect(again.ok).toBe(true);
+  });
+
   it("an unreachable database host is a breach naming the host and cause; other targets are still checked", async () => {
     const { e } = env(new Date("2026-12-01T20:24:30Z"), { dbDown: true });
     const r = await checkBackups(e, { targets: ["db1-main", "vms"] });

@@ -12,10 +12,10 @@ it("backups/policy.schema.json is up to date with the model (run npm run gen:sch
   expect(readFileSync(join(root, "backups/policy.schema.json"), "utf8")).toBe(policySchemaJson());
 });
 
-it("the example policy (examples/backups/policy.yaml) validates against the published schema", () => {
+it("the example policy (backups/policy.yaml) validates against the published schema", () => {
   const schema = JSON.parse(readFileSync(join(root, "backups/policy.schema.json"), "utf8")) as object;
   const validate = new Ajv({ strict: false }).compile(schema);
-  const ok = validate(parse(readFileSync(join(root, "examples/backups/policy.yaml"), "utf8")));
+  const ok = validate(parse(readFileSync(join(root, "backups/policy.yaml"), "utf8")));
   expect(validate.errors ?? []).toEqual([]);
   expect(ok).toBe(true);
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { Resource } from "../../../src/engine/types.ts";
 import type { PbsPaths } from "../../../src/proxmox/api-types/pbs.ts";
 import type { PbsApi } from "../../../src/proxmox/resources/api.ts";
-import { pbsGcSchedule, pbsPruneJob, pbsSyncJob, pbsVerifyJob } from "../../../src/proxmox/resources/pbs-jobs.ts";
+import { pbsDatastore, pbsGcSchedule, pbsPruneJob, pbsSyncJob, pbsVerifyJob } from "../../../src/proxmox/resources/pbs-jobs.ts";
 import { pbsSchema } from "../../../src/proxmox/schema.ts";
 import { typedApi } from "../../../src/proxmox/typed.ts";
 import { hostCtx } from "../helpers/host-ctx.ts";
@@ -19,6 +19,7 @@ function fakePbs(replies: Record<string, unknown> = {}) {
       return Promise.resolve({ data: replies[key] ?? null, extra: {} });
     }),
     endpoint: "pbs1",
+    wait: (upid) => (calls.push(["WAIT", String(upid)]), Promise.resolve()),
   };
   return { api, calls, pbs: () => Promise.resolve(api) };
 }
@@ -28,7 +29,7 @@ async function converge(r: Resource, calls: [string, string, Record<string, unkn
   const have = await r.read(hostCtx());
   const changes = r.diff(r.want, have);
   if (changes.length) await r.apply(hostCtx(), changes, have);
-  for (const [method, path, params] of calls) expect(schema.checkRequest(method as "GET", path, params ?? {}).violations, `${method} ${path}`).toEqual([]);
+  for (const [method, path, params] of calls.filter((c) => c[0] !== "WAIT")) expect(schema.checkRequest(method as "GET", path, params ?? {}).violations, `${method} ${path}`).toEqual([]);
   return changes.map((c) => c.summary);
 }
 
@@ -70,5 +71,19 @@ describe("PBS jobs", () => {
     const f = fakePbs({ "GET /config/datastore/lab": { name: "lab", path: "/x", "gc-schedule": "daily" } });
     expect(await converge(pbsGcSchedule(f.pbs, { store: "lab", schedule: "sun 06:00" }), f.calls)).toEqual(["gc-schedule daily -> sun 06:00"]);
     expect(f.calls.at(-1)).toEqual(["PUT", "/config/datastore/lab", { "gc-schedule": "sun 06:00" }]);
+  });
+
+  it("datastore: created at its path and waited for; present is no change; at another path is a failure naming both", async () => {
+    const fresh = fakePbs({ "POST /config/datastore": "UPID:localhost:00000001:00000002:00000003:6750A000:create-datastore:offsite:root@pam!lab:" });
+    expect(await converge(pbsDatastore(fresh.pbs, { store: "offsite", path: "/mnt/datastore/offsite" }), fresh.calls)).toEqual(["create datastore offsite at /mnt/datastore/offsite"]);
+    expect(fresh.calls.slice(-2)).toEqual([
+      ["POST", "/config/datastore", { name: "offsite", path: "/mnt/datastore/offsite" }],
+      ["WAIT", "UPID:localhost:00000001:00000002:00000003:6750A000:create-datastore:offsite:root@pam!lab:"],
+    ]);
+    const there = fakePbs({ "GET /config/datastore/offsite": { name: "offsite", path: "/mnt/datastore/offsite" } });
+    expect(await converge(pbsDatastore(there.pbs, { store: "offsite", path: "/mnt/datastore/offsite" }), there.calls)).toEqual([]);
+    const moved = fakePbs({ "GET /config/datastore/offsite": { name: "offsite", path: "/srv/elsewhere" } });
+    await expect(converge(pbsDatastore(moved.pbs, { store: "offsite", path: "/mnt/datastore/offsite" }), moved.calls))
+      .rejects.toThrow("PBS datastore offsite is at /srv/elsewhere, the inventory says /mnt/datastore/offsite");
   });
 });
