@@ -5,7 +5,7 @@
 // current. The per-node list (/nodes/{node}/qemu) and a VM's config/status are current.
 import type { Item, SimState } from "./state.ts";
 
-export interface VmStats { name: string; status: string; template?: 1; uptime: number; cpu: number; mem: number; pid?: number }
+export interface VmStats { name: string; status: string; template?: 1; uptime: number; cpu: number; mem: number }
 
 export class StatusIndex {
   readonly #start = Date.now();
@@ -29,7 +29,7 @@ export class StatusIndex {
     const item = this.current(state, vmid);
     return {
       name: String(item.name), status: String(item.status), uptime: Number(item.uptime), cpu: Number(item.cpu), mem: Number(item.mem),
-      ...(item.template ? { template: 1 as const } : {}), ...(item.pid !== undefined ? { pid: Number(item.pid) } : {}),
+      ...(item.template ? { template: 1 as const } : {}),
     };
   }
 }

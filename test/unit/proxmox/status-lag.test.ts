@@ -96,3 +96,17 @@ describe("conformance", () => {
     expect(checkCalls(calls)).toEqual([]);
   });
 });
+
+describe("the status index of a running VM", () => {
+  it("is a valid /cluster/resources item (no vmstatus-only keys such as pid)", async () => {
+    const s = await startTestSim({ statusCycleMs: 0, taskDelayMs: 5, guestBackend: { start: () => Promise.resolve({ ip: "127.0.44.9" }), stop: () => Promise.resolve() } });
+    try {
+      await s.task(await s.ok<string>("POST", "/nodes/pve/qemu", { vmid: 701, name: "up", start: 1 }));
+      const r = await s.call("GET", "/cluster/resources", { type: "vm" });
+      expect(r.status, r.raw).toBe(200);
+      expect((r.body.data as { vmid: number; status: string }[]).find((v) => v.vmid === 701)).toMatchObject({ status: "running" });
+    } finally {
+      await s.close();
+    }
+  });
+});
