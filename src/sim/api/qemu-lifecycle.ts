@@ -15,6 +15,7 @@ import type { TaskCtx } from "../tasks.ts";
 import {
   DISK_KEY, addVolume, allocateDrive, checkLock, findVolume, nextDiskIndex, getVm, isTemplate, now, ownedVolumes, removeVolume, vmName, withMac,
 } from "../vm.ts";
+import { checkBridges, checkConfigKeys, checkDrives } from "../qemu-perms.ts";
 import { CONTROL_KEYS } from "./qemu-config.ts";
 import { startVm } from "./qemu-power.ts";
 import { mergeRestoreConfig, restoreOverrides } from "../restore-overrides.ts";
@@ -62,6 +63,9 @@ function create(c: Call): string {
   }
   if (archive) return restore(c, nodeName, vmid, archive, restoreOverrides(c, CONTROL_KEYS));
   const config = settings(c, [], CONTROL_KEYS);
+  checkConfigKeys(state, c.auth, vmid, Object.keys(config));
+  checkDrives(state, c.auth, vmid, config);
+  checkBridges(state, c.auth, config);
   const vm = newVm(vmid, nodeName, { lock: "create" });
   state.vms[vmid] = vm;
   const onError = (): void => purgeVm(state, vmid);
@@ -80,6 +84,8 @@ function restore(c: Call, nodeName: string, vmid: number, archive: string, overr
   return c.sim.tasks.start({ node: nodeName, type: "qmrestore", id: String(vmid), auth: c.auth }, async (t) => {
     const backup = findVolume(state, archive)?.backup;
     if (!backup) throw new Error(`volume '${archive}' does not exist`);
+    // check_restore_permissions: the NICs of the backed-up config.
+    checkBridges(state, c.auth, backup.config);
     t.log(backup.pbs ? `restore proxmox backup image: ${archive}` : `restore vma archive: ${archive}`);
     await t.step();
     purgeVm(state, vmid);
@@ -138,6 +144,8 @@ function clone(c: Call): string {
   if (!full && (str(c, "storage") || str(c, "format"))) throw fail(`parameter '${str(c, "storage") ? "storage" : "format"}' not allowed for linked clones`);
   const target = str(c, "target") ?? source.node;
   if (!state.nodes.includes(target)) throw fail(`no such cluster node '${target}'`);
+  checkCloneStorage(c, source.config);
+  checkBridges(state, c.auth, source.config);
   const vm = newVm(newid, target, { lock: "clone" });
   state.vms[newid] = vm;
   const onError = (): void => purgeVm(state, newid);
@@ -160,6 +168,16 @@ function clone(c: Call): string {
     vm.config = { ...config, ...identity(), name: str(c, "name") ?? `Copy-of-VM-${vmName(source).replace(/^VM /, "")}` };
     if (str(c, "description")) vm.config.description = str(c, "description")!;
   });
+}
+
+/** $check_storage_access_clone: Datastore.AllocateSpace on the storage each disk lands on. */
+function checkCloneStorage(c: Call, config: Flat): void {
+  if (c.auth.userid === "root@pam") return;
+  for (const [key, value] of Object.entries(config)) {
+    const parts = parsePropString(value, "file");
+    if (!DISK_KEY.test(key) || parts.media === "cdrom" || !parts.file?.includes(":")) continue;
+    checkPrivs(c.sim.state, c.auth, `/storage/${str(c, "storage") ?? parts.file.split(":")[0]!}`, ["Datastore.AllocateSpace"]);
+  }
 }
 
 function cloneDisk(c: Call, newid: number, key: string, parts: Flat, full: boolean, t: TaskCtx): string {

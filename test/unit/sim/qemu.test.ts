@@ -100,7 +100,7 @@ describe("templates and clones", () => {
   it("keeps a template whose base volume linked clones still use", async () => {
     const r = await runTask(t, "DELETE", "/nodes/pve/qemu/9000");
     expect(r.exitstatus).toBe("base volume 'base-9000-disk-0' is still in use by linked cloned");
-    expect((await config(9000)).template).toBe("1");
+    expect((await config(9000)).template).toBe(1);
   });
 
   it("refuses disk options together with a restore archive", async () => {
@@ -122,7 +122,7 @@ describe("config updates", () => {
     const before = await config(100);
     await t.ok("PUT", "/nodes/pve/qemu/100/config", { cores: 2, delete: "ipconfig0", digest: before.digest });
     const after = await config(100);
-    expect(after.cores).toBe("2");
+    expect(after.cores).toBe(2);
     expect(after.ipconfig0).toBeUndefined();
     const stale = await t.call("PUT", "/nodes/pve/qemu/100/config", { cores: 3, digest: before.digest });
     expect(stale.statusText).toBe("detected modified configuration - file changed by other user? Try again.");
