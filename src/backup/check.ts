@@ -100,7 +100,8 @@ async function checkVms(env: BackupEnv, p: VmPolicy, now: Date, run: boolean): P
   try {
     const api = await env.pve(p.endpoint);
     const node = env.inventory.lab.proxmox[p.endpoint]!.node;
-    const found = (await listVms(api)).filter((v) => !isTemplate(v));
+    // Names as of now, not /cluster/resources' status cycle (a VM made seconds ago is found).
+    const found = (await listVms(api, { current: true })).filter((v) => !isTemplate(v));
     const vms = names.map((name) => {
       const vmid = found.find((v) => v.name === name)?.vmid;
       return vmid === undefined ? { name } : { name, vmid };

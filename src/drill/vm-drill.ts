@@ -126,7 +126,7 @@ export async function drillVmTarget(env: VmDrillEnv, def: VmDrillDef, run: strin
   for (const vm of def.vms) {
     try {
       const api = await env.api(def.endpoint);
-      const prod = (await listVms(api)).find((v) => v.name === vm.name && v.node === def.node && !isTemplate(v));
+      const prod = (await listVms(api, { current: true })).find((v) => v.name === vm.name && v.node === def.node && !isTemplate(v));
       if (!prod) {
         problems.push(`${t.name}: VM ${vm.name} does not exist on ${def.endpoint}/${def.node}: nothing to drill (run lab apply)`);
         continue;
