@@ -63,6 +63,8 @@ npm_install() {
     log "npm ci"
     (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
   fi
+  # lab's own code as JavaScript (`npm ci` builds it too, as `prepare`): rebuilt when src/ changed.
+  node "$ROOT/bin/build.mjs" --if-stale
 }
 
 [[ ${LAB_SKIP_APT:-0} == 1 ]] || install_packages

@@ -1,17 +1,14 @@
 // argv -> commands. The only place that decides the process's exit code.
-import { Command, CommanderError, Option } from "commander";
+// Commands' modules are imported in their action (`await import(...)`), so start-up and
+// --help load only commander and this file; statically imported here: only what is light.
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ExitCode, LabError } from "../errors.ts";
 import { redact } from "../secrets/secret.ts";
-import { loadInventory } from "../inventory/inventory.ts";
-import { parseExtraVars } from "./extra-vars.ts";
-import { hostsTrust } from "./hosts-command.ts";
-import { runCommand } from "./run-command.ts";
 import { installSignals } from "./signals.ts";
-import { checkCommand } from "./check-command.ts";
 import { registerBackupCommands } from "./backup-command.ts";
 import { registerScheduleCommands } from "./schedule-cli.ts";
-import { secretsEdit, secretsGet, secretsInit, secretsList, secretsRekey, secretsRemove, secretsSet } from "./secrets-command.ts";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const list = (v: string, prev: string[]) => [...prev, ...v.split(",").map((s) => s.trim()).filter(Boolean)];
@@ -22,9 +19,19 @@ export async function main(argv: string[], hooks: { inspect?: (program: Command)
   let verbose = argv.includes("-v") || argv.includes("--verbose");
   // SIGINT, SIGTERM, SIGHUP: the first winds down, the second stops at once (after the hard-exit hooks).
   const signals = installSignals();
+  // A reader that stops early (`lab secrets list | grep -q x`, `| head`) closes the pipe: like any
+  // Unix tool, stop writing and exit quietly instead of crashing on the EPIPE.
+  for (const out of [process.stdout, process.stderr]) {
+    if (out.listenerCount("error") > 0) continue;
+    out.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EPIPE") throw e;
+      process.exit(process.exitCode ?? ExitCode.ok);
+    });
+  }
 
   const program = new Command("lab")
     .description("Typed, agentless configuration for a Proxmox homelab: read -> diff -> apply.")
+    .version((JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .option("-C, --root <dir>", "project root (holds inventory/, playbooks/, templates/)", ".")
@@ -44,6 +51,8 @@ export async function main(argv: string[], hooks: { inspect?: (program: Command)
   const doRun = async (playbook: string, o: Record<string, unknown>, check: boolean) => {
     const g = program.opts<{ root: string; inventory: string }>();
     const root = resolve(g.root);
+    const { runCommand } = await import("./run-command.ts");
+    const { parseExtraVars } = await import("./extra-vars.ts");
     const r = await runCommand({
       root,
       inventory: resolve(root, g.inventory),
@@ -77,6 +86,7 @@ export async function main(argv: string[], hooks: { inspect?: (program: Command)
     .action(async (pbs: string[]) => {
       const g = program.opts<{ root: string; inventory: string }>();
       const root = resolve(g.root);
+      const { checkCommand } = await import("./check-command.ts");
       code = await checkCommand({ root, inventory: resolve(root, g.inventory), playbooks: pbs, out: process.stdout });
     });
 
@@ -88,6 +98,8 @@ export async function main(argv: string[], hooks: { inspect?: (program: Command)
     .action(async (name: string, o: { fingerprint?: string }) => {
       const g = program.opts<{ root: string; inventory: string }>();
       const root = resolve(g.root);
+      const { loadInventory } = await import("../inventory/inventory.ts");
+      const { hostsTrust } = await import("./hosts-command.ts");
       // VMs' .pub keys are not needed to pin a host key: a key the demo has not made yet is no error here.
       const inv = await loadInventory({ path: resolve(root, g.inventory), root, missingKeyFiles: "stand-in" });
       code = await hostsTrust(inv, name, o.fingerprint, process.stdout);
@@ -99,14 +111,15 @@ export async function main(argv: string[], hooks: { inspect?: (program: Command)
     const file = secrets.opts<{ file?: string }>().file ?? process.env.LAB_SECRETS_FILE;
     return { root: resolve(program.opts<{ root: string }>().root), ...(file ? { file } : {}) };
   };
-  secrets.command("init").description("create a key (~/.config/lab/age.key) and an empty secrets file").action(async () => { code = await secretsInit(sopts()); });
-  secrets.command("list").description("names only").action(async () => { code = await secretsList(sopts()); });
-  secrets.command("get").argument("<name>").description("print one value (the only command that does)").action(async (n: string) => { code = await secretsGet(n, sopts()); });
+  const sec = () => import("./secrets-command.ts");
+  secrets.command("init").description("create a key (~/.config/lab/age.key) and an empty secrets file").action(async () => { code = await (await sec()).secretsInit(sopts()); });
+  secrets.command("list").description("names only").action(async () => { code = await (await sec()).secretsList(sopts()); });
+  secrets.command("get").argument("<name>").description("print one value (the only command that does)").action(async (n: string) => { code = await (await sec()).secretsGet(n, sopts()); });
   secrets.command("set").argument("<name>").description("set a value read from stdin (never from argv: it would land in shell history)")
-    .action(async (n: string) => { code = await secretsSet(n, process.stdin, sopts()); });
-  secrets.command("rm").argument("<name>").action(async (n: string) => { code = await secretsRemove(n, sopts()); });
-  secrets.command("edit").description("edit in $EDITOR (a private temp copy, removed afterwards)").action(async () => { code = await secretsEdit({ ...sopts(), signals }); });
-  secrets.command("rekey").description("re-encrypt for the recipients in .age-recipients").action(async () => { code = await secretsRekey(sopts()); });
+    .action(async (n: string) => { code = await (await sec()).secretsSet(n, process.stdin, sopts()); });
+  secrets.command("rm").argument("<name>").action(async (n: string) => { code = await (await sec()).secretsRemove(n, sopts()); });
+  secrets.command("edit").description("edit in $EDITOR (a private temp copy, removed afterwards)").action(async () => { code = await (await sec()).secretsEdit({ ...sopts(), signals }); });
+  secrets.command("rekey").description("re-encrypt for the recipients in .age-recipients").action(async () => { code = await (await sec()).secretsRekey(sopts()); });
 
   // `lab import ansible`: loaded on demand (only this command needs the importer).
   program.command("import").description("convert another tool's inventory into a lab inventory")
@@ -159,19 +172,25 @@ export async function main(argv: string[], hooks: { inspect?: (program: Command)
   registerBackupCommands(backup, (c) => { code = c; }, () => verbose);
 
   program.command("drill")
-    .description("restore drills: restore every PostgreSQL target into a scratch copy, check it, measure RPO and RTO (exit 7 on a failed drill)")
+    .description("restore drills: restore every PostgreSQL target into a scratch copy and every VM target's VMs to scratch VMs on the Lab VLAN, check them, measure RPO and RTO (exit 7 on a failed drill)")
     .argument("[targets...]", "only these targets (names in the policy)")
     .option("--json", "print the report as JSON (format_version 1)")
     .option("--policy <file>", "backup policy (default backups/policy.yaml)")
     .option("--drills <file>", "drill definitions (default backups/drills.yaml)")
     .option("--metrics-dir <dir>", "where lab-drill.prom goes (node-exporter textfile collector; default .lab/metrics)")
-    .action(async (targets: string[], o: { json?: boolean; policy?: string; drills?: string; metricsDir?: string }) => {
+    .option("--older", "VM targets: restore a randomly chosen older retained backup too (otherwise once per older_every, default the target's drill_every)")
+    .addOption(new Option("--seed <n>", "seed of the random older-backup pick (default: from the run id; the report records it)").argParser((v) => {
+      if (!/^\d+$/.test(v) || Number(v) > 0xffffffff) throw new InvalidArgumentError("a whole number from 0 to 4294967295");
+      return Number(v);
+    }))
+    .action(async (targets: string[], o: { json?: boolean; policy?: string; drills?: string; metricsDir?: string; older?: boolean; seed?: number }) => {
       const g = program.opts<{ root: string; inventory: string }>();
       const root = resolve(g.root);
       const { drillCommand } = await import("./drill-command.ts");
       code = await drillCommand({
         root, inventory: resolve(root, g.inventory), targets, json: Boolean(o.json), verbose, argv, signal: signals.signal,
         ...(o.policy ? { policy: o.policy } : {}), ...(o.drills ? { drills: o.drills } : {}), ...(o.metricsDir ? { metricsDir: resolve(o.metricsDir) } : {}),
+        ...(o.older ? { older: true } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}),
       });
     });
 

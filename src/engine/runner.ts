@@ -1,12 +1,14 @@
 // A run: expand and validate the playbook against the context's inventory (no
 // host is contacted before that succeeds), then run plays in order, hosts in parallel.
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { checkPolicy } from "../backup/policy-check.ts";
+import { overdueDrills } from "../drill/history.ts";
 import { pathToFileURL } from "node:url";
 import { ExitCode, LabError, badInput } from "../errors.ts";
 import { RunContext, type RunContextOptions } from "./context.ts";
 import { runHostPlay } from "./host-run.ts";
 import { throwSite } from "./throw-site.ts";
+import { userCodeReady } from "./user-code.ts";
 import type { Playbook } from "./playbook.ts";
 import { summarize, type HostSummary, type StepResult } from "./results.ts";
 import { expandPlaybook, type PlayPlan, type Selection } from "./steps.ts";
@@ -42,6 +44,7 @@ export interface Prepared { playbook: Playbook; file: string; plays: PlayPlan[] 
 
 export async function loadPlaybook(file: string): Promise<Playbook> {
   let mod: { default?: unknown };
+  await userCodeReady();
   try {
     mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown };
   } catch (e) {
@@ -65,6 +68,8 @@ export async function prepare(ctx: RunContext, file: string, sel: Selection): Pr
   const policy = checkPolicy(ctx.backups, ctx.inventory);
   if (policy.errors[0]) throw policy.errors[0];
   for (const w of policy.warnings) ctx.log.warn(w);
+  // Targets whose last successful restore drill (backups/reports/) is older than their drill_every.
+  if (ctx.backups.file) for (const w of await overdueDrills(dirname(dirname(ctx.backups.file)), ctx.backups.targets, new Date())) ctx.log.warn(w);
   const plays = expandPlaybook(playbook, file, ctx.inventory, sel, ctx.tools());
   if (plays.every((p) => p.hosts.length === 0)) throw badInput(`no hosts matched${sel.limit ? ` --limit ${sel.limit}` : ""}`, { file }, "check the play's hosts pattern and --limit");
   return { playbook, file, plays };
