@@ -42,7 +42,9 @@ describe("npm run demo", { timeout: 1_500_000 }, () => {
     // The drill's table: the marker restore and the offsite latest-point restore, both ok.
     expect(r.out).toMatch(/db1-main +local marker .* ok\n/);
     expect(r.out).toMatch(/db1-main +offsite latest +\d+(\.\d+)?s \/ 1m .* ok\n/);
-    expect(r.out).toContain("every drill passed and met its policy");
+    // And the VM drill: trusted1's newest backup restored to a scratch VM on the Lab VLAN, its probes passing.
+    expect(r.out).toMatch(/trusted-vms +trusted1 newest -> \d+ .* 2\/2 ok +ok\n/);
+    expect(r.out).toContain("every drill passed and met its policy (2 target(s))");
     expect(r.out).toMatch(/demo: done in \d+ min \d+ s/);
   });
 
