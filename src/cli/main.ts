@@ -13,6 +13,9 @@ import { registerScheduleCommands } from "./schedule-cli.ts";
 const collect = (v: string, prev: string[]) => [...prev, v];
 const list = (v: string, prev: string[]) => [...prev, ...v.split(",").map((s) => s.trim()).filter(Boolean)];
 
+/** The EPIPE guard below is installed once per process (main() may run many times in tests). */
+let pipesGuarded = false;
+
 /** `inspect`: hand the built program to a reader (scripts/gen-reference.ts) instead of running it. */
 export async function main(argv: string[], hooks: { inspect?: (program: Command) => void } = {}): Promise<number> {
   let code: number = ExitCode.ok;
@@ -21,8 +24,8 @@ export async function main(argv: string[], hooks: { inspect?: (program: Command)
   const signals = installSignals();
   // A reader that stops early (`lab secrets list | grep -q x`, `| head`) closes the pipe: like any
   // Unix tool, stop writing and exit quietly instead of crashing on the EPIPE.
-  for (const out of [process.stdout, process.stderr]) {
-    if (out.listenerCount("error") > 0) continue;
+  for (const out of pipesGuarded ? [] : [process.stdout, process.stderr]) {
+    pipesGuarded = true;
     out.on("error", (e: NodeJS.ErrnoException) => {
       if (e.code !== "EPIPE") throw e;
       process.exit(process.exitCode ?? ExitCode.ok);
