@@ -5,6 +5,7 @@ import { ExitCode, LabError } from "../errors.ts";
 import { redact } from "../secrets/secret.ts";
 import { loadInventory } from "../inventory/inventory.ts";
 import { parseExtraVars } from "./extra-vars.ts";
+import { wholeNumber } from "./number-option.ts";
 import { hostsTrust } from "./hosts-command.ts";
 import { runCommand } from "./run-command.ts";
 import { installSignals } from "./signals.ts";
@@ -34,10 +35,10 @@ export async function main(argv: string[]): Promise<number> {
     .option("-l, --limit <pattern>", "only these hosts/groups (web:db, all:!db, web*)")
     .option("-t, --tags <tags>", "only steps with these tags (comma list)", list, [])
     .option("--skip-tags <tags>", "skip steps with these tags", list, [])
-    .addOption(new Option("-f, --forks <n>", "hosts in parallel").default(10).argParser((v) => Number.parseInt(v, 10)))
+    .addOption(new Option("-f, --forks <n>", "hosts in parallel").default(10).argParser(wholeNumber(1)))
     .option("-e, --extra-vars <vars>", "key=value, JSON, or @file (highest precedence)", collect, [])
     .option("--json", "print a machine-readable JSON report on stdout")
-    .addOption(new Option("--lock-timeout <seconds>", "wait this long for another apply to finish").default(0).argParser((v) => Number.parseInt(v, 10)));
+    .addOption(new Option("--lock-timeout <seconds>", "wait this long for another apply to finish").default(0).argParser(wholeNumber(0)));
 
   const doRun = async (playbook: string, o: Record<string, unknown>, check: boolean) => {
     const g = program.opts<{ root: string; inventory: string }>();
@@ -80,15 +81,15 @@ export async function main(argv: string[]): Promise<number> {
 
   const hosts = program.command("hosts").description("manage host keys");
   hosts.command("trust")
-    .description("pin a host's SSH key in its known_hosts (shows the fingerprint)")
-    .argument("<host>")
-    .option("--fingerprint <SHA256:...>", "only pin if the key has this fingerprint")
-    .action(async (name: string, o: { fingerprint?: string }) => {
+    .description("pin hosts' SSH keys in their known_hosts (shows each fingerprint)")
+    .argument("<hosts...>", "hosts, groups or patterns (web1 db1, docker_hosts, web*)")
+    .option("--fingerprint <SHA256:...>", "only pin if the key has this fingerprint (one host)")
+    .action(async (names: string[], o: { fingerprint?: string }) => {
       const g = program.opts<{ root: string; inventory: string }>();
       const root = resolve(g.root);
       // VMs' .pub keys are not needed to pin a host key: a key the demo has not made yet is no error here.
       const inv = await loadInventory({ path: resolve(root, g.inventory), root, missingKeyFiles: "stand-in" });
-      code = await hostsTrust(inv, name, o.fingerprint, process.stdout);
+      code = await hostsTrust(inv, names, o.fingerprint, process.stdout);
     });
 
   const secrets = program.command("secrets").description("the age-encrypted secrets file (secrets.age, safe to commit)")
@@ -176,8 +177,8 @@ export async function main(argv: string[]): Promise<number> {
   program.command("sim")
     .description("run the built-in Proxmox VE simulator (HTTPS on loopback) until Ctrl-C")
     .option("--state <dir>", "state, TLS certificate and token secret", ".lab/sim")
-    .addOption(new Option("--port <n>", "PVE API port").default(8006).argParser((v) => Number.parseInt(v, 10)))
-    .addOption(new Option("--pbs-port <n>", "Proxmox Backup Server API port (default: a free one, printed)").argParser((v) => Number.parseInt(v, 10)))
+    .addOption(new Option("--port <n>", "PVE API port").default(8006).argParser(wholeNumber(1, 65535)))
+    .addOption(new Option("--pbs-port <n>", "Proxmox Backup Server API port (default: a free one, printed)").argParser(wholeNumber(1, 65535)))
     .addOption(new Option("--guests <kind>", "what a started VM is: none (state only) or containers (a Debian container with sshd per VM)").choices(["none", "containers"]).default("none"))
     .action(async (o: { state: string; port: number; pbsPort?: number; guests: string }) => {
       const root = resolve(program.opts<{ root: string }>().root);
