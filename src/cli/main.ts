@@ -6,6 +6,7 @@ import { redact } from "../secrets/secret.ts";
 import { loadInventory } from "../inventory/inventory.ts";
 import { parseExtraVars } from "./extra-vars.ts";
 import { wholeNumber } from "./number-option.ts";
+import { applyProjectConfig } from "./config-defaults.ts";
 import { hostsTrust } from "./hosts-command.ts";
 import { runCommand } from "./run-command.ts";
 import { installSignals } from "./signals.ts";
@@ -27,18 +28,20 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .option("-C, --root <dir>", "project root (holds inventory/, playbooks/, templates/)", ".")
-    .option("-i, --inventory <path>", "inventory file or folder", "inventory")
-    .option("-v, --verbose", "show ok steps, commands and stack traces");
+    .addOption(new Option("-i, --inventory <path>", "inventory file or folder").env("LAB_INVENTORY").default("inventory"))
+    .option("-v, --verbose", "show ok steps, commands and stack traces")
+    // lab.config.yaml: defaults for what a flag or LAB_* variable did not set.
+    .hook("preAction", (_program, action) => applyProjectConfig(program, action));
 
   const runOpts = (cmd: Command) => cmd
     .argument("[playbook]", "playbook file", "playbooks/site.ts")
     .option("-l, --limit <pattern>", "only these hosts/groups (web:db, all:!db, web*)")
     .option("-t, --tags <tags>", "only steps with these tags (comma list)", list, [])
     .option("--skip-tags <tags>", "skip steps with these tags", list, [])
-    .addOption(new Option("-f, --forks <n>", "hosts in parallel").default(10).argParser(wholeNumber(1)))
+    .addOption(new Option("-f, --forks <n>", "hosts in parallel").env("LAB_FORKS").default(10).argParser(wholeNumber(1)))
     .option("-e, --extra-vars <vars>", "key=value, JSON, or @file (highest precedence)", collect, [])
     .option("--json", "print a machine-readable JSON report on stdout")
-    .addOption(new Option("--lock-timeout <seconds>", "wait this long for another apply to finish").default(0).argParser(wholeNumber(0)));
+    .addOption(new Option("--lock-timeout <seconds>", "wait this long for another apply to finish").env("LAB_LOCK_TIMEOUT").default(0).argParser(wholeNumber(0)));
 
   const doRun = async (playbook: string, o: Record<string, unknown>, check: boolean) => {
     const g = program.opts<{ root: string; inventory: string }>();
@@ -93,7 +96,7 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   const secrets = program.command("secrets").description("the age-encrypted secrets file (secrets.age, safe to commit)")
-    .option("--file <path>", "secrets file (default $LAB_SECRETS_FILE, else secrets.age in the project root)");
+    .option("--file <path>", "secrets file (default $LAB_SECRETS_FILE, else secrets_file of lab.config.yaml, else secrets.age in the project root)");
   const sopts = () => {
     const file = secrets.opts<{ file?: string }>().file ?? process.env.LAB_SECRETS_FILE;
     return { root: resolve(program.opts<{ root: string }>().root), ...(file ? { file } : {}) };

@@ -248,7 +248,8 @@ function resolveHosts(c: Collected, members: Map<string, Set<string>>, groupOrde
       port: conn.port ?? 22,
       user: conn.user ?? "root",
       ...(conn.key_file ? { keyFile: expand(conn.key_file) } : {}),
-      knownHosts: expand(conn.known_hosts ?? "~/.ssh/known_hosts"),
+      // $LAB_KNOWN_HOSTS (or known_hosts of lab.config.yaml) stands in where the inventory names none.
+      knownHosts: expand(conn.known_hosts ?? (process.env.LAB_KNOWN_HOSTS || "~/.ssh/known_hosts")),
       become: conn.become ?? false,
       ...(conn.bastion && conn.bastion !== name ? { bastion: connectionOf(conn.bastion, [...seen, name]) } : {}),
       connectTimeoutMs: (conn.connect_timeout ?? 10) * 1000,
