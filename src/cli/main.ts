@@ -7,6 +7,7 @@ import { loadInventory } from "../inventory/inventory.ts";
 import { parseExtraVars } from "./extra-vars.ts";
 import { wholeNumber } from "./number-option.ts";
 import { applyProjectConfig } from "./config-defaults.ts";
+import { listOption, registerEverydayCommands } from "./everyday-commands.ts";
 import { hostsTrust } from "./hosts-command.ts";
 import { runCommand } from "./run-command.ts";
 import { installSignals } from "./signals.ts";
@@ -41,7 +42,10 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(new Option("-f, --forks <n>", "hosts in parallel").env("LAB_FORKS").default(10).argParser(wholeNumber(1)))
     .option("-e, --extra-vars <vars>", "key=value, JSON, or @file (highest precedence)", collect, [])
     .option("--json", "print a machine-readable JSON report on stdout")
-    .addOption(new Option("--lock-timeout <seconds>", "wait this long for another apply to finish").env("LAB_LOCK_TIMEOUT").default(0).argParser(wholeNumber(0)));
+    .addOption(new Option("--lock-timeout <seconds>", "wait this long for another apply to finish").env("LAB_LOCK_TIMEOUT").default(0).argParser(wholeNumber(0)))
+    .option("--list-hosts", "only list the hosts of each play (nothing is contacted)")
+    .option("--list-tags", "only list the tags of each play")
+    .option("--list-tasks", "only list each host's steps");
 
   const doRun = async (playbook: string, o: Record<string, unknown>, check: boolean) => {
     const g = program.opts<{ root: string; inventory: string }>();
@@ -60,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
       verbose,
       detailedExitCode: Boolean(o.detailedExitcode),
       lockTimeout: o.lockTimeout as number,
+      ...listOption(o),
       argv,
       signals,
     });
@@ -94,6 +99,8 @@ export async function main(argv: string[]): Promise<number> {
       const inv = await loadInventory({ path: resolve(root, g.inventory), root, missingKeyFiles: "stand-in" });
       code = await hostsTrust(inv, names, o.fingerprint, process.stdout);
     });
+
+  registerEverydayCommands(program, { verbose: () => verbose, argv, signal: signals.signal }, (c) => { code = c; });
 
   const secrets = program.command("secrets").description("the age-encrypted secrets file (secrets.age, safe to commit)")
     .option("--file <path>", "secrets file (default $LAB_SECRETS_FILE, else secrets_file of lab.config.yaml, else secrets.age in the project root)");

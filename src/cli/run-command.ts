@@ -12,6 +12,7 @@ import type { AuditOutcome } from "../engine/audit.ts";
 import type { Logger } from "../engine/types.ts";
 import { RunTracker, recordAbort } from "./run-tracker.ts";
 import { quietSignals, type Signals } from "./signals.ts";
+import { formatList, type ListKind } from "./list-plays.ts";
 
 // The Proxmox client is loaded only when a VM guest is connected to.
 const guests: GuestResolver = (run, ctx, host) => import("../proxmox/resources/guest.ts").then((m) => m.guestResolver(run, ctx, host));
@@ -25,6 +26,8 @@ export interface RunCommandOptions extends Omit<RunOptions, "reporter" | "log" |
   signals?: Signals;
   /** The command line, for the lock and the audit log. */
   argv?: string[];
+  /** Only list what the run would touch (hosts, tags or tasks per play) and exit 0; nothing is contacted. */
+  list?: ListKind;
   /** Seconds to wait for another apply's lock (default 0: fail at once). */
   lockTimeout?: number;
   stdout?: NodeJS.WritableStream;
@@ -66,6 +69,12 @@ export async function runCommand(opts: RunCommandOptions): Promise<{ code: ExitC
     unhook();
     await ctx.close();
     throw e;
+  }
+  if (opts.list) {
+    unhook();
+    await ctx.close();
+    stdout.write(formatList(prepared, opts.list));
+    return { code: ExitCode.ok, result: { playbook: prepared.playbook.name, check: true, results: [], hosts: {}, exitCode: ExitCode.ok, interrupted: false, durationMs: 0 } };
   }
   let result: RunResult;
   try {

@@ -135,7 +135,7 @@ export async function run(opts: RunOptions): Promise<RunResult> {
 }
 
 /** Run `fn` over items with at most `limit` at once. */
-async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   if (limit < 1) throw new LabError("--forks must be at least 1", ExitCode.badInput);
   let next = 0;
   const worker = async () => {

@@ -25,6 +25,8 @@ export interface Inventory {
   readonly hosts: ReadonlyMap<string, HostInfo>;
   /** Group name -> member hosts (through children too). "all" has every host. */
   readonly groups: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Each defined group as written: its own hosts and child groups (`lab inventory --list/--graph`). */
+  readonly groupDefs: ReadonlyMap<string, { readonly hosts: readonly string[]; readonly children: readonly string[] }>;
   /** The lab sections (proxmox, vlans, templates, vms, ...), typed, merged across files and cross-checked. */
   readonly lab: LabModel;
   /** file:line:col of a key path such as ["vms", "web1", "vlan"]. */
@@ -97,6 +99,7 @@ export function resolveInventory(sources: InventorySource[], opts: LoadOptions):
     files: sources.map((s) => s.src.file),
     hosts,
     groups: members,
+    groupDefs: new Map([...c.groupDefs].map(([g, d]) => [g, { hosts: d.hosts ?? [], children: d.children ?? [] }])),
     lab,
     where,
     varSites: () => sites,
