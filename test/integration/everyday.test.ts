@@ -1,6 +1,7 @@
 // The everyday commands over real sshd hosts (own hosts: 127.0.43.x, containers
 // lab-it-daily-*): `lab hosts trust` of a group and of several hosts, `lab exec`
-// (parallel, per-host rc, strict host keys, audit), `lab facts`.
+// (parallel, per-host rc, strict host keys, audit), `lab facts`, and `file` with
+// `validate` (visudo) refusing a broken sudoers file.
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -85,5 +86,32 @@ describe("lab facts", () => {
     // --network host: the machine's interfaces (the 127.0.43.x address lies inside lo's 127.0.0.1/8).
     expect(f.addresses).toContain("127.0.0.1");
     expect(Object.keys(f)).toEqual(["hostname", "os", "kernel", "arch", "cpus", "memory_mb", "init", "compose", "addresses", "uptime_s"]);
+  });
+});
+
+const SUDOERS = `
+import { definePlaybook, inline, file } from "@lab";
+export default definePlaybook({ name: "sudoers", plays: [{ name: "sudoers", hosts: "db1", roles: (h) => [inline([
+  file({ path: "/etc/sudoers.d/lab-it", content: String(h.vars.rule) + "\\n", mode: "0440", validate: "visudo -cf %s" }),
+])] }] });
+`;
+
+describe("file validate", () => {
+  it("a sudoers file visudo accepts is written (and a second run changes nothing); a broken one is refused and the old file stays", async () => {
+    const q = await makeProject(lab, { files: { "playbooks/site.ts": SUDOERS } });
+    await inHost(host("db1").container, "rm -f /etc/sudoers.d/lab-it");
+    const good = "%sudo ALL=(ALL) NOPASSWD: ALL";
+    const first = await q.applyJson(["-e", `rule=${good}`]);
+    expect(first.run.code, first.run.stderr).toBe(0);
+    expect(first.report.hosts.db1!.changed).toBe(1);
+    const again = await q.applyJson(["-e", `rule=${good}`]);
+    expect(again.report.hosts.db1!.changed).toBe(0);
+
+    const broken = await q.lab(["apply", "-e", "rule=%sudo ALL=(ALL NOPASSWD ALL"]);
+    expect(broken.code).toBe(3);
+    expect(broken.stdout + broken.stderr).toContain("validate (visudo -cf %s) refused the new content; /etc/sudoers.d/lab-it was not replaced");
+    expect(broken.stdout + broken.stderr).toMatch(/syntax error/);
+    const after = await inHost(host("db1").container, "cat /etc/sudoers.d/lab-it; stat -c %a /etc/sudoers.d/lab-it; ls -a /etc/sudoers.d; visudo -c >/dev/null && echo sudo-ok");
+    expect(after.stdout).toBe(`${good}\n440\n.\n..\nREADME\nlab-it\nsudo-ok\n`);
   });
 });
