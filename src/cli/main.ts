@@ -8,6 +8,7 @@ import { parseExtraVars } from "./extra-vars.ts";
 import { wholeNumber } from "./number-option.ts";
 import { applyProjectConfig } from "./config-defaults.ts";
 import { listOption, registerEverydayCommands } from "./everyday-commands.ts";
+import { secretInput } from "./read-hidden.ts";
 import { hostsTrust } from "./hosts-command.ts";
 import { runCommand } from "./run-command.ts";
 import { installSignals } from "./signals.ts";
@@ -111,8 +112,8 @@ export async function main(argv: string[]): Promise<number> {
   secrets.command("init").description("create a key (~/.config/lab/age.key) and an empty secrets file").action(async () => { code = await secretsInit(sopts()); });
   secrets.command("list").description("names only").action(async () => { code = await secretsList(sopts()); });
   secrets.command("get").argument("<name>").description("print one value (the only command that does)").action(async (n: string) => { code = await secretsGet(n, sopts()); });
-  secrets.command("set").argument("<name>").description("set a value read from stdin (never from argv: it would land in shell history)")
-    .action(async (n: string) => { code = await secretsSet(n, process.stdin, sopts()); });
+  secrets.command("set").argument("<name>").description("set a value: typed without echo on a terminal, else read from stdin (never from argv: it would land in shell history)")
+    .action(async (n: string) => { code = await secretsSet(n, await secretInput(n, process.stdin, process.stderr), sopts()); });
   secrets.command("rm").argument("<name>").action(async (n: string) => { code = await secretsRemove(n, sopts()); });
   secrets.command("edit").description("edit in $EDITOR (a private temp copy, removed afterwards)").action(async () => { code = await secretsEdit({ ...sopts(), signals }); });
   secrets.command("rekey").description("re-encrypt for the recipients in .age-recipients").action(async () => { code = await secretsRekey(sopts()); });
