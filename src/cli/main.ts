@@ -46,7 +46,8 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(new Option("--lock-timeout <seconds>", "wait this long for another apply to finish").env("LAB_LOCK_TIMEOUT").default(0).argParser(wholeNumber(0)))
     .option("--list-hosts", "only list the hosts of each play (nothing is contacted)")
     .option("--list-tags", "only list the tags of each play")
-    .option("--list-tasks", "only list each host's steps");
+    .option("--list-tasks", "only list each host's steps")
+    .option("--no-color", "plain diffs even on a terminal (also: NO_COLOR=1)");
 
   const doRun = async (playbook: string, o: Record<string, unknown>, check: boolean) => {
     const g = program.opts<{ root: string; inventory: string }>();
@@ -66,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
       detailedExitCode: Boolean(o.detailedExitcode),
       lockTimeout: o.lockTimeout as number,
       ...listOption(o),
+      ...(o.color === false ? { color: false } : {}),
       argv,
       signals,
     });

@@ -30,7 +30,7 @@ function onPty(root: string, args: string[], keys: string): Promise<{ code: numb
 describe("lab secrets set on a terminal", { timeout: 60_000 }, () => {
   it("prompts, reads without echo (backspace works), stores exactly what was typed", async () => {
     const root = await makeProject({});
-    const env = { ...process.env, LAB_AGE_KEY_FILE: join(root, "age.key") };
+    const env: NodeJS.ProcessEnv = { ...process.env, LAB_AGE_KEY_FILE: join(root, "age.key") };
     delete env.LAB_SECRETS_FILE;
     await promisify(execFile)("node", [BIN, "-C", root, "secrets", "init"], { env });
     const r = await onPty(root, ["secrets", "set", "token"], `${VALUE}xy\u007f\u007f\r`);
@@ -51,7 +51,7 @@ describe("lab secrets set on a terminal", { timeout: 60_000 }, () => {
 
   it("Ctrl-C at the prompt changes nothing (exit 130)", async () => {
     const root = await makeProject({});
-    const env = { ...process.env, LAB_AGE_KEY_FILE: join(root, "age.key") };
+    const env: NodeJS.ProcessEnv = { ...process.env, LAB_AGE_KEY_FILE: join(root, "age.key") };
     delete env.LAB_SECRETS_FILE;
     await promisify(execFile)("node", [BIN, "-C", root, "secrets", "init"], { env });
     const r = await onPty(root, ["secrets", "set", "token"], "abc\u0003");
