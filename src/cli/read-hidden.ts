@@ -12,9 +12,10 @@ export function secretInput(name: string, stdin: Input, prompt: NodeJS.WritableS
 
 /** One line typed with echo off: Enter ends it, Backspace deletes, Ctrl-C aborts (exit 130), Ctrl-D on an empty line ends input. */
 export function readHidden(prompt: string, input: Input & { setRawMode: ReadStream["setRawMode"] }, out: NodeJS.WritableStream): Promise<string> {
-  out.write(prompt);
+  // Echo off BEFORE the prompt shows: keys typed as soon as it appears are never echoed.
   input.setRawMode(true);
   input.resume();
+  out.write(prompt);
   return new Promise((resolve, reject) => {
     let value = "";
     const finish = (err?: LabError) => {
