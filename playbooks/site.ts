@@ -7,6 +7,7 @@ import { siteVars } from "../inventory/vars.ts";
 import { base } from "../roles/base.ts";
 import { demoDatabase } from "../roles/demo-database.ts";
 import { dockerStacksFor } from "../roles/example-stacks.ts";
+import { nodeExporter, nodeExporterDefaults } from "../roles/node-exporter.ts";
 import { pbsBackup } from "../roles/pbs-backup.ts";
 import { pgbackrestPolicyPlays } from "../roles/pgbackrest-policy.ts";
 import { postgres, postgresDefaults } from "../roles/postgres.ts";
@@ -31,6 +32,11 @@ export default definePlaybook({
       name: "docker",
       hosts: "docker_hosts",
       roles: (host) => dockerStacksFor(host),
+    },
+    {
+      name: "node-exporter",
+      hosts: "node_exporters",
+      roles: (host) => [nodeExporter({ ...nodeExporterDefaults, listen: `${host.connection.address}:9100` })],
     },
     {
       name: "postgres",

@@ -46,7 +46,9 @@ export const exampleStacks = {
     ...common(o),
   }),
   monitoring: (o: ExampleStackOptions & {
-    ports?: { prometheus: number; grafana: number; node_exporter: number };
+    ports?: { prometheus: number; grafana: number; node_exporter: number; alertmanager: number };
+    /** How long a backup/drill alert condition must hold before it fires (Prometheus `for:`, default 15m). */
+    alertFor?: string;
     /** host:port of node exporters to scrape (default: this host's). */
     nodeTargets?: string[];
     /** host:port of backup metrics endpoints. */
@@ -54,23 +56,26 @@ export const exampleStacks = {
     /** Where backup jobs write *.prom files for node-exporter's textfile collector. */
     textfileDir?: string;
     grafanaAdminPassword: EnvValue;
-    images?: { prometheus: string; node_exporter: string; grafana: string };
+    images?: { prometheus: string; node_exporter: string; grafana: string; alertmanager: string };
   }): ComposeStackVars => {
-    const ports = o.ports ?? { prometheus: 9090, grafana: 3000, node_exporter: 9100 };
+    const ports = o.ports ?? { prometheus: 9090, grafana: 3000, node_exporter: 9100, alertmanager: 9093 };
     return {
       name: `${o.prefix ?? ""}monitoring`,
       template: "stacks/monitoring/compose.yaml.njk",
       vars: {
-        bind: o.bind, ports, retention: "15d", scrape_interval: "15s",
+        bind: o.bind, ports, retention: "15d", scrape_interval: "15s", alert_for: o.alertFor ?? "15m", group_wait: "30s",
         node_targets: o.nodeTargets ?? [`${o.bind}:${ports.node_exporter}`],
         backup_targets: o.backupTargets ?? [],
         textfile_dir: o.textfileDir ?? "/var/lib/lab/metrics",
-        images: o.images ?? { prometheus: "lab/prometheus:2.42", node_exporter: "lab/node-exporter:1.5", grafana: "lab/grafana-standin:0.1" },
+        images: o.images ?? { prometheus: "lab/prometheus:2.42", node_exporter: "lab/node-exporter:1.5", grafana: "lab/grafana-standin:0.1", alertmanager: "lab/alertmanager:0.25" },
       },
       files: {
         "prometheus.yml": { template: "stacks/monitoring/prometheus.yml.njk" },
         "rules/backups.yml": { template: "stacks/monitoring/rules/backups.yml.njk" },
+        "alertmanager.yml": { template: "stacks/monitoring/alertmanager.yml.njk" },
         "grafana/provisioning/datasources/prometheus.yml": { template: "stacks/monitoring/grafana/datasources.yml.njk" },
+        "grafana/provisioning/dashboards/lab.yml": { template: "stacks/monitoring/grafana/dashboards.yml.njk" },
+        "grafana/dashboards/backups.json": { template: "stacks/monitoring/grafana/backups-dashboard.json.njk" },
       },
       env: { "grafana.env": { GF_SECURITY_ADMIN_PASSWORD: o.grafanaAdminPassword } },
       ...common(o),
@@ -92,6 +97,8 @@ export const dockerPlayVars = {
   compose_rollback: Type.Optional(Type.Boolean({ description: "false: keep a failed revision running for debugging (-e compose_rollback=false)." })),
   backup_metrics_dir: Type.Optional(Type.String({ description: "*.prom files of backup jobs, for node-exporter's textfile collector." })),
   backup_metrics_targets: Type.Optional(Type.Array(Type.String(), { description: "host:port of backup metrics endpoints for Prometheus." })),
+  monitoring_alert_for: Type.Optional(Type.String({ pattern: "^[0-9]+[smhd]$", description: "How long a backup/drill alert condition holds before it fires (default 15m)." })),
+  monitoring_node_targets: Type.Optional(Type.Array(Type.String(), { description: "host:port of every node-exporter Prometheus scrapes (default: this host's)." })),
   wiki_edit_token: Type.Optional(Type.String({ description: "A plain value (demo only); absent: the secret of that name." })),
   grafana_admin_password: Type.Optional(Type.String({ description: "A plain value (demo only); absent: the secret of that name." })),
 };
@@ -124,7 +131,7 @@ export function dockerStacksFor(host: HostInfo): RoleUse[] {
         ] }))]
       : []),
     ...(has("monitoring")
-      ? [composeStack(exampleStacks.monitoring({ ...o, grafanaAdminPassword: envValue("grafana_admin_password"), ...(vars.backup_metrics_dir ? { textfileDir: vars.backup_metrics_dir } : {}), ...(vars.backup_metrics_targets ? { backupTargets: vars.backup_metrics_targets } : {}) }))]
+      ? [composeStack(exampleStacks.monitoring({ ...o, grafanaAdminPassword: envValue("grafana_admin_password"), ...(vars.backup_metrics_dir ? { textfileDir: vars.backup_metrics_dir } : {}), ...(vars.backup_metrics_targets ? { backupTargets: vars.backup_metrics_targets } : {}), ...(vars.monitoring_alert_for ? { alertFor: vars.monitoring_alert_for } : {}), ...(vars.monitoring_node_targets ? { nodeTargets: vars.monitoring_node_targets } : {}) }))]
       : []),
   ];
 }

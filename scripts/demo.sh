@@ -22,6 +22,7 @@ if [[ "${1:-}" == "stop" ]]; then
   stop_sim
   docker ps -aq --filter label=lab.sim.guest=lab-sim | xargs -r docker rm -f >/dev/null
   for p in proxy wiki automation monitoring; do docker ps -aq --filter label=com.docker.compose.project=demo-$p | xargs -r docker rm -f -v >/dev/null; done
+  [[ -L /opt/lab/metrics ]] && rm -f /opt/lab/metrics
   exec npx tsx test/hosts/hosts.ts stop --prefix lab-demo
 fi
 
@@ -36,7 +37,9 @@ bash test/hosts/docker-image.sh
 # The database host and the backup host run Debian's PostgreSQL 15 and pgBackRest 2.45.
 bash test/hosts/pg-image.sh
 bash images/build.sh
-mkdir -p /opt/lab/stacks
+mkdir -p /opt/lab/stacks .lab/metrics
+# lab backup / lab drill write their Prometheus metrics to .lab/metrics; web2's node-exporter reads them here.
+ln -sfn "$ROOT/.lab/metrics" /opt/lab/metrics
 PG=lab-testhost-pg:bookworm
 npx tsx test/hosts/hosts.ts start --prefix lab-demo --subnet 127.0.20 --state .lab/demo --image lab-testhost-docker:bookworm \
   --docker-args "-v /var/run/docker.sock:/var/run/docker.sock -v /opt/lab/stacks:/opt/lab/stacks" web1 web2 db1=$PG backup1=$PG >/dev/null

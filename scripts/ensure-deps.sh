@@ -19,7 +19,7 @@ log() { echo "ensure-deps: $*" >&2; }
 
 # openssh-server is deliberately absent: sshd lives in the test host image, and its
 # postinst would start an sshd on the machine's port 22.
-PACKAGES=(docker.io docker-compose debootstrap openssh-client ansible postgresql-15 pgbackrest iproute2 sudo util-linux age dpkg-dev time openssl python3)
+PACKAGES=(docker.io docker-compose debootstrap openssh-client ansible postgresql-15 pgbackrest iproute2 sudo util-linux age dpkg-dev time openssl python3 cron)
 
 install_packages() {
   local missing=() p

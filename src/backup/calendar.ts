@@ -130,3 +130,10 @@ export function longestGap(event: CalendarEvent, timeZone: string, from: Date, d
   }
   return first === undefined || prev === first ? Infinity : gap;
 }
+
+/** The first minute at or after `from` when `event` fires (in `timeZone`), within `days` days; undefined when it does not. */
+export function nextEvent(event: CalendarEvent, timeZone: string, from: Date, days = 35): Date | undefined {
+  const start = Math.ceil(from.getTime() / 60_000) * 60_000;
+  for (let t = start; t < start + days * 86_400_000; t += 60_000) if (event.matches(wallClock(new Date(t), timeZone))) return new Date(t);
+  return undefined;
+}

@@ -1,4 +1,4 @@
-// What `lab backup` asks a database host, in ONE round trip: PostgreSQL's archiver
+// What `lab backup` asks a database host, in ONE round trip (the parts in parallel): PostgreSQL's archiver
 // state and pending WAL (SQL), `pgbackrest info`, `pgbackrest check` and each
 // repository's archive listing. pgBackRest reaches a repository host itself
 // (repoN-host), so everything runs on the database host as the postgres user.
@@ -23,13 +23,20 @@ export function pgCollectScript(p: PgPolicy, withCheck: boolean): string {
   // The newline before the rc marker: pgBackRest's JSON ends without one.
   const part = (name: string, cmd: string) => `echo ${MARK}:${name}; ${cmd} 2>&1; printf '\\n${MARK}:rc:%s\\n' $?`;
   const pgbr = (args: string) => as(`pgbackrest ${sh`--stanza=${p.stanza}`} ${args}`);
-  // From / : the postgres user cannot enter the login user's home, and psql would say so in its output.
-  return [
-    "cd /",
+  const parts = [
     part("sql", as(sh`psql -XAtq --cluster ${p.cluster} -d postgres -c ${SQL}`)),
     part("info", pgbr("--output=json info")),
     ...(withCheck ? [part("check", pgbr(`--archive-timeout=${CHECK_ARCHIVE_TIMEOUT_SEC} check`))] : []),
     ...p.repositories.map((r) => part(`ls${r.index}`, pgbr(sh`--repo=${r.index} repo-ls --recurse --output=json ${`archive/${p.stanza}`}`))),
+  ];
+  // From / : the postgres user cannot enter the login user's home, and psql would say so in its output.
+  // The parts run side by side (each pgBackRest call to a repository host is its own SSH session, and
+  // `check` waits for a WAL switch to be archived): the slowest part, not their sum. Output in order.
+  return [
+    "cd / && d=$(mktemp -d) || exit 3",
+    ...parts.map((cmd, i) => `(${cmd}) > "$d/${i}" &`),
+    "wait",
+    `cat ${parts.map((_, i) => `"$d/${i}"`).join(" ")}; rm -rf "$d"`,
   ].join("\n");
 }
 

@@ -1,12 +1,16 @@
 // What `lab backup` prints and leaves behind: a table for a person, JSON for
 // machines (the status file has the same shape), and the textfile metrics the
 // monitoring stack alerts on (BackupTooOld: time() - last_success > rpo).
+import { join } from "node:path";
 import { formatDuration } from "./duration.ts";
 import type { Metric, Sample } from "./metrics.ts";
 import type { PgStatus } from "./pg-status.ts";
 import type { VmStatus } from "./vm-status.ts";
 
 export type TargetStatus = PgStatus | VmStatus;
+
+/** Where `lab backup` leaves its last report (what `lab schedule status` reads). */
+export const statusFile = (root: string): string => join(root, ".lab", "backup", "status.json");
 
 export interface BackupReport {
   readonly format_version: 1;

@@ -10,32 +10,19 @@ import { writeTextfile } from "../backup/metrics.ts";
 import { checkPolicy } from "../backup/policy-check.ts";
 import { loadPolicy, vmJobIds, type BackupPolicy } from "../backup/policy.ts";
 import { verifyMetrics, verifyPg } from "../backup/verify.ts";
-import { backupMetrics, formatBackupTable, type BackupReport } from "../backup/report.ts";
+import { backupMetrics, formatBackupTable, statusFile, type BackupReport } from "../backup/report.ts";
 import type { RunContext } from "../engine/context.ts";
 import type { Logger } from "../engine/types.ts";
 import { ExitCode, badInput } from "../errors.ts";
 import { redact } from "../secrets/secret.ts";
-import { openWorkflow } from "./workflow-context.ts";
+import { openWorkflow, type WorkflowOptions } from "./workflow-context.ts";
 
-export interface BackupCheckOptions {
-  root: string;
-  inventory: string;
-  policy?: string;
+export interface BackupCheckOptions extends WorkflowOptions {
   targets: string[];
   run: boolean;
-  json: boolean;
   /** Directory of node-exporter's textfile collector (default <root>/.lab/metrics). */
   metricsDir?: string;
-  verbose?: boolean;
-  argv?: string[];
-  signal?: AbortSignal;
-  stdout?: NodeJS.WritableStream;
-  stderr?: NodeJS.WritableStream;
-  /** Tests: a fixed clock. */
-  now?: () => Date;
 }
-
-export const statusFile = (root: string) => join(root, ".lab", "backup", "status.json");
 
 interface Opened {
   ctx: RunContext;
@@ -46,18 +33,25 @@ interface Opened {
   stdout: NodeJS.WritableStream;
 }
 
+/** The policy, validated against the inventory (exit 2, nothing contacted), with the named targets in it. */
+export async function checkedPolicy(ctx: RunContext, o: { root: string; policy?: string; targets: readonly string[] }): Promise<{ policy: BackupPolicy & { file: string }; warnings: string[] }> {
+  const policy = await loadPolicy({ root: o.root, inventory: ctx.inventory, ...(o.policy ? { file: resolve(o.root, o.policy) } : {}) });
+  const found = checkPolicy(policy, ctx.inventory);
+  if (found.errors[0]) throw found.errors[0];
+  const file = policy.file;
+  if (!file) throw badInput("no backup policy: backups/policy.yaml does not exist", { file: join(o.root, "backups/policy.yaml") }, "write backups/policy.yaml (see backups/policy.schema.json and README \"Backups\")");
+  const known = policy.targets.map((t) => t.name);
+  for (const t of o.targets) if (!known.includes(t)) throw badInput(`unknown backup target "${t}"`, { file }, `targets in the policy: ${known.join(", ")}`);
+  return { policy: { ...policy, file }, warnings: found.warnings };
+}
+
 /** The shared first half: context, validated policy, known targets, the workflow's environment. */
 async function open(o: BackupCheckOptions): Promise<Opened> {
   const stdout = o.stdout ?? process.stdout;
   const stderr = o.stderr ?? process.stderr;
   const { ctx, log } = await openWorkflow(o);
   try {
-    const policy = await loadPolicy({ root: o.root, inventory: ctx.inventory, ...(o.policy ? { file: resolve(o.root, o.policy) } : {}) });
-    const found = checkPolicy(policy, ctx.inventory);
-    if (found.errors[0]) throw found.errors[0];
-    if (!policy.file) throw badInput("no backup policy: backups/policy.yaml does not exist", { file: join(o.root, "backups/policy.yaml") }, "write backups/policy.yaml (see backups/policy.schema.json and README \"Backups\")");
-    const known = policy.targets.map((t) => t.name);
-    for (const t of o.targets) if (!known.includes(t)) throw badInput(`unknown backup target "${t}"`, { file: policy.file }, `targets in the policy: ${known.join(", ")}`);
+    const { policy, warnings } = await checkedPolicy(ctx, o);
     const { pbsClient, pveClient } = await import("../proxmox/resources/connect.ts");
     const env: BackupEnv = {
       inventory: ctx.inventory, policy, now: o.now ?? (() => new Date()),
@@ -77,7 +71,7 @@ async function open(o: BackupCheckOptions): Promise<Opened> {
       },
       progress: (line) => stderr.write(`lab: ${redact(line)}\n`),
     };
-    return { ctx, env, policy, warnings: found.warnings, log, stdout };
+    return { ctx, env, policy, warnings, log, stdout };
   } catch (e) {
     await ctx.close();
     throw e;

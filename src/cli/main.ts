@@ -14,6 +14,7 @@ import { runCommand } from "./run-command.ts";
 import { installSignals } from "./signals.ts";
 import { checkCommand } from "./check-command.ts";
 import { registerBackupCommands } from "./backup-command.ts";
+import { registerScheduleCommands } from "./schedule-cli.ts";
 import { secretsEdit, secretsGet, secretsInit, secretsList, secretsRekey, secretsRemove, secretsSet } from "./secrets-command.ts";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -168,7 +169,7 @@ export async function main(argv: string[]): Promise<number> {
       });
     });
 
-  registerBackupCommands(backup, (c) => { code = c; });
+  registerBackupCommands(backup, (c) => { code = c; }, () => verbose);
 
   program.command("drill")
     .description("restore drills: restore every PostgreSQL target into a scratch copy, check it, measure RPO and RTO (exit 7 on a failed drill)")
@@ -186,6 +187,8 @@ export async function main(argv: string[]): Promise<number> {
         ...(o.policy ? { policy: o.policy } : {}), ...(o.drills ? { drills: o.drills } : {}), ...(o.metricsDir ? { metricsDir: resolve(o.metricsDir) } : {}),
       });
     });
+
+  registerScheduleCommands(program, (c) => { code = c; }, { verbose: () => verbose, argv, signal: signals.signal });
 
   program.command("sim")
     .description("run the built-in Proxmox VE simulator (HTTPS on loopback) until Ctrl-C")

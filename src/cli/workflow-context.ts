@@ -4,6 +4,22 @@ import { RunContext } from "../engine/context.ts";
 import type { Logger } from "../engine/types.ts";
 import { redact } from "../secrets/secret.ts";
 
+/** What every workflow command takes (`lab backup`, `lab schedule`, ...): where the project is, how to report. */
+export interface WorkflowOptions {
+  root: string;
+  inventory: string;
+  /** Backup policy file (default backups/policy.yaml). */
+  policy?: string;
+  json: boolean;
+  verbose?: boolean;
+  argv?: string[];
+  signal?: AbortSignal;
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+  /** Tests: a fixed clock. */
+  now?: () => Date;
+}
+
 export async function openWorkflow(o: { root: string; inventory: string; verbose?: boolean; signal?: AbortSignal; stderr?: NodeJS.WritableStream }): Promise<{ ctx: RunContext; log: Logger }> {
   const stderr = o.stderr ?? process.stderr;
   const log: Logger = {

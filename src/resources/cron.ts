@@ -33,14 +33,16 @@ export function checkCronSchedule(schedule: string, what: string): string[] {
   return fields;
 }
 
+/** A command as a crontab line holds it: cron turns an unescaped % into a newline. */
+export const cronCommand = (command: string): string => command.replaceAll("%", "\\%");
+
 /** The text of /etc/cron.d/NAME. */
 export function cronFile(w: CronWant): string {
   return [
     `# ${w.comment ?? w.name} (managed by lab)`,
     "SHELL=/bin/sh",
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    // cron turns an unescaped % into a newline.
-    `${checkCronSchedule(w.schedule, `cron ${w.name}`).join(" ")} ${w.user} ${w.command.replaceAll("%", "\\%")}`,
+    `${checkCronSchedule(w.schedule, `cron ${w.name}`).join(" ")} ${w.user} ${cronCommand(w.command)}`,
     "",
   ].join("\n");
 }

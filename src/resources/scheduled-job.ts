@@ -64,16 +64,18 @@ export function onCalendar(schedule: string): string {
 /** systemd's own quoting for one ExecStart argument: "...", with \ " escaped, % and $ doubled. */
 const unitArg = (s: string) => `"${s.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("%", "%%").replaceAll("$", "$$$$")}"`;
 
-export function jobUnits(w: ScheduledJobWant): { service: SystemdUnitWant; timer: SystemdUnitWant } {
+/** The service and timer of a job; `managed` is the first line of both (what marks them as lab's). A user manager's units have no User=. */
+export function jobUnits(w: ScheduledJobWant, opts: { managed?: string; userManager?: boolean } = {}): { service: SystemdUnitWant; timer: SystemdUnitWant } {
+  const managed = opts.managed ?? "# Managed by lab.";
   return {
     service: {
       name: `${w.name}.service`,
-      content: `# Managed by lab.\n[Unit]\nDescription=${w.description}\n\n[Service]\nType=oneshot\nUser=${w.user}\nExecStart=/bin/sh -c ${unitArg(w.command)}\n`,
+      content: `${managed}\n[Unit]\nDescription=${w.description}\n\n[Service]\nType=oneshot\n${opts.userManager ? "" : `User=${w.user}\n`}ExecStart=/bin/sh -c ${unitArg(w.command)}\n`,
     },
     timer: {
       name: `${w.name}.timer`,
       // Persistent: a run missed while the host was down happens at the next boot.
-      content: `# Managed by lab.\n[Unit]\nDescription=${w.description} (schedule)\n\n[Timer]\nOnCalendar=${onCalendar(w.schedule)}\nPersistent=true\n\n[Install]\nWantedBy=timers.target\n`,
+      content: `${managed}\n[Unit]\nDescription=${w.description} (schedule)\n\n[Timer]\nOnCalendar=${onCalendar(w.schedule)}\nPersistent=true\n\n[Install]\nWantedBy=timers.target\n`,
       enabled: true,
       started: true,
     },

@@ -176,6 +176,9 @@ export async function startHosts(opts: StartOptions): Promise<TestLab> {
       await docker(
         "run", "-d", "--init", "--name", container, "--hostname", name,
         "--network", "host", ...addHosts, "--label", `${PREFIX_LABEL}=${prefix}`,
+        // As on a real host, root may read other users' /proc/PID/exe: init scripts find their
+        // daemon by it (start-stop-daemon --exec), e.g. prometheus-node-exporter's.
+        "--cap-add", "SYS_PTRACE",
         "-v", `${hostKey}:/etc/ssh/ssh_host_ed25519_key:ro`,
         "-e", `LAB_AUTHORIZED_KEYS=${clientPub}`,
         ...extraDockerArgs,

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO, changedCount, makeProject, type JsonReport, type TestProject } from "./project.ts";
 import { containers, startDockerHost, type DockerLab } from "./compose-harness.ts";
 
-const EXAMPLE_IMAGES = ["busybox", "caddy", "prometheus", "node-exporter", "grafana-standin", "wiki-standin", "automation-standin"];
+const EXAMPLE_IMAGES = ["busybox", "caddy", "prometheus", "alertmanager", "node-exporter", "grafana-standin", "wiki-standin", "automation-standin"];
 const STACKS = ["proxy", "wiki", "automation", "monitoring"].map((s) => `labit-${s}`);
 const WIKI_TOKEN = "wiki-edit-9f3b2c-SECRET";
 
@@ -48,6 +48,8 @@ beforeAll(async () => {
           backup_metrics_dir: `${dl.stacksRoot}/metrics`,
           // A backup metrics endpoint; node-exporter's own stands in for a backup exporter here.
           backup_metrics_targets: [`${bind}:9100`],
+          // Alerts fire at the first evaluation that sees the condition (the example lab waits 15m).
+          monitoring_alert_for: "0s",
         },
       },
     },
@@ -99,7 +101,7 @@ describe("the homelab's example stacks", { timeout: 600_000 }, () => {
   it("monitor the host and the backups: Prometheus scrapes node-exporter and the backup metrics, Grafana answers", async () => {
     expect(JSON.parse((await http(`${base}:3000/api/health`)).body)).toMatchObject({ database: "ok" });
     const rules = JSON.parse((await http(`${base}:9090/api/v1/rules`)).body) as { data: { groups: { rules: { name: string }[] }[] } };
-    expect(rules.data.groups.flatMap((g) => g.rules.map((r) => r.name))).toEqual(["BackupTooOld", "BackupMetricsMissing"]);
+    expect(rules.data.groups.flatMap((g) => g.rules.map((r) => r.name))).toEqual(["BackupTooOld", "BackupMetricsMissing", "DrillFailed", "DrillOverdue"]);
     // The first scrape happens within one scrape interval (15 s); bounded wait.
     let samples: { metric: { job: string; target: string } }[] = [];
     for (let i = 0; i < 30 && samples.length < 2; i++) {
@@ -110,5 +112,28 @@ describe("the homelab's example stacks", { timeout: 600_000 }, () => {
     expect(samples.map((s) => `${s.metric.job}/${s.metric.target}`).sort()).toEqual(["backups/db1", "node/db1"]);
     const targets = JSON.parse((await http(`${base}:9090/api/v1/targets`)).body) as { data: { activeTargets: { labels: { job: string }; health: string }[] } };
     expect(targets.data.activeTargets.map((t) => `${t.labels.job}:${t.health}`).sort()).toEqual(["backups:up", "node:up", "prometheus:up"]);
+    // Prometheus hands its alerts to Alertmanager; the backups dashboard is provisioned for Grafana.
+    const ams = JSON.parse((await http(`${base}:9090/api/v1/alertmanagers`)).body) as { data: { activeAlertmanagers: { url: string }[] } };
+    expect(ams.data.activeAlertmanagers.map((a) => a.url)).toEqual([`${base}:9093/api/v2/alerts`]);
+    expect((await http(`${base}:3000/`)).body).toContain("/etc/grafana/provisioning/dashboards/lab.yml");
+  });
+
+  it("a stale backup fires BackupTooOld, and Alertmanager receives it", async () => {
+    // A target whose newest backup is two hours old against a one-hour RPO, as `lab backup` would write it.
+    const now = Math.floor(Date.now() / 1000);
+    await writeFile(join(dl.stacksRoot, "metrics/stale.prom"),
+      `lab_backup_last_success_timestamp_seconds{target="stale1"} ${now - 7200}\nlab_backup_rpo_seconds{target="stale1"} 3600\n`);
+    type AmAlert = { labels: Record<string, string>; status: { state: string } };
+    let received: AmAlert[] = [];
+    // Scrape (15 s) + rule evaluation (15 s) + the push to Alertmanager: bounded wait.
+    for (let i = 0; i < 45 && received.length === 0; i++) {
+      received = (JSON.parse((await http(`${base}:9093/api/v2/alerts?filter=alertname%3D%22BackupTooOld%22`)).body) as AmAlert[]);
+      if (received.length === 0) await new Promise((r) => setTimeout(r, 2000));
+    }
+    // (Once per scrape job that sees the file: node, and backups standing in for an exporter.)
+    expect(new Set(received.map((a) => `${a.labels.alertname} ${a.labels.target} ${a.labels.severity} ${a.status.state}`))).toEqual(new Set(["BackupTooOld stale1 critical active"]));
+    // The fresh target does not fire.
+    const firing = JSON.parse((await http(`${base}:9090/api/v1/alerts`)).body) as { data: { alerts: { labels: Record<string, string>; state: string }[] } };
+    expect(new Set(firing.data.alerts.filter((a) => a.labels.alertname === "BackupTooOld").map((a) => a.labels.target))).toEqual(new Set(["stale1"]));
   });
 });

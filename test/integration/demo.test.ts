@@ -46,6 +46,25 @@ describe("npm run demo", { timeout: 1_500_000 }, () => {
     expect(r.out).toMatch(/demo: done in \d+ min \d+ s/);
   });
 
+  it("monitors it: Prometheus scrapes every host's node-exporter and serves the backup and drill metrics lab wrote", async () => {
+    const prom = async <T>(path: string): Promise<T> => ((await (await fetch(`http://127.0.20.3:9090${path}`, { signal: AbortSignal.timeout(10_000) })).json()) as { data: T }).data;
+    type Sample = { metric: Record<string, string>; value: [number, string] };
+    // One scrape interval (15 s) after the drill at most; bounded wait.
+    let drill: Sample[] = [];
+    for (let i = 0; i < 30 && drill.length === 0; i++) {
+      drill = (await prom<{ result: Sample[] }>("/api/v1/query?query=lab_drill_success")).result;
+      if (drill.length === 0) await new Promise((res) => setTimeout(res, 2000));
+    }
+    expect(drill.map((s) => `${s.metric.target}=${s.value[1]}`)).toContain("db1-main=1");
+    const ok = (await prom<{ result: Sample[] }>("/api/v1/query?query=lab_backup_ok")).result;
+    expect(ok.map((s) => `${s.metric.target}=${s.value[1]}`).sort()).toEqual(["db1-main=1", "trusted-vms=1"]);
+    const targets = await prom<{ activeTargets: { labels: { job: string; instance: string }; health: string }[] }>("/api/v1/targets");
+    expect(targets.activeTargets.filter((t) => t.labels.job === "node").map((t) => `${t.labels.instance} ${t.health}`).sort())
+      .toEqual(["127.0.20.2:9100 up", "127.0.20.3:9100 up", "127.0.20.4:9100 up", "127.0.20.5:9100 up"]);
+    const am = await prom<{ activeAlertmanagers: { url: string }[] }>("/api/v1/alertmanagers");
+    expect(am.activeAlertmanagers.map((a) => a.url)).toEqual(["http://127.0.20.3:9093/api/v2/alerts"]);
+  });
+
   it("runs again in a row: the lab is rebuilt and converges the same way", async () => {
     const r = await demo();
     expect(r.code, r.out.slice(-4000)).toBe(0);
@@ -61,5 +80,6 @@ describe("npm run demo", { timeout: 1_500_000 }, () => {
     expect(await containers("lab.sim.guest=lab-sim")).toBe("");
     for (const p of ["proxy", "wiki", "automation", "monitoring"]) expect(await containers(`com.docker.compose.project=demo-${p}`)).toBe("");
     expect(existsSync(join(REPO, ".lab/sim.pid"))).toBe(false);
+    expect(existsSync("/opt/lab/metrics")).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 // Proxmox calendar events: the examples of PBS's "Calendar Events" documentation,
 // the named events, errors, and the longest gap (what an RPO check needs).
 import { describe, expect, it } from "vitest";
-import { CalendarError, longestGap, parseCalendarEvent, wallClock } from "../../../src/backup/calendar.ts";
+import { CalendarError, longestGap, nextEvent, parseCalendarEvent, wallClock } from "../../../src/backup/calendar.ts";
 
 const at = (iso: string) => wallClock(new Date(iso), "UTC");
 const fires = (ev: string, iso: string) => parseCalendarEvent(ev).matches(at(iso));
@@ -47,5 +47,13 @@ describe("calendar events", () => {
     expect(longestGap(parseCalendarEvent("monthly"), "UTC", from, 20)).toBe(Infinity);
     // Across the spring DST switch in Berlin, a daily 02:30 run does not exist on that day.
     expect(longestGap(parseCalendarEvent("02:30"), "Europe/Berlin", new Date("2026-03-27T00:00:00Z"), 4)).toBe(2 * 86_400 - 3600);
+  });
+});
+
+describe("nextEvent", () => {
+  it("the first minute the event fires at or after a time, in the zone; none within the window", () => {
+    expect(nextEvent(parseCalendarEvent("daily"), "Europe/Berlin", new Date("2026-12-01T12:00:00Z"))).toEqual(new Date("2026-12-01T23:00:00Z"));
+    expect(nextEvent(parseCalendarEvent("mon..fri 02:30"), "UTC", new Date("2026-12-05T12:00:00Z"))).toEqual(new Date("2026-12-07T02:30:00Z"));
+    expect(nextEvent(parseCalendarEvent("2030-01-01"), "UTC", new Date("2026-12-01T00:00:00Z"))).toBeUndefined();
   });
 });

@@ -18,8 +18,12 @@ const framed = (parts: [string, string, number][]) => parts.map(([n, out, rc]) =
 describe("pg collection", () => {
   it("runs every part as postgres, quoting the stanza and cluster", () => {
     const s = pgCollectScript({ ...policy, stanza: "main; rm -rf /" }, true);
-    expect(s.split("\n").map((l) => l.replace(/ 2>&1; printf '\\n@@lab-backup:rc:%s\\n' \$\?$/, "").replace(/^echo @@lab-backup:(\w+); /, "$1: "))).toEqual([
-      "cd /",
+    const lines = s.split("\n");
+    expect(lines[0]).toBe("cd / && d=$(mktemp -d) || exit 3");
+    // Side by side, each into its own file, printed in order once all are done.
+    expect(lines.slice(-2)).toEqual(["wait", `cat "$d/0" "$d/1" "$d/2" "$d/3" "$d/4"; rm -rf "$d"`]);
+    expect(lines.slice(1, -2).map((l, i) => l.replace(new RegExp(`^\\((.*)\\) > "\\$d/${i}" &$`), "$1")
+      .replace(/ 2>&1; printf '\\n@@lab-backup:rc:%s\\n' \$\?$/, "").replace(/^echo @@lab-backup:(\w+); /, "$1: "))).toEqual([
       expect.stringMatching(/^sql: runuser -u postgres -- sh -c 'psql -XAtq --cluster 15\/main -d postgres -c '"'"'select json_build_object\(/),
       "info: runuser -u postgres -- sh -c 'pgbackrest --stanza='\"'\"'main; rm -rf /'\"'\"' --output=json info'",
       "check: runuser -u postgres -- sh -c 'pgbackrest --stanza='\"'\"'main; rm -rf /'\"'\"' --archive-timeout=15 check'",

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { LabError } from "../../../src/errors.ts";
 import { Secret } from "../../../src/secrets/secret.ts";
 import { composeProject } from "../../../src/resources/compose/stack.ts";
+import { repairRecreateCommand } from "../../../src/resources/compose/containers.ts";
 import { revisionId, stackFile } from "../../../src/resources/compose/files.ts";
 import { FakeTransport } from "../helpers/fake-transport.ts";
 import { hostCtx } from "../helpers/host-ctx.ts";
@@ -67,7 +68,9 @@ describe("composeProject with Compose v2", () => {
     expect(changes[1]!.diff).toBeUndefined();
     await r.apply(ctx, changes, have);
     const dir = `/opt/lab/stacks/web/${revision}`;
-    expect(t.commands).toContain(`docker compose -p web -f ${dir}/compose.yaml --project-directory ${dir} up -d --remove-orphans`);
+    // In the same round trip, first the repair of an interrupted recreate (containers of this project only).
+    expect(t.commands).toContain(`${repairRecreateCommand("web")}\ndocker compose -p web -f ${dir}/compose.yaml --project-directory ${dir} up -d --remove-orphans`);
+    expect(repairRecreateCommand("web")).toContain("--filter label=com.docker.compose.project=web");
     expect(t.commands.some((c) => c.includes(`ln -sfn ${revision} .current.tmp && mv -T .current.tmp current`))).toBe(true);
     // The probe ran Compose v2 in a temp dir, never in the stack's directory.
     expect(t.commands.find((c) => c.includes("@@dir"))).toContain(`docker compose -p web -f "$T/compose.yaml" --project-directory "$T" config`);
@@ -122,7 +125,7 @@ describe("composeProject with Compose v2", () => {
     expect(msg).toContain("web starting");
     expect(msg).toContain(`rolled back: ${old} is the current revision again`);
     const oldDir = `/opt/lab/stacks/web/${old}`;
-    expect(t.commands).toContain(`docker compose -p web -f ${oldDir}/compose.yaml --project-directory ${oldDir} up -d --remove-orphans`);
+    expect(t.commands).toContain(`${repairRecreateCommand("web")}\ndocker compose -p web -f ${oldDir}/compose.yaml --project-directory ${oldDir} up -d --remove-orphans`);
     expect(t.commands).toContain(`rm -rf -- /opt/lab/stacks/web/${revision}`);
   });
 
