@@ -5,35 +5,13 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { LAB, makeProject, writeProjectFiles } from "../helpers/project.ts";
-import { runMain } from "./helpers-main.ts";
+import { localProject, runMain } from "./helpers-main.ts";
 
-const SITE = `import { definePlaybook, inline, file } from ${LAB};
-export default definePlaybook({ name: "site", plays: [
-  { name: "web", hosts: "web", tags: ["webtier"], roles: (h) => [inline([file({ path: String(h.vars.dir) + "/motd", content: "hi\\n" }, { tags: ["motd"] })])] },
-  { name: "db", hosts: "db", roles: (h) => [inline([file({ path: String(h.vars.dir) + "/pg", content: "pg\\n" })])] },
-] });
-`;
 
-async function project(): Promise<string> {
-  const root = await makeProject({ "playbooks/site.ts": SITE });
-  await writeProjectFiles(root, {
-    "inventory/hosts.yaml": `connection: { type: local }
-hosts:
-  alpha: { vars: { dir: ${root}/alpha } }
-  beta: { vars: { dir: ${root}/beta } }
-groups:
-  web: { hosts: [alpha] }
-  db: { hosts: [beta] }
-`,
-    "alpha/.keep": "", "beta/.keep": "",
-  });
-  return root;
-}
 
 describe("plan/apply --list-*", () => {
   it("--list-hosts per play, after --limit; nothing is changed", async () => {
-    const root = await project();
+    const root = await localProject();
     const r = await runMain(["-C", root, "apply", "--list-hosts"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(`playbook: ${join(root, "playbooks/site.ts")}\n\n  play #1 (web): 1 host(s)\n    alpha\n\n  play #2 (db): 1 host(s)\n    beta\n`);
@@ -43,7 +21,7 @@ describe("plan/apply --list-*", () => {
   });
 
   it("--list-tags and --list-tasks, after --tags", async () => {
-    const root = await project();
+    const root = await localProject();
     const tags = await runMain(["-C", root, "plan", "--list-tags"]);
     expect(tags.stdout).toContain("play #1 (web): 1 host(s)\n    TAGS: [motd, webtier]\n");
     const tasks = await runMain(["-C", root, "plan", "--list-tasks", "--tags", "motd"]);
@@ -56,7 +34,7 @@ describe("plan/apply --list-*", () => {
 
 describe("lab exec (local transport)", () => {
   it("runs on every matched host, prints each host's output and exit code, records an audit line", async () => {
-    const root = await project();
+    const root = await localProject();
     const r = await runMain(["-C", root, "exec", "all", "--", "sh", "-c", `echo "on $(basename "$PWD")"; test -f ${root}/alpha/.keep`]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^alpha \| rc=0 \| \d+\.\d\ds >>\non /m);
@@ -67,7 +45,7 @@ describe("lab exec (local transport)", () => {
   });
 
   it("a host whose command fails: its rc, exit 3; one word is a shell line", async () => {
-    const root = await project();
+    const root = await localProject();
     const r = await runMain(["-C", root, "exec", "db", "--", "echo out; echo err >&2; exit 7"]);
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/^beta \| rc=7 \| \d+\.\d\ds >>\nout\nerr\n/m);
@@ -75,7 +53,7 @@ describe("lab exec (local transport)", () => {
   });
 
   it("arguments are quoted: a $(...) in an argument is data, not a command", async () => {
-    const root = await project();
+    const root = await localProject();
     const r = await runMain(["-C", root, "exec", "alpha", "--", "echo", `$(touch ${root}/pwned)`, "a b"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`$(touch ${root}/pwned) a b\n`);
@@ -83,7 +61,7 @@ describe("lab exec (local transport)", () => {
   });
 
   it("an unknown pattern is exit 2 listing groups and hosts", async () => {
-    const root = await project();
+    const root = await localProject();
     const r = await runMain(["-C", root, "exec", "gamma", "--", "true"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("known groups: web, db, all; known hosts: alpha, beta");
@@ -92,7 +70,7 @@ describe("lab exec (local transport)", () => {
 
 describe("lab facts (local transport)", () => {
   it("the named facts as JSON; an unknown fact is exit 2 listing them", async () => {
-    const root = await project();
+    const root = await localProject();
     const r = await runMain(["-C", root, "facts", "alpha", "kernel", "cpus", "os"]);
     expect(r.code, r.stderr).toBe(0);
     const f = JSON.parse(r.stdout) as { kernel: string; cpus: number; os: { id: string } };

@@ -1,6 +1,32 @@
 // Run the real CLI entry (main(argv)) in-process and capture what it writes.
 import { vi } from "vitest";
 import { main } from "../../../src/cli/main.ts";
+import { LAB, makeProject, writeProjectFiles } from "../helpers/project.ts";
+
+/** Two plays: "web" (play tag webtier, a file tagged motd) on group web, "db" on group db. */
+export const TWO_PLAYS = `import { definePlaybook, inline, file } from ${LAB};
+export default definePlaybook({ name: "site", plays: [
+  { name: "web", hosts: "web", tags: ["webtier"], roles: (h) => [inline([file({ path: String(h.vars.dir) + "/motd", content: "hi\\n" }, { tags: ["motd"] })])] },
+  { name: "db", hosts: "db", roles: (h) => [inline([file({ path: String(h.vars.dir) + "/pg", content: "pg\\n" })])] },
+] });
+`;
+
+/** A project of two local-transport hosts: alpha in group web, beta in group db, each with its own target folder. */
+export async function localProject(site = TWO_PLAYS): Promise<string> {
+  const root = await makeProject({ "playbooks/site.ts": site });
+  await writeProjectFiles(root, {
+    "inventory/hosts.yaml": `connection: { type: local }
+hosts:
+  alpha: { vars: { dir: ${root}/alpha } }
+  beta: { vars: { dir: ${root}/beta } }
+groups:
+  web: { hosts: [alpha] }
+  db: { hosts: [beta] }
+`,
+    "alpha/.keep": "", "beta/.keep": "",
+  });
+  return root;
+}
 
 export interface MainRun { code: number; stdout: string; stderr: string }
 

@@ -3,32 +3,10 @@
 // playbook whose import fails. Through the real CLI entry, local transport.
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { LAB, makeProject } from "../helpers/project.ts";
-import { runMain } from "./helpers-main.ts";
+import { LAB } from "../helpers/project.ts";
+import { localProject, runMain, TWO_PLAYS } from "./helpers-main.ts";
 
-const SITE = `import { definePlaybook, inline, file } from ${LAB};
-export default definePlaybook({ name: "site", plays: [
-  { name: "web", hosts: "web", tags: ["webtier"], roles: (h) => [inline([file({ path: String(h.vars.dir) + "/motd", content: "hi\\n" }, { tags: ["motd"] })])] },
-  { name: "db", hosts: "db", roles: (h) => [inline([file({ path: String(h.vars.dir) + "/pg", content: "pg\\n" })])] },
-] });
-`;
 
-async function project(site = SITE): Promise<string> {
-  const root = await makeProject({ "playbooks/site.ts": site });
-  const { writeProjectFiles } = await import("../helpers/project.ts");
-  await writeProjectFiles(root, {
-    "inventory/hosts.yaml": `connection: { type: local }
-hosts:
-  alpha: { vars: { dir: ${root}/alpha } }
-  beta: { vars: { dir: ${root}/beta } }
-groups:
-  web: { hosts: [alpha] }
-  db: { hosts: [beta] }
-`,
-    "alpha/.keep": "", "beta/.keep": "",
-  });
-  return root;
-}
 
 describe("bad numbers name the flag", () => {
   it.each([
@@ -38,7 +16,7 @@ describe("bad numbers name the flag", () => {
     [["apply", "--lock-timeout", "1.5"], "--lock-timeout"],
     [["sim", "--port", "70000"], "--port"],
   ])("%j is exit 2", async (args, flag) => {
-    const root = await project();
+    const root = await localProject();
     const r = await runMain(["-C", root, ...args]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(flag);
@@ -46,7 +24,7 @@ describe("bad numbers name the flag", () => {
   });
 
   it("a good number still runs", async () => {
-    const root = await project();
+    const root = await localProject();
     const r = await runMain(["-C", root, "plan", "--forks", "3"]);
     expect(r.stderr).not.toContain("error");
     expect(r.code).toBe(0);
@@ -55,7 +33,7 @@ describe("bad numbers name the flag", () => {
 
 describe("tags", () => {
   it("--tags naming a tag no step has is exit 2 listing the known tags", async () => {
-    const root = await project();
+    const root = await localProject();
     const r = await runMain(["-C", root, "plan", "--tags", "motd,mtod"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`--tags: no step has the tag "mtod"`);
@@ -63,7 +41,7 @@ describe("tags", () => {
   });
 
   it("--skip-tags too; known tags select as before", async () => {
-    const root = await project();
+    const root = await localProject();
     const bad = await runMain(["-C", root, "plan", "--skip-tags", "nope"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain(`--skip-tags: no step has the tag "nope"`);
@@ -76,7 +54,7 @@ describe("tags", () => {
 
 describe("--limit", () => {
   it("an unknown name lists groups and hosts", async () => {
-    const root = await project();
+    const root = await localProject();
     const r = await runMain(["-C", root, "plan", "--limit", "gamma"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`"gamma" is neither a host nor a group`);
@@ -84,7 +62,7 @@ describe("--limit", () => {
   });
 
   it("a pattern that matches no host lists groups and hosts", async () => {
-    const root = await project();
+    const root = await localProject();
     const r = await runMain(["-C", root, "plan", "--limit", "web:&db"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("no hosts matched --limit web:&db");
@@ -94,7 +72,7 @@ describe("--limit", () => {
 
 describe("a playbook whose import fails", () => {
   it("names the missing import and the importing file, not 'playbook not found'", async () => {
-    const root = await project(`import { helper } from "../roles/missing.ts";\nvoid helper;\n${SITE}`);
+    const root = await localProject(`import { helper } from "../roles/missing.ts";\nvoid helper;\n${TWO_PLAYS}`);
     const r = await runMain(["-C", root, "plan"]);
     expect(r.code).toBe(2);
     expect(r.stderr).not.toContain("playbook not found");
@@ -103,7 +81,7 @@ describe("a playbook whose import fails", () => {
   });
 
   it("a missing playbook is still 'playbook not found'", async () => {
-    const root = await project();
+    const root = await localProject();
     const r = await runMain(["-C", root, "plan", "playbooks/nope.ts"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`playbook not found: ${join(root, "playbooks", "nope.ts")}`);
@@ -118,7 +96,7 @@ export default definePlaybook({ name: "site", vars, plays: [{ name: "p", hosts: 
 ])] }] });
 `;
   it("flag=true is a boolean, n=3 a number, name=007 stays a string", async () => {
-    const root = await project(TYPED);
+    const root = await localProject(TYPED);
     const r = await runMain(["-C", root, "apply", "-e", "flag=true", "-e", "n=3", "-e", "name=007"]);
     expect(r.code, r.stderr).toBe(0);
     const { readFile } = await import("node:fs/promises");
@@ -126,7 +104,7 @@ export default definePlaybook({ name: "site", vars, plays: [{ name: "p", hosts: 
   });
 
   it("a value that is not of the declared type is exit 2 naming the var", async () => {
-    const root = await project(TYPED);
+    const root = await localProject(TYPED);
     const r = await runMain(["-C", root, "plan", "-e", "flag=maybe"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--extra-vars flag: must be boolean");
