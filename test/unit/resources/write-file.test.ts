@@ -142,3 +142,14 @@ describe("writeFileAtomic", () => {
     expect(await temps()).toEqual([]);
   });
 });
+
+describe("file({ validate })", () => {
+  it("a validate command without %s is refused when the resource is declared", async () => {
+    const { file } = await import("../../../src/resources/file.ts");
+    const e = (() => { try { file({ path: "/etc/sudoers.d/x", content: "x\n", validate: "visudo -c" }); } catch (err) { return err; } })();
+    expect(e).toBeInstanceOf(LabError);
+    expect((e as LabError).code).toBe(2);
+    expect((e as LabError).message).toContain("validate");
+    expect(() => file({ path: "/etc/sudoers.d/x", content: "x\n", validate: "visudo -cf %s" })).not.toThrow();
+  });
+});
