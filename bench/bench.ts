@@ -14,7 +14,8 @@ import { dirname, join, relative, resolve } from "node:path";
 import { buildImage, startHosts, stopPrefix } from "../test/hosts/hosts.ts";
 import { checkTable, memoryTable, targetLines, timeTable, type Phase, type SizeResult } from "./report.ts";
 import { killActive } from "./measure.ts";
-import { REPO, ansibleRun, closeAllMasters, fingerprint, floor, labApply, labPlanIsClean, labStartup, writeSite, type Outcome, type Site, type Tool } from "./tools.ts";
+import { measureStartup, startupTable } from "./startup.ts";
+import { REPO, ansibleRun, closeAllMasters, fingerprint, floor, labApply, labPlanIsClean, writeSite, type Outcome, type Site, type Tool } from "./tools.ts";
 
 const PREFIX = "lab-bench";
 const SUBNET = "127.0.30";
@@ -151,8 +152,7 @@ async function main(): Promise<void> {
   const load0 = readFileSync("/proc/loadavg", "utf8").trim();
   log(`sizes ${sizes.join(", ")}; ${reps} repetitions; load average at start: ${load0}`);
   await buildImage();
-  const startup = [];
-  for (let i = 0; i < 3; i++) startup.push(await labStartup());
+  const startup = await measureStartup(reps);
   const results: SizeResult[] = sizes.map((hosts) => ({
     hosts, floor: [], restartMs: [], crossCheck: [],
     runs: { lab: { first: [], noop: [] }, ansible: { first: [], noop: [] } },
@@ -187,7 +187,6 @@ async function main(): Promise<void> {
     await stopPrefix(PREFIX);
   }
   const load1 = readFileSync("/proc/loadavg", "utf8").trim();
-  const startupMs = startup.map((m) => m.wallMs).sort((a, b) => a - b)[1] ?? NaN;
   const restarts = results.flatMap((r) => r.restartMs);
 
   const md = [
@@ -206,7 +205,9 @@ async function main(): Promise<void> {
     "",
     targetLines(results),
     "",
-    `lab process startup alone (\`lab --help\`: node + tsx + the CLI's modules, no host): ${secs(startupMs)}.`,
+    "## Start-up and `lab check` (no host)",
+    "",
+    startupTable(startup),
     "",
     "## Did both do the same thing?",
     "",

@@ -14,7 +14,7 @@ import { measure, type Measurement } from "./measure.ts";
 const run = promisify(execFile);
 
 export const REPO = resolve(import.meta.dirname, "..");
-const LAB_BIN = join(REPO, "bin/lab.mjs");
+export const LAB_BIN = join(REPO, "bin/lab.mjs");
 const LAB_ROOT = join(REPO, "bench/site/lab");
 const ANSIBLE_DIR = join(REPO, "bench/site/ansible");
 const RUN_TIMEOUT_MS = 300_000;
@@ -130,10 +130,6 @@ export async function labPlanIsClean(site: Site, forks: number): Promise<{ clean
 }
 
 /** The fixed cost of starting lab (node + tsx + the CLI's modules), no host contacted. */
-export function labStartup(): Promise<Measurement> {
-  return measure(["node", LAB_BIN, "--help"], { cwd: REPO });
-}
-
 const RECAP = /^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)/gm;
 
 /** ControlPath dirs of Ansible runs in progress: their masters outlive an interrupted run. */

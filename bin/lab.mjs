@@ -1,17 +1,27 @@
 #!/usr/bin/env node
-// Entry point: register tsx so playbooks, roles and the engine load as TypeScript
-// with no build step, then hand over to the CLI (the only place that exits).
+// Entry point: run lab's own code built as JavaScript (dist/, see bin/build.mjs) when the
+// build is fresh, else straight from src/ through tsx (slower start, same behaviour). Either
+// way the user's TypeScript (playbooks, roles) loads through tsx, registered on first use.
+// Then hand over to the CLI (the only place that exits).
 //
-// Loading takes about a second; a signal in that time would kill lab with Node's
-// default action (no recap, no audit record). Hold it, and deliver it again once
-// main() has installed its own handlers (synchronously, before its first await).
+// A signal while loading would kill lab with Node's default action (no recap, no audit
+// record). Hold it, and deliver it again once main() has installed its own handlers
+// (synchronously, before its first await).
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"];
 const early = [];
 const hold = (sig) => early.push(sig);
 for (const s of SIGNALS) process.on(s, hold);
-const { register } = await import("tsx/esm/api");
-register();
-const { main } = await import("../src/cli/main.ts");
+const { fresh } = await import("./build.mjs");
+let main;
+if (fresh()) {
+  // Stack traces of lab's own code through dist/'s source maps: src/ positions.
+  process.setSourceMapsEnabled(true);
+  ({ main } = await import("../dist/cli/main.js"));
+} else {
+  const { register } = await import("tsx/esm/api");
+  register();
+  ({ main } = await import("../src/cli/main.ts"));
+}
 const running = main(process.argv.slice(2));
 for (const s of SIGNALS) process.off(s, hold);
 for (const s of early) process.kill(process.pid, s);

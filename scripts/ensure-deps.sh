@@ -19,7 +19,7 @@ log() { echo "ensure-deps: $*" >&2; }
 
 # openssh-server is deliberately absent: sshd lives in the test host image, and its
 # postinst would start an sshd on the machine's port 22.
-PACKAGES=(docker.io docker-compose debootstrap openssh-client ansible postgresql-15 pgbackrest iproute2 sudo util-linux age dpkg-dev time openssl python3 cron)
+PACKAGES=(docker.io docker-compose debootstrap openssh-client ansible postgresql-15 pgbackrest iproute2 sudo util-linux age dpkg-dev time openssl python3 cron bind9-dnsutils)
 
 install_packages() {
   local missing=() p
@@ -63,6 +63,8 @@ npm_install() {
     log "npm ci"
     (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
   fi
+  # lab's own code as JavaScript (`npm ci` builds it too, as `prepare`): rebuilt when src/ changed.
+  node "$ROOT/bin/build.mjs" --if-stale
 }
 
 [[ ${LAB_SKIP_APT:-0} == 1 ]] || install_packages

@@ -114,6 +114,26 @@ export function wallClock(at: Date, timeZone: string) {
 }
 
 /**
+ * Minute by minute through a time zone's wall clock, fast: the zone's UTC offset is read
+ * (Intl, slow) once per quarter hour — every real offset and DST switch falls on a
+ * quarter hour — and the wall clock of each minute is UTC plus that offset.
+ */
+function* minutes(timeZone: string, start: number, end: number): Generator<[number, ReturnType<typeof wallClock>]> {
+  const QUARTER = 900_000;
+  let block = Number.NaN;
+  let offset = 0;
+  for (let t = start; t < end; t += 60_000) {
+    if (Math.floor(t / QUARTER) !== block) {
+      block = Math.floor(t / QUARTER);
+      const w = wallClock(new Date(t), timeZone);
+      offset = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute) - t;
+    }
+    const d = new Date(t + offset);
+    yield [t, { weekday: d.getUTCDay(), year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes() }];
+  }
+}
+
+/**
  * The longest time in seconds between two runs of `event` over `days` days from
  * `from` (minute steps, in `timeZone`), Infinity when it fires at most once.
  */
@@ -122,8 +142,8 @@ export function longestGap(event: CalendarEvent, timeZone: string, from: Date, d
   let first: number | undefined;
   let prev: number | undefined;
   let gap = 0;
-  for (let t = start; t < start + days * 86_400_000; t += 60_000) {
-    if (!event.matches(wallClock(new Date(t), timeZone))) continue;
+  for (const [t, wall] of minutes(timeZone, start, start + days * 86_400_000)) {
+    if (!event.matches(wall)) continue;
     if (prev !== undefined) gap = Math.max(gap, (t - prev) / 1000);
     first ??= t;
     prev = t;
@@ -134,6 +154,6 @@ export function longestGap(event: CalendarEvent, timeZone: string, from: Date, d
 /** The first minute at or after `from` when `event` fires (in `timeZone`), within `days` days; undefined when it does not. */
 export function nextEvent(event: CalendarEvent, timeZone: string, from: Date, days = 35): Date | undefined {
   const start = Math.ceil(from.getTime() / 60_000) * 60_000;
-  for (let t = start; t < start + days * 86_400_000; t += 60_000) if (event.matches(wallClock(new Date(t), timeZone))) return new Date(t);
+  for (const [t, wall] of minutes(timeZone, start, start + days * 86_400_000)) if (event.matches(wall)) return new Date(t);
   return undefined;
 }

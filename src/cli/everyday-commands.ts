@@ -3,7 +3,6 @@
 import { resolve } from "node:path";
 import { Command, Option } from "commander";
 import { badInput } from "../errors.ts";
-import { loadInventory } from "../inventory/inventory.ts";
 import type { ListKind } from "./list-plays.ts";
 import { wholeNumber } from "./number-option.ts";
 
@@ -33,6 +32,7 @@ export function registerEverydayCommands(program: Command, shared: Shared, done:
       if (given.length !== 1) throw badInput(`lab inventory: give exactly one of --list, --graph, --host NAME${given.length ? ` (got ${given.join(", ")})` : ""}`);
       const { root, inventory } = paths(program);
       const { inventoryCommand } = await import("./inventory-command.ts");
+      const { loadInventory } = await import("../inventory/inventory.ts");
       const inv = await loadInventory({ path: inventory, root, missingKeyFiles: "stand-in" });
       done(inventoryCommand(inv, o.list ? { list: true } : o.graph ? { graph: true } : { host: o.host! }, process.stdout));
     });

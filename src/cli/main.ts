@@ -1,26 +1,22 @@
 // argv -> commands. The only place that decides the process's exit code.
+// Commands' modules are imported in their action (`await import(...)`), so start-up and
+// --help load only commander and this file; statically imported here: only what is light.
 import { Command, CommanderError, Option } from "commander";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ExitCode, LabError } from "../errors.ts";
 import { redact } from "../secrets/secret.ts";
-import { loadInventory } from "../inventory/inventory.ts";
-import { parseExtraVars } from "./extra-vars.ts";
 import { wholeNumber } from "./number-option.ts";
-import { applyProjectConfig } from "./config-defaults.ts";
 import { listOption, registerEverydayCommands } from "./everyday-commands.ts";
-import { secretInput } from "./read-hidden.ts";
-import { hostsTrust } from "./hosts-command.ts";
-import { runCommand } from "./run-command.ts";
 import { installSignals } from "./signals.ts";
-import { checkCommand } from "./check-command.ts";
 import { registerBackupCommands } from "./backup-command.ts";
 import { registerScheduleCommands } from "./schedule-cli.ts";
-import { secretsEdit, secretsGet, secretsInit, secretsList, secretsRekey, secretsRemove, secretsSet } from "./secrets-command.ts";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const list = (v: string, prev: string[]) => [...prev, ...v.split(",").map((s) => s.trim()).filter(Boolean)];
 
-export async function main(argv: string[]): Promise<number> {
+/** `inspect`: hand the built program to a reader (scripts/gen-reference.ts) instead of running it. */
+export async function main(argv: string[], hooks: { inspect?: (program: Command) => void } = {}): Promise<number> {
   let code: number = ExitCode.ok;
   let verbose = argv.includes("-v") || argv.includes("--verbose");
   // SIGINT, SIGTERM, SIGHUP: the first winds down, the second stops at once (after the hard-exit hooks).
@@ -28,13 +24,14 @@ export async function main(argv: string[]): Promise<number> {
 
   const program = new Command("lab")
     .description("Typed, agentless configuration for a Proxmox homelab: read -> diff -> apply.")
+    .version((JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .option("-C, --root <dir>", "project root (holds inventory/, playbooks/, templates/)", ".")
     .addOption(new Option("-i, --inventory <path>", "inventory file or folder").env("LAB_INVENTORY").default("inventory"))
     .option("-v, --verbose", "show ok steps, commands and stack traces")
     // lab.config.yaml: defaults for what a flag or LAB_* variable did not set.
-    .hook("preAction", (_program, action) => applyProjectConfig(program, action));
+    .hook("preAction", async (_program, action) => (await import("./config-defaults.ts")).applyProjectConfig(program, action));
 
   const runOpts = (cmd: Command) => cmd
     .argument("[playbook]", "playbook file", "playbooks/site.ts")
@@ -53,6 +50,8 @@ export async function main(argv: string[]): Promise<number> {
   const doRun = async (playbook: string, o: Record<string, unknown>, check: boolean) => {
     const g = program.opts<{ root: string; inventory: string }>();
     const root = resolve(g.root);
+    const { runCommand } = await import("./run-command.ts");
+    const { parseExtraVars } = await import("./extra-vars.ts");
     const r = await runCommand({
       root,
       inventory: resolve(root, g.inventory),
@@ -88,6 +87,7 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (pbs: string[]) => {
       const g = program.opts<{ root: string; inventory: string }>();
       const root = resolve(g.root);
+      const { checkCommand } = await import("./check-command.ts");
       code = await checkCommand({ root, inventory: resolve(root, g.inventory), playbooks: pbs, out: process.stdout });
     });
 
@@ -99,6 +99,8 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (names: string[], o: { fingerprint?: string }) => {
       const g = program.opts<{ root: string; inventory: string }>();
       const root = resolve(g.root);
+      const { loadInventory } = await import("../inventory/inventory.ts");
+      const { hostsTrust } = await import("./hosts-command.ts");
       // VMs' .pub keys are not needed to pin a host key: a key the demo has not made yet is no error here.
       const inv = await loadInventory({ path: resolve(root, g.inventory), root, missingKeyFiles: "stand-in" });
       code = await hostsTrust(inv, names, o.fingerprint, process.stdout);
@@ -112,14 +114,15 @@ export async function main(argv: string[]): Promise<number> {
     const file = secrets.opts<{ file?: string }>().file ?? process.env.LAB_SECRETS_FILE;
     return { root: resolve(program.opts<{ root: string }>().root), ...(file ? { file } : {}) };
   };
-  secrets.command("init").description("create a key (~/.config/lab/age.key) and an empty secrets file").action(async () => { code = await secretsInit(sopts()); });
-  secrets.command("list").description("names only").action(async () => { code = await secretsList(sopts()); });
-  secrets.command("get").argument("<name>").description("print one value (the only command that does)").action(async (n: string) => { code = await secretsGet(n, sopts()); });
+  const sec = () => import("./secrets-command.ts");
+  secrets.command("init").description("create a key (~/.config/lab/age.key) and an empty secrets file").action(async () => { code = await (await sec()).secretsInit(sopts()); });
+  secrets.command("list").description("names only").action(async () => { code = await (await sec()).secretsList(sopts()); });
+  secrets.command("get").argument("<name>").description("print one value (the only command that does)").action(async (n: string) => { code = await (await sec()).secretsGet(n, sopts()); });
   secrets.command("set").argument("<name>").description("set a value: typed without echo on a terminal, else read from stdin (never from argv: it would land in shell history)")
-    .action(async (n: string) => { code = await secretsSet(n, await secretInput(n, process.stdin, process.stderr), sopts()); });
-  secrets.command("rm").argument("<name>").action(async (n: string) => { code = await secretsRemove(n, sopts()); });
-  secrets.command("edit").description("edit in $EDITOR (a private temp copy, removed afterwards)").action(async () => { code = await secretsEdit({ ...sopts(), signals }); });
-  secrets.command("rekey").description("re-encrypt for the recipients in .age-recipients").action(async () => { code = await secretsRekey(sopts()); });
+    .action(async (n: string) => { code = await (await sec()).secretsSet(n, await (await import("./read-hidden.ts")).secretInput(n, process.stdin, process.stderr), sopts()); });
+  secrets.command("rm").argument("<name>").action(async (n: string) => { code = await (await sec()).secretsRemove(n, sopts()); });
+  secrets.command("edit").description("edit in $EDITOR (a private temp copy, removed afterwards)").action(async () => { code = await (await sec()).secretsEdit({ ...sopts(), signals }); });
+  secrets.command("rekey").description("re-encrypt for the recipients in .age-recipients").action(async () => { code = await (await sec()).secretsRekey(sopts()); });
 
   // `lab import ansible`: loaded on demand (only this command needs the importer).
   program.command("import").description("convert another tool's inventory into a lab inventory")
@@ -213,6 +216,11 @@ export async function main(argv: string[]): Promise<number> {
       });
     });
 
+  if (hooks.inspect) {
+    signals.dispose();
+    hooks.inspect(program);
+    return code;
+  }
   try {
     await program.parseAsync(argv, { from: "user" });
     verbose = Boolean(program.opts<{ verbose?: boolean }>().verbose);

@@ -1,11 +1,9 @@
 // Where a playbook or role called into lab (file:line:col of its source, through
 // tsx's source maps): role-var and resource-option errors point at that line.
 import { fileURLToPath } from "node:url";
-import { dirname } from "node:path";
+import { isLabCode } from "./lab-code.ts";
 
 export interface Position { file: string; line: number; col: number }
-
-const SRC = dirname(dirname(fileURLToPath(import.meta.url)));
 
 /** The first stack frame outside lab's own src/ and node_modules: the line in a playbook or role that called. */
 export function callSite(): Position | undefined {
@@ -13,7 +11,7 @@ export function callSite(): Position | undefined {
     const m = /\(?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?\s*$/.exec(frame);
     if (!m) continue;
     const file = m[1]!.startsWith("file://") ? fileURLToPath(m[1]!) : m[1]!;
-    if (file.startsWith(`${SRC}/`) || file.includes("/node_modules/")) continue;
+    if (isLabCode(file) || file.includes("/node_modules/")) continue;
     return { file, line: Number(m[2]), col: Number(m[3]) };
   }
   return undefined;

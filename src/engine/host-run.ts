@@ -54,7 +54,8 @@ export async function runHostPlay(ctx: HostCtx, plan: HostPlan, opts: HostRunOpt
       const have = await r.read(ctx);
       changes = r.diff(r.want, have);
       if (changes.length === 0) {
-        emit({ id: r.id, role: step.role, status: "ok", changes: [], reason: r.ok?.(have) ?? "already in the wanted state", durationMs: performance.now() - t0 });
+        const note = r.note?.(have);
+        emit({ id: r.id, role: step.role, status: "ok", changes: [], reason: r.ok?.(have) ?? "already in the wanted state", ...(note ? { note: redact(note) } : {}), durationMs: performance.now() - t0 });
         continue;
       }
       if (!opts.check) {

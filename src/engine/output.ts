@@ -19,12 +19,12 @@ export function colorDiff(diff: string): string {
 export function formatChanges(r: RunResult, verbose: boolean, color = false): string {
   const out: string[] = [];
   for (const host of Object.keys(r.hosts)) {
-    const mine = r.results.filter((s) => s.host === host && (s.status !== "ok" || verbose));
+    const mine = r.results.filter((s) => s.host === host && (s.status !== "ok" || s.note || verbose));
     if (mine.length === 0) continue;
     out.push(`\n${host}:`);
     for (const s of mine) {
       const mark = { changed: r.check ? "~" : "*", ok: "=", failed: "!", unreachable: "!", skipped: "-" }[s.status];
-      if (s.changes.length === 0) out.push(`  ${mark} ${s.id}${s.reason ? `: ${s.reason}` : ""}${s.hint ? `\n      ${s.hint}` : ""}`);
+      if (s.changes.length === 0) out.push(`  ${mark} ${s.id}${s.note ? `: ${s.note}` : s.reason ? `: ${s.reason}` : ""}${s.hint ? `\n      ${s.hint}` : ""}`);
       for (const c of s.changes) {
         out.push(`  ${mark} ${s.id}: ${c.summary}${c.pending ? " (pending: takes effect after a reboot)" : ""}`);
         if (c.diff) out.push((color ? colorDiff(c.diff) : c.diff).split("\n").map((l) => `      ${l}`).join("\n"));

@@ -55,14 +55,15 @@ export interface RoleDefinition<S extends TSchema> {
   resources(vars: Static<S>, host: HostInfo, tools: RoleTools): Resource[] | RoleOutput;
 }
 
-export type Role<V> = (vars: V, options?: { tags?: string[] }) => RoleUse;
+/** A role: call it with vars to use it in a play; `roleName` and `varsSchema` describe it (docs/reference/roles.md). */
+export type Role<V> = ((vars: V, options?: { tags?: string[] }) => RoleUse) & { readonly roleName: string; readonly varsSchema: TSchema };
 
 export function defineRole<S extends TSchema>(def: RoleDefinition<S>): Role<Static<S>> {
   // A playbook run without `lab check` (plain JS, an old `schema:` key) reaches here untyped.
   if (typeof def.vars !== "object" || def.vars === null) {
     throw badInput(`role ${JSON.stringify(def.name)}: no vars schema`, callSite() ?? {}, "declare the role's vars once: defineRole({ name, vars: Type.Object({ ... }), resources })");
   }
-  return (vars, options) => {
+  const use = (vars: Static<S>, options?: { tags?: string[] }): RoleUse => {
     const at = callSite();
     return {
       role: def.name,
@@ -76,6 +77,7 @@ export function defineRole<S extends TSchema>(def: RoleDefinition<S>): Role<Stat
       },
     };
   };
+  return Object.assign(use, { roleName: def.name, varsSchema: def.vars });
 }
 
 /** A project's host vars: name -> TypeBox schema (with `default` and `description`). Undeclared vars are an error. */

@@ -16,6 +16,8 @@ export interface StepResult {
   reason?: string;
   /** Error hint / command for failed steps. */
   hint?: string;
+  /** Shown even for an ok step (Resource.note), e.g. "3 upgrades pending". */
+  note?: string;
   durationMs: number;
 }
 

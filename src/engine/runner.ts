@@ -8,6 +8,7 @@ import { ExitCode, LabError, badInput } from "../errors.ts";
 import { RunContext, type RunContextOptions } from "./context.ts";
 import { runHostPlay } from "./host-run.ts";
 import { throwSite } from "./throw-site.ts";
+import { userCodeReady } from "./user-code.ts";
 import type { Playbook } from "./playbook.ts";
 import { summarize, type HostSummary, type StepResult } from "./results.ts";
 import { knownNames } from "../inventory/patterns.ts";
@@ -44,6 +45,7 @@ export interface Prepared { playbook: Playbook; file: string; plays: PlayPlan[] 
 
 export async function loadPlaybook(file: string): Promise<Playbook> {
   let mod: { default?: unknown };
+  await userCodeReady();
   try {
     mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown };
   } catch (e) {

@@ -4,8 +4,8 @@
 import { resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Where } from "../errors.ts";
+import { isLabCode } from "./lab-code.ts";
 
-const LAB_SRC = resolve(import.meta.dirname, "..") + sep;
 const FRAME = /(?:\(|at )((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?$/;
 
 /** root: only frames under it count (default: any file outside lab's engine). */
@@ -17,7 +17,7 @@ export function throwSite(e: unknown, root = "/"): Required<Pick<Where, "file" |
     const m = FRAME.exec(line.trim());
     if (!m) continue;
     const file = m[1]!.startsWith("file://") ? fileURLToPath(m[1]!) : m[1]!;
-    if (!file.startsWith(projectDir) || file.startsWith(LAB_SRC) || file.split(sep).includes("node_modules")) continue;
+    if (!file.startsWith(projectDir) || isLabCode(file) || file.split(sep).includes("node_modules")) continue;
     return { file, line: Number(m[2]), col: Number(m[3]) };
   }
   return undefined;

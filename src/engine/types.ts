@@ -107,6 +107,8 @@ export interface Resource<Want = unknown, Have = unknown> {
   apply(ctx: HostCtx, changes: readonly Change[], have: Have): Promise<void>;
   /** Why nothing needs doing (recorded for no-ops). */
   ok?(have: Have): string;
+  /** Something worth showing although it is no change (e.g. pending upgrades): printed by plan and apply without -v. */
+  note?(have: Have): string | undefined;
   /** Merge a following resource of the same kind into this one (e.g. one apt call per host). */
   merge?(next: Resource): Resource | undefined;
 }

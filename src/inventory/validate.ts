@@ -1,18 +1,19 @@
 // Validate an inventory file against the model (src/inventory/model.ts, published
 // as inventory/schema.json) and turn ajv's first error into one message with file:line:col.
-import { Ajv, type ErrorObject } from "ajv";
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { badInput } from "../errors.ts";
 import { InventoryFile } from "./model.ts";
 import type { YamlSource } from "./yaml-source.ts";
 
-const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
-const validateFile = ajv.compile<InventoryFile>(InventoryFile);
+// Compiled on first use (a few hundred ms): importers that only format errors (policy, drills) never pay for it.
+let validateFile: ValidateFunction<InventoryFile> | undefined;
 
 /** A file that passed the model: its data is typed. */
 export interface InventorySource { src: YamlSource; data: InventoryFile }
 
 export function validateInventoryFile(src: YamlSource): InventorySource {
   const data = src.data;
+  validateFile ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile<InventoryFile>(InventoryFile);
   if (validateFile(data)) return { src, data };
   const err = pickError(validateFile.errors ?? []);
   throw err ? schemaError(src, err) : badInput("invalid inventory file", { file: src.file });

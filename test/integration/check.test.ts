@@ -5,7 +5,7 @@ import { symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, expect, inject, it } from "vitest";
 import type { TestLabData } from "../hosts/hosts.ts";
-import { REPO, makeProject, type TestProject } from "./project.ts";
+import { LAB_API, REPO, makeProject, type TestProject } from "./project.ts";
 
 const ROLE = `
 import { Type, defineRole, file } from "@lab";
@@ -29,7 +29,9 @@ beforeAll(async () => {
     files: {
       "roles/motd.ts": ROLE,
       "playbooks/site.ts": playbook(`{ text: "hi", lines: 2 }`),
-      "tsconfig.json": JSON.stringify({ extends: join(REPO, "tsconfig.json"), include: ["roles", "playbooks"] }),
+      "tsconfig.json": JSON.stringify({ extends: join(REPO, "tsconfig.json"), include: ["roles", "playbooks", "scripts"] }),
+      // In the tsconfig, but neither a playbook, a role, inventory vars nor imported by one: not lab check's business.
+      "scripts/tool.ts": `export const n: number = "not a number";\n`,
     },
   });
   await symlink(join(REPO, "node_modules"), join(p.root, "node_modules"));
@@ -38,6 +40,7 @@ beforeAll(async () => {
 it("passes a correct project", async () => {
   const r = await p.lab(["check"]);
   expect(r.stderr + r.stdout).toContain("playbooks/site.ts: ok (1 play(s), 3 step(s))");
+  expect(r.stdout).toContain("types: ok (playbooks/site.ts, roles/motd.ts and what they import)\n");
   expect(r.code).toBe(0);
 });
 
@@ -46,6 +49,17 @@ it("fails a wrong var type at compile time, naming file and line", async () => {
   const r = await p.lab(["check"]);
   expect(r.code).toBe(2);
   expect(r.stdout).toMatch(/playbooks\/site\.ts\(4,\d+\): error TS2322: Type 'string' is not assignable to type 'number'/);
+  expect(r.stdout).not.toContain("types: ok");
+  // Unchanged since: the incremental cache (.lab/check/) reports the same errors again, never "ok".
+  const again = await p.lab(["check"]);
+  expect(again.code).toBe(2);
+  expect(again.stdout).toMatch(/playbooks\/site\.ts\(4,\d+\): error TS2322/);
+  expect(again.stdout).not.toContain("types: ok");
+  // Fixed: passes again.
+  await p.write("playbooks/site.ts", playbook(`{ text: "hi", lines: 2 }`).replaceAll("@lab", LAB_API));
+  const fixed = await p.lab(["check"]);
+  expect(fixed.stdout).toContain("types: ok (playbooks/site.ts, roles/motd.ts and what they import)\n");
+  expect(fixed.code).toBe(0);
 });
 
 it("passes on a fresh checkout of this repository, before the demo made anything (.lab/, secrets)", async () => {

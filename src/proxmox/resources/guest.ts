@@ -1,7 +1,8 @@
 // Guests of lab's VMs as SSH hosts: the address comes from the guest agent, and
 // the SSH host key is read through the agent (over the pinned API) and pinned
 // before the first SSH connection — no trust on first use.
-import type { GuestResolver } from "../../engine/context.ts";
+import type { GuestResolver, ServiceCtx } from "../../engine/context.ts";
+import type { Secret } from "../../secrets/secret.ts";
 import type { HostInfo } from "../../engine/types.ts";
 import type { LabModel } from "../../inventory/model.ts";
 import { ExitCode, LabError, NotCreatedYetError } from "../../errors.ts";
@@ -53,4 +54,11 @@ export async function pinGuestKey(api: PveApi, node: string, vmid: number, ip: s
     }
     await appendKnownHost(c.knownHosts, ip, c.port, blob);
   }
+}
+
+/** A VM's IPv4 address as its guest agent reports it, for roles that publish it (the dns role's records). */
+export async function vmIpv4(ctx: ServiceCtx, tools: { lab: LabModel; root: string; secret(name: string): Secret }, vm: string): Promise<string> {
+  const { name, ep } = endpointOfVm(tools.lab, vm);
+  const api = await pveService(name, ep, tools.secret(ep.token_secret), tools.root)(ctx);
+  return (await guestAddress(api, ep.node, vm)).ip;
 }

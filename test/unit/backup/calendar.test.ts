@@ -56,4 +56,13 @@ describe("nextEvent", () => {
     expect(nextEvent(parseCalendarEvent("mon..fri 02:30"), "UTC", new Date("2026-12-05T12:00:00Z"))).toEqual(new Date("2026-12-07T02:30:00Z"));
     expect(nextEvent(parseCalendarEvent("2030-01-01"), "UTC", new Date("2026-12-01T00:00:00Z"))).toBeUndefined();
   });
+
+  it("zones whose offset is not whole hours, and a half-hour DST switch (Lord Howe)", () => {
+    // Kathmandu is UTC+5:45: 02:30 there is 20:45 UTC the day before.
+    expect(nextEvent(parseCalendarEvent("02:30"), "Asia/Kathmandu", new Date("2026-12-01T00:00:00Z"))).toEqual(new Date("2026-12-01T20:45:00Z"));
+    // Lord Howe: +10:30 in winter, +11 from the first Sunday of October (02:00 -> 02:30).
+    expect(nextEvent(parseCalendarEvent("02:30"), "Australia/Lord_Howe", new Date("2026-10-03T12:00:00Z"))).toEqual(new Date("2026-10-03T15:30:00Z"));
+    expect(nextEvent(parseCalendarEvent("02:30"), "Australia/Lord_Howe", new Date("2026-10-02T12:00:00Z"))).toEqual(new Date("2026-10-02T16:00:00Z"));
+    expect(longestGap(parseCalendarEvent("*:0/15"), "Asia/Kathmandu", new Date("2026-12-01T00:00:00Z"), 1)).toBe(900);
+  });
 });
