@@ -156,7 +156,7 @@ async function main(): Promise<void> {
   const drillRun = await p.lab(["drill", "--json"], { env, timeoutMs: 3_600_000 });
   load.kill();
   const drill = JSON.parse(drillRun.stdout) as DrillReport;
-  const d = drill.drills[0]!;
+  const d = drill.drills.find((x) => x.kind === "postgres")!;
   const marker = d.restores.find((r) => r.to === "marker");
   const latest = d.restores.find((r) => r.to === "latest");
   log("bare pgbackrest restore + start, by hand");

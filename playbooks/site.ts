@@ -6,12 +6,14 @@ import { definePlaybook } from "../src/index.ts";
 import { siteVars } from "../inventory/vars.ts";
 import { base } from "../roles/base.ts";
 import { demoDatabase } from "../roles/demo-database.ts";
+import { dns } from "../roles/dns.ts";
 import { dockerStacksFor } from "../roles/example-stacks.ts";
 import { nodeExporter, nodeExporterDefaults } from "../roles/node-exporter.ts";
 import { pbsBackup } from "../roles/pbs-backup.ts";
 import { pgbackrestPolicyPlays } from "../roles/pgbackrest-policy.ts";
 import { postgres, postgresDefaults } from "../roles/postgres.ts";
 import { proxmoxLab } from "../roles/proxmox-lab.ts";
+import { updates } from "../roles/updates.ts";
 
 export default definePlaybook({
   name: "site",
@@ -26,6 +28,18 @@ export default definePlaybook({
       name: "base",
       hosts: "servers",
       roles: (host) => [base({ domain: host.vars.domain, note: host.vars.role_note, admins: host.vars.admins })],
+    },
+    {
+      // Security updates in a nightly window (unattended-upgrades); `lab plan` shows what is pending.
+      name: "updates",
+      hosts: "servers:!vm_guests",
+      roles: () => [updates({ window: { start: "03:30", hours: 2 }, reboot: { when: "never" } })],
+    },
+    {
+      // A and PTR records of every host and VM (VM addresses from their guest agents), on backup1.
+      name: "dns",
+      hosts: "backup_hosts",
+      roles: (host) => [dns({ domain: host.vars.domain, listenAddress: host.connection.address })],
     },
     {
       // Docker Engine + the Compose stacks a host's compose_stacks var names (none: nothing).

@@ -41,7 +41,10 @@ export const proxmoxLab = defineRole({
 
     const resources: Resource[] = [
       // First: a missing privilege stops the play before anything changes.
-      permissionPreflight(pve, neededPrivileges(ep.node, [...new Set([ep.storage ?? "local-lvm", ep.image_storage ?? "local"])])),
+      permissionPreflight(pve, neededPrivileges(ep.node, [...new Set([ep.storage ?? "local-lvm", ep.image_storage ?? "local"])], [{
+        bridge, untagged: templates.length > 0,
+        tags: [...new Set(vms.flatMap(([, m]) => [m.vlan, ...(m.extra_vlans ?? [])]).map((n) => vlanOf(n).tag))].sort((a, b) => a - b),
+      }])),
       vlanBridge(pve, { node: ep.node, bridge, vids: vlans.map(([, x]) => x.tag).sort((a, b) => a - b).join(" "), ...(ep.bridge_ports ? { ports: ep.bridge_ports } : {}), comment: "lab: VLAN trunk" }),
       sdnVlans(pve, { zone: ep.sdn_zone ?? "lab", bridge, vnets: vlans.map(([n, x]) => ({ vnet: x.vnet ?? n.toLowerCase().slice(0, 8), tag: x.tag, alias: x.comment ?? n, ...(x.isolated ? { isolatePorts: true } : {}) })) }),
       vlanFirewall(pve, firewallPolicy(vlans.map(([n, x]) => ({

@@ -62,8 +62,8 @@ export async function checkBackups(env: BackupEnv, opts: BackupOptions = {}): Pr
   const pg = env.policy.postgres.filter(selected);
   const vms = env.policy.vms.filter(selected);
   const results = await Promise.all([...pg.map((t) => checkPg(env, t, now, opts.run ?? false)), ...vms.map((t) => checkVms(env, t, now, opts.run ?? false))]);
-  // PostgreSQL restore drills (backups/reports/ next to the policy) older than drill_every: a warning, not a breach.
-  const drills = env.policy.file ? await overdueDrills(dirname(dirname(env.policy.file)), pg, now) : [];
+  // Restore drills (backups/reports/ next to the policy) older than drill_every: a warning, not a breach.
+  const drills = env.policy.file ? await overdueDrills(dirname(dirname(env.policy.file)), [...pg, ...vms], now) : [];
   return backupReport(results, env.now(), drills);
 }
 
@@ -100,7 +100,8 @@ async function checkVms(env: BackupEnv, p: VmPolicy, now: Date, run: boolean): P
   try {
     const api = await env.pve(p.endpoint);
     const node = env.inventory.lab.proxmox[p.endpoint]!.node;
-    const found = (await listVms(api)).filter((v) => !isTemplate(v));
+    // Names as of now, not /cluster/resources' status cycle (a VM made seconds ago is found).
+    const found = (await listVms(api, { current: true })).filter((v) => !isTemplate(v));
     const vms = names.map((name) => {
       const vmid = found.find((v) => v.name === name)?.vmid;
       return vmid === undefined ? { name } : { name, vmid };

@@ -1,7 +1,7 @@
 // argv -> commands. The only place that decides the process's exit code.
 // Commands' modules are imported in their action (`await import(...)`), so start-up and
 // --help load only commander and this file; statically imported here: only what is light.
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ExitCode, LabError } from "../errors.ts";
@@ -21,6 +21,15 @@ export async function main(argv: string[], hooks: { inspect?: (program: Command)
   let verbose = argv.includes("-v") || argv.includes("--verbose");
   // SIGINT, SIGTERM, SIGHUP: the first winds down, the second stops at once (after the hard-exit hooks).
   const signals = installSignals();
+  // A reader that stops early (`lab secrets list | grep -q x`, `| head`) closes the pipe: like any
+  // Unix tool, stop writing and exit quietly instead of crashing on the EPIPE.
+  for (const out of [process.stdout, process.stderr]) {
+    if (out.listenerCount("error") > 0) continue;
+    out.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EPIPE") throw e;
+      process.exit(process.exitCode ?? ExitCode.ok);
+    });
+  }
 
   const program = new Command("lab")
     .description("Typed, agentless configuration for a Proxmox homelab: read -> diff -> apply.")
@@ -175,19 +184,25 @@ export async function main(argv: string[], hooks: { inspect?: (program: Command)
   registerBackupCommands(backup, (c) => { code = c; }, () => verbose);
 
   program.command("drill")
-    .description("restore drills: restore every PostgreSQL target into a scratch copy, check it, measure RPO and RTO (exit 7 on a failed drill)")
+    .description("restore drills: restore every PostgreSQL target into a scratch copy and every VM target's VMs to scratch VMs on the Lab VLAN, check them, measure RPO and RTO (exit 7 on a failed drill)")
     .argument("[targets...]", "only these targets (names in the policy)")
     .option("--json", "print the report as JSON (format_version 1)")
     .option("--policy <file>", "backup policy (default backups/policy.yaml)")
     .option("--drills <file>", "drill definitions (default backups/drills.yaml)")
     .option("--metrics-dir <dir>", "where lab-drill.prom goes (node-exporter textfile collector; default .lab/metrics)")
-    .action(async (targets: string[], o: { json?: boolean; policy?: string; drills?: string; metricsDir?: string }) => {
+    .option("--older", "VM targets: restore a randomly chosen older retained backup too (otherwise once per older_every, default the target's drill_every)")
+    .addOption(new Option("--seed <n>", "seed of the random older-backup pick (default: from the run id; the report records it)").argParser((v) => {
+      if (!/^\d+$/.test(v) || Number(v) > 0xffffffff) throw new InvalidArgumentError("a whole number from 0 to 4294967295");
+      return Number(v);
+    }))
+    .action(async (targets: string[], o: { json?: boolean; policy?: string; drills?: string; metricsDir?: string; older?: boolean; seed?: number }) => {
       const g = program.opts<{ root: string; inventory: string }>();
       const root = resolve(g.root);
       const { drillCommand } = await import("./drill-command.ts");
       code = await drillCommand({
         root, inventory: resolve(root, g.inventory), targets, json: Boolean(o.json), verbose, argv, signal: signals.signal,
         ...(o.policy ? { policy: o.policy } : {}), ...(o.drills ? { drills: o.drills } : {}), ...(o.metricsDir ? { metricsDir: resolve(o.metricsDir) } : {}),
+        ...(o.older ? { older: true } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}),
       });
     });
 

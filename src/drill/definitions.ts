@@ -11,6 +11,7 @@ import type { Inventory } from "../inventory/inventory.ts";
 import { schemaError } from "../inventory/validate.ts";
 import { readYaml, type YamlSource } from "../inventory/yaml-source.ts";
 import { DrillsFile, type SmokeQuery } from "./model.ts";
+import { resolveVmDrills, type VmDrillDef } from "./vm-definitions.ts";
 
 const validateFile = new Ajv({ allErrors: true, strict: false, verbose: true }).compile<DrillsFile>(DrillsFile);
 
@@ -48,27 +49,34 @@ export function planRestores(repos: readonly PgRepo[]): PlannedRestore[] {
   return [...others.map((repo) => ({ repo, to: "marker" as const })), { repo: offsite, to: "latest" }];
 }
 
-export async function loadDrills(opts: { root: string; file?: string; policy: BackupPolicy; inventory: Pick<Inventory, "hosts"> }): Promise<PgDrillDef[]> {
+/** Every drill of the policy: PostgreSQL and VM targets, with backups/drills.yaml's settings. */
+export async function loadDrills(opts: { root: string; file?: string; policy: BackupPolicy; inventory: Pick<Inventory, "hosts" | "lab"> }): Promise<{ postgres: PgDrillDef[]; vms: VmDrillDef[] }> {
   const file = opts.file ?? join(opts.root, DEFAULT_DRILLS_FILE);
-  if (!existsSync(file)) {
-    if (opts.file) throw badInput(`drill definitions not found: ${file}`, { file }, "pass an existing file, or leave --drills out to use backups/drills.yaml");
-    return resolveDrills(undefined, opts.policy, opts.inventory);
+  if (!existsSync(file) && opts.file) throw badInput(`drill definitions not found: ${file}`, { file }, "pass an existing file, or leave --drills out to use backups/drills.yaml");
+  const src = existsSync(file) ? await readYaml(file) : undefined;
+  return { postgres: resolveDrills(src, opts.policy, opts.inventory), vms: resolveVmDrills(validDrills(src), drillsFail(src), opts.policy, opts.inventory) };
+}
+
+/** The file's data, schema-checked (file:line:col of the deepest error); {} without a file. */
+export function validDrills(src: YamlSource | undefined): DrillsFile {
+  if (!src) return {};
+  if (!validateFile(src.data)) {
+    const err = [...(validateFile.errors ?? [])].sort((a, b) => b.instancePath.length - a.instancePath.length)[0];
+    throw err ? schemaError(src, err) : badInput("invalid drill definitions", { file: src.file });
   }
-  return resolveDrills(await readYaml(file), opts.policy, opts.inventory);
+  return src.data;
+}
+
+/** A bad-input error at a path of the drills file (its key for a whole entry). */
+export function drillsFail(src: YamlSource | undefined) {
+  return (path: (string | number)[], message: string, hint: string): never => {
+    throw badInput(message, src ? { file: src.file, ...src.position(path, path.length === 2 ? "key" : "value") } : {}, hint);
+  };
 }
 
 export function resolveDrills(src: YamlSource | undefined, policy: BackupPolicy, inv: Pick<Inventory, "hosts">): PgDrillDef[] {
-  let data: DrillsFile = {};
-  if (src) {
-    if (!validateFile(src.data)) {
-      const err = [...(validateFile.errors ?? [])].sort((a, b) => b.instancePath.length - a.instancePath.length)[0];
-      throw err ? schemaError(src, err) : badInput("invalid drill definitions", { file: src.file });
-    }
-    data = src.data;
-  }
-  const fail = (path: (string | number)[], message: string, hint: string): never => {
-    throw badInput(message, src ? { file: src.file, ...src.position(path, path.length === 2 ? "key" : "value") } : {}, hint);
-  };
+  const data = validDrills(src);
+  const fail = drillsFail(src);
   const overrides = data.postgres ?? {};
   for (const name of Object.keys(overrides)) {
     if (!policy.postgres.some((t) => t.name === name)) fail(["postgres", name], `drill for "${name}": no such PostgreSQL target in the backup policy`, `PostgreSQL targets: ${policy.postgres.map((t) => t.name).join(", ") || "(none)"}`);

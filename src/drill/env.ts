@@ -30,7 +30,10 @@ const lastLines = (text: string, n = 3) => text.trim().split("\n").filter(Boolea
 
 /** Reject as soon as the signal fires (the remote command itself is stopped by cleanup, by its pid file). */
 export function abortable<T>(signal: AbortSignal, p: Promise<T>): Promise<T> {
-  if (signal.aborted) return Promise.reject(new Interrupted());
+  if (signal.aborted) {
+    p.catch(() => undefined); // it may still reject (an aborted API call): not an unhandled rejection
+    return Promise.reject(new Interrupted());
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(new Interrupted());
     signal.addEventListener("abort", onAbort, { once: true });
@@ -48,7 +51,7 @@ export async function step(env: DrillEnv, host: string, what: string, command: s
 export const sleep = (ms: number, signal: AbortSignal) => abortable(signal, new Promise<void>((r) => setTimeout(r, ms)));
 
 /** Poll until `done` returns a value, or fail after `timeoutMs` with `what`. */
-export async function waitFor<T>(env: DrillEnv, what: string, timeoutMs: number, probe: () => Promise<T | undefined>, everyMs = 500): Promise<T> {
+export async function waitFor<T>(env: Pick<DrillEnv, "signal">, what: string, timeoutMs: number, probe: () => Promise<T | undefined>, everyMs = 500): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();

@@ -49,3 +49,12 @@ export async function overdueDrills(root: string, targets: readonly { name: stri
   }
   return out;
 }
+
+/** When a VM target last passed a drill that restored an older backup too (for older_every). */
+export async function lastOlderPass(root: string, target: string): Promise<Date | undefined> {
+  let last: Date | undefined;
+  for (const r of await readReports(root)) {
+    if (!r.interrupted && r.drills.some((d) => d.target === target && d.kind === "vm" && d.ok && d.older.restored)) last = new Date(r.finished_at);
+  }
+  return last;
+}

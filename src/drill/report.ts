@@ -6,6 +6,10 @@
 import { formatDuration } from "../backup/duration.ts";
 import type { RestoreOutcome } from "./measure.ts";
 import type { PgDrillResult } from "./postgres-drill.ts";
+import type { VmDrillResult, VmRestoreOutcome } from "./vm-drill.ts";
+
+/** One target's drill: PostgreSQL (pgBackRest) or VMs (Proxmox + PBS). */
+export type DrillResult = PgDrillResult | VmDrillResult;
 
 export interface DrillReport {
   readonly format_version: 1;
@@ -14,8 +18,8 @@ export interface DrillReport {
   readonly finished_at: string;
   readonly ok: boolean;
   readonly interrupted: boolean;
-  readonly drills: readonly PgDrillResult[];
-  /** Scratch directories of crashed drills removed at the start. */
+  readonly drills: readonly DrillResult[];
+  /** Scratch directories and VMs of crashed drills removed at the start. */
   readonly leftovers_removed: readonly string[];
   readonly problems: readonly string[];
   readonly warnings: readonly string[];
@@ -38,15 +42,34 @@ function phasesText(r: RestoreOutcome): string {
   return `${dur(r.rtoSec)} = copy ${dur(p.copySec)} (${(p.bytes / 1_048_576).toFixed(0)} MB, ${p.mbPerSec} MB/s) + start ${dur(p.startSec)} + replay ${dur(p.replaySec)} + checks ${dur(p.checksSec)}`;
 }
 
+function vmPhasesText(r: VmRestoreOutcome): string {
+  const p = r.phases;
+  if (!p) return "-";
+  return `${dur(r.rtoSec)} = restore ${dur(p.restoreSec)} + start ${dur(p.startSec)} + agent ${dur(p.agentSec)} + probes ${dur(p.probesSec)}`;
+}
+
+/** A VM restore's point, for a person: which backup of which VM, where the copy ran. */
+const vmPoint = (x: VmRestoreOutcome) =>
+  `${x.vm}${x.vmid ? ` (${x.vmid})` : ""}: ${x.which} backup ${x.backupAt ?? "-"}${x.seed !== undefined ? ` (random pick of ${x.candidates} older, seed ${x.seed})` : ""}${x.scratchVmid ? ` -> scratch VM ${x.scratchVmid} on ${x.vlan}` : ""}`;
+
+const checksText = (checks: readonly { ok: boolean; name: string; detail: string }[]) =>
+  checks.map((c) => `${c.ok ? "ok" : "FAILED"} ${c.name}${c.ok ? "" : `: ${c.detail}`}`).join("<br>") || "-";
+
 /** The Markdown report (the chart file name relative to it). */
 export function formatMarkdown(r: DrillReport, chartFile: string): string {
   const rows = ["| target | restored point | RPO achieved / policy | RTO achieved / policy (phases) | checks | verdict |", "|---|---|---|---|---|---|"];
   for (const d of r.drills) {
     if (!d.restores.length) rows.push(`| ${d.target} | - | - / ${dur(d.rpoPolicySec)} | - / ${dur(d.rtoPolicySec)} | - | **FAILED** |`);
+    if (d.kind === "vm") {
+      for (const x of d.restores) {
+        const rpo = x.which === "newest" ? `${dur(x.rpoSec)} / ${dur(d.rpoPolicySec)}` : "-";
+        rows.push(`| ${d.target} | ${esc(vmPoint(x))} | ${rpo} | ${esc(`${vmPhasesText(x)} / ${dur(d.rtoPolicySec)}`)} | ${esc(checksText(x.checks))} | ${x.ok ? "ok" : "**FAILED**"} |`);
+      }
+      continue;
+    }
     for (const x of d.restores) {
       const rpo = x.to === "latest" ? `${dur(x.rpoSec)} / ${dur(d.rpoPolicySec)}` : "-";
-      const checks = x.checks.map((c) => `${c.ok ? "ok" : "FAILED"} ${c.name}${c.ok ? "" : `: ${c.detail}`}`).join("<br>") || "-";
-      rows.push(`| ${d.target} | ${esc(`${x.repository} (repo${x.repoIndex}): ${x.point}${x.backup ? `, backup ${x.backup}` : ""}`)} | ${rpo} | ${esc(`${phasesText(x)} / ${dur(d.rtoPolicySec)}`)} | ${esc(checks)} | ${x.ok ? "ok" : "**FAILED**"} |`);
+      rows.push(`| ${d.target} | ${esc(`${x.repository} (repo${x.repoIndex}): ${x.point}${x.backup ? `, backup ${x.backup}` : ""}`)} | ${rpo} | ${esc(`${phasesText(x)} / ${dur(d.rtoPolicySec)}`)} | ${esc(checksText(x.checks))} | ${x.ok ? "ok" : "**FAILED**"} |`);
     }
   }
   const lines = [
@@ -56,7 +79,7 @@ export function formatMarkdown(r: DrillReport, chartFile: string): string {
     "",
     ...rows,
     "",
-    ...r.drills.map((d) => `- ${d.target}: RPO ${dur(d.rpoSec)} (policy ${dur(d.rpoPolicySec)}), RTO ${dur(d.rtoSec)} (policy ${dur(d.rtoPolicySec)}), production repositories ${d.foreignFiles.length ? "CHANGED" : "untouched"}: **${d.ok ? "passed" : "failed"}**`),
+    ...r.drills.map((d) => `- ${d.target}: RPO ${dur(d.rpoSec)} (policy ${dur(d.rpoPolicySec)}), RTO ${dur(d.rtoSec)} (policy ${dur(d.rtoPolicySec)}), ${untouched(d)}: **${d.ok ? "passed" : "failed"}**`),
     ...(r.problems.length ? ["", "## Problems", "", ...r.problems.map((p) => `- ${p}`)] : []),
     ...(r.warnings.length ? ["", "## Warnings", "", ...r.warnings.map((w) => `- ${w}`)] : []),
     ...(r.leftovers_removed.length ? ["", `Removed leftovers of crashed drills: ${r.leftovers_removed.join(", ")}`] : []),
@@ -67,10 +90,21 @@ export function formatMarkdown(r: DrillReport, chartFile: string): string {
   return lines.join("\n");
 }
 
+const untouched = (d: DrillResult) => (d.kind === "vm"
+  ? `production VMs ${d.productionChanged.length ? `CHANGED (${d.productionChanged.join(", ")})` : "untouched"}`
+  : `production repositories ${d.foreignFiles.length ? "CHANGED" : "untouched"}`);
+
 /** The table for a terminal (the same rows, aligned). */
 export function formatTable(r: DrillReport): string {
   const rows: string[][] = [["TARGET", "RESTORE", "RPO / POLICY", "RTO / POLICY", "CHECKS", "VERDICT"]];
   for (const d of r.drills) {
+    if (d.kind === "vm") {
+      for (const x of d.restores) {
+        rows.push([d.target, `${x.vm} ${x.which}${x.scratchVmid ? ` -> ${x.scratchVmid}` : ""}`, x.which === "newest" ? `${dur(x.rpoSec)} / ${dur(d.rpoPolicySec)}` : "-", `${dur(x.rtoSec)} / ${dur(d.rtoPolicySec)}`,
+          `${x.checks.filter((c) => c.ok).length}/${x.checks.length} ok`, x.ok ? "ok" : "FAILED"]);
+      }
+      continue;
+    }
     for (const x of d.restores) {
       rows.push([d.target, `${x.repository} ${x.to}`, x.to === "latest" ? `${dur(x.rpoSec)} / ${dur(d.rpoPolicySec)}` : "-", `${dur(x.rtoSec)} / ${dur(d.rtoPolicySec)}`,
         `${x.checks.filter((c) => c.ok).length}/${x.checks.length} ok`, x.ok ? "ok" : "FAILED"]);

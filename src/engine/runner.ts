@@ -3,6 +3,7 @@
 import { dirname, resolve } from "node:path";
 import { checkPolicy } from "../backup/policy-check.ts";
 import { existsSync } from "node:fs";
+import { overdueDrills } from "../drill/history.ts";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { ExitCode, LabError, badInput } from "../errors.ts";
 import { RunContext, type RunContextOptions } from "./context.ts";
@@ -83,6 +84,8 @@ export async function prepare(ctx: RunContext, file: string, sel: Selection): Pr
   const policy = checkPolicy(ctx.backups, ctx.inventory);
   if (policy.errors[0]) throw policy.errors[0];
   for (const w of policy.warnings) ctx.log.warn(w);
+  // Targets whose last successful restore drill (backups/reports/) is older than their drill_every.
+  if (ctx.backups.file) for (const w of await overdueDrills(dirname(dirname(ctx.backups.file)), ctx.backups.targets, new Date())) ctx.log.warn(w);
   const plays = expandPlaybook(playbook, file, ctx.inventory, sel, ctx.tools());
   if (plays.every((p) => p.hosts.length === 0)) {
     throw badInput(`no hosts matched${sel.limit ? ` --limit ${sel.limit}` : ""}`, { file }, `check the plays' hosts patterns and --limit; ${knownNames(ctx.inventory)}`);

@@ -51,8 +51,34 @@ const calendarEvent: Check = (v) => {
 const volumeOrPath: Check = (v) =>
   v === "none" || v === "cdrom" || v.startsWith("/") || VOLID_RE.test(v) ? undefined : `unable to parse volume ID '${v}'\n`;
 
+// Firewall address specs (pve-firewall PVE::Firewall: $ip_alias_pattern, $ipset_name_pattern, parse_address_list).
+const FW_NAME = "[A-Za-z][A-Za-z0-9\\-_]+";
+const FW_ALIAS = new RegExp(`^(?:(?:dc|guest)/)?${FW_NAME}$`);
+const FW_IPSET = new RegExp(`^\\+(?:(?:dc|guest|sdn)/)?${FW_NAME}$`);
+const ipOrCidr = (v: string): boolean => isIPv4(v) || isIPv6(v) || cidr(v, isIPv4, 0, 32) || cidr(v, isIPv6, 0, 128);
+const family = (v: string): 4 | 6 => (v.includes(":") ? 6 : 4);
+
+const fwAddrSpec: Check = (v) => {
+  if (FW_IPSET.test(v) || FW_ALIAS.test(v)) return undefined;
+  const families = new Set<number>();
+  for (const elem of v.split(",")) {
+    const range = /^([^-]+)-([^-]+)$/.exec(elem);
+    const ok = range ? (isIPv4(range[1]!) && isIPv4(range[2]!)) || (isIPv6(range[1]!) && isIPv6(range[2]!)) : ipOrCidr(elem);
+    if (!ok) return `invalid address spec '${elem}'\n`;
+    families.add(family(elem));
+  }
+  return families.size > 1 ? "you can't mix ipv4 and ipv6 addresses in the same list\n" : undefined;
+};
+
+/** qemu-server's boot devices (`order=scsi0;net0`). */
+const BOOT_DEVICE = /^((ide|sata|scsi|virtio|net|hostpci|usb)\d+|efidisk0|tpmstate0)$/;
+
 /** Hash formats registered by name (their keys are not in the schema dump). */
 export const NAMED_PROPERTY_FORMATS: Record<string, Record<string, Record<string, unknown>>> = {
+  "pve-qm-boot": {
+    legacy: { type: "string", pattern: "[acdn]{1,4}", default_key: 1, optional: 1 },
+    order: { type: "string", format: "pve-qm-bootdev-list", optional: 1 },
+  },
   "pve-qm-ipconfig": {
     ip: { type: "string", format: "pve-ipv4-config", optional: 1 },
     gw: { type: "string", format: "ipv4", optional: 1 },
@@ -101,6 +127,12 @@ export const FORMATS: Record<string, Check> = {
   "pve-ipv6-config": (v) =>
     /^(auto|dhcp|manual)$/.test(v) || cidr6(v) ? undefined : "value does not look like a valid ipv6 network configuration\n",
   "dns-name": (v) => (dnsName(v) ? undefined : "value does not look like a valid DNS name\n"),
+  "pve-qm-bootdev": (v) => (BOOT_DEVICE.test(v) ? undefined : `invalid boot device '${v}'\n`),
+  "pve-fw-addr-spec": fwAddrSpec,
+  IPorCIDR: (v) => (ipOrCidr(v) ? undefined : "value does not look like a valid IP address or CIDR network\n"),
+  IPorCIDRorAlias: (v) => (ipOrCidr(v) || FW_ALIAS.test(v) ? undefined : "value does not look like a valid IP address or CIDR network\n"),
+  // pve-storage: pve_verify_ip or pve_verify_dns_name.
+  "pve-storage-server": (v) => (isIPv4(v) || isIPv6(v) || dnsName(v) ? undefined : `value does not look like a valid server name or IP address\n`),
 };
 
 /** A scalar parameter value as text (objects never reach scalar checks; JSON for safety). */

@@ -73,13 +73,27 @@ const INTEGER = /^[+-]?\d+$/;
 const NUMBER = /^[+-]?(\d+\.\d+|\d+\.|\.\d+|\d+)([eE][+-]?\d+)?$/;
 
 const regexCache = new Map<string, RegExp | null>();
+/** POSIX bracket classes (Perl and Rust) in JS terms; `cntrl` needs unicode mode. */
+const POSIX: Record<string, string> = {
+  alnum: "A-Za-z0-9", alpha: "A-Za-z", digit: "0-9", lower: "a-z", upper: "A-Z", xdigit: "0-9A-Fa-f",
+  space: "\\s", blank: " \\t", cntrl: "\\p{Cc}", print: "\\x20-\\x7e", graph: "\\x21-\\x7e", word: "\\w",
+  punct: "!-\\/:-@\\[-`{-~",
+};
 /** Perl patterns to JS: `(?^:x)` groups, `(?^i:x)` makes the whole match case-insensitive; PBS wraps in /.../. */
 function compilePattern(pattern: string): RegExp | null {
   let re = regexCache.get(pattern);
   if (re !== undefined) return re;
   let src = pattern.startsWith("/") && pattern.endsWith("/") ? pattern.slice(1, -1) : pattern;
-  const flags = src.includes("(?^i:") ? "i" : "";
+  let flags = src.includes("(?^i:") ? "i" : "";
   src = src.replace(/\(\?\^i?:/g, "(?:");
+  // A leading (?m) (Rust): ^ and $ at every line.
+  if (src.startsWith("(?m)")) [src, flags] = [src.slice(4), `${flags}m`];
+  if (src.includes("[:")) {
+    // [[:^cntrl:]] -> \P{Cc}; [:name:] inside a bracket -> its ranges. Unicode mode for \p, so identity escapes go.
+    src = src.replace(/\[\[:\^cntrl:\]\]/g, "\\P{Cc}").replace(/\[:(\^?)([a-z]+):\]/g, (m, neg: string, name: string) => (neg ? m : POSIX[name] ?? m));
+    src = src.replace(/\\([_/])/g, "$1");
+    flags += "u";
+  }
   try {
     re = src.includes("[:") ? null : new RegExp(`^(?:${src})$`, flags);
   } catch {
@@ -105,9 +119,23 @@ function typeName(v: unknown): string {
   return "HASH";
 }
 
-/** PVE::JSONSchema::check_type for one value. */
-function checkType(path: string, type: string | undefined, value: unknown, out: Violation[]): boolean {
+/**
+ * A reply as JSON carries it: integers and numbers are JSON numbers, booleans
+ * true/false or 0/1, strings strings (a numeric string is not an integer).
+ */
+function checkJsonType(path: string, type: string, value: unknown, out: Violation[]): boolean {
+  const fail = (): boolean => (out.push({ path, message: `type check ('${type}') failed - got ${JSON.stringify(value)} (JSON ${typeof value})` }), false);
+  if (type === "integer") return (typeof value === "number" && Number.isInteger(value)) || fail();
+  if (type === "number") return typeof value === "number" || fail();
+  if (type === "boolean") return typeof value === "boolean" || value === 0 || value === 1 || fail();
+  if (type === "string") return typeof value === "string" || fail();
+  return true;
+}
+
+/** PVE::JSONSchema::check_type for one value (strict: as JSON replies must carry it). */
+function checkType(path: string, type: string | undefined, value: unknown, out: Violation[], strict = false): boolean {
   if (!type || type === "any") return true;
+  if (strict && !checkJsonType(path, type, value, out)) return false;
   const fail = (detail: string): boolean => (out.push({ path, message: `type check ('${type}') failed${detail}` }), false);
   if (type === "null") return isDefined(value) ? fail(" - value is not null") : true;
   if (type === "array") return Array.isArray(value) || fail("");
@@ -180,43 +208,46 @@ function checkObject(
   value: Record<string, unknown>,
   additional: PropSchema["additionalProperties"],
   out: Violation[],
+  strict = false,
 ): void {
   const sub = (k: string): string => (path ? `${path}.${k}` : k);
   for (const [k, schema] of Object.entries(props)) {
-    if (!k.endsWith("[n]")) checkProp(value[k], schema, sub(k), out);
+    if (!k.endsWith("[n]")) checkProp(value[k], schema, sub(k), out, strict);
   }
+  // Strict (replies): where the schema lists properties, an undeclared key is a violation unless it allows more.
+  const closed = strict ? Object.keys(props).length > 0 && !additional : isDefined(additional) && !additional;
   for (const k of Object.keys(value)) {
     const schema = propertyOf(props, k);
     if (schema) {
-      if (!props[k]) checkProp(value[k], schema, sub(k), out);
+      if (!props[k]) checkProp(value[k], schema, sub(k), out, strict);
       if (schema.requires && !isDefined(value[schema.requires])) {
         out.push({ path: sub(schema.requires), message: `missing property - '${sub(k)}' requires this property` });
       }
       continue;
     }
-    if (isDefined(additional) && !additional) {
+    if (closed) {
       out.push({ path: sub(k), message: "property is not defined in schema and the schema does not allow additional properties" });
     } else if (typeof additional === "object" && additional) {
-      checkProp(value[k], additional, sub(k), out);
+      checkProp(value[k], additional, sub(k), out, strict);
     }
   }
 }
 
 /** PVE::JSONSchema::check_prop: one value against one property schema. */
-export function checkProp(value: unknown, schema: PropSchema, path: string, out: Violation[]): void {
+export function checkProp(value: unknown, schema: PropSchema, path: string, out: Violation[], strict = false): void {
   if (!isDefined(value)) {
     if (schema.type === "null") return;
     if (!schema.optional && !schema.alias) out.push({ path, message: "property is missing and it is not optional" });
     return;
   }
-  if (!checkType(path, schema.type, value, out)) return;
+  if (!checkType(path, schema.type, value, out, strict)) return;
   if (Array.isArray(value)) {
-    if (schema.items) value.forEach((el, i) => checkProp(el, schema.items!, `${path}[${i}]`, out));
+    if (schema.items) value.forEach((el, i) => checkProp(el, schema.items!, `${path}[${i}]`, out, strict));
     return;
   }
   if (typeof value === "object") {
     if (schema.properties || schema.additionalProperties) {
-      checkObject(path, schema.properties ?? {}, value as Record<string, unknown>, schema.additionalProperties, out);
+      checkObject(path, schema.properties ?? {}, value as Record<string, unknown>, schema.additionalProperties, out, strict);
     }
     return;
   }
@@ -300,6 +331,11 @@ export class ApiSchema {
     return propertyOf(props, key);
   }
 
+  /** The schema of one property of a method's object reply (`net0` finds `net[n]`). */
+  replyProperty(template: string, method: string, key: string): PropSchema | undefined {
+    return propertyOf(this.method(template, method)?.returns?.properties ?? {}, key);
+  }
+
   /** Names of the parameters a method requires (path parameters included). */
   required(template: string, method: string): string[] {
     const props = this.method(template, method)?.parameters?.properties ?? {};
@@ -325,12 +361,15 @@ export class ApiSchema {
     return { status: violations.length ? 400 : 200, template: m.template, info, pathParams: m.pathParams, violations };
   }
 
-  /** Check a reply's `data` against the method's `returns` schema. */
-  checkReply(method: string, template: string, data: unknown): Violation[] {
+  /**
+   * Check a reply's `data` against the method's `returns` schema. Strict: JSON types
+   * (an integer is not a numeric string) and no undeclared keys where properties are listed.
+   */
+  checkReply(method: string, template: string, data: unknown, opts: { strict?: boolean } = {}): Violation[] {
     const returns = this.method(template, method)?.returns;
     if (!returns) return [];
     const out: Violation[] = [];
-    checkProp(data, { optional: 1, ...returns }, "data", out);
+    checkProp(data, { optional: 1, ...returns }, "data", out, opts.strict ?? false);
     return out;
   }
 }

@@ -23,7 +23,7 @@ export interface Envelope {
   readonly extra: Readonly<Record<string, unknown>>;
 }
 
-/** What the recorder hook sees of every call: never values, so never secrets. */
+/** What the recorder hook sees of every call: values with secrets replaced by REDACTED, so it can be written to a file. */
 export interface RecordedCall {
   readonly method: string;
   /** Concrete path after /api2/json. */
@@ -32,6 +32,32 @@ export interface RecordedCall {
   readonly keys: readonly string[];
   /** HTTP status, 0 when no answer arrived. */
   readonly status: number;
+  /** Which API (default pve): the conformance check picks the schema by it. */
+  readonly product?: Product;
+  /** The values as sent (repeated keys as lists); secret parameters are REDACTED. */
+  readonly values?: Readonly<Record<string, string | readonly string[]>>;
+  /** `data` of a 200 reply, secret fields REDACTED. */
+  readonly reply?: unknown;
+}
+
+/** Stands in for a secret in recorded calls (the conformance check skips it). */
+export const REDACTED = "REDACTED";
+/** Parameters and reply fields that carry secrets: passwords, token secrets, tickets, keys. */
+const SECRET_KEY = /password|^(value|ticket|CSRFPreventionToken|encryption-key|keyring|secret|otp|tfa-challenge)$/i;
+
+function redact(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(redact);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, SECRET_KEY.test(k) && x !== null && typeof x !== "object" ? REDACTED : redact(x)]));
+  return v;
+}
+
+function recordedValues(form: URLSearchParams): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const k of new Set(form.keys())) {
+    const all = form.getAll(k);
+    out[k] = SECRET_KEY.test(k) ? REDACTED : all.length > 1 ? all : all[0]!;
+  }
+  return out;
 }
 
 export interface TransportOptions {
@@ -110,7 +136,12 @@ export class ApiTransport {
     if (method === "GET" || method === "DELETE") url.search = form.toString();
     else body = form.toString();
     const keys = [...new Set(form.keys())].sort();
-    const record = (status: number): void => this.o.recorder?.({ method, path, keys, status });
+    const record = (status: number, text?: string): void => {
+      if (!this.o.recorder) return;
+      const json = status === 200 && text !== undefined ? parseJson(text) : undefined;
+      const reply = json && typeof json === "object" && "data" in json ? { reply: redact(json.data) } : {};
+      this.o.recorder({ method, path, keys, status, product: this.o.product, values: recordedValues(form), ...reply });
+    };
     return new Promise<RawReply>((resolve, reject) => {
       const req = request(url, {
         method, agent: this.o.agent, signal: this.o.signal,
@@ -121,7 +152,7 @@ export class ApiTransport {
         res.on("data", (d: string) => (text += d));
         res.on("error", (err) => reject(this.transportError(method, path, err)));
         res.on("end", () => {
-          record(res.statusCode ?? 0);
+          record(res.statusCode ?? 0, text);
           resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? "", contentType: res.headers["content-type"], text });
         });
       });

@@ -66,6 +66,8 @@ export function containerGuests(opts: ContainerGuestOptions): GuestBackend & {
     },
     async stop(vm) {
       await docker("rm", "-f", name(vm)).catch(() => undefined);
+      // A restored guest's image is imported again at its next start: do not let every restore (drill) leave one behind.
+      if (vm.rootfs) await docker("rmi", "-f", `${opts.prefix}-restored:${vm.vmid}`).catch(() => undefined);
     },
     async exportFilesystem(vm, file) {
       const exists = await docker("inspect", "-f", "{{.Id}}", name(vm)).then(() => true, () => false);

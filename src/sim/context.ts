@@ -7,6 +7,7 @@ import { fail } from "./errors.ts";
 import type { Faults } from "./faults.ts";
 import type { GuestBackend } from "./guest.ts";
 import type { SimState } from "./state.ts";
+import type { StatusIndex } from "./status-index.ts";
 import type { Tasks } from "./tasks.ts";
 
 export interface SimContext {
@@ -21,6 +22,8 @@ export interface SimContext {
   /** SHA-256 fingerprint of the simulator's certificate (PVE and PBS listeners share it). */
   readonly fingerprint: string;
   readonly stateDir: string;
+  /** pvestatd's view for /cluster/resources (lags by up to one status cycle). */
+  readonly statusIndex: StatusIndex;
   save(): void;
 }
 

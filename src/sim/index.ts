@@ -13,7 +13,9 @@ import { pbsRequestHandler } from "./pbs.ts";
 import { pveRoutes } from "./routes.ts";
 import { pveRequestHandler } from "./server.ts";
 import { loadState, saveState, type SimState } from "./state.ts";
+import { StatusIndex } from "./status-index.ts";
 import { Tasks } from "./tasks.ts";
+import { vmItem } from "./api/cluster.ts";
 import { guestOf } from "./vm.ts";
 
 export type { GuestBackend, GuestInfo, GuestVm } from "./guest.ts";
@@ -38,6 +40,11 @@ export interface SimulatorOptions {
   readonly pbsPort?: number | false;
   /** The PBS server's time zone (prune periods); default: this process's. */
   readonly pbsTimeZone?: string;
+  /**
+   * The status cycle behind /cluster/resources' name/status/template (pvestatd: ~10 s, the default).
+   * 0 makes that list current; tests that read it right after a change and are not about the lag use 0.
+   */
+  readonly statusCycleMs?: number;
   /** Request log lines (method, path, status; never secrets). */
   readonly log?: (line: string) => void;
 }
@@ -80,7 +87,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const pbsTasks = new Tasks({ tasks: state.pbs.tasks, counters: state.counters }, save, options.taskDelayMs ?? 50, faults, "pbs");
   const guests = options.guestBackend ?? stateOnlyGuests;
   const pbsTimeZone = options.pbsTimeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
-  const sim: SimContext = { state, tasks, pbsTasks, pbsTimeZone, faults, guests, fingerprint: cert.fingerprint, stateDir: options.stateDir, save };
+  const statusIndex = new StatusIndex(options.statusCycleMs ?? 10_000, vmItem);
+  const sim: SimContext = { state, tasks, pbsTasks, pbsTimeZone, faults, guests, fingerprint: cert.fingerprint, stateDir: options.stateDir, statusIndex, save };
   await adoptGuests(sim, log);
 
   const pve = createServer({ key: cert.key, cert: cert.cert }, pveRequestHandler({

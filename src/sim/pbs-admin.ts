@@ -17,12 +17,7 @@ type Params = Record<string, unknown>;
 type Handler = (sim: SimContext, p: Params, auth: AuthId) => unknown;
 type JobKind = "prune" | "verify" | "sync";
 
-/** The schema says `null`, PBS's code returns the worker's UPID (api2/admin/{prune,verify,sync}.rs run_*_job, api2/config/datastore.rs). */
-export const SCHEMA_NULL_BUT_UPID = new Set([
-  "POST /admin/prune/{id}/run", "POST /admin/verify/{id}/run", "POST /admin/sync/{id}/run", "POST /config/datastore",
-  // The log is a list of {n, t} with `total`, although the schema dump says null.
-  "GET /nodes/{node}/tasks/{upid}/log",
-]);
+
 
 const CONTROL = new Set(["id", "delete", "digest", "name"]);
 const digest = (cfg: unknown): string => createHash("sha256").update(JSON.stringify(cfg)).digest("hex");

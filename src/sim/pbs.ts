@@ -14,7 +14,8 @@ import type { SimContext } from "./context.ts";
 import { SimError } from "./errors.ts";
 import { Envelope, JSON_TYPE, readParams, reason, sendJson } from "./http.ts";
 import type { AuthId } from "./auth.ts";
-import { pbsAdminRoutes, SCHEMA_NULL_BUT_UPID } from "./pbs-admin.ts";
+import { pbsAdminRoutes } from "./pbs-admin.ts";
+import { replyViolations } from "../proxmox/known-drift.ts";
 import { datastoreSnapshots, publicSnapshot } from "./pbs-store.ts";
 import type { PbsSnapshot } from "./state.ts";
 
@@ -123,7 +124,7 @@ async function handle(sim: SimContext, req: IncomingMessage, res: ServerResponse
   sim.save();
   const envelope = result instanceof Envelope ? result : new Envelope(result ?? null, {});
   // Where the schema says null but PBS's code returns something (a worker's UPID, the task log), that is what a client gets.
-  const bad = SCHEMA_NULL_BUT_UPID.has(`${method} ${check.template}`) ? [] : schema.checkReply(method, check.template, envelope.data);
+  const bad = replyViolations(schema, "pbs", method, check.template, envelope.data);
   if (bad.length) throw new SimError(500, `simulator reply violates the PBS schema: ${bad.map((v) => `${v.path}: ${v.message}`).join("; ")}`);
   sendJson(res, 200, "OK", { data: envelope.data, ...envelope.extra }, SERVER);
 }

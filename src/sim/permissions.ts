@@ -2,56 +2,86 @@
 // propagate), root@pam as superuser, privilege-separated tokens limited to the
 // intersection with their user. Also evaluates the schema's `permissions.check`
 // expressions, so a token without rights gets the real 403.
+// Roles: pve-access-control src/PVE/AccessControl.pm ($privgroups, create_roles).
 import { scalarText } from "../proxmox/schema-formats.ts";
 import type { AuthId } from "./auth.ts";
 import { SimError } from "./errors.ts";
 import type { SimState } from "./state.ts";
 
-export const PRIVILEGES = [
-  "Datastore.Allocate", "Datastore.AllocateSpace", "Datastore.AllocateTemplate", "Datastore.Audit",
-  "Group.Allocate", "Mapping.Audit", "Mapping.Modify", "Mapping.Use", "Permissions.Modify",
-  "Pool.Allocate", "Pool.Audit", "Realm.Allocate", "Realm.AllocateUser",
-  "SDN.Allocate", "SDN.Audit", "SDN.Use",
-  "Sys.AccessNetwork", "Sys.Audit", "Sys.Console", "Sys.Incoming", "Sys.Modify", "Sys.PowerMgmt", "Sys.Syslog",
-  "User.Modify", "VM.Allocate", "VM.Audit", "VM.Backup", "VM.Clone", "VM.Config.CDROM", "VM.Config.CPU",
-  "VM.Config.Cloudinit", "VM.Config.Disk", "VM.Config.HWType", "VM.Config.Memory", "VM.Config.Network",
-  "VM.Config.Options", "VM.Console", "VM.GuestAgent.Audit", "VM.GuestAgent.FileRead", "VM.GuestAgent.Unrestricted", "VM.Migrate",
-  "VM.PowerMgmt", "VM.Replicate", "VM.Snapshot", "VM.Snapshot.Rollback",
-] as const;
+interface PrivGroup { root: string[]; admin: string[]; user: string[]; audit: string[] }
 
-const having = (test: (p: string) => boolean): string[] => PRIVILEGES.filter(test);
-
-/** Built-in roles (a subset of PVE's, same names). */
-export const ROLES: Record<string, readonly string[]> = {
-  Administrator: PRIVILEGES,
-  NoAccess: [],
-  PVEAuditor: having((p) => p.endsWith(".Audit")),
-  PVEVMAdmin: having((p) => p.startsWith("VM.") || ["Datastore.AllocateSpace", "Datastore.Audit", "SDN.Use", "Sys.Audit"].includes(p)),
-  PVEVMUser: ["VM.Audit", "VM.Console", "VM.Backup", "VM.PowerMgmt", "VM.Config.CDROM", "VM.Config.Cloudinit", "Datastore.AllocateSpace", "Datastore.Audit"],
-  PVEDatastoreAdmin: having((p) => p.startsWith("Datastore.")),
-  PVESDNAdmin: having((p) => p.startsWith("SDN.")),
-  PVESysAdmin: having((p) => p.startsWith("Sys.") && p !== "Sys.Modify"),
+/**
+ * $privgroups of AccessControl.pm, with PVE 9's changes: VM.Monitor gone, the
+ * VM.GuestAgent.* privileges, VM.Replicate and Sys.AccessNetwork added (the
+ * PVE 9.1 schema's list of privileges, GET /access/roles/{roleid}).
+ */
+const PRIV_GROUPS: Record<string, PrivGroup> = {
+  VM: {
+    root: [],
+    admin: ["VM.Config.Disk", "VM.Config.CPU", "VM.Config.Memory", "VM.Config.Network", "VM.Config.HWType", "VM.Config.Options",
+      "VM.Allocate", "VM.Clone", "VM.Migrate", "VM.Replicate", "VM.Snapshot", "VM.Snapshot.Rollback",
+      "VM.GuestAgent.FileRead", "VM.GuestAgent.FileWrite", "VM.GuestAgent.FileSystemMgmt", "VM.GuestAgent.Unrestricted"],
+    user: ["VM.Config.CDROM", "VM.Config.Cloudinit", "VM.Console", "VM.Backup", "VM.PowerMgmt", "VM.GuestAgent.Audit"],
+    audit: ["VM.Audit"],
+  },
+  Sys: { root: ["Sys.PowerMgmt", "Sys.Modify", "Sys.Incoming", "Sys.AccessNetwork"], admin: ["Sys.Console", "Sys.Syslog"], user: [], audit: ["Sys.Audit"] },
+  Datastore: { root: [], admin: ["Datastore.Allocate", "Datastore.AllocateTemplate"], user: ["Datastore.AllocateSpace"], audit: ["Datastore.Audit"] },
+  SDN: { root: [], admin: ["SDN.Allocate", "SDN.Audit"], user: ["SDN.Use"], audit: ["SDN.Audit"] },
+  User: { root: ["Realm.Allocate"], admin: ["User.Modify", "Group.Allocate", "Realm.AllocateUser"], user: [], audit: [] },
+  Pool: { root: [], admin: ["Pool.Allocate"], user: ["Pool.Audit"], audit: ["Pool.Audit"] },
+  Mapping: { root: [], admin: ["Mapping.Modify"], user: ["Mapping.Use"], audit: ["Mapping.Audit"] },
 };
+
+const groups = Object.entries(PRIV_GROUPS);
+export const PRIVILEGES: readonly string[] = [...new Set(["Permissions.Modify", ...groups.flatMap(([, g]) => [...g.root, ...g.admin, ...g.user, ...g.audit])])].sort();
+
+/** create_roles(): PVE<Cat>Admin, PVE<Cat>User (when the category has user privileges), PVEAdmin, PVEAuditor, PVETemplateUser. */
+function builtinRoles(): Record<string, readonly string[]> {
+  const roles: Record<string, Set<string>> = { NoAccess: new Set(), Administrator: new Set(PRIVILEGES), PVEAdmin: new Set(), PVEAuditor: new Set() };
+  for (const [cat, g] of groups) {
+    roles[`PVE${cat}Admin`] = new Set([...g.admin, ...g.user, ...g.audit]);
+    for (const p of [...g.admin, ...g.user, ...g.audit]) roles.PVEAdmin!.add(p);
+    if (g.user.length) roles[`PVE${cat}User`] = new Set([...g.user, ...g.audit]);
+    for (const p of g.audit) roles.PVEAuditor!.add(p);
+  }
+  roles.PVEAdmin!.delete("Mapping.Modify");
+  roles.PVETemplateUser = new Set(["VM.Clone", "VM.Audit"]);
+  return Object.fromEntries(Object.entries(roles).map(([k, v]) => [k, [...v].sort()]));
+}
+
+/** Built-in ("special") roles: same names and privileges as PVE's. */
+export const ROLES: Readonly<Record<string, readonly string[]>> = builtinRoles();
+
+/** A role's privileges: built-in, or custom (user.cfg `role:` lines, POST /access/roles). */
+export const rolePrivs = (state: SimState, roleid: string): readonly string[] | undefined => ROLES[roleid] ?? state.roles?.[roleid];
 
 const covers = (aclPath: string, path: string): boolean =>
   aclPath === "/" || path === aclPath || path.startsWith(`${aclPath}/`);
 
-/** Privileges of one ugid at a path: the most specific ACL path wins (PVE semantics). */
-function aclPrivs(state: SimState, ugid: string, path: string): Set<string> {
+/** Privilege -> propagate flag of one ugid at a path: the most specific ACL path wins (PVE semantics). */
+function aclPrivs(state: SimState, ugid: string, path: string): Map<string, boolean> {
   const entries = state.acl.filter((e) => e.ugid === ugid && covers(e.path, path) && (e.propagate || e.path === path));
-  if (entries.length === 0) return new Set();
+  const out = new Map<string, boolean>();
+  if (entries.length === 0) return out;
   const deepest = Math.max(...entries.map((e) => e.path.length));
-  return new Set(entries.filter((e) => e.path.length === deepest).flatMap((e) => ROLES[e.roleid] ?? []));
+  for (const e of entries.filter((x) => x.path.length === deepest)) {
+    for (const p of rolePrivs(state, e.roleid) ?? []) out.set(p, (out.get(p) ?? false) || e.propagate);
+  }
+  return out;
 }
 
-export function privilegesAt(state: SimState, auth: Pick<AuthId, "userid" | "authid">, path: string): Set<string> {
-  const user = auth.userid === "root@pam" ? new Set<string>(PRIVILEGES) : aclPrivs(state, auth.userid, path);
+/** What GET /access/permissions shows: privilege -> propagate (PVE::RPCEnvironment::permissions). */
+export function permissionsAt(state: SimState, auth: Pick<AuthId, "userid" | "authid">, path: string): Map<string, boolean> {
+  const user = auth.userid === "root@pam" ? new Map(PRIVILEGES.map((p) => [p, true])) : aclPrivs(state, auth.userid, path);
   if (auth.authid === auth.userid) return user;
   const token = state.tokens[auth.authid];
   if (!token?.privsep) return user;
   const own = aclPrivs(state, auth.authid, path);
-  return new Set([...own].filter((p) => user.has(p)));
+  return new Map([...own].filter(([p]) => user.has(p)).map(([p, prop]) => [p, prop && user.get(p)!]));
 }
+
+export const privilegesAt = (state: SimState, auth: Pick<AuthId, "userid" | "authid">, path: string): Set<string> =>
+  new Set(permissionsAt(state, auth, path).keys());
 
 export function checkPrivs(state: SimState, auth: AuthId, path: string, privs: readonly string[], any = false): void {
   const have = privilegesAt(state, auth, path);

@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ApiSchema, HttpMethod } from "../proxmox/schema.ts";
 import { violationsToErrors } from "../proxmox/schema.ts";
+import { replyViolations } from "../proxmox/known-drift.ts";
 import { type AuthId, authenticate } from "./auth.ts";
 import type { Call, Routes, SimContext } from "./context.ts";
 import { SimError } from "./errors.ts";
@@ -14,14 +15,6 @@ import { checkExpression } from "./permissions.ts";
 
 const SERVER = "pve-api-daemon/3.0";
 
-/**
- * Where real PVE itself answers outside its published schema, the simulator
- * answers like PVE (recorded replies), not like the schema.
- */
-const KNOWN_DRIFT: Record<string, RegExp> = {
-  // PVE writes the prefix length ("24") although the schema says ipv4mask.
-  "GET /nodes/{node}/network": /^data\[\d+\]\.netmask$/,
-};
 const ANONYMOUS: AuthId = { userid: "", authid: "", ticket: false };
 
 export interface PipelineOptions {
@@ -99,8 +92,7 @@ async function handle(opts: PipelineOptions, req: IncomingMessage, res: ServerRe
 
   const envelope = result instanceof Envelope ? result : new Envelope(result ?? null, {});
   if (opts.checkReplies !== "off") {
-    const drift = KNOWN_DRIFT[`${method} ${template}`];
-    const bad = schema.checkReply(method, template, envelope.data).filter((v) => !drift?.test(v.path));
+    const bad = replyViolations(schema, "pve", method, template, envelope.data);
     if (bad.length) {
       const text = `simulator reply to ${method} ${template} violates the PVE schema: ${bad.map((v) => `${v.path}: ${v.message}`).join("; ")}`;
       if (opts.checkReplies === "error") throw new SimError(500, text);

@@ -82,6 +82,8 @@ export interface SimState {
   users: Record<string, { password?: string; enable: boolean; comment?: string }>;
   tokens: Record<string, { secret: string; privsep: boolean; comment?: string; expire?: number }>;
   acl: AclEntry[];
+  /** Custom roles (user.cfg `role:` lines): roleid -> privileges. Absent in states written before they existed. */
+  roles?: Record<string, string[]>;
   vms: Record<string, VmState>;
   storage: Record<string, Item>;
   /** Storage passwords (PBS token secrets) live outside storage.cfg, as on PVE. */
@@ -168,6 +170,7 @@ export function defaultState(node = "pve"): SimState {
     users: { "root@pam": { password: randomBytes(12).toString("base64url"), enable: true } },
     tokens: { "root@pam!lab": { secret: randomUUID(), privsep: false, comment: "lab simulator" } },
     acl: [],
+    roles: {},
     vms: {},
     storage: {
       local: { storage: "local", type: "dir", path: "/var/lib/vz", content: "iso,vztmpl,backup,import,snippets", shared: 0, total: 100 * GiB },

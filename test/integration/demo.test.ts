@@ -65,6 +65,13 @@ describe("npm run demo", { timeout: 1_500_000 }, () => {
     expect(am.activeAlertmanagers.map((a) => a.url)).toEqual(["http://127.0.20.3:9093/api/v2/alerts"]);
   });
 
+  it("serves the lab's names: A and PTR records of hosts and VMs (the VM's address from its guest agent)", async () => {
+    const dig = async (...q: string[]) => (await exec("dig", ["+short", "+time=2", "+tries=2", "@127.0.20.5", ...q])).stdout.trim();
+    expect(await dig("db1.home.arpa")).toBe("127.0.20.4");
+    expect(await dig("-x", "127.0.20.4")).toBe("db1.home.arpa.");
+    expect(await dig("trusted1.home.arpa")).toMatch(/^127\.77\.\d+\.\d+$/);
+  });
+
   it("runs again in a row: the lab is rebuilt and converges the same way", async () => {
     const r = await demo();
     expect(r.code, r.out.slice(-4000)).toBe(0);

@@ -9,7 +9,11 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { drillCommand } from "../../src/cli/drill-command.ts";
+import type { PgDrillResult } from "../../src/drill/postgres-drill.ts";
 import type { DrillReport } from "../../src/drill/report.ts";
+
+/** This file drills PostgreSQL targets only. */
+type PgReport = Omit<DrillReport, "drills"> & { drills: PgDrillResult[] };
 import { startHosts, type TestLab } from "../hosts/hosts.ts";
 import { LAB_BIN, REPO, inHost, makeProject, type LabRun, type TestProject } from "./project.ts";
 
@@ -67,10 +71,10 @@ const psql = (db: string, sql: string) => on("db1", `runuser -u postgres -- psql
 /** Every file name in a repository's archive (names are clear text even in the encrypted repo2). */
 const archiveFiles = async (host: string) => (await on(host, "cd /var/lib/pgbackrest/archive/main && find . -type f | sort")).split("\n");
 const scratchLeft = async () => on("db1", "ls -A /var/lib/lab-drill 2>/dev/null; ps -eo args | grep -e '/var/lib/lab-drill' -e 'heartbeat.sql' | grep -v grep; true");
-const drill = async (args: string[] = []): Promise<{ run: LabRun; report: DrillReport }> => {
+const drill = async (args: string[] = []): Promise<{ run: LabRun; report: PgReport }> => {
   const r = await p.lab(["drill", "--json", ...args], { env, timeoutMs: 900_000 });
   try {
-    return { run: r, report: JSON.parse(r.stdout) as DrillReport };
+    return { run: r, report: JSON.parse(r.stdout) as PgReport };
   } catch {
     throw new Error(`lab drill printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
   }

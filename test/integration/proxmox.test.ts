@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { pveSchema } from "../../src/proxmox/schema.ts";
-import { ProxmoxClient } from "../../src/proxmox/client.ts";
+import { ProxmoxClient, type RecordedCall } from "../../src/proxmox/client.ts";
+import { checkCalls } from "../../src/proxmox/conformance.ts";
 import { containerGuests, removeGuests } from "../../src/sim/container-guests.ts";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
 import type { TestLabData } from "../hosts/hosts.ts";
@@ -130,7 +131,7 @@ describe("lab apply on the Proxmox simulator", () => {
 
   it("sent only requests the real PVE API accepts (schema conformance)", async () => {
     const schema = pveSchema();
-    const calls = (await readFile(record, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { method: string; path: string; keys: string[]; status: number });
+    const calls = (await readFile(record, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as RecordedCall);
     expect(calls.length).toBeGreaterThan(30);
     const problems: string[] = [];
     for (const c of calls) {
@@ -142,6 +143,9 @@ describe("lab apply on the Proxmox simulator", () => {
       if (c.status === 400 || c.status === 501) problems.push(`${c.method} ${c.path}: rejected with ${c.status}`);
     }
     expect(problems).toEqual([]);
+    // Values (type, format, pattern) and replies (strictly) too.
+    expect(calls.filter((c) => "reply" in c).length).toBeGreaterThan(30);
+    expect(checkCalls(calls).map((p) => p.problem)).toEqual([]);
   });
 });
 

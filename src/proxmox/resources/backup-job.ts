@@ -63,7 +63,8 @@ export function backupJob(pve: (ctx: HostCtx) => Promise<PveApi>, want: BackupJo
     want,
     async read(ctx) {
       const api = await pve(ctx);
-      const guests = (await listVms(api)).filter((v) => !isTemplate(v));
+      // Current names: VMs an earlier play of this run created are not yet named in /cluster/resources.
+      const guests = (await listVms(api, { current: true })).filter((v) => !isTemplate(v));
       const vmids = Object.fromEntries(want.vms.map((n) => [n, guests.find((g) => g.name === n)?.vmid]));
       try {
         return { job: await api.get("/cluster/backup/{id}", { id: want.id }), vmids };

@@ -7,7 +7,7 @@ import type { RunContext, ServiceCtx } from "../../engine/context.ts";
 import { ExitCode, LabError } from "../../errors.ts";
 import type { PbsEndpoint, PveEndpoint } from "../../inventory/model.ts";
 import type { Secret } from "../../secrets/secret.ts";
-import { ProxmoxClient } from "../client.ts";
+import { ProxmoxClient, type RecordedCall } from "../client.ts";
 import { type PbsApi, type PveApi, pbsApi, pveApi } from "./api.ts";
 import { VmidAllocator } from "./find.ts";
 
@@ -20,7 +20,6 @@ export function pveService(name: string, ep: PveEndpoint, tokenSecret: Secret, r
     }
     const caFile = ep.ca_file ? resolve(root, ep.ca_file) : undefined;
     if (caFile) checkCaFile(name, caFile);
-    const record = process.env.LAB_PVE_RECORD;
     const client = await ProxmoxClient.connect({
       url: ep.url,
       auth: { tokenId: ep.token_id, tokenSecret: tokenSecret.reveal() },
@@ -28,12 +27,18 @@ export function pveService(name: string, ep: PveEndpoint, tokenSecret: Secret, r
       tasks: { timeoutMs: (ep.task_timeout ?? 600) * 1000 },
       log: ctx.log,
       signal: ctx.signal,
-      // LAB_PVE_RECORD=FILE: every call's method, path and parameter names, as JSON lines (conformance tests).
-      ...(record ? { recorder: (c) => appendFileSync(record, `${JSON.stringify(c)}\n`) } : {}),
+      ...recordTo(process.env.LAB_PVE_RECORD),
     });
     return pveApi(client, name, ctx.log);
   });
 }
+
+/**
+ * LAB_PVE_RECORD=FILE: every call (PVE and PBS) as a JSON line: method, path, parameter names and
+ * values, the reply, secrets REDACTED by the transport (conformance tests: checkCalls).
+ */
+const recordTo = (file: string | undefined): { recorder?: (c: RecordedCall) => void } =>
+  file ? { recorder: (c) => appendFileSync(file, `${JSON.stringify(c)}\n`) } : {};
 
 /** A missing or unreadable CA file is the inventory's mistake, said as such (not a raw ENOENT from the TLS setup). */
 function checkCaFile(endpoint: string, file: string): void {
@@ -66,6 +71,7 @@ export function pbsService(name: string, ep: PbsEndpoint, tokenSecret: Secret, r
       tls: ep.ca_file ? { caFile: resolve(root, ep.ca_file), ...(ep.fingerprint ? { fingerprint: ep.fingerprint } : {}) } : { fingerprint: ep.fingerprint! },
       log: ctx.log,
       signal: ctx.signal,
+      ...recordTo(process.env.LAB_PVE_RECORD),
     });
     return pbsApi(client, name);
   });

@@ -5,9 +5,23 @@ import type { PveApi, Reply } from "./api.ts";
 /** A VM as /cluster/resources lists it (node and vmid always set for type qemu). */
 export type VmEntry = Omit<Reply<"/cluster/resources">[number], "vmid" | "node"> & { vmid: number; node: string };
 
-export async function listVms(api: PveApi): Promise<VmEntry[]> {
-  const all = await api.get("/cluster/resources", { type: "vm" });
-  return all.filter((r) => r.type === "qemu").map((r) => ({ ...r, vmid: Number(r.vmid), node: r.node ?? "" }));
+/**
+ * Every VM of the cluster. /cluster/resources lists a VM as soon as its config exists, but its
+ * name, status and template flag come from pvestatd's status cycle (~10 s behind). With
+ * `current`, those three are taken from each node's own list (read from the configs), so what
+ * this run just created or converted is seen as it is.
+ */
+export async function listVms(api: PveApi, opts: { current?: boolean } = {}): Promise<VmEntry[]> {
+  const all = (await api.get("/cluster/resources", { type: "vm" })).filter((r) => r.type === "qemu").map((r) => ({ ...r, vmid: Number(r.vmid), node: r.node ?? "" }));
+  if (!opts.current) return all;
+  const now = new Map<number, Reply<"/nodes/{node}/qemu">[number]>();
+  for (const node of new Set(all.map((v) => v.node))) for (const v of await api.get("/nodes/{node}/qemu", { node })) now.set(Number(v.vmid), v);
+  return all.map((v) => {
+    const cur = now.get(v.vmid);
+    if (!cur) return v;
+    const { name: _name, status: _status, template: _template, ...rest } = v;
+    return { ...rest, status: cur.status, ...(cur.name !== undefined ? { name: cur.name } : {}), ...(cur.template !== undefined ? { template: cur.template } : {}) };
+  });
 }
 
 export const isTemplate = (v: VmEntry): boolean => v.template === true || Number(v.template ?? 0) === 1;
@@ -45,7 +59,7 @@ export interface LabTemplate { vmid: number; name: string; template: boolean; ve
 /** VMs on a node that carry lab's marker for template NAME (built templates and half-built ones). */
 export async function labTemplates(api: PveApi, node: string, name: string): Promise<LabTemplate[]> {
   const out: LabTemplate[] = [];
-  for (const v of await listVms(api)) {
+  for (const v of await listVms(api, { current: true })) {
     if (v.node !== node) continue;
     const m = marker((await api.get("/nodes/{node}/qemu/{vmid}/config", { node: v.node, vmid: v.vmid })).description);
     if (m["lab-template"] === name) out.push({ vmid: v.vmid, name: v.name ?? "", template: isTemplate(v), ...(m.version ? { version: m.version } : {}) });

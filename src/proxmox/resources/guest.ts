@@ -20,7 +20,7 @@ export function endpointOfVm(lab: LabModel, vm: string): { name: string; ep: Pve
 }
 
 export async function guestAddress(api: PveApi, node: string, vm: string): Promise<{ vmid: number; ip: string }> {
-  const found = (await listVms(api)).find((v) => v.name === vm && !isTemplate(v) && v.node === node);
+  const found = (await listVms(api, { current: true })).find((v) => v.name === vm && !isTemplate(v) && v.node === node);
   if (!found) throw new NotCreatedYetError(vm, `VM ${vm} does not exist on ${api.endpoint}/${node} yet`, "the Proxmox play creates it; plan again after apply");
   const ip = await agentIpv4(api, node, found.vmid);
   if (!ip) throw new LabError(`VM ${vm}: the guest agent reports no IPv4 address`, ExitCode.unreachable, { host: vm });

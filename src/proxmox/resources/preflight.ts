@@ -4,8 +4,15 @@ import type { Change, HostCtx, Resource } from "../../engine/types.ts";
 import { ExitCode, LabError } from "../../errors.ts";
 import type { PveApi } from "./api.ts";
 
-/** What lab's Proxmox resources call, by ACL path (the least-privilege role in the README grants exactly these). */
-export function neededPrivileges(node: string, storages: string[]): Record<string, string[]> {
+/** A bridge lab puts NICs on, and the VLAN tags they carry (none: the template's untagged NIC). */
+export interface BridgeUse { bridge: string; tags: number[]; untagged: boolean }
+
+/**
+ * What lab's Proxmox resources call, by ACL path (the least-privilege role in the README grants exactly these).
+ * A NIC needs SDN.Use on its bridge's path in the implicit "localnetwork" zone, per VLAN tag (PVE >= 8.0).
+ */
+export function neededPrivileges(node: string, storages: string[], bridges: BridgeUse[] = []): Record<string, string[]> {
+  const sdnUse = bridges.flatMap((b) => [...(b.untagged ? [`/sdn/zones/localnetwork/${b.bridge}`] : []), ...b.tags.map((t) => `/sdn/zones/localnetwork/${b.bridge}/${t}`)]);
   return {
     "/": ["Sys.Audit", "Sys.Modify"], // firewall IP sets, groups, options
     [`/nodes/${node}`]: ["Sys.Audit", "Sys.Modify"], // bridge: stage and apply network config
@@ -14,14 +21,20 @@ export function neededPrivileges(node: string, storages: string[]): Record<strin
       // The agent: guest IP, and the SSH host key read to pin it (either privilege will do, as on PVE).
       "VM.GuestAgent.Audit|VM.GuestAgent.Unrestricted", "VM.GuestAgent.FileRead|VM.GuestAgent.Unrestricted"],
     ...Object.fromEntries(storages.map((s) => [`/storage/${s}`, ["Datastore.Audit", "Datastore.AllocateSpace", "Datastore.AllocateTemplate"]])),
+    ...Object.fromEntries(sdnUse.map((p) => [p, ["SDN.Use"]])),
   };
 }
 
 type Perms = Record<string, Record<string, number>>;
 
-/** Effective privileges at a path: those of the deepest path listed that contains it (PVE propagates ACLs down). */
+/**
+ * Effective privileges at a path. The values of /access/permissions are the propagate flag, not
+ * "granted": at the path itself every listed privilege counts; from a parent path listed instead
+ * (the deepest one), only those that propagate.
+ */
 export function effective(perms: Perms, path: string): Set<string> {
-  const holders = Object.keys(perms).filter((p) => p === "/" || path === p || path.startsWith(`${p}/`)).sort((a, b) => b.length - a.length);
+  if (perms[path]) return new Set(Object.keys(perms[path]));
+  const holders = Object.keys(perms).filter((p) => p === "/" || path.startsWith(`${p}/`)).sort((a, b) => b.length - a.length);
   const privs = perms[holders[0] ?? ""] ?? {};
   return new Set(Object.entries(privs).filter(([, v]) => Number(v) === 1).map(([k]) => k));
 }

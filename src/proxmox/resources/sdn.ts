@@ -26,10 +26,13 @@ export function sdnVlans(pve: (ctx: HostCtx) => Promise<PveApi>, want: SdnWant):
     want,
     async read(ctx) {
       const api = await pve(ctx);
-      // pending=1 shows staged values too, so a half-applied run is seen as it is.
+      // pending=1 shows staged values too, so a half-applied run is seen as it is. A staged
+      // object shows its running values with the staged ones under `pending` (a new VNet's
+      // zone only there): what the next apply makes of it is the two merged.
       const zones = await api.get("/cluster/sdn/zones", { pending: true });
       const vnets = await api.get("/cluster/sdn/vnets", { pending: true });
-      return { zone: zones.find((z) => z.zone === want.zone), vnets: vnets.filter((v) => v.zone === want.zone) };
+      const zone = zones.find((z) => z.zone === want.zone);
+      return { ...(zone ? { zone: staged(zone) } : {}), vnets: vnets.map(staged).filter((v) => v.zone === want.zone) };
     },
     diff: sdnDiff,
     async apply(ctx, changes) {
@@ -50,18 +53,24 @@ export function sdnVlans(pve: (ctx: HostCtx) => Promise<PveApi>, want: SdnWant):
   };
 }
 
+/** The object as it will be once staged changes are applied (`state` kept: it marks them). */
+const staged = <T extends { pending?: object }>(x: T): T => (x.pending ? { ...x, ...x.pending } : x);
+
 export function sdnDiff(want: SdnWant, have: SdnHave): Change[] {
   const out: Change[] = [];
-  if (!have.zone) out.push({ key: "zone-create", summary: `create SDN VLAN zone ${want.zone} on bridge ${want.bridge}` });
-  else if (have.zone.bridge !== want.bridge) out.push({ key: "zone-update", summary: `zone ${want.zone}: bridge ${have.zone.bridge ?? "-"} -> ${want.bridge}` });
+  // Staged for deletion: gone once applied.
+  const zone = have.zone?.state === "deleted" ? undefined : have.zone;
+  const vnets = have.vnets.filter((v) => v.state !== "deleted");
+  if (!zone) out.push({ key: "zone-create", summary: `create SDN VLAN zone ${want.zone} on bridge ${want.bridge}` });
+  else if (zone.bridge !== want.bridge) out.push({ key: "zone-update", summary: `zone ${want.zone}: bridge ${zone.bridge ?? "-"} -> ${want.bridge}` });
   for (const v of want.vnets) {
-    const h = have.vnets.find((x) => x.vnet === v.vnet);
+    const h = vnets.find((x) => x.vnet === v.vnet);
     if (!h) out.push({ key: `vnet-create:${v.vnet}`, summary: `create VNet ${v.vnet} (VLAN ${v.tag}${v.alias ? `, ${v.alias}` : ""})` });
     else if (Number(h.tag) !== v.tag || (h.alias ?? "") !== (v.alias ?? "") || Boolean(Number(h["isolate-ports"] ?? 0)) !== Boolean(v.isolatePorts)) {
       out.push({ key: `vnet-update:${v.vnet}`, summary: `VNet ${v.vnet}: tag ${h.tag ?? "-"} -> ${v.tag}${v.isolatePorts ? ", isolate ports" : ""}` });
     }
   }
-  for (const h of have.vnets) {
+  for (const h of vnets) {
     if (!want.vnets.some((v) => v.vnet === h.vnet)) out.push({ key: `vnet-delete:${h.vnet}`, summary: `delete VNet ${h.vnet} (no longer in vlans:)` });
   }
   // Staged but not applied (a run that stopped between staging and apply): apply now.

@@ -121,7 +121,7 @@ export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
     independent: true,
     async read(ctx) {
       const api = await deps.pve(ctx);
-      const all = await listVms(api);
+      const all = await listVms(api, { current: true });
       const mine = all.filter((v) => v.name === want.name && !isTemplate(v));
       if (mine.length > 1) throw new LabError(`${mine.length} VMs are named ${want.name} (${mine.map((v) => v.vmid).join(", ")})`, ExitCode.failed, {}, "rename or remove the extra ones; lab manages VMs by name");
       const found = mine[0];

@@ -4,7 +4,7 @@ import type { Call, Routes } from "../context.ts";
 import { flag, int, need, str } from "../context.ts";
 import { SimError, fail, paramError } from "../errors.ts";
 import { makeTicket, verifyTicket } from "../auth.ts";
-import { ROLES, checkPrivs, privilegesAt } from "../permissions.ts";
+import { PRIVILEGES, ROLES, checkPrivs, permissionsAt, privilegesAt, rolePrivs } from "../permissions.ts";
 import type { Item } from "../state.ts";
 import { splitList } from "../../proxmox/schema-formats.ts";
 
@@ -28,16 +28,22 @@ function login(c: Call): Item | Record<string, unknown> {
 
 const ROOTS = ["/", "/access", "/mapping", "/nodes", "/pool", "/sdn", "/storage", "/vms"];
 
+/**
+ * Values are the propagate flag of the ACL that grants each privilege. A user may
+ * read its own and its tokens' permissions; a token only its own (PVE compares
+ * the target's user with the caller's auth id); anything else needs Sys.Audit on /access.
+ */
 function permissions(c: Call): Record<string, Record<string, number>> {
   const { state } = c.sim;
   const target = str(c, "userid") ?? c.auth.authid;
-  if (target !== c.auth.authid && target.split("!")[0] !== c.auth.userid) checkPrivs(state, c.auth, "/access", ["Sys.Audit"]);
+  const owned = !c.auth.tokenid && target.split("!")[0] === c.auth.userid;
+  if (target !== c.auth.authid && !owned) checkPrivs(state, c.auth, "/access", ["Sys.Audit"]);
   const userid = target.split("!")[0]!;
   const paths = str(c, "path") ? [str(c, "path")!] : [...new Set([...ROOTS, ...state.acl.map((e) => e.path)])];
   const out: Record<string, Record<string, number>> = {};
   for (const path of paths) {
-    const privs = privilegesAt(state, { userid, authid: target }, path);
-    if (privs.size || str(c, "path")) out[path] = Object.fromEntries([...privs].sort().map((p) => [p, 1]));
+    const privs = permissionsAt(state, { userid, authid: target }, path);
+    if (privs.size || str(c, "path")) out[path] = Object.fromEntries([...privs].sort(([a], [b]) => a.localeCompare(b)).map(([p, prop]) => [p, prop ? 1 : 0]));
   }
   return out;
 }
@@ -66,11 +72,63 @@ function tokenOf(c: Call): string {
   return full;
 }
 
+const SEG = "[A-Za-z0-9._-]+";
+const ACL_PATH = new RegExp(`^(/|/access(/groups(/${SEG})?|/realm(/${SEG})?)?|/nodes(/${SEG})?|/pool(/${SEG})?|/sdn(/zones(/${SEG}(/${SEG}(/[1-9][0-9]{0,3})?)?)?)?|/storage(/${SEG})?|/vms(/[1-9][0-9]{2,})?|/mapping(/${SEG}(/${SEG})?)?)$`);
+
+/** API2/Role.pm; errors inside lock_user_config carry its "<what> failed: " prefix. */
+function checkPrivList(text: string): string[] {
+  const privs = splitList(text);
+  const bad = privs.find((p) => !PRIVILEGES.includes(p));
+  if (bad) throw paramError({ privs: `invalid format - invalid privilege '${bad}'\n` });
+  return privs;
+}
+
+function customRole(c: Call, what: string): string {
+  const roleid = need(c, "roleid");
+  if (ROLES[roleid]) throw fail(`${what} failed: auto-generated role '${roleid}' cannot be ${what === "update role" ? "modified" : "deleted"}`);
+  if (!c.sim.state.roles?.[roleid]) throw fail(`${what} failed: role '${roleid}' does not exist`);
+  return roleid;
+}
+
+const roleRoutes: Routes = {
+  "GET /access/roles": (c) => [
+    ...Object.entries(ROLES).map(([roleid, privs]) => ({ roleid, privs: privs.join(","), special: 1 })),
+    ...Object.entries(c.sim.state.roles ?? {}).map(([roleid, privs]) => ({ roleid, privs: [...privs].sort().join(","), special: 0 })),
+  ],
+  "POST /access/roles": (c) => {
+    const roleid = need(c, "roleid");
+    const privs = checkPrivList(str(c, "privs") ?? "");
+    if (rolePrivs(c.sim.state, roleid)) throw fail(`create role failed: role '${roleid}' already exists`);
+    (c.sim.state.roles ??= {})[roleid] = [...new Set(privs)].sort();
+    return null;
+  },
+  "GET /access/roles/{roleid}": (c) => {
+    const privs = rolePrivs(c.sim.state, need(c, "roleid"));
+    if (!privs) throw fail(`role '${need(c, "roleid")}' does not exist`);
+    return Object.fromEntries(privs.map((p) => [p, 1]));
+  },
+  "PUT /access/roles/{roleid}": (c) => {
+    const roleid = customRole(c, "update role");
+    const privs = checkPrivList(str(c, "privs") ?? "");
+    const roles = c.sim.state.roles!;
+    roles[roleid] = [...new Set([...(flag(c, "append") ? roles[roleid]! : []), ...privs])].sort();
+    return null;
+  },
+  "DELETE /access/roles/{roleid}": (c) => {
+    const roleid = customRole(c, "delete role");
+    delete c.sim.state.roles![roleid];
+    c.sim.state.acl = c.sim.state.acl.filter((e) => e.roleid !== roleid);
+    return null;
+  },
+};
+
 function updateAcl(c: Call): null {
   const { state } = c.sim;
   const path = need(c, "path");
   const roles = splitList(need(c, "roles"));
-  for (const r of roles) if (!ROLES[r]) throw fail(`role '${r}' does not exist`);
+  // AccessControl.pm check_path: the ACL paths PVE knows.
+  if (!ACL_PATH.test(path)) throw paramError({ path: `invalid ACL path '${path}'` });
+  for (const r of roles) if (!rolePrivs(state, r)) throw fail(`role '${r}' does not exist`);
   const ugids = [...splitList(str(c, "users") ?? ""), ...splitList(str(c, "tokens") ?? ""), ...splitList(str(c, "groups") ?? "").map((g) => `@${g}`)];
   const remove = flag(c, "delete") ?? false;
   state.acl = state.acl.filter((e) => !(e.path === path && ugids.includes(e.ugid) && roles.includes(e.roleid)));
@@ -115,5 +173,5 @@ export const accessRoutes: Routes = {
     roleid: e.roleid, propagate: e.propagate ? 1 : 0,
   })),
   "PUT /access/acl": updateAcl,
-  "GET /access/roles": () => Object.entries(ROLES).map(([roleid, privs]) => ({ roleid, privs: privs.join(","), special: 1 })),
+  ...roleRoutes,
 };

@@ -58,10 +58,13 @@ function resources(c: Call): Item[] {
     for (const n of state.nodes) if (hasPriv(state, c.auth, `/nodes/${n}`, "Sys.Audit")) out.push(nodeItem(c, n));
   }
   if (!type || type === "vm") {
+    const stats = c.sim.statusIndex.snapshot(state);
     for (const id of Object.keys(state.vms)) {
       if (!hasPriv(state, c.auth, `/vms/${id}`, "VM.Audit")) continue;
       const vm = state.vms[id]!;
-      out.push({ ...vmItem(state, id), id: `qemu/${id}`, type: "qemu", node: vm.node });
+      // extract_vm_stats: maxcpu there, not vmstatus's cpus.
+      const { name: _n, status: _s, template: _t, uptime: _u, cpu: _c, mem: _m, pid: _p, cpus, ...rest } = vmItem(state, id);
+      out.push({ ...rest, maxcpu: cpus!, ...(stats.get(id) ?? { status: "unknown" }), id: `qemu/${id}`, type: "qemu", node: vm.node });
     }
   }
   if (!type || type === "storage") {

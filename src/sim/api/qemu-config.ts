@@ -1,6 +1,7 @@
 // VM list, config read/update (sync PUT, async POST), pending changes, status.
 import { createHash } from "node:crypto";
 import { parsePropString } from "../../proxmox/propstring.ts";
+import { pveSchema } from "../../proxmox/schema.ts";
 import type { Call, Routes } from "../context.ts";
 import { deleteList, flag, node, settings, str } from "../context.ts";
 import { paramError } from "../errors.ts";
@@ -9,6 +10,7 @@ import type { VmState } from "../state.ts";
 import {
   DISK_KEY, allocateDrive, changeKey, checkDigest, checkLock, digestOf, findVolume, getVm, isTemplate, removeVolume, withMac, withPending,
 } from "../vm.ts";
+import { checkBridges, checkConfigKeys, checkDrives } from "../qemu-perms.ts";
 import { vmItem } from "./cluster.ts";
 
 /** Keys of a create/update call that are instructions, not config. */
@@ -20,10 +22,19 @@ export const CONTROL_KEYS = [
 const hidePassword = (config: Record<string, string>): Record<string, string> =>
   config.cipassword ? { ...config, cipassword: "**********" } : config;
 
-function readConfig(c: Call): Record<string, string> {
+/** qemu-server's parse_vm_config runs check_type: integers, numbers and booleans come back as JSON numbers. */
+function typedConfig(config: Record<string, string>): Record<string, string | number> {
+  const schema = pveSchema();
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => {
+    const type = schema.replyProperty("/nodes/{node}/qemu/{vmid}/config", "GET", k)?.type;
+    return [k, (type === "integer" || type === "number" || type === "boolean") && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v];
+  }));
+}
+
+function readConfig(c: Call): Record<string, string | number> {
   const vm = getVm(c);
   const config = flag(c, "current") ? vm.config : withPending(vm);
-  return { ...hidePassword(config), digest: digestOf(vm) };
+  return { ...typedConfig(hidePassword(config)), digest: digestOf(vm) };
 }
 
 function pending(c: Call): Record<string, unknown>[] {
@@ -51,6 +62,18 @@ function detach(c: Call, vm: VmState, key: string): void {
   if (/^unused\d+$/.test(key)) removeVolume(c.sim.state, volid);
   else if (DISK_KEY.test(key) && vol?.content === "images" && !volid.includes("cloudinit")) vm.config[freeUnused(vm)] = volid;
   else if (volid.includes("cloudinit")) removeVolume(c.sim.state, volid);
+}
+
+/** update_vm's permission checks, made before the worker forks (a 403 is synchronous for POST too). */
+export function checkUpdatePerms(c: Call, vm: VmState): void {
+  const { state } = c.sim;
+  const values = settings(c, [], CONTROL_KEYS);
+  const deletes = deleteList(c);
+  checkConfigKeys(state, c.auth, vm.vmid, [...Object.keys(values), ...deletes]);
+  checkDrives(state, c.auth, vm.vmid, values);
+  checkBridges(state, c.auth, values);
+  // Removing a NIC needs access to the bridge it was on.
+  checkBridges(state, c.auth, Object.fromEntries(deletes.filter((k) => /^net\d+$/.test(k) && withPending(vm)[k]).map((k) => [k, withPending(vm)[k]!])));
 }
 
 /** qemu-server's update_vm: one code path for PUT (sync) and POST (in a worker). */
@@ -109,11 +132,13 @@ export const qemuConfigRoutes: Routes = {
   "GET /nodes/{node}/qemu/{vmid}/config": readConfig,
   "GET /nodes/{node}/qemu/{vmid}/pending": pending,
   "PUT /nodes/{node}/qemu/{vmid}/config": (c) => {
+    checkUpdatePerms(c, getVm(c));
     updateConfig(c, getVm(c), () => undefined);
     return null;
   },
   "POST /nodes/{node}/qemu/{vmid}/config": (c) => {
     const vm = getVm(c);
+    checkUpdatePerms(c, vm);
     return c.sim.tasks.start({ node: vm.node, type: "qmconfig", id: String(vm.vmid), auth: c.auth }, (t) => updateConfig(c, vm, t.log));
   },
   "GET /nodes/{node}/qemu/{vmid}/status": (c) => (getVm(c), [{ subdir: "current" }, { subdir: "start" }, { subdir: "stop" }]),

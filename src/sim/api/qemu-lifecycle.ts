@@ -8,15 +8,17 @@ import { snapshotFile, snapshotPath } from "../pbs-store.ts";
 import { formatPropString, formatSize, parsePropString, parseSize } from "../../proxmox/propstring.ts";
 import type { Call, Routes } from "../context.ts";
 import { flag, need, node, settings, str } from "../context.ts";
-import { fail, paramError } from "../errors.ts";
+import { fail } from "../errors.ts";
 import { checkPrivs, hasPriv } from "../permissions.ts";
 import type { Flat, SimState, VmState } from "../state.ts";
 import type { TaskCtx } from "../tasks.ts";
 import {
   DISK_KEY, addVolume, allocateDrive, checkLock, findVolume, nextDiskIndex, getVm, isTemplate, now, ownedVolumes, removeVolume, vmName, withMac,
 } from "../vm.ts";
+import { checkBridges, checkConfigKeys, checkDrives } from "../qemu-perms.ts";
 import { CONTROL_KEYS } from "./qemu-config.ts";
 import { startVm } from "./qemu-power.ts";
+import { mergeRestoreConfig, restoreOverrides } from "../restore-overrides.ts";
 
 const newVm = (vmid: number, nodeName: string, config: Flat): VmState =>
   ({ vmid, node: nodeName, config, pending: {}, pendingDelete: [], status: "stopped" });
@@ -59,12 +61,11 @@ function create(c: Call): string {
   if (existing && !(archive && flag(c, "force"))) {
     throw fail(`unable to create VM ${vmid} - VM ${vmid} already exists on node '${existing.node}'`);
   }
-  if (archive) {
-    const extra = Object.keys(settings(c, [], CONTROL_KEYS));
-    if (extra.length) throw paramError({ archive: `option conflicts with other options (${extra.join(" ")})` });
-    return restore(c, nodeName, vmid, archive);
-  }
+  if (archive) return restore(c, nodeName, vmid, archive, restoreOverrides(c, CONTROL_KEYS));
   const config = settings(c, [], CONTROL_KEYS);
+  checkConfigKeys(state, c.auth, vmid, Object.keys(config));
+  checkDrives(state, c.auth, vmid, config);
+  checkBridges(state, c.auth, config);
   const vm = newVm(vmid, nodeName, { lock: "create" });
   state.vms[vmid] = vm;
   const onError = (): void => purgeVm(state, vmid);
@@ -75,7 +76,7 @@ function create(c: Call): string {
   });
 }
 
-function restore(c: Call, nodeName: string, vmid: number, archive: string): string {
+function restore(c: Call, nodeName: string, vmid: number, archive: string, overrides: Flat): string {
   const { state } = c.sim;
   const old = state.vms[vmid];
   if (old?.status === "running") throw fail(`unable to restore VM ${vmid} - VM is running`);
@@ -83,6 +84,8 @@ function restore(c: Call, nodeName: string, vmid: number, archive: string): stri
   return c.sim.tasks.start({ node: nodeName, type: "qmrestore", id: String(vmid), auth: c.auth }, async (t) => {
     const backup = findVolume(state, archive)?.backup;
     if (!backup) throw new Error(`volume '${archive}' does not exist`);
+    // check_restore_permissions: the NICs of the backed-up config.
+    checkBridges(state, c.auth, backup.config);
     t.log(backup.pbs ? `restore proxmox backup image: ${archive}` : `restore vma archive: ${archive}`);
     await t.step();
     purgeVm(state, vmid);
@@ -91,7 +94,10 @@ function restore(c: Call, nodeName: string, vmid: number, archive: string): stri
     for (const [key, value] of Object.entries(backup.config)) {
       if (/^unused\d+$/.test(key)) continue;
       const parts = parsePropString(value, "file");
-      if (DISK_KEY.test(key) && parts.media !== "cdrom" && parts.file?.includes(":")) {
+      if (DISK_KEY.test(key) && parts.file?.includes("cloudinit")) {
+        // restore_allocate_devices: a new cloud-init drive for the new VM, never the source VM's volume.
+        config[key] = `${target ?? parts.file.split(":")[0]!}:cloudinit`;
+      } else if (DISK_KEY.test(key) && parts.media !== "cdrom" && parts.file?.includes(":")) {
         const sid = target ?? parts.file.split(":")[0]!;
         const gib = (parseSize(parts.size ?? "1G") ?? 1024 ** 3) / 1024 ** 3;
         config[key] = formatPropString({ ...parts, file: `${sid}:${gib}` }, "file");
@@ -103,7 +109,7 @@ function restore(c: Call, nodeName: string, vmid: number, archive: string): stri
     }
     const vm = newVm(vmid, nodeName, {});
     state.vms[vmid] = vm;
-    finishCreate(c, vm, config, t);
+    finishCreate(c, vm, mergeRestoreConfig(config, overrides), t);
     const rootfs = backup.pbs && restoredFilesystem(c, vmid, backup.pbs);
     if (rootfs) {
       vm.rootfs = rootfs;
@@ -138,6 +144,8 @@ function clone(c: Call): string {
   if (!full && (str(c, "storage") || str(c, "format"))) throw fail(`parameter '${str(c, "storage") ? "storage" : "format"}' not allowed for linked clones`);
   const target = str(c, "target") ?? source.node;
   if (!state.nodes.includes(target)) throw fail(`no such cluster node '${target}'`);
+  checkCloneStorage(c, source.config);
+  checkBridges(state, c.auth, source.config);
   const vm = newVm(newid, target, { lock: "clone" });
   state.vms[newid] = vm;
   const onError = (): void => purgeVm(state, newid);
@@ -160,6 +168,16 @@ function clone(c: Call): string {
     vm.config = { ...config, ...identity(), name: str(c, "name") ?? `Copy-of-VM-${vmName(source).replace(/^VM /, "")}` };
     if (str(c, "description")) vm.config.description = str(c, "description")!;
   });
+}
+
+/** $check_storage_access_clone: Datastore.AllocateSpace on the storage each disk lands on. */
+function checkCloneStorage(c: Call, config: Flat): void {
+  if (c.auth.userid === "root@pam") return;
+  for (const [key, value] of Object.entries(config)) {
+    const parts = parsePropString(value, "file");
+    if (!DISK_KEY.test(key) || parts.media === "cdrom" || !parts.file?.includes(":")) continue;
+    checkPrivs(c.sim.state, c.auth, `/storage/${str(c, "storage") ?? parts.file.split(":")[0]!}`, ["Datastore.AllocateSpace"]);
+  }
 }
 
 function cloneDisk(c: Call, newid: number, key: string, parts: Flat, full: boolean, t: TaskCtx): string {

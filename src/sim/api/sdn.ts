@@ -22,8 +22,10 @@ function view(c: Call, kind: Kind, id: string): Item | Record<string, unknown> |
   if (!cur && !was) return undefined;
   if (!cur) return { ...was, [ID[kind]]: id, state: "deleted" };
   if (same(cur, was)) return { ...cur, [ID[kind]]: id };
-  const changed = Object.fromEntries(Object.entries(cur).filter(([k, v]) => JSON.stringify(was?.[k]) !== JSON.stringify(v)));
-  return { ...(was ?? { type: cur.type }), [ID[kind]]: id, state: was ? "changed" : "new", pending: changed };
+  // PVE::Network::SDN::pending_config: `type` and the id stay top-level; a key dropped from the config is pending 'deleted'.
+  const changed: Item = Object.fromEntries(Object.entries(cur).filter(([k, v]) => k !== "type" && JSON.stringify(was?.[k]) !== JSON.stringify(v)));
+  for (const k of Object.keys(was ?? {})) if (!(k in cur)) changed[k] = "deleted";
+  return { ...(was ?? {}), type: cur.type!, [ID[kind]]: id, state: was ? "changed" : "new", pending: changed };
 }
 
 function list(kind: Kind) {

@@ -26,7 +26,9 @@ function env(now: Date, opts: { dbDown?: boolean; backups?: { vmid: number; ctim
   const commands: string[] = [];
   const backups = opts.backups ?? [{ vmid: 201, ctime: now.getTime() / 1000 - 3600 }];
   const api = fakePve({
-    "GET /cluster/resources": [{ type: "qemu", vmid: 201, name: "trusted1", node: "pve" }, { type: "qemu", vmid: 9000, name: "trusted1", node: "pve", template: 1 }],
+    // The index may lag (pvestatd's cycle): name and template are read from the node's own list.
+    "GET /cluster/resources": [{ type: "qemu", vmid: 201, name: "(lagging)", node: "pve" }, { type: "qemu", vmid: 9000, name: "trusted1", node: "pve", template: 1 }],
+    "GET /nodes/pve/qemu": [{ vmid: 201, name: "trusted1", status: "running" }, { vmid: 9000, name: "trusted1", status: "stopped", template: 1 }],
     "GET /nodes/pve/storage/pbs-lab/content": backups.map((b) => ({ ...b, volid: `pbs-lab:backup/vm/${b.vmid}/${b.ctime}`, format: "pbs-vm", size: 1 })),
   });
   const e: BackupEnv = {
@@ -49,7 +51,7 @@ describe("lab backup (the check)", () => {
     expect(r.problems).toEqual([]);
     expect(r.ok).toBe(true);
     expect(commands).toHaveLength(1);
-    expect(calls).toEqual([["GET", "/cluster/resources", { type: "vm" }], ["GET", "/nodes/pve/storage/pbs-lab/content", { content: "backup" }]]);
+    expect(calls).toEqual([["GET", "/cluster/resources", { type: "vm" }], ["GET", "/nodes/pve/qemu"], ["GET", "/nodes/pve/storage/pbs-lab/content", { content: "backup" }]]);
   });
 
   it("--run takes the backups that are due: a diff per stale repository, a vzdump of stale VMs", async () => {

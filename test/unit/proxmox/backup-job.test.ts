@@ -18,7 +18,9 @@ describe("backup job", () => {
 
   it("reads the VMs' ids from the cluster, skipping templates of the same name", async () => {
     const api = fakePve({
-      "GET /cluster/resources": [{ type: "qemu", vmid: 9000, name: "app1", node: "pve", template: 1 }, { type: "qemu", vmid: 201, name: "trusted1", node: "pve" }, { type: "lxc", vmid: 300, name: "app1", node: "pve" }],
+      "GET /cluster/resources": [{ type: "qemu", vmid: 9000, name: "app1", node: "pve", template: 1 }, { type: "qemu", vmid: 201, node: "pve", status: "unknown" }, { type: "lxc", vmid: 300, name: "app1", node: "pve" }],
+      // The node's own list names VM 201 already (/cluster/resources is a status cycle behind).
+      "GET /nodes/pve/qemu": [{ vmid: 9000, name: "app1", status: "stopped", template: 1 }, { vmid: 201, name: "trusted1", status: "stopped" }],
       "GET /cluster/backup/lab-vms": { id: "lab-vms", schedule: "02:30" },
     });
     const have = await backupJob(() => Promise.resolve(api), want).read(hostCtx());

@@ -84,11 +84,16 @@ describe("auth", () => {
     expect([err.status, err.reason]).toEqual([401, "authentication failure"]);
   });
 
-  it("never records parameter values", async () => {
+  it("records values and replies for the conformance check, never a secret", async () => {
     const c = await connect();
     await c.put("/cluster/firewall/options", { enable: true, policy_in: "DROP" });
-    expect(calls.at(-1)).toEqual({ method: "PUT", path: "/cluster/firewall/options", keys: ["enable", "policy_in"], status: 200 });
+    expect(calls.at(-1)).toEqual({ method: "PUT", path: "/cluster/firewall/options", keys: ["enable", "policy_in"], status: 200, product: "pve", values: { enable: "1", policy_in: "DROP" }, reply: null });
+    // The ticket login of an earlier test: password sent, ticket and CSRF token received, none of them recorded.
+    const login = calls.find((x) => x.path === "/access/ticket" && x.status === 200)!;
+    expect(login.values).toEqual({ username: "root@pam", password: "REDACTED" });
+    expect(login.reply).toMatchObject({ ticket: "REDACTED", CSRFPreventionToken: "REDACTED", username: "root@pam" });
     expect(JSON.stringify(calls)).not.toContain(sim.password);
+    expect(JSON.stringify(calls)).not.toContain("PVE:root@pam:");
   });
 });
 

@@ -25,7 +25,8 @@ afterAll(async () => {
 /** A PBS call (PBSAPIToken header), recorded for the conformance check at the end. */
 async function pbs(method: string, path: string, params: Record<string, unknown> = {}): Promise<Reply> {
   const r = await t.call(method, path, params, { base: t.sim.pbsUrl!, headers: { Authorization: `PBSAPIToken=${t.sim.tokenId}:${t.sim.tokenSecret}` } });
-  calls.push({ method, path: new URL(path, "https://x").pathname, keys: Object.keys(params), status: r.status });
+  const values = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)]));
+  calls.push({ method, path: new URL(path, "https://x").pathname, keys: Object.keys(params), status: r.status, product: "pbs", values, ...(r.status === 200 ? { reply: r.body.data } : {}) });
   return r;
 }
 async function pbsOk<T = unknown>(method: string, path: string, params: Record<string, unknown> = {}): Promise<T> {
@@ -248,6 +249,8 @@ describe("PBS jobs", () => {
 
   it("every PBS call made here conforms to the official PBS schema", () => {
     expect(calls.length).toBeGreaterThan(30);
+    // Values and replies included (checkCalls checks both).
+    expect(calls.filter((c) => "reply" in c).length).toBeGreaterThan(20);
     expect(checkCalls(calls, pbsSchema())).toEqual([]);
   });
 });

@@ -100,12 +100,12 @@ describe("templates and clones", () => {
   it("keeps a template whose base volume linked clones still use", async () => {
     const r = await runTask(t, "DELETE", "/nodes/pve/qemu/9000");
     expect(r.exitstatus).toBe("base volume 'base-9000-disk-0' is still in use by linked cloned");
-    expect((await config(9000)).template).toBe("1");
+    expect((await config(9000)).template).toBe(1);
   });
 
   it("refuses disk options together with a restore archive", async () => {
     const r = await t.call("POST", "/nodes/pve/qemu", { vmid: 160, archive: "local:backup/vzdump-qemu-100.vma.zst", scsi0: "local-lvm:1" });
-    expect([r.status, r.body.errors]).toEqual([400, { archive: "option conflicts with other options (scsi0)" }]);
+    expect([r.status, r.body.errors]).toEqual([400, { scsi0: "option conflicts with option 'archive'" }]);
   });
 
   it("removes the half-made target when a clone fails half-way (task fault)", async () => {
@@ -122,7 +122,7 @@ describe("config updates", () => {
     const before = await config(100);
     await t.ok("PUT", "/nodes/pve/qemu/100/config", { cores: 2, delete: "ipconfig0", digest: before.digest });
     const after = await config(100);
-    expect(after.cores).toBe("2");
+    expect(after.cores).toBe(2);
     expect(after.ipconfig0).toBeUndefined();
     const stale = await t.call("PUT", "/nodes/pve/qemu/100/config", { cores: 3, digest: before.digest });
     expect(stale.statusText).toBe("detected modified configuration - file changed by other user? Try again.");
