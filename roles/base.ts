@@ -21,7 +21,8 @@ export const base = defineRole({
       file({ path: "/etc/motd", content: lab.template("motd.njk", { host: host.name, domain: v.domain, note: v.note }), mode: "0644" }),
       group({ name: "labadmin" }),
       ...v.admins.map((name) => user({ name, shell: "/bin/bash", groups: ["labadmin"] })),
-      file({ path: "/etc/sudoers.d/labadmin", content: "%labadmin ALL=(ALL) NOPASSWD: ALL\n", mode: "0440" }),
+      // visudo checks the staged copy: a broken sudoers file would lock every admin out of sudo.
+      file({ path: "/etc/sudoers.d/labadmin", content: "%labadmin ALL=(ALL) NOPASSWD: ALL\n", mode: "0440", validate: "visudo -cf %s" }),
       directory({ path: "/var/lib/lab", mode: "0755" }),
       file({ path: "/etc/cron.d/lab-heartbeat", content: "*/5 * * * * root date -u +%FT%TZ > /var/lib/lab/heartbeat\n", mode: "0644" }, { notify: ["restart cron"] }),
       service({ name: "cron", state: "started", enabled: true }),

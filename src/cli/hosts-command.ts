@@ -1,13 +1,33 @@
-// `lab hosts trust HOST`: pin a host key deliberately (never trust on first use
-// silently). Shows the fingerprint; with --fingerprint, refuses any other key.
-import { ExitCode, LabError } from "../errors.ts";
+// `lab hosts trust HOST|GROUP|PATTERN...`: pin host keys deliberately (never trust on
+// first use silently). Shows each fingerprint; with --fingerprint (one host only),
+// refuses any other key.
+import { badInput, ExitCode, LabError } from "../errors.ts";
 import type { Inventory } from "../inventory/inventory.ts";
+import { matchHosts } from "../inventory/patterns.ts";
+import { redact } from "../secrets/secret.ts";
 import { appendKnownHost, findKeys, fingerprint, readKnownHosts } from "../transport/known-hosts.ts";
 import { connectSsh } from "../transport/ssh.ts";
 
-export async function hostsTrust(inv: Inventory, name: string, expected: string | undefined, out: NodeJS.WritableStream): Promise<ExitCode> {
-  const host = inv.hosts.get(name);
-  if (!host) throw new LabError(`unknown host ${name}`, ExitCode.badInput, {}, `known hosts: ${[...inv.hosts.keys()].join(", ")}`);
+/** Every host of the patterns, one after the other; a host that fails is reported and the rest go on (exit: the worst code). */
+export async function hostsTrust(inv: Inventory, patterns: string[], expected: string | undefined, out: NodeJS.WritableStream, err: NodeJS.WritableStream = process.stderr): Promise<ExitCode> {
+  const names = [...new Set(patterns.flatMap((p) => matchHosts(inv, p, "lab hosts trust")))];
+  if (names.length === 0) throw badInput(`lab hosts trust ${patterns.join(" ")}: no host matched`, {}, "name hosts or groups of the inventory");
+  if (expected && names.length > 1) throw badInput(`--fingerprint pins one host, but ${names.join(", ")} matched`, {}, "name a single host with --fingerprint");
+  if (names.length === 1) return trustOne(inv, names[0]!, expected, out);
+  let worst: ExitCode = ExitCode.ok;
+  for (const name of names) {
+    const code = await trustOne(inv, name, expected, out).catch((e: unknown) => {
+      if (!(e instanceof LabError)) throw e;
+      err.write(`lab: error: ${redact(e.format())}\n`);
+      return e.code;
+    });
+    if (code > worst) worst = code;
+  }
+  return worst;
+}
+
+async function trustOne(inv: Inventory, name: string, expected: string | undefined, out: NodeJS.WritableStream): Promise<ExitCode> {
+  const host = inv.hosts.get(name)!;
   const c = host.connection;
   if (c.type !== "ssh") throw new LabError(`host ${name} is not reached over ssh`, ExitCode.badInput);
   let key: Buffer | undefined;

@@ -6,6 +6,8 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ExitCode, LabError } from "../errors.ts";
 import { redact } from "../secrets/secret.ts";
+import { wholeNumber } from "./number-option.ts";
+import { listOption, registerEverydayCommands } from "./everyday-commands.ts";
 import { installSignals } from "./signals.ts";
 import { registerBackupCommands } from "./backup-command.ts";
 import { registerScheduleCommands } from "./schedule-cli.ts";
@@ -38,18 +40,24 @@ export async function main(argv: string[], hooks: { inspect?: (program: Command)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .option("-C, --root <dir>", "project root (holds inventory/, playbooks/, templates/)", ".")
-    .option("-i, --inventory <path>", "inventory file or folder", "inventory")
-    .option("-v, --verbose", "show ok steps, commands and stack traces");
+    .addOption(new Option("-i, --inventory <path>", "inventory file or folder").env("LAB_INVENTORY").default("inventory"))
+    .option("-v, --verbose", "show ok steps, commands and stack traces")
+    // lab.config.yaml: defaults for what a flag or LAB_* variable did not set.
+    .hook("preAction", async (_program, action) => (await import("./config-defaults.ts")).applyProjectConfig(program, action));
 
   const runOpts = (cmd: Command) => cmd
     .argument("[playbook]", "playbook file", "playbooks/site.ts")
     .option("-l, --limit <pattern>", "only these hosts/groups (web:db, all:!db, web*)")
     .option("-t, --tags <tags>", "only steps with these tags (comma list)", list, [])
     .option("--skip-tags <tags>", "skip steps with these tags", list, [])
-    .addOption(new Option("-f, --forks <n>", "hosts in parallel").default(10).argParser((v) => Number.parseInt(v, 10)))
+    .addOption(new Option("-f, --forks <n>", "hosts in parallel").env("LAB_FORKS").default(10).argParser(wholeNumber(1)))
     .option("-e, --extra-vars <vars>", "key=value, JSON, or @file (highest precedence)", collect, [])
     .option("--json", "print a machine-readable JSON report on stdout")
-    .addOption(new Option("--lock-timeout <seconds>", "wait this long for another apply to finish").default(0).argParser((v) => Number.parseInt(v, 10)));
+    .addOption(new Option("--lock-timeout <seconds>", "wait this long for another apply to finish").env("LAB_LOCK_TIMEOUT").default(0).argParser(wholeNumber(0)))
+    .option("--list-hosts", "only list the hosts of each play (nothing is contacted)")
+    .option("--list-tags", "only list the tags of each play")
+    .option("--list-tasks", "only list each host's steps")
+    .option("--no-color", "plain diffs even on a terminal (also: NO_COLOR=1)");
 
   const doRun = async (playbook: string, o: Record<string, unknown>, check: boolean) => {
     const g = program.opts<{ root: string; inventory: string }>();
@@ -70,6 +78,8 @@ export async function main(argv: string[], hooks: { inspect?: (program: Command)
       verbose,
       detailedExitCode: Boolean(o.detailedExitcode),
       lockTimeout: o.lockTimeout as number,
+      ...listOption(o),
+      ...(o.color === false ? { color: false } : {}),
       argv,
       signals,
     });
@@ -95,21 +105,23 @@ export async function main(argv: string[], hooks: { inspect?: (program: Command)
 
   const hosts = program.command("hosts").description("manage host keys");
   hosts.command("trust")
-    .description("pin a host's SSH key in its known_hosts (shows the fingerprint)")
-    .argument("<host>")
-    .option("--fingerprint <SHA256:...>", "only pin if the key has this fingerprint")
-    .action(async (name: string, o: { fingerprint?: string }) => {
+    .description("pin hosts' SSH keys in their known_hosts (shows each fingerprint)")
+    .argument("<hosts...>", "hosts, groups or patterns (web1 db1, docker_hosts, web*)")
+    .option("--fingerprint <SHA256:...>", "only pin if the key has this fingerprint (one host)")
+    .action(async (names: string[], o: { fingerprint?: string }) => {
       const g = program.opts<{ root: string; inventory: string }>();
       const root = resolve(g.root);
       const { loadInventory } = await import("../inventory/inventory.ts");
       const { hostsTrust } = await import("./hosts-command.ts");
       // VMs' .pub keys are not needed to pin a host key: a key the demo has not made yet is no error here.
       const inv = await loadInventory({ path: resolve(root, g.inventory), root, missingKeyFiles: "stand-in" });
-      code = await hostsTrust(inv, name, o.fingerprint, process.stdout);
+      code = await hostsTrust(inv, names, o.fingerprint, process.stdout);
     });
 
+  registerEverydayCommands(program, { verbose: () => verbose, argv, signal: signals.signal }, (c) => { code = c; });
+
   const secrets = program.command("secrets").description("the age-encrypted secrets file (secrets.age, safe to commit)")
-    .option("--file <path>", "secrets file (default $LAB_SECRETS_FILE, else secrets.age in the project root)");
+    .option("--file <path>", "secrets file (default $LAB_SECRETS_FILE, else secrets_file of lab.config.yaml, else secrets.age in the project root)");
   const sopts = () => {
     const file = secrets.opts<{ file?: string }>().file ?? process.env.LAB_SECRETS_FILE;
     return { root: resolve(program.opts<{ root: string }>().root), ...(file ? { file } : {}) };
@@ -118,8 +130,8 @@ export async function main(argv: string[], hooks: { inspect?: (program: Command)
   secrets.command("init").description("create a key (~/.config/lab/age.key) and an empty secrets file").action(async () => { code = await (await sec()).secretsInit(sopts()); });
   secrets.command("list").description("names only").action(async () => { code = await (await sec()).secretsList(sopts()); });
   secrets.command("get").argument("<name>").description("print one value (the only command that does)").action(async (n: string) => { code = await (await sec()).secretsGet(n, sopts()); });
-  secrets.command("set").argument("<name>").description("set a value read from stdin (never from argv: it would land in shell history)")
-    .action(async (n: string) => { code = await (await sec()).secretsSet(n, process.stdin, sopts()); });
+  secrets.command("set").argument("<name>").description("set a value: typed without echo on a terminal, else read from stdin (never from argv: it would land in shell history)")
+    .action(async (n: string) => { code = await (await sec()).secretsSet(n, await (await import("./read-hidden.ts")).secretInput(n, process.stdin, process.stderr), sopts()); });
   secrets.command("rm").argument("<name>").action(async (n: string) => { code = await (await sec()).secretsRemove(n, sopts()); });
   secrets.command("edit").description("edit in $EDITOR (a private temp copy, removed afterwards)").action(async () => { code = await (await sec()).secretsEdit({ ...sopts(), signals }); });
   secrets.command("rekey").description("re-encrypt for the recipients in .age-recipients").action(async () => { code = await (await sec()).secretsRekey(sopts()); });
@@ -202,8 +214,8 @@ export async function main(argv: string[], hooks: { inspect?: (program: Command)
   program.command("sim")
     .description("run the built-in Proxmox VE simulator (HTTPS on loopback) until Ctrl-C")
     .option("--state <dir>", "state, TLS certificate and token secret", ".lab/sim")
-    .addOption(new Option("--port <n>", "PVE API port").default(8006).argParser((v) => Number.parseInt(v, 10)))
-    .addOption(new Option("--pbs-port <n>", "Proxmox Backup Server API port (default: a free one, printed)").argParser((v) => Number.parseInt(v, 10)))
+    .addOption(new Option("--port <n>", "PVE API port").default(8006).argParser(wholeNumber(1, 65535)))
+    .addOption(new Option("--pbs-port <n>", "Proxmox Backup Server API port (default: a free one, printed)").argParser(wholeNumber(1, 65535)))
     .addOption(new Option("--guests <kind>", "what a started VM is: none (state only) or containers (a Debian container with sshd per VM)").choices(["none", "containers"]).default("none"))
     .action(async (o: { state: string; port: number; pbsPort?: number; guests: string }) => {
       const root = resolve(program.opts<{ root: string }>().root);

@@ -12,6 +12,8 @@ import type { AuditOutcome } from "../engine/audit.ts";
 import type { Logger } from "../engine/types.ts";
 import { RunTracker, recordAbort } from "./run-tracker.ts";
 import { quietSignals, type Signals } from "./signals.ts";
+import { formatList, type ListKind } from "./list-plays.ts";
+import { useColor } from "./color.ts";
 
 // The Proxmox client is loaded only when a VM guest is connected to.
 const guests: GuestResolver = (run, ctx, host) => import("../proxmox/resources/guest.ts").then((m) => m.guestResolver(run, ctx, host));
@@ -25,9 +27,13 @@ export interface RunCommandOptions extends Omit<RunOptions, "reporter" | "log" |
   signals?: Signals;
   /** The command line, for the lock and the audit log. */
   argv?: string[];
+  /** false: plain diffs even on a terminal (--no-color). */
+  color?: boolean;
+  /** Only list what the run would touch (hosts, tags or tasks per play) and exit 0; nothing is contacted. */
+  list?: ListKind;
   /** Seconds to wait for another apply's lock (default 0: fail at once). */
   lockTimeout?: number;
-  stdout?: NodeJS.WritableStream;
+  stdout?: NodeJS.WritableStream & { isTTY?: boolean };
   stderr?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
@@ -67,6 +73,12 @@ export async function runCommand(opts: RunCommandOptions): Promise<{ code: ExitC
     await ctx.close();
     throw e;
   }
+  if (opts.list) {
+    unhook();
+    await ctx.close();
+    stdout.write(formatList(prepared, opts.list));
+    return { code: ExitCode.ok, result: { playbook: prepared.playbook.name, check: true, results: [], hosts: {}, exitCode: ExitCode.ok, interrupted: false, durationMs: 0 } };
+  }
   let result: RunResult;
   try {
     // Plans only read: they take no lock and leave no audit record.
@@ -84,7 +96,7 @@ export async function runCommand(opts: RunCommandOptions): Promise<{ code: ExitC
   }
   // The engine redacts as it records; the output boundary redacts once more.
   if (opts.json) stdout.write(`${redact(jsonReport(result))}\n`);
-  else stdout.write(redact(`${formatChanges(result, opts.verbose)}\n${formatRecap(result)}\n`));
+  else stdout.write(redact(`${formatChanges(result, opts.verbose, useColor(stdout, opts.color))}\n${formatRecap(result)}\n`));
   const changed = Object.values(result.hosts).some((h) => h.changed > 0);
   const code = result.exitCode === ExitCode.ok && opts.check && opts.detailedExitCode && changed ? ExitCode.planHasChanges : result.exitCode;
   return { code, result };

@@ -1,8 +1,22 @@
 // What a finished run prints: the changes per host (with diffs), an Ansible-like
 // recap, and the JSON report. All text here is already redacted by the engine.
+import { styleText } from "node:util";
 import type { RunResult } from "./runner.ts";
 
-export function formatChanges(r: RunResult, verbose: boolean): string {
+/** A unified diff's lines coloured as git does: additions green, removals red, hunks cyan. */
+export function colorDiff(diff: string): string {
+  // The caller decided (useColor): styleText must not second-guess it from process.stdout.
+  const style = (f: "bold" | "green" | "red" | "cyan", l: string) => styleText(f, l, { validateStream: false });
+  return diff.split("\n").map((l) =>
+    l.startsWith("+++") || l.startsWith("---") ? style("bold", l)
+    : l.startsWith("+") ? style("green", l)
+    : l.startsWith("-") ? style("red", l)
+    : l.startsWith("@@") ? style("cyan", l)
+    : l).join("\n");
+}
+
+/** `color`: ANSI colours for diffs (a terminal without NO_COLOR or --no-color; see src/cli/color.ts). */
+export function formatChanges(r: RunResult, verbose: boolean, color = false): string {
   const out: string[] = [];
   for (const host of Object.keys(r.hosts)) {
     const mine = r.results.filter((s) => s.host === host && (s.status !== "ok" || s.note || verbose));
@@ -13,7 +27,7 @@ export function formatChanges(r: RunResult, verbose: boolean): string {
       if (s.changes.length === 0) out.push(`  ${mark} ${s.id}${s.note ? `: ${s.note}` : s.reason ? `: ${s.reason}` : ""}${s.hint ? `\n      ${s.hint}` : ""}`);
       for (const c of s.changes) {
         out.push(`  ${mark} ${s.id}: ${c.summary}${c.pending ? " (pending: takes effect after a reboot)" : ""}`);
-        if (c.diff) out.push(c.diff.split("\n").map((l) => `      ${l}`).join("\n"));
+        if (c.diff) out.push((color ? colorDiff(c.diff) : c.diff).split("\n").map((l) => `      ${l}`).join("\n"));
       }
       if (s.changes.length && s.reason) out.push(`      ${s.reason}`); // a changed step cut short by an interrupt
     }

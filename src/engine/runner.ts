@@ -2,8 +2,9 @@
 // host is contacted before that succeeds), then run plays in order, hosts in parallel.
 import { dirname, resolve } from "node:path";
 import { checkPolicy } from "../backup/policy-check.ts";
+import { existsSync } from "node:fs";
 import { overdueDrills } from "../drill/history.ts";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { ExitCode, LabError, badInput } from "../errors.ts";
 import { RunContext, type RunContextOptions } from "./context.ts";
 import { runHostPlay } from "./host-run.ts";
@@ -11,6 +12,7 @@ import { throwSite } from "./throw-site.ts";
 import { userCodeReady } from "./user-code.ts";
 import type { Playbook } from "./playbook.ts";
 import { summarize, type HostSummary, type StepResult } from "./results.ts";
+import { knownNames } from "../inventory/patterns.ts";
 import { expandPlaybook, type PlayPlan, type Selection } from "./steps.ts";
 
 export interface Reporter {
@@ -50,9 +52,11 @@ export async function loadPlaybook(file: string): Promise<Playbook> {
   } catch (e) {
     // A resource with a bad option listed directly in the playbook: its own message and position.
     if (e instanceof LabError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ERR_MODULE_NOT_FOUND" && String((e as Error).message).includes(resolve(file))) {
-      throw badInput(`playbook not found: ${file}`, { file }, "pass a file under playbooks/, e.g. playbooks/site.ts");
+    if (!existsSync(file)) throw badInput(`playbook not found: ${file}`, { file }, "pass a file under playbooks/, e.g. playbooks/site.ts");
+    const missing = missingImport(e);
+    if (missing) {
+      throw badInput(`playbook ${file} failed to load: cannot find ${missing.what}${missing.from ? ` (imported from ${missing.from})` : ""}`,
+        missing.from ? { file: missing.from } : { file }, "fix the import path (relative imports need the .ts extension), or install the package");
     }
     throw badInput(`playbook ${file} failed to load: ${(e as Error).message}`, throwSite(e) ?? { file }, "run `lab check` for type errors; -v shows the stack trace");
   }
@@ -60,6 +64,18 @@ export async function loadPlaybook(file: string): Promise<Playbook> {
   if (!pb || !Array.isArray(pb.plays)) throw badInput(`playbook ${file} has no default export made with definePlaybook()`, { file }, "export default definePlaybook({ name, plays: [...] })");
   return pb;
 }
+
+/** A module that could not be found while loading a playbook (Node's ERR_MODULE_NOT_FOUND, or tsx/vite's wording). */
+function missingImport(e: unknown): { what: string; from?: string } | undefined {
+  const msg = e instanceof Error ? e.message : String(e);
+  const m = /Cannot find (module|package) '([^']+)' imported from (\S+)/.exec(msg) ?? /Failed to load url (\S+) \(resolved id: [^)]*\) in (\S+)/.exec(msg);
+  if (!m) return undefined;
+  const [kind, spec, from] = m.length === 4 ? [m[1]!, m[2]!, fromUrl(m[3]!)] : ["module", m[1]!, fromUrl(m[2]!)];
+  // A relative specifier is shown as the path it resolved to.
+  return { what: `${kind} ${spec.startsWith(".") ? resolve(dirname(from), spec) : fromUrl(spec)}`, from };
+}
+
+const fromUrl = (s: string): string => (s.startsWith("file://") ? fileURLToPath(s) : s);
 
 /** Everything checked, nothing contacted: the playbook, its host vars, role vars, resource options and the per-host steps. */
 export async function prepare(ctx: RunContext, file: string, sel: Selection): Promise<Prepared> {
@@ -71,7 +87,9 @@ export async function prepare(ctx: RunContext, file: string, sel: Selection): Pr
   // Targets whose last successful restore drill (backups/reports/) is older than their drill_every.
   if (ctx.backups.file) for (const w of await overdueDrills(dirname(dirname(ctx.backups.file)), ctx.backups.targets, new Date())) ctx.log.warn(w);
   const plays = expandPlaybook(playbook, file, ctx.inventory, sel, ctx.tools());
-  if (plays.every((p) => p.hosts.length === 0)) throw badInput(`no hosts matched${sel.limit ? ` --limit ${sel.limit}` : ""}`, { file }, "check the play's hosts pattern and --limit");
+  if (plays.every((p) => p.hosts.length === 0)) {
+    throw badInput(`no hosts matched${sel.limit ? ` --limit ${sel.limit}` : ""}`, { file }, `check the plays' hosts patterns and --limit; ${knownNames(ctx.inventory)}`);
+  }
   return { playbook, file, plays };
 }
 
@@ -122,7 +140,7 @@ export async function run(opts: RunOptions): Promise<RunResult> {
 }
 
 /** Run `fn` over items with at most `limit` at once. */
-async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   if (limit < 1) throw new LabError("--forks must be at least 1", ExitCode.badInput);
   let next = 0;
   const worker = async () => {

@@ -37,10 +37,20 @@ export interface Selection {
 export function expandPlaybook(pb: Playbook, file: string, inv: Inventory, sel: Selection, tools: RoleTools): PlayPlan[] {
   const limited = sel.limit ? new Set(matchHosts(inv, sel.limit)) : undefined;
   const typed = pb.vars ? typedHosts(pb.vars, inv) : inv.hosts;
-  return pb.plays.map((play) => {
+  // Every tag a step of the selected hosts has: a --tags/--skip-tags naming another is a typo, not "nothing to do".
+  const known = new Set<string>(["all"]);
+  const plays = pb.plays.map((play) => {
     const names = matchHosts(inv, play.hosts, `play "${play.name}" hosts`).filter((h) => !limited || limited.has(h));
     return { name: play.name, hosts: names.map((name) => expandHost(play, name)) };
   });
+  for (const [flag, tags] of [["--tags", sel.tags], ["--skip-tags", sel.skipTags]] as const) {
+    const unknown = (tags ?? []).filter((t) => !known.has(t));
+    if (unknown.length && plays.some((p) => p.hosts.length)) {
+      throw badInput(`${flag}: no step has the tag${unknown.length > 1 ? "s" : ""} ${unknown.map((t) => `"${t}"`).join(", ")}${sel.limit ? ` (on the hosts of --limit ${sel.limit})` : ""}`,
+        { file }, `known tags: ${[...known].filter((t) => t !== "all").sort().join(", ") || "(none)"}`);
+    }
+  }
+  return plays;
 
   function expandHost(play: Playbook["plays"][number], name: string): HostPlan {
     const host = typed.get(name)!;
@@ -63,6 +73,7 @@ export function expandPlaybook(pb: Playbook, file: string, inv: Inventory, sel: 
       for (const h of out.handlers ?? []) handlers.set(h.id, h);
       for (const resource of out.resources) {
         const tags = [...(play.tags ?? []), ...use.tags, ...(resource.tags ?? [])];
+        for (const t of tags) known.add(t);
         if (selected(tags, sel)) steps.push({ resource, role: use.role, tags });
       }
     }

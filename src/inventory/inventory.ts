@@ -25,6 +25,8 @@ export interface Inventory {
   readonly hosts: ReadonlyMap<string, HostInfo>;
   /** Group name -> member hosts (through children too). "all" has every host. */
   readonly groups: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Each defined group as written: its own hosts and child groups (`lab inventory --list/--graph`). */
+  readonly groupDefs: ReadonlyMap<string, { readonly hosts: readonly string[]; readonly children: readonly string[] }>;
   /** The lab sections (proxmox, vlans, templates, vms, ...), typed, merged across files and cross-checked. */
   readonly lab: LabModel;
   /** file:line:col of a key path such as ["vms", "web1", "vlan"]. */
@@ -97,6 +99,7 @@ export function resolveInventory(sources: InventorySource[], opts: LoadOptions):
     files: sources.map((s) => s.src.file),
     hosts,
     groups: members,
+    groupDefs: new Map([...c.groupDefs].map(([g, d]) => [g, { hosts: d.hosts ?? [], children: d.children ?? [] }])),
     lab,
     where,
     varSites: () => sites,
@@ -248,7 +251,8 @@ function resolveHosts(c: Collected, members: Map<string, Set<string>>, groupOrde
       port: conn.port ?? 22,
       user: conn.user ?? "root",
       ...(conn.key_file ? { keyFile: expand(conn.key_file) } : {}),
-      knownHosts: expand(conn.known_hosts ?? "~/.ssh/known_hosts"),
+      // $LAB_KNOWN_HOSTS (or known_hosts of lab.config.yaml) stands in where the inventory names none.
+      knownHosts: expand(conn.known_hosts ?? (process.env.LAB_KNOWN_HOSTS || "~/.ssh/known_hosts")),
       become: conn.become ?? false,
       ...(conn.bastion && conn.bastion !== name ? { bastion: connectionOf(conn.bastion, [...seen, name]) } : {}),
       connectTimeoutMs: (conn.connect_timeout ?? 10) * 1000,

@@ -29,5 +29,9 @@ function resolveTerm(inv: Inventory, term: string, all: string[], source: string
     for (const [g, members] of inv.groups) if (re.test(g)) for (const h of members) out.add(h);
     return out;
   }
-  throw badInput(`${source}: "${term}" is neither a host nor a group in the inventory`, {}, `known groups: ${[...inv.groups.keys()].join(", ")}`);
+  throw badInput(`${source}: "${term}" is neither a host nor a group in the inventory`, {}, knownNames(inv));
 }
+
+/** What a pattern can name, for hints: every group and every host. */
+export const knownNames = (inv: Inventory): string =>
+  `known groups: ${[...inv.groups.keys()].join(", ") || "(none)"}; known hosts: ${[...inv.hosts.keys()].join(", ") || "(none)"}`;

@@ -23,6 +23,12 @@ export const FileWant = Type.Object({
   owner: Type.Optional(Type.String()),
   group: Type.Optional(Type.String()),
   state: Type.Optional(oneOf(["present", "absent"])),
+  /**
+   * A command run on the staged copy before it replaces the file, `%s` being its path
+   * (e.g. "visudo -cf %s"); a non-zero exit keeps the old file and fails the step.
+   * Written by the playbook's author, like a `command`: only `%s` is filled in (quoted).
+   */
+  validate: Type.Optional(Type.String({ minLength: 1, pattern: "%s" })),
 }, closed);
 export type FileWant = Static<typeof FileWant>;
 
@@ -45,7 +51,7 @@ export function file(want: FileWant, opts: ResourceOptions = {}): Resource<FileW
         await run(ctx, sh`rm -f -- ${w.path}`, `remove ${w.path}`);
       } else if (changes.some((c) => c.key === "content") && w.content !== undefined) {
         const text = isSecret(w.content) ? w.content.reveal() : w.content;
-        await writeFileAtomic(ctx, w.path, text, { mode: newMode(w, have), ...currentOwner(have), ...pick(w) });
+        await writeFileAtomic(ctx, w.path, text, { mode: newMode(w, have), ...currentOwner(have), ...pick(w), ...(w.validate ? { validate: w.validate } : {}) });
       } else {
         const mode = wantedMode(w);
         await setAttrs(ctx, w.path, { ...(mode ? { mode } : {}), ...pick(w) });

@@ -6,7 +6,7 @@
 // file must never replace the old one. Every failure path removes the temp file.
 import { createHash } from "node:crypto";
 import type { HostCtx } from "../engine/types.ts";
-import { sh } from "../sh.ts";
+import { raw, sh } from "../sh.ts";
 import type { PathState } from "./path-fact.ts";
 import { run } from "./run.ts";
 
@@ -14,6 +14,16 @@ export interface Attrs {
   mode: string;
   owner?: string;
   group?: string;
+  /** A command run on the staged copy before the rename (`%s` is its path); a non-zero exit keeps the old file. */
+  validate?: string;
+}
+
+/**
+ * The validate command with every `%s` replaced by the staged file's path. The path
+ * is mktemp's, held in $t: it is spliced in as "$t" (a quoted expansion), never as text.
+ */
+export function validateCommand(template: string): string {
+  return template.split("%s").join('"$t"');
 }
 
 /** The remote script for one staged write (exported for the unit tests that run it with a real sh). */
@@ -40,7 +50,10 @@ if [ "$got_sha" != "$want_sha" ]; then
   echo "staged file has sha256 $got_sha, expected $want_sha; $p was not replaced" >&2; exit 1
 fi
 chmod ${attrs.mode} "$t"
-` + chown + `mv -f -- "$t" "$p"
+` + chown + (attrs.validate ? sh`if ! out=$(${raw(validateCommand(attrs.validate))} 2>&1); then
+  printf '%s\n' "$out" >&2; echo ${`validate (${attrs.validate}) refused the new content; `}"$p was not replaced" >&2; exit 1
+fi
+` : "") + `mv -f -- "$t" "$p"
 trap - EXIT`;
 }
 

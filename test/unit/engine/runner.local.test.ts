@@ -164,7 +164,10 @@ describe("selection: --tags, --skip-tags, --limit", () => {
     expect((await selected({ tags: ["config"] })).ids).toEqual(["alpha file", "alpha line", "beta file", "beta line"]);
     expect((await selected({ tags: ["init", "config"], limit: "alpha" })).ids).toEqual(["alpha file", "alpha line", "alpha command"]);
     expect((await selected({ tags: ["app"], limit: "alpha" })).ids).toEqual(ids.map((k) => `alpha ${k}`));
-    expect((await selected({ tags: ["nomatch"] })).ids).toEqual([]);
+    // A tag that no step has is a typo, not an empty run (issue 14).
+    const e = await rejected(selected({ tags: ["nomatch"] }));
+    expect(e.code).toBe(2);
+    expect(e.message).toBe(`--tags: no step has the tag "nomatch"`);
   });
 
   it("--skip-tags drops them, and wins over --tags", async () => {

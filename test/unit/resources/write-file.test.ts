@@ -55,6 +55,30 @@ describe("writeScript", () => {
     expect(await temps()).toEqual([]);
   });
 
+  it("validate: runs on the staged copy (%s is its path, at its final mode); the file is replaced only when it exits 0", async () => {
+    const ok = await runScript(writeScript(target, NEW.length, sha(NEW), { mode: "0640", validate: `test "$(stat -c %a %s)" = 640 && grep -q 'new content' %s` }), (s) => Promise.resolve(void s.end(NEW)));
+    expect(ok).toEqual({ code: 0, stderr: "" });
+    expect((await readFile(target)).equals(NEW)).toBe(true);
+    await writeFile(target, OLD);
+    const bad = Buffer.from("broken\n");
+    const refused = await runScript(writeScript(target, bad.length, sha(bad), { mode: "0644", validate: "grep -q 'new content' %s || { echo \"parse error in %s\"; exit 3; }" }), (s) => Promise.resolve(void s.end(bad)));
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(new RegExp(`^parse error in ${dir}/\\.lab-tmp\\.\\w+\\n`));
+    expect(refused.stderr).toContain(`validate (grep -q 'new content' %s || { echo "parse error in %s"; exit 3; }) refused the new content; ${target} was not replaced`);
+    expect(await readFile(target, "utf8")).toBe(OLD);
+    expect(await temps()).toEqual([]);
+  });
+
+  it("validate: the staged path is passed quoted, even in a directory whose name holds spaces and $(...)", async () => {
+    const odd = join(dir, "a b $(touch pwned)");
+    await (await import("node:fs/promises")).mkdir(odd);
+    const path = join(odd, "f");
+    const r = await runScript(writeScript(path, NEW.length, sha(NEW), { mode: "0644", validate: "test -s %s" }), (s) => Promise.resolve(void s.end(NEW)));
+    expect(r).toEqual({ code: 0, stderr: "" });
+    expect((await readFile(path)).equals(NEW)).toBe(true);
+    expect((await readdir(dir)).includes("pwned")).toBe(false);
+  });
+
   it("keeps the old file and removes the temp when the upload ends early (the client died)", async () => {
     const r = await runScript(writeScript(target, NEW.length, sha(NEW), { mode: "0644" }), async (s) => {
       s.write(NEW.subarray(0, 100_000));
@@ -116,5 +140,16 @@ describe("writeFileAtomic", () => {
     expect((e as LabError).message).toContain("the upload was cut short");
     expect(await readFile(target, "utf8")).toBe(OLD);
     expect(await temps()).toEqual([]);
+  });
+});
+
+describe("file({ validate })", () => {
+  it("a validate command without %s is refused when the resource is declared", async () => {
+    const { file } = await import("../../../src/resources/file.ts");
+    const e = (() => { try { file({ path: "/etc/sudoers.d/x", content: "x\n", validate: "visudo -c" }); } catch (err) { return err; } })();
+    expect(e).toBeInstanceOf(LabError);
+    expect((e as LabError).code).toBe(2);
+    expect((e as LabError).message).toContain("validate");
+    expect(() => file({ path: "/etc/sudoers.d/x", content: "x\n", validate: "visudo -cf %s" })).not.toThrow();
   });
 });
