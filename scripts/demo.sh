@@ -57,6 +57,8 @@ echo $! > .lab/sim.pid
 for _ in $(seq 1 100); do grep -q "listening" .lab/sim.log 2>/dev/null && break; sleep 0.1; done
 grep -q "listening" .lab/sim.log || { cat .lab/sim.log; echo "demo: the simulator did not start" >&2; exit 1; }
 
+# The project config (lab.config.yaml): after the demo a plain `node bin/lab.mjs plan` needs nothing exported.
+[[ -f lab.config.yaml ]] || printf '# Written by scripts/demo.sh: the demo lab'"'"'s secrets.\nsecrets_file: .lab/demo/secrets.age\nage_key_file: .lab/demo/age.key\n' > lab.config.yaml
 [[ -f $LAB_SECRETS_FILE ]] || lab secrets init >/dev/null
 lab secrets set pve1_token < .lab/sim/token-secret
 # Random once, kept in the secrets file: the stacks' passwords and pgBackRest's repo2 passphrase.
@@ -85,4 +87,4 @@ lab backup
 echo "== lab drill (restore the database to a scratch copy, measure RPO and RTO)"
 lab drill
 echo "demo: done in $((SECONDS / 60)) min $((SECONDS % 60)) s"
-echo "Hosts and the simulator keep running: try 'node bin/lab.mjs plan' (with LAB_AGE_KEY_FILE and LAB_SECRETS_FILE as above). Remove everything: scripts/demo.sh stop"
+echo "Hosts and the simulator keep running: try 'node bin/lab.mjs plan' (lab.config.yaml names the demo's secrets). Remove everything: scripts/demo.sh stop"
