@@ -9,7 +9,10 @@
 // (synchronously, before its first await).
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"];
 const early = [];
-const hold = (sig) => early.push(sig);
+let holding = true;
+// Stays installed (a no-op once main runs): no moment of the process is left with Node's default
+// action, which kills without a recap or an audit record; main's own handlers do the work.
+const hold = (sig) => { if (holding) early.push(sig); };
 for (const s of SIGNALS) process.on(s, hold);
 const { fresh } = await import("./build.mjs");
 let main;
@@ -23,7 +26,7 @@ if (fresh()) {
   ({ main } = await import("../src/cli/main.ts"));
 }
 const running = main(process.argv.slice(2));
-for (const s of SIGNALS) process.off(s, hold);
+holding = false;
 for (const s of early) process.kill(process.pid, s);
 process.exitCode = await running;
 // The command is over (its recap and audit record written) but the process may still be closing
