@@ -86,17 +86,48 @@ async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
 /** pgbench with a fixed rate in the background, inside the database host, until stopped. */
 function startLoad(sec: number): ChildProcess {
   const c = lab!.hosts.find((h) => h.name === "db1")!.container;
-  return spawn("docker", ["exec", c, "sh", "-c", `cd / && runuser -u postgres -- ${PG_BIN}/pgbench -n -c 2 -R 40 -T ${sec} bench >/tmp/pgbench.log 2>&1`], { stdio: "ignore" });
+  return spawn(
+    "docker",
+    [
+      "exec",
+      c,
+      "sh",
+      "-c",
+      `cd / && runuser -u postgres -- ${PG_BIN}/pgbench -n -c 2 -R 40 -T ${sec} bench >/tmp/pgbench.log 2>&1`,
+    ],
+    { stdio: "ignore" },
+  );
 }
 
 /** The bare tool: `pgbackrest restore` of repo1's newest backup into a new directory, then start it and wait out recovery. */
 async function bareRestore(): Promise<{ copySec: number; startSec: number; replaySec: number; totalSec: number }> {
   const d = "/var/lib/postgresql/bench-bare";
-  await on("db1", `cd / && { [ ! -f ${d}/postmaster.pid ] || runuser -u postgres -- ${PG_BIN}/pg_ctl -D ${d} -m immediate stop >/dev/null 2>&1 || true; } && rm -rf ${d} && install -d -o postgres -m 700 ${d}`);
-  const [, copySec] = await timed(() => on("db1", `cd / && runuser -u postgres -- pgbackrest --stanza=main --repo=1 --pg1-path=${d} --archive-mode=off --type=default --log-level-console=warn restore`));
-  await on("db1", `printf "port = 55499\\nlisten_addresses = ''\\nunix_socket_directories = '/tmp'\\narchive_mode = off\\nhot_standby = on\\n" > ${d}/postgresql.conf && echo 'local all all peer' > ${d}/pg_hba.conf && chown postgres: ${d}/postgresql.conf ${d}/pg_hba.conf`);
-  const [, startSec] = await timed(() => on("db1", `cd / && runuser -u postgres -- ${PG_BIN}/pg_ctl -D ${d} -l /tmp/bench-bare.log -w -t 600 start >/dev/null`));
-  const [, replaySec] = await timed(() => on("db1", `cd / && until [ "$(runuser -u postgres -- psql -XAtq -h /tmp -p 55499 -c 'select pg_is_in_recovery()' 2>/dev/null)" = f ]; do sleep 0.2; done`));
+  await on(
+    "db1",
+    `cd / && { [ ! -f ${d}/postmaster.pid ] || runuser -u postgres -- ${PG_BIN}/pg_ctl -D ${d} -m immediate stop >/dev/null 2>&1 || true; } && rm -rf ${d} && install -d -o postgres -m 700 ${d}`,
+  );
+  const [, copySec] = await timed(() =>
+    on(
+      "db1",
+      `cd / && runuser -u postgres -- pgbackrest --stanza=main --repo=1 --pg1-path=${d} --archive-mode=off --type=default --log-level-console=warn restore`,
+    ),
+  );
+  await on(
+    "db1",
+    `printf "port = 55499\\nlisten_addresses = ''\\nunix_socket_directories = '/tmp'\\narchive_mode = off\\nhot_standby = on\\n" > ${d}/postgresql.conf && echo 'local all all peer' > ${d}/pg_hba.conf && chown postgres: ${d}/postgresql.conf ${d}/pg_hba.conf`,
+  );
+  const [, startSec] = await timed(() =>
+    on(
+      "db1",
+      `cd / && runuser -u postgres -- ${PG_BIN}/pg_ctl -D ${d} -l /tmp/bench-bare.log -w -t 600 start >/dev/null`,
+    ),
+  );
+  const [, replaySec] = await timed(() =>
+    on(
+      "db1",
+      `cd / && until [ "$(runuser -u postgres -- psql -XAtq -h /tmp -p 55499 -c 'select pg_is_in_recovery()' 2>/dev/null)" = f ]; do sleep 0.2; done`,
+    ),
+  );
   await on("db1", `cd / && runuser -u postgres -- ${PG_BIN}/pg_ctl -D ${d} -m fast stop >/dev/null; rm -rf ${d}`);
   return { copySec, startSec, replaySec, totalSec: copySec + startSec + replaySec };
 }
@@ -105,20 +136,37 @@ const s1 = (x: number) => `${x.toFixed(1)} s`;
 
 async function main(): Promise<void> {
   await exec("bash", [join(REPO, "test/hosts/pg-image.sh")], { timeout: 900_000 });
-  lab = await startHosts({ prefix: PREFIX, names: ["db1", "backup1"], subnet: "127.0.38", stateDir: join(REPO, ".lab/bench-pg"), image: IMAGE });
+  lab = await startHosts({
+    prefix: PREFIX,
+    names: ["db1", "backup1"],
+    subnet: "127.0.38",
+    stateDir: join(REPO, ".lab/bench-pg"),
+    image: IMAGE,
+  });
   const p: TestProject = await makeProject(lab, {
     hosts: { db1: { vars: { stateful: true } } },
     groups: { databases: { hosts: ["db1"] }, backup_hosts: { hosts: ["backup1"] } },
     files: {
-      "playbooks/site.ts": PLAYBOOK, "backups/policy.yaml": POLICY, "backups/drills.yaml": DRILLS,
-      ...Object.fromEntries(await Promise.all(["postgres/createcluster.conf.njk", "postgres/settings.conf.njk", "pgbackrest/db.conf.njk", "pgbackrest/repo.conf.njk"]
-        .map(async (t) => [`templates/${t}`, await readFile(join(REPO, "templates", t), "utf8")] as const))),
+      "playbooks/site.ts": PLAYBOOK,
+      "backups/policy.yaml": POLICY,
+      "backups/drills.yaml": DRILLS,
+      ...Object.fromEntries(
+        await Promise.all(
+          [
+            "postgres/createcluster.conf.njk",
+            "postgres/settings.conf.njk",
+            "pgbackrest/db.conf.njk",
+            "pgbackrest/repo.conf.njk",
+          ].map(async (t) => [`templates/${t}`, await readFile(join(REPO, "templates", t), "utf8")] as const),
+        ),
+      ),
     },
   });
   const env = { LAB_AGE_KEY_FILE: join(p.root, "age.key") };
   const must = async (args: string[], timeoutMs = 1_800_000) => {
     const r = await p.lab(args, { env, timeoutMs });
-    if (r.code !== 0) throw new Error(`lab ${args.join(" ")}: exit ${r.code}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
+    if (r.code !== 0)
+      throw new Error(`lab ${args.join(" ")}: exit ${r.code}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
     return r;
   };
   await must(["secrets", "init"]);
@@ -191,7 +239,9 @@ async function main(): Promise<void> {
 }
 
 main().then(
-  async () => { await stopPrefix(PREFIX); },
+  async () => {
+    await stopPrefix(PREFIX);
+  },
   async (e: unknown) => {
     load?.kill();
     process.stderr.write(`bench-backup: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -15,7 +15,19 @@ import { buildImage, startHosts, stopPrefix } from "../test/hosts/hosts.ts";
 import { checkTable, memoryTable, targetLines, timeTable, type Phase, type SizeResult } from "./report.ts";
 import { killActive } from "./measure.ts";
 import { measureStartup, startupTable } from "./startup.ts";
-import { REPO, ansibleRun, closeAllMasters, fingerprint, floor, labApply, labPlanIsClean, writeSite, type Outcome, type Site, type Tool } from "./tools.ts";
+import {
+  REPO,
+  ansibleRun,
+  closeAllMasters,
+  fingerprint,
+  floor,
+  labApply,
+  labPlanIsClean,
+  writeSite,
+  type Outcome,
+  type Site,
+  type Tool,
+} from "./tools.ts";
 
 const PREFIX = "lab-bench";
 const SUBNET = "127.0.30";
@@ -25,7 +37,10 @@ function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return (i > 0 ? process.argv[i + 1] : undefined) ?? process.env[`BENCH_${name.toUpperCase()}`] ?? fallback;
 }
-const sizes = option("sizes", "10,25").split(",").map(Number).filter((n) => n > 0);
+const sizes = option("sizes", "10,25")
+  .split(",")
+  .map(Number)
+  .filter((n) => n > 0);
 const reps = Number(option("reps", "3"));
 const out = resolve(REPO, option("out", "bench/results/latest.md"));
 const budgetS = Number(option("budget", "600"));
@@ -46,16 +61,27 @@ const sh = (cmd: string) => {
 function verify(what: string, o: Outcome, hosts: number, phase: Phase, floorBefore: Outcome): void {
   const reported = Object.keys(o.changed).length;
   const sum = Object.values(o.changed).reduce((a, b) => a + b, 0);
-  log(`${what}: ${secs(o.m.wallMs)} (floor just before: ${secs(floorBefore.m.wallMs)}), changed ${sum} on ${reported} hosts` +
-    (o.roundTrips ? `, round trips/host ${[...new Set(Object.values(o.roundTrips))].join("/")}, engine ${secs(o.engineMs ?? NaN)}` : "") +
-    `, max RSS ${(o.m.maxRssKb / 1024).toFixed(0)} MB, tree PSS ${(o.m.treePssKb / 1024).toFixed(0)} MB`);
+  log(
+    `${what}: ${secs(o.m.wallMs)} (floor just before: ${secs(floorBefore.m.wallMs)}), changed ${sum} on ${reported} hosts` +
+      (o.roundTrips
+        ? `, round trips/host ${[...new Set(Object.values(o.roundTrips))].join("/")}, engine ${secs(o.engineMs ?? NaN)}`
+        : "") +
+      `, max RSS ${(o.m.maxRssKb / 1024).toFixed(0)} MB, tree PSS ${(o.m.treePssKb / 1024).toFixed(0)} MB`,
+  );
   for (const f of o.failed) problems.push(`${what}: ${f}`);
   if (reported !== hosts) problems.push(`${what}: ${reported} of ${hosts} hosts reported a result`);
   if (phase === "first") {
-    const unchanged = Object.entries(o.changed).filter(([, n]) => n === 0).map(([h]) => h);
+    const unchanged = Object.entries(o.changed)
+      .filter(([, n]) => n === 0)
+      .map(([h]) => h);
     if (unchanged.length) problems.push(`${what}: first run on fresh hosts changed nothing on ${unchanged.join(", ")}`);
   } else if (sum !== 0) {
-    problems.push(`${what}: no-op run changed ${sum}: ${Object.entries(o.changed).filter(([, n]) => n > 0).map(([h, n]) => `${h}=${n}`).join(" ")}`);
+    problems.push(
+      `${what}: no-op run changed ${sum}: ${Object.entries(o.changed)
+        .filter(([, n]) => n > 0)
+        .map(([h, n]) => `${h}=${n}`)
+        .join(" ")}`,
+    );
   }
 }
 
@@ -83,13 +109,23 @@ async function freshSite(n: number, restartMs?: number[]): Promise<Site> {
 /** Not measured: tsx's transform cache and the page cache for lab, Ansible and ssh. A plan changes nothing. */
 async function warmUp(site: Site, n: number): Promise<void> {
   const warm = await labPlanIsClean(site, n);
-  if (warm.output && !/^exit 10\b/.test(warm.output)) throw new Error(`lab plan (warm-up) failed:\n${warm.output.slice(-2000)}`);
-  execFileSync("ansible-playbook", ["--syntax-check", "site.yml"], { cwd: join(REPO, "bench/site/ansible"), env: { ...process.env, ANSIBLE_CONFIG: site.ansibleConfig }, stdio: "ignore" });
+  if (warm.output && !/^exit 10\b/.test(warm.output))
+    throw new Error(`lab plan (warm-up) failed:\n${warm.output.slice(-2000)}`);
+  execFileSync("ansible-playbook", ["--syntax-check", "site.yml"], {
+    cwd: join(REPO, "bench/site/ansible"),
+    env: { ...process.env, ANSIBLE_CONFIG: site.ansibleConfig },
+    stdio: "ignore",
+  });
   await floor(site);
 }
 
 /** One repetition on n hosts: the floor, then each tool's first and no-op run on fresh hosts. */
-async function repetition(r: SizeResult, rep: number, tools: Tool[], fingerprints: Partial<Record<Tool, Record<string, string>>>): Promise<void> {
+async function repetition(
+  r: SizeResult,
+  rep: number,
+  tools: Tool[],
+  fingerprints: Partial<Record<Tool, Record<string, string>>>,
+): Promise<void> {
   const n = r.hosts;
   const tag = `[${n} hosts, rep ${rep}]`;
   let site = await freshSite(n, r.restartMs);
@@ -116,15 +152,20 @@ async function repetition(r: SizeResult, rep: number, tools: Tool[], fingerprint
     fingerprints[tool] = await fingerprint(site);
     if (tool === "ansible") {
       const judge = await labPlanIsClean(site, n);
-      r.crossCheck.push(`after ansible: \`lab plan --detailed-exitcode\` ${judge.clean ? "shows no change ✅" : "shows changes ❌"}`);
+      r.crossCheck.push(
+        `after ansible: \`lab plan --detailed-exitcode\` ${judge.clean ? "shows no change ✅" : "shows changes ❌"}`,
+      );
       if (!judge.clean) problems.push(`${tag} lab plan after ansible is not clean:\n${judge.output.slice(-3000)}`);
     }
   }
   const { lab: byLab, ansible: byAnsible } = fingerprints;
   if (rep === 1 && byLab && byAnsible) {
     const differ = names(n).filter((h) => byLab[h] !== byAnsible[h]);
-    r.crossCheck.push(`files, modes, sha256, cron state read with docker exec: ${differ.length === 0 ? `identical on all ${n} hosts ✅` : `differ on ${differ.join(", ")} ❌`}`);
-    for (const h of differ.slice(0, 2)) problems.push(`${n} hosts: end state differs on ${h}:\n--- lab\n${byLab[h]}\n--- ansible\n${byAnsible[h]}`);
+    r.crossCheck.push(
+      `files, modes, sha256, cron state read with docker exec: ${differ.length === 0 ? `identical on all ${n} hosts ✅` : `differ on ${differ.join(", ")} ❌`}`,
+    );
+    for (const h of differ.slice(0, 2))
+      problems.push(`${n} hosts: end state differs on ${h}:\n--- lab\n${byLab[h]}\n--- ansible\n${byAnsible[h]}`);
   }
 }
 
@@ -143,7 +184,8 @@ const load1min = () => Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0
 /** Other work on the machine skews every number: wait (up to --settle s) for the load to drop below the core count. */
 async function settle(): Promise<void> {
   const deadline = performance.now() + settleS * 1000;
-  if (load1min() >= cpus().length) log(`load average ${load1min()} ≥ ${cpus().length} cores: waiting up to ${settleS} s for it to drop`);
+  if (load1min() >= cpus().length)
+    log(`load average ${load1min()} ≥ ${cpus().length} cores: waiting up to ${settleS} s for it to drop`);
   while (load1min() >= cpus().length && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5000));
 }
 
@@ -154,7 +196,10 @@ async function main(): Promise<void> {
   await buildImage();
   const startup = await measureStartup(reps);
   const results: SizeResult[] = sizes.map((hosts) => ({
-    hosts, floor: [], restartMs: [], crossCheck: [],
+    hosts,
+    floor: [],
+    restartMs: [],
+    crossCheck: [],
     runs: { lab: { first: [], noop: [] }, ansible: { first: [], noop: [] } },
     floorBefore: { lab: { first: [], noop: [] }, ansible: { first: [], noop: [] } },
   }));
@@ -194,8 +239,10 @@ async function main(): Promise<void> {
     "",
     ...machine(),
     `- load average (1/5/15 min) at start: ${load0.split(" ").slice(0, 3).join(" ")}; at end: ${load1.split(" ").slice(0, 3).join(" ")}`,
-    `- repetitions: lab and floor ${done.lab}, ansible-playbook ${done.ansible}${stopNote ? ` (${stopNote})` : ""}; median shown (min–max in brackets); total bench time ${(((performance.now() - t0) / 1000)).toFixed(0)} s` +
-      (restarts.length ? ` (host restarts: median ${secs(restarts.sort((a, b) => a - b)[Math.floor(restarts.length / 2)] ?? NaN)})` : ""),
+    `- repetitions: lab and floor ${done.lab}, ansible-playbook ${done.ansible}${stopNote ? ` (${stopNote})` : ""}; median shown (min–max in brackets); total bench time ${((performance.now() - t0) / 1000).toFixed(0)} s` +
+      (restarts.length
+        ? ` (host restarts: median ${secs(restarts.sort((a, b) => a - b)[Math.floor(restarts.length / 2)] ?? NaN)})`
+        : ""),
     "",
     "## Wall time",
     "",
@@ -219,7 +266,7 @@ async function main(): Promise<void> {
     memoryTable(results),
     "",
     "CPU = `/usr/bin/time -v` user + system time of the tool and its waited-for children on the controller; the hosts' own work (Ansible's remote Python, lab's shell commands) runs in the containers, on the same 2 cores, and is not in it. " +
-      "Largest process = `/usr/bin/time -v` \"Maximum resident set size\" (the kernel's maximum over every process of the tree, not a sum). " +
+      'Largest process = `/usr/bin/time -v` "Maximum resident set size" (the kernel\'s maximum over every process of the tree, not a sum). ' +
       "Whole tree = /proc sampled every 100 ms: the command and all its descendants, plus Ansible's ssh ControlPersist masters (they daemonize out of the tree); " +
       "Σ RSS counts shared pages once per process (overstates forked Python workers), Σ PSS splits them between sharers.",
     "",

@@ -68,7 +68,9 @@ function descendants(root: number): number[] {
     let tasks: string[] = [];
     try {
       tasks = readdirSync(`/proc/${pid}/task`);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
     for (const t of tasks) {
       for (const c of readOr(`/proc/${pid}/task/${t}/children`, "").split(" ")) if (c) stack.push(Number(c));
     }
@@ -83,7 +85,10 @@ function scanExtra(extra: NonNullable<MeasureOptions["extra"]>, seen: Map<number
     const pid = Number(name);
     if (seen.has(pid)) continue;
     const comm = readOr(`/proc/${pid}/comm`, "").trim();
-    seen.set(pid, extra(comm, () => readOr(`/proc/${pid}/cmdline`, "").replaceAll("\0", " ")));
+    seen.set(
+      pid,
+      extra(comm, () => readOr(`/proc/${pid}/cmdline`, "").replaceAll("\0", " ")),
+    );
   }
 }
 
@@ -95,7 +100,9 @@ export function killActive(): void {
   for (const pid of active) {
     try {
       process.kill(-pid, "SIGKILL");
-    } catch { /* already gone */ }
+    } catch {
+      /* already gone */
+    }
   }
 }
 
@@ -108,7 +115,10 @@ export function measure(argv: string[], opts: MeasureOptions = {}): Promise<Meas
     const t0 = performance.now();
     // detached: the child calls setsid(), so its session id is its pid.
     const child = spawn("/usr/bin/time", ["-v", "-o", timeFile, cmd, ...args], {
-      cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ["ignore", "pipe", "pipe"],
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
     });
     if (child.pid !== undefined) active.add(child.pid);
     const out: Buffer[] = [];
@@ -143,9 +153,11 @@ export function measure(argv: string[], opts: MeasureOptions = {}): Promise<Meas
       peak.procs = Math.max(peak.procs, procs);
     };
     const sampler = setInterval(tick, opts.sampleMs ?? 100);
-    const killer = opts.timeoutMs ? setTimeout(() => {
-      if (child.pid) process.kill(-child.pid, "SIGKILL");
-    }, opts.timeoutMs) : undefined;
+    const killer = opts.timeoutMs
+      ? setTimeout(() => {
+          if (child.pid) process.kill(-child.pid, "SIGKILL");
+        }, opts.timeoutMs)
+      : undefined;
     child.once("error", (e) => {
       clearInterval(sampler);
       clearTimeout(killer);
@@ -164,17 +176,25 @@ export function measure(argv: string[], opts: MeasureOptions = {}): Promise<Meas
         let timeText = "";
         try {
           timeText = readFileSync(timeFile, "utf8");
-        } catch { /* time could not write: reported as 0 */ }
+        } catch {
+          /* time could not write: reported as 0 */
+        }
         rmSync(dir, { recursive: true, force: true });
-        const cpu = (label: string) => Number(new RegExp(`${label} time \\(seconds\\): ([\\d.]+)`).exec(timeText)?.[1] ?? NaN);
+        const cpu = (label: string) =>
+          Number(new RegExp(`${label} time \\(seconds\\): ([\\d.]+)`).exec(timeText)?.[1] ?? NaN);
         const maxRss = /Maximum resident set size \(kbytes\): (\d+)/.exec(timeText);
         // time -v exits with the command's status; "Command terminated by signal" otherwise.
         resolve({
-          wallMs, code: code ?? (signal ? 128 : 1),
-          stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(),
+          wallMs,
+          code: code ?? (signal ? 128 : 1),
+          stdout: Buffer.concat(out).toString(),
+          stderr: Buffer.concat(err).toString(),
           cpuS: cpu("User") + cpu("System"),
           maxRssKb: Number(maxRss?.[1] ?? 0),
-          treeRssKb: peak.rss, treePssKb: peak.pss, treeProcs: peak.procs, samples: peak.samples,
+          treeRssKb: peak.rss,
+          treePssKb: peak.pss,
+          treeProcs: peak.procs,
+          samples: peak.samples,
         });
       };
       const guard = setTimeout(finish, 3000);
@@ -185,8 +205,10 @@ export function measure(argv: string[], opts: MeasureOptions = {}): Promise<Meas
           finish();
         }
       };
-      if (child.stdout.readableEnded) closed(); else child.stdout.once("close", closed);
-      if (child.stderr.readableEnded) closed(); else child.stderr.once("close", closed);
+      if (child.stdout.readableEnded) closed();
+      else child.stdout.once("close", closed);
+      if (child.stderr.readableEnded) closed();
+      else child.stderr.once("close", closed);
     });
   });
 }

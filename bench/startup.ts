@@ -25,7 +25,8 @@ const CHECK_CHANGED_MS = 5000;
 /** The example lab's project files in a temp folder; lab's src/ and node_modules/ linked (one engine, one build). */
 function exampleLab(): string {
   const dir = mkdtempSync(join(tmpdir(), "lab-bench-check-"));
-  for (const f of ["playbooks", "roles", "inventory", "templates", "backups", "tsconfig.json", "package.json"]) cpSync(join(REPO, f), join(dir, f), { recursive: true });
+  for (const f of ["playbooks", "roles", "inventory", "templates", "backups", "tsconfig.json", "package.json"])
+    cpSync(join(REPO, f), join(dir, f), { recursive: true });
   for (const f of ["src", "node_modules"]) symlinkSync(join(REPO, f), join(dir, f));
   return dir;
 }
@@ -68,7 +69,8 @@ export async function measureStartup(reps: number): Promise<StartupResult> {
 const wall = (ms: Measurement[]) => median(ms.map((m) => m.wallMs));
 const cpu = (ms: Measurement[]) => median(ms.map((m) => m.cpuS * 1000));
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const range = (ms: Measurement[]) => `${s(Math.min(...ms.map((m) => m.wallMs)))}–${s(Math.max(...ms.map((m) => m.wallMs)))}`;
+const range = (ms: Measurement[]) =>
+  `${s(Math.min(...ms.map((m) => m.wallMs)))}–${s(Math.max(...ms.map((m) => m.wallMs)))}`;
 const mark = (ok: boolean) => (ok ? "✅" : "❌");
 
 export function startupTable(r: StartupResult): string {
@@ -81,9 +83,24 @@ export function startupTable(r: StartupResult): string {
     "| command | wall (min–max) | CPU (user+sys) | target | |",
     "|---|---:|---:|---|---|",
     row("`node -e 0`", r.node, "-"),
-    row("`lab --help`", r.help, `≤ node -e 0 + 0.15 s (${s(node + STARTUP_MARGIN_MS)})`, wall(r.help) <= node + STARTUP_MARGIN_MS),
-    row("`lab --version`", r.version, `≤ node -e 0 + 0.15 s (${s(node + STARTUP_MARGIN_MS)})`, wall(r.version) <= node + STARTUP_MARGIN_MS),
+    row(
+      "`lab --help`",
+      r.help,
+      `≤ node -e 0 + 0.15 s (${s(node + STARTUP_MARGIN_MS)})`,
+      wall(r.help) <= node + STARTUP_MARGIN_MS,
+    ),
+    row(
+      "`lab --version`",
+      r.version,
+      `≤ node -e 0 + 0.15 s (${s(node + STARTUP_MARGIN_MS)})`,
+      wall(r.version) <= node + STARTUP_MARGIN_MS,
+    ),
     row("`lab check`, example lab, warm", r.checkWarm, "< 3 s", wall(r.checkWarm) < CHECK_WARM_MS),
-    row("`lab check`, example lab, after a role changed", r.checkChanged, "< 5 s", wall(r.checkChanged) < CHECK_CHANGED_MS),
+    row(
+      "`lab check`, example lab, after a role changed",
+      r.checkChanged,
+      "< 5 s",
+      wall(r.checkChanged) < CHECK_CHANGED_MS,
+    ),
   ].join("\n");
 }

@@ -42,10 +42,14 @@ export interface Outcome {
 /** The OpenSSH options both Ansible and the floor use: strict host keys, one known_hosts, one key. */
 export function sshOptions(lab: TestLab): string[] {
   return [
-    "-o", `UserKnownHostsFile=${lab.knownHostsFile}`,
-    "-o", "StrictHostKeyChecking=yes",
-    "-o", "IdentitiesOnly=yes",
-    "-o", `IdentityFile=${lab.keyFile}`,
+    "-o",
+    `UserKnownHostsFile=${lab.knownHostsFile}`,
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    "IdentitiesOnly=yes",
+    "-o",
+    `IdentityFile=${lab.keyFile}`,
   ];
 }
 
@@ -56,38 +60,54 @@ export async function writeSite(lab: TestLab, work: string): Promise<Site> {
   const allVars = { motd: "welcome", services: ["cron", "ssh"] };
 
   const labInventory = join(work, "lab-inventory.yaml");
-  await writeFile(labInventory, stringify({
-    connection: { user: "root", key_file: lab.keyFile, known_hosts: lab.knownHostsFile },
-    vars: allVars,
-    groups: { web: { hosts: web.map((h) => h.name), vars: { tier: "web" } }, db: { hosts: db.map((h) => h.name), vars: { tier: "db" } } },
-    hosts: Object.fromEntries(lab.hosts.map((h) => [h.name, { address: h.address, port: h.port }])),
-  }));
-
-  const ansibleHosts = (hs: typeof lab.hosts) => Object.fromEntries(hs.map((h) => [h.name, { ansible_host: h.address, ansible_port: h.port }]));
-  const ansibleInventory = join(work, "ansible-inventory.yaml");
-  await writeFile(ansibleInventory, stringify({
-    all: {
+  await writeFile(
+    labInventory,
+    stringify({
+      connection: { user: "root", key_file: lab.keyFile, known_hosts: lab.knownHostsFile },
       vars: allVars,
-      children: { web: { hosts: ansibleHosts(web), vars: { tier: "web" } }, db: { hosts: ansibleHosts(db), vars: { tier: "db" } } },
-    },
-  }));
+      groups: {
+        web: { hosts: web.map((h) => h.name), vars: { tier: "web" } },
+        db: { hosts: db.map((h) => h.name), vars: { tier: "db" } },
+      },
+      hosts: Object.fromEntries(lab.hosts.map((h) => [h.name, { address: h.address, port: h.port }])),
+    }),
+  );
+
+  const ansibleHosts = (hs: typeof lab.hosts) =>
+    Object.fromEntries(hs.map((h) => [h.name, { ansible_host: h.address, ansible_port: h.port }]));
+  const ansibleInventory = join(work, "ansible-inventory.yaml");
+  await writeFile(
+    ansibleInventory,
+    stringify({
+      all: {
+        vars: allVars,
+        children: {
+          web: { hosts: ansibleHosts(web), vars: { tier: "web" } },
+          db: { hosts: ansibleHosts(db), vars: { tier: "db" } },
+        },
+      },
+    }),
+  );
   const ansibleConfig = join(work, "ansible.cfg");
-  await writeFile(ansibleConfig, [
-    "[defaults]",
-    `inventory = ${ansibleInventory}`,
-    "remote_user = root",
-    "host_key_checking = True",
-    "gathering = explicit",
-    // Skips interpreter discovery (one more round trip per host): Ansible's best case.
-    "interpreter_python = /usr/bin/python3",
-    "retry_files_enabled = False",
-    "nocolor = True",
-    "[ssh_connection]",
-    "pipelining = True",
-    // Ansible's default ssh_args (-C, ControlMaster, ControlPersist) plus the strict options.
-    `ssh_args = -C -o ControlMaster=auto -o ControlPersist=60s ${sshOptions(lab).join(" ")}`,
-    "",
-  ].join("\n"));
+  await writeFile(
+    ansibleConfig,
+    [
+      "[defaults]",
+      `inventory = ${ansibleInventory}`,
+      "remote_user = root",
+      "host_key_checking = True",
+      "gathering = explicit",
+      // Skips interpreter discovery (one more round trip per host): Ansible's best case.
+      "interpreter_python = /usr/bin/python3",
+      "retry_files_enabled = False",
+      "nocolor = True",
+      "[ssh_connection]",
+      "pipelining = True",
+      // Ansible's default ssh_args (-C, ControlMaster, ControlPersist) plus the strict options.
+      `ssh_args = -C -o ControlMaster=auto -o ControlPersist=60s ${sshOptions(lab).join(" ")}`,
+      "",
+    ].join("\n"),
+  );
   return { lab, labInventory, ansibleConfig };
 }
 
@@ -101,17 +121,28 @@ interface LabReport {
 }
 
 export async function labApply(site: Site, forks: number): Promise<Outcome> {
-  const m = await measure(["node", ...labArgs(site, "apply", "--forks", String(forks), "--json")], { cwd: REPO, timeoutMs: RUN_TIMEOUT_MS });
+  const m = await measure(["node", ...labArgs(site, "apply", "--forks", String(forks), "--json")], {
+    cwd: REPO,
+    timeoutMs: RUN_TIMEOUT_MS,
+  });
   let report: LabReport;
   try {
     report = JSON.parse(m.stdout) as LabReport;
   } catch {
-    return { m, changed: {}, failed: [`lab printed no JSON report (exit ${m.code}): ${m.stderr.trim().split("\n").slice(-5).join(" | ")}`] };
+    return {
+      m,
+      changed: {},
+      failed: [`lab printed no JSON report (exit ${m.code}): ${m.stderr.trim().split("\n").slice(-5).join(" | ")}`],
+    };
   }
-  const failed = report.steps.filter((s) => s.status === "failed" || s.status === "unreachable").map((s) => `${s.host} ${s.id}: ${s.reason ?? s.status}`);
-  if (m.code !== 0 && failed.length === 0) failed.push(`lab exited ${m.code}: ${m.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+  const failed = report.steps
+    .filter((s) => s.status === "failed" || s.status === "unreachable")
+    .map((s) => `${s.host} ${s.id}: ${s.reason ?? s.status}`);
+  if (m.code !== 0 && failed.length === 0)
+    failed.push(`lab exited ${m.code}: ${m.stderr.trim().split("\n").slice(-3).join(" | ")}`);
   return {
-    m, failed,
+    m,
+    failed,
     changed: Object.fromEntries(Object.entries(report.hosts).map(([h, s]) => [h, s.changed])),
     roundTrips: Object.fromEntries(Object.entries(report.hosts).map(([h, s]) => [h, s.roundTrips])),
     engineMs: report.durationMs,
@@ -121,7 +152,10 @@ export async function labApply(site: Site, forks: number): Promise<Outcome> {
 /** `lab plan --detailed-exitcode`: 0 = the hosts already are as the playbook says. */
 export async function labPlanIsClean(site: Site, forks: number): Promise<{ clean: boolean; output: string }> {
   try {
-    await run("node", labArgs(site, "plan", "--forks", String(forks), "--detailed-exitcode"), { cwd: REPO, maxBuffer: 64 << 20 });
+    await run("node", labArgs(site, "plan", "--forks", String(forks), "--detailed-exitcode"), {
+      cwd: REPO,
+      maxBuffer: 64 << 20,
+    });
     return { clean: true, output: "" };
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; code?: number };
@@ -146,7 +180,12 @@ export async function ansibleRun(site: Site, forks: number, check = false): Prom
   try {
     const m = await measure(["ansible-playbook", "-f", String(forks), ...(check ? ["--check"] : []), "site.yml"], {
       cwd: ANSIBLE_DIR,
-      env: { ...process.env, ANSIBLE_CONFIG: site.ansibleConfig, ANSIBLE_SSH_CONTROL_PATH_DIR: controlDir, ANSIBLE_NOCOLOR: "1" },
+      env: {
+        ...process.env,
+        ANSIBLE_CONFIG: site.ansibleConfig,
+        ANSIBLE_SSH_CONTROL_PATH_DIR: controlDir,
+        ANSIBLE_NOCOLOR: "1",
+      },
       extra: (comm, cmdline) => comm === "ssh" && cmdline().startsWith(`ssh: ${controlDir}/`),
       timeoutMs: RUN_TIMEOUT_MS,
     });
@@ -158,7 +197,11 @@ export async function ansibleRun(site: Site, forks: number, check = false): Prom
       if (Number(unreachable) || Number(fail)) failed.push(`${host}: unreachable=${unreachable} failed=${fail}`);
     }
     if (m.code !== 0) {
-      const fatal = m.stdout.split("\n").filter((l) => /^(fatal|failed|ERROR)/.test(l)).slice(0, 3).join(" | ");
+      const fatal = m.stdout
+        .split("\n")
+        .filter((l) => /^(fatal|failed|ERROR)/.test(l))
+        .slice(0, 3)
+        .join(" | ");
       failed.push(`ansible-playbook exited ${m.code}: ${fatal || m.stderr.trim().split("\n").slice(-3).join(" | ")}`);
     }
     return { m, changed, failed };
@@ -170,7 +213,11 @@ export async function ansibleRun(site: Site, forks: number, check = false): Prom
 async function closeMasters(controlDir: string): Promise<void> {
   controlDirs.delete(controlDir);
   const sockets = await readdir(controlDir).catch(() => [] as string[]);
-  await Promise.all(sockets.map((s) => run("ssh", ["-o", `ControlPath=${join(controlDir, s)}`, "-O", "exit", "bench"]).catch(() => undefined)));
+  await Promise.all(
+    sockets.map((s) =>
+      run("ssh", ["-o", `ControlPath=${join(controlDir, s)}`, "-O", "exit", "bench"]).catch(() => undefined),
+    ),
+  );
   await rm(controlDir, { recursive: true, force: true });
 }
 
@@ -180,10 +227,14 @@ export async function floor(site: Site): Promise<Outcome> {
   const script = [
     "pids=()",
     ...site.lab.hosts.map((h) => `ssh ${opts} -p ${h.port} root@${h.address} true & pids+=($!)`),
-    "rc=0; for p in \"${pids[@]}\"; do wait \"$p\" || rc=1; done; exit $rc",
+    'rc=0; for p in "${pids[@]}"; do wait "$p" || rc=1; done; exit $rc',
   ].join("\n");
   const m = await measure(["bash", "-c", script], { timeoutMs: 60_000 });
-  return { m, changed: {}, failed: m.code === 0 ? [] : [`ssh true failed on some host: ${m.stderr.trim().split("\n").slice(-3).join(" | ")}`] };
+  return {
+    m,
+    changed: {},
+    failed: m.code === 0 ? [] : [`ssh true failed on some host: ${m.stderr.trim().split("\n").slice(-3).join(" | ")}`],
+  };
 }
 
 /** What the playbook manages on each host, read without either tool (docker exec). */
@@ -197,9 +248,13 @@ export async function fingerprint(site: Site): Promise<Record<string, string>> {
     "echo rc2: $(ls /etc/rc2.d | grep cron)",
     "dpkg-query -W -f='${Package} ${Status}\\n' cron procps",
   ].join("\n");
-  const entries = await Promise.all(site.lab.hosts.map(async (h) => {
-    const r = await run("docker", ["exec", h.container, "sh", "-c", script]).catch((e: { stdout?: string; message: string }) => ({ stdout: `docker exec failed: ${e.message}` }));
-    return [h.name, r.stdout] as const;
-  }));
+  const entries = await Promise.all(
+    site.lab.hosts.map(async (h) => {
+      const r = await run("docker", ["exec", h.container, "sh", "-c", script]).catch(
+        (e: { stdout?: string; message: string }) => ({ stdout: `docker exec failed: ${e.message}` }),
+      );
+      return [h.name, r.stdout] as const;
+    }),
+  );
   return Object.fromEntries(entries);
 }

@@ -46,7 +46,9 @@ export function fresh() {
 export async function build() {
   const started = new Date();
   const { build: esbuild } = await import("esbuild");
-  const entries = readdirSync(SRC, { recursive: true }).filter((f) => typeof f === "string" && f.endsWith(".ts")).map((f) => join(SRC, f));
+  const entries = readdirSync(SRC, { recursive: true })
+    .filter((f) => typeof f === "string" && f.endsWith(".ts"))
+    .map((f) => join(SRC, f));
   // Built beside dist/ and swapped in: a lab starting meanwhile sees the old build or none (then src/).
   const next = `${DIST}.${process.pid}.new`;
   rmSync(next, { recursive: true, force: true });
@@ -62,12 +64,18 @@ export async function build() {
     sourcemap: "linked",
     sourcesContent: false,
     logLevel: "warning",
-    plugins: [{
-      name: "lab-modules",
-      setup(b) {
-        b.onResolve({ filter: /.*/ }, (a) => a.kind === "entry-point" ? undefined : { path: a.path.replace(/^(\.{1,2}\/.*)\.ts$/, "$1.js"), external: true });
+    plugins: [
+      {
+        name: "lab-modules",
+        setup(b) {
+          b.onResolve({ filter: /.*/ }, (a) =>
+            a.kind === "entry-point"
+              ? undefined
+              : { path: a.path.replace(/^(\.{1,2}\/.*)\.ts$/, "$1.js"), external: true },
+          );
+        },
       },
-    }],
+    ],
   });
   // Data files beside the code (the Proxmox API schemas) are read through import.meta.url.
   for (const f of readdirSync(SRC, { recursive: true })) {

@@ -12,7 +12,9 @@ const early = [];
 let holding = true;
 // Stays installed (a no-op once main runs): no moment of the process is left with Node's default
 // action, which kills without a recap or an audit record; main's own handlers do the work.
-const hold = (sig) => { if (holding) early.push(sig); };
+const hold = (sig) => {
+  if (holding) early.push(sig);
+};
 for (const s of SIGNALS) process.on(s, hold);
 const { fresh } = await import("./build.mjs");
 let main;

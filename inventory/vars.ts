@@ -9,6 +9,9 @@ export const siteVars = defineHostVars({
   admins: Type.Array(Type.String(), { default: [], description: "Admin accounts on every server (role base)." }),
   timezone: Type.Optional(Type.String({ description: "IANA time zone, e.g. Etc/UTC." })),
   role_note: Type.String({ default: "lab server", description: "What the host is for, one line (motd)." }),
-  stateful: Type.Boolean({ default: false, description: "Holds data that must be backed up: lab plan fails unless backups/policy.yaml covers it." }),
+  stateful: Type.Boolean({
+    default: false,
+    description: "Holds data that must be backed up: lab plan fails unless backups/policy.yaml covers it.",
+  }),
   ...dockerPlayVars,
 });

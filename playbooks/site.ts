@@ -56,7 +56,10 @@ export default definePlaybook({
       name: "postgres",
       hosts: "databases",
       // Its own loopback address: the demo's hosts share this machine's network (one 5432 per address).
-      roles: (host) => [postgres({ ...postgresDefaults, listenAddresses: host.connection.address }), demoDatabase({ port: postgresDefaults.port })],
+      roles: (host) => [
+        postgres({ ...postgresDefaults, listenAddresses: host.connection.address }),
+        demoDatabase({ port: postgresDefaults.port }),
+      ],
     },
     // pgBackRest on the database and the backup host, from the policy's target db1-main.
     ...pgbackrestPolicyPlays({ target: "db1-main", hosts: "databases:backup_hosts" }),

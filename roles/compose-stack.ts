@@ -12,36 +12,61 @@
 // `lab apply -e compose_rollback=false` keeps a failed revision running for debugging.
 import { Type, defineRole, type HostInfo, type RoleTools, type Static } from "../src/index.ts";
 import { badInput } from "../src/errors.ts";
-import { composeProject, composeYaml, stackFile, type ComposeDefinition, type StackFile } from "../src/resources/compose/index.ts";
+import {
+  composeProject,
+  composeYaml,
+  stackFile,
+  type ComposeDefinition,
+  type StackFile,
+} from "../src/resources/compose/index.ts";
 
 const closed = { additionalProperties: false } as const;
 const EnvValue = Type.Union([Type.String({ pattern: "^[^\\n\\r]*$" }), Type.Object({ secret: Type.String() }, closed)]);
 export type EnvValue = Static<typeof EnvValue>;
 
-export const ComposeStackVars = Type.Object({
-  /** Compose project name and directory name under `root`. */
-  name: Type.String({ pattern: "^[a-z0-9][a-z0-9_-]*$" }),
-  /** The compose file: a template under templates/ ... */
-  template: Type.Optional(Type.String({ minLength: 1 })),
-  /** ... or typed service definitions. */
-  definition: Type.Optional(Type.Unsafe<ComposeDefinition>({ type: "object", required: ["services"], properties: { services: { type: "object" } } })),
-  /** Vars for the compose template and the file templates. */
-  vars: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-  /** More files of the stack by relative name: a template under templates/, or inline content. */
-  files: Type.Optional(Type.Record(Type.String(), Type.Object({
-    template: Type.Optional(Type.String()),
-    content: Type.Optional(Type.String()),
-    mode: Type.Optional(Type.String({ pattern: "^[0-7]{3,4}$" })),
-  }, closed))),
-  /** Env files by relative name (reference them with env_file): KEY -> value or { secret: NAME }. */
-  env: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), EnvValue))),
-  /** Parent of the stack directories (default /opt/lab/stacks). */
-  root: Type.Optional(Type.String({ pattern: "^/" })),
-  /** Seconds for every service to become ready (default 120). */
-  healthyWithin: Type.Optional(Type.Integer({ minimum: 1 })),
-  /** Roll back to the previous revision when the new one fails (default: true, or host var compose_rollback). */
-  rollback: Type.Optional(Type.Boolean()),
-}, { ...closed, oneOf: [{ required: ["template"] }, { required: ["definition"] }] });
+export const ComposeStackVars = Type.Object(
+  {
+    /** Compose project name and directory name under `root`. */
+    name: Type.String({ pattern: "^[a-z0-9][a-z0-9_-]*$" }),
+    /** The compose file: a template under templates/ ... */
+    template: Type.Optional(Type.String({ minLength: 1 })),
+    /** ... or typed service definitions. */
+    definition: Type.Optional(
+      Type.Unsafe<ComposeDefinition>({
+        type: "object",
+        required: ["services"],
+        properties: { services: { type: "object" } },
+      }),
+    ),
+    /** Vars for the compose template and the file templates. */
+    vars: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    /** More files of the stack by relative name: a template under templates/, or inline content. */
+    files: Type.Optional(
+      Type.Record(
+        Type.String(),
+        Type.Object(
+          {
+            template: Type.Optional(Type.String()),
+            content: Type.Optional(Type.String()),
+            mode: Type.Optional(Type.String({ pattern: "^[0-7]{3,4}$" })),
+          },
+          closed,
+        ),
+      ),
+    ),
+    /** Env files by relative name (reference them with env_file): KEY -> value or { secret: NAME }. */
+    env: Type.Optional(
+      Type.Record(Type.String(), Type.Record(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), EnvValue)),
+    ),
+    /** Parent of the stack directories (default /opt/lab/stacks). */
+    root: Type.Optional(Type.String({ pattern: "^/" })),
+    /** Seconds for every service to become ready (default 120). */
+    healthyWithin: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Roll back to the previous revision when the new one fails (default: true, or host var compose_rollback). */
+    rollback: Type.Optional(Type.Boolean()),
+  },
+  { ...closed, oneOf: [{ required: ["template"] }, { required: ["definition"] }] },
+);
 export type ComposeStackVars = Static<typeof ComposeStackVars>;
 
 export const composeStack = defineRole({
@@ -50,7 +75,9 @@ export const composeStack = defineRole({
   resources: (v, host, lab) => [
     composeProject({
       name: v.name,
-      compose: v.template ? lab.template(v.template, { ...v.vars, stack: v.name, host: host.name }) : composeYaml(v.definition!),
+      compose: v.template
+        ? lab.template(v.template, { ...v.vars, stack: v.name, host: host.name })
+        : composeYaml(v.definition!),
       files: [...otherFiles(v, host, lab), ...envFiles(v, lab)],
       ...(v.root ? { root: v.root } : {}),
       ...(v.healthyWithin ? { healthyWithin: v.healthyWithin } : {}),
@@ -67,8 +94,10 @@ const hostRollback = (host: HostInfo): boolean => {
 
 function otherFiles(v: ComposeStackVars, host: HostInfo, lab: RoleTools): StackFile[] {
   return Object.entries(v.files ?? {}).map(([name, f]) => {
-    if ((f.template === undefined) === (f.content === undefined)) throw badInput(`compose stack ${v.name}: file ${name} needs exactly one of template or content`);
-    const content = f.template !== undefined ? lab.template(f.template, { ...v.vars, stack: v.name, host: host.name }) : f.content!;
+    if ((f.template === undefined) === (f.content === undefined))
+      throw badInput(`compose stack ${v.name}: file ${name} needs exactly one of template or content`);
+    const content =
+      f.template !== undefined ? lab.template(f.template, { ...v.vars, stack: v.name, host: host.name }) : f.content!;
     return stackFile(name, content, f.mode ? { mode: f.mode } : {});
   });
 }
@@ -84,7 +113,10 @@ function envFiles(v: ComposeStackVars, lab: RoleTools): StackFile[] {
         secret = true;
         text = lab.secret(value.secret).reveal();
       }
-      if (/[\r\n]/.test(text)) throw badInput(`compose stack ${v.name}: ${name}: the value of ${key} has a line break, which an env file cannot hold`);
+      if (/[\r\n]/.test(text))
+        throw badInput(
+          `compose stack ${v.name}: ${name}: the value of ${key} has a line break, which an env file cannot hold`,
+        );
       return `${key}=${text}\n`;
     });
     return stackFile(name, lines.join(""), { secret, mode: "0600" });

@@ -4,7 +4,16 @@
 // API when the host is read, so a VM an earlier play of the same run creates gets
 // its record in that run); a host's is its inventory address. Each VLAN subnet is
 // a local reverse zone: lookups in it are answered here and never forwarded.
-import { Type, defineRole, directory, packages, restartService, service, type HostInfo, type Static } from "../src/index.ts";
+import {
+  Type,
+  defineRole,
+  directory,
+  packages,
+  restartService,
+  service,
+  type HostInfo,
+  type Static,
+} from "../src/index.ts";
 import { NotCreatedYetError, badInput } from "../src/errors.ts";
 import type { LabModel } from "../src/inventory/model.ts";
 import { vmIpv4 } from "../src/proxmox/resources/guest.ts";
@@ -14,20 +23,42 @@ import { lateFile } from "../src/resources/late-file.ts";
 const IPV4 = "^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}$";
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
-export const DnsVars = Type.Object({
-  /** The lab's DNS domain: every record is NAME.<domain>. */
-  domain: Type.String({ pattern: "^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$", description: "The lab's DNS domain: every record is NAME.<domain>." }),
-  /** The address dnsmasq answers on (port 53, UDP and TCP); it binds nothing else. */
-  listenAddress: Type.String({ pattern: IPV4, description: "The address dnsmasq answers on (port 53, UDP and TCP); it binds nothing else." }),
-  /** Resolvers for every other name; none: only the lab's names are answered. */
-  upstream: Type.Optional(Type.Array(Type.String({ pattern: IPV4 }), { default: [], description: "Resolvers for every other name; none: only the lab's names are answered." })),
-  /** More names (NAME -> IPv4), e.g. the router or the Proxmox node's management address. */
-  records: Type.Optional(Type.Record(Type.String({ pattern: LABEL.source }), Type.String({ pattern: IPV4 }), { description: "More names (NAME -> IPv4), e.g. the router." })),
-  /** Inventory hosts and VMs that get no record. */
-  exclude: Type.Optional(Type.Array(Type.String(), { default: [], description: "Inventory hosts and VMs that get no record." })),
-  /** TTL of the lab's records, seconds. */
-  ttl: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400, default: 300, description: "TTL of the lab's records, seconds." })),
-}, { additionalProperties: false });
+export const DnsVars = Type.Object(
+  {
+    /** The lab's DNS domain: every record is NAME.<domain>. */
+    domain: Type.String({
+      pattern: "^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$",
+      description: "The lab's DNS domain: every record is NAME.<domain>.",
+    }),
+    /** The address dnsmasq answers on (port 53, UDP and TCP); it binds nothing else. */
+    listenAddress: Type.String({
+      pattern: IPV4,
+      description: "The address dnsmasq answers on (port 53, UDP and TCP); it binds nothing else.",
+    }),
+    /** Resolvers for every other name; none: only the lab's names are answered. */
+    upstream: Type.Optional(
+      Type.Array(Type.String({ pattern: IPV4 }), {
+        default: [],
+        description: "Resolvers for every other name; none: only the lab's names are answered.",
+      }),
+    ),
+    /** More names (NAME -> IPv4), e.g. the router or the Proxmox node's management address. */
+    records: Type.Optional(
+      Type.Record(Type.String({ pattern: LABEL.source }), Type.String({ pattern: IPV4 }), {
+        description: "More names (NAME -> IPv4), e.g. the router.",
+      }),
+    ),
+    /** Inventory hosts and VMs that get no record. */
+    exclude: Type.Optional(
+      Type.Array(Type.String(), { default: [], description: "Inventory hosts and VMs that get no record." }),
+    ),
+    /** TTL of the lab's records, seconds. */
+    ttl: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 86400, default: 300, description: "TTL of the lab's records, seconds." }),
+    ),
+  },
+  { additionalProperties: false },
+);
 export type DnsVars = Static<typeof DnsVars>;
 
 export const DNSMASQ_CONF = "/etc/dnsmasq.d/lab.conf";
@@ -44,7 +75,12 @@ export function dnsSources(v: DnsVars, hosts: Iterable<HostInfo>, lab: LabModel)
   const out = new Map<string, DnsSource>();
   const add = (s: DnsSource) => {
     if (exclude.has(s.name) || out.has(s.name)) return;
-    if (!LABEL.test(s.name)) throw badInput(`role dns: "${s.name}" is not a DNS name (lowercase letters, digits and -, at most 63)`, {}, `rename it, or leave it out with the dns role's exclude: ["${s.name}"]`);
+    if (!LABEL.test(s.name))
+      throw badInput(
+        `role dns: "${s.name}" is not a DNS name (lowercase letters, digits and -, at most 63)`,
+        {},
+        `rename it, or leave it out with the dns role's exclude: ["${s.name}"]`,
+      );
     out.set(s.name, s);
   };
   for (const [name, address] of Object.entries(v.records ?? {})) add({ name, address });
@@ -90,10 +126,16 @@ export function dnsmasqConf(v: DnsVars, lab: LabModel): string {
  * address with every name it has; the reverse (PTR) answer is the line's first
  * name, the alphabetically first (a VM "wiki" before its guest host "wiki-guest").
  */
-export function dnsRecords(v: DnsVars, resolved: readonly { name: string; address: string }[], notYet: readonly string[] = []): string {
+export function dnsRecords(
+  v: DnsVars,
+  resolved: readonly { name: string; address: string }[],
+  notYet: readonly string[] = [],
+): string {
   const byAddress = new Map<string, string[]>();
   for (const r of resolved) byAddress.set(r.address, [...(byAddress.get(r.address) ?? []), r.name]);
-  const lines = [...byAddress].map(([address, names]) => [address, names.sort()] as const).sort(([, a], [, b]) => a[0]!.localeCompare(b[0]!));
+  const lines = [...byAddress]
+    .map(([address, names]) => [address, names.sort()] as const)
+    .sort(([, a], [, b]) => a[0]!.localeCompare(b[0]!));
   return [
     "# Managed by lab (role dns): A and PTR records of the inventory's hosts and VMs.",
     ...lines.map(([address, names]) => [address, ...names.flatMap((n) => [`${n}.${v.domain}`, n])].join("\t")),
@@ -103,18 +145,23 @@ export function dnsRecords(v: DnsVars, resolved: readonly { name: string; addres
 }
 
 /** Every source's address; a VM that does not exist yet (a plan before the Proxmox play has run) is listed apart. */
-async function resolveSources(sources: readonly DnsSource[], lookup: (vm: string) => Promise<string>): Promise<{ resolved: { name: string; address: string }[]; notYet: string[] }> {
+async function resolveSources(
+  sources: readonly DnsSource[],
+  lookup: (vm: string) => Promise<string>,
+): Promise<{ resolved: { name: string; address: string }[]; notYet: string[] }> {
   const resolved: { name: string; address: string }[] = [];
   const notYet: string[] = [];
-  await Promise.all(sources.map(async (s) => {
-    if ("address" in s) return void resolved.push(s);
-    try {
-      resolved.push({ name: s.name, address: await lookup(s.vm) });
-    } catch (e) {
-      if (!(e instanceof NotCreatedYetError)) throw e;
-      notYet.push(s.name);
-    }
-  }));
+  await Promise.all(
+    sources.map(async (s) => {
+      if ("address" in s) return void resolved.push(s);
+      try {
+        resolved.push({ name: s.name, address: await lookup(s.vm) });
+      } catch (e) {
+        if (!(e instanceof NotCreatedYetError)) throw e;
+        notYet.push(s.name);
+      }
+    }),
+  );
   return { resolved, notYet };
 }
 
@@ -129,10 +176,14 @@ export const dns = defineRole({
         packages({ names: ["dnsmasq"] }),
         directory({ path: "/etc/lab-dns", mode: "0755" }),
         file({ path: DNSMASQ_CONF, content: dnsmasqConf(v, tools.lab), mode: "0644" }, notify),
-        lateFile({ path: RECORDS_FILE, mode: "0644" }, async (ctx) => {
-          const { resolved, notYet } = await resolveSources(sources, (vm) => vmIpv4(ctx, tools, vm));
-          return dnsRecords(v, resolved, notYet);
-        }, notify),
+        lateFile(
+          { path: RECORDS_FILE, mode: "0644" },
+          async (ctx) => {
+            const { resolved, notYet } = await resolveSources(sources, (vm) => vmIpv4(ctx, tools, vm));
+            return dnsRecords(v, resolved, notYet);
+          },
+          notify,
+        ),
         service({ name: "dnsmasq", state: "started", enabled: true }),
       ],
       handlers: [restartService("dnsmasq")],

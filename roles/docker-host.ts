@@ -7,20 +7,29 @@
 // a mounted socket: daemon.json is then written but not in effect).
 import { Type, defineRole, directory, file, packages, restartService, service, type Static } from "../src/index.ts";
 
-export const DockerHostVars = Type.Object({
-  /** Start, enable and restart (on daemon.json changes) the docker service. */
-  manageService: Type.Boolean(),
-  /** json-file log rotation: size of one file ("10m") and files kept. */
-  logMaxSize: Type.String({ pattern: "^[0-9]+[kmg]$" }),
-  logMaxFiles: Type.Integer({ minimum: 1, maximum: 100 }),
-  /** Keep containers running while dockerd restarts (upgrades, daemon.json changes). */
-  liveRestore: Type.Boolean(),
-  /** Where compose-stack keeps its stacks (created 0755). */
-  stacksRoot: Type.String({ pattern: "^/" }),
-}, { additionalProperties: false });
+export const DockerHostVars = Type.Object(
+  {
+    /** Start, enable and restart (on daemon.json changes) the docker service. */
+    manageService: Type.Boolean(),
+    /** json-file log rotation: size of one file ("10m") and files kept. */
+    logMaxSize: Type.String({ pattern: "^[0-9]+[kmg]$" }),
+    logMaxFiles: Type.Integer({ minimum: 1, maximum: 100 }),
+    /** Keep containers running while dockerd restarts (upgrades, daemon.json changes). */
+    liveRestore: Type.Boolean(),
+    /** Where compose-stack keeps its stacks (created 0755). */
+    stacksRoot: Type.String({ pattern: "^/" }),
+  },
+  { additionalProperties: false },
+);
 export type DockerHostVars = Static<typeof DockerHostVars>;
 
-export const dockerHostDefaults: DockerHostVars = { manageService: true, logMaxSize: "10m", logMaxFiles: 3, liveRestore: true, stacksRoot: "/opt/lab/stacks" };
+export const dockerHostDefaults: DockerHostVars = {
+  manageService: true,
+  logMaxSize: "10m",
+  logMaxFiles: 3,
+  liveRestore: true,
+  stacksRoot: "/opt/lab/stacks",
+};
 
 export const dockerHost = defineRole({
   name: "docker-host",
@@ -31,11 +40,18 @@ export const dockerHost = defineRole({
       resources: [
         packages({ names: ["docker.io", "docker-compose"] }),
         directory({ path: "/etc/docker", mode: "0755" }),
-        file({
-          path: "/etc/docker/daemon.json",
-          content: lab.template("docker/daemon.json.njk", { log_max_size: v.logMaxSize, log_max_files: String(v.logMaxFiles), live_restore: v.liveRestore }),
-          mode: "0644",
-        }, notify),
+        file(
+          {
+            path: "/etc/docker/daemon.json",
+            content: lab.template("docker/daemon.json.njk", {
+              log_max_size: v.logMaxSize,
+              log_max_files: String(v.logMaxFiles),
+              live_restore: v.liveRestore,
+            }),
+            mode: "0644",
+          },
+          notify,
+        ),
         ...(v.manageService ? [service({ name: "docker", state: "started", enabled: true })] : []),
         directory({ path: v.stacksRoot, mode: "0755" }),
       ],

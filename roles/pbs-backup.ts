@@ -9,27 +9,46 @@ import { vmJobIds } from "../src/backup/policy.ts";
 import { badInput } from "../src/errors.ts";
 import { backupJob } from "../src/proxmox/resources/backup-job.ts";
 import { pbsService, pveService } from "../src/proxmox/resources/connect.ts";
-import { pbsDatastore, pbsGcSchedule, pbsPruneJob, pbsSyncJob, pbsVerifyJob } from "../src/proxmox/resources/pbs-jobs.ts";
+import {
+  pbsDatastore,
+  pbsGcSchedule,
+  pbsPruneJob,
+  pbsSyncJob,
+  pbsVerifyJob,
+} from "../src/proxmox/resources/pbs-jobs.ts";
 import { pbsStorage } from "../src/proxmox/resources/pbs-storage.ts";
 
 export const pbsBackup = defineRole({
   name: "pbs-backup",
-  vars: Type.Object({
-    /** A name under proxmox: in the inventory (the targets whose endpoint it is are configured). */
-    endpoint: Type.String(),
-    /** Calendar event of each datastore's garbage collection (default "daily"). */
-    gcSchedule: Type.Optional(Type.String()),
-  }, { additionalProperties: false }),
+  vars: Type.Object(
+    {
+      /** A name under proxmox: in the inventory (the targets whose endpoint it is are configured). */
+      endpoint: Type.String(),
+      /** Calendar event of each datastore's garbage collection (default "daily"). */
+      gcSchedule: Type.Optional(Type.String()),
+    },
+    { additionalProperties: false },
+  ),
   resources: (v, _host, tools) => {
     const ep = tools.lab.proxmox[v.endpoint];
-    if (!ep) throw badInput(`role pbs-backup: unknown Proxmox endpoint "${v.endpoint}"`, {}, `defined endpoints: ${Object.keys(tools.lab.proxmox).join(", ") || "(none)"}`);
+    if (!ep)
+      throw badInput(
+        `role pbs-backup: unknown Proxmox endpoint "${v.endpoint}"`,
+        {},
+        `defined endpoints: ${Object.keys(tools.lab.proxmox).join(", ") || "(none)"}`,
+      );
     const pve = pveService(v.endpoint, ep, tools.secret(ep.token_secret), tools.root);
     const out: Resource[] = [];
     const gcDone = new Set<string>();
     const storesDone = new Set<string>();
     for (const t of tools.backups.vms.filter((x) => x.endpoint === v.endpoint)) {
       const pbsEp = tools.lab.pbs[t.pbs]!;
-      if (!pbsEp.fingerprint && !pbsEp.ca_file) throw badInput(`PBS endpoint ${t.pbs}: Proxmox's pbs storage needs the certificate's fingerprint`, {}, `set pbs.${t.pbs}.fingerprint (or ca_file to its self-signed certificate)`);
+      if (!pbsEp.fingerprint && !pbsEp.ca_file)
+        throw badInput(
+          `PBS endpoint ${t.pbs}: Proxmox's pbs storage needs the certificate's fingerprint`,
+          {},
+          `set pbs.${t.pbs}.fingerprint (or ca_file to its self-signed certificate)`,
+        );
       const url = new URL(pbsEp.url);
       const pbs = pbsService(t.pbs, pbsEp, tools.secret(pbsEp.token_secret), tools.root);
       // The datastores the inventory declares for this PBS come first: storage and jobs need them.
@@ -40,20 +59,55 @@ export const pbsBackup = defineRole({
       }
       out.push(
         pbsStorage(pve, {
-          storage: t.storage, server: url.hostname, port: Number(url.port || 8007), datastore: t.datastore,
-          username: pbsEp.backup_token_id ?? pbsEp.token_id, password: tools.secret(pbsEp.backup_token_secret ?? pbsEp.token_secret),
+          storage: t.storage,
+          server: url.hostname,
+          port: Number(url.port || 8007),
+          datastore: t.datastore,
+          username: pbsEp.backup_token_id ?? pbsEp.token_id,
+          password: tools.secret(pbsEp.backup_token_secret ?? pbsEp.token_secret),
           // A self-signed certificate given as ca_file pins its own fingerprint (read when planning).
-          fingerprint: pbsEp.fingerprint ?? { certFile: resolve(tools.root, pbsEp.ca_file!) }, ...(t.encryptionKey ? { encryptionKey: tools.secret(t.encryptionKey) } : {}),
+          fingerprint: pbsEp.fingerprint ?? { certFile: resolve(tools.root, pbsEp.ca_file!) },
+          ...(t.encryptionKey ? { encryptionKey: tools.secret(t.encryptionKey) } : {}),
         }),
-        backupJob(pve, { id: vmJobIds(t.name).backup, schedule: t.schedule, storage: t.storage, vms: [...t.vms], mode: t.mode, retention: t.retention, comment: `lab: backups/policy.yaml target ${t.name}` }),
+        backupJob(pve, {
+          id: vmJobIds(t.name).backup,
+          schedule: t.schedule,
+          storage: t.storage,
+          vms: [...t.vms],
+          mode: t.mode,
+          retention: t.retention,
+          comment: `lab: backups/policy.yaml target ${t.name}`,
+        }),
         // The policy's retention, enforced by PBS (vzdump's own prune-backups does the same after each backup).
         pbsPruneJob(pbs, { id: `lab-${t.name}`, store: t.datastore, schedule: "daily", retention: t.retention }),
       );
-      if (t.verify) out.push(pbsVerifyJob(pbs, { id: `lab-${t.name}`, store: t.datastore, schedule: t.verify.schedule, ...(t.verify.outdated_after ? { outdatedAfter: t.verify.outdated_after } : {}) }));
+      if (t.verify)
+        out.push(
+          pbsVerifyJob(pbs, {
+            id: `lab-${t.name}`,
+            store: t.datastore,
+            schedule: t.verify.schedule,
+            ...(t.verify.outdated_after ? { outdatedAfter: t.verify.outdated_after } : {}),
+          }),
+        );
       if (t.offsite) {
-        out.push(pbsSyncJob(pbs, { id: vmJobIds(t.name).offsiteSync, store: t.offsite.datastore, remoteStore: t.datastore, schedule: t.offsite.schedule }));
+        out.push(
+          pbsSyncJob(pbs, {
+            id: vmJobIds(t.name).offsiteSync,
+            store: t.offsite.datastore,
+            remoteStore: t.datastore,
+            schedule: t.offsite.schedule,
+          }),
+        );
         // The offsite copy keeps the same retention.
-        out.push(pbsPruneJob(pbs, { id: vmJobIds(t.name).offsiteSync, store: t.offsite.datastore, schedule: "daily", retention: t.retention }));
+        out.push(
+          pbsPruneJob(pbs, {
+            id: vmJobIds(t.name).offsiteSync,
+            store: t.offsite.datastore,
+            schedule: "daily",
+            retention: t.retention,
+          }),
+        );
       }
       for (const store of [t.datastore, ...(t.offsite ? [t.offsite.datastore] : [])]) {
         if (gcDone.has(`${t.pbs}/${store}`)) continue;

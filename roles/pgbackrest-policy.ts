@@ -6,42 +6,92 @@
 import { Type, defineRole, type Play, type RoleTools } from "../src/index.ts";
 import { badInput } from "../src/errors.ts";
 import type { PgPolicy } from "../src/backup/policy.ts";
-import { pgbackrest, pgbackrestDefaults, pgbackrestStanza, pgbackrestTrust, type PgbackrestVars } from "./pgbackrest.ts";
+import {
+  pgbackrest,
+  pgbackrestDefaults,
+  pgbackrestStanza,
+  pgbackrestTrust,
+  type PgbackrestVars,
+} from "./pgbackrest.ts";
 
 /** "30 1 * * 0" an hour later ("30 2 * * 0"): repo2's backups start after repo1's. */
-const hourLater = (cron: string) => cron.replace(/^(\S+)\s+(\d+)(\s)/, (_m, min: string, h: string, sp: string) => `${min} ${(Number(h) + 1) % 24}${sp}`);
+const hourLater = (cron: string) =>
+  cron.replace(/^(\S+)\s+(\d+)(\s)/, (_m, min: string, h: string, sp: string) => `${min} ${(Number(h) + 1) % 24}${sp}`);
 
 export function pgbackrestVarsFromPolicy(t: PgPolicy): PgbackrestVars {
   const where = `postgres target ${t.name}`;
   const local = t.repositories.find((r) => r.host === undefined);
   const remote = t.repositories.find((r) => r.host !== undefined);
   if (!local || !remote || t.repositories.length !== 2 || local.index !== 1 || remote.index !== 2) {
-    throw badInput(`${where}: the pgbackrest role manages repo 1 on the database host and repo 2 on a backup host`, {}, "declare exactly those two repositories (repo: 1 without host, repo: 2 with host:)");
+    throw badInput(
+      `${where}: the pgbackrest role manages repo 1 on the database host and repo 2 on a backup host`,
+      {},
+      "declare exactly those two repositories (repo: 1 without host, repo: 2 with host:)",
+    );
   }
-  if (!remote.encryptionKey) throw badInput(`${where}: repository ${remote.name} on ${remote.host} needs encryption_key`, {}, "name a secret holding its passphrase (lab secrets set NAME)");
-  if (!t.schedule.diff) throw badInput(`${where}: schedule.diff is missing`, {}, "add a cron expression for the differential backups, e.g. \"0 1 * * 1-6\"");
-  if (t.rpoSec < 30) throw badInput(`${where}: rpo ${t.rpoSec}s is below the 30 s the role sets as archive_timeout's floor`, {}, "use rpo: 30s or more");
+  if (!remote.encryptionKey)
+    throw badInput(
+      `${where}: repository ${remote.name} on ${remote.host} needs encryption_key`,
+      {},
+      "name a secret holding its passphrase (lab secrets set NAME)",
+    );
+  if (!t.schedule.diff)
+    throw badInput(
+      `${where}: schedule.diff is missing`,
+      {},
+      'add a cron expression for the differential backups, e.g. "0 1 * * 1-6"',
+    );
+  if (t.rpoSec < 30)
+    throw badInput(
+      `${where}: rpo ${t.rpoSec}s is below the 30 s the role sets as archive_timeout's floor`,
+      {},
+      "use rpo: 30s or more",
+    );
   const [version, cluster] = t.cluster.split("/") as [string, string];
   return {
     ...pgbackrestDefaults,
-    stanza: t.stanza, dbHost: t.host, backupHost: remote.host!,
-    pgVersion: Number(version), pgCluster: cluster,
+    stanza: t.stanza,
+    dbHost: t.host,
+    backupHost: remote.host!,
+    pgVersion: Number(version),
+    pgCluster: cluster,
     rpoSeconds: t.rpoSec,
-    cipherPassSecret: remote.encryptionKey, backupUser: remote.user,
-    repo1: { path: local.path, retentionFull: local.retention.full, retentionDiff: local.retention.diff ?? pgbackrestDefaults.repo1.retentionDiff, fullSchedule: t.schedule.full, diffSchedule: t.schedule.diff },
-    repo2: { path: remote.path, retentionFull: remote.retention.full, retentionDiff: remote.retention.diff ?? pgbackrestDefaults.repo2.retentionDiff, fullSchedule: hourLater(t.schedule.full), diffSchedule: hourLater(t.schedule.diff) },
+    cipherPassSecret: remote.encryptionKey,
+    backupUser: remote.user,
+    repo1: {
+      path: local.path,
+      retentionFull: local.retention.full,
+      retentionDiff: local.retention.diff ?? pgbackrestDefaults.repo1.retentionDiff,
+      fullSchedule: t.schedule.full,
+      diffSchedule: t.schedule.diff,
+    },
+    repo2: {
+      path: remote.path,
+      retentionFull: remote.retention.full,
+      retentionDiff: remote.retention.diff ?? pgbackrestDefaults.repo2.retentionDiff,
+      fullSchedule: hourLater(t.schedule.full),
+      diffSchedule: hourLater(t.schedule.diff),
+    },
     ...(t.acceptWalLoss ? { acceptWalLoss: true } : {}),
   };
 }
 
-const Target = Type.Object({
-  /** A postgres target of backups/policy.yaml. */
-  target: Type.String(),
-}, { additionalProperties: false });
+const Target = Type.Object(
+  {
+    /** A postgres target of backups/policy.yaml. */
+    target: Type.String(),
+  },
+  { additionalProperties: false },
+);
 
 function targetOf(tools: RoleTools, name: string): PgPolicy {
   const t = tools.backups.postgres.find((x) => x.name === name);
-  if (!t) throw badInput(`no postgres target "${name}" in ${tools.backups.file ?? "backups/policy.yaml"}`, {}, `targets: ${tools.backups.postgres.map((x) => x.name).join(", ") || "(none)"}`);
+  if (!t)
+    throw badInput(
+      `no postgres target "${name}" in ${tools.backups.file ?? "backups/policy.yaml"}`,
+      {},
+      `targets: ${tools.backups.postgres.map((x) => x.name).join(", ") || "(none)"}`,
+    );
   return t;
 }
 

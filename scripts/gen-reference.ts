@@ -25,7 +25,10 @@ function schemaPage(title: string, json: string, file: string, model: string): s
     typeof schema.description === "string" ? schema.description : "",
     "",
     schemaTables(schema, { heading: "##" }),
-  ].join("\n").replace(/\n{3,}/g, "\n\n").replace(/\n+$/, "\n");
+  ]
+    .join("\n")
+    .replace(/\n{3,}/g, "\n\n")
+    .replace(/\n+$/, "\n");
 }
 
 const INDEX = `# Reference
@@ -47,7 +50,10 @@ export async function referenceFiles(): Promise<Map<string, string>> {
     ["cli.md", await cliReference()],
     ["exit-codes.md", exitCodesReference(root)],
     ["inventory.md", schemaPage("Inventory", inventorySchemaJson(), "inventory/schema.json", "src/inventory/model.ts")],
-    ["backup-policy.md", schemaPage("Backup policy", policySchemaJson(), "backups/policy.schema.json", "src/backup/policy-model.ts")],
+    [
+      "backup-policy.md",
+      schemaPage("Backup policy", policySchemaJson(), "backups/policy.schema.json", "src/backup/policy-model.ts"),
+    ],
     ["drills.md", schemaPage("Drills", drillsSchemaJson(), "backups/drills.schema.json", "src/drill/model.ts")],
     ["roles.md", await rolesReference(root)],
   ]);

@@ -11,6 +11,7 @@ bash test/hosts/build-image.sh
 bash test/hosts/pg-image.sh
 echo "== typecheck"; npx tsc --noEmit -p .
 echo "== lint"; npx eslint .
+echo "== format"; npx prettier --check --log-level warn "**/*.{ts,mts,mjs,js}"
 # One integration run per machine at a time: the test hosts use fixed names and addresses.
 exec 9>/tmp/lab-integration.lock
 flock 9

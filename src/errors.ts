@@ -63,7 +63,13 @@ export const badInput = (message: string, where: Where = {}, hint?: string): Lab
 /** The host could not be reached (connect, auth, host key, dropped connection). */
 export class UnreachableError extends LabError {
   constructor(host: string, message: string, hint?: string, options?: { cause?: unknown; command?: string }) {
-    super(message, ExitCode.unreachable, { host, ...(options?.command ? { command: options.command } : {}) }, hint, options);
+    super(
+      message,
+      ExitCode.unreachable,
+      { host, ...(options?.command ? { command: options.command } : {}) },
+      hint,
+      options,
+    );
   }
 }
 

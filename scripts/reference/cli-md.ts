@@ -9,7 +9,11 @@ const code = (v: string): string => `\`${v.replace(/`/g, "'")}\``;
 
 export async function cliProgram(): Promise<Command> {
   let program: Command | undefined;
-  await main([], { inspect: (p) => { program = p; } });
+  await main([], {
+    inspect: (p) => {
+      program = p;
+    },
+  });
   if (!program) throw new Error("src/cli/main.ts did not hand its program to inspect");
   return program;
 }
@@ -21,14 +25,20 @@ const argText = (a: Argument): string => {
 
 function optionRows(opts: readonly Option[]): string[] {
   if (!opts.length) return [];
-  const rows = opts.filter((o) => !o.hidden).map((o) => {
-    const extra = [
-      o.defaultValue !== undefined && !(Array.isArray(o.defaultValue) && o.defaultValue.length === 0) ? `default ${code(JSON.stringify(o.defaultValue))}` : "",
-      o.argChoices ? `one of ${o.argChoices.map(code).join(", ")}` : "",
-      o.mandatory ? "required" : "",
-    ].filter(Boolean).join("; ");
-    return `| ${code(o.flags)} | ${cell(o.description)}${extra ? ` (${extra})` : ""} |`;
-  });
+  const rows = opts
+    .filter((o) => !o.hidden)
+    .map((o) => {
+      const extra = [
+        o.defaultValue !== undefined && !(Array.isArray(o.defaultValue) && o.defaultValue.length === 0)
+          ? `default ${code(JSON.stringify(o.defaultValue))}`
+          : "",
+        o.argChoices ? `one of ${o.argChoices.map(code).join(", ")}` : "",
+        o.mandatory ? "required" : "",
+      ]
+        .filter(Boolean)
+        .join("; ");
+      return `| ${code(o.flags)} | ${cell(o.description)}${extra ? ` (${extra})` : ""} |`;
+    });
   return ["| option | meaning |", "|---|---|", ...rows, ""];
 }
 
@@ -48,7 +58,14 @@ function commandPath(c: Command): string {
 }
 
 function section(c: Command, out: string[]): void {
-  const usage = [commandPath(c), c.options.length ? "[options]" : "", ...c.registeredArguments.map(argText), c.commands.length && !c.registeredArguments.length ? "<command>" : ""].filter(Boolean).join(" ");
+  const usage = [
+    commandPath(c),
+    c.options.length ? "[options]" : "",
+    ...c.registeredArguments.map(argText),
+    c.commands.length && !c.registeredArguments.length ? "<command>" : "",
+  ]
+    .filter(Boolean)
+    .join(" ");
   out.push(`## ${code(commandPath(c))}`, "", c.description(), "", "```", usage, "```", "");
   if (c.commands.length) out.push(`Subcommands: ${c.commands.map((s) => code(s.name())).join(", ")}.`, "");
   out.push(...argumentRows(c.registeredArguments), ...optionRows(c.options));

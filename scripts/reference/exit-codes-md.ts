@@ -4,10 +4,16 @@ import { ExitCode } from "../../src/errors.ts";
 import { objectLiteralDocs } from "./jsdoc.ts";
 
 export function exitCodesReference(root: string): string {
-  const lit = objectLiteralDocs(join(root, "src/errors.ts")).find((l) => l.keys.includes("badInput") && l.keys.includes("ok"));
+  const lit = objectLiteralDocs(join(root, "src/errors.ts")).find(
+    (l) => l.keys.includes("badInput") && l.keys.includes("ok"),
+  );
   if (!lit) throw new Error("src/errors.ts: the ExitCode object literal was not found");
-  const rows = Object.entries(ExitCode).sort(([, a], [, b]) => a - b)
-    .map(([name, n]) => `| ${n} | \`${name}\` | ${(lit.docs.get(name) ?? (n === 0 ? "Success." : "")).replace(/\|/g, "\\|")} |`);
+  const rows = Object.entries(ExitCode)
+    .sort(([, a], [, b]) => a - b)
+    .map(
+      ([name, n]) =>
+        `| ${n} | \`${name}\` | ${(lit.docs.get(name) ?? (n === 0 ? "Success." : "")).replace(/\|/g, "\\|")} |`,
+    );
   return [
     "# Exit codes",
     "",

@@ -21,7 +21,12 @@ export function objectLiteralDocs(file: string): LiteralDocs[] {
         const key = p.name.text;
         lit.keys.push(key);
         lit.values.set(key, p.initializer.getText(src));
-        const doc = ts.getJSDocCommentsAndTags(p).filter(ts.isJSDoc).map((d) => ts.getTextOfJSDocComment(d.comment) ?? "").join(" ").trim();
+        const doc = ts
+          .getJSDocCommentsAndTags(p)
+          .filter(ts.isJSDoc)
+          .map((d) => ts.getTextOfJSDocComment(d.comment) ?? "")
+          .join(" ")
+          .trim();
         if (doc) lit.docs.set(key, doc);
       }
       out.push(lit);
@@ -33,7 +38,9 @@ export function objectLiteralDocs(file: string): LiteralDocs[] {
 }
 
 /** The doc of `key` in the literal whose keys are exactly `keys` (undefined: none or no such literal). */
-export function docLookup(literals: readonly LiteralDocs[]): (keys: readonly string[], key: string) => string | undefined {
+export function docLookup(
+  literals: readonly LiteralDocs[],
+): (keys: readonly string[], key: string) => string | undefined {
   return (keys, key) => {
     const want = [...keys].sort().join(",");
     return literals.find((l) => [...l.keys].sort().join(",") === want && l.docs.has(key))?.docs.get(key);

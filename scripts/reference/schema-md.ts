@@ -6,7 +6,8 @@ type Schema = Record<string, unknown>;
 export type DocLookup = (keys: readonly string[], key: string) => string | undefined;
 
 const isSchema = (v: unknown): v is Schema => typeof v === "object" && v !== null && !Array.isArray(v);
-const props = (s: Schema): Record<string, Schema> | undefined => (isSchema(s.properties) ? (s.properties as Record<string, Schema>) : undefined);
+const props = (s: Schema): Record<string, Schema> | undefined =>
+  isSchema(s.properties) ? (s.properties as Record<string, Schema>) : undefined;
 /** A map's value schema: `additionalProperties: {...}` (JSON) or TypeBox's Record (`patternProperties`). */
 const mapValue = (s: Schema): Schema | undefined => {
   if (s.type !== "object" || props(s)) return undefined;
@@ -32,7 +33,20 @@ export function typeOf(s: Schema): string {
   return typeof s.type === "string" ? s.type : "any";
 }
 
-const CONSTRAINTS = ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern", "format", "minItems", "maxItems", "uniqueItems", "minProperties"] as const;
+const CONSTRAINTS = [
+  "minimum",
+  "maximum",
+  "exclusiveMinimum",
+  "exclusiveMaximum",
+  "minLength",
+  "maxLength",
+  "pattern",
+  "format",
+  "minItems",
+  "maxItems",
+  "uniqueItems",
+  "minProperties",
+] as const;
 
 function constraints(s: Schema): string {
   const own = CONSTRAINTS.filter((k) => s[k] !== undefined).map((k) => `${k} ${code(String(s[k]))}`);
@@ -40,7 +54,10 @@ function constraints(s: Schema): string {
   return [...own, ...(inner ? [`items: ${inner}`] : [])].join(", ");
 }
 
-interface Section { path: string; schema: Schema }
+interface Section {
+  path: string;
+  schema: Schema;
+}
 
 /** Every object with properties under `s`, depth first, with a path like `hosts.<name>.vars`. */
 function sections(s: Schema, path: string, out: Section[]): Section[] {
@@ -58,11 +75,16 @@ function nested(v: Schema, path: string, out: Section[]): void {
   if (props(v)) sections(v, path, out);
   else if (mapValue(v)) nested(mapValue(v)!, `${path}.<name>`, out);
   else if (v.type === "array" && isSchema(v.items)) nested(v.items, `${path}[]`, out);
-  else for (const [i, alt] of ((v.anyOf ?? v.oneOf ?? []) as Schema[]).entries()) if (props(alt)) sections(alt, `${path} (variant ${i + 1})`, out);
+  else
+    for (const [i, alt] of ((v.anyOf ?? v.oneOf ?? []) as Schema[]).entries())
+      if (props(alt)) sections(alt, `${path} (variant ${i + 1})`, out);
 }
 
 /** Markdown: a table per object of `schema`; `defaults` fill in where the schema has no `default`. */
-export function schemaTables(schema: Schema, o: { heading: string; doc?: DocLookup; defaults?: Record<string, unknown> } ): string {
+export function schemaTables(
+  schema: Schema,
+  o: { heading: string; doc?: DocLookup; defaults?: Record<string, unknown> },
+): string {
   const out: string[] = [];
   for (const { path, schema: s } of sections(schema, "", [])) {
     const p = props(s)!;
@@ -76,7 +98,9 @@ export function schemaTables(schema: Schema, o: { heading: string; doc?: DocLook
       const v = p[k]!;
       const dflt = v.default !== undefined ? v.default : path === "" ? o.defaults?.[k] : undefined;
       const doc = typeof v.description === "string" ? v.description : (o.doc?.(keys, k) ?? "");
-      out.push(`| ${code(k)} | ${typeOf(v)} | ${required.has(k) ? "yes" : "no"} | ${dflt === undefined ? "" : code(JSON.stringify(dflt))} | ${cell(constraints(v))} | ${cell(doc)} |`);
+      out.push(
+        `| ${code(k)} | ${typeOf(v)} | ${required.has(k) ? "yes" : "no"} | ${dflt === undefined ? "" : code(JSON.stringify(dflt))} | ${cell(constraints(v))} | ${cell(doc)} |`,
+      );
     }
     out.push("");
   }

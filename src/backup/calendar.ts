@@ -12,9 +12,16 @@ export interface CalendarEvent {
 }
 
 const NAMED: Record<string, string> = {
-  minutely: "*-*-* *:*:00", hourly: "*-*-* *:00:00", daily: "*-*-* 00:00:00", weekly: "mon *-*-* 00:00:00",
-  monthly: "*-*-01 00:00:00", yearly: "*-01-01 00:00:00", annually: "*-01-01 00:00:00",
-  quarterly: "*-01,04,07,10-01 00:00:00", semiannually: "*-01,07-01 00:00:00", "semi-annually": "*-01,07-01 00:00:00",
+  minutely: "*-*-* *:*:00",
+  hourly: "*-*-* *:00:00",
+  daily: "*-*-* 00:00:00",
+  weekly: "mon *-*-* 00:00:00",
+  monthly: "*-*-01 00:00:00",
+  yearly: "*-01-01 00:00:00",
+  annually: "*-01-01 00:00:00",
+  quarterly: "*-01,04,07,10-01 00:00:00",
+  semiannually: "*-01,07-01 00:00:00",
+  "semi-annually": "*-01,07-01 00:00:00",
 };
 const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 
@@ -32,7 +39,8 @@ function field(text: string, min: number, max: number, what: string): Field {
     const start = m[1] === "*" ? min : Number(m[1]);
     const end = m[2] !== undefined ? Number(m[2]) : m[3] !== undefined || m[1] === "*" ? max : start;
     const step = m[3] !== undefined ? Number(m[3]) : 1;
-    if (start < min || end > max || start > end || step < 1) throw new CalendarError(`${what} "${p}" is out of range ${min}..${max}`);
+    if (start < min || end > max || start > end || step < 1)
+      throw new CalendarError(`${what} "${p}" is out of range ${min}..${max}`);
     return (v: number) => v >= start && v <= end && (v - start) % step === 0;
   });
   return (v) => parts.some((f) => f(v));
@@ -72,7 +80,8 @@ export function parseCalendarEvent(input: string): CalendarEvent {
   }
   if (rest[0]?.includes("-")) {
     const d = rest[0].split("-");
-    if (d.length === 3) [year, month, day] = [field(d[0]!, 1970, 9999, "year"), field(d[1]!, 1, 12, "month"), field(d[2]!, 1, 31, "day")];
+    if (d.length === 3)
+      [year, month, day] = [field(d[0]!, 1970, 9999, "year"), field(d[1]!, 1, 12, "month"), field(d[2]!, 1, 31, "day")];
     else if (d.length === 2) [month, day] = [field(d[0]!, 1, 12, "month"), field(d[1]!, 1, 31, "day")];
     else throw new CalendarError(`invalid date "${rest[0]}"`);
     rest = rest.slice(1);
@@ -102,14 +111,27 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 export function wallClock(at: Date, timeZone: string) {
   let f = formatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", weekday: "short", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric" });
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      weekday: "short",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+    });
     formatters.set(timeZone, f);
   }
   const parts = f.formatToParts(at);
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
   return {
     weekday: DAYS.indexOf(get("weekday").toLowerCase().slice(0, 3)),
-    year: Number(get("year")), month: Number(get("month")), day: Number(get("day")), hour: Number(get("hour")), minute: Number(get("minute")),
+    year: Number(get("year")),
+    month: Number(get("month")),
+    day: Number(get("day")),
+    hour: Number(get("hour")),
+    minute: Number(get("minute")),
   };
 }
 
@@ -129,7 +151,17 @@ function* minutes(timeZone: string, start: number, end: number): Generator<[numb
       offset = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute) - t;
     }
     const d = new Date(t + offset);
-    yield [t, { weekday: d.getUTCDay(), year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes() }];
+    yield [
+      t,
+      {
+        weekday: d.getUTCDay(),
+        year: d.getUTCFullYear(),
+        month: d.getUTCMonth() + 1,
+        day: d.getUTCDate(),
+        hour: d.getUTCHours(),
+        minute: d.getUTCMinutes(),
+      },
+    ];
   }
 }
 
@@ -154,6 +186,7 @@ export function longestGap(event: CalendarEvent, timeZone: string, from: Date, d
 /** The first minute at or after `from` when `event` fires (in `timeZone`), within `days` days; undefined when it does not. */
 export function nextEvent(event: CalendarEvent, timeZone: string, from: Date, days = 35): Date | undefined {
   const start = Math.ceil(from.getTime() / 60_000) * 60_000;
-  for (const [t, wall] of minutes(timeZone, start, start + days * 86_400_000)) if (event.matches(wall)) return new Date(t);
+  for (const [t, wall] of minutes(timeZone, start, start + days * 86_400_000))
+    if (event.matches(wall)) return new Date(t);
   return undefined;
 }

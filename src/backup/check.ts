@@ -57,11 +57,15 @@ export function vmScheduleGap(p: VmPolicy, now: Date): number {
 }
 
 export async function checkBackups(env: BackupEnv, opts: BackupOptions = {}): Promise<BackupReport> {
-  const selected = (t: { name: string; kind: string }) => (!opts.targets?.length || opts.targets.includes(t.name)) && (!opts.kinds || opts.kinds.includes(t.kind as "vm"));
+  const selected = (t: { name: string; kind: string }) =>
+    (!opts.targets?.length || opts.targets.includes(t.name)) && (!opts.kinds || opts.kinds.includes(t.kind as "vm"));
   const now = env.now();
   const pg = env.policy.postgres.filter(selected);
   const vms = env.policy.vms.filter(selected);
-  const results = await Promise.all([...pg.map((t) => checkPg(env, t, now, opts.run ?? false)), ...vms.map((t) => checkVms(env, t, now, opts.run ?? false))]);
+  const results = await Promise.all([
+    ...pg.map((t) => checkPg(env, t, now, opts.run ?? false)),
+    ...vms.map((t) => checkVms(env, t, now, opts.run ?? false)),
+  ]);
   // Restore drills (backups/reports/ next to the policy) older than drill_every: a warning, not a breach.
   const drills = env.policy.file ? await overdueDrills(dirname(dirname(env.policy.file)), [...pg, ...vms], now) : [];
   return backupReport(results, env.now(), drills);
@@ -75,13 +79,23 @@ async function checkPg(env: BackupEnv, p: PgPolicy, now: Date, run: boolean): Pr
     const r = await env.exec(p.host, pgCollectScript(p, true), { timeoutMs: COLLECT_TIMEOUT_MS });
     return pgStatus(p, parseCollected(p, r), env.now(), gap);
   } catch (e) {
-    return pgStatus(p, { info: undefined, archiver: undefined, listings: {}, unreachable: unreachableCause(p.host, e) }, env.now(), gap);
+    return pgStatus(
+      p,
+      { info: undefined, archiver: undefined, listings: {}, unreachable: unreachableCause(p.host, e) },
+      env.now(),
+      gap,
+    );
   }
 }
 
 /** Take a backup in every repository whose newest one is older than its schedule allows (full when there is none). */
 async function runPgDue(env: BackupEnv, p: PgPolicy, now: Date, gap: number): Promise<void> {
-  const before = pgStatus(p, parseCollected(p, await env.exec(p.host, pgCollectScript(p, false), { timeoutMs: COLLECT_TIMEOUT_MS })), now, gap);
+  const before = pgStatus(
+    p,
+    parseCollected(p, await env.exec(p.host, pgCollectScript(p, false), { timeoutMs: COLLECT_TIMEOUT_MS })),
+    now,
+    gap,
+  );
   for (const repo of before.repos) {
     if (repo.lastBackup && repo.ageSec !== undefined && repo.ageSec <= gap) continue;
     const type = repo.lastBackup && p.schedule.diff ? "diff" : "full";
@@ -90,7 +104,10 @@ async function runPgDue(env: BackupEnv, p: PgPolicy, now: Date, gap: number): Pr
     const r2 = p.repositories.find((x) => x.index === repo.index)!;
     const cmd = sh`runuser -u ${r2.user} -- pgbackrest ${`--stanza=${p.stanza}`} ${`--repo=${repo.index}`} ${`--type=${type}`} backup`;
     const r = await env.exec(r2.host ?? p.host, cmd, { timeoutMs: BACKUP_TIMEOUT_MS });
-    if (r.code !== 0) env.progress?.(`${p.name}: the ${type} backup into ${repo.repo} FAILED (exit ${r.code}): ${(r.stderr || r.stdout).trim().split("\n").pop() ?? ""}`);
+    if (r.code !== 0)
+      env.progress?.(
+        `${p.name}: the ${type} backup into ${repo.repo} FAILED (exit ${r.code}): ${(r.stderr || r.stdout).trim().split("\n").pop() ?? ""}`,
+      );
   }
 }
 
@@ -107,14 +124,35 @@ async function checkVms(env: BackupEnv, p: VmPolicy, now: Date, run: boolean): P
       return vmid === undefined ? { name } : { name, vmid };
     });
     // Backups without a vmid or ctime (another tool's files) are not any VM's.
-    const list = async (): Promise<VmBackup[]> => (await api.get("/nodes/{node}/storage/{storage}/content", { node, storage: p.storage, content: "backup" }))
-      .flatMap((b) => (b.vmid !== undefined && b.ctime !== undefined ? [{ vmid: b.vmid, ctime: b.ctime, size: b.size, ...(b.verification ? { verification: b.verification } : {}), ...(b.protected !== undefined ? { protected: b.protected } : {}) }] : []));
+    const list = async (): Promise<VmBackup[]> =>
+      (
+        await api.get("/nodes/{node}/storage/{storage}/content", { node, storage: p.storage, content: "backup" })
+      ).flatMap((b) =>
+        b.vmid !== undefined && b.ctime !== undefined
+          ? [
+              {
+                vmid: b.vmid,
+                ctime: b.ctime,
+                size: b.size,
+                ...(b.verification ? { verification: b.verification } : {}),
+                ...(b.protected !== undefined ? { protected: b.protected } : {}),
+              },
+            ]
+          : [],
+      );
     if (run) {
       const local = await list();
-      const due = vms.filter((v) => v.vmid !== undefined && !local.some((b) => b.vmid === v.vmid && (now.getTime() / 1000 - b.ctime) <= gap));
+      const due = vms.filter(
+        (v) => v.vmid !== undefined && !local.some((b) => b.vmid === v.vmid && now.getTime() / 1000 - b.ctime <= gap),
+      );
       if (due.length) {
         env.progress?.(`${p.name}: running vzdump of ${due.map((v) => v.name).join(", ")} into ${p.storage}`);
-        const upid = await api.post("/nodes/{node}/vzdump", { node, vmid: due.map((v) => v.vmid).join(","), storage: p.storage, mode: p.mode });
+        const upid = await api.post("/nodes/{node}/vzdump", {
+          node,
+          vmid: due.map((v) => v.vmid).join(","),
+          storage: p.storage,
+          mode: p.mode,
+        });
         await api.wait(upid, `vzdump of ${due.map((v) => v.name).join(", ")}`);
       }
     }
@@ -122,16 +160,26 @@ async function checkVms(env: BackupEnv, p: VmPolicy, now: Date, run: boolean): P
     let offsite = p.offsite && env.offsiteSnapshots ? await env.offsiteSnapshots(p) : undefined;
     // The offsite copy is due when it lacks a VM's newest backup: the sync job runs now, not at its schedule.
     const newest = (vmid: number) => Math.max(0, ...local.filter((b) => b.vmid === vmid).map((b) => b.ctime));
-    const behind = vms.filter((v) => v.vmid !== undefined && newest(v.vmid) > 0 && !(offsite?.[v.vmid] ?? []).includes(newest(v.vmid)));
+    const behind = vms.filter(
+      (v) => v.vmid !== undefined && newest(v.vmid) > 0 && !(offsite?.[v.vmid] ?? []).includes(newest(v.vmid)),
+    );
     if (run && p.offsite && offsite && behind.length && env.runOffsiteSync) {
-      env.progress?.(`${p.name}: running the PBS sync job ${vmJobIds(p.name).offsiteSync} (offsite copy of ${behind.map((v) => v.name).join(", ")})`);
+      env.progress?.(
+        `${p.name}: running the PBS sync job ${vmJobIds(p.name).offsiteSync} (offsite copy of ${behind.map((v) => v.name).join(", ")})`,
+      );
       await env.runOffsiteSync(p);
       offsite = await env.offsiteSnapshots!(p);
     }
     return vmStatus(p, { vms, local, ...(offsite ? { offsite } : {}) }, env.now(), gap);
   } catch (e) {
-    return vmStatus(p, { vms: names.map((name) => ({ name })), local: undefined, unreachable: unreachableCause(p.endpoint, e) }, env.now(), gap);
+    return vmStatus(
+      p,
+      { vms: names.map((name) => ({ name })), local: undefined, unreachable: unreachableCause(p.endpoint, e) },
+      env.now(),
+      gap,
+    );
   }
 }
 
-const unreachableCause = (where: string, e: unknown) => (e instanceof UnreachableError ? `${where} unreachable: ${e.message}` : `${where}: ${errorMessage(e)}`);
+const unreachableCause = (where: string, e: unknown) =>
+  e instanceof UnreachableError ? `${where} unreachable: ${e.message}` : `${where}: ${errorMessage(e)}`;

@@ -20,7 +20,12 @@ export function formatDuration(seconds: number): string {
   const sign = s < 0 ? "-" : "";
   s = Math.abs(s);
   let out = "";
-  for (const [u, n] of [["d", 86_400], ["h", 3600], ["m", 60], ["s", 1]] as const) {
+  for (const [u, n] of [
+    ["d", 86_400],
+    ["h", 3600],
+    ["m", 60],
+    ["s", 1],
+  ] as const) {
     if (s >= n) {
       out += `${Math.floor(s / n)}${u}`;
       s %= n;

@@ -19,7 +19,8 @@ export interface Metric {
 const escapeLabel = (v: string) => v.replaceAll("\\", "\\\\").replaceAll("\n", "\\n").replaceAll('"', '\\"');
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
-const formatValue = (v: number) => (Number.isNaN(v) ? "NaN" : v === Infinity ? "+Inf" : v === -Infinity ? "-Inf" : String(v));
+const formatValue = (v: number) =>
+  Number.isNaN(v) ? "NaN" : v === Infinity ? "+Inf" : v === -Infinity ? "-Inf" : String(v);
 
 /** The exposition text format (version 0.0.4). */
 export function formatMetrics(metrics: readonly Metric[]): string {
@@ -28,7 +29,9 @@ export function formatMetrics(metrics: readonly Metric[]): string {
     if (!NAME.test(m.name)) throw new Error(`invalid metric name ${m.name}`);
     out += `# HELP ${m.name} ${m.help.replaceAll("\\", "\\\\").replaceAll("\n", "\\n")}\n# TYPE ${m.name} ${m.type}\n`;
     for (const s of m.samples) {
-      const labels = Object.entries(s.labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",");
+      const labels = Object.entries(s.labels)
+        .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+        .join(",");
       out += `${m.name}${labels ? `{${labels}}` : ""} ${formatValue(s.value)}\n`;
     }
   }

@@ -13,7 +13,10 @@ export const CHECK_ARCHIVE_TIMEOUT_SEC = 15;
 const SQL = `select json_build_object(
   'archiver', (select row_to_json(a) from pg_stat_archiver a),
   'oldest_ready_time', (select min(modification) from pg_ls_archive_statusdir() where name like '%.ready'),
-  'current_wal', case when pg_is_in_recovery() then null else pg_walfile_name(pg_current_wal_lsn()) end)`.replace(/\n\s*/g, " ");
+  'current_wal', case when pg_is_in_recovery() then null else pg_walfile_name(pg_current_wal_lsn()) end)`.replace(
+  /\n\s*/g,
+  " ",
+);
 
 const MARK = "@@lab-backup";
 
@@ -27,7 +30,9 @@ export function pgCollectScript(p: PgPolicy, withCheck: boolean): string {
     part("sql", as(sh`psql -XAtq --cluster ${p.cluster} -d postgres -c ${SQL}`)),
     part("info", pgbr("--output=json info")),
     ...(withCheck ? [part("check", pgbr(`--archive-timeout=${CHECK_ARCHIVE_TIMEOUT_SEC} check`))] : []),
-    ...p.repositories.map((r) => part(`ls${r.index}`, pgbr(sh`--repo=${r.index} repo-ls --recurse --output=json ${`archive/${p.stanza}`}`))),
+    ...p.repositories.map((r) =>
+      part(`ls${r.index}`, pgbr(sh`--repo=${r.index} repo-ls --recurse --output=json ${`archive/${p.stanza}`}`)),
+    ),
   ];
   // From / : the postgres user cannot enter the login user's home, and psql would say so in its output.
   // The parts run side by side (each pgBackRest call to a repository host is its own SSH session, and
@@ -54,16 +59,31 @@ export function parseCollected(p: PgPolicy, r: ExecResult): PgObservation {
       return undefined;
     }
   };
-  const sql = json<{ archiver: Omit<ArchiverState, "oldest_ready_time" | "current_wal">; oldest_ready_time: string | null; current_wal: string | null }>("sql");
+  const sql = json<{
+    archiver: Omit<ArchiverState, "oldest_ready_time" | "current_wal">;
+    oldest_ready_time: string | null;
+    current_wal: string | null;
+  }>("sql");
   const info = json<PgbrInfoStanza[]>("info")?.find((s) => s.name === p.stanza);
   const check = parts.get("check");
-  const missing = [...parts.values()].length === 0 ? `no output from ${p.host} (exit ${r.code}): ${r.stderr.trim().split("\n").pop() ?? ""}` : undefined;
+  const missing =
+    [...parts.values()].length === 0
+      ? `no output from ${p.host} (exit ${r.code}): ${r.stderr.trim().split("\n").pop() ?? ""}`
+      : undefined;
   const sqlPart = parts.get("sql");
   return {
     info: info && info.status.code !== 1 && info.status.code !== 3 ? info : undefined,
-    archiver: sql ? { ...sql.archiver, oldest_ready_time: sql.oldest_ready_time, current_wal: sql.current_wal ?? "" } : undefined,
+    archiver: sql
+      ? { ...sql.archiver, oldest_ready_time: sql.oldest_ready_time, current_wal: sql.current_wal ?? "" }
+      : undefined,
     ...(check ? { check: { code: check.code, output: check.out } } : {}),
-    listings: Object.fromEntries(p.repositories.map((x) => [x.index, json<Record<string, { type: string }>>(`ls${x.index}`)])),
-    ...(missing ? { unreachable: missing } : sqlPart && sqlPart.code !== 0 && /command not found|No such file/.test(sqlPart.out) ? { unreachable: `PostgreSQL tools missing on ${p.host}: ${sqlPart.out.trim()}` } : {}),
+    listings: Object.fromEntries(
+      p.repositories.map((x) => [x.index, json<Record<string, { type: string }>>(`ls${x.index}`)]),
+    ),
+    ...(missing
+      ? { unreachable: missing }
+      : sqlPart && sqlPart.code !== 0 && /command not found|No such file/.test(sqlPart.out)
+        ? { unreachable: `PostgreSQL tools missing on ${p.host}: ${sqlPart.out.trim()}` }
+        : {}),
   };
 }

@@ -86,17 +86,34 @@ export function pgStatus(policy: PgPolicy, obs: PgObservation, now: Date, schedu
   const t = policy.name;
   const nowSec = now.getTime() / 1000;
   const problems: string[] = [];
-  const warnings: string[] = policy.acceptWalLoss ? [`${t}: accept_wal_loss is set: pgBackRest may have DROPPED WAL (archive-push-queue-max); point-in-time recovery past such a gap is impossible`] : [];
+  const warnings: string[] = policy.acceptWalLoss
+    ? [
+        `${t}: accept_wal_loss is set: pgBackRest may have DROPPED WAL (archive-push-queue-max); point-in-time recovery past such a gap is impossible`,
+      ]
+    : [];
   if (obs.unreachable) {
     const repos = policy.repositories.map((r) => repoUnknown(r, scheduleGapSec, obs.unreachable!));
-    return { target: t, kind: "postgres", host: policy.host, verdict: "breach", rpoSec: policy.rpoSec, archiveFailing: false, repos, problems: [`${t}: cannot check: ${obs.unreachable}`], warnings };
+    return {
+      target: t,
+      kind: "postgres",
+      host: policy.host,
+      verdict: "breach",
+      rpoSec: policy.rpoSec,
+      archiveFailing: false,
+      repos,
+      problems: [`${t}: cannot check: ${obs.unreachable}`],
+      warnings,
+    };
   }
 
   // WAL archive lag: how long the oldest completed, not yet archived segment has waited.
   const a = obs.archiver;
   let walLagSec: number | undefined;
   let archiveFailing = false;
-  if (!a) problems.push(`${t}: pg_stat_archiver could not be read on ${policy.host}: is the cluster ${policy.cluster} running?`);
+  if (!a)
+    problems.push(
+      `${t}: pg_stat_archiver could not be read on ${policy.host}: is the cluster ${policy.cluster} running?`,
+    );
   else {
     const ready = seconds(a.oldest_ready_time);
     walLagSec = ready === undefined ? 0 : Math.max(0, nowSec - ready);
@@ -104,17 +121,25 @@ export function pgStatus(policy: PgPolicy, obs: PgObservation, now: Date, schedu
     const archived = seconds(a.last_archived_time);
     archiveFailing = failed !== undefined && (archived === undefined || failed > archived);
     if (archiveFailing) {
-      problems.push(`${t}: WAL archiving is FAILING on ${policy.host} (last failure ${a.last_failed_wal ?? "?"} at ${a.last_failed_time}, ${a.failed_count} failures since reset): check \`pgbackrest check\` and the repository hosts`);
+      problems.push(
+        `${t}: WAL archiving is FAILING on ${policy.host} (last failure ${a.last_failed_wal ?? "?"} at ${a.last_failed_time}, ${a.failed_count} failures since reset): check \`pgbackrest check\` and the repository hosts`,
+      );
     }
     if (walLagSec > policy.rpoSec) {
-      problems.push(`${t}: WAL archive lag ${formatDuration(walLagSec)} exceeds the rpo ${formatDuration(policy.rpoSec)} (segments are waiting in pg_wal/archive_status): data written since would be lost`);
+      problems.push(
+        `${t}: WAL archive lag ${formatDuration(walLagSec)} exceeds the rpo ${formatDuration(policy.rpoSec)} (segments are waiting in pg_wal/archive_status): data written since would be lost`,
+      );
     }
   }
-  if (obs.check && obs.check.code !== 0) problems.push(`${t}: pgbackrest check failed (exit ${obs.check.code}): ${lastLine(obs.check.output)}`);
-  if (!obs.info) problems.push(`${t}: pgbackrest info returned no stanza "${policy.stanza}": run lab apply (stanza-create)`);
+  if (obs.check && obs.check.code !== 0)
+    problems.push(`${t}: pgbackrest check failed (exit ${obs.check.code}): ${lastLine(obs.check.output)}`);
+  if (!obs.info)
+    problems.push(`${t}: pgbackrest info returned no stanza "${policy.stanza}": run lab apply (stanza-create)`);
 
   const newest = [a?.last_archived_wal, ...(obs.info?.archive ?? []).map((x) => x.max)]
-    .map((n) => (n ? parseSegment(n) : undefined)).filter((x) => x !== undefined).sort((x, y) => y.seq - x.seq)[0];
+    .map((n) => (n ? parseSegment(n) : undefined))
+    .filter((x) => x !== undefined)
+    .sort((x, y) => y.seq - x.seq)[0];
   const repos = policy.repositories.map((r): RepoStatus => {
     const info = obs.info;
     // Without the stanza there is nothing per repository to judge beyond the problem above.
@@ -122,20 +147,29 @@ export function pgStatus(policy: PgPolicy, obs: PgObservation, now: Date, schedu
     const rp: string[] = [];
     const state = info.repo?.find((x) => x.key === r.index);
     if (!state) rp.push(`${t}: repository ${r.name} (repo${r.index}) is not configured in pgBackRest`);
-    else if (state && state.status.code !== 0 && state.status.code !== 2) rp.push(`${t}: repository ${r.name} (repo${r.index}) reports "${state.status.message}"`);
-    if (r.encryptionKey && state && state.cipher === "none") rp.push(`${t}: repository ${r.name} should be encrypted but pgBackRest reports cipher none`);
-    const backups = (info.backup ?? []).filter((b) => b.database["repo-key"] === r.index && !b.error).sort((x, y) => x.timestamp.stop - y.timestamp.stop);
+    else if (state && state.status.code !== 0 && state.status.code !== 2)
+      rp.push(`${t}: repository ${r.name} (repo${r.index}) reports "${state.status.message}"`);
+    if (r.encryptionKey && state && state.cipher === "none")
+      rp.push(`${t}: repository ${r.name} should be encrypted but pgBackRest reports cipher none`);
+    const backups = (info.backup ?? [])
+      .filter((b) => b.database["repo-key"] === r.index && !b.error)
+      .sort((x, y) => x.timestamp.stop - y.timestamp.stop);
     const last = backups[backups.length - 1];
     const maxAgeSec = scheduleGapSec + OVERDUE_GRACE_SEC;
     const ageSec = last ? Math.max(0, nowSec - last.timestamp.stop) : undefined;
     if (!last) rp.push(`${t}: repository ${r.name} has no valid backup: run \`lab backup --run\``);
-    else if (ageSec !== undefined && ageSec > maxAgeSec) rp.push(`${t}: the newest backup in ${r.name} (${last.label}) is ${formatDuration(ageSec)} old; its schedule allows ${formatDuration(maxAgeSec)}: run \`lab backup --run\` and check the backup timer on ${policy.host}`);
+    else if (ageSec !== undefined && ageSec > maxAgeSec)
+      rp.push(
+        `${t}: the newest backup in ${r.name} (${last.label}) is ${formatDuration(ageSec)} old; its schedule allows ${formatDuration(maxAgeSec)}: run \`lab backup --run\` and check the backup timer on ${policy.host}`,
+      );
 
     const archiveMax = info.archive?.find((x) => x.database["repo-key"] === r.index)?.max ?? undefined;
     // Every segment PostgreSQL reports archived, or another repository holds, must be in every repository.
     const repoMax = archiveMax ? parseSegment(archiveMax) : undefined;
     if (newest && (!repoMax || repoMax.seq < newest.seq)) {
-      rp.push(`${t}: repository ${r.name} is behind: its newest WAL is ${archiveMax ?? "none"}, while ${newest.name} is archived`);
+      rp.push(
+        `${t}: repository ${r.name} is behind: its newest WAL is ${archiveMax ?? "none"}, while ${newest.name} is archived`,
+      );
     }
     // Missing WAL between the oldest backup's start and the archive's end makes restores stop early.
     let missingWal: string[] = [];
@@ -143,24 +177,67 @@ export function pgStatus(policy: PgPolicy, obs: PgObservation, now: Date, schedu
     const first = backups[0]?.archive.start;
     if (listing && first && archiveMax) {
       missingWal = missingSegments(archivedSegments(listing), first, archiveMax);
-      if (missingWal.length) rp.push(`${t}: repository ${r.name} is missing WAL ${summarize(missingWal)}: restores stop before them; take a new full backup (\`lab backup --run\`) and find what deleted them`);
+      if (missingWal.length)
+        rp.push(
+          `${t}: repository ${r.name} is missing WAL ${summarize(missingWal)}: restores stop before them; take a new full backup (\`lab backup --run\`) and find what deleted them`,
+        );
     }
     return {
-      repo: r.name, index: r.index, ...(r.host ? { host: r.host } : {}), verdict: rp.length ? "breach" : "ok",
-      ...(last ? { lastBackup: { label: last.label, type: last.type, stop: last.timestamp.stop, sizeBytes: last.info.size, repoBytes: last.info.repository.size } } : {}),
-      ...(ageSec !== undefined ? { ageSec } : {}), maxAgeSec, ...(archiveMax ? { archiveMax } : {}), missingWal, problems: rp,
+      repo: r.name,
+      index: r.index,
+      ...(r.host ? { host: r.host } : {}),
+      verdict: rp.length ? "breach" : "ok",
+      ...(last
+        ? {
+            lastBackup: {
+              label: last.label,
+              type: last.type,
+              stop: last.timestamp.stop,
+              sizeBytes: last.info.size,
+              repoBytes: last.info.repository.size,
+            },
+          }
+        : {}),
+      ...(ageSec !== undefined ? { ageSec } : {}),
+      maxAgeSec,
+      ...(archiveMax ? { archiveMax } : {}),
+      missingWal,
+      problems: rp,
     };
   });
   const all = [...problems, ...repos.flatMap((r) => r.problems)];
   return {
-    target: t, kind: "postgres", host: policy.host, verdict: all.length ? "breach" : "ok",
-    ...(walLagSec !== undefined ? { walLagSec } : {}), rpoSec: policy.rpoSec, archiveFailing, repos, problems: all, warnings,
+    target: t,
+    kind: "postgres",
+    host: policy.host,
+    verdict: all.length ? "breach" : "ok",
+    ...(walLagSec !== undefined ? { walLagSec } : {}),
+    rpoSec: policy.rpoSec,
+    archiveFailing,
+    repos,
+    problems: all,
+    warnings,
   };
 }
 
 function repoUnknown(r: PgRepo, gap: number, cause: string): RepoStatus {
-  return { repo: r.name, index: r.index, ...(r.host ? { host: r.host } : {}), verdict: "breach", maxAgeSec: gap + OVERDUE_GRACE_SEC, missingWal: [], problems: [cause] };
+  return {
+    repo: r.name,
+    index: r.index,
+    ...(r.host ? { host: r.host } : {}),
+    verdict: "breach",
+    maxAgeSec: gap + OVERDUE_GRACE_SEC,
+    missingWal: [],
+    problems: [cause],
+  };
 }
 
-const lastLine = (text: string) => text.trim().split("\n").filter((l) => !/^\s*HINT:/.test(l)).pop()?.trim() ?? "";
-const summarize = (xs: readonly string[]) => (xs.length <= 3 ? xs.join(", ") : `${xs[0]} .. ${xs[xs.length - 1]} (${xs.length} segments)`);
+const lastLine = (text: string) =>
+  text
+    .trim()
+    .split("\n")
+    .filter((l) => !/^\s*HINT:/.test(l))
+    .pop()
+    ?.trim() ?? "";
+const summarize = (xs: readonly string[]) =>
+  xs.length <= 3 ? xs.join(", ") : `${xs[0]} .. ${xs[xs.length - 1]} (${xs.length} segments)`;

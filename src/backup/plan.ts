@@ -78,44 +78,102 @@ function nextPrune(job: ListedPruneJob, timeZone: string, now: Date): number | u
   }
 }
 
-export function planGroup(t: VmPolicy, vm: { name: string; vmid?: number }, datastore: string, listed: readonly ListedSnapshot[], job: ListedPruneJob | undefined, now: Date): GroupPlan {
+export function planGroup(
+  t: VmPolicy,
+  vm: { name: string; vmid?: number },
+  datastore: string,
+  listed: readonly ListedSnapshot[],
+  job: ListedPruneJob | undefined,
+  now: Date,
+): GroupPlan {
   const next = job && nextPrune(job, t.timezone, now);
   const base = {
-    target: t.name, vm: vm.name, pbs: t.pbs, datastore, keep: t.retention,
-    ...(job ? { pruneJob: { id: job.id, schedule: job.schedule, ...(next !== undefined ? { nextRun: next } : {}) } } : {}),
+    target: t.name,
+    vm: vm.name,
+    pbs: t.pbs,
+    datastore,
+    keep: t.retention,
+    ...(job
+      ? { pruneJob: { id: job.id, schedule: job.schedule, ...(next !== undefined ? { nextRun: next } : {}) } }
+      : {}),
   };
-  if (vm.vmid === undefined) return { ...base, snapshots: [], remove: 0, note: `VM ${vm.name} does not exist on ${t.endpoint} yet` };
-  const mine = listed.filter((s) => s["backup-type"] === "vm" && s["backup-id"] === String(vm.vmid))
+  if (vm.vmid === undefined)
+    return { ...base, snapshots: [], remove: 0, note: `VM ${vm.name} does not exist on ${t.endpoint} yet` };
+  const mine = listed
+    .filter((s) => s["backup-type"] === "vm" && s["backup-id"] === String(vm.vmid))
     .map((s) => ({ s, time: s["backup-time"], finished: finished(s), protected: Boolean(s.protected) }));
   const snapshots = selectPrune(mine, t.retention, t.timezone).map((d): PlannedSnapshot => ({
-    time: iso(d.snapshot.time), action: d.mark === "remove" ? "remove" : "keep", ...(d.reason ? { reason: d.reason } : {}), ...(d.snapshot.finished ? {} : { unfinished: true as const }),
+    time: iso(d.snapshot.time),
+    action: d.mark === "remove" ? "remove" : "keep",
+    ...(d.reason ? { reason: d.reason } : {}),
+    ...(d.snapshot.finished ? {} : { unfinished: true as const }),
   }));
-  return { ...base, vmid: vm.vmid, group: `vm/${vm.vmid}`, snapshots, remove: snapshots.filter((s) => s.action === "remove").length };
+  return {
+    ...base,
+    vmid: vm.vmid,
+    group: `vm/${vm.vmid}`,
+    snapshots,
+    remove: snapshots.filter((s) => s.action === "remove").length,
+  };
 }
 
-const keepText = (k: KeepOptions) => Object.entries(k).filter(([, n]) => n !== undefined).map(([r, n]) => `keep-${r}=${String(n)}`).join(",");
+const keepText = (k: KeepOptions) =>
+  Object.entries(k)
+    .filter(([, n]) => n !== undefined)
+    .map(([r, n]) => `keep-${r}=${String(n)}`)
+    .join(",");
 
 /** One block per group: its keep options and prune job, then a row per snapshot (newest first). */
 export function formatPlanTable(plan: BackupPlan, now: Date): string {
   const local = new Intl.DateTimeFormat("sv-SE", {
-    timeZone: plan.timezone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+    timeZone: plan.timezone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
   });
-  const rows: string[][] = [["TARGET", "GROUP", "DATASTORE", "SNAPSHOT", `LOCAL (${plan.timezone})`, "ACTION", "KEPT BY"]];
+  const rows: string[][] = [
+    ["TARGET", "GROUP", "DATASTORE", "SNAPSHOT", `LOCAL (${plan.timezone})`, "ACTION", "KEPT BY"],
+  ];
   const notes: string[] = [];
   for (const g of plan.groups) {
     const where = `${g.pbs}:${g.datastore}`;
     if (g.note) notes.push(`${g.target} ${g.vm}: ${g.note}`);
     if (!g.snapshots.length) rows.push([g.target, g.group ?? g.vm, where, "(none)", "", "", ""]);
     for (const s of g.snapshots) {
-      rows.push([g.target, `${g.group ?? ""} (${g.vm})`, where, s.time, local.format(new Date(s.time)), s.action, [s.reason ?? "", s.unfinished ? "unfinished" : ""].filter(Boolean).join(", ")]);
+      rows.push([
+        g.target,
+        `${g.group ?? ""} (${g.vm})`,
+        where,
+        s.time,
+        local.format(new Date(s.time)),
+        s.action,
+        [s.reason ?? "", s.unfinished ? "unfinished" : ""].filter(Boolean).join(", "),
+      ]);
     }
     const job = g.pruneJob
       ? `prune job ${g.pruneJob.id} (${g.pruneJob.schedule})${g.pruneJob.nextRun !== undefined ? ` runs next ${iso(g.pruneJob.nextRun)} (in ${formatDuration(Math.max(0, Math.round((g.pruneJob.nextRun - now.getTime() / 1000) / 60) * 60))})` : ""}`
       : "no prune job on the PBS yet (lab apply creates it)";
-    notes.push(`${g.target} ${g.group ?? g.vm} on ${where}: ${keepText(g.keep)}: ${g.remove} of ${g.snapshots.length} to remove; ${job}`);
+    notes.push(
+      `${g.target} ${g.group ?? g.vm} on ${where}: ${keepText(g.keep)}: ${g.remove} of ${g.snapshots.length} to remove; ${job}`,
+    );
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const table = rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
+  const table = rows.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd(),
+  );
   const total = plan.groups.reduce((n, g) => n + g.remove, 0);
-  return [...table, "", ...notes, "", `the next prune removes ${total} snapshot(s) in ${plan.groups.length} group(s)`].join("\n");
+  return [
+    ...table,
+    "",
+    ...notes,
+    "",
+    `the next prune removes ${total} snapshot(s) in ${plan.groups.length} group(s)`,
+  ].join("\n");
 }

@@ -82,10 +82,19 @@ const DEFAULT_RTO = "2h";
 const DEFAULT_DRILL_EVERY = "90d";
 const DEFAULT_REPO_PATH = "/var/lib/pgbackrest";
 
-export async function loadPolicy(opts: { root: string; file?: string; inventory: Pick<Inventory, "hosts" | "lab"> }): Promise<BackupPolicy> {
+export async function loadPolicy(opts: {
+  root: string;
+  file?: string;
+  inventory: Pick<Inventory, "hosts" | "lab">;
+}): Promise<BackupPolicy> {
   const file = opts.file ?? join(opts.root, DEFAULT_POLICY_FILE);
   if (!existsSync(file)) {
-    if (opts.file) throw badInput(`backup policy not found: ${file}`, { file }, "pass an existing file, or create backups/policy.yaml");
+    if (opts.file)
+      throw badInput(
+        `backup policy not found: ${file}`,
+        { file },
+        "pass an existing file, or create backups/policy.yaml",
+      );
     return NO_POLICY;
   }
   return resolvePolicy(await readYaml(file), opts.inventory);
@@ -114,20 +123,27 @@ export function resolvePolicy(src: YamlSource, inv: Pick<Inventory, "hosts" | "l
     const rpo = t.rpo ?? d.rpo;
     if (!rpo) fail([section, name], `target ${name} has no rpo`, "set rpo: on the target or under defaults:");
     return {
-      name, timezone,
+      name,
+      timezone,
       rpoSec: parseDuration(rpo!)!,
       rtoSec: parseDuration(t.rto ?? d.rto ?? DEFAULT_RTO)!,
       drillEverySec: parseDuration(t.drill_every ?? d.drill_every ?? DEFAULT_DRILL_EVERY)!,
     };
   };
   const hostMust = (path: Path, host: string, what: string) => {
-    if (!inv.hosts.has(host)) fail(path, `${what}: host "${host}" is not in the inventory`, `inventory hosts: ${names(inv.hosts.keys())}`);
+    if (!inv.hosts.has(host))
+      fail(path, `${what}: host "${host}" is not in the inventory`, `inventory hosts: ${names(inv.hosts.keys())}`);
   };
 
   const seen = new Map<string, string>();
   const unique = (section: string, name: string) => {
     const other = seen.get(name);
-    if (other) fail([section, name], `target name "${name}" is used twice (also under ${other}:)`, "give every target its own name: reports and metrics are keyed by it");
+    if (other)
+      fail(
+        [section, name],
+        `target name "${name}" is used twice (also under ${other}:)`,
+        "give every target its own name: reports and metrics are keyed by it",
+      );
     seen.set(name, section);
   };
 
@@ -135,10 +151,19 @@ export function resolvePolicy(src: YamlSource, inv: Pick<Inventory, "hosts" | "l
     unique("postgres", name);
     hostMust(["postgres", name, "host"], t.host, `postgres target ${name}`);
     const repositories = Object.entries(t.repositories).map(([rname, r]): PgRepo => {
-      if (r.host !== undefined) hostMust(["postgres", name, "repositories", rname, "host"], r.host, `repository ${rname} of ${name}`);
-      if (r.host === t.host) fail(["postgres", name, "repositories", rname, "host"], `repository ${rname} of ${name} is on the database host itself`, "leave host: out for a repository on the database host; a repository host is another machine");
+      if (r.host !== undefined)
+        hostMust(["postgres", name, "repositories", rname, "host"], r.host, `repository ${rname} of ${name}`);
+      if (r.host === t.host)
+        fail(
+          ["postgres", name, "repositories", rname, "host"],
+          `repository ${rname} of ${name} is on the database host itself`,
+          "leave host: out for a repository on the database host; a repository host is another machine",
+        );
       return {
-        name: rname, index: r.repo, path: r.path ?? DEFAULT_REPO_PATH, user: r.host !== undefined ? (r.user ?? "pgbackrest") : "postgres",
+        name: rname,
+        index: r.repo,
+        path: r.path ?? DEFAULT_REPO_PATH,
+        user: r.host !== undefined ? (r.user ?? "pgbackrest") : "postgres",
         ...(r.host !== undefined ? { host: r.host } : {}),
         ...(r.encryption_key !== undefined ? { encryptionKey: r.encryption_key } : {}),
         retention: r.retention ?? { full: 2 },
@@ -146,36 +171,84 @@ export function resolvePolicy(src: YamlSource, inv: Pick<Inventory, "hosts" | "l
     });
     const byIndex = new Map<number, string>();
     for (const r of repositories) {
-      if (byIndex.has(r.index)) fail(["postgres", name, "repositories", r.name, "repo"], `repositories ${byIndex.get(r.index)} and ${r.name} of ${name} both use repo ${r.index}`, "give each repository its own index (repo: 1, repo: 2)");
+      if (byIndex.has(r.index))
+        fail(
+          ["postgres", name, "repositories", r.name, "repo"],
+          `repositories ${byIndex.get(r.index)} and ${r.name} of ${name} both use repo ${r.index}`,
+          "give each repository its own index (repo: 1, repo: 2)",
+        );
       byIndex.set(r.index, r.name);
     }
     return {
-      kind: "postgres", ...common("postgres", name, t), host: t.host, cluster: t.cluster ?? "15/main", stanza: t.stanza ?? name,
-      schedule: t.schedule, repositories, acceptWalLoss: t.accept_wal_loss ?? false,
+      kind: "postgres",
+      ...common("postgres", name, t),
+      host: t.host,
+      cluster: t.cluster ?? "15/main",
+      stanza: t.stanza ?? name,
+      schedule: t.schedule,
+      repositories,
+      acceptWalLoss: t.accept_wal_loss ?? false,
     };
   });
 
   const vms = Object.entries(data.vms ?? {}).map(([name, t]): VmPolicy => {
     unique("vms", name);
-    if (!(t.pbs in inv.lab.pbs)) fail(["vms", name, "pbs"], `VM target ${name}: unknown PBS endpoint "${t.pbs}"`, `PBS endpoints (inventory pbs:): ${names(Object.keys(inv.lab.pbs))}`);
-    if (t.offsite?.datastore === t.datastore) fail(["vms", name, "offsite", "datastore"], `VM target ${name}: the offsite datastore is the datastore itself`, "name a second datastore (on another disk or PBS) for the offsite copy");
-    if (!(t.endpoint in inv.lab.proxmox)) fail(["vms", name, "endpoint"], `VM target ${name}: unknown Proxmox endpoint "${t.endpoint}"`, `endpoints: ${names(Object.keys(inv.lab.proxmox))}`);
+    if (!(t.pbs in inv.lab.pbs))
+      fail(
+        ["vms", name, "pbs"],
+        `VM target ${name}: unknown PBS endpoint "${t.pbs}"`,
+        `PBS endpoints (inventory pbs:): ${names(Object.keys(inv.lab.pbs))}`,
+      );
+    if (t.offsite?.datastore === t.datastore)
+      fail(
+        ["vms", name, "offsite", "datastore"],
+        `VM target ${name}: the offsite datastore is the datastore itself`,
+        "name a second datastore (on another disk or PBS) for the offsite copy",
+      );
+    if (!(t.endpoint in inv.lab.proxmox))
+      fail(
+        ["vms", name, "endpoint"],
+        `VM target ${name}: unknown Proxmox endpoint "${t.endpoint}"`,
+        `endpoints: ${names(Object.keys(inv.lab.proxmox))}`,
+      );
     let list: string[];
     if ("vms" in t.select) {
       list = t.select.vms;
       for (const [i, vm] of list.entries()) {
-        if (!(vm in inv.lab.vms)) fail(["vms", name, "select", "vms", i], `VM target ${name}: VM "${vm}" is not in the inventory's vms:`, `VMs: ${names(Object.keys(inv.lab.vms))}`);
+        if (!(vm in inv.lab.vms))
+          fail(
+            ["vms", name, "select", "vms", i],
+            `VM target ${name}: VM "${vm}" is not in the inventory's vms:`,
+            `VMs: ${names(Object.keys(inv.lab.vms))}`,
+          );
       }
     } else {
       const tag = t.select.tag;
-      list = Object.entries(inv.lab.vms).filter(([, v]) => (v.tags ?? []).includes(tag)).map(([n]) => n);
-      if (list.length === 0) fail(["vms", name, "select", "tag"], `VM target ${name}: no VM in the inventory has tag "${tag}"`, "tag the VMs (vms.NAME.tags) or fix the tag");
+      list = Object.entries(inv.lab.vms)
+        .filter(([, v]) => (v.tags ?? []).includes(tag))
+        .map(([n]) => n);
+      if (list.length === 0)
+        fail(
+          ["vms", name, "select", "tag"],
+          `VM target ${name}: no VM in the inventory has tag "${tag}"`,
+          "tag the VMs (vms.NAME.tags) or fix the tag",
+        );
     }
     return {
-      kind: "vm", ...common("vms", name, t), vms: list.sort(), selector: t.select, endpoint: t.endpoint, pbs: t.pbs, datastore: t.datastore, storage: t.storage,
-      schedule: t.schedule, mode: t.mode ?? "snapshot", retention: t.retention,
+      kind: "vm",
+      ...common("vms", name, t),
+      vms: list.sort(),
+      selector: t.select,
+      endpoint: t.endpoint,
+      pbs: t.pbs,
+      datastore: t.datastore,
+      storage: t.storage,
+      schedule: t.schedule,
+      mode: t.mode ?? "snapshot",
+      retention: t.retention,
       ...(t.encryption_key !== undefined ? { encryptionKey: t.encryption_key } : {}),
-      ...(t.offsite ? { offsite: t.offsite } : {}), ...(t.verify ? { verify: t.verify } : {}),
+      ...(t.offsite ? { offsite: t.offsite } : {}),
+      ...(t.verify ? { verify: t.verify } : {}),
     };
   });
 

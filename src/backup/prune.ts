@@ -25,7 +25,16 @@ export interface PruneSnapshot {
 /** PBS's PruneMark. */
 export type PruneMark = "protected" | "keep" | "keep-partial" | "remove";
 /** Why a snapshot is kept: the keep option that selected it, or the special cases. */
-export type KeepReason = "keep-last" | "keep-hourly" | "keep-daily" | "keep-weekly" | "keep-monthly" | "keep-yearly" | "protected" | "keep-partial" | "keep-all";
+export type KeepReason =
+  | "keep-last"
+  | "keep-hourly"
+  | "keep-daily"
+  | "keep-weekly"
+  | "keep-monthly"
+  | "keep-yearly"
+  | "protected"
+  | "keep-partial"
+  | "keep-all";
 
 export interface PruneDecision<T extends PruneSnapshot> {
   readonly snapshot: T;
@@ -52,14 +61,22 @@ export const keepsSomething = (keep: KeepOptions): boolean => RULES.some(([k]) =
  * What a PBS prune of one backup group does: compute_prune_info, plus the
  * callers' rule that options keeping nothing keep everything. Newest first.
  */
-export function selectPrune<T extends PruneSnapshot>(list: readonly T[], keep: KeepOptions, timeZone: string): PruneDecision<T>[] {
+export function selectPrune<T extends PruneSnapshot>(
+  list: readonly T[],
+  keep: KeepOptions,
+  timeZone: string,
+): PruneDecision<T>[] {
   const info = computePruneInfo(list, keep, timeZone);
   if (keepsSomething(keep)) return info;
   return info.map((d) => (d.mark === "remove" ? { snapshot: d.snapshot, mark: "keep", reason: "keep-all" } : d));
 }
 
 /** pbs_datastore::prune::compute_prune_info, exactly: newest first, each snapshot with its mark. */
-export function computePruneInfo<T extends PruneSnapshot>(list: readonly T[], keep: KeepOptions, timeZone: string): PruneDecision<T>[] {
+export function computePruneInfo<T extends PruneSnapshot>(
+  list: readonly T[],
+  keep: KeepOptions,
+  timeZone: string,
+): PruneDecision<T>[] {
   const sorted = [...list].sort((a, b) => b.time - a.time);
   const marks = new Map<T, { mark: PruneMark; reason?: KeepReason }>();
   removeIncompleteSnapshots(marks, sorted);
@@ -76,10 +93,14 @@ export function computePruneInfo<T extends PruneSnapshot>(list: readonly T[], ke
 }
 
 /** Only the newest snapshot may be unfinished (a backup running now); older unfinished ones go. */
-function removeIncompleteSnapshots<T extends PruneSnapshot>(marks: Map<T, { mark: PruneMark; reason?: KeepReason }>, sorted: readonly T[]): void {
+function removeIncompleteSnapshots<T extends PruneSnapshot>(
+  marks: Map<T, { mark: PruneMark; reason?: KeepReason }>,
+  sorted: readonly T[],
+): void {
   let keepUnfinished = true;
   for (const s of sorted) {
-    if (!s.finished) marks.set(s, keepUnfinished ? { mark: "keep-partial", reason: "keep-partial" } : { mark: "remove" });
+    if (!s.finished)
+      marks.set(s, keepUnfinished ? { mark: "keep-partial", reason: "keep-partial" } : { mark: "remove" });
     keepUnfinished = false;
   }
 }
@@ -92,7 +113,11 @@ function removeIncompleteSnapshots<T extends PruneSnapshot>(marks: Map<T, { mark
  * are never counted (the result marks them protected).
  */
 function markSelections<T extends PruneSnapshot>(
-  marks: Map<T, { mark: PruneMark; reason?: KeepReason }>, sorted: readonly T[], keep: number, selectId: (s: T) => string, reason: KeepReason,
+  marks: Map<T, { mark: PruneMark; reason?: KeepReason }>,
+  sorted: readonly T[],
+  keep: number,
+  selectId: (s: T) => string,
+  reason: KeepReason,
 ): void {
   const alreadyIncluded = new Set<string>();
   for (const s of sorted) if (marks.get(s)?.mark === "keep") alreadyIncluded.add(selectId(s));
@@ -128,14 +153,18 @@ function periodKeys(timeZone: string): (rule: Rule, epoch: number) => string {
     if (rule === "last") return String(epoch);
     const t = local(epoch);
     switch (rule) {
-      case "hourly": return `${pad(t.year, 4)}/${pad(t.month)}/${pad(t.day)}/${pad(t.hour)}`;
-      case "daily": return `${pad(t.year, 4)}/${pad(t.month)}/${pad(t.day)}`;
+      case "hourly":
+        return `${pad(t.year, 4)}/${pad(t.month)}/${pad(t.day)}/${pad(t.hour)}`;
+      case "daily":
+        return `${pad(t.year, 4)}/${pad(t.month)}/${pad(t.day)}`;
       case "weekly": {
         const w = isoWeek(t.year, t.month, t.day);
         return `${pad(w.year, 4)}/${pad(w.week)}`;
       }
-      case "monthly": return `${pad(t.year, 4)}/${pad(t.month)}`;
-      case "yearly": return pad(t.year, 4);
+      case "monthly":
+        return `${pad(t.year, 4)}/${pad(t.month)}`;
+      case "yearly":
+        return pad(t.year, 4);
     }
   };
 }
@@ -143,7 +172,12 @@ function periodKeys(timeZone: string): (rule: Rule, epoch: number) => string {
 /** Throws RangeError for a zone Intl does not know; callers validate with isTimeZone first. */
 export function localTime(timeZone: string): (epoch: number) => LocalTime {
   const fmt = new Intl.DateTimeFormat("en-US", {
-    timeZone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric",
+    timeZone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "numeric",
+    day: "numeric",
+    hour: "numeric",
   });
   return (epoch) => {
     const parts: Record<string, number> = {};

@@ -21,9 +21,20 @@ export interface BackupReport {
   readonly warnings: readonly string[];
 }
 
-export function backupReport(targets: readonly TargetStatus[], now: Date, extraWarnings: readonly string[] = []): BackupReport {
+export function backupReport(
+  targets: readonly TargetStatus[],
+  now: Date,
+  extraWarnings: readonly string[] = [],
+): BackupReport {
   const problems = targets.flatMap((t) => t.problems);
-  return { format_version: 1, checked_at: now.toISOString(), ok: problems.length === 0, targets, problems, warnings: [...extraWarnings, ...targets.flatMap((t) => t.warnings)] };
+  return {
+    format_version: 1,
+    checked_at: now.toISOString(),
+    ok: problems.length === 0,
+    targets,
+    problems,
+    warnings: [...extraWarnings, ...targets.flatMap((t) => t.warnings)],
+  };
 }
 
 const age = (sec: number | undefined) => (sec === undefined ? "-" : formatDuration(sec));
@@ -34,22 +45,41 @@ export function formatBackupTable(r: BackupReport): string {
   for (const t of r.targets) {
     if (t.kind === "postgres") {
       for (const repo of t.repos) {
-        rows.push([t.target, `${repo.repo} (repo${repo.index}${repo.host ? ` on ${repo.host}` : ` on ${t.host}`})`, repo.lastBackup?.label ?? "none",
-          `${age(repo.ageSec)} / ${formatDuration(repo.maxAgeSec)}`, `${age(t.walLagSec)} / ${formatDuration(t.rpoSec)}`, repo.verdict === "ok" && t.verdict === "ok" ? "ok" : "BREACH"]);
+        rows.push([
+          t.target,
+          `${repo.repo} (repo${repo.index}${repo.host ? ` on ${repo.host}` : ` on ${t.host}`})`,
+          repo.lastBackup?.label ?? "none",
+          `${age(repo.ageSec)} / ${formatDuration(repo.maxAgeSec)}`,
+          `${age(t.walLagSec)} / ${formatDuration(t.rpoSec)}`,
+          repo.verdict === "ok" && t.verdict === "ok" ? "ok" : "BREACH",
+        ]);
       }
     } else {
       for (const v of t.vms) {
-        rows.push([t.target, `${v.vm}${v.vmid ? ` (${v.vmid})` : ""}`, v.lastBackup ? new Date(v.lastBackup * 1000).toISOString().replace(".000", "") : "none",
-          `${age(v.ageSec)} / ${formatDuration(v.maxAgeSec)}`, `- / ${formatDuration(t.rpoSec)}`, v.verdict === "ok" ? (v.verify === "ok" ? "ok (verified)" : "ok") : "BREACH"]);
+        rows.push([
+          t.target,
+          `${v.vm}${v.vmid ? ` (${v.vmid})` : ""}`,
+          v.lastBackup ? new Date(v.lastBackup * 1000).toISOString().replace(".000", "") : "none",
+          `${age(v.ageSec)} / ${formatDuration(v.maxAgeSec)}`,
+          `- / ${formatDuration(t.rpoSec)}`,
+          v.verdict === "ok" ? (v.verify === "ok" ? "ok (verified)" : "ok") : "BREACH",
+        ]);
       }
     }
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const lines = rows.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd());
+  const lines = rows.map((row) =>
+    row
+      .map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd(),
+  );
   const tail = [
     ...r.problems.map((p) => `BREACH ${p}`),
     ...r.warnings.map((w) => `warning: ${w}`),
-    r.ok ? `every target meets its policy (${r.targets.length} checked)` : `${r.problems.length} problem(s): the targets above breach their policy`,
+    r.ok
+      ? `every target meets its policy (${r.targets.length} checked)`
+      : `${r.problems.length} problem(s): the targets above breach their policy`,
   ];
   return [...lines, "", ...tail].join("\n");
 }
@@ -57,7 +87,14 @@ export function formatBackupTable(r: BackupReport): string {
 /** Metrics per target and repository (VM targets: per VM). */
 export function backupMetrics(r: BackupReport): Metric[] {
   const nowSec = Date.parse(r.checked_at) / 1000;
-  const last: Sample[] = [], rpo: Sample[] = [], ageS: Sample[] = [], allowed: Sample[] = [], size: Sample[] = [], verify: Sample[] = [], ok: Sample[] = [], lag: Sample[] = [];
+  const last: Sample[] = [],
+    rpo: Sample[] = [],
+    ageS: Sample[] = [],
+    allowed: Sample[] = [],
+    size: Sample[] = [],
+    verify: Sample[] = [],
+    ok: Sample[] = [],
+    lag: Sample[] = [];
   for (const t of r.targets) {
     ok.push({ labels: { target: t.target, kind: t.kind }, value: t.verdict === "ok" ? 1 : 0 });
     if (t.kind === "postgres") {
@@ -86,14 +123,49 @@ export function backupMetrics(r: BackupReport): Metric[] {
     }
   }
   return [
-    { name: "lab_backup_last_success_timestamp_seconds", help: "Newest point a restore reaches (PostgreSQL: now minus the WAL lag while archiving keeps up; VMs: the newest backup).", type: "gauge", samples: last },
+    {
+      name: "lab_backup_last_success_timestamp_seconds",
+      help: "Newest point a restore reaches (PostgreSQL: now minus the WAL lag while archiving keeps up; VMs: the newest backup).",
+      type: "gauge",
+      samples: last,
+    },
     { name: "lab_backup_rpo_seconds", help: "The target's RPO from backups/policy.yaml.", type: "gauge", samples: rpo },
-    { name: "lab_backup_age_seconds", help: "Age of the newest good base backup / VM backup.", type: "gauge", samples: ageS },
-    { name: "lab_backup_max_age_seconds", help: "Oldest the newest backup may be under its schedule (longest gap plus grace).", type: "gauge", samples: allowed },
-    { name: "lab_backup_wal_lag_seconds", help: "How long the oldest completed WAL segment has waited to be archived.", type: "gauge", samples: lag },
-    { name: "lab_backup_size_bytes", help: "Size in the repository of the newest backup.", type: "gauge", samples: size },
-    { name: "lab_backup_verify_ok", help: "1 when the newest backup passed verification, 0 when it failed.", type: "gauge", samples: verify },
+    {
+      name: "lab_backup_age_seconds",
+      help: "Age of the newest good base backup / VM backup.",
+      type: "gauge",
+      samples: ageS,
+    },
+    {
+      name: "lab_backup_max_age_seconds",
+      help: "Oldest the newest backup may be under its schedule (longest gap plus grace).",
+      type: "gauge",
+      samples: allowed,
+    },
+    {
+      name: "lab_backup_wal_lag_seconds",
+      help: "How long the oldest completed WAL segment has waited to be archived.",
+      type: "gauge",
+      samples: lag,
+    },
+    {
+      name: "lab_backup_size_bytes",
+      help: "Size in the repository of the newest backup.",
+      type: "gauge",
+      samples: size,
+    },
+    {
+      name: "lab_backup_verify_ok",
+      help: "1 when the newest backup passed verification, 0 when it failed.",
+      type: "gauge",
+      samples: verify,
+    },
     { name: "lab_backup_ok", help: "1 when the target meets its policy.", type: "gauge", samples: ok },
-    { name: "lab_backup_check_timestamp_seconds", help: "When lab backup last checked.", type: "gauge", samples: [{ labels: {}, value: Math.round(nowSec) }] },
+    {
+      name: "lab_backup_check_timestamp_seconds",
+      help: "When lab backup last checked.",
+      type: "gauge",
+      samples: [{ labels: {}, value: Math.round(nowSec) }],
+    },
   ];
 }

@@ -32,7 +32,12 @@ export function parseVerify(text: string): { ok: boolean; findings: string[] } {
     const counts = /^\s+missing: (\d+), checksum invalid: (\d+), size invalid: (\d+), other: (\d+)/.exec(line);
     if (counts) {
       const [, missing, checksum, size, other] = counts.map(Number) as [number, number, number, number, number];
-      const bad = [missing && `${missing} missing`, checksum && `${checksum} with a wrong checksum`, size && `${size} with a wrong size`, other && `${other} other errors`].filter(Boolean);
+      const bad = [
+        missing && `${missing} missing`,
+        checksum && `${checksum} with a wrong checksum`,
+        size && `${size} with a wrong size`,
+        other && `${other} other errors`,
+      ].filter(Boolean);
       if (bad.length) findings.push(`${subject}: ${bad.join(", ")}`);
     }
   }
@@ -45,9 +50,18 @@ export async function verifyPg(env: BackupEnv, p: PgPolicy): Promise<RepoVerify[
   for (const r of p.repositories) {
     env.progress?.(`${p.name}: pgbackrest verify of ${r.name} (repo${r.index})`);
     try {
-      const res = await env.exec(r.host ?? p.host, sh`runuser -u ${r.user} -- pgbackrest ${`--stanza=${p.stanza}`} ${`--repo=${r.index}`} --output=text --verbose verify 2>&1`, { timeoutMs: VERIFY_TIMEOUT_MS });
+      const res = await env.exec(
+        r.host ?? p.host,
+        sh`runuser -u ${r.user} -- pgbackrest ${`--stanza=${p.stanza}`} ${`--repo=${r.index}`} --output=text --verbose verify 2>&1`,
+        { timeoutMs: VERIFY_TIMEOUT_MS },
+      );
       const v = parseVerify(res.stdout);
-      out.push({ target: p.name, repository: r.name, ok: v.ok && res.code === 0, findings: res.code === 0 ? v.findings : [`exit ${res.code}`, ...v.findings] });
+      out.push({
+        target: p.name,
+        repository: r.name,
+        ok: v.ok && res.code === 0,
+        findings: res.code === 0 ? v.findings : [`exit ${res.code}`, ...v.findings],
+      });
     } catch (e) {
       out.push({ target: p.name, repository: r.name, ok: false, findings: [`cannot verify: ${(e as Error).message}`] });
     }
@@ -57,8 +71,20 @@ export async function verifyPg(env: BackupEnv, p: PgPolicy): Promise<RepoVerify[
 
 export function verifyMetrics(results: readonly RepoVerify[], now: Date): Metric[] {
   return [
-    { name: "lab_backup_verify_ok", help: "1 when the last `lab backup verify` found the repository intact.", type: "gauge",
-      samples: results.map((r) => ({ labels: { target: r.target, kind: "postgres", repository: r.repository }, value: r.ok ? 1 : 0 })) },
-    { name: "lab_backup_verify_timestamp_seconds", help: "When lab backup verify last ran.", type: "gauge", samples: [{ labels: {}, value: Math.round(now.getTime() / 1000) }] },
+    {
+      name: "lab_backup_verify_ok",
+      help: "1 when the last `lab backup verify` found the repository intact.",
+      type: "gauge",
+      samples: results.map((r) => ({
+        labels: { target: r.target, kind: "postgres", repository: r.repository },
+        value: r.ok ? 1 : 0,
+      })),
+    },
+    {
+      name: "lab_backup_verify_timestamp_seconds",
+      help: "When lab backup verify last ran.",
+      type: "gauge",
+      samples: [{ labels: {}, value: Math.round(now.getTime() / 1000) }],
+    },
   ];
 }

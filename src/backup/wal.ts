@@ -15,11 +15,17 @@ export interface Segment {
 export function parseSegment(name: string): Segment | undefined {
   const m = /^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})$/.exec(name.slice(0, 24));
   if (!m || (name.length > 24 && name[24] !== "-" && name[24] !== ".")) return undefined;
-  return { timeline: parseInt(m[1]!, 16), seq: parseInt(m[2]!, 16) * SEGMENTS_PER_LOG + parseInt(m[3]!, 16), name: name.slice(0, 24) };
+  return {
+    timeline: parseInt(m[1]!, 16),
+    seq: parseInt(m[2]!, 16) * SEGMENTS_PER_LOG + parseInt(m[3]!, 16),
+    name: name.slice(0, 24),
+  };
 }
 
 export const segmentName = (timeline: number, seq: number): string =>
-  [timeline, Math.floor(seq / SEGMENTS_PER_LOG), seq % SEGMENTS_PER_LOG].map((n) => n.toString(16).toUpperCase().padStart(8, "0")).join("");
+  [timeline, Math.floor(seq / SEGMENTS_PER_LOG), seq % SEGMENTS_PER_LOG]
+    .map((n) => n.toString(16).toUpperCase().padStart(8, "0"))
+    .join("");
 
 /**
  * Segments of an archive listing (`pgbackrest repo-ls --recurse --output=json archive/STANZA`):

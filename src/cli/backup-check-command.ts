@@ -34,14 +34,28 @@ interface Opened {
 }
 
 /** The policy, validated against the inventory (exit 2, nothing contacted), with the named targets in it. */
-export async function checkedPolicy(ctx: RunContext, o: { root: string; policy?: string; targets: readonly string[] }): Promise<{ policy: BackupPolicy & { file: string }; warnings: string[] }> {
-  const policy = await loadPolicy({ root: o.root, inventory: ctx.inventory, ...(o.policy ? { file: resolve(o.root, o.policy) } : {}) });
+export async function checkedPolicy(
+  ctx: RunContext,
+  o: { root: string; policy?: string; targets: readonly string[] },
+): Promise<{ policy: BackupPolicy & { file: string }; warnings: string[] }> {
+  const policy = await loadPolicy({
+    root: o.root,
+    inventory: ctx.inventory,
+    ...(o.policy ? { file: resolve(o.root, o.policy) } : {}),
+  });
   const found = checkPolicy(policy, ctx.inventory);
   if (found.errors[0]) throw found.errors[0];
   const file = policy.file;
-  if (!file) throw badInput("no backup policy: backups/policy.yaml does not exist", { file: join(o.root, "backups/policy.yaml") }, "write backups/policy.yaml (see backups/policy.schema.json and README \"Backups\")");
+  if (!file)
+    throw badInput(
+      "no backup policy: backups/policy.yaml does not exist",
+      { file: join(o.root, "backups/policy.yaml") },
+      'write backups/policy.yaml (see backups/policy.schema.json and README "Backups")',
+    );
   const known = policy.targets.map((t) => t.name);
-  for (const t of o.targets) if (!known.includes(t)) throw badInput(`unknown backup target "${t}"`, { file }, `targets in the policy: ${known.join(", ")}`);
+  for (const t of o.targets)
+    if (!known.includes(t))
+      throw badInput(`unknown backup target "${t}"`, { file }, `targets in the policy: ${known.join(", ")}`);
   return { policy: { ...policy, file }, warnings: found.warnings };
 }
 
@@ -54,14 +68,19 @@ async function open(o: BackupCheckOptions): Promise<Opened> {
     const { policy, warnings } = await checkedPolicy(ctx, o);
     const { pbsClient, pveClient } = await import("../proxmox/resources/connect.ts");
     const env: BackupEnv = {
-      inventory: ctx.inventory, policy, now: o.now ?? (() => new Date()),
+      inventory: ctx.inventory,
+      policy,
+      now: o.now ?? (() => new Date()),
       exec: (host, command, opts) => ctx.exec(host, command, opts?.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
       pve: (endpoint) => pveClient(ctx, endpoint),
       offsiteSnapshots: async (t) => {
         if (!t.offsite) return undefined;
-        const snaps = await (await pbsClient(ctx, t.pbs)).get("/admin/datastore/{store}/snapshots", { store: t.offsite.datastore });
+        const snaps = await (
+          await pbsClient(ctx, t.pbs)
+        ).get("/admin/datastore/{store}/snapshots", { store: t.offsite.datastore });
         const out: Record<number, number[]> = {};
-        for (const s of snaps) if (s["backup-type"] === "vm") (out[Number(s["backup-id"])] ??= []).push(s["backup-time"]);
+        for (const s of snaps)
+          if (s["backup-type"] === "vm") (out[Number(s["backup-id"])] ??= []).push(s["backup-time"]);
         return out;
       },
       runOffsiteSync: async (t) => {
@@ -86,11 +105,19 @@ export async function backupCheckCommand(o: BackupCheckOptions): Promise<number>
     const checked = await checkBackups(env, { targets: o.targets, run: o.run });
     const report: BackupReport = { ...checked, warnings: [...warnings, ...checked.warnings] };
     await writeStatus(statusFile(o.root), report);
-    log.debug(`metrics written to ${await writeTextfile(o.metricsDir ?? join(o.root, ".lab", "metrics"), "lab-backup", backupMetrics(report))}`);
+    log.debug(
+      `metrics written to ${await writeTextfile(o.metricsDir ?? join(o.root, ".lab", "metrics"), "lab-backup", backupMetrics(report))}`,
+    );
     const code = report.ok ? ExitCode.ok : ExitCode.backupBreach;
     await ctx.audit({
-      argv: o.argv ?? ["backup"], playbook: "(lab backup)", check: !o.run, hosts: [...new Set(policy.postgres.map((t) => t.host))], changes: [],
-      outcome: report.ok ? "ok" : "failed", exitCode: code, durationMs: Math.round(performance.now() - t0),
+      argv: o.argv ?? ["backup"],
+      playbook: "(lab backup)",
+      check: !o.run,
+      hosts: [...new Set(policy.postgres.map((t) => t.host))],
+      changes: [],
+      outcome: report.ok ? "ok" : "failed",
+      exitCode: code,
+      durationMs: Math.round(performance.now() - t0),
     });
     stdout.write(redact(o.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatBackupTable(report)}\n`));
     return code;
@@ -107,14 +134,37 @@ export async function backupVerifyCommand(o: BackupCheckOptions): Promise<number
     const results = (await Promise.all(selected.map((t) => verifyPg(env, t)))).flat();
     // VM backups: their PBS verify state is part of the nightly check's report.
     const vms = await checkBackups(env, { targets: o.targets, kinds: ["vm"] });
-    const vmRows = vms.targets.flatMap((t) => (t.kind === "vm" ? t.vms.map((v) => ({ target: t.target, repository: v.vm, ok: v.verify === "ok", findings: v.verify === "ok" ? [] : [v.verify ? `PBS verify state ${v.verify}` : "not verified yet"] })) : []));
+    const vmRows = vms.targets.flatMap((t) =>
+      t.kind === "vm"
+        ? t.vms.map((v) => ({
+            target: t.target,
+            repository: v.vm,
+            ok: v.verify === "ok",
+            findings: v.verify === "ok" ? [] : [v.verify ? `PBS verify state ${v.verify}` : "not verified yet"],
+          }))
+        : [],
+    );
     const all = [...results, ...vmRows];
     const ok = all.every((r) => r.ok);
-    log.debug(`metrics written to ${await writeTextfile(o.metricsDir ?? join(o.root, ".lab", "metrics"), "lab-backup-verify", verifyMetrics(results, env.now()))}`);
+    log.debug(
+      `metrics written to ${await writeTextfile(o.metricsDir ?? join(o.root, ".lab", "metrics"), "lab-backup-verify", verifyMetrics(results, env.now()))}`,
+    );
     const code = ok ? ExitCode.ok : ExitCode.backupBreach;
-    await ctx.audit({ argv: o.argv ?? ["backup", "verify"], playbook: "(lab backup verify)", check: true, hosts: [...new Set(selected.map((t) => t.host))], changes: [], outcome: ok ? "ok" : "failed", exitCode: code, durationMs: Math.round(performance.now() - t0) });
+    await ctx.audit({
+      argv: o.argv ?? ["backup", "verify"],
+      playbook: "(lab backup verify)",
+      check: true,
+      hosts: [...new Set(selected.map((t) => t.host))],
+      changes: [],
+      outcome: ok ? "ok" : "failed",
+      exitCode: code,
+      durationMs: Math.round(performance.now() - t0),
+    });
     if (o.json) stdout.write(`${JSON.stringify({ format_version: 1, ok, results: all }, null, 2)}\n`);
-    else stdout.write(`${all.map((r) => `${r.target}  ${r.repository}  ${r.ok ? "intact" : `DAMAGED: ${r.findings.join("; ")}`}`).join("\n")}\n${ok ? "every repository verified intact" : "verification found damage: restore drills from these backups will fail"}\n`);
+    else
+      stdout.write(
+        `${all.map((r) => `${r.target}  ${r.repository}  ${r.ok ? "intact" : `DAMAGED: ${r.findings.join("; ")}`}`).join("\n")}\n${ok ? "every repository verified intact" : "verification found damage: restore drills from these backups will fail"}\n`,
+      );
     return code;
   } finally {
     await ctx.close();

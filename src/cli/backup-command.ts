@@ -5,8 +5,11 @@ import { resolve } from "node:path";
 import { ExitCode } from "../errors.ts";
 
 export function registerBackupCommands(backup: Command, setCode: (code: number) => void, verbose: () => boolean): void {
-  backup.command("plan")
-    .description("for each PBS backup group of the policy's VM targets, which snapshots the next prune removes (nothing is changed)")
+  backup
+    .command("plan")
+    .description(
+      "for each PBS backup group of the policy's VM targets, which snapshots the next prune removes (nothing is changed)",
+    )
     .argument("[targets...]", "only these VM targets")
     .option("--json", "print the plan as JSON (format_version 1)")
     .action(async (targets: string[], o: { json?: boolean }) => {
@@ -14,13 +17,24 @@ export function registerBackupCommands(backup: Command, setCode: (code: number) 
       const parent = backup.opts<{ policy?: string; json?: boolean }>();
       const root = resolve(g.root);
       const { backupPlanCommand } = await import("./backup-plan-command.ts");
-      setCode(await backupPlanCommand({
-        root, inventory: resolve(root, g.inventory), targets, json: Boolean(o.json ?? parent.json), verbose: verbose(), ...(parent.policy ? { policy: parent.policy } : {}),
-      }));
+      setCode(
+        await backupPlanCommand({
+          root,
+          inventory: resolve(root, g.inventory),
+          targets,
+          json: Boolean(o.json ?? parent.json),
+          verbose: verbose(),
+          ...(parent.policy ? { policy: parent.policy } : {}),
+        }),
+      );
     });
-  backup.command("prune-preview")
+  backup
+    .command("prune-preview")
     .description("which snapshots a PBS prune with these keep options would remove (offline, nothing contacted)")
-    .argument("<file>", 'JSON: {"keep": {"daily": 7, ...}, "timezone": "Europe/Berlin", "snapshots": [{"time": "2026-01-01T02:00:00Z", "finished": true, "protected": false}]}')
+    .argument(
+      "<file>",
+      'JSON: {"keep": {"daily": 7, ...}, "timezone": "Europe/Berlin", "snapshots": [{"time": "2026-01-01T02:00:00Z", "finished": true, "protected": false}]}',
+    )
     .option("--json", 'print {"keep": [times], "remove": [times]}')
     .action(async (file: string, o: { json?: boolean }) => {
       const { loadPreview, previewJson, previewPrune, previewTable } = await import("../backup/prune-preview.ts");

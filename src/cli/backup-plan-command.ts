@@ -21,7 +21,10 @@ async function planTarget(ctx: RunContext, t: VmPolicy, now: Date): Promise<Grou
   const pbs = await pbsClient(ctx, t.pbs);
   const out: GroupPlan[] = [];
   for (const store of prunedStores(t)) {
-    const [snapshots, jobs] = await Promise.all([pbs.get("/admin/datastore/{store}/snapshots", { store }), pbs.get("/admin/prune", { store })]);
+    const [snapshots, jobs] = await Promise.all([
+      pbs.get("/admin/datastore/{store}/snapshots", { store }),
+      pbs.get("/admin/prune", { store }),
+    ]);
     // The prune job roles/pbs-backup.ts made for this target and datastore (ids shared with its other jobs).
     const ids = vmJobIds(t.name);
     const job = jobs.find((j) => j.id === (store === t.datastore ? ids.backup : ids.offsiteSync));
@@ -40,8 +43,13 @@ export async function backupPlanCommand(o: BackupPlanOptions): Promise<number> {
     const { policy } = await checkedPolicy(ctx, o);
     const selected: BackupPolicy["vms"] = policy.vms.filter((t) => !o.targets.length || o.targets.includes(t.name));
     if (!selected.length) {
-      throw badInput(o.targets.length ? `no VM target among ${o.targets.join(", ")}: only PBS groups are pruned` : "the policy has no VM target: nothing is pruned by PBS", { file: policy.file },
-        `VM targets: ${policy.vms.map((t) => t.name).join(", ") || "(none)"}`);
+      throw badInput(
+        o.targets.length
+          ? `no VM target among ${o.targets.join(", ")}: only PBS groups are pruned`
+          : "the policy has no VM target: nothing is pruned by PBS",
+        { file: policy.file },
+        `VM targets: ${policy.vms.map((t) => t.name).join(", ") || "(none)"}`,
+      );
     }
     const now = (o.now ?? (() => new Date()))();
     const groups = (await Promise.all(selected.map((t) => planTarget(ctx, t, now)))).flat();

@@ -9,21 +9,41 @@ import { RunContext } from "../engine/context.ts";
 import { prepare } from "../engine/runner.ts";
 import { typeCheck } from "./type-check.ts";
 
-export async function checkCommand(o: { root: string; inventory: string; playbooks: string[]; out: NodeJS.WritableStream }): Promise<ExitCode> {
-  const pbs = o.playbooks.length ? o.playbooks.map((p) => resolve(o.root, p))
-    : (await readdir(join(o.root, "playbooks"))).filter((f) => f.endsWith(".ts")).map((f) => join(o.root, "playbooks", f));
+export async function checkCommand(o: {
+  root: string;
+  inventory: string;
+  playbooks: string[];
+  out: NodeJS.WritableStream;
+}): Promise<ExitCode> {
+  const pbs = o.playbooks.length
+    ? o.playbooks.map((p) => resolve(o.root, p))
+    : (await readdir(join(o.root, "playbooks")))
+        .filter((f) => f.endsWith(".ts"))
+        .map((f) => join(o.root, "playbooks", f));
   // The compiler (a child process) and the loading of the playbooks run side by side; type
   // errors are reported first, as when one ran after the other.
   const types = typeCheck({ root: o.root, inventory: o.inventory, playbooks: pbs });
-  const loaded = validate(o.root, o.inventory, pbs).then((lines) => ({ lines }), (error: unknown) => ({ error }));
+  const loaded = validate(o.root, o.inventory, pbs).then(
+    (lines) => ({ lines }),
+    (error: unknown) => ({ error }),
+  );
   const t = await types;
   if (!t.ok) {
     await loaded;
     o.out.write(t.output);
-    throw new LabError("type errors in playbooks or roles (listed above)", ExitCode.badInput, {}, "fix them; each line names file(line,col)");
+    throw new LabError(
+      "type errors in playbooks or roles (listed above)",
+      ExitCode.badInput,
+      {},
+      "fix them; each line names file(line,col)",
+    );
   }
   // Named: a file lab did not hand to the compiler is never reported as checked.
-  o.out.write(t.files.length ? `types: ok (${t.files.join(", ")} and what they import)\n` : "types: no TypeScript file to check\n");
+  o.out.write(
+    t.files.length
+      ? `types: ok (${t.files.join(", ")} and what they import)\n`
+      : "types: no TypeScript file to check\n",
+  );
   const l = await loaded;
   if ("error" in l) throw l.error;
   for (const line of l.lines) o.out.write(line);
@@ -33,7 +53,13 @@ export async function checkCommand(o: { root: string; inventory: string; playboo
 /** Each playbook loaded and expanded for every host: one line per playbook. */
 async function validate(root: string, inventory: string, pbs: string[]): Promise<string[]> {
   // Stand-ins for what only a real run has: secrets (nothing is decrypted) and `.pub` keys the demo makes.
-  const ctx = await RunContext.open({ root, inventory, standIns: true, signal: new AbortController().signal, log: { debug: () => {}, warn: () => {} } });
+  const ctx = await RunContext.open({
+    root,
+    inventory,
+    standIns: true,
+    signal: new AbortController().signal,
+    log: { debug: () => {}, warn: () => {} },
+  });
   const lines: string[] = [];
   try {
     for (const playbook of pbs) {

@@ -6,7 +6,11 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { configEnv, loadProjectConfig } from "../config/project-config.ts";
 
-export async function applyProjectConfig(program: Command, action: Command, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function applyProjectConfig(
+  program: Command,
+  action: Command,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
   const { config } = await loadProjectConfig(resolve(program.opts<{ root: string }>().root));
   Object.assign(env, configEnv(config, env));
   for (const cmd of new Set([program, action])) {

@@ -47,7 +47,11 @@ export interface DrillOptions {
   beforeChecks?: DrillEnv["beforeChecks"];
 }
 
-const runId = (d: Date) => `${d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${process.pid}`;
+const runId = (d: Date) =>
+  `${d
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z")}-${process.pid}`;
 
 export async function drillCommand(o: DrillOptions): Promise<number> {
   const stdout = o.stdout ?? process.stdout;
@@ -55,30 +59,64 @@ export async function drillCommand(o: DrillOptions): Promise<number> {
   const { ctx, log } = await openWorkflow(o);
   const t0 = performance.now();
   try {
-    const policy = await loadPolicy({ root: o.root, inventory: ctx.inventory, ...(o.policy ? { file: resolve(o.root, o.policy) } : {}) });
+    const policy = await loadPolicy({
+      root: o.root,
+      inventory: ctx.inventory,
+      ...(o.policy ? { file: resolve(o.root, o.policy) } : {}),
+    });
     const found = checkPolicy(policy, ctx.inventory);
     if (found.errors[0]) throw found.errors[0];
-    if (!policy.file) throw badInput("no backup policy: backups/policy.yaml does not exist", { file: join(o.root, "backups/policy.yaml") }, "write backups/policy.yaml: drills are derived from it");
-    const defs = await loadDrills({ root: o.root, policy, inventory: ctx.inventory, ...(o.drills ? { file: resolve(o.root, o.drills) } : {}) });
+    if (!policy.file)
+      throw badInput(
+        "no backup policy: backups/policy.yaml does not exist",
+        { file: join(o.root, "backups/policy.yaml") },
+        "write backups/policy.yaml: drills are derived from it",
+      );
+    const defs = await loadDrills({
+      root: o.root,
+      policy,
+      inventory: ctx.inventory,
+      ...(o.drills ? { file: resolve(o.root, o.drills) } : {}),
+    });
     const known = policy.targets.map((t) => t.name);
-    for (const t of o.targets) if (!known.includes(t)) throw badInput(`unknown backup target "${t}"`, { file: policy.file }, `targets in the policy: ${known.join(", ")}`);
+    for (const t of o.targets)
+      if (!known.includes(t))
+        throw badInput(
+          `unknown backup target "${t}"`,
+          { file: policy.file },
+          `targets in the policy: ${known.join(", ")}`,
+        );
     const chosen = (name: string) => !o.targets.length || o.targets.includes(name);
     const selected = defs.postgres.filter((d) => chosen(d.target.name));
     const vmSelected = defs.vms.filter((d) => chosen(d.target.name));
-    if (!selected.length && !vmSelected.length) throw badInput("nothing to drill: the policy has no target", { file: policy.file }, "add a postgres: or vms: target to backups/policy.yaml");
+    if (!selected.length && !vmSelected.length)
+      throw badInput(
+        "nothing to drill: the policy has no target",
+        { file: policy.file },
+        "add a postgres: or vms: target to backups/policy.yaml",
+      );
 
     await ctx.lock(`lab ${(o.argv ?? ["drill"]).join(" ")}`);
     const startedAt = new Date();
     const run = runId(startedAt);
     const env: DrillEnv = {
       exec: (host, command, opts) => ctx.exec(host, command, opts?.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
-      signal: ctx.signal, now: () => new Date(),
+      signal: ctx.signal,
+      now: () => new Date(),
       progress: (line) => stderr.write(`lab: ${redact(line)}\n`),
       ...(o.beforeChecks ? { beforeChecks: o.beforeChecks } : {}),
     };
     // Leftovers of crashed drills (we hold the lab lock: no other drill is running).
     const leftovers: string[] = [];
-    for (const [host, bin] of new Map(selected.flatMap((d) => [[d.target.host, pgBin(d.target.cluster)], [d.scratchHost, pgBin(d.target.cluster)]] as const))) {
+    for (const [host, bin] of new Map(
+      selected.flatMap(
+        (d) =>
+          [
+            [d.target.host, pgBin(d.target.cluster)],
+            [d.scratchHost, pgBin(d.target.cluster)],
+          ] as const,
+      ),
+    )) {
       const removed = removedDirs((await ctx.exec(host, cleanupScript(bin))).stdout).map((d) => `${host}:${d}`);
       if (removed.length) env.progress(`removed leftovers of a crashed drill: ${removed.join(", ")}`);
       leftovers.push(...removed);
@@ -96,8 +134,13 @@ export async function drillCommand(o: DrillOptions): Promise<number> {
     const results: DrillResult[] = [];
     let interrupted = false;
     for (const def of selected) {
-      if (ctx.signal.aborted) { interrupted = true; break; }
-      env.progress(`${def.target.name}: drill ${run} (${def.restores.map((r) => `${r.to} from ${r.repo.name}`).join(", ")})`);
+      if (ctx.signal.aborted) {
+        interrupted = true;
+        break;
+      }
+      env.progress(
+        `${def.target.name}: drill ${run} (${def.restores.map((r) => `${r.to} from ${r.repo.name}`).join(", ")})`,
+      );
       try {
         results.push(await drillPostgres(env, def, run));
       } catch (e) {
@@ -107,10 +150,19 @@ export async function drillCommand(o: DrillOptions): Promise<number> {
       }
     }
     for (const def of interrupted ? [] : vmSelected) {
-      if (ctx.signal.aborted) { interrupted = true; break; }
+      if (ctx.signal.aborted) {
+        interrupted = true;
+        break;
+      }
       const t = def.target.name;
-      const older = { due: olderDue(o.older ?? false, await lastOlderPass(o.root, t), def.olderEverySec, startedAt), forced: o.older ?? false, seed: o.seed ?? seedOf(`${run}:${t}`) };
-      env.progress(`${t}: drill ${run} (${def.vms.map((v) => v.name).join(", ")}: newest backup${older.due ? " and a random older one" : ""}, on VLAN ${def.vlan.name})`);
+      const older = {
+        due: olderDue(o.older ?? false, await lastOlderPass(o.root, t), def.olderEverySec, startedAt),
+        forced: o.older ?? false,
+        seed: o.seed ?? seedOf(`${run}:${t}`),
+      };
+      env.progress(
+        `${t}: drill ${run} (${def.vms.map((v) => v.name).join(", ")}: newest backup${older.due ? " and a random older one" : ""}, on VLAN ${def.vlan.name})`,
+      );
       try {
         results.push(await drillVmTarget(vmEnv, def, run, older));
       } catch (e) {
@@ -120,16 +172,36 @@ export async function drillCommand(o: DrillOptions): Promise<number> {
       }
     }
     await rm(join(o.root, ".lab", "drill", run), { recursive: true, force: true });
-    const report = drillReport({ run, started_at: startedAt.toISOString(), finished_at: new Date().toISOString(), interrupted, drills: results, leftovers_removed: leftovers, warnings: found.warnings });
+    const report = drillReport({
+      run,
+      started_at: startedAt.toISOString(),
+      finished_at: new Date().toISOString(),
+      interrupted,
+      drills: results,
+      leftovers_removed: leftovers,
+      warnings: found.warnings,
+    });
     const files = await writeReportFiles(o.root, report);
     log.debug(`report written to ${files.markdown} (${files.json}, ${files.svg})`);
-    log.debug(`metrics written to ${await writeTextfile(o.metricsDir ?? join(o.root, ".lab", "metrics"), "lab-drill", drillMetrics(report))}`);
+    log.debug(
+      `metrics written to ${await writeTextfile(o.metricsDir ?? join(o.root, ".lab", "metrics"), "lab-drill", drillMetrics(report))}`,
+    );
     const code = interrupted ? ExitCode.interrupted : report.ok ? ExitCode.ok : ExitCode.drillFailed;
     await ctx.audit({
-      argv: o.argv ?? ["drill"], playbook: "(lab drill)", check: false, hosts: [...new Set([...selected.flatMap((d) => [d.target.host, d.scratchHost]), ...vmSelected.map((d) => d.endpoint)])], changes: [],
-      outcome: interrupted ? "interrupted" : report.ok ? "ok" : "failed", exitCode: code, durationMs: Math.round(performance.now() - t0),
+      argv: o.argv ?? ["drill"],
+      playbook: "(lab drill)",
+      check: false,
+      hosts: [
+        ...new Set([...selected.flatMap((d) => [d.target.host, d.scratchHost]), ...vmSelected.map((d) => d.endpoint)]),
+      ],
+      changes: [],
+      outcome: interrupted ? "interrupted" : report.ok ? "ok" : "failed",
+      exitCode: code,
+      durationMs: Math.round(performance.now() - t0),
     });
-    stdout.write(redact(o.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatTable(report)}\nreport: ${files.markdown}\n`));
+    stdout.write(
+      redact(o.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatTable(report)}\nreport: ${files.markdown}\n`),
+    );
     return code;
   } finally {
     await ctx.close();
@@ -144,9 +216,15 @@ export async function drillCommand(o: DrillOptions): Promise<number> {
  */
 function vmDrillEnv(ctx: RunContext, env: DrillEnv, dir: string): VmDrillEnv {
   const connect = () => import("../proxmox/resources/connect.ts");
-  const cleanupCtx = { log: ctx.log, signal: new AbortController().signal, service: <T>(key: string, make: () => Promise<T>) => ctx.service(`drill-cleanup:${key}`, make) };
+  const cleanupCtx = {
+    log: ctx.log,
+    signal: new AbortController().signal,
+    service: <T>(key: string, make: () => Promise<T>) => ctx.service(`drill-cleanup:${key}`, make),
+  };
   return {
-    signal: ctx.signal, now: () => env.now(), progress: (line) => env.progress(line),
+    signal: ctx.signal,
+    now: () => env.now(),
+    progress: (line) => env.progress(line),
     api: async (endpoint) => (await connect()).pveClient(ctx, endpoint),
     cleanupApi: async (endpoint) => {
       const ep = ctx.lab.proxmox[endpoint]!;

@@ -6,7 +6,11 @@ import { badInput } from "../errors.ts";
 import type { ListKind } from "./list-plays.ts";
 import { wholeNumber } from "./number-option.ts";
 
-interface Shared { verbose: () => boolean; argv: string[]; signal: AbortSignal }
+interface Shared {
+  verbose: () => boolean;
+  argv: string[];
+  signal: AbortSignal;
+}
 
 const paths = (program: Command) => {
   const g = program.opts<{ root: string; inventory: string }>();
@@ -22,23 +26,34 @@ export function listOption(o: Record<string, unknown>): { list?: ListKind } {
 }
 
 export function registerEverydayCommands(program: Command, shared: Shared, done: (code: number) => void): void {
-  program.command("inventory")
-    .description("show the resolved inventory as ansible-inventory does (--list JSON, --graph, --host NAME); nothing is contacted")
+  program
+    .command("inventory")
+    .description(
+      "show the resolved inventory as ansible-inventory does (--list JSON, --graph, --host NAME); nothing is contacted",
+    )
     .option("--list", "every group and host, with hostvars (ansible-inventory --list JSON)")
     .option("--graph", "groups and hosts as a tree")
     .option("--host <name>", "one host's vars and connection (JSON)")
     .action(async (o: { list?: boolean; graph?: boolean; host?: string }) => {
       const given = [o.list && "--list", o.graph && "--graph", o.host !== undefined && "--host"].filter(Boolean);
-      if (given.length !== 1) throw badInput(`lab inventory: give exactly one of --list, --graph, --host NAME${given.length ? ` (got ${given.join(", ")})` : ""}`);
+      if (given.length !== 1)
+        throw badInput(
+          `lab inventory: give exactly one of --list, --graph, --host NAME${given.length ? ` (got ${given.join(", ")})` : ""}`,
+        );
       const { root, inventory } = paths(program);
       const { inventoryCommand } = await import("./inventory-command.ts");
       const { loadInventory } = await import("../inventory/inventory.ts");
       const inv = await loadInventory({ path: inventory, root, missingKeyFiles: "stand-in" });
-      done(inventoryCommand(inv, o.list ? { list: true } : o.graph ? { graph: true } : { host: o.host! }, process.stdout));
+      done(
+        inventoryCommand(inv, o.list ? { list: true } : o.graph ? { graph: true } : { host: o.host! }, process.stdout),
+      );
     });
 
-  program.command("facts")
-    .description("a host's facts as JSON (hostname, os, kernel, arch, cpus, memory_mb, init, compose, addresses, uptime_s)")
+  program
+    .command("facts")
+    .description(
+      "a host's facts as JSON (hostname, os, kernel, arch, cpus, memory_mb, init, compose, addresses, uptime_s)",
+    )
     .argument("<host>")
     .argument("[facts...]", "only these facts")
     .action(async (host: string, facts: string[]) => {
@@ -46,15 +61,29 @@ export function registerEverydayCommands(program: Command, shared: Shared, done:
       done(await factsCommand({ ...paths(program), host, facts, verbose: shared.verbose(), signal: shared.signal }));
     });
 
-  program.command("exec")
-    .description("run an ad-hoc command on hosts in parallel: lab exec PATTERN -- COMMAND (one word: a shell line; several: quoted arguments)")
+  program
+    .command("exec")
+    .description(
+      "run an ad-hoc command on hosts in parallel: lab exec PATTERN -- COMMAND (one word: a shell line; several: quoted arguments)",
+    )
     .argument("<pattern>", "hosts/groups: web1, web:db, all:!db1")
     .argument("<command...>", "the command, after --")
-    .addOption(new Option("-f, --forks <n>", "hosts in parallel").env("LAB_FORKS").default(10).argParser(wholeNumber(1)))
+    .addOption(
+      new Option("-f, --forks <n>", "hosts in parallel").env("LAB_FORKS").default(10).argParser(wholeNumber(1)),
+    )
     .addOption(new Option("--timeout <seconds>", "per-host limit (default 3600)").argParser(wholeNumber(1)))
     .action(async (pattern: string, command: string[], o: { forks: number; timeout?: number }) => {
       const { execCommand } = await import("./exec-command.ts");
-      const r = await execCommand({ ...paths(program), pattern, command, forks: o.forks, ...(o.timeout ? { timeout: o.timeout } : {}), argv: shared.argv, verbose: shared.verbose(), signal: shared.signal });
+      const r = await execCommand({
+        ...paths(program),
+        pattern,
+        command,
+        forks: o.forks,
+        ...(o.timeout ? { timeout: o.timeout } : {}),
+        argv: shared.argv,
+        verbose: shared.verbose(),
+        signal: shared.signal,
+      });
       done(r.code);
     });
 }

@@ -18,7 +18,12 @@ export function parseExtraVars(values: string[]): Record<string, unknown> {
       out = { ...out, ...object(parse(v), v) };
     } else {
       const eq = v.indexOf("=");
-      if (eq <= 0) throw badInput(`--extra-vars: "${v}" is not key=value, JSON or @file`, {}, "e.g. -e motd=hello or -e '{\"motd\":\"hello\"}'");
+      if (eq <= 0)
+        throw badInput(
+          `--extra-vars: "${v}" is not key=value, JSON or @file`,
+          {},
+          'e.g. -e motd=hello or -e \'{"motd":"hello"}\'',
+        );
       out[v.slice(0, eq)] = v.slice(eq + 1);
     }
   }

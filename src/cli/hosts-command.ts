@@ -9,10 +9,26 @@ import { appendKnownHost, findKeys, fingerprint, readKnownHosts } from "../trans
 import { connectSsh } from "../transport/ssh.ts";
 
 /** Every host of the patterns, one after the other; a host that fails is reported and the rest go on (exit: the worst code). */
-export async function hostsTrust(inv: Inventory, patterns: string[], expected: string | undefined, out: NodeJS.WritableStream, err: NodeJS.WritableStream = process.stderr): Promise<ExitCode> {
+export async function hostsTrust(
+  inv: Inventory,
+  patterns: string[],
+  expected: string | undefined,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<ExitCode> {
   const names = [...new Set(patterns.flatMap((p) => matchHosts(inv, p, "lab hosts trust")))];
-  if (names.length === 0) throw badInput(`lab hosts trust ${patterns.join(" ")}: no host matched`, {}, "name hosts or groups of the inventory");
-  if (expected && names.length > 1) throw badInput(`--fingerprint pins one host, but ${names.join(", ")} matched`, {}, "name a single host with --fingerprint");
+  if (names.length === 0)
+    throw badInput(
+      `lab hosts trust ${patterns.join(" ")}: no host matched`,
+      {},
+      "name hosts or groups of the inventory",
+    );
+  if (expected && names.length > 1)
+    throw badInput(
+      `--fingerprint pins one host, but ${names.join(", ")} matched`,
+      {},
+      "name a single host with --fingerprint",
+    );
   if (names.length === 1) return trustOne(inv, names[0]!, expected, out);
   let worst: ExitCode = ExitCode.ok;
   for (const name of names) {
@@ -26,7 +42,12 @@ export async function hostsTrust(inv: Inventory, patterns: string[], expected: s
   return worst;
 }
 
-async function trustOne(inv: Inventory, name: string, expected: string | undefined, out: NodeJS.WritableStream): Promise<ExitCode> {
+async function trustOne(
+  inv: Inventory,
+  name: string,
+  expected: string | undefined,
+  out: NodeJS.WritableStream,
+): Promise<ExitCode> {
   const host = inv.hosts.get(name)!;
   const c = host.connection;
   if (c.type !== "ssh") throw new LabError(`host ${name} is not reached over ssh`, ExitCode.badInput);
@@ -39,7 +60,12 @@ async function trustOne(inv: Inventory, name: string, expected: string | undefin
   if (!key) throw new LabError(`${name}: no host key received`, ExitCode.unreachable, { host: name });
   const fp = fingerprint(key);
   if (expected && expected !== fp) {
-    throw new LabError(`${name} (${c.address}:${c.port}) offered ${fp}, not the expected ${expected}`, ExitCode.failed, { host: name }, "do not trust this key; find out why it differs");
+    throw new LabError(
+      `${name} (${c.address}:${c.port}) offered ${fp}, not the expected ${expected}`,
+      ExitCode.failed,
+      { host: name },
+      "do not trust this key; find out why it differs",
+    );
   }
   const pinned = findKeys(await readKnownHosts(c.knownHosts), c.address, c.port);
   if (pinned.some((k) => k.blob.equals(key!))) {
@@ -47,10 +73,16 @@ async function trustOne(inv: Inventory, name: string, expected: string | undefin
     return ExitCode.ok;
   }
   if (pinned.length) {
-    throw new LabError(`${name} already has a different pinned key (${pinned.map((k) => fingerprint(k.blob)).join(", ")})`, ExitCode.failed, { host: name },
-      `if the host was reinstalled, remove its line from ${c.knownHosts} first`);
+    throw new LabError(
+      `${name} already has a different pinned key (${pinned.map((k) => fingerprint(k.blob)).join(", ")})`,
+      ExitCode.failed,
+      { host: name },
+      `if the host was reinstalled, remove its line from ${c.knownHosts} first`,
+    );
   }
   await appendKnownHost(c.knownHosts, c.address, c.port, key);
-  out.write(`${name}: pinned ${fp} in ${c.knownHosts}${expected ? " (matches --fingerprint)" : " — compare it with the host's console output"}\n`);
+  out.write(
+    `${name}: pinned ${fp} in ${c.knownHosts}${expected ? " (matches --fingerprint)" : " — compare it with the host's console output"}\n`,
+  );
   return ExitCode.ok;
 }

@@ -27,7 +27,13 @@ export async function importAnsible(o: ImportOptions): Promise<ExitCode> {
   const shown = rel(o.root, o.source);
   const converted = await convertInventory(loaded.inv, loaded.files, { source: shown, root: o.root });
   const file = /\.ya?ml$/.test(extname(o.out)) ? o.out : join(o.out, "hosts.yaml");
-  if (!o.force && (await stat(file).then(() => true, () => false))) {
+  if (
+    !o.force &&
+    (await stat(file).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     throw badInput(`${file} already exists`, { file }, "pass -o with another folder or file, or --force to replace it");
   }
   await checkWithNeighbours(file, converted.text, o.root);
@@ -37,16 +43,23 @@ export async function importAnsible(o: ImportOptions): Promise<ExitCode> {
   await writeFile(tmp, converted.text, { mode: 0o644 });
   await rename(tmp, file);
   const schema = join(dirname(file), "schema.json");
-  if (!(await stat(schema).then(() => true, () => false))) await copyFile(SCHEMA, schema);
+  if (
+    !(await stat(schema).then(
+      () => true,
+      () => false,
+    ))
+  )
+    await copyFile(SCHEMA, schema);
 
   const groups = Object.keys(converted.data.groups ?? {}).length;
   const hosts = Object.keys(converted.data.hosts ?? {}).length;
   const summary = `lab import ansible: ${shown} -> ${rel(o.root, file)}: ${hosts} host(s), ${groups} group(s); check it with: lab -i ${rel(o.root, file)} check`;
-  const items = [...loaded.report, ...converted.report].map((i) => (i.where ? { ...i, where: { ...i.where, file: rel(o.root, i.where.file) } } : i));
+  const items = [...loaded.report, ...converted.report].map((i) =>
+    i.where ? { ...i, where: { ...i.where, file: rel(o.root, i.where.file) } } : i,
+  );
   o.stdout.write(formatReport(items, summary));
   return ExitCode.ok;
 }
-
 
 /** A path as the user would type it from the project root. */
 const rel = (root: string, p: string) => {
@@ -57,7 +70,10 @@ const rel = (root: string, p: string) => {
 /** The folder's other inventory files and the new one must load together (no host or group twice). */
 async function checkWithNeighbours(file: string, text: string, root: string): Promise<void> {
   const dir = dirname(file);
-  const others = await readdir(dir).then((n) => n.filter((f) => /\.ya?ml$/.test(f) && join(dir, f) !== file), () => []);
+  const others = await readdir(dir).then(
+    (n) => n.filter((f) => /\.ya?ml$/.test(f) && join(dir, f) !== file),
+    () => [],
+  );
   if (others.length === 0) return;
   const tmp = await mkdtemp(join(tmpdir(), "lab-import-"));
   try {
@@ -65,7 +81,11 @@ async function checkWithNeighbours(file: string, text: string, root: string): Pr
     await writeFile(join(tmp, basename(file)), text);
     await loadInventory({ path: tmp, root }).catch((e: unknown) => {
       if (!(e instanceof LabError)) throw e;
-      throw badInput(`the converted inventory conflicts with ${others.join(", ")} in ${dir}: ${e.message.replaceAll(tmp, dir)}`, { file }, "write it to another folder (-o), or remove what both define");
+      throw badInput(
+        `the converted inventory conflicts with ${others.join(", ")} in ${dir}: ${e.message.replaceAll(tmp, dir)}`,
+        { file },
+        "write it to another folder (-o), or remove what both define",
+      );
     });
   } finally {
     await rm(tmp, { recursive: true, force: true });

@@ -22,8 +22,15 @@ export function inventoryCommand(inv: Inventory, view: InventoryView, out: NodeJ
 /** A host's vars and how it is reached, with Ansible's names for the connection. */
 export function hostVars(h: HostInfo): Record<string, unknown> {
   const c = h.connection;
-  const conn: Record<string, unknown> = c.type === "local" ? { ansible_connection: "local" }
-    : { ansible_host: c.address, ansible_port: c.port, ansible_user: c.user, ...(c.keyFile ? { ansible_ssh_private_key_file: c.keyFile } : {}) };
+  const conn: Record<string, unknown> =
+    c.type === "local"
+      ? { ansible_connection: "local" }
+      : {
+          ansible_host: c.address,
+          ansible_port: c.port,
+          ansible_user: c.user,
+          ...(c.keyFile ? { ansible_ssh_private_key_file: c.keyFile } : {}),
+        };
   return { ...conn, ...(c.become ? { ansible_become: true } : {}), ...h.vars };
 }
 
@@ -50,9 +57,18 @@ export function ansibleGraph(inv: Inventory): string[] {
   const line = (name: string, depth: number) => `${"  |".repeat(depth)}${depth ? "--" : ""}${name}`;
   const group = (name: string, depth: number): string[] => {
     const d = inv.groupDefs.get(name) ?? { hosts: [], children: [] };
-    return [line(`@${name}:`, depth), ...d.children.flatMap((c) => group(c, depth + 1)), ...d.hosts.map((h) => line(h, depth + 1))];
+    return [
+      line(`@${name}:`, depth),
+      ...d.children.flatMap((c) => group(c, depth + 1)),
+      ...d.hosts.map((h) => line(h, depth + 1)),
+    ];
   };
-  return [line("@all:", 0), line("@ungrouped:", 1), ...ungroupedHosts(inv).map((h) => line(h, 2)), ...topGroups(inv).flatMap((g) => group(g, 1))];
+  return [
+    line("@all:", 0),
+    line("@ungrouped:", 1),
+    ...ungroupedHosts(inv).map((h) => line(h, 2)),
+    ...topGroups(inv).flatMap((g) => group(g, 1)),
+  ];
 }
 
 const topGroups = (inv: Inventory): string[] => {

@@ -6,12 +6,22 @@ import { ExitCode, LabError } from "../errors.ts";
 
 type Input = NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: ReadStream["setRawMode"] };
 
-export function secretInput(name: string, stdin: Input, prompt: NodeJS.WritableStream): Promise<string> | AsyncIterable<string | Uint8Array> {
-  return stdin.isTTY && stdin.setRawMode ? readHidden(`value for ${name} (not shown): `, stdin as Input & { setRawMode: ReadStream["setRawMode"] }, prompt) : stdin;
+export function secretInput(
+  name: string,
+  stdin: Input,
+  prompt: NodeJS.WritableStream,
+): Promise<string> | AsyncIterable<string | Uint8Array> {
+  return stdin.isTTY && stdin.setRawMode
+    ? readHidden(`value for ${name} (not shown): `, stdin as Input & { setRawMode: ReadStream["setRawMode"] }, prompt)
+    : stdin;
 }
 
 /** One line typed with echo off: Enter ends it, Backspace deletes, Ctrl-C aborts (exit 130), Ctrl-D on an empty line ends input. */
-export function readHidden(prompt: string, input: Input & { setRawMode: ReadStream["setRawMode"] }, out: NodeJS.WritableStream): Promise<string> {
+export function readHidden(
+  prompt: string,
+  input: Input & { setRawMode: ReadStream["setRawMode"] },
+  out: NodeJS.WritableStream,
+): Promise<string> {
   // Echo off BEFORE the prompt shows: keys typed as soon as it appears are never echoed.
   input.setRawMode(true);
   input.resume();

@@ -16,7 +16,8 @@ import { formatList, type ListKind } from "./list-plays.ts";
 import { useColor } from "./color.ts";
 
 // The Proxmox client is loaded only when a VM guest is connected to.
-const guests: GuestResolver = (run, ctx, host) => import("../proxmox/resources/guest.ts").then((m) => m.guestResolver(run, ctx, host));
+const guests: GuestResolver = (run, ctx, host) =>
+  import("../proxmox/resources/guest.ts").then((m) => m.guestResolver(run, ctx, host));
 
 export interface RunCommandOptions extends Omit<RunOptions, "reporter" | "log" | "signal"> {
   json: boolean;
@@ -41,10 +42,14 @@ export async function runCommand(opts: RunCommandOptions): Promise<{ code: ExitC
   const stdout = opts.stdout ?? process.stdout;
   const stderr = opts.stderr ?? process.stderr;
   const log: Logger = {
-    debug: (m) => { if (opts.verbose) stderr.write(`lab: debug: ${redact(m)}\n`); },
+    debug: (m) => {
+      if (opts.verbose) stderr.write(`lab: debug: ${redact(m)}\n`);
+    },
     warn: (m) => stderr.write(`lab: warning: ${redact(m)}\n`),
   };
-  const tracker = new RunTracker(stderr.isTTY && !opts.json ? new ListrReporter() : new PlainReporter(stderr, opts.verbose));
+  const tracker = new RunTracker(
+    stderr.isTTY && !opts.json ? new ListrReporter() : new PlainReporter(stderr, opts.verbose),
+  );
   const signals = opts.signals ?? quietSignals();
   const signal = signals.signal;
   const argv = opts.argv ?? ["apply"];
@@ -52,10 +57,17 @@ export async function runCommand(opts: RunCommandOptions): Promise<{ code: ExitC
   // The hosts are known once the playbook is prepared; a second signal before that records the run with none.
   let hosts: string[] = [];
   // Hooked before anything slow (loading the playbook, facts): a second signal at any moment leaves the record.
-  const unhook = signals.beforeHardExit(() => recordAbort({
-    tracker, hosts, root: opts.root, startedAt: t0, json: opts.json, stdout,
-    ...(opts.check ? {} : { audit: auditBase(opts, argv) }),
-  }));
+  const unhook = signals.beforeHardExit(() =>
+    recordAbort({
+      tracker,
+      hosts,
+      root: opts.root,
+      startedAt: t0,
+      json: opts.json,
+      stdout,
+      ...(opts.check ? {} : { audit: auditBase(opts, argv) }),
+    }),
+  );
   let ctx: RunContext;
   try {
     ctx = await RunContext.open({ ...opts, log, signal, guests: opts.guests ?? guests });
@@ -77,16 +89,37 @@ export async function runCommand(opts: RunCommandOptions): Promise<{ code: ExitC
     unhook();
     await ctx.close();
     stdout.write(formatList(prepared, opts.list));
-    return { code: ExitCode.ok, result: { playbook: prepared.playbook.name, check: true, results: [], hosts: {}, exitCode: ExitCode.ok, interrupted: false, durationMs: 0 } };
+    return {
+      code: ExitCode.ok,
+      result: {
+        playbook: prepared.playbook.name,
+        check: true,
+        results: [],
+        hosts: {},
+        exitCode: ExitCode.ok,
+        interrupted: false,
+        durationMs: 0,
+      },
+    };
   }
   let result: RunResult;
   try {
     // Plans only read: they take no lock and leave no audit record.
-    if (!opts.check) await ctx.lock(`lab ${argv.join(" ")}`, { timeoutSec: opts.lockTimeout ?? 0, hosts, onStale: (h) => log.warn(staleWarning(h)) });
+    if (!opts.check)
+      await ctx.lock(`lab ${argv.join(" ")}`, {
+        timeoutSec: opts.lockTimeout ?? 0,
+        hosts,
+        onStale: (h) => log.warn(staleWarning(h)),
+      });
     try {
       result = await runPlays(ctx, prepared, { check: opts.check, forks: opts.forks, reporter: tracker });
     } catch (e) {
-      if (!opts.check) await audit(ctx, opts, argv, { outcome: "error", exitCode: (e as { code?: number }).code ?? ExitCode.internal, durationMs: performance.now() - t0 });
+      if (!opts.check)
+        await audit(ctx, opts, argv, {
+          outcome: "error",
+          exitCode: (e as { code?: number }).code ?? ExitCode.internal,
+          durationMs: performance.now() - t0,
+        });
       throw e;
     }
     if (!opts.check) await audit(ctx, opts, argv, { result });
@@ -96,24 +129,54 @@ export async function runCommand(opts: RunCommandOptions): Promise<{ code: ExitC
   }
   // The engine redacts as it records; the output boundary redacts once more.
   if (opts.json) stdout.write(`${redact(jsonReport(result))}\n`);
-  else stdout.write(redact(`${formatChanges(result, opts.verbose, useColor(stdout, opts.color))}\n${formatRecap(result)}\n`));
+  else
+    stdout.write(
+      redact(`${formatChanges(result, opts.verbose, useColor(stdout, opts.color))}\n${formatRecap(result)}\n`),
+    );
   const changed = Object.values(result.hosts).some((h) => h.changed > 0);
-  const code = result.exitCode === ExitCode.ok && opts.check && opts.detailedExitCode && changed ? ExitCode.planHasChanges : result.exitCode;
+  const code =
+    result.exitCode === ExitCode.ok && opts.check && opts.detailedExitCode && changed
+      ? ExitCode.planHasChanges
+      : result.exitCode;
   return { code, result };
 }
 
-const auditBase = (opts: RunCommandOptions, argv: string[]) =>
-  ({ argv, playbook: opts.playbook, check: opts.check, ...(opts.limit ? { limit: opts.limit } : {}) });
+const auditBase = (opts: RunCommandOptions, argv: string[]) => ({
+  argv,
+  playbook: opts.playbook,
+  check: opts.check,
+  ...(opts.limit ? { limit: opts.limit } : {}),
+});
 
-async function audit(ctx: RunContext, opts: RunCommandOptions, argv: string[], r: { result: RunResult } | { outcome: AuditOutcome; exitCode: number; durationMs: number }): Promise<void> {
+async function audit(
+  ctx: RunContext,
+  opts: RunCommandOptions,
+  argv: string[],
+  r: { result: RunResult } | { outcome: AuditOutcome; exitCode: number; durationMs: number },
+): Promise<void> {
   const base = auditBase(opts, argv);
   if (!("result" in r)) {
-    await ctx.audit({ ...base, hosts: [], changes: [], outcome: r.outcome, exitCode: r.exitCode, durationMs: Math.round(r.durationMs) });
+    await ctx.audit({
+      ...base,
+      hosts: [],
+      changes: [],
+      outcome: r.outcome,
+      exitCode: r.exitCode,
+      durationMs: Math.round(r.durationMs),
+    });
     return;
   }
   const res = r.result;
   const statuses = Object.values(res.hosts).map((h) => h.status);
-  const outcome: AuditOutcome = res.interrupted ? "interrupted" : statuses.includes("failed") ? "failed" : statuses.includes("unreachable") ? "unreachable" : statuses.includes("changed") ? "changed" : "ok";
+  const outcome: AuditOutcome = res.interrupted
+    ? "interrupted"
+    : statuses.includes("failed")
+      ? "failed"
+      : statuses.includes("unreachable")
+        ? "unreachable"
+        : statuses.includes("changed")
+          ? "changed"
+          : "ok";
   await ctx.audit({
     ...base,
     hosts: Object.keys(res.hosts),

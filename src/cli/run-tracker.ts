@@ -55,19 +55,33 @@ export interface AbortContext {
 
 /** The one-line recap of an aborted run. */
 export function abortRecap(inFlight: readonly InFlight[], changes: number): string {
-  const mid = inFlight.length ? `hosts mid-step: ${inFlight.map((f) => `${f.host} (${f.resource})`).join(", ")}` : "no host was mid-step";
-  return redact(`ABORTED (second signal): stopped at once; ${mid}; ${changes} change(s) made before. Run apply again to converge.`);
+  const mid = inFlight.length
+    ? `hosts mid-step: ${inFlight.map((f) => `${f.host} (${f.resource})`).join(", ")}`
+    : "no host was mid-step";
+  return redact(
+    `ABORTED (second signal): stopped at once; ${mid}; ${changes} change(s) made before. Run apply again to converge.`,
+  );
 }
 
 /** Synchronous (the process exits right after): the audit record and the recap line of an aborted run. */
 export function recordAbort(a: AbortContext): void {
   const inFlight = a.tracker.inFlight();
-  const changes = a.tracker.results.flatMap((s) => (s.status === "changed" ? s.changes.map((c) => ({ host: s.host, resource: s.id, summary: c.summary })) : []));
+  const changes = a.tracker.results.flatMap((s) =>
+    s.status === "changed" ? s.changes.map((c) => ({ host: s.host, resource: s.id, summary: c.summary })) : [],
+  );
   if (a.audit) {
-    appendAuditSync({
-      ...a.audit, hosts: [...a.hosts], changes, outcome: "aborted", exitCode: 130,
-      durationMs: Math.round(performance.now() - a.startedAt), inFlight,
-    }, { root: a.root });
+    appendAuditSync(
+      {
+        ...a.audit,
+        hosts: [...a.hosts],
+        changes,
+        outcome: "aborted",
+        exitCode: 130,
+        durationMs: Math.round(performance.now() - a.startedAt),
+        inFlight,
+      },
+      { root: a.root },
+    );
   }
   const recap = abortRecap(inFlight, changes.length);
   a.stdout.write(a.json ? `${JSON.stringify({ aborted: true, exitCode: 130, inFlight, recap })}\n` : `\n${recap}\n`);

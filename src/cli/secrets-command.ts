@@ -29,11 +29,17 @@ const io = (o: SecretsCommandOptions) => ({ out: o.stdout ?? process.stdout, err
 export async function secretsInit(opts: SecretsCommandOptions = {}): Promise<number> {
   const r = await initSecrets(opts);
   const { err } = io(opts);
-  err.write(r.keyCreated ? `created key ${r.keyCreated} (back it up: losing it loses the secrets)\n` : `using key from ${r.keySource}\n`);
+  err.write(
+    r.keyCreated
+      ? `created key ${r.keyCreated} (back it up: losing it loses the secrets)\n`
+      : `using key from ${r.keySource}\n`,
+  );
   err.write(`public key: ${r.recipient}\n`);
   if (r.recipientsChange === "created") err.write(`created ${r.recipientsFile}\n`);
   if (r.recipientsChange === "added") {
-    err.write(`added your public key to ${r.recipientsFile}; commit it, then a current key holder runs \`lab secrets rekey\`\n`);
+    err.write(
+      `added your public key to ${r.recipientsFile}; commit it, then a current key holder runs \`lab secrets rekey\`\n`,
+    );
   }
   err.write(r.secretsCreated ? `created ${r.secretsFile}\n` : `${r.secretsFile} already exists, left as is\n`);
   return ExitCode.ok;
@@ -56,7 +62,11 @@ export async function secretsGet(name: string, opts: SecretsCommandOptions = {})
  * The value comes from stdin (never argv: it would land in shell history and `ps`).
  * One trailing newline is dropped, so `echo pw | lab secrets set x` stores "pw".
  */
-export async function secretsSet(name: string, valueFromStdin: string | AsyncIterable<string | Uint8Array>, opts: SecretsCommandOptions = {}): Promise<number> {
+export async function secretsSet(
+  name: string,
+  valueFromStdin: string | AsyncIterable<string | Uint8Array>,
+  opts: SecretsCommandOptions = {},
+): Promise<number> {
   let value = typeof valueFromStdin === "string" ? valueFromStdin : await readAll(valueFromStdin);
   value = value.replace(/\r?\n$/, "");
   const store = await loadSecrets({ ...opts, missingOk: false });
@@ -79,7 +89,9 @@ export async function secretsRemove(name: string, opts: SecretsCommandOptions = 
 export async function secretsRekey(opts: SecretsCommandOptions = {}): Promise<number> {
   const read = await requireText(opts);
   await writeSecretsText(read.text, opts, read.ids);
-  io(opts).err.write("re-encrypted for the keys in .age-recipients (rotate the values if a key was removed for cause)\n");
+  io(opts).err.write(
+    "re-encrypted for the keys in .age-recipients (rotate the values if a key was removed for cause)\n",
+  );
   return ExitCode.ok;
 }
 
@@ -103,7 +115,8 @@ export async function secretsEdit(opts: SecretsCommandOptions & { signals?: Sign
     await writeFile(file, read.text, { mode: 0o600, flag: "wx" });
     const editor = opts.editor ?? (process.env.VISUAL || process.env.EDITOR || "vi");
     const code = await runEditor(editor, file, signals, editing);
-    if (signals.signal.aborted) throw new LabError("interrupted: the editor was stopped; secrets unchanged", ExitCode.interrupted);
+    if (signals.signal.aborted)
+      throw new LabError("interrupted: the editor was stopped; secrets unchanged", ExitCode.interrupted);
     if (code !== 0) throw new LabError(`editor \`${editor}\` exited with ${code}; secrets unchanged`, ExitCode.failed);
     const next = await readFile(file, "utf8");
     if (next === read.text) {
@@ -167,7 +180,13 @@ function runEditor(editor: string, file: string, signals: Signals, editing: Edit
       releaseSigint();
       signals.signal.removeEventListener("abort", onAbort);
     };
-    child.on("error", (e) => (done(), reject(new LabError(`cannot run editor \`${editor}\`: ${e.message}`, ExitCode.badInput, {}, "set $EDITOR"))));
+    child.on(
+      "error",
+      (e) => (
+        done(),
+        reject(new LabError(`cannot run editor \`${editor}\`: ${e.message}`, ExitCode.badInput, {}, "set $EDITOR"))
+      ),
+    );
     child.on("close", (code, signal) => (done(), resolve(code ?? (signal ? 128 : 1))));
   });
 }

@@ -88,5 +88,10 @@ export function installSignals(opts: SignalOptions = {}): Signals {
 
 /** For commands run without the CLI (tests, library use): never aborted, hooks never run. */
 export function quietSignals(): Signals {
-  return { signal: new AbortController().signal, beforeHardExit: () => () => undefined, yieldSigint: () => () => undefined, dispose: () => undefined };
+  return {
+    signal: new AbortController().signal,
+    beforeHardExit: () => () => undefined,
+    yieldSigint: () => () => undefined,
+    dispose: () => undefined,
+  };
 }

@@ -22,13 +22,22 @@ export interface TypeCheck {
 /** Every *.ts under dir (none when it is missing), sorted. */
 async function tsFiles(dir: string): Promise<string[]> {
   const names = await readdir(dir, { recursive: true }).catch(() => [] as string[]);
-  return names.filter((f) => f.endsWith(".ts") && !f.split("/").includes("node_modules")).map((f) => join(dir, f)).sort();
+  return names
+    .filter((f) => f.endsWith(".ts") && !f.split("/").includes("node_modules"))
+    .map((f) => join(dir, f))
+    .sort();
 }
 
 export async function typeCheck(o: { root: string; inventory: string; playbooks: string[] }): Promise<TypeCheck> {
   const invDir = (await stat(o.inventory).catch(() => undefined))?.isDirectory() ? o.inventory : dirname(o.inventory);
   // A playbook that does not exist is reported by the load that follows (playbook not found).
-  const files = [...new Set([...o.playbooks.filter((f) => existsSync(f)), ...(await tsFiles(join(o.root, "roles"))), ...(await tsFiles(invDir))])];
+  const files = [
+    ...new Set([
+      ...o.playbooks.filter((f) => existsSync(f)),
+      ...(await tsFiles(join(o.root, "roles"))),
+      ...(await tsFiles(invDir)),
+    ]),
+  ];
   if (files.length === 0) return { ok: true, output: "", files };
   const dir = join(o.root, ".lab", "check");
   await mkdir(dir, { recursive: true });
@@ -46,8 +55,13 @@ export async function typeCheck(o: { root: string; inventory: string; playbooks:
   if ((await readFile(file, "utf8").catch(() => "")) !== text) await writeFile(file, text);
   const tsc = createRequire(import.meta.url).resolve("typescript/lib/tsc.js");
   const r = await new Promise<{ code: number; out: string }>((done) => {
-    execFile(process.execPath, [tsc, "--build", file, "--pretty", "false"], { cwd: o.root, maxBuffer: 64 << 20 },
-      (err, stdout, stderr) => done({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, out: stdout + stderr }));
+    execFile(
+      process.execPath,
+      [tsc, "--build", file, "--pretty", "false"],
+      { cwd: o.root, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) =>
+        done({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, out: stdout + stderr }),
+    );
   });
   return { ok: r.code === 0, output: r.out, files: files.map((f) => relative(o.root, f)) };
 }

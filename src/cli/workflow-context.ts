@@ -20,10 +20,18 @@ export interface WorkflowOptions {
   now?: () => Date;
 }
 
-export async function openWorkflow(o: { root: string; inventory: string; verbose?: boolean; signal?: AbortSignal; stderr?: NodeJS.WritableStream }): Promise<{ ctx: RunContext; log: Logger }> {
+export async function openWorkflow(o: {
+  root: string;
+  inventory: string;
+  verbose?: boolean;
+  signal?: AbortSignal;
+  stderr?: NodeJS.WritableStream;
+}): Promise<{ ctx: RunContext; log: Logger }> {
   const stderr = o.stderr ?? process.stderr;
   const log: Logger = {
-    debug: (m) => { if (o.verbose) stderr.write(`lab: debug: ${redact(m)}\n`); },
+    debug: (m) => {
+      if (o.verbose) stderr.write(`lab: debug: ${redact(m)}\n`);
+    },
     warn: (m) => stderr.write(`lab: warning: ${redact(m)}\n`),
   };
   const signal = o.signal ?? new AbortController().signal;

@@ -15,14 +15,30 @@ export const CONFIG_FILE = "lab.config.yaml";
 
 const path = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
 
-export const ProjectConfig = Type.Object({
-  inventory: path("inventory file or folder (flag -i, env LAB_INVENTORY; default inventory/)"),
-  secrets_file: path("age-encrypted secrets file (flag secrets --file, env LAB_SECRETS_FILE; default secrets.age)"),
-  age_key_file: path("age secret key file (env LAB_AGE_KEY_FILE or LAB_AGE_KEY; default ~/.config/lab/age.key)"),
-  known_hosts: path("known_hosts for hosts whose inventory sets none (env LAB_KNOWN_HOSTS; default ~/.ssh/known_hosts)"),
-  forks: Type.Optional(Type.Integer({ minimum: 1, description: "hosts in parallel (flag -f, env LAB_FORKS; default 10)" })),
-  lock_timeout: Type.Optional(Type.Integer({ minimum: 0, description: "seconds to wait for another apply's lock (flag --lock-timeout, env LAB_LOCK_TIMEOUT; default 0)" })),
-}, { additionalProperties: false, description: "lab project config: defaults for flags and LAB_* variables; relative paths are relative to the project root" });
+export const ProjectConfig = Type.Object(
+  {
+    inventory: path("inventory file or folder (flag -i, env LAB_INVENTORY; default inventory/)"),
+    secrets_file: path("age-encrypted secrets file (flag secrets --file, env LAB_SECRETS_FILE; default secrets.age)"),
+    age_key_file: path("age secret key file (env LAB_AGE_KEY_FILE or LAB_AGE_KEY; default ~/.config/lab/age.key)"),
+    known_hosts: path(
+      "known_hosts for hosts whose inventory sets none (env LAB_KNOWN_HOSTS; default ~/.ssh/known_hosts)",
+    ),
+    forks: Type.Optional(
+      Type.Integer({ minimum: 1, description: "hosts in parallel (flag -f, env LAB_FORKS; default 10)" }),
+    ),
+    lock_timeout: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: "seconds to wait for another apply's lock (flag --lock-timeout, env LAB_LOCK_TIMEOUT; default 0)",
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "lab project config: defaults for flags and LAB_* variables; relative paths are relative to the project root",
+  },
+);
 export type ProjectConfig = Static<typeof ProjectConfig>;
 
 const validate = new Ajv({ allErrors: true, strict: false, verbose: true }).compile<ProjectConfig>(ProjectConfig);
@@ -41,17 +57,30 @@ export async function loadProjectConfig(root: string): Promise<LoadedConfig> {
   if (!validate(src.data)) {
     const err = pickError(validate.errors ?? []);
     const e = err ? schemaError(src, err) : badInput(`invalid ${CONFIG_FILE}`, { file });
-    throw badInput(e.message, e.where, `keys: ${Object.keys(ProjectConfig.properties).join(", ")} (README "Project config")`);
+    throw badInput(
+      e.message,
+      e.where,
+      `keys: ${Object.keys(ProjectConfig.properties).join(", ")} (README "Project config")`,
+    );
   }
-  const abs = (p: string | undefined) => (p === undefined ? undefined : resolve(root, p.replace(/^~(?=\/|$)/, homedir())));
+  const abs = (p: string | undefined) =>
+    p === undefined ? undefined : resolve(root, p.replace(/^~(?=\/|$)/, homedir()));
   const c = src.data;
   const config: ProjectConfig = { ...c };
-  for (const k of ["inventory", "secrets_file", "age_key_file", "known_hosts"] as const) if (c[k] !== undefined) config[k] = abs(c[k]);
+  for (const k of ["inventory", "secrets_file", "age_key_file", "known_hosts"] as const)
+    if (c[k] !== undefined) config[k] = abs(c[k]);
   return { file, config };
 }
 
 /** Which LAB_* variable each config key stands in for. */
-const ENV_OF = { inventory: "LAB_INVENTORY", secrets_file: "LAB_SECRETS_FILE", age_key_file: "LAB_AGE_KEY_FILE", known_hosts: "LAB_KNOWN_HOSTS", forks: "LAB_FORKS", lock_timeout: "LAB_LOCK_TIMEOUT" } as const;
+const ENV_OF = {
+  inventory: "LAB_INVENTORY",
+  secrets_file: "LAB_SECRETS_FILE",
+  age_key_file: "LAB_AGE_KEY_FILE",
+  known_hosts: "LAB_KNOWN_HOSTS",
+  forks: "LAB_FORKS",
+  lock_timeout: "LAB_LOCK_TIMEOUT",
+} as const;
 
 /**
  * The config's values as the LAB_* variables that are not already set (the environment

@@ -24,4 +24,8 @@ export function cleanupScript(bin: string, names = "*"): string {
 done; true`;
 }
 
-export const removedDirs = (stdout: string): string[] => stdout.split("\n").filter((l) => l.startsWith("removed ")).map((l) => l.slice(8));
+export const removedDirs = (stdout: string): string[] =>
+  stdout
+    .split("\n")
+    .filter((l) => l.startsWith("removed "))
+    .map((l) => l.slice(8));

@@ -37,21 +37,46 @@ export function abortable<T>(signal: AbortSignal, p: Promise<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(new Interrupted());
     signal.addEventListener("abort", onAbort, { once: true });
-    p.then((v) => { signal.removeEventListener("abort", onAbort); resolve(v); }, (e: unknown) => { signal.removeEventListener("abort", onAbort); reject(e instanceof Error ? e : new Error(errorMessage(e))); });
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e instanceof Error ? e : new Error(errorMessage(e)));
+      },
+    );
   });
 }
 
 /** Run a command; its stdout on success, a DrillError (host, what, last lines) otherwise. */
-export async function step(env: DrillEnv, host: string, what: string, command: string, timeoutMs = 600_000): Promise<string> {
+export async function step(
+  env: DrillEnv,
+  host: string,
+  what: string,
+  command: string,
+  timeoutMs = 600_000,
+): Promise<string> {
   const r = await abortable(env.signal, env.exec(host, command, { timeoutMs }));
-  if (r.code !== 0) throw new DrillError(`${what} failed on ${host} (exit ${r.code}): ${lastLines(r.stderr || r.stdout) || "no output"}`);
+  if (r.code !== 0)
+    throw new DrillError(
+      `${what} failed on ${host} (exit ${r.code}): ${lastLines(r.stderr || r.stdout) || "no output"}`,
+    );
   return r.stdout;
 }
 
-export const sleep = (ms: number, signal: AbortSignal) => abortable(signal, new Promise<void>((r) => setTimeout(r, ms)));
+export const sleep = (ms: number, signal: AbortSignal) =>
+  abortable(signal, new Promise<void>((r) => setTimeout(r, ms)));
 
 /** Poll until `done` returns a value, or fail after `timeoutMs` with `what`. */
-export async function waitFor<T>(env: Pick<DrillEnv, "signal">, what: string, timeoutMs: number, probe: () => Promise<T | undefined>, everyMs = 500): Promise<T> {
+export async function waitFor<T>(
+  env: Pick<DrillEnv, "signal">,
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+  everyMs = 500,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -64,4 +89,8 @@ export async function waitFor<T>(env: Pick<DrillEnv, "signal">, what: string, ti
 /** A SQL string literal. */
 export const lit = (s: string) => `'${s.replaceAll("'", "''")}'`;
 /** A SQL identifier (schema.table quoted part by part). */
-export const ident = (qualified: string) => qualified.split(".").map((p) => `"${p.replaceAll('"', '""')}"`).join(".");
+export const ident = (qualified: string) =>
+  qualified
+    .split(".")
+    .map((p) => `"${p.replaceAll('"', '""')}"`)
+    .join(".");

@@ -12,7 +12,10 @@ async function atomic(file: string, text: string): Promise<void> {
   await rename(tmp, file);
 }
 
-export async function writeReportFiles(root: string, r: DrillReport): Promise<{ json: string; markdown: string; svg: string }> {
+export async function writeReportFiles(
+  root: string,
+  r: DrillReport,
+): Promise<{ json: string; markdown: string; svg: string }> {
   const dir = reportsDir(root);
   await mkdir(dir, { recursive: true });
   const base = join(dir, reportBase(r.started_at));

@@ -25,17 +25,29 @@ export async function startHeartbeat(env: DrillEnv, host: string, cluster: strin
   await step(env, host, "creating lab_drill.heartbeat", psqlProd(cluster, HEARTBEAT_DB, SETUP));
   const sqlFile = `${dir}/heartbeat.sql`;
   const inner = `echo $$ > heartbeat.pid; exec ${psqlProdBase(cluster, HEARTBEAT_DB)} -f heartbeat.sql`;
-  await step(env, host, "starting the heartbeat", [
-    makeScratchDir(dir, run, "heartbeat"),
-    sh`printf '%s\n' ${heartbeatInsert(run)} '\\watch 1' > ${sqlFile}`,
-    sh`chown postgres:postgres ${sqlFile}`,
-    sh`cd ${dir}`,
-    // Braced: only the heartbeat goes to the background, with no fd of the SSH session (which would then never end).
-    sh`{ setsid sh -c ${inner} > heartbeat.log 2>&1 < /dev/null ${raw("& }")}`,
-  ].join(" && "));
+  await step(
+    env,
+    host,
+    "starting the heartbeat",
+    [
+      makeScratchDir(dir, run, "heartbeat"),
+      sh`printf '%s\n' ${heartbeatInsert(run)} '\\watch 1' > ${sqlFile}`,
+      sh`chown postgres:postgres ${sqlFile}`,
+      sh`cd ${dir}`,
+      // Braced: only the heartbeat goes to the background, with no fd of the SSH session (which would then never end).
+      sh`{ setsid sh -c ${inner} > heartbeat.log 2>&1 < /dev/null ${raw("& }")}`,
+    ].join(" && "),
+  );
   // Running: the first row is committed.
   await waitFor(env, `the heartbeat on ${host}`, 30_000, async () => {
-    const n = (await step(env, host, "reading the heartbeat", psqlProd(cluster, HEARTBEAT_DB, `select count(*) from lab_drill.heartbeat where run = ${lit(run)}`))).trim();
+    const n = (
+      await step(
+        env,
+        host,
+        "reading the heartbeat",
+        psqlProd(cluster, HEARTBEAT_DB, `select count(*) from lab_drill.heartbeat where run = ${lit(run)}`),
+      )
+    ).trim();
     return Number(n) > 0 ? true : undefined;
   });
 }

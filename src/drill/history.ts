@@ -33,7 +33,12 @@ export async function lastSuccessfulDrill(root: string, target: string): Promise
 }
 
 /** The warning for a target whose last successful drill is older than drill_every (or that never passed one). */
-export function drillOverdue(target: string, last: Date | undefined, drillEverySec: number, now: Date): string | undefined {
+export function drillOverdue(
+  target: string,
+  last: Date | undefined,
+  drillEverySec: number,
+  now: Date,
+): string | undefined {
   if (!last) return `${target}: no successful restore drill on record: run \`lab drill ${target}\``;
   const age = (now.getTime() - last.getTime()) / 1000;
   if (age <= drillEverySec) return undefined;
@@ -41,7 +46,11 @@ export function drillOverdue(target: string, last: Date | undefined, drillEveryS
 }
 
 /** `lab backup`'s warnings: targets whose last successful drill is older than their drill_every. */
-export async function overdueDrills(root: string, targets: readonly { name: string; drillEverySec: number }[], now: Date): Promise<string[]> {
+export async function overdueDrills(
+  root: string,
+  targets: readonly { name: string; drillEverySec: number }[],
+  now: Date,
+): Promise<string[]> {
   const out: string[] = [];
   for (const t of targets) {
     const w = drillOverdue(t.name, await lastSuccessfulDrill(root, t.name), t.drillEverySec, now);
@@ -54,7 +63,8 @@ export async function overdueDrills(root: string, targets: readonly { name: stri
 export async function lastOlderPass(root: string, target: string): Promise<Date | undefined> {
   let last: Date | undefined;
   for (const r of await readReports(root)) {
-    if (!r.interrupted && r.drills.some((d) => d.target === target && d.kind === "vm" && d.ok && d.older.restored)) last = new Date(r.finished_at);
+    if (!r.interrupted && r.drills.some((d) => d.target === target && d.kind === "vm" && d.ok && d.older.restored))
+      last = new Date(r.finished_at);
   }
   return last;
 }

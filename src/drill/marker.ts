@@ -26,18 +26,42 @@ where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema', 
 
 /** json_build_object of [rows, sum] per table (the same expression on production and on the copy). */
 export function checksumSql(tables: readonly string[]): string {
-  const parts = tables.map((t) => `${lit(t)}, (select json_build_array(count(*), coalesce(sum(('x' || left(md5(r::text), 16))::bit(64)::bigint::numeric), 0)::text) from ${ident(t)} r)`);
+  const parts = tables.map(
+    (t) =>
+      `${lit(t)}, (select json_build_array(count(*), coalesce(sum(('x' || left(md5(r::text), 16))::bit(64)::bigint::numeric), 0)::text) from ${ident(t)} r)`,
+  );
   return `json_build_object(${parts.join(", ")})`;
 }
 
 export const parseSums = (json: string): Record<string, TableSum> =>
-  Object.fromEntries(Object.entries(JSON.parse(json) as Record<string, [number, string]>).map(([t, [rows, sum]]) => [t, { rows, sum }]));
+  Object.fromEntries(
+    Object.entries(JSON.parse(json) as Record<string, [number, string]>).map(([t, [rows, sum]]) => [t, { rows, sum }]),
+  );
 
-export async function listUserTables(env: DrillEnv, host: string, cluster: string, database: string): Promise<string[]> {
-  return JSON.parse(await step(env, host, `listing the tables of ${database}`, psqlProd(cluster, database, USER_TABLES.replace(/\n/g, " ")))) as string[];
+export async function listUserTables(
+  env: DrillEnv,
+  host: string,
+  cluster: string,
+  database: string,
+): Promise<string[]> {
+  return JSON.parse(
+    await step(
+      env,
+      host,
+      `listing the tables of ${database}`,
+      psqlProd(cluster, database, USER_TABLES.replace(/\n/g, " ")),
+    ),
+  ) as string[];
 }
 
-export async function takeMarker(env: DrillEnv, host: string, cluster: string, database: string, tables: readonly string[], name: string): Promise<Marker> {
+export async function takeMarker(
+  env: DrillEnv,
+  host: string,
+  cluster: string,
+  database: string,
+  tables: readonly string[],
+  name: string,
+): Promise<Marker> {
   const sql = [
     "begin",
     "set local lock_timeout = '60s'",
@@ -52,16 +76,28 @@ export async function takeMarker(env: DrillEnv, host: string, cluster: string, d
   } catch {
     throw new DrillError(`the marker on ${host} printed no JSON: ${out.slice(0, 200)}`);
   }
-  return { name, lsn: v.lsn, time: new Date(v.time).toISOString(), database, tables: parseSums(JSON.stringify(v.tables)) };
+  return {
+    name,
+    lsn: v.lsn,
+    time: new Date(v.time).toISOString(),
+    database,
+    tables: parseSums(JSON.stringify(v.tables)),
+  };
 }
 
 /** Differences between the marker's sums and a copy's, one line per table. */
-export function compareSums(want: Readonly<Record<string, TableSum>>, got: Readonly<Record<string, TableSum>>): string[] {
+export function compareSums(
+  want: Readonly<Record<string, TableSum>>,
+  got: Readonly<Record<string, TableSum>>,
+): string[] {
   const out: string[] = [];
   for (const [t, w] of Object.entries(want)) {
     const g = got[t];
     if (!g) out.push(`${t}: missing in the copy`);
-    else if (g.rows !== w.rows || g.sum !== w.sum) out.push(`${t}: ${g.rows} rows (checksum ${g.sum}) in the copy, ${w.rows} rows (checksum ${w.sum}) at the marker`);
+    else if (g.rows !== w.rows || g.sum !== w.sum)
+      out.push(
+        `${t}: ${g.rows} rows (checksum ${g.sum}) in the copy, ${w.rows} rows (checksum ${w.sum}) at the marker`,
+      );
   }
   return out;
 }

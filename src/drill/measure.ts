@@ -48,7 +48,7 @@ export function lsnValue(lsn: string): bigint {
 /** The segment holding the last byte before `lsn` (a switch point at a segment boundary belongs to the previous one). */
 export function segmentBefore(lsn: string, timeline: number): Segment {
   const v = lsnValue(lsn);
-  const seq = Number(((v > 0n ? v - 1n : 0n) >> 24n));
+  const seq = Number((v > 0n ? v - 1n : 0n) >> 24n);
   return { timeline, seq, name: segmentName(timeline, seq) };
 }
 
@@ -58,7 +58,12 @@ export function segmentBefore(lsn: string, timeline: number): Segment {
  * first WAL segment. Undefined when it did; otherwise the failure, naming the
  * missing segment(s).
  */
-export function walGap(o: { endLsn: string; endTimeline: number; listing: Record<string, { type: string }>; fromSegment: string }): string | undefined {
+export function walGap(o: {
+  endLsn: string;
+  endTimeline: number;
+  listing: Record<string, { type: string }>;
+  fromSegment: string;
+}): string | undefined {
   const segments = archivedSegments(o.listing);
   const from = parseSegment(o.fromSegment);
   const onLine = segments.filter((s) => from && s.timeline === from.timeline);
@@ -67,15 +72,34 @@ export function walGap(o: { endLsn: string; endTimeline: number; listing: Record
   const reached = segmentBefore(o.endLsn, from.timeline);
   if (reached.seq >= max.seq) return undefined;
   const missing = missingSegments(segments, from.name, max.name);
-  const named = missing.length ? `missing WAL segment${missing.length > 1 ? "s" : ""} ${missing.length <= 3 ? missing.join(", ") : `${missing[0]} .. ${missing[missing.length - 1]} (${missing.length})`}` : "no segment is missing from the listing (a damaged one?)";
+  const named = missing.length
+    ? `missing WAL segment${missing.length > 1 ? "s" : ""} ${missing.length <= 3 ? missing.join(", ") : `${missing[0]} .. ${missing[missing.length - 1]} (${missing.length})`}`
+    : "no segment is missing from the listing (a damaged one?)";
   return `recovery stopped at ${o.endLsn} (segment ${reached.name}) but the repository's archive reaches ${max.name}: ${named}`;
 }
 
 /** RPO problems of a latest-point restore. */
-export function rpoFindings(o: { failureAtSec: number; newestHeartbeatSec: number | undefined; rpoPolicySec: number }): { rpoSec?: number; problems: string[] } {
-  if (o.newestHeartbeatSec === undefined) return { problems: ["no heartbeat of this drill survived in the latest-point copy: it lost everything since the drill started"] };
+export function rpoFindings(o: {
+  failureAtSec: number;
+  newestHeartbeatSec: number | undefined;
+  rpoPolicySec: number;
+}): { rpoSec?: number; problems: string[] } {
+  if (o.newestHeartbeatSec === undefined)
+    return {
+      problems: [
+        "no heartbeat of this drill survived in the latest-point copy: it lost everything since the drill started",
+      ],
+    };
   const rpoSec = Math.max(0, o.failureAtSec - o.newestHeartbeatSec);
-  return { rpoSec, problems: rpoSec > o.rpoPolicySec ? [`RPO ${formatDuration(rpoSec)} exceeds the policy's ${formatDuration(o.rpoPolicySec)}: the newest surviving heartbeat is from ${new Date(o.newestHeartbeatSec * 1000).toISOString()}`] : [] };
+  return {
+    rpoSec,
+    problems:
+      rpoSec > o.rpoPolicySec
+        ? [
+            `RPO ${formatDuration(rpoSec)} exceeds the policy's ${formatDuration(o.rpoPolicySec)}: the newest surviving heartbeat is from ${new Date(o.newestHeartbeatSec * 1000).toISOString()}`,
+          ]
+        : [],
+  };
 }
 
 export const rtoFindings = (rtoSec: number, policySec: number): string[] =>

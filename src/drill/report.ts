@@ -26,7 +26,10 @@ export interface DrillReport {
 }
 
 export function drillReport(o: Omit<DrillReport, "format_version" | "ok" | "problems">): DrillReport {
-  const problems = [...(o.interrupted ? ["the drill was interrupted: its results are incomplete"] : []), ...o.drills.flatMap((d) => d.problems)];
+  const problems = [
+    ...(o.interrupted ? ["the drill was interrupted: its results are incomplete"] : []),
+    ...o.drills.flatMap((d) => d.problems),
+  ];
   return { format_version: 1, ...o, ok: problems.length === 0 && o.drills.length > 0, problems };
 }
 
@@ -57,19 +60,27 @@ const checksText = (checks: readonly { ok: boolean; name: string; detail: string
 
 /** The Markdown report (the chart file name relative to it). */
 export function formatMarkdown(r: DrillReport, chartFile: string): string {
-  const rows = ["| target | restored point | RPO achieved / policy | RTO achieved / policy (phases) | checks | verdict |", "|---|---|---|---|---|---|"];
+  const rows = [
+    "| target | restored point | RPO achieved / policy | RTO achieved / policy (phases) | checks | verdict |",
+    "|---|---|---|---|---|---|",
+  ];
   for (const d of r.drills) {
-    if (!d.restores.length) rows.push(`| ${d.target} | - | - / ${dur(d.rpoPolicySec)} | - / ${dur(d.rtoPolicySec)} | - | **FAILED** |`);
+    if (!d.restores.length)
+      rows.push(`| ${d.target} | - | - / ${dur(d.rpoPolicySec)} | - / ${dur(d.rtoPolicySec)} | - | **FAILED** |`);
     if (d.kind === "vm") {
       for (const x of d.restores) {
         const rpo = x.which === "newest" ? `${dur(x.rpoSec)} / ${dur(d.rpoPolicySec)}` : "-";
-        rows.push(`| ${d.target} | ${esc(vmPoint(x))} | ${rpo} | ${esc(`${vmPhasesText(x)} / ${dur(d.rtoPolicySec)}`)} | ${esc(checksText(x.checks))} | ${x.ok ? "ok" : "**FAILED**"} |`);
+        rows.push(
+          `| ${d.target} | ${esc(vmPoint(x))} | ${rpo} | ${esc(`${vmPhasesText(x)} / ${dur(d.rtoPolicySec)}`)} | ${esc(checksText(x.checks))} | ${x.ok ? "ok" : "**FAILED**"} |`,
+        );
       }
       continue;
     }
     for (const x of d.restores) {
       const rpo = x.to === "latest" ? `${dur(x.rpoSec)} / ${dur(d.rpoPolicySec)}` : "-";
-      rows.push(`| ${d.target} | ${esc(`${x.repository} (repo${x.repoIndex}): ${x.point}${x.backup ? `, backup ${x.backup}` : ""}`)} | ${rpo} | ${esc(`${phasesText(x)} / ${dur(d.rtoPolicySec)}`)} | ${esc(checksText(x.checks))} | ${x.ok ? "ok" : "**FAILED**"} |`);
+      rows.push(
+        `| ${d.target} | ${esc(`${x.repository} (repo${x.repoIndex}): ${x.point}${x.backup ? `, backup ${x.backup}` : ""}`)} | ${rpo} | ${esc(`${phasesText(x)} / ${dur(d.rtoPolicySec)}`)} | ${esc(checksText(x.checks))} | ${x.ok ? "ok" : "**FAILED**"} |`,
+      );
     }
   }
   const lines = [
@@ -79,10 +90,15 @@ export function formatMarkdown(r: DrillReport, chartFile: string): string {
     "",
     ...rows,
     "",
-    ...r.drills.map((d) => `- ${d.target}: RPO ${dur(d.rpoSec)} (policy ${dur(d.rpoPolicySec)}), RTO ${dur(d.rtoSec)} (policy ${dur(d.rtoPolicySec)}), ${untouched(d)}: **${d.ok ? "passed" : "failed"}**`),
+    ...r.drills.map(
+      (d) =>
+        `- ${d.target}: RPO ${dur(d.rpoSec)} (policy ${dur(d.rpoPolicySec)}), RTO ${dur(d.rtoSec)} (policy ${dur(d.rtoPolicySec)}), ${untouched(d)}: **${d.ok ? "passed" : "failed"}**`,
+    ),
     ...(r.problems.length ? ["", "## Problems", "", ...r.problems.map((p) => `- ${p}`)] : []),
     ...(r.warnings.length ? ["", "## Warnings", "", ...r.warnings.map((w) => `- ${w}`)] : []),
-    ...(r.leftovers_removed.length ? ["", `Removed leftovers of crashed drills: ${r.leftovers_removed.join(", ")}`] : []),
+    ...(r.leftovers_removed.length
+      ? ["", `Removed leftovers of crashed drills: ${r.leftovers_removed.join(", ")}`]
+      : []),
     "",
     `![RPO and RTO over past drills](${chartFile})`,
     "",
@@ -90,9 +106,10 @@ export function formatMarkdown(r: DrillReport, chartFile: string): string {
   return lines.join("\n");
 }
 
-const untouched = (d: DrillResult) => (d.kind === "vm"
-  ? `production VMs ${d.productionChanged.length ? `CHANGED (${d.productionChanged.join(", ")})` : "untouched"}`
-  : `production repositories ${d.foreignFiles.length ? "CHANGED" : "untouched"}`);
+const untouched = (d: DrillResult) =>
+  d.kind === "vm"
+    ? `production VMs ${d.productionChanged.length ? `CHANGED (${d.productionChanged.join(", ")})` : "untouched"}`
+    : `production repositories ${d.foreignFiles.length ? "CHANGED" : "untouched"}`;
 
 /** The table for a terminal (the same rows, aligned). */
 export function formatTable(r: DrillReport): string {
@@ -100,18 +117,37 @@ export function formatTable(r: DrillReport): string {
   for (const d of r.drills) {
     if (d.kind === "vm") {
       for (const x of d.restores) {
-        rows.push([d.target, `${x.vm} ${x.which}${x.scratchVmid ? ` -> ${x.scratchVmid}` : ""}`, x.which === "newest" ? `${dur(x.rpoSec)} / ${dur(d.rpoPolicySec)}` : "-", `${dur(x.rtoSec)} / ${dur(d.rtoPolicySec)}`,
-          `${x.checks.filter((c) => c.ok).length}/${x.checks.length} ok`, x.ok ? "ok" : "FAILED"]);
+        rows.push([
+          d.target,
+          `${x.vm} ${x.which}${x.scratchVmid ? ` -> ${x.scratchVmid}` : ""}`,
+          x.which === "newest" ? `${dur(x.rpoSec)} / ${dur(d.rpoPolicySec)}` : "-",
+          `${dur(x.rtoSec)} / ${dur(d.rtoPolicySec)}`,
+          `${x.checks.filter((c) => c.ok).length}/${x.checks.length} ok`,
+          x.ok ? "ok" : "FAILED",
+        ]);
       }
       continue;
     }
     for (const x of d.restores) {
-      rows.push([d.target, `${x.repository} ${x.to}`, x.to === "latest" ? `${dur(x.rpoSec)} / ${dur(d.rpoPolicySec)}` : "-", `${dur(x.rtoSec)} / ${dur(d.rtoPolicySec)}`,
-        `${x.checks.filter((c) => c.ok).length}/${x.checks.length} ok`, x.ok ? "ok" : "FAILED"]);
+      rows.push([
+        d.target,
+        `${x.repository} ${x.to}`,
+        x.to === "latest" ? `${dur(x.rpoSec)} / ${dur(d.rpoPolicySec)}` : "-",
+        `${dur(x.rtoSec)} / ${dur(d.rtoPolicySec)}`,
+        `${x.checks.filter((c) => c.ok).length}/${x.checks.length} ok`,
+        x.ok ? "ok" : "FAILED",
+      ]);
     }
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const table = rows.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join("  "));
-  return [...table, "", ...r.problems.map((p) => `FAILED ${p}`), ...r.warnings.map((w) => `warning: ${w}`),
-    r.ok ? `every drill passed and met its policy (${r.drills.length} target(s))` : `${r.problems.length} problem(s): see the report`].join("\n");
+  return [
+    ...table,
+    "",
+    ...r.problems.map((p) => `FAILED ${p}`),
+    ...r.warnings.map((w) => `warning: ${w}`),
+    r.ok
+      ? `every drill passed and met its policy (${r.drills.length} target(s))`
+      : `${r.problems.length} problem(s): see the report`,
+  ].join("\n");
 }

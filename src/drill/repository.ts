@@ -10,10 +10,17 @@ import { DrillError, step, type DrillEnv } from "./env.ts";
 
 export type Listing = Record<string, { type: string }>;
 
-const pgbr = (p: PgPolicy, args: string) => `${sh`runuser -u postgres -- pgbackrest ${`--stanza=${p.stanza}`}`} ${args}`;
+const pgbr = (p: PgPolicy, args: string) =>
+  `${sh`runuser -u postgres -- pgbackrest ${`--stanza=${p.stanza}`}`} ${args}`;
 
 export async function archiveListing(env: DrillEnv, p: PgPolicy, repo: PgRepo): Promise<Listing> {
-  const out = await step(env, p.host, `listing the archive of ${repo.name} (repo${repo.index})`, pgbr(p, sh`${`--repo=${repo.index}`} repo-ls --recurse --output=json ${`archive/${p.stanza}`}`), 120_000);
+  const out = await step(
+    env,
+    p.host,
+    `listing the archive of ${repo.name} (repo${repo.index})`,
+    pgbr(p, sh`${`--repo=${repo.index}`} repo-ls --recurse --output=json ${`archive/${p.stanza}`}`),
+    120_000,
+  );
   try {
     return JSON.parse(out) as Listing;
   } catch {
@@ -23,14 +30,18 @@ export async function archiveListing(env: DrillEnv, p: PgPolicy, repo: PgRepo): 
 
 export async function stanzaInfo(env: DrillEnv, p: PgPolicy): Promise<PgbrInfoStanza> {
   const out = await step(env, p.host, "pgbackrest info", pgbr(p, "--output=json info"), 120_000);
-  const info = (JSON.parse(out.replace(/"system-id":(\d+)/g, '"system-id":"$1"')) as PgbrInfoStanza[]).find((s) => s.name === p.stanza);
+  const info = (JSON.parse(out.replace(/"system-id":(\d+)/g, '"system-id":"$1"')) as PgbrInfoStanza[]).find(
+    (s) => s.name === p.stanza,
+  );
   if (!info) throw new DrillError(`pgbackrest info has no stanza ${p.stanza} on ${p.host}`);
   return info;
 }
 
 /** The newest good backup in a repository (what a restore without --set uses). */
 export function newestBackup(info: PgbrInfoStanza, repo: PgRepo) {
-  const backups = (info.backup ?? []).filter((b) => b.database["repo-key"] === repo.index && !b.error).sort((a, b) => a.timestamp.stop - b.timestamp.stop);
+  const backups = (info.backup ?? [])
+    .filter((b) => b.database["repo-key"] === repo.index && !b.error)
+    .sort((a, b) => a.timestamp.stop - b.timestamp.stop);
   return { newest: backups[backups.length - 1], oldest: backups[0] };
 }
 
@@ -47,7 +58,8 @@ export function foreignFiles(before: Listing, after: Listing, prodTimeline: numb
     if (e.type !== "file" || path in before) continue;
     const base = path.split("/").pop() ?? "";
     const seg = parseSegment(base);
-    const own = dirs.has(path.split("/")[0]) && seg !== undefined && seg.timeline === prodTimeline && !base.endsWith(".history");
+    const own =
+      dirs.has(path.split("/")[0]) && seg !== undefined && seg.timeline === prodTimeline && !base.endsWith(".history");
     if (!own) out.push(path);
   }
   return out.sort();

@@ -30,7 +30,8 @@ const secondsSince = (t0: number) => (performance.now() - t0) / 1000;
 export function restoreCommand(p: PgPolicy, repo: PgRepo, c: ScratchCluster, to: RestoreTo): string {
   const common = [`--stanza=${p.stanza}`, `--repo=${repo.index}`, `--pg1-path=${c.dataDir}`];
   const restoreCmd = `pgbackrest ${common.join(" ")} --archive-async=n archive-get %f "%p"`;
-  const target = to.to === "marker" ? ["--type=name", `--target=${to.name}`, "--target-action=promote"] : ["--type=default"];
+  const target =
+    to.to === "marker" ? ["--type=name", `--target=${to.name}`, "--target-action=promote"] : ["--type=default"];
   return sh`runuser -u postgres -- pgbackrest ${common} --archive-mode=off --target-timeline=current ${target} ${`--recovery-option=restore_command=${restoreCmd}`} --log-level-console=warn restore`;
 }
 
@@ -38,23 +39,48 @@ export function restoreCommand(p: PgPolicy, repo: PgRepo, c: ScratchCluster, to:
  * Restore, start, wait. The restore runs in its own process group recorded in
  * restore.pid, so an interrupted drill's cleanup stops it.
  */
-export async function restoreCopy(env: DrillEnv, p: PgPolicy, repo: PgRepo, c: ScratchCluster, to: RestoreTo, run: string, waitSec: number): Promise<RestoreTimings> {
-  await step(env, c.host, `preparing ${c.dir}`, makeScratchDir(c.dir, run, `${p.name} ${to.to} from ${repo.name}`, ["data", "run"]));
+export async function restoreCopy(
+  env: DrillEnv,
+  p: PgPolicy,
+  repo: PgRepo,
+  c: ScratchCluster,
+  to: RestoreTo,
+  run: string,
+  waitSec: number,
+): Promise<RestoreTimings> {
+  await step(
+    env,
+    c.host,
+    `preparing ${c.dir}`,
+    makeScratchDir(c.dir, run, `${p.name} ${to.to} from ${repo.name}`, ["data", "run"]),
+  );
   const t0 = performance.now();
   const inner = `echo $$ > restore.pid; exec ${restoreCommand(p, repo, c, to)}`;
-  const out = await step(env, c.host, `pgbackrest restore from ${repo.name} (repo${repo.index})`,
-    `${sh`cd ${c.dir}`} && ${sh`setsid -w sh -c ${inner}`} && rm -f restore.pid && ${sh`du -sb ${c.dataDir}`}`, waitSec * 1000);
+  const out = await step(
+    env,
+    c.host,
+    `pgbackrest restore from ${repo.name} (repo${repo.index})`,
+    `${sh`cd ${c.dir}`} && ${sh`setsid -w sh -c ${inner}`} && rm -f restore.pid && ${sh`du -sb ${c.dataDir}`}`,
+    waitSec * 1000,
+  );
   const copySec = secondsSince(t0);
   const bytes = Number(/^(\d+)/.exec(out.trim().split("\n").pop() ?? "")?.[1] ?? 0);
 
   const t1 = performance.now();
   await step(env, c.host, "configuring the copy", copyConfig(c));
-  await step(env, c.host, `starting the copy on port ${c.port}`,
-    sh`runuser -u postgres -- ${`${c.bin}/pg_ctl`} -D ${c.dataDir} -l ${`${c.dir}/postgres.log`} -w -t ${waitSec} start ${raw(">/dev/null")}`, (waitSec + 30) * 1000)
-    .catch(async (e: unknown) => {
-      const log = await env.exec(c.host, `{ grep -E 'FATAL|PANIC' ${sh`${`${c.dir}/postgres.log`}`} || tail -n 5 ${sh`${`${c.dir}/postgres.log`}`}; } | tail -n 3`);
-      throw new DrillError(`${(e as Error).message}; postgres.log: ${log.stdout.trim().split("\n").join(" | ")}`);
-    });
+  await step(
+    env,
+    c.host,
+    `starting the copy on port ${c.port}`,
+    sh`runuser -u postgres -- ${`${c.bin}/pg_ctl`} -D ${c.dataDir} -l ${`${c.dir}/postgres.log`} -w -t ${waitSec} start ${raw(">/dev/null")}`,
+    (waitSec + 30) * 1000,
+  ).catch(async (e: unknown) => {
+    const log = await env.exec(
+      c.host,
+      `{ grep -E 'FATAL|PANIC' ${sh`${`${c.dir}/postgres.log`}`} || tail -n 5 ${sh`${`${c.dir}/postgres.log`}`}; } | tail -n 3`,
+    );
+    throw new DrillError(`${(e as Error).message}; postgres.log: ${log.stdout.trim().split("\n").join(" | ")}`);
+  });
   const startSec = secondsSince(t1);
 
   const t2 = performance.now();
@@ -66,9 +92,16 @@ export async function restoreCopy(env: DrillEnv, p: PgPolicy, repo: PgRepo, c: S
 }
 
 /** Where recovery ended: the switch point of the copy's newest timeline (its .history file). */
-export async function endOfRecovery(env: DrillEnv, c: ScratchCluster): Promise<{ timeline: number; lsn: string } | undefined> {
-  const out = await step(env, c.host, "reading the copy's timeline history",
-    `f=$(ls ${sh`${c.dataDir}`}/pg_wal/*.history 2>/dev/null | sort | tail -n1); [ -n "$f" ] && basename "$f" && tail -n1 "$f"; true`);
+export async function endOfRecovery(
+  env: DrillEnv,
+  c: ScratchCluster,
+): Promise<{ timeline: number; lsn: string } | undefined> {
+  const out = await step(
+    env,
+    c.host,
+    "reading the copy's timeline history",
+    `f=$(ls ${sh`${c.dataDir}`}/pg_wal/*.history 2>/dev/null | sort | tail -n1); [ -n "$f" ] && basename "$f" && tail -n1 "$f"; true`,
+  );
   const [file, line] = out.trim().split("\n");
   const m = /^\s*\d+\s+([0-9A-F]+\/[0-9A-F]+)/i.exec(line ?? "");
   if (!file || !m) return undefined;

@@ -20,7 +20,13 @@ export interface ScratchCluster {
 
 export const pgBin = (cluster: string) => `/usr/lib/postgresql/${cluster.split("/")[0]}/bin`;
 
-export function scratchCluster(host: string, run: string, label: string, port: number, cluster: string): ScratchCluster {
+export function scratchCluster(
+  host: string,
+  run: string,
+  label: string,
+  port: number,
+  cluster: string,
+): ScratchCluster {
   const dir = `${SCRATCH_PREFIX}/${run}-${label}`;
   return { host, dir, dataDir: `${dir}/data`, socketDir: `${dir}/run`, port, bin: pgBin(cluster) };
 }

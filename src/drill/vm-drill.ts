@@ -15,7 +15,18 @@ import type { CheckResult } from "./checks.ts";
 import { DrillError, Interrupted, abortable, waitFor } from "./env.ts";
 import { rtoFindings } from "./measure.ts";
 import type { VmDrillDef, VmDrillVm } from "./vm-definitions.ts";
-import { drillRunOf, isDrillCopy, macsOf, nicsOffVlan, nicsOnVlan, planVmRestores, scratchMarking, scratchVmid, type PlannedVmRestore, type VmBackupRef } from "./vm-plan.ts";
+import {
+  drillRunOf,
+  isDrillCopy,
+  macsOf,
+  nicsOffVlan,
+  nicsOnVlan,
+  planVmRestores,
+  scratchMarking,
+  scratchVmid,
+  type PlannedVmRestore,
+  type VmBackupRef,
+} from "./vm-plan.ts";
 import { runProbe } from "./vm-probes.ts";
 
 export interface VmDrillEnv {
@@ -79,14 +90,26 @@ export interface VmDrillResult {
 export const rtoOfVm = (p: VmPhases) => p.restoreSec + p.startSec + p.agentSec + p.probesSec;
 const secondsSince = (t0: number) => (performance.now() - t0) / 1000;
 /** Config as compared before/after (the digest is derived from it). */
-const comparable = (c: Record<string, unknown>) => JSON.stringify(Object.fromEntries(Object.entries(c).filter(([k]) => k !== "digest").sort(([a], [b]) => a.localeCompare(b))));
+const comparable = (c: Record<string, unknown>) =>
+  JSON.stringify(
+    Object.fromEntries(
+      Object.entries(c)
+        .filter(([k]) => k !== "digest")
+        .sort(([a], [b]) => a.localeCompare(b)),
+    ),
+  );
 
 /**
  * Stop and destroy every drill copy on the node within the range (of one run, or
  * of any run: the leftovers of crashed drills). Only VMs carrying the drill tag
  * AND the marker are touched. Returns "endpoint/vmid (name)" per removed copy.
  */
-export async function removeDrillCopies(api: PveApi, node: string, range: { min: number; max: number }, run?: string): Promise<string[]> {
+export async function removeDrillCopies(
+  api: PveApi,
+  node: string,
+  range: { min: number; max: number },
+  run?: string,
+): Promise<string[]> {
   const removed: string[] = [];
   for (const v of await listVms(api)) {
     if (v.node !== node || v.vmid < range.min || v.vmid > range.max || isTemplate(v)) continue;
@@ -114,11 +137,20 @@ export async function removeCopyAt(api: PveApi, node: string, vmid: number, run?
 
 async function destroyCopy(api: PveApi, node: string, vmid: number): Promise<void> {
   const status = await api.get("/nodes/{node}/qemu/{vmid}/status/current", { node, vmid });
-  if (status.status === "running") await api.wait(await api.post("/nodes/{node}/qemu/{vmid}/status/stop", { node, vmid }), `stop drill copy ${vmid}`);
-  await api.wait(await api.delete("/nodes/{node}/qemu/{vmid}", { node, vmid, purge: true }), `destroy drill copy ${vmid}`);
+  if (status.status === "running")
+    await api.wait(await api.post("/nodes/{node}/qemu/{vmid}/status/stop", { node, vmid }), `stop drill copy ${vmid}`);
+  await api.wait(
+    await api.delete("/nodes/{node}/qemu/{vmid}", { node, vmid, purge: true }),
+    `destroy drill copy ${vmid}`,
+  );
 }
 
-export async function drillVmTarget(env: VmDrillEnv, def: VmDrillDef, run: string, older: { due: boolean; forced: boolean; seed: number }): Promise<VmDrillResult> {
+export async function drillVmTarget(
+  env: VmDrillEnv,
+  def: VmDrillDef,
+  run: string,
+  older: { due: boolean; forced: boolean; seed: number },
+): Promise<VmDrillResult> {
   const t = def.target;
   const problems: string[] = [];
   const restores: VmRestoreOutcome[] = [];
@@ -126,21 +158,37 @@ export async function drillVmTarget(env: VmDrillEnv, def: VmDrillDef, run: strin
   for (const vm of def.vms) {
     try {
       const api = await env.api(def.endpoint);
-      const prod = (await listVms(api, { current: true })).find((v) => v.name === vm.name && v.node === def.node && !isTemplate(v));
+      const prod = (await listVms(api, { current: true })).find(
+        (v) => v.name === vm.name && v.node === def.node && !isTemplate(v),
+      );
       if (!prod) {
-        problems.push(`${t.name}: VM ${vm.name} does not exist on ${def.endpoint}/${def.node}: nothing to drill (run lab apply)`);
+        problems.push(
+          `${t.name}: VM ${vm.name} does not exist on ${def.endpoint}/${def.node}: nothing to drill (run lab apply)`,
+        );
         continue;
       }
       const before = await api.get("/nodes/{node}/qemu/{vmid}/config", { node: def.node, vmid: prod.vmid });
-      const listed = await api.get("/nodes/{node}/storage/{storage}/content", { node: def.node, storage: t.storage, content: "backup", vmid: prod.vmid });
-      const backups: VmBackupRef[] = listed.flatMap((b) => (b.vmid === prod.vmid && b.ctime !== undefined ? [{ volid: b.volid, ctime: b.ctime }] : []));
+      const listed = await api.get("/nodes/{node}/storage/{storage}/content", {
+        node: def.node,
+        storage: t.storage,
+        content: "backup",
+        vmid: prod.vmid,
+      });
+      const backups: VmBackupRef[] = listed.flatMap((b) =>
+        b.vmid === prod.vmid && b.ctime !== undefined ? [{ volid: b.volid, ctime: b.ctime }] : [],
+      );
       const planned = planVmRestores(backups, older.due, older.seed);
-      if (!planned.length) problems.push(`${t.name}: VM ${vm.name} (${prod.vmid}) has no backup in ${t.storage} to restore: run \`lab backup --run\``);
+      if (!planned.length)
+        problems.push(
+          `${t.name}: VM ${vm.name} (${prod.vmid}) has no backup in ${t.storage} to restore: run \`lab backup --run\``,
+        );
       for (const p of planned) restores.push(await oneVmRestore(env, api, def, vm, prod.vmid, before, p, run));
       const after = await api.get("/nodes/{node}/qemu/{vmid}/config", { node: def.node, vmid: prod.vmid });
       if (comparable(after) !== comparable(before)) {
         changed.push(vm.name);
-        problems.push(`${t.name}: production VM ${vm.name} (${prod.vmid})'s config changed during the drill: a drill must never touch production`);
+        problems.push(
+          `${t.name}: production VM ${vm.name} (${prod.vmid})'s config changed during the drill: a drill must never touch production`,
+        );
       }
     } catch (e) {
       if (e instanceof Interrupted || env.signal.aborted) throw e instanceof Interrupted ? e : new Interrupted();
@@ -150,40 +198,81 @@ export async function drillVmTarget(env: VmDrillEnv, def: VmDrillDef, run: strin
   problems.push(...restores.flatMap((r) => r.problems.map((x) => `${t.name}: ${r.vm} (${r.which} backup): ${x}`)));
   const newest = restores.filter((r) => r.which === "newest" && r.rpoSec !== undefined);
   const rpoSec = newest.length ? Math.max(...newest.map((r) => r.rpoSec!)) : undefined;
-  if (rpoSec !== undefined && rpoSec > t.rpoSec) problems.push(`${t.name}: RPO ${formatDuration(rpoSec)} exceeds the policy's ${formatDuration(t.rpoSec)}: the newest backup restored is that old (check the backup job's schedule)`);
+  if (rpoSec !== undefined && rpoSec > t.rpoSec)
+    problems.push(
+      `${t.name}: RPO ${formatDuration(rpoSec)} exceeds the policy's ${formatDuration(t.rpoSec)}: the newest backup restored is that old (check the backup job's schedule)`,
+    );
   const rtos = restores.map((r) => r.rtoSec).filter((x) => x !== undefined);
   const rtoSec = rtos.length && rtos.length === restores.length ? Math.max(...rtos) : undefined;
   if (rtoSec !== undefined) problems.push(...rtoFindings(rtoSec, t.rtoSec).map((x) => `${t.name}: ${x}`));
   if (!restores.length && !problems.length) problems.push(`${t.name}: nothing was restored`);
   return {
-    target: t.name, kind: "vm", endpoint: def.endpoint, ok: problems.length === 0,
-    ...(rpoSec !== undefined ? { rpoSec } : {}), rpoPolicySec: t.rpoSec, ...(rtoSec !== undefined ? { rtoSec } : {}), rtoPolicySec: t.rtoSec,
+    target: t.name,
+    kind: "vm",
+    endpoint: def.endpoint,
+    ok: problems.length === 0,
+    ...(rpoSec !== undefined ? { rpoSec } : {}),
+    rpoPolicySec: t.rpoSec,
+    ...(rtoSec !== undefined ? { rtoSec } : {}),
+    rtoPolicySec: t.rtoSec,
     older: { restored: restores.some((r) => r.which === "older"), forced: older.forced, seed: older.seed },
-    restores, productionChanged: changed, problems,
+    restores,
+    productionChanged: changed,
+    problems,
   };
 }
 
-async function oneVmRestore(env: VmDrillEnv, api: PveApi, def: VmDrillDef, vm: VmDrillVm, vmid: number, prodConfig: Record<string, unknown>, p: PlannedVmRestore, run: string): Promise<VmRestoreOutcome> {
+async function oneVmRestore(
+  env: VmDrillEnv,
+  api: PveApi,
+  def: VmDrillDef,
+  vm: VmDrillVm,
+  vmid: number,
+  prodConfig: Record<string, unknown>,
+  p: PlannedVmRestore,
+  run: string,
+): Promise<VmRestoreOutcome> {
   const { node } = def;
   const startedAt = env.now();
   const base = {
-    vm: vm.name, vmid, which: p.which, backup: p.backup.volid, backupAt: new Date(p.backup.ctime * 1000).toISOString(), vlan: def.vlan.name,
+    vm: vm.name,
+    vmid,
+    which: p.which,
+    backup: p.backup.volid,
+    backupAt: new Date(p.backup.ctime * 1000).toISOString(),
+    vlan: def.vlan.name,
     ...(p.seed !== undefined ? { seed: p.seed, candidates: p.candidates! } : {}),
     ...(p.which === "newest" ? { rpoSec: Math.max(0, startedAt.getTime() / 1000 - p.backup.ctime) } : {}),
   };
   const used = new Set((await listVms(api)).map((v) => v.vmid));
   const scratch = scratchVmid(def.vmidRange, used);
-  if (scratch === undefined) return { ...base, checks: [], ok: false, problems: [`no free VMID in ${def.vmidRange.min}-${def.vmidRange.max} for the scratch copy`] };
+  if (scratch === undefined)
+    return {
+      ...base,
+      checks: [],
+      ok: false,
+      problems: [`no free VMID in ${def.vmidRange.min}-${def.vmidRange.max} for the scratch copy`],
+    };
   let guest: Transport | undefined;
   /** Tasks started for the copy: waited for (with the cleanup client) before it is removed, so an interrupt mid-restore leaves nothing. */
   const tasks: unknown[] = [];
   try {
-    env.progress(`${def.target.name}: restoring ${p.backup.volid} (${p.which}) of ${vm.name} to scratch VM ${scratch} on VLAN ${def.vlan.name} (${def.vlan.tag})`);
+    env.progress(
+      `${def.target.name}: restoring ${p.backup.volid} (${p.which}) of ${vm.name} to scratch VM ${scratch} on VLAN ${def.vlan.name} (${def.vlan.tag})`,
+    );
     const t0 = performance.now();
     const mark = scratchMarking({ run, target: def.target.name, vm: vm.name, volid: p.backup.volid });
     // Calls that create something go through the client an interrupt does not abort: their task is always known, so waited for and undone.
     const keep = await env.cleanupApi(def.endpoint);
-    const upid = await keep.post("/nodes/{node}/qemu", { node, vmid: scratch, archive: p.backup.volid, storage: def.storage, unique: true, ...mark, ...nicsOnVlan(prodConfig, def.vlan.tag) });
+    const upid = await keep.post("/nodes/{node}/qemu", {
+      node,
+      vmid: scratch,
+      archive: p.backup.volid,
+      storage: def.storage,
+      unique: true,
+      ...mark,
+      ...nicsOnVlan(prodConfig, def.vlan.tag),
+    });
     tasks.push(upid);
     await abortable(env.signal, api.wait(upid, `restore of ${p.backup.volid} to ${scratch}`));
     await onDrillVlan(api, node, scratch, def.vlan.tag, prodConfig);
@@ -196,21 +285,36 @@ async function oneVmRestore(env: VmDrillEnv, api: PveApi, def: VmDrillDef, vm: V
     const startSec = secondsSince(t1);
 
     const t2 = performance.now();
-    const address = await waitFor(env, `the guest agent of scratch VM ${scratch} reporting an address`, def.agentTimeoutSec * 1000,
-      () => agentIpv4(api, node, scratch).catch(() => undefined), 1000);
+    const address = await waitFor(
+      env,
+      `the guest agent of scratch VM ${scratch} reporting an address`,
+      def.agentTimeoutSec * 1000,
+      () => agentIpv4(api, node, scratch).catch(() => undefined),
+      1000,
+    );
     const agentSec = secondsSince(t2);
 
     const t3 = performance.now();
     const checks: CheckResult[] = [];
     const login = vm.login;
     const probeEnv = {
-      signal: env.signal, address,
+      signal: env.signal,
+      address,
       guest: async () => (guest ??= await env.openGuest(api, node, scratch, address, login!)),
     };
     for (const probe of vm.probes) checks.push(await runProbe(probeEnv, probe));
     const phases = { restoreSec, startSec, agentSec, probesSec: secondsSince(t3) };
     const problems = checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
-    return { ...base, scratchVmid: scratch, address, phases, rtoSec: rtoOfVm(phases), checks, ok: problems.length === 0, problems };
+    return {
+      ...base,
+      scratchVmid: scratch,
+      address,
+      phases,
+      rtoSec: rtoOfVm(phases),
+      checks,
+      ok: problems.length === 0,
+      problems,
+    };
   } catch (e) {
     if (e instanceof Interrupted || env.signal.aborted) throw e instanceof Interrupted ? e : new Interrupted();
     return { ...base, scratchVmid: scratch, checks: [], ok: false, problems: [errorMessage(e)] };
@@ -220,22 +324,39 @@ async function oneVmRestore(env: VmDrillEnv, api: PveApi, def: VmDrillDef, vm: V
       const cleanup = await env.cleanupApi(def.endpoint);
       for (const upid of tasks) await cleanup.wait(upid, `task of scratch VM ${scratch}`).catch(() => undefined);
       await removeCopyAt(cleanup, node, scratch, run);
-    })().catch((e: unknown) => env.progress(`${def.target.name}: could not remove scratch VM ${scratch} (the next drill removes it): ${errorMessage(e)}`));
+    })().catch((e: unknown) =>
+      env.progress(
+        `${def.target.name}: could not remove scratch VM ${scratch} (the next drill removes it): ${errorMessage(e)}`,
+      ),
+    );
   }
 }
 
 /** Every NIC of the copy on the drill VLAN with a MAC production does not use; one the backup alone had is moved too. Before the copy ever starts. */
-async function onDrillVlan(api: PveApi, node: string, vmid: number, tag: number, prodConfig: Record<string, unknown>): Promise<void> {
+async function onDrillVlan(
+  api: PveApi,
+  node: string,
+  vmid: number,
+  tag: number,
+  prodConfig: Record<string, unknown>,
+): Promise<void> {
   let cfg = await api.get("/nodes/{node}/qemu/{vmid}/config", { node, vmid });
   const off = nicsOffVlan(cfg, tag);
   if (off.length) {
     const moves = nicsOnVlan(Object.fromEntries(off.map((k) => [k, (cfg as Record<string, unknown>)[k]])), tag);
-    await api.wait(await api.post("/nodes/{node}/qemu/{vmid}/config", { node, vmid, ...moves }), `moving ${off.join(", ")} of ${vmid} to VLAN ${tag}`);
+    await api.wait(
+      await api.post("/nodes/{node}/qemu/{vmid}/config", { node, vmid, ...moves }),
+      `moving ${off.join(", ")} of ${vmid} to VLAN ${tag}`,
+    );
     cfg = await api.get("/nodes/{node}/qemu/{vmid}/config", { node, vmid });
   }
   const still = nicsOffVlan(cfg, tag);
-  if (still.length) throw new DrillError(`scratch VM ${vmid}: ${still.join(", ")} not on the drill VLAN ${tag}; the copy was not started`);
+  if (still.length)
+    throw new DrillError(
+      `scratch VM ${vmid}: ${still.join(", ")} not on the drill VLAN ${tag}; the copy was not started`,
+    );
   const prodMacs = new Set(macsOf(prodConfig));
   const shared = macsOf(cfg).filter((m) => prodMacs.has(m));
-  if (shared.length) throw new DrillError(`scratch VM ${vmid} has production's MAC ${shared.join(", ")}; the copy was not started`);
+  if (shared.length)
+    throw new DrillError(`scratch VM ${vmid} has production's MAC ${shared.join(", ")}; the copy was not started`);
 }

@@ -11,7 +11,14 @@ import { pinGuestKey } from "../proxmox/resources/guest.ts";
 import { SshTransport } from "../transport/ssh.ts";
 import type { Transport } from "../transport/types.ts";
 
-export async function openDrillGuest(dir: string, api: PveApi, node: string, vmid: number, address: string, login: ConnectionInfo): Promise<Transport> {
+export async function openDrillGuest(
+  dir: string,
+  api: PveApi,
+  node: string,
+  vmid: number,
+  address: string,
+  login: ConnectionInfo,
+): Promise<Transport> {
   const pins = await mkdtemp(join(dir, `known-hosts-${vmid}-`));
   const { vm: _vm, ...rest } = login;
   const connection: ConnectionInfo = { ...rest, address, knownHosts: join(pins, "known_hosts") };

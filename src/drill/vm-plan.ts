@@ -72,7 +72,11 @@ export function scratchVmid(range: { min: number; max: number }, used: ReadonlyS
 }
 
 /** The marking of a scratch copy: its name, tag and the description marker naming the run. */
-export function scratchMarking(o: { run: string; target: string; vm: string; volid: string }): { name: string; tags: string; description: string } {
+export function scratchMarking(o: { run: string; target: string; vm: string; volid: string }): {
+  name: string;
+  tags: string;
+  description: string;
+} {
   return {
     name: `${DRILL_TAG}-${o.vm}`.slice(0, 63).replace(/-+$/, ""),
     tags: DRILL_TAG,
@@ -99,7 +103,11 @@ export function nicsOnVlan(config: Readonly<Record<string, unknown>>, tag: numbe
     if (!NIC.test(key) || typeof value !== "string") continue;
     const parts = parsePropString(value, "model");
     const model = NIC_MODELS.find((m) => m in parts) ?? parts.model ?? "virtio";
-    const rest = Object.fromEntries(Object.entries(parts).filter(([k]) => k !== "model" && k !== "macaddr" && !NIC_MODELS.includes(k) && k !== "tag" && k !== "trunks"));
+    const rest = Object.fromEntries(
+      Object.entries(parts).filter(
+        ([k]) => k !== "model" && k !== "macaddr" && !NIC_MODELS.includes(k) && k !== "tag" && k !== "trunks",
+      ),
+    );
     out[key] = formatPropString({ model, ...rest, tag: String(tag) }, "model");
   }
   return out;
@@ -107,7 +115,10 @@ export function nicsOnVlan(config: Readonly<Record<string, unknown>>, tag: numbe
 
 /** NICs of a config that are not on VLAN `tag` (must be none before a copy starts). */
 export const nicsOffVlan = (config: Readonly<Record<string, unknown>>, tag: number): string[] =>
-  Object.entries(config).filter(([k, v]) => NIC.test(k) && typeof v === "string" && parsePropString(v).tag !== String(tag)).map(([k]) => k).sort();
+  Object.entries(config)
+    .filter(([k, v]) => NIC.test(k) && typeof v === "string" && parsePropString(v).tag !== String(tag))
+    .map(([k]) => k)
+    .sort();
 
 /** The MAC of every NIC of a config. */
 export const macsOf = (config: Readonly<Record<string, unknown>>): string[] =>

@@ -29,23 +29,29 @@ async function sshAttempt(env: ProbeEnv, p: Extract<VmProbe, { ssh: string }>): 
   const r = await (await env.guest()).exec(p.ssh, { timeoutMs: 60_000 });
   const out = r.stdout.replace(/\n$/, "");
   if (r.code !== 0) return { ok: false, detail: `exit ${r.code}: ${lastLines(r.stderr || r.stdout) || "no output"}` };
-  if (p.expect !== undefined && out !== p.expect) return { ok: false, detail: `printed ${JSON.stringify(lastLines(out, 5))}, expected ${JSON.stringify(p.expect)}` };
+  if (p.expect !== undefined && out !== p.expect)
+    return { ok: false, detail: `printed ${JSON.stringify(lastLines(out, 5))}, expected ${JSON.stringify(p.expect)}` };
   return { ok: true, detail: p.expect !== undefined ? `printed ${JSON.stringify(out)}` : "exit 0" };
 }
 
 async function httpAttempt(env: ProbeEnv, p: Extract<VmProbe, { http: string }>): Promise<Attempt> {
   const url = p.http.replaceAll("{address}", env.address);
   const want = p.status ?? 200;
-  const res = await fetch(url, { redirect: "manual", signal: AbortSignal.any([env.signal, AbortSignal.timeout(HTTP_TIMEOUT_MS)]) });
+  const res = await fetch(url, {
+    redirect: "manual",
+    signal: AbortSignal.any([env.signal, AbortSignal.timeout(HTTP_TIMEOUT_MS)]),
+  });
   const body = await res.text();
   if (res.status !== want) return { ok: false, detail: `${url}: HTTP ${res.status}, expected ${want}` };
-  if (p.expect !== undefined && !body.includes(p.expect)) return { ok: false, detail: `${url}: HTTP ${res.status} but the body lacks ${JSON.stringify(p.expect)}` };
+  if (p.expect !== undefined && !body.includes(p.expect))
+    return { ok: false, detail: `${url}: HTTP ${res.status} but the body lacks ${JSON.stringify(p.expect)}` };
   return { ok: true, detail: `${url}: HTTP ${res.status}` };
 }
 
 async function composeAttempt(env: ProbeEnv, p: Extract<VmProbe, { compose: string }>): Promise<Attempt> {
   const r = await (await env.guest()).exec(containersCommand(p.compose), { timeoutMs: 60_000 });
-  if (r.code !== 0) return { ok: false, detail: `the Docker engine did not answer (exit ${r.code}): ${lastLines(r.stderr)}` };
+  if (r.code !== 0)
+    return { ok: false, detail: `the Docker engine did not answer (exit ${r.code}): ${lastLines(r.stderr)}` };
   const all = parseContainers(r.stdout);
   const services = p.services ?? [...new Set(all.map((c) => c.service))];
   if (!services.length) return { ok: false, detail: `no containers of Compose project ${p.compose}` };
@@ -58,13 +64,16 @@ async function composeAttempt(env: ProbeEnv, p: Extract<VmProbe, { compose: stri
       if (!s.ready) bad.push(`${svc}: ${s.what}`);
     }
   }
-  return bad.length ? { ok: false, detail: bad.join("; ") } : { ok: true, detail: `${services.length} service(s) healthy or running` };
+  return bad.length
+    ? { ok: false, detail: bad.join("; ") }
+    : { ok: true, detail: `${services.length} service(s) healthy or running` };
 }
 
 const attempt = (env: ProbeEnv, p: VmProbe): Promise<Attempt> =>
   "ssh" in p ? sshAttempt(env, p) : "http" in p ? httpAttempt(env, p) : composeAttempt(env, p);
 
-export const probeKind = (p: VmProbe): "ssh" | "http" | "compose" => ("ssh" in p ? "ssh" : "http" in p ? "http" : "compose");
+export const probeKind = (p: VmProbe): "ssh" | "http" | "compose" =>
+  "ssh" in p ? "ssh" : "http" in p ? "http" : "compose";
 
 /** Run one probe until it passes or its timeout ends; the last attempt's result. An interrupt propagates. */
 export async function runProbe(env: ProbeEnv, p: VmProbe): Promise<CheckResult> {

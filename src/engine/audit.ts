@@ -41,7 +41,8 @@ export interface AuditRecord {
 }
 
 /** What the caller supplies; time, user and host default to now and this machine. */
-export type AuditEntry = Omit<AuditRecord, "time" | "user" | "host"> & Partial<Pick<AuditRecord, "time" | "user" | "host">>;
+export type AuditEntry = Omit<AuditRecord, "time" | "user" | "host"> &
+  Partial<Pick<AuditRecord, "time" | "user" | "host">>;
 
 export interface AuditOptions {
   /** Project root; the log is `<root>/.lab/audit.jsonl` unless `file` is given. */
@@ -86,7 +87,10 @@ export function appendAuditSync(entry: AuditEntry, opts: AuditOptions): AuditRec
 
 function prepareLine(entry: AuditEntry, opts: AuditOptions): { record: AuditRecord; line: string; file: string } {
   const redactor = opts.redactor ?? Redactor.global;
-  const record = redactDeep({ time: new Date().toISOString(), user: currentUser(), host: hostname(), ...entry }, redactor);
+  const record = redactDeep(
+    { time: new Date().toISOString(), user: currentUser(), host: hostname(), ...entry },
+    redactor,
+  );
   return { record, line: `${redactor.redact(JSON.stringify(record))}\n`, file: auditFile(opts) };
 }
 

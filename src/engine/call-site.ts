@@ -3,7 +3,11 @@
 import { fileURLToPath } from "node:url";
 import { isLabCode } from "./lab-code.ts";
 
-export interface Position { file: string; line: number; col: number }
+export interface Position {
+  file: string;
+  line: number;
+  col: number;
+}
 
 /** The first stack frame outside lab's own src/ and node_modules: the line in a playbook or role that called. */
 export function callSite(): Position | undefined {

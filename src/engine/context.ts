@@ -57,7 +57,12 @@ export class RunContext implements ServiceCtx {
   readonly #services = new Map<string, Promise<unknown>>();
   #lock: Lock | undefined;
 
-  private constructor(opts: RunContextOptions, readonly inventory: Inventory, readonly backups: BackupPolicy, secret: (name: string) => Secret) {
+  private constructor(
+    opts: RunContextOptions,
+    readonly inventory: Inventory,
+    readonly backups: BackupPolicy,
+    secret: (name: string) => Secret,
+  ) {
     this.#opts = opts;
     this.root = opts.root;
     this.signal = opts.signal;
@@ -68,10 +73,23 @@ export class RunContext implements ServiceCtx {
 
   /** Load and validate the inventory and open the secrets; nothing is contacted. */
   static async open(opts: RunContextOptions): Promise<RunContext> {
-    const inv = await loadInventory({ path: opts.inventory, root: opts.root, ...(opts.extraVars ? { extraVars: opts.extraVars } : {}), missingKeyFiles: opts.standIns ? "stand-in" : "error" });
+    const inv = await loadInventory({
+      path: opts.inventory,
+      root: opts.root,
+      ...(opts.extraVars ? { extraVars: opts.extraVars } : {}),
+      missingKeyFiles: opts.standIns ? "stand-in" : "error",
+    });
     // Decrypted up front (role expansion is synchronous); a missing key only matters if a role asks for a secret.
-    const store = opts.standIns ? undefined
-      : await loadSecrets({ root: opts.root, missingOk: true, ...(process.env.LAB_SECRETS_FILE ? { file: process.env.LAB_SECRETS_FILE } : {}) }).then((s) => ({ s }), (e: unknown) => ({ e }));
+    const store = opts.standIns
+      ? undefined
+      : await loadSecrets({
+          root: opts.root,
+          missingOk: true,
+          ...(process.env.LAB_SECRETS_FILE ? { file: process.env.LAB_SECRETS_FILE } : {}),
+        }).then(
+          (s) => ({ s }),
+          (e: unknown) => ({ e }),
+        );
     const secret = (name: string): Secret => {
       if (!store) return new Secret(name, `lab-check-stand-in:${name}`);
       if ("e" in store) throw store.e;
@@ -93,7 +111,15 @@ export class RunContext implements ServiceCtx {
 
   /** What roles get when they are expanded. */
   tools(): RoleTools {
-    return { template: this.template, root: this.root, secret: (n) => this.secret(n), lab: this.lab, backups: this.backups, vmKeys: (vm) => this.inventory.vmKeys(vm), hosts: this.inventory.hosts };
+    return {
+      template: this.template,
+      root: this.root,
+      secret: (n) => this.secret(n),
+      lab: this.lab,
+      backups: this.backups,
+      vmKeys: (vm) => this.inventory.vmKeys(vm),
+      hosts: this.inventory.hosts,
+    };
   }
 
   /** Hosts of a pattern (`web:db`, `all:!db1`, globs), in inventory order. */
@@ -108,13 +134,20 @@ export class RunContext implements ServiceCtx {
     let t = this.#transports.get(name);
     if (!t) {
       const guests = this.#opts.guests;
-      t = this.#opts.transportFor?.(host) ?? openTransport(host, guests ? () => guests(this, this.host(name), host) : undefined);
+      t =
+        this.#opts.transportFor?.(host) ??
+        openTransport(host, guests ? () => guests(this, this.host(name), host) : undefined);
       this.#transports.set(name, t);
     }
     let f = this.#facts.get(name);
     if (!f) this.#facts.set(name, (f = new BatchedFacts(t)));
     return {
-      host, transport: t, facts: f, log: this.log, project: { root: this.root }, signal: this.signal,
+      host,
+      transport: t,
+      facts: f,
+      log: this.log,
+      project: { root: this.root },
+      signal: this.signal,
       service: (key, make) => this.service(key, make),
     };
   }
@@ -140,8 +173,11 @@ export class RunContext implements ServiceCtx {
   async lock(command: string, opts: Omit<LockOptions, "root" | "command" | "signal"> = {}): Promise<void> {
     if (this.#lock) return;
     this.#lock = await acquireLock({
-      root: this.root, command, signal: this.signal,
-      onWait: (h) => this.log.warn(`waiting for the lab lock held by pid ${h.pid} on ${h.host} since ${h.startedAt} (${h.command})`),
+      root: this.root,
+      command,
+      signal: this.signal,
+      onWait: (h) =>
+        this.log.warn(`waiting for the lab lock held by pid ${h.pid} on ${h.host} since ${h.startedAt} (${h.command})`),
       onStale: (h) => this.log.warn(`took over a stale lab lock of dead pid ${h.pid} (${h.command})`),
       ...opts,
     });
@@ -158,7 +194,11 @@ export class RunContext implements ServiceCtx {
     this.#transports.clear();
     await Promise.all(transports.map((t) => t.close().catch(() => undefined)));
     // Run-wide services (API clients) hold sockets: close those that can be closed.
-    for (const s of this.#services.values()) void s.then((v) => (v as { close?: () => void } | undefined)?.close?.(), () => undefined);
+    for (const s of this.#services.values())
+      void s.then(
+        (v) => (v as { close?: () => void } | undefined)?.close?.(),
+        () => undefined,
+      );
     this.#services.clear();
     await this.#lock?.release();
     this.#lock = undefined;

@@ -74,8 +74,14 @@ export async function readLock(file: string): Promise<LockHolder | undefined> {
 export async function acquireLock(opts: LockOptions): Promise<Lock> {
   const file = opts.file ?? lockFile(opts.root);
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const me: LockHolder = { pid: process.pid, host: hostname(), user: currentUser(), command: redact(opts.command), startedAt: new Date().toISOString(),
-    ...(opts.hosts?.length ? { hosts: [...opts.hosts] } : {}) };
+  const me: LockHolder = {
+    pid: process.pid,
+    host: hostname(),
+    user: currentUser(),
+    command: redact(opts.command),
+    startedAt: new Date().toISOString(),
+    ...(opts.hosts?.length ? { hosts: [...opts.hosts] } : {}),
+  };
   const timeoutSec = opts.timeoutSec ?? 0;
   const deadline = Date.now() + timeoutSec * 1000;
   const pollMs = opts.pollMs ?? 500;
@@ -88,7 +94,12 @@ export async function acquireLock(opts: LockOptions): Promise<Lock> {
     if ("corrupt" in found) {
       // Being written right now (O_EXCL creates it empty first), or left half-written long ago.
       if (found.ageMs > 5000) {
-        throw new LabError(`lock file ${file} is unreadable`, ExitCode.locked, { file }, `if no lab run is active, delete ${file}`);
+        throw new LabError(
+          `lock file ${file} is unreadable`,
+          ExitCode.locked,
+          { file },
+          `if no lab run is active, delete ${file}`,
+        );
       }
     } else if (isStale(found.holder)) {
       await opts.beforeTakeOver?.(found.holder);
@@ -133,9 +144,19 @@ async function inspectLock(file: string): Promise<Found> {
   try {
     const text = await readFile(file, "utf8");
     const h = JSON.parse(text) as Partial<LockHolder>;
-    if (typeof h.pid !== "number" || typeof h.host !== "string" || typeof h.startedAt !== "string") throw new Error("bad lock");
+    if (typeof h.pid !== "number" || typeof h.host !== "string" || typeof h.startedAt !== "string")
+      throw new Error("bad lock");
     const hosts = Array.isArray(h.hosts) ? h.hosts.map(String) : undefined;
-    return { holder: { pid: h.pid, host: h.host, user: String(h.user), command: String(h.command), startedAt: h.startedAt, ...(hosts ? { hosts } : {}) } };
+    return {
+      holder: {
+        pid: h.pid,
+        host: h.host,
+        user: String(h.user),
+        command: String(h.command),
+        startedAt: h.startedAt,
+        ...(hosts ? { hosts } : {}),
+      },
+    };
   } catch {
     // Gone (released): no lock. Anything still there is unreadable, a dangling symlink too
     // (it reads as ENOENT, but O_EXCL cannot create over it: retrying at once would spin forever).
@@ -144,7 +165,8 @@ async function inspectLock(file: string): Promise<Found> {
   }
 }
 
-const same = (a: LockHolder, b: LockHolder): boolean => a.pid === b.pid && a.host === b.host && a.startedAt === b.startedAt;
+const same = (a: LockHolder, b: LockHolder): boolean =>
+  a.pid === b.pid && a.host === b.host && a.startedAt === b.startedAt;
 
 /**
  * Remove a stale lock under a short-lived guard file: without it, two runs that both
@@ -158,7 +180,10 @@ async function takeOver(file: string, stale: LockHolder): Promise<boolean> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
     // A guard older than 10 s belongs to a run that died mid-takeover.
-    const age = await stat(guard).then((s) => Date.now() - s.mtimeMs, () => 0);
+    const age = await stat(guard).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0,
+    );
     if (age > 10_000) await unlink(guard).catch(() => undefined);
     return false;
   }
@@ -206,8 +231,10 @@ function hold(file: string, me: LockHolder): Lock {
 /** What to tell the user after taking over a dead run's lock: lab died, but what it started on hosts may not have. */
 export function staleWarning(h: LockHolder): string {
   const where = h.hosts?.length ? `on ${h.hosts.join(", ")}` : "on the hosts it targeted";
-  return `took over a stale lab lock of dead pid ${h.pid} (${h.command}, started ${h.startedAt}): ` +
-    `its remote commands may still be running ${where}; check them before trusting this run's results`;
+  return (
+    `took over a stale lab lock of dead pid ${h.pid} (${h.command}, started ${h.startedAt}): ` +
+    `its remote commands may still be running ${where}; check them before trusting this run's results`
+  );
 }
 
 function lockedError(file: string, h: LockHolder, waitedSec: number): LabError {
@@ -215,6 +242,13 @@ function lockedError(file: string, h: LockHolder, waitedSec: number): LabError {
   const who = `"${h.command}" (pid ${h.pid} on ${h.host}, user ${h.user}, started ${h.startedAt}, ${mins} min ago)`;
   const what = waitedSec > 0 ? `still locked after ${waitedSec}s by ${who}` : `another lab run holds the lock: ${who}`;
   const gone =
-    h.host === hostname() ? `if pid ${h.pid} is not lab, delete ${file}` : `if that run is gone (${h.host} crashed), delete ${file}`;
-  return new LabError(what, ExitCode.locked, { file }, `wait for it to finish, or rerun with --lock-timeout <seconds> to wait for it; ${gone}`);
+    h.host === hostname()
+      ? `if pid ${h.pid} is not lab, delete ${file}`
+      : `if that run is gone (${h.host} crashed), delete ${file}`;
+  return new LabError(
+    what,
+    ExitCode.locked,
+    { file },
+    `wait for it to finish, or rerun with --lock-timeout <seconds> to wait for it; ${gone}`,
+  );
 }

@@ -7,12 +7,20 @@ import type { RunResult } from "./runner.ts";
 export function colorDiff(diff: string): string {
   // The caller decided (useColor): styleText must not second-guess it from process.stdout.
   const style = (f: "bold" | "green" | "red" | "cyan", l: string) => styleText(f, l, { validateStream: false });
-  return diff.split("\n").map((l) =>
-    l.startsWith("+++") || l.startsWith("---") ? style("bold", l)
-    : l.startsWith("+") ? style("green", l)
-    : l.startsWith("-") ? style("red", l)
-    : l.startsWith("@@") ? style("cyan", l)
-    : l).join("\n");
+  return diff
+    .split("\n")
+    .map((l) =>
+      l.startsWith("+++") || l.startsWith("---")
+        ? style("bold", l)
+        : l.startsWith("+")
+          ? style("green", l)
+          : l.startsWith("-")
+            ? style("red", l)
+            : l.startsWith("@@")
+              ? style("cyan", l)
+              : l,
+    )
+    .join("\n");
 }
 
 /** `color`: ANSI colours for diffs (a terminal without NO_COLOR or --no-color; see src/cli/color.ts). */
@@ -24,10 +32,19 @@ export function formatChanges(r: RunResult, verbose: boolean, color = false): st
     out.push(`\n${host}:`);
     for (const s of mine) {
       const mark = { changed: r.check ? "~" : "*", ok: "=", failed: "!", unreachable: "!", skipped: "-" }[s.status];
-      if (s.changes.length === 0) out.push(`  ${mark} ${s.id}${s.note ? `: ${s.note}` : s.reason ? `: ${s.reason}` : ""}${s.hint ? `\n      ${s.hint}` : ""}`);
+      if (s.changes.length === 0)
+        out.push(
+          `  ${mark} ${s.id}${s.note ? `: ${s.note}` : s.reason ? `: ${s.reason}` : ""}${s.hint ? `\n      ${s.hint}` : ""}`,
+        );
       for (const c of s.changes) {
         out.push(`  ${mark} ${s.id}: ${c.summary}${c.pending ? " (pending: takes effect after a reboot)" : ""}`);
-        if (c.diff) out.push((color ? colorDiff(c.diff) : c.diff).split("\n").map((l) => `      ${l}`).join("\n"));
+        if (c.diff)
+          out.push(
+            (color ? colorDiff(c.diff) : c.diff)
+              .split("\n")
+              .map((l) => `      ${l}`)
+              .join("\n"),
+          );
       }
       if (s.changes.length && s.reason) out.push(`      ${s.reason}`); // a changed step cut short by an interrupt
     }
@@ -38,21 +55,27 @@ export function formatChanges(r: RunResult, verbose: boolean, color = false): st
 export function formatRecap(r: RunResult): string {
   const width = Math.max(4, ...Object.keys(r.hosts).map((h) => h.length));
   const verb = r.check ? "would change" : "changed";
-  const lines = Object.entries(r.hosts).map(([h, s]) =>
-    `${h.padEnd(width)} : ok=${s.ok} ${verb}=${s.changed} failed=${s.failed} unreachable=${s.unreachable} skipped=${s.skipped}`);
+  const lines = Object.entries(r.hosts).map(
+    ([h, s]) =>
+      `${h.padEnd(width)} : ok=${s.ok} ${verb}=${s.changed} failed=${s.failed} unreachable=${s.unreachable} skipped=${s.skipped}`,
+  );
   const total = Object.values(r.hosts).reduce((n, s) => n + s.changed, 0);
   const head = `\n${r.check ? "PLAN" : "RECAP"} (${r.playbook}, ${(r.durationMs / 1000).toFixed(2)} s)${r.interrupted ? " — INTERRUPTED: steps marked skipped were not run" : ""}`;
   return `${head}\n${lines.join("\n")}\n${r.check ? `${total} change(s) planned; nothing was changed.` : `${total} change(s) made.`}`;
 }
 
 export function jsonReport(r: RunResult): string {
-  return JSON.stringify({
-    playbook: r.playbook,
-    mode: r.check ? "plan" : "apply",
-    exitCode: r.exitCode,
-    interrupted: r.interrupted,
-    durationMs: Math.round(r.durationMs),
-    hosts: r.hosts,
-    steps: r.results.map((s) => ({ ...s, durationMs: Math.round(s.durationMs) })),
-  }, null, 2);
+  return JSON.stringify(
+    {
+      playbook: r.playbook,
+      mode: r.check ? "plan" : "apply",
+      exitCode: r.exitCode,
+      interrupted: r.interrupted,
+      durationMs: Math.round(r.durationMs),
+      hosts: r.hosts,
+      steps: r.results.map((s) => ({ ...s, durationMs: Math.round(s.durationMs) })),
+    },
+    null,
+    2,
+  );
 }

@@ -56,12 +56,19 @@ export interface RoleDefinition<S extends TSchema> {
 }
 
 /** A role: call it with vars to use it in a play; `roleName` and `varsSchema` describe it (docs/reference/roles.md). */
-export type Role<V> = ((vars: V, options?: { tags?: string[] }) => RoleUse) & { readonly roleName: string; readonly varsSchema: TSchema };
+export type Role<V> = ((vars: V, options?: { tags?: string[] }) => RoleUse) & {
+  readonly roleName: string;
+  readonly varsSchema: TSchema;
+};
 
 export function defineRole<S extends TSchema>(def: RoleDefinition<S>): Role<Static<S>> {
   // A playbook run without `lab check` (plain JS, an old `schema:` key) reaches here untyped.
   if (typeof def.vars !== "object" || def.vars === null) {
-    throw badInput(`role ${JSON.stringify(def.name)}: no vars schema`, callSite() ?? {}, "declare the role's vars once: defineRole({ name, vars: Type.Object({ ... }), resources })");
+    throw badInput(
+      `role ${JSON.stringify(def.name)}: no vars schema`,
+      callSite() ?? {},
+      "declare the role's vars once: defineRole({ name, vars: Type.Object({ ... }), resources })",
+    );
   }
   const use = (vars: Static<S>, options?: { tags?: string[] }): RoleUse => {
     const at = callSite();
@@ -81,7 +88,8 @@ export function defineRole<S extends TSchema>(def: RoleDefinition<S>): Role<Stat
 }
 
 /** A project's host vars: name -> TypeBox schema (with `default` and `description`). Undeclared vars are an error. */
-export const defineHostVars = <P extends TProperties>(vars: P): TObject<P> => Type.Object(vars, { additionalProperties: false });
+export const defineHostVars = <P extends TProperties>(vars: P): TObject<P> =>
+  Type.Object(vars, { additionalProperties: false });
 
 /** Resources listed directly in a play, without a role. */
 export function inline(resources: Resource[], options?: { tags?: string[]; handlers?: Handler[] }): RoleUse {
@@ -111,7 +119,11 @@ export interface Playbook<V = HostInfo["vars"]> {
   plays: Play<V>[];
 }
 
-export function definePlaybook<S extends TObject>(playbook: { name: string; vars: S; plays: Play<Static<S>>[] }): Playbook;
+export function definePlaybook<S extends TObject>(playbook: {
+  name: string;
+  vars: S;
+  plays: Play<Static<S>>[];
+}): Playbook;
 export function definePlaybook(playbook: Playbook): Playbook;
 export function definePlaybook(playbook: Playbook): Playbook {
   return playbook;

@@ -26,7 +26,10 @@ export class PlainReporter implements Reporter {
   async playEnd(): Promise<void> {}
 }
 
-interface Deferred { promise: Promise<void>; resolve(): void }
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+}
 const deferred = (): Deferred => {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
@@ -47,20 +50,26 @@ export class ListrReporter implements Reporter {
       this.#counts.set(h, { changed: 0, ok: 0 });
     }
     const list = new Listr(
-      [{
-        title: `play: ${play}`,
-        task: (_ctx, task) => task.newListr(hosts.map((h) => ({
-          title: h,
-          task: async (_c: unknown, t: { title: string }) => {
-            this.#titles.set(h, (s) => (t.title = s));
-            await this.#done.get(h)!.promise;
-            const c = this.#counts.get(h)!;
-            t.title = `${h}: ${c.changed} changed, ${c.ok} ok`;
-            const err = this.#failed.get(h);
-            if (err) throw new Error(`${h}: ${err}`);
-          },
-        })), { concurrent: true, exitOnError: false }),
-      }],
+      [
+        {
+          title: `play: ${play}`,
+          task: (_ctx, task) =>
+            task.newListr(
+              hosts.map((h) => ({
+                title: h,
+                task: async (_c: unknown, t: { title: string }) => {
+                  this.#titles.set(h, (s) => (t.title = s));
+                  await this.#done.get(h)!.promise;
+                  const c = this.#counts.get(h)!;
+                  t.title = `${h}: ${c.changed} changed, ${c.ok} ok`;
+                  const err = this.#failed.get(h);
+                  if (err) throw new Error(`${h}: ${err}`);
+                },
+              })),
+              { concurrent: true, exitOnError: false },
+            ),
+        },
+      ],
       { concurrent: false, exitOnError: false, rendererOptions: { collapseSubtasks: false, collapseErrors: false } },
     );
     this.#listr = list.run().catch(() => undefined);
@@ -72,7 +81,8 @@ export class ListrReporter implements Reporter {
     const c = this.#counts.get(r.host);
     if (c && r.status === "changed") c.changed++;
     if (c && r.status === "ok") c.ok++;
-    if ((r.status === "failed" || r.status === "unreachable") && !this.#failed.has(r.host)) this.#failed.set(r.host, `${r.status}: ${r.id}: ${r.reason ?? ""}`);
+    if ((r.status === "failed" || r.status === "unreachable") && !this.#failed.has(r.host))
+      this.#failed.set(r.host, `${r.status}: ${r.id}: ${r.reason ?? ""}`);
   }
   async playEnd(): Promise<void> {
     for (const d of this.#done.values()) d.resolve();

@@ -36,7 +36,21 @@ export interface HostSummary {
 export function summarize(results: StepResult[], host: string, interrupted: boolean, roundTrips: number): HostSummary {
   const mine = results.filter((r) => r.host === host);
   const count = (s: StepStatus) => mine.filter((r) => r.status === s).length;
-  const s = { ok: count("ok"), changed: count("changed"), failed: count("failed"), skipped: count("skipped"), unreachable: count("unreachable") };
-  const status: HostStatus = s.unreachable ? "unreachable" : s.failed ? "failed" : interrupted ? "interrupted" : s.changed ? "changed" : "ok";
+  const s = {
+    ok: count("ok"),
+    changed: count("changed"),
+    failed: count("failed"),
+    skipped: count("skipped"),
+    unreachable: count("unreachable"),
+  };
+  const status: HostStatus = s.unreachable
+    ? "unreachable"
+    : s.failed
+      ? "failed"
+      : interrupted
+        ? "interrupted"
+        : s.changed
+          ? "changed"
+          : "ok";
   return { ...s, status, roundTrips };
 }

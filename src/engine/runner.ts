@@ -42,7 +42,11 @@ export interface RunResult {
   durationMs: number;
 }
 
-export interface Prepared { playbook: Playbook; file: string; plays: PlayPlan[] }
+export interface Prepared {
+  playbook: Playbook;
+  file: string;
+  plays: PlayPlan[];
+}
 
 export async function loadPlaybook(file: string): Promise<Playbook> {
   let mod: { default?: unknown };
@@ -52,23 +56,38 @@ export async function loadPlaybook(file: string): Promise<Playbook> {
   } catch (e) {
     // A resource with a bad option listed directly in the playbook: its own message and position.
     if (e instanceof LabError) throw e;
-    if (!existsSync(file)) throw badInput(`playbook not found: ${file}`, { file }, "pass a file under playbooks/, e.g. playbooks/site.ts");
+    if (!existsSync(file))
+      throw badInput(`playbook not found: ${file}`, { file }, "pass a file under playbooks/, e.g. playbooks/site.ts");
     const missing = missingImport(e);
     if (missing) {
-      throw badInput(`playbook ${file} failed to load: cannot find ${missing.what}${missing.from ? ` (imported from ${missing.from})` : ""}`,
-        missing.from ? { file: missing.from } : { file }, "fix the import path (relative imports need the .ts extension), or install the package");
+      throw badInput(
+        `playbook ${file} failed to load: cannot find ${missing.what}${missing.from ? ` (imported from ${missing.from})` : ""}`,
+        missing.from ? { file: missing.from } : { file },
+        "fix the import path (relative imports need the .ts extension), or install the package",
+      );
     }
-    throw badInput(`playbook ${file} failed to load: ${(e as Error).message}`, throwSite(e) ?? { file }, "run `lab check` for type errors; -v shows the stack trace");
+    throw badInput(
+      `playbook ${file} failed to load: ${(e as Error).message}`,
+      throwSite(e) ?? { file },
+      "run `lab check` for type errors; -v shows the stack trace",
+    );
   }
   const pb = mod.default as Playbook | undefined;
-  if (!pb || !Array.isArray(pb.plays)) throw badInput(`playbook ${file} has no default export made with definePlaybook()`, { file }, "export default definePlaybook({ name, plays: [...] })");
+  if (!pb || !Array.isArray(pb.plays))
+    throw badInput(
+      `playbook ${file} has no default export made with definePlaybook()`,
+      { file },
+      "export default definePlaybook({ name, plays: [...] })",
+    );
   return pb;
 }
 
 /** A module that could not be found while loading a playbook (Node's ERR_MODULE_NOT_FOUND, or tsx/vite's wording). */
 function missingImport(e: unknown): { what: string; from?: string } | undefined {
   const msg = e instanceof Error ? e.message : String(e);
-  const m = /Cannot find (module|package) '([^']+)' imported from (\S+)/.exec(msg) ?? /Failed to load url (\S+) \(resolved id: [^)]*\) in (\S+)/.exec(msg);
+  const m =
+    /Cannot find (module|package) '([^']+)' imported from (\S+)/.exec(msg) ??
+    /Failed to load url (\S+) \(resolved id: [^)]*\) in (\S+)/.exec(msg);
   if (!m) return undefined;
   const [kind, spec, from] = m.length === 4 ? [m[1]!, m[2]!, fromUrl(m[3]!)] : ["module", m[1]!, fromUrl(m[2]!)];
   // A relative specifier is shown as the path it resolved to.
@@ -85,10 +104,16 @@ export async function prepare(ctx: RunContext, file: string, sel: Selection): Pr
   if (policy.errors[0]) throw policy.errors[0];
   for (const w of policy.warnings) ctx.log.warn(w);
   // Targets whose last successful restore drill (backups/reports/) is older than their drill_every.
-  if (ctx.backups.file) for (const w of await overdueDrills(dirname(dirname(ctx.backups.file)), ctx.backups.targets, new Date())) ctx.log.warn(w);
+  if (ctx.backups.file)
+    for (const w of await overdueDrills(dirname(dirname(ctx.backups.file)), ctx.backups.targets, new Date()))
+      ctx.log.warn(w);
   const plays = expandPlaybook(playbook, file, ctx.inventory, sel, ctx.tools());
   if (plays.every((p) => p.hosts.length === 0)) {
-    throw badInput(`no hosts matched${sel.limit ? ` --limit ${sel.limit}` : ""}`, { file }, `check the plays' hosts patterns and --limit; ${knownNames(ctx.inventory)}`);
+    throw badInput(
+      `no hosts matched${sel.limit ? ` --limit ${sel.limit}` : ""}`,
+      { file },
+      `check the plays' hosts patterns and --limit; ${knownNames(ctx.inventory)}`,
+    );
   }
   return { playbook, file, plays };
 }
@@ -102,7 +127,10 @@ export async function runPlays(ctx: RunContext, prepared: Prepared, opts: PlayOp
   for (const play of plays) {
     const hosts = play.hosts.filter((h) => !stopped.has(h.host));
     if (hosts.length === 0 || ctx.signal.aborted) continue;
-    opts.reporter.playStart(play.name, hosts.map((h) => h.host));
+    opts.reporter.playStart(
+      play.name,
+      hosts.map((h) => h.host),
+    );
     await pool(hosts, opts.forks, async (hp) => {
       const ok = await runHostPlay(ctx.host(hp.host), hp, {
         play: play.name,
@@ -122,11 +150,22 @@ export async function runPlays(ctx: RunContext, prepared: Prepared, opts: PlayOp
   const interrupted = ctx.signal.aborted;
   const hosts = Object.fromEntries(allHosts.map((h) => [h, summarize(results, h, interrupted, ctx.roundTrips(h))]));
   const statuses = Object.values(hosts).map((h) => h.status);
-  const exitCode = interrupted ? ExitCode.interrupted
-    : statuses.includes("failed") ? ExitCode.failed
-    : statuses.includes("unreachable") ? ExitCode.unreachable
-    : ExitCode.ok;
-  return { playbook: playbook.name, check: opts.check, results, hosts, exitCode, interrupted, durationMs: performance.now() - t0 };
+  const exitCode = interrupted
+    ? ExitCode.interrupted
+    : statuses.includes("failed")
+      ? ExitCode.failed
+      : statuses.includes("unreachable")
+        ? ExitCode.unreachable
+        : ExitCode.ok;
+  return {
+    playbook: playbook.name,
+    check: opts.check,
+    results,
+    hosts,
+    exitCode,
+    interrupted,
+    durationMs: performance.now() - t0,
+  };
 }
 
 /** Open a context, prepare, run, close: a whole plan or apply without lock or audit (tests, library use). */

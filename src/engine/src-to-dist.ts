@@ -1,7 +1,13 @@
 // Module hooks (node:module register) for built lab (see user-code.ts): user code's
 // imports of lab's src/**/*.ts resolve to the same module built in dist/**/*.js.
-interface Dirs { src: string; dist: string }
-interface Resolved { url: string; format?: string | null }
+interface Dirs {
+  src: string;
+  dist: string;
+}
+interface Resolved {
+  url: string;
+  format?: string | null;
+}
 type NextResolve = (specifier: string, context: unknown) => Promise<Resolved>;
 
 let dirs: Dirs | undefined;

@@ -10,9 +10,15 @@ export const MANDATORY = "mandatory value is not defined";
 
 /** Python-style sorted keys, like json.dumps(sort_keys=True) in to_nice_json. */
 const sortKeys = (v: unknown): unknown =>
-  Array.isArray(v) ? v.map(sortKeys)
-  : v && typeof v === "object" ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]))
-  : v;
+  Array.isArray(v)
+    ? v.map(sortKeys)
+    : v && typeof v === "object"
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+        )
+      : v;
 
 /** A filter's input as text, the way Jinja prints it (objects as JSON, not "[object Object]"). */
 const text = (v: unknown): string => {
@@ -30,26 +36,41 @@ export function toBool(v: unknown): boolean {
 
 /** Python re.sub replacement syntax (\1, \g<1>, \g<name>) to JavaScript's ($1, $<name>). */
 const pyReplacement = (r: string): string =>
-  r.replaceAll("$", () => "$$").replace(/\\g<(\d+)>|\\g<([A-Za-z_]\w*)>|\\(\d{1,2})|\\\\/g, (_m: string, gnum?: string, gname?: string, num?: string) =>
-    gnum ? `$${gnum}` : gname ? `$<${gname}>` : num ? `$${num}` : "\\");
+  r
+    .replaceAll("$", () => "$$")
+    .replace(
+      /\\g<(\d+)>|\\g<([A-Za-z_]\w*)>|\\(\d{1,2})|\\\\/g,
+      (_m: string, gnum?: string, gname?: string, num?: string) =>
+        gnum ? `$${gnum}` : gname ? `$<${gname}>` : num ? `$${num}` : "\\",
+    );
 
-export function regexReplace(value: unknown, pattern: string, replacement = "", ignorecase = false, multiline = false): string {
+export function regexReplace(
+  value: unknown,
+  pattern: string,
+  replacement = "",
+  ignorecase = false,
+  multiline = false,
+): string {
   // Python's named groups (?P<name>...) are (?<name>...) in JavaScript.
   const re = new RegExp(pattern.replaceAll("(?P<", "(?<"), `g${ignorecase ? "i" : ""}${multiline ? "m" : ""}`);
   return text(value).replace(re, pyReplacement(replacement));
 }
 
 export function dict2items(dict: unknown, keyName = "key", valueName = "value"): Record<string, unknown>[] {
-  if (!dict || typeof dict !== "object" || Array.isArray(dict)) throw new Error(`dict2items requires a dictionary, got ${Array.isArray(dict) ? "a list" : typeof dict}`);
+  if (!dict || typeof dict !== "object" || Array.isArray(dict))
+    throw new Error(`dict2items requires a dictionary, got ${Array.isArray(dict) ? "a list" : typeof dict}`);
   return Object.entries(dict as Record<string, unknown>).map(([k, v]) => ({ [keyName]: k, [valueName]: v }));
 }
 
 export function items2dict(items: unknown, keyName = "key", valueName = "value"): Record<string, unknown> {
   if (!Array.isArray(items)) throw new Error(`items2dict requires a list, got ${typeof items}`);
-  return Object.fromEntries(items.map((it: Record<string, unknown>) => {
-    if (!it || typeof it !== "object" || !(keyName in it) || !(valueName in it)) throw new Error(`items2dict: every item needs "${keyName}" and "${valueName}"`);
-    return [String(it[keyName]), it[valueName]];
-  }));
+  return Object.fromEntries(
+    items.map((it: Record<string, unknown>) => {
+      if (!it || typeof it !== "object" || !(keyName in it) || !(valueName in it))
+        throw new Error(`items2dict: every item needs "${keyName}" and "${valueName}"`);
+      return [String(it[keyName]), it[valueName]];
+    }),
+  );
 }
 
 /**
@@ -73,14 +94,32 @@ function withKeywords<A extends unknown[]>(names: readonly string[], fn: (value:
 
 export function addAnsibleFilters(env: Env): void {
   env.addFilter("to_json", (v: unknown) => JSON.stringify(v));
-  env.addFilter("to_nice_json", withKeywords(["indent"], (v, indent: number = 4) => JSON.stringify(sortKeys(v), null, indent)));
+  env.addFilter(
+    "to_nice_json",
+    withKeywords(["indent"], (v, indent: number = 4) => JSON.stringify(sortKeys(v), null, indent)),
+  );
   env.addFilter("to_yaml", (v: unknown) => stringify(v, { lineWidth: 0 }));
-  env.addFilter("to_nice_yaml", withKeywords(["indent"], (v, indent: number = 4) => stringify(v, { indent, lineWidth: 0 })));
+  env.addFilter(
+    "to_nice_yaml",
+    withKeywords(["indent"], (v, indent: number = 4) => stringify(v, { indent, lineWidth: 0 })),
+  );
   env.addFilter("from_json", (v: unknown) => JSON.parse(String(v)) as unknown);
-  env.addFilter("regex_replace", withKeywords(["pattern", "replacement", "ignorecase", "multiline"], regexReplace as (v: unknown, ...a: unknown[]) => string));
+  env.addFilter(
+    "regex_replace",
+    withKeywords(
+      ["pattern", "replacement", "ignorecase", "multiline"],
+      regexReplace as (v: unknown, ...a: unknown[]) => string,
+    ),
+  );
   env.addFilter("bool", toBool);
-  env.addFilter("dict2items", withKeywords(["key_name", "value_name"], dict2items as (v: unknown, ...a: unknown[]) => unknown));
-  env.addFilter("items2dict", withKeywords(["key_name", "value_name"], items2dict as (v: unknown, ...a: unknown[]) => unknown));
+  env.addFilter(
+    "dict2items",
+    withKeywords(["key_name", "value_name"], dict2items as (v: unknown, ...a: unknown[]) => unknown),
+  );
+  env.addFilter(
+    "items2dict",
+    withKeywords(["key_name", "value_name"], items2dict as (v: unknown, ...a: unknown[]) => unknown),
+  );
   env.addFilter("b64encode", (v: unknown) => Buffer.from(text(v), "utf8").toString("base64"));
   env.addFilter("b64decode", (v: unknown) => Buffer.from(text(v), "base64").toString("utf8"));
   env.addFilter("mandatory", (v: unknown, msg?: string) => {

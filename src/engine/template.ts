@@ -21,7 +21,13 @@ export function templateRenderer(root: string): Renderer {
   });
   addAnsibleFilters(env);
   return (file, vars) => {
-    if (!existsSync(join(dir, file))) throw new LabError(`template not found: templates/${file}`, ExitCode.badInput, { file: join(dir, file) }, "check the template path (relative to templates/)");
+    if (!existsSync(join(dir, file)))
+      throw new LabError(
+        `template not found: templates/${file}`,
+        ExitCode.badInput,
+        { file: join(dir, file) },
+        "check the template path (relative to templates/)",
+      );
     let usedSecret = false;
     const reveal = (v: unknown): unknown => {
       if (isSecret(v)) {
@@ -40,7 +46,9 @@ export function templateRenderer(root: string): Renderer {
       // nunjucks marks the position "(/path/file.njk) [Line 2, Column 1]", innermost (an include) last.
       const msg = String((e as Error).message);
       const at = [...msg.matchAll(/\(([^()\n]+)\) \[Line (\d+), Column (\d+)\]/g)].pop();
-      let where: { file: string; line?: number; col?: number } = at ? { file: at[1]!, line: Number(at[2]), col: Number(at[3]) } : { file: /^\(([^()\n]+)\)/.exec(msg)?.[1] ?? join(dir, file) };
+      let where: { file: string; line?: number; col?: number } = at
+        ? { file: at[1]!, line: Number(at[2]), col: Number(at[3]) }
+        : { file: /^\(([^()\n]+)\)/.exec(msg)?.[1] ?? join(dir, file) };
       let reason = (msg.split("\n").slice(-1)[0] ?? "").trim().replace(/^(Lab)?Error: /, "");
       const expr = where.line ? expressionAt(where.file, where.line, where.col ?? 1) : undefined;
       if (expr && /null or undefined/.test(reason)) reason = `{{ ${expr} }} is undefined (or null)`;
@@ -49,7 +57,12 @@ export function templateRenderer(root: string): Renderer {
         reason = `mandatory variable ${missing.name} is not defined`;
         where = { file: where.file, line: missing.line, col: missing.col };
       }
-      throw new LabError(`template templates/${file}: ${reason}`, ExitCode.badInput, where, "a var used by the template is missing or the syntax is wrong");
+      throw new LabError(
+        `template templates/${file}: ${reason}`,
+        ExitCode.badInput,
+        where,
+        "a var used by the template is missing or the syntax is wrong",
+      );
     }
     return usedSecret ? new Secret(`template:${file}`, out) : out;
   };
@@ -66,11 +79,20 @@ function expressionAt(file: string, line: number, col: number): string | undefin
   const open = text.lastIndexOf("{{", Math.max(0, col - 1) + 1);
   const start = open >= 0 ? open : text.indexOf("{{");
   const end = start >= 0 ? text.indexOf("}}", start) : -1;
-  return end > start ? text.slice(start + 2, end).trim().replace(/^-|-$/g, "").trim() : undefined;
+  return end > start
+    ? text
+        .slice(start + 2, end)
+        .trim()
+        .replace(/^-|-$/g, "")
+        .trim()
+    : undefined;
 }
 
 /** nunjucks gives no position for a filter's error: find the `x | mandatory` whose x is undefined. */
-function firstMissingMandatory(file: string, context: Record<string, unknown>): { name: string; line: number; col: number } | undefined {
+function firstMissingMandatory(
+  file: string,
+  context: Record<string, unknown>,
+): { name: string; line: number; col: number } | undefined {
   let lines: string[];
   try {
     lines = readFileSync(file, "utf8").split("\n");

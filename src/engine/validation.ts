@@ -32,23 +32,40 @@ export const formatPath = (prefix: string, path: readonly (string | number)[]): 
 
 /** Deepest first, an unknown key (a typo) before the type errors it causes. */
 function pick(errors: ErrorObject[]): ErrorObject | undefined {
-  const rank = (e: ErrorObject) => e.instancePath.split("/").length * 10 + (e.keyword === "additionalProperties" ? 5 : e.keyword === "anyOf" || e.keyword === "oneOf" ? -5 : 0);
+  const rank = (e: ErrorObject) =>
+    e.instancePath.split("/").length * 10 +
+    (e.keyword === "additionalProperties" ? 5 : e.keyword === "anyOf" || e.keyword === "oneOf" ? -5 : 0);
   return [...errors].filter((e) => e.keyword !== "if").sort((a, b) => rank(b) - rank(a))[0];
 }
 
 function describe(err: ErrorObject, noun: string): Problem {
-  const path = err.instancePath.split("/").slice(1).map((p) => (/^\d+$/.test(p) ? Number(p) : p.replaceAll("~1", "/").replaceAll("~0", "~")));
+  const path = err.instancePath
+    .split("/")
+    .slice(1)
+    .map((p) => (/^\d+$/.test(p) ? Number(p) : p.replaceAll("~1", "/").replaceAll("~0", "~")));
   switch (err.keyword) {
     case "additionalProperties": {
       const extra = String((err.params as { additionalProperty: string }).additionalProperty);
       const known = Object.keys((err.parentSchema as { properties?: object } | undefined)?.properties ?? {});
       const guess = didYouMean(extra, known);
-      return { path: [...path, extra], what: `unknown ${noun} "${extra}"${guess || (known.length ? ` (known: ${known.join(", ")})` : "")}`, key: true };
+      return {
+        path: [...path, extra],
+        what: `unknown ${noun} "${extra}"${guess || (known.length ? ` (known: ${known.join(", ")})` : "")}`,
+        key: true,
+      };
     }
     case "required":
-      return { path: [...path, (err.params as { missingProperty: string }).missingProperty], what: "is required but missing", key: true };
+      return {
+        path: [...path, (err.params as { missingProperty: string }).missingProperty],
+        what: "is required but missing",
+        key: true,
+      };
     case "enum":
-      return { path, what: `must be one of ${JSON.stringify((err.params as { allowedValues: unknown[] }).allowedValues)}`, key: false };
+      return {
+        path,
+        what: `must be one of ${JSON.stringify((err.params as { allowedValues: unknown[] }).allowedValues)}`,
+        key: false,
+      };
     default:
       return { path, what: err.message ?? err.keyword, key: false };
   }
@@ -84,6 +101,7 @@ function distance(a: string, b: string): number {
 export function plain(v: unknown): unknown {
   if (isSecret(v)) return v.toString();
   if (Array.isArray(v)) return v.map(plain);
-  if (v && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  if (v && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
   return v;
 }

@@ -23,23 +23,46 @@ export class BatchedFacts implements FactCache {
     const boundary = `@@lab-${randomBytes(8).toString("hex")}`;
     // Each fact runs in a subshell with no stdin (stdin carries this script) and no stderr.
     const script = todo
-      .map((f, i) => `printf '%s\\n' '${boundary}:${i}'\n( ${f.command}\n) </dev/null 2>/dev/null\nprintf '\\n%s:%s\\n' '${boundary}:${i}' "$?"\n`)
+      .map(
+        (f, i) =>
+          `printf '%s\\n' '${boundary}:${i}'\n( ${f.command}\n) </dev/null 2>/dev/null\nprintf '\\n%s:%s\\n' '${boundary}:${i}' "$?"\n`,
+      )
       .join("");
     this.roundTrips++;
-    const r = await this.transport.exec("sh -s", { stdin: script, timeoutMs: timeoutMs("fact") }).catch((e: unknown) => {
-      // Name the facts being read, not the framing script.
-      const what = `reading facts (${todo.map((f) => f.key).join(", ").slice(0, 300)})`;
-      if (e instanceof CommandTimeoutError) throw new LabError(`${what} ${e.message}`, ExitCode.failed, { host: this.transport.host, command: "sh -s" }, e.hint, { cause: e });
-      if (e instanceof UnreachableError && e.where.command) throw new UnreachableError(this.transport.host, `${what}: ${e.message}`, e.hint, { cause: e, command: "sh -s" });
-      throw e;
-    });
+    const r = await this.transport
+      .exec("sh -s", { stdin: script, timeoutMs: timeoutMs("fact") })
+      .catch((e: unknown) => {
+        // Name the facts being read, not the framing script.
+        const what = `reading facts (${todo
+          .map((f) => f.key)
+          .join(", ")
+          .slice(0, 300)})`;
+        if (e instanceof CommandTimeoutError)
+          throw new LabError(
+            `${what} ${e.message}`,
+            ExitCode.failed,
+            { host: this.transport.host, command: "sh -s" },
+            e.hint,
+            { cause: e },
+          );
+        if (e instanceof UnreachableError && e.where.command)
+          throw new UnreachableError(this.transport.host, `${what}: ${e.message}`, e.hint, {
+            cause: e,
+            command: "sh -s",
+          });
+        throw e;
+      });
     todo.forEach((f, i) => {
       const start = r.stdout.indexOf(`${boundary}:${i}\n`);
       const endRe = new RegExp(`\\n${boundary}:${i}:(\\d+)\\n`);
       const tail = start < 0 ? null : endRe.exec(r.stdout.slice(start));
       if (start < 0 || !tail) {
-        throw new LabError(`fact ${f.key}: no output from the host (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`, ExitCode.failed, { host: this.transport.host, command: f.command },
-          "is /bin/sh a POSIX shell there? run with -v for details");
+        throw new LabError(
+          `fact ${f.key}: no output from the host (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`,
+          ExitCode.failed,
+          { host: this.transport.host, command: f.command },
+          "is /bin/sh a POSIX shell there? run with -v for details",
+        );
       }
       const out = r.stdout.slice(start + boundary.length + String(i).length + 2, start + tail.index);
       this.#values.set(f.key, f.parse(out, Number(tail[1])));

@@ -20,13 +20,32 @@ export function parseOsRelease(out: string): Record<string, string> {
 
 export const hostFacts: Readonly<Record<string, Fact<unknown>>> = {
   hostname: text("hostname", "hostname"),
-  os: { key: "host:os", command: "cat /etc/os-release", parse: (o) => { const r = parseOsRelease(o); return { id: r.ID ?? "", version_id: r.VERSION_ID ?? "", pretty_name: r.PRETTY_NAME ?? "" }; } },
+  os: {
+    key: "host:os",
+    command: "cat /etc/os-release",
+    parse: (o) => {
+      const r = parseOsRelease(o);
+      return { id: r.ID ?? "", version_id: r.VERSION_ID ?? "", pretty_name: r.PRETTY_NAME ?? "" };
+    },
+  },
   kernel: text("kernel", "uname -r"),
   arch: text("arch", "uname -m"),
   cpus: coresFact,
-  memory_mb: { key: "host:memory", command: "cat /proc/meminfo", parse: (o) => Math.round(Number(/^MemTotal:\s+(\d+)/m.exec(o)?.[1] ?? 0) / 1024) },
+  memory_mb: {
+    key: "host:memory",
+    command: "cat /proc/meminfo",
+    parse: (o) => Math.round(Number(/^MemTotal:\s+(\d+)/m.exec(o)?.[1] ?? 0) / 1024),
+  },
   init: { ...systemdFact, parse: (o, c) => (systemdFact.parse(o, c) ? "systemd" : "other") },
   compose: composeFact,
-  addresses: { key: "host:addresses", command: "ip -o addr show 2>/dev/null || hostname -I", parse: (o) => [...o.matchAll(/\binet6? ([0-9a-f.:]+)\//g)].map((m) => m[1]!) },
-  uptime_s: { key: "host:uptime", command: "cat /proc/uptime", parse: (o) => Math.floor(Number(o.split(/\s+/)[0]) || 0) },
+  addresses: {
+    key: "host:addresses",
+    command: "ip -o addr show 2>/dev/null || hostname -I",
+    parse: (o) => [...o.matchAll(/\binet6? ([0-9a-f.:]+)\//g)].map((m) => m[1]!),
+  },
+  uptime_s: {
+    key: "host:uptime",
+    command: "cat /proc/uptime",
+    parse: (o) => Math.floor(Number(o.split(/\s+/)[0]) || 0),
+  },
 };

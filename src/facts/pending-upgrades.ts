@@ -14,14 +14,22 @@ export interface PendingUpgrades {
 
 export const pendingUpgradesFact: Fact<PendingUpgrades> = {
   key: "apt:pending-upgrades",
-  command: "LC_ALL=C apt-get -s -o Debug::NoLocking=1 -o APT::Get::Show-User-Simulation-Note=false dist-upgrade 2>/dev/null",
+  command:
+    "LC_ALL=C apt-get -s -o Debug::NoLocking=1 -o APT::Get::Show-User-Simulation-Note=false dist-upgrade 2>/dev/null",
   dependsOn: ["/var/lib/apt/lists/", "/var/lib/dpkg/status"],
   parse: (out, code) => {
     if (code !== 0) return { available: false, upgrades: [], security: [] };
     // "Inst libc6 [2.36-9] (2.36-9+deb12u4 Debian-Security:12/stable-security [amd64])": [old version] marks an upgrade, not a new install.
     const lines = out.split("\n").filter((l) => /^Inst \S+ \[[^\]]+\] \(/.test(l));
     const name = (l: string) => l.split(" ")[1]!;
-    return { available: true, upgrades: lines.map(name).sort(), security: lines.filter((l) => /\(\S+ [^)]*-security\b/.test(l)).map(name).sort() };
+    return {
+      available: true,
+      upgrades: lines.map(name).sort(),
+      security: lines
+        .filter((l) => /\(\S+ [^)]*-security\b/.test(l))
+        .map(name)
+        .sort(),
+    };
   },
 };
 

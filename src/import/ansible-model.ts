@@ -4,7 +4,10 @@
 import { badInput } from "../errors.ts";
 
 /** Where a thing was written: file and (when known) line. */
-export interface Origin { file: string; line?: number }
+export interface Origin {
+  file: string;
+  line?: number;
+}
 
 export const at = (o: Origin): string => (o.line ? `${o.file}:${o.line}` : o.file);
 
@@ -24,7 +27,10 @@ export interface VarsOwner {
   readonly varOrigins: Record<string, Origin>;
   readonly origin?: Origin;
 }
-export interface AnsibleGroup extends VarsOwner { readonly hosts: string[]; readonly children: string[] }
+export interface AnsibleGroup extends VarsOwner {
+  readonly hosts: string[];
+  readonly children: string[];
+}
 export type AnsibleHost = VarsOwner;
 
 export class AnsibleInventory {
@@ -39,7 +45,11 @@ export class AnsibleInventory {
 
   addGroup(name: string, origin?: Origin): AnsibleGroup {
     let g = this.groups.get(name);
-    if (!g) this.groups.set(name, (g = { name, vars: {}, varOrigins: {}, hosts: [], children: [], ...(origin ? { origin } : {}) }));
+    if (!g)
+      this.groups.set(
+        name,
+        (g = { name, vars: {}, varOrigins: {}, hosts: [], children: [], ...(origin ? { origin } : {}) }),
+      );
     return g;
   }
 
@@ -54,7 +64,11 @@ export class AnsibleInventory {
     const p = this.groups.get(parent);
     if (!p || !this.groups.has(child)) throw badInput(`${child} is not a known group`, origin ?? {});
     if (parent === child || this.descendants(child).has(parent)) {
-      throw badInput(`adding group '${child}' as child to '${parent}' makes a group cycle`, origin ?? {}, "remove one of the children links");
+      throw badInput(
+        `adding group '${child}' as child to '${parent}' makes a group cycle`,
+        origin ?? {},
+        "remove one of the children links",
+      );
     }
     if (!p.children.includes(child)) p.children.push(child);
   }
@@ -96,7 +110,8 @@ export class AnsibleInventory {
 
   parentsMap(): Map<string, Set<string>> {
     const parents = new Map<string, Set<string>>();
-    for (const g of this.groups.values()) for (const c of g.children) (parents.get(c) ?? parents.set(c, new Set()).get(c)!).add(g.name);
+    for (const g of this.groups.values())
+      for (const c of g.children) (parents.get(c) ?? parents.set(c, new Set()).get(c)!).add(g.name);
     return parents;
   }
 

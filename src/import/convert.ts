@@ -17,9 +17,19 @@ import type { ReportItem } from "./report.ts";
 import type { VarsFile } from "./vars-dirs.ts";
 
 type Vars = Record<string, unknown>;
-interface LabGroup { hosts?: string[]; children?: string[]; vars?: Vars; connection?: LabConnection }
+interface LabGroup {
+  hosts?: string[];
+  children?: string[];
+  vars?: Vars;
+  connection?: LabConnection;
+}
 type LabHost = LabConnection & { vars?: Vars };
-export interface LabInventoryData { connection?: LabConnection; vars?: Vars; groups?: Record<string, LabGroup>; hosts?: Record<string, LabHost> }
+export interface LabInventoryData {
+  connection?: LabConnection;
+  vars?: Vars;
+  groups?: Record<string, LabGroup>;
+  hosts?: Record<string, LabHost>;
+}
 
 export interface Converted {
   data: LabInventoryData;
@@ -39,12 +49,23 @@ export interface ConvertOptions {
 }
 
 /** A var holding a vaulted value, in one scope ("group db", "host db1"). */
-interface VaultUse { key: string; value: string; paths: string[]; scope: string; origin?: Origin; target: string }
+interface VaultUse {
+  key: string;
+  value: string;
+  paths: string[];
+  scope: string;
+  origin?: Origin;
+  target: string;
+}
 
 const LAB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
-export async function convertInventory(inv: AnsibleInventory, files: VarsFiles, opts: ConvertOptions): Promise<Converted> {
+export async function convertInventory(
+  inv: AnsibleInventory,
+  files: VarsFiles,
+  opts: ConvertOptions,
+): Promise<Converted> {
   const report: ReportItem[] = [];
   const taken = new Set<string>();
   const labName = (name: string, kind: "host" | "group", origin?: Origin) => {
@@ -52,11 +73,19 @@ export async function convertInventory(inv: AnsibleInventory, files: VarsFiles, 
     if (taken.has(n)) n = kind === "group" ? `${n}-group` : n;
     for (let i = 2; taken.has(n); i++) n = `${n.replace(/-\d+$/, "")}-${i}`;
     taken.add(n);
-    if (n !== name) report.push({ kind: "rename", ...(origin ? { where: origin } : {}), message: `${kind} "${name}" is "${n}" in lab`, ...(kind === "host" ? { hint: `its address stays "${name}" unless ansible_host sets another` } : {}) });
+    if (n !== name)
+      report.push({
+        kind: "rename",
+        ...(origin ? { where: origin } : {}),
+        message: `${kind} "${name}" is "${n}" in lab`,
+        ...(kind === "host" ? { hint: `its address stays "${name}" unless ansible_host sets another` } : {}),
+      });
     return n;
   };
   const hostNames = new Map([...inv.hosts.values()].map((h) => [h.name, labName(h.name, "host", h.origin)]));
-  const groupNames = new Map([...inv.groups.values()].filter((g) => g.name !== "all").map((g) => [g.name, labName(g.name, "group", g.origin)]));
+  const groupNames = new Map(
+    [...inv.groups.values()].filter((g) => g.name !== "all").map((g) => [g.name, labName(g.name, "group", g.origin)]),
+  );
 
   // One scope's vars: inline, then its group_vars/host_vars files (Ansible loads files after inline vars).
   const vaults: VaultUse[] = [];
@@ -65,17 +94,34 @@ export async function convertInventory(inv: AnsibleInventory, files: VarsFiles, 
     const origins: Record<string, Origin> = { ...(owner?.varOrigins ?? {}) };
     for (const f of fileList ?? []) {
       if (f.vaulted) {
-        report.push({ kind: "vault", where: { file: f.file }, message: `the whole file is encrypted with ansible-vault (${label})`,
-          hint: `see its vars: ansible-vault view ${f.file}\nthen, for each: lab secrets set NAME (reads the value on stdin) and use lab.secret("NAME") in the role` });
+        report.push({
+          kind: "vault",
+          where: { file: f.file },
+          message: `the whole file is encrypted with ansible-vault (${label})`,
+          hint: `see its vars: ansible-vault view ${f.file}\nthen, for each: lab secrets set NAME (reads the value on stdin) and use lab.secret("NAME") in the role`,
+        });
       }
       Object.assign(vars, f.vars);
       Object.assign(origins, f.origins);
     }
     const plain: Vars = {};
     for (const [k, v] of Object.entries(vars)) {
-      if (hasVault(v) && !isAnsibleVar(k)) vaults.push({ key: k, value: JSON.stringify(v), paths: vaultPaths(v, k), scope: label, ...(origins[k] ? { origin: origins[k] } : {}), target });
+      if (hasVault(v) && !isAnsibleVar(k))
+        vaults.push({
+          key: k,
+          value: JSON.stringify(v),
+          paths: vaultPaths(v, k),
+          scope: label,
+          ...(origins[k] ? { origin: origins[k] } : {}),
+          target,
+        });
       else if (isTemplated(v) && !isAnsibleVar(k)) {
-        report.push({ kind: "template", ...(origins[k] ? { where: origins[k] } : {}), message: `${k} (${label}) is a Jinja2 template: ${JSON.stringify(v)}`, hint: "compute it in the playbook from host.vars instead" });
+        report.push({
+          kind: "template",
+          ...(origins[k] ? { where: origins[k] } : {}),
+          message: `${k} (${label}) is a Jinja2 template: ${JSON.stringify(v)}`,
+          hint: "compute it in the playbook from host.vars instead",
+        });
       }
       if (!hasVault(v) && !isAnsibleVar(k)) plain[k] = v;
     }
@@ -85,11 +131,22 @@ export async function convertInventory(inv: AnsibleInventory, files: VarsFiles, 
       const where = origins.ansible_ssh_common_args ?? origins.ansible_ssh_extra_args;
       if (b) conn.bastion = b;
       else {
-        report.push({ kind: "connection", ...(where ? { where } : {}), message: `ProxyJump ${conn.bastion} (${label}) is not a host of the inventory`, hint: "add the jump host to the inventory: lab's bastion names an inventory host" });
+        report.push({
+          kind: "connection",
+          ...(where ? { where } : {}),
+          message: `ProxyJump ${conn.bastion} (${label}) is not a host of the inventory`,
+          hint: "add the jump host to the inventory: lab's bastion names an inventory host",
+        });
         delete conn.bastion;
       }
     }
-    for (const u of unmapped) report.push({ kind: "connection", ...(u.origin ? { where: u.origin } : {}), message: `${u.key}${u.secret ? "" : `=${hasVault(u.value) ? "!vault" : JSON.stringify(u.value)}`} (${label}): ${u.why}`, hint: u.hint });
+    for (const u of unmapped)
+      report.push({
+        kind: "connection",
+        ...(u.origin ? { where: u.origin } : {}),
+        message: `${u.key}${u.secret ? "" : `=${hasVault(u.value) ? "!vault" : JSON.stringify(u.value)}`} (${label}): ${u.why}`,
+        hint: u.hint,
+      });
     return { vars: plain, conn };
   };
 
@@ -101,7 +158,8 @@ export async function convertInventory(inv: AnsibleInventory, files: VarsFiles, 
   for (const g of inv.groups.values()) {
     if (g.name === "all") continue;
     const s = scope(g, files.group.get(g.name), `group ${g.name}`, g.hosts[0] ?? g.name);
-    if (g.name === "ungrouped" && g.hosts.length === 0 && !Object.keys(s.vars).length && !Object.keys(s.conn).length) continue;
+    if (g.name === "ungrouped" && g.hosts.length === 0 && !Object.keys(s.vars).length && !Object.keys(s.conn).length)
+      continue;
     groups[groupNames.get(g.name)!] = {
       ...(g.hosts.length ? { hosts: g.hosts.map((h) => hostNames.get(h)!) } : {}),
       ...(g.children.length ? { children: g.children.map((c) => groupNames.get(c)!) } : {}),
@@ -113,7 +171,11 @@ export async function convertInventory(inv: AnsibleInventory, files: VarsFiles, 
   for (const h of inv.hosts.values()) {
     const s = scope(h, files.host.get(h.name), `host ${h.name}`, h.name);
     const name = hostNames.get(h.name)!;
-    hosts[name] = { ...s.conn, ...(name !== h.name && !s.conn.address ? { address: h.name } : {}), ...(Object.keys(s.vars).length ? { vars: s.vars } : {}) };
+    hosts[name] = {
+      ...s.conn,
+      ...(name !== h.name && !s.conn.address ? { address: h.name } : {}),
+      ...(Object.keys(s.vars).length ? { vars: s.vars } : {}),
+    };
   }
   if (Object.keys(groups).length) data.groups = groups;
   data.hosts = hosts;
@@ -126,8 +188,14 @@ export async function convertInventory(inv: AnsibleInventory, files: VarsFiles, 
     return c.user === undefined && c.type !== "local";
   });
   if (users.length) {
-    report.push({ kind: "connection", message: `no ansible_user for ${users.length} host(s) (${users.slice(0, 5).map((h) => hostNames.get(h)).join(", ")}${users.length > 5 ? ", ..." : ""}): Ansible logs in as your local user, lab as root`,
-      hint: "set connection: { user: NAME } at the top of the converted file if root is not right" });
+    report.push({
+      kind: "connection",
+      message: `no ansible_user for ${users.length} host(s) (${users
+        .slice(0, 5)
+        .map((h) => hostNames.get(h))
+        .join(", ")}${users.length > 5 ? ", ..." : ""}): Ansible logs in as your local user, lab as root`,
+      hint: "set connection: { user: NAME } at the top of the converted file if root is not right",
+    });
   }
   return { data, text: render(data, opts.source), report, hostNames, groupNames };
 }
@@ -150,17 +218,26 @@ function reportVaults(vaults: VaultUse[], source: string, report: ReportItem[]):
     });
     const scopes = uses.map((u) => u.scope);
     report.push({
-      kind: "vault", ...(v.origin ? { where: v.origin } : {}),
+      kind: "vault",
+      ...(v.origin ? { where: v.origin } : {}),
       message: `${v.key} (${scopes.slice(0, 3).join(", ")}${scopes.length > 3 ? ` and ${scopes.length - 3} more` : ""}) is vaulted${v.paths[0] === v.key ? "" : ` (at ${v.paths.join(", ")})`}: left out of the lab inventory`,
-      hint: `ansible -i ${source} ${v.target} -m ansible.builtin.debug -a var=${v.key} --ask-vault-pass   # shows the value\n`
-        + names.map((n) => `lab secrets set ${n}   # paste the value on stdin, then Ctrl-D\n`).join("")
-        + `in the role or playbook: ${names.map((n) => `lab.secret("${n}")`).join(", ")} (a Secret: redacted everywhere, files holding it are 0600)`,
+      hint:
+        `ansible -i ${source} ${v.target} -m ansible.builtin.debug -a var=${v.key} --ask-vault-pass   # shows the value\n` +
+        names.map((n) => `lab secrets set ${n}   # paste the value on stdin, then Ctrl-D\n`).join("") +
+        `in the role or playbook: ${names.map((n) => `lab.secret("${n}")`).join(", ")} (a Secret: redacted everywhere, files holding it are 0600)`,
     });
   }
 }
 
 /** What lab resolves for the converted data vs what Ansible resolves: differences are pinned on the host. */
-async function pinDifferences(inv: AnsibleInventory, files: VarsFiles, data: LabInventoryData, hostNames: ReadonlyMap<string, string>, opts: ConvertOptions, report: ReportItem[]): Promise<void> {
+async function pinDifferences(
+  inv: AnsibleInventory,
+  files: VarsFiles,
+  data: LabInventoryData,
+  hostNames: ReadonlyMap<string, string>,
+  opts: ConvertOptions,
+  report: ReportItem[],
+): Promise<void> {
   const pins = new Map<string, { where?: Origin; message: string; hosts: string[] }>();
   for (let round = 0; round < 2; round++) {
     const lab = await loadWithLab(data, opts.root);
@@ -173,32 +250,65 @@ async function pinDifferences(inv: AnsibleInventory, files: VarsFiles, data: Lab
         if (isAnsibleVar(k) || hasVault(v) || same(got.vars[k], v)) continue;
         differs = true;
         host.vars = { ...host.vars, [k]: v };
-        const p = pins.get(`var:${k}:${at(want.origins[k])}`) ?? { ...(want.origins[k] ? { where: want.origins[k] } : {}), message: `${k}=${JSON.stringify(v)} is what Ansible resolves (its order: every group's inline vars, then every group's group_vars files; groups by depth, ansible_group_priority, name), not lab's group-by-group merge`, hosts: [] };
+        const p = pins.get(`var:${k}:${at(want.origins[k])}`) ?? {
+          ...(want.origins[k] ? { where: want.origins[k] } : {}),
+          message: `${k}=${JSON.stringify(v)} is what Ansible resolves (its order: every group's inline vars, then every group's group_vars files; groups by depth, ansible_group_priority, name), not lab's group-by-group merge`,
+          hosts: [],
+        };
         pins.set(`var:${k}:${at(want.origins[k])}`, p);
         p.hosts.push(name);
       }
       const { conn } = mapConnection(want.vars, want.origins);
       // A jump host does not jump through itself (group-wide ProxyJump reaches it too).
       const jump = conn.bastion !== undefined && conn.bastion !== aName ? hostNames.get(conn.bastion) : undefined;
-      const expected = { ...(jump ? { bastion: jump } : {}), address: conn.address ?? aName, port: conn.port ?? 22, become: conn.become ?? false, type: conn.type ?? "ssh", connect_timeout: conn.connect_timeout ?? 10, ...(conn.user ? { user: conn.user } : {}), ...(conn.key_file ? { key_file: conn.key_file } : {}) };
-      const actual = { address: got.connection.address, port: got.connection.port, become: got.connection.become, type: got.connection.type, connect_timeout: got.connection.connectTimeoutMs / 1000, user: got.connection.user, key_file: got.connection.keyFile, bastion: got.connection.bastion?.name };
+      const expected = {
+        ...(jump ? { bastion: jump } : {}),
+        address: conn.address ?? aName,
+        port: conn.port ?? 22,
+        become: conn.become ?? false,
+        type: conn.type ?? "ssh",
+        connect_timeout: conn.connect_timeout ?? 10,
+        ...(conn.user ? { user: conn.user } : {}),
+        ...(conn.key_file ? { key_file: conn.key_file } : {}),
+      };
+      const actual = {
+        address: got.connection.address,
+        port: got.connection.port,
+        become: got.connection.become,
+        type: got.connection.type,
+        connect_timeout: got.connection.connectTimeoutMs / 1000,
+        user: got.connection.user,
+        key_file: got.connection.keyFile,
+        bastion: got.connection.bastion?.name,
+      };
       for (const [field, v] of Object.entries(expected) as [keyof LabConnection, unknown][]) {
         const a = actual[field];
         if (field === "key_file" ? a === expandPath(String(v), opts.root) : a === v) continue;
         differs = true;
         Object.assign(host, { [field]: v });
         const key = `conn:${field}`;
-        const p = pins.get(key) ?? { message: `connection ${field}: set on the host to what Ansible resolves`, hosts: [] };
+        const p = pins.get(key) ?? {
+          message: `connection ${field}: set on the host to what Ansible resolves`,
+          hosts: [],
+        };
         pins.set(key, p);
         p.hosts.push(name);
       }
     }
     if (!differs) {
-      for (const p of pins.values()) report.push({ kind: "precedence", ...(p.where ? { where: p.where } : {}), message: `${p.message}: pinned on ${p.hosts.join(", ")}` });
+      for (const p of pins.values())
+        report.push({
+          kind: "precedence",
+          ...(p.where ? { where: p.where } : {}),
+          message: `${p.message}: pinned on ${p.hosts.join(", ")}`,
+        });
       return;
     }
   }
-  throw new LabError("the converted inventory still resolves differently from Ansible after pinning (a bug in lab import)", 1);
+  throw new LabError(
+    "the converted inventory still resolves differently from Ansible after pinning (a bug in lab import)",
+    1,
+  );
 }
 
 async function loadWithLab(data: LabInventoryData, root: string): Promise<Map<string, HostInfo>> {
@@ -208,7 +318,14 @@ async function loadWithLab(data: LabInventoryData, root: string): Promise<Map<st
     const lab = await loadInventory({ path: join(dir, "hosts.yaml"), root });
     return new Map(lab.hosts);
   } catch (e) {
-    if (e instanceof LabError) throw new LabError(`the converted inventory does not load in lab (a bug in lab import): ${e.message}`, 1, {}, undefined, { cause: e });
+    if (e instanceof LabError)
+      throw new LabError(
+        `the converted inventory does not load in lab (a bug in lab import): ${e.message}`,
+        1,
+        {},
+        undefined,
+        { cause: e },
+      );
     throw e;
   } finally {
     await rm(dir, { recursive: true, force: true });

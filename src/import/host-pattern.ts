@@ -16,7 +16,9 @@ export function expandHostPattern(pattern: string): { hosts: string[]; port?: nu
     port = Number(m[2]);
   }
   if (pattern.trim().endsWith(":") && port === undefined) {
-    throw new Error(`Invalid host pattern '${pattern}' supplied, ending in ':' is not allowed, this character is reserved to provide a port.`);
+    throw new Error(
+      `Invalid host pattern '${pattern}' supplied, ending in ':' is not allowed, this character is reserved to provide a port.`,
+    );
   }
   const hosts = host.includes("[") ? expandRange(host) : [host];
   return port === undefined ? { hosts } : { hosts, port };
@@ -34,7 +36,8 @@ function expandRange(line: string): string[] {
   const end = bounds[1]!;
   const step = bounds.length === 3 ? Number(bounds[2]) : 1;
   if (!end) throw new Error("host range must specify end value");
-  if (!Number.isInteger(step) || step < 1) throw new Error(`host range step must be a positive integer, got '${bounds[2]}'`);
+  if (!Number.isInteger(step) || step < 1)
+    throw new Error(`host range step must be a positive integer, got '${bounds[2]}'`);
   let seq: string[];
   const ib = beg.length === 1 ? LETTERS.indexOf(beg) : -1;
   const ie = end.length === 1 ? LETTERS.indexOf(end) : -1;

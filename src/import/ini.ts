@@ -12,7 +12,11 @@ import { shlexSplit } from "./shlex.ts";
 const SECTION = /^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$/;
 const GROUP_NAME = /^([^:\]\s]+)\s*(?:#.*)?$/;
 
-interface Pending { line: number; state: "vars" | "children"; parents: string[] }
+interface Pending {
+  line: number;
+  state: "vars" | "children";
+  parents: string[];
+}
 
 export function parseIni(file: string, text: string, inv: AnsibleInventory): void {
   const pending = new Map<string, Pending>();
@@ -32,7 +36,8 @@ export function parseIni(file: string, text: string, inv: AnsibleInventory): voi
     if (m) {
       group = m[1]!;
       state = m[2] ?? "hosts";
-      if (!["hosts", "children", "vars"].includes(state)) fail(`Section [${group}:${state}] has unknown type: ${state}`, "use [group], [group:vars] or [group:children]");
+      if (!["hosts", "children", "vars"].includes(state))
+        fail(`Section [${group}:${state}] has unknown type: ${state}`, "use [group], [group:vars] or [group:children]");
       if (!inv.groups.has(group)) {
         // [g:vars] alone does not declare g; [g] or [g:children] (maybe later) must.
         if (state === "vars" && !pending.has(group)) pending.set(group, { line: lineno, state: "vars", parents: [] });
@@ -46,7 +51,9 @@ export function parseIni(file: string, text: string, inv: AnsibleInventory): voi
       continue;
     }
     if (line.startsWith("[") && line.endsWith("]")) {
-      fail(`Invalid section entry: '${line}'. Please make sure that there are no spaces in the section entry, and that there are no other invalid characters`);
+      fail(
+        `Invalid section entry: '${line}'. Please make sure that there are no spaces in the section entry, and that there are no other invalid characters`,
+      );
     }
 
     if (state === "hosts") {
@@ -54,7 +61,10 @@ export function parseIni(file: string, text: string, inv: AnsibleInventory): voi
       try {
         tokens = shlexSplit(line);
       } catch (e) {
-        return fail(`Error parsing host definition '${line}': ${(e as Error).message}`, "close the quote or remove the trailing backslash");
+        return fail(
+          `Error parsing host definition '${line}': ${(e as Error).message}`,
+          "close the quote or remove the trailing backslash",
+        );
       }
       if (tokens.length === 0) continue;
       let expanded;
@@ -63,11 +73,19 @@ export function parseIni(file: string, text: string, inv: AnsibleInventory): voi
       } catch (e) {
         return fail((e as Error).message, "ranges look like web[01:03] or db-[a:c]");
       }
-      if (expanded.hosts.some((h) => h.trim() === "---")) fail(`Invalid host pattern '${tokens[0]}' supplied, '---' is normally a sign this is a YAML file.`, "a YAML inventory needs a .yml/.yaml name or valid YAML");
+      if (expanded.hosts.some((h) => h.trim() === "---"))
+        fail(
+          `Invalid host pattern '${tokens[0]}' supplied, '---' is normally a sign this is a YAML file.`,
+          "a YAML inventory needs a .yml/.yaml name or valid YAML",
+        );
       const vars: [string, unknown][] = [];
       for (const t of tokens.slice(1)) {
         const eq = t.indexOf("=");
-        if (eq < 0) fail(`Expected key=value host variable assignment, got: ${t}`, "host vars are written name=value after the host name");
+        if (eq < 0)
+          fail(
+            `Expected key=value host variable assignment, got: ${t}`,
+            "host vars are written name=value after the host name",
+          );
         vars.push([t.slice(0, eq), parseIniValue(t.slice(eq + 1))]);
       }
       for (const h of expanded.hosts) {
@@ -80,7 +98,8 @@ export function parseIni(file: string, text: string, inv: AnsibleInventory): voi
       inv.setVar("group", group, line.slice(0, eq).trim(), parseIniValue(line.slice(eq + 1).trim()), origin);
     } else {
       const child = GROUP_NAME.exec(line)?.[1];
-      if (child === undefined) return fail(`Expected group name, got: ${line}`, "a [group:children] line names one group");
+      if (child === undefined)
+        return fail(`Expected group name, got: ${line}`, "a [group:children] line names one group");
       if (!inv.groups.has(child)) {
         const p = pending.get(child);
         if (p) p.parents.push(group);
@@ -90,12 +109,26 @@ export function parseIni(file: string, text: string, inv: AnsibleInventory): voi
   }
   for (const [name, p] of pending) {
     const origin = { file, line: p.line };
-    if (p.state === "vars") throw badInput(`Section [${name}:vars] not valid for undefined group: ${name}`, origin, `declare [${name}] (or list it under a [parent:children]) too`);
-    throw badInput(`Section [${p.parents[p.parents.length - 1]}:children] includes undefined group: ${name}`, origin, `declare [${name}] or remove it from the children`);
+    if (p.state === "vars")
+      throw badInput(
+        `Section [${name}:vars] not valid for undefined group: ${name}`,
+        origin,
+        `declare [${name}] (or list it under a [parent:children]) too`,
+      );
+    throw badInput(
+      `Section [${p.parents[p.parents.length - 1]}:children] includes undefined group: ${name}`,
+      origin,
+      `declare [${name}] or remove it from the children`,
+    );
   }
 }
 
-function addPendingChildren(inv: AnsibleInventory, group: string, pending: Map<string, Pending>, origin: { file: string; line: number }): void {
+function addPendingChildren(
+  inv: AnsibleInventory,
+  group: string,
+  pending: Map<string, Pending>,
+  origin: { file: string; line: number },
+): void {
   for (const parent of pending.get(group)?.parents ?? []) {
     inv.addChild(parent, group, origin);
     if (pending.get(parent)?.state === "children") addPendingChildren(inv, parent, pending, origin);

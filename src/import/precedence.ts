@@ -22,7 +22,9 @@ export function sortGroups(inv: AnsibleInventory, groups: string[]): string[] {
     const p = inv.groups.get(g)?.vars.ansible_group_priority;
     return typeof p === "number" ? p : Number.parseInt(typeof p === "string" ? p : "1", 10) || 1;
   };
-  return [...groups].sort((a, b) => (depth.get(a) ?? 0) - (depth.get(b) ?? 0) || priority(a) - priority(b) || (a < b ? -1 : a > b ? 1 : 0));
+  return [...groups].sort(
+    (a, b) => (depth.get(a) ?? 0) - (depth.get(b) ?? 0) || priority(a) - priority(b) || (a < b ? -1 : a > b ? 1 : 0),
+  );
 }
 
 export function ansibleHostVars(inv: AnsibleInventory, files: VarsFiles, host: string): Resolved {
@@ -35,7 +37,10 @@ export function ansibleHostVars(inv: AnsibleInventory, files: VarsFiles, host: s
   };
   const inline = (o: VarsOwner | undefined) => o && set(o.vars, o.varOrigins);
   const fromFiles = (fs: VarsFile[] | undefined) => fs?.forEach((f) => set(f.vars, f.origins));
-  const groups = sortGroups(inv, inv.groupsOf(host).filter((g) => g !== "all"));
+  const groups = sortGroups(
+    inv,
+    inv.groupsOf(host).filter((g) => g !== "all"),
+  );
   inline(inv.groups.get("all"));
   fromFiles(files.group.get("all"));
   for (const g of groups) inline(inv.groups.get(g));

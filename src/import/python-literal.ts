@@ -25,17 +25,38 @@ function literalEval(src: string): unknown {
   }
 }
 
-const ESCAPES: Record<string, string> = { n: "\n", t: "\t", r: "\r", a: "\x07", b: "\b", f: "\f", v: "\v", "\\": "\\", "'": "'", '"': '"', "\n": "" };
+const ESCAPES: Record<string, string> = {
+  n: "\n",
+  t: "\t",
+  r: "\r",
+  a: "\x07",
+  b: "\b",
+  f: "\f",
+  v: "\v",
+  "\\": "\\",
+  "'": "'",
+  '"': '"',
+  "\n": "",
+};
 
 class Parser {
   i = 0;
   constructor(readonly s: string) {}
-  done(): boolean { return this.i >= this.s.length; }
-  ws(): void { while (this.i < this.s.length && /[ \t\n\r\f]/.test(this.s[this.i]!)) this.i++; }
-  fail(): never { throw new NotLiteral(); }
+  done(): boolean {
+    return this.i >= this.s.length;
+  }
+  ws(): void {
+    while (this.i < this.s.length && /[ \t\n\r\f]/.test(this.s[this.i]!)) this.i++;
+  }
+  fail(): never {
+    throw new NotLiteral();
+  }
   eat(c: string): boolean {
     this.ws();
-    if (this.s.startsWith(c, this.i)) { this.i += c.length; return true; }
+    if (this.s.startsWith(c, this.i)) {
+      this.i += c.length;
+      return true;
+    }
     return false;
   }
 
@@ -139,13 +160,20 @@ class Parser {
       this.i += m[0].length;
       for (;;) {
         if (this.done()) this.fail();
-        if (this.s.startsWith(q, this.i)) { this.i += q.length; break; }
+        if (this.s.startsWith(q, this.i)) {
+          this.i += q.length;
+          break;
+        }
         const ch = this.s[this.i]!;
         if (ch === "\n" && q.length === 1) this.fail();
         if (ch === "\\") {
           const n = this.s[this.i + 1];
           if (n === undefined) this.fail();
-          if (raw) { out += ch + n; this.i += 2; continue; }
+          if (raw) {
+            out += ch + n;
+            this.i += 2;
+            continue;
+          }
           out += this.escape();
           continue;
         }
@@ -180,7 +208,10 @@ class Parser {
 
   number(): number {
     const rest = this.s.slice(this.i);
-    const m = /^(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|(?:(?:\d(?:_?\d)*)?\.\d(?:_?\d)*|\d(?:_?\d)*\.?)(?:[eE][+-]?\d(?:_?\d)*)?)/.exec(rest);
+    const m =
+      /^(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|(?:(?:\d(?:_?\d)*)?\.\d(?:_?\d)*|\d(?:_?\d)*\.?)(?:[eE][+-]?\d(?:_?\d)*)?)/.exec(
+        rest,
+      );
     if (!m || /^[A-Za-z0-9_.]/.test(rest.slice(m[0].length))) this.fail();
     const text = m[0].replaceAll("_", "");
     this.i += m[0].length;

@@ -19,10 +19,18 @@ export interface VarsFile {
   vaulted?: true;
 }
 
-const kind = async (p: string) => stat(p).then((s) => (s.isDirectory() ? "dir" : s.isFile() ? "file" : undefined), () => undefined);
+const kind = async (p: string) =>
+  stat(p).then(
+    (s) => (s.isDirectory() ? "dir" : s.isFile() ? "file" : undefined),
+    () => undefined,
+  );
 
 /** The vars files for one group or host (`sub` is "group_vars" or "host_vars"), in load order. */
-export async function varsFilesFor(basedir: string, sub: "group_vars" | "host_vars", name: string): Promise<VarsFile[]> {
+export async function varsFilesFor(
+  basedir: string,
+  sub: "group_vars" | "host_vars",
+  name: string,
+): Promise<VarsFile[]> {
   const dir = join(basedir, sub);
   if ((await kind(dir)) !== "dir" || name.startsWith("/")) return [];
   for (const ext of EXTENSIONS) {
@@ -67,13 +75,22 @@ async function readVarsFile(file: string): Promise<VarsFile> {
   try {
     text = await readFile(file, "utf8");
   } catch (e) {
-    throw badInput(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file }, "check the file's permissions");
+    throw badInput(
+      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      { file },
+      "check the file's permissions",
+    );
   }
   if (text.startsWith("$ANSIBLE_VAULT;")) return { file, vars: {}, origins: {}, vaulted: true };
   const y = readAnsibleYaml(file, text);
   const root = y.doc.contents;
   if (root === null || y.value(root) === null) return { file, vars: {}, origins: {} }; // empty files are ignored
-  if (!isMap(root)) throw badInput(`vars file must be a mapping of var names to values`, { file, ...(y.line(root) ? { line: y.line(root) } : {}) }, "write name: value pairs at the top level");
+  if (!isMap(root))
+    throw badInput(
+      `vars file must be a mapping of var names to values`,
+      { file, ...(y.line(root) ? { line: y.line(root) } : {}) },
+      "write name: value pairs at the top level",
+    );
   const vars: Record<string, unknown> = {};
   const origins: Record<string, Origin> = {};
   for (const [k, v, o] of varsOfMap(y, file, root, { file })) {

@@ -26,11 +26,21 @@ const ansibleTags = (tags: Tags): Tags => [
 
 export function readAnsibleYaml(file: string, text: string): AnsibleYaml {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { version: "1.1", customTags: ansibleTags, lineCounter: lc, uniqueKeys: false, prettyErrors: false });
+  const doc = parseDocument(text, {
+    version: "1.1",
+    customTags: ansibleTags,
+    lineCounter: lc,
+    uniqueKeys: false,
+    prettyErrors: false,
+  });
   const err = doc.errors[0];
   if (err) {
     const pos = lc.linePos(err.pos[0]);
-    throw badInput(`invalid YAML: ${err.message.split("\n")[0]}`, { file, line: pos.line, col: pos.col }, "fix the YAML syntax at that position");
+    throw badInput(
+      `invalid YAML: ${err.message.split("\n")[0]}`,
+      { file, line: pos.line, col: pos.col },
+      "fix the YAML syntax at that position",
+    );
   }
   const line = (node: unknown) => {
     const r = (node as Node | undefined)?.range;
@@ -52,27 +62,42 @@ export function pluginName(y: AnsibleYaml): string | undefined {
   return typeof p === "string" && p ? p : undefined;
 }
 
-interface Entry { key: unknown; value: unknown }
+interface Entry {
+  key: unknown;
+  value: unknown;
+}
 
-const derefNode = (y: AnsibleYaml, node: unknown): unknown => (isAlias(node) ? node.resolve(y.doc) ?? null : node);
+const derefNode = (y: AnsibleYaml, node: unknown): unknown => (isAlias(node) ? (node.resolve(y.doc) ?? null) : node);
 
 /** A vars mapping as Ansible sees it (aliases and `<<` merge keys resolved), each var with its line when it has one. */
 export function varsOfMap(y: AnsibleYaml, file: string, node: unknown, fallback: Origin): [string, unknown, Origin][] {
   const obj = y.value(node) as Record<string, unknown>;
   const map = derefNode(y, node);
-  const lines = new Map((isMap(map) ? map.items : []).map((p) => {
-    const line = y.line(p.key);
-    return [String(y.value(p.key)), line ? { file, line } : fallback] as const;
-  }));
+  const lines = new Map(
+    (isMap(map) ? map.items : []).map((p) => {
+      const line = y.line(p.key);
+      return [String(y.value(p.key)), line ? { file, line } : fallback] as const;
+    }),
+  );
   return Object.entries(obj).map(([k, v]) => [k, v, lines.get(k) ?? fallback]);
 }
 const SECTIONS = ["vars", "children", "hosts"];
 
-export function parseYamlInventory(file: string, y: AnsibleYaml, inv: AnsibleInventory, warn: (o: Origin, message: string) => void): void {
+export function parseYamlInventory(
+  file: string,
+  y: AnsibleYaml,
+  inv: AnsibleInventory,
+  warn: (o: Origin, message: string) => void,
+): void {
   const root = y.doc.contents;
   const origin = (node: unknown): Origin => ({ file, ...(y.line(node) ? { line: y.line(node) } : {}) });
   if (root === null || (isScalar(root) && root.value === null)) throw badInput("Parsed empty YAML file", { file });
-  if (!isMap(root)) throw badInput("YAML inventory has invalid structure, it should be a dictionary", origin(root), "top-level keys are group names, such as all:");
+  if (!isMap(root))
+    throw badInput(
+      "YAML inventory has invalid structure, it should be a dictionary",
+      origin(root),
+      "top-level keys are group names, such as all:",
+    );
   const keyName = (p: Entry): string => String(y.value(p.key));
   const deref = (node: unknown): unknown => derefNode(y, node);
   const varsOf = (node: unknown, fallback: Origin) => varsOfMap(y, file, node, fallback);
@@ -91,11 +116,18 @@ export function parseYamlInventory(file: string, y: AnsibleYaml, inv: AnsibleInv
       const section: unknown = deref(pair.value);
       if (section === null || (isScalar(section) && section.value === null)) continue;
       // `hosts: web1` is `hosts: {web1: null}`.
-      const entries: Entry[] | undefined = isMap(section) ? section.items
-        : isScalar(section) && typeof section.value === "string" && SECTIONS.includes(key) ? [{ key: section, value: null }]
-        : undefined;
+      const entries: Entry[] | undefined = isMap(section)
+        ? section.items
+        : isScalar(section) && typeof section.value === "string" && SECTIONS.includes(key)
+          ? [{ key: section, value: null }]
+          : undefined;
       if (!entries) {
-        if (SECTIONS.includes(key)) throw badInput(`Invalid "${key}" entry for "${name}" group, requires a dictionary`, o, `write ${key}: as a mapping`);
+        if (SECTIONS.includes(key))
+          throw badInput(
+            `Invalid "${key}" entry for "${name}" group, requires a dictionary`,
+            o,
+            `write ${key}: as a mapping`,
+          );
         warn(o, `skipping key (${key}) in group (${name}) as it is not a mapping`);
         continue;
       }
@@ -111,7 +143,12 @@ export function parseYamlInventory(file: string, y: AnsibleYaml, inv: AnsibleInv
         for (const h of entries) {
           const pattern = y.value(h.key);
           const ho = origin(h.key);
-          if (typeof pattern !== "string") throw badInput(`Host pattern ${String(pattern)} must be a string. Enclose integers/floats in quotation marks.`, ho, "quote the host name");
+          if (typeof pattern !== "string")
+            throw badInput(
+              `Host pattern ${String(pattern)} must be a string. Enclose integers/floats in quotation marks.`,
+              ho,
+              "quote the host name",
+            );
           let expanded;
           try {
             expanded = expandHostPattern(pattern);
@@ -120,7 +157,12 @@ export function parseYamlInventory(file: string, y: AnsibleYaml, inv: AnsibleInv
           }
           const hv = deref(h.value);
           const vars = hv === null || (isScalar(hv) && hv.value === null) ? undefined : hv;
-          if (vars !== undefined && !isMap(vars)) throw badInput(`Invalid data for host ${pattern}, expected a dictionary of vars`, ho, "write host vars as a mapping");
+          if (vars !== undefined && !isMap(vars))
+            throw badInput(
+              `Invalid data for host ${pattern}, expected a dictionary of vars`,
+              ho,
+              "write host vars as a mapping",
+            );
           for (const host of expanded.hosts) {
             inv.addHost(host, name, ho, expanded.port);
             for (const [k, v, vo] of vars ? varsOf(vars, ho) : []) inv.setVar("host", host, k, v, vo);

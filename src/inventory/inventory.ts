@@ -8,17 +8,38 @@ import type { ConnectionInfo, HostInfo } from "../engine/types.ts";
 import { readYaml, type YamlSource } from "./yaml-source.ts";
 import { validateInventoryFile, type InventorySource } from "./validate.ts";
 import { checkLabRefs } from "./lab-refs.ts";
-import { sectionNames, type Connection, type Group, type Host, type InventoryFile, type LabModel, type SectionName } from "./model.ts";
+import {
+  sectionNames,
+  type Connection,
+  type Group,
+  type Host,
+  type InventoryFile,
+  type LabModel,
+  type SectionName,
+} from "./model.ts";
 
 type Vars = Record<string, unknown>;
 type Path = (string | number)[];
-export interface Position { file: string; line: number; col: number }
+export interface Position {
+  file: string;
+  line: number;
+  col: number;
+}
 
 /** Where a named thing was defined, for error messages. */
-export interface Origin { src: YamlSource; path: Path }
+export interface Origin {
+  src: YamlSource;
+  path: Path;
+}
 
 /** One place a var is set: top-level vars, a group's, a host's, or --extra-vars. */
-export interface VarSite { scope: "all" | "group" | "host" | "extra"; owner?: string; key: string; value: unknown; where?: Position }
+export interface VarSite {
+  scope: "all" | "group" | "host" | "extra";
+  owner?: string;
+  key: string;
+  value: unknown;
+  where?: Position;
+}
 
 export interface Inventory {
   readonly files: string[];
@@ -62,11 +83,16 @@ async function inventoryFiles(path: string): Promise<string[]> {
   try {
     st = await stat(path);
   } catch {
-    throw badInput(`inventory not found: ${path}`, { file: path }, "pass -i/--inventory with a YAML file or a folder of *.yaml files");
+    throw badInput(
+      `inventory not found: ${path}`,
+      { file: path },
+      "pass -i/--inventory with a YAML file or a folder of *.yaml files",
+    );
   }
   if (!st.isDirectory()) return [path];
   const names = (await readdir(path)).filter((n) => /\.ya?ml$/.test(n)).sort();
-  if (names.length === 0) throw badInput(`no *.yaml files in ${path}`, { file: path }, "add an inventory file such as inventory/hosts.yaml");
+  if (names.length === 0)
+    throw badInput(`no *.yaml files in ${path}`, { file: path }, "add an inventory file such as inventory/hosts.yaml");
   return names.map((n) => join(path, n));
 }
 
@@ -106,8 +132,22 @@ export function resolveInventory(sources: InventorySource[], opts: LoadOptions):
     varSite: (host, key) => {
       const h = hosts.get(host);
       if (!h) return undefined;
-      const ranked = sites.filter((s) => s.key === key && (s.scope === "all" || s.scope === "extra" || (s.scope === "host" && s.owner === host) || (s.scope === "group" && h.groups.includes(s.owner!))));
-      const rank = (s: VarSite) => (s.scope === "extra" ? 1e6 : s.scope === "host" ? 1e5 : s.scope === "group" ? groupOrder.indexOf(s.owner!) + 1 : 0);
+      const ranked = sites.filter(
+        (s) =>
+          s.key === key &&
+          (s.scope === "all" ||
+            s.scope === "extra" ||
+            (s.scope === "host" && s.owner === host) ||
+            (s.scope === "group" && h.groups.includes(s.owner!))),
+      );
+      const rank = (s: VarSite) =>
+        s.scope === "extra"
+          ? 1e6
+          : s.scope === "host"
+            ? 1e5
+            : s.scope === "group"
+              ? groupOrder.indexOf(s.owner!) + 1
+              : 0;
       return ranked.sort((a, b) => rank(b) - rank(a))[0];
     },
     vmKeys: (vm) => [...(lab.vms[vm]?.ssh_keys ?? [])].map((k) => k.trim()),
@@ -116,19 +156,28 @@ export function resolveInventory(sources: InventorySource[], opts: LoadOptions):
 
 function collect(sources: InventorySource[]): Collected {
   const c: Collected = {
-    origins: new Map(), hostDefs: new Map(), groupDefs: new Map(),
+    origins: new Map(),
+    hostDefs: new Map(),
+    groupDefs: new Map(),
     lab: { proxmox: {}, pbs: {}, vlans: {}, templates: {}, vms: {} },
-    allVars: {}, allConn: {}, allVarSrc: new Map(),
+    allVars: {},
+    allConn: {},
+    allVarSrc: new Map(),
   };
   const define = (section: string, name: string, src: YamlSource) => {
     const key = `${section}.${name}`;
     const prev = c.origins.get(key);
     if (prev) {
       const at = { file: src.file, ...src.position([section, name]) };
-      if (section !== "hosts" && section !== "groups") throw badInput(`${section}.${name} is defined twice (first in ${prev.src.file})`, at, "keep one definition");
+      if (section !== "hosts" && section !== "groups")
+        throw badInput(`${section}.${name} is defined twice (first in ${prev.src.file})`, at, "keep one definition");
       const q = prev.src.position(prev.path);
       const kind = section.slice(0, -1);
-      throw badInput(`${kind} "${name}" is defined twice (first at ${prev.src.file}:${q.line}:${q.col})`, at, `keep one definition of ${kind} "${name}"`);
+      throw badInput(
+        `${kind} "${name}" is defined twice (first at ${prev.src.file}:${q.line}:${q.col})`,
+        at,
+        `keep one definition of ${kind} "${name}"`,
+      );
     }
     c.origins.set(key, { src, path: [section, name] });
   };
@@ -150,7 +199,12 @@ function collect(sources: InventorySource[]): Collected {
 }
 
 /** Entries of one section of a file into the whole inventory's (each name once). */
-function merge<K extends SectionName>(lab: Collected["lab"], data: InventoryFile, section: K, define: (name: string) => void): void {
+function merge<K extends SectionName>(
+  lab: Collected["lab"],
+  data: InventoryFile,
+  section: K,
+  define: (name: string) => void,
+): void {
   const target: Record<string, unknown> = lab[section];
   for (const [k, v] of Object.entries(data[section] ?? {})) {
     define(k);
@@ -164,7 +218,11 @@ function addProxmoxHosts(c: Collected): void {
   for (const [name, ep] of endpoints) {
     if (c.origins.has(`hosts.${name}`)) {
       const o = c.origins.get(`proxmox.${name}`)!;
-      throw badInput(`"${name}" is both a Proxmox endpoint and a host`, { file: o.src.file, ...o.src.position(["proxmox", name]) }, "rename one of them");
+      throw badInput(
+        `"${name}" is both a Proxmox endpoint and a host`,
+        { file: o.src.file, ...o.src.position(["proxmox", name]) },
+        "rename one of them",
+      );
     }
     const url = new URL(ep.url);
     c.hostDefs.set(name, { type: "proxmox", address: url.hostname, port: Number(url.port || 8006) });
@@ -188,17 +246,32 @@ function groupMembership(c: Collected, fail: Fail): { members: Map<string, Set<s
   const depth = new Map<string, number>();
   const members = new Map<string, Set<string>>();
   const visit = (group: string, stack: string[]): Set<string> => {
-    if (stack.includes(group)) fail(["groups", stack[0] ?? group], `group cycle: ${[...stack, group].join(" -> ")}`, "remove one of the children links");
+    if (stack.includes(group))
+      fail(
+        ["groups", stack[0] ?? group],
+        `group cycle: ${[...stack, group].join(" -> ")}`,
+        "remove one of the children links",
+      );
     const done = members.get(group);
     if (done) return done;
     const def = c.groupDefs.get(group) ?? {};
     const set = new Set<string>();
     for (const [i, h] of (def.hosts ?? []).entries()) {
-      if (!c.hostDefs.has(h)) fail(["groups", group, "hosts", i], `group "${group}" lists host "${h}", which is not defined under hosts:`, `define host "${h}" or fix the name`);
+      if (!c.hostDefs.has(h))
+        fail(
+          ["groups", group, "hosts", i],
+          `group "${group}" lists host "${h}", which is not defined under hosts:`,
+          `define host "${h}" or fix the name`,
+        );
       set.add(h);
     }
     for (const [i, child] of (def.children ?? []).entries()) {
-      if (!c.groupDefs.has(child)) fail(["groups", group, "children", i], `group "${group}" lists child group "${child}", which is not defined`, `define group "${child}" or fix the name`);
+      if (!c.groupDefs.has(child))
+        fail(
+          ["groups", group, "children", i],
+          `group "${group}" lists child group "${child}", which is not defined`,
+          `define group "${child}" or fix the name`,
+        );
       depth.set(child, Math.max(depth.get(child) ?? 0, (depth.get(group) ?? 0) + 1));
       for (const h of visit(child, [...stack, group])) set.add(h);
     }
@@ -206,17 +279,21 @@ function groupMembership(c: Collected, fail: Fail): { members: Map<string, Set<s
     return set;
   };
   for (const g of c.groupDefs.keys()) {
-    if (g === "all") fail(["groups", g], `"all" is a reserved group name`, "use top-level vars:/connection: for every host");
+    if (g === "all")
+      fail(["groups", g], `"all" is a reserved group name`, "use top-level vars:/connection: for every host");
     if (c.hostDefs.has(g)) fail(["groups", g], `"${g}" is both a host and a group`, "rename one of them");
     if (!depth.has(g)) depth.set(g, 1);
   }
   for (const g of c.groupDefs.keys()) visit(g, []);
   // Depths may have grown after a group was first visited: recompute until stable (bounded by group count).
   for (let i = 0; i < c.groupDefs.size; i++) {
-    for (const [g, def] of c.groupDefs) for (const ch of def.children ?? []) depth.set(ch, Math.max(depth.get(ch) ?? 1, (depth.get(g) ?? 1) + 1));
+    for (const [g, def] of c.groupDefs)
+      for (const ch of def.children ?? []) depth.set(ch, Math.max(depth.get(ch) ?? 1, (depth.get(g) ?? 1) + 1));
   }
   members.set("all", new Set(c.hostDefs.keys()));
-  const groupOrder = [...c.groupDefs.keys()].sort((a, b) => (depth.get(a) ?? 0) - (depth.get(b) ?? 0) || a.localeCompare(b));
+  const groupOrder = [...c.groupDefs.keys()].sort(
+    (a, b) => (depth.get(a) ?? 0) - (depth.get(b) ?? 0) || a.localeCompare(b),
+  );
   return { members, groupOrder };
 }
 
@@ -225,25 +302,53 @@ function checkBastions(c: Collected, sources: InventorySource[]): void {
   for (const { src, data } of sources) {
     const refs: [Path, string | undefined][] = [
       [["connection", "bastion"], data.connection?.bastion],
-      ...Object.entries(data.groups ?? {}).map(([g, d]): [Path, string | undefined] => [["groups", g, "connection", "bastion"], d?.connection?.bastion]),
-      ...Object.entries(data.hosts ?? {}).map(([h, d]): [Path, string | undefined] => [["hosts", h, "bastion"], d?.bastion]),
+      ...Object.entries(data.groups ?? {}).map(([g, d]): [Path, string | undefined] => [
+        ["groups", g, "connection", "bastion"],
+        d?.connection?.bastion,
+      ]),
+      ...Object.entries(data.hosts ?? {}).map(([h, d]): [Path, string | undefined] => [
+        ["hosts", h, "bastion"],
+        d?.bastion,
+      ]),
     ];
     for (const [path, b] of refs) {
-      if (b !== undefined && !c.hostDefs.has(b)) throw badInput(`bastion "${b}" is not a host in the inventory`, { file: src.file, ...src.position(path) }, "define the bastion under hosts:");
+      if (b !== undefined && !c.hostDefs.has(b))
+        throw badInput(
+          `bastion "${b}" is not a host in the inventory`,
+          { file: src.file, ...src.position(path) },
+          "define the bastion under hosts:",
+        );
     }
   }
 }
 
-function resolveHosts(c: Collected, members: Map<string, Set<string>>, groupOrder: string[], opts: LoadOptions, fail: Fail): Map<string, HostInfo> {
+function resolveHosts(
+  c: Collected,
+  members: Map<string, Set<string>>,
+  groupOrder: string[],
+  opts: LoadOptions,
+  fail: Fail,
+): Map<string, HostInfo> {
   const expand = (p: string) => resolvePath(opts.root, p.replace(/^~(?=\/|$)/, homedir()));
   const connectionOf = (name: string, seen: string[]): ConnectionInfo & { name: string } => {
     const def = c.hostDefs.get(name);
-    if (!def) return fail(["hosts", seen[seen.length - 1] ?? name, "bastion"], `bastion "${name}" is not a host in the inventory`, "define the bastion under hosts:");
+    if (!def)
+      return fail(
+        ["hosts", seen[seen.length - 1] ?? name, "bastion"],
+        `bastion "${name}" is not a host in the inventory`,
+        "define the bastion under hosts:",
+      );
     let conn: Connection & { address?: string } = { ...c.allConn };
-    for (const g of groupOrder) if (members.get(g)?.has(name)) conn = { ...conn, ...(c.groupDefs.get(g)?.connection ?? {}) };
+    for (const g of groupOrder)
+      if (members.get(g)?.has(name)) conn = { ...conn, ...(c.groupDefs.get(g)?.connection ?? {}) };
     const { vars: _vars, ...hostConn } = def;
     conn = { ...conn, ...hostConn };
-    if (conn.bastion && seen.includes(conn.bastion)) fail(["hosts", name, "bastion"], `bastion loop: ${[...seen, name, conn.bastion].join(" -> ")}`, "a bastion cannot reach itself");
+    if (conn.bastion && seen.includes(conn.bastion))
+      fail(
+        ["hosts", name, "bastion"],
+        `bastion loop: ${[...seen, name, conn.bastion].join(" -> ")}`,
+        "a bastion cannot reach itself",
+      );
     return {
       name,
       type: conn.type ?? "ssh",
@@ -275,9 +380,14 @@ function varSites(sources: InventorySource[], extraVars: Vars | undefined): VarS
   const sites: VarSite[] = [];
   const at = (src: YamlSource, path: Path): Position => ({ file: src.file, ...src.position(path) });
   for (const { src, data } of sources) {
-    for (const [key, value] of Object.entries(data.vars ?? {})) sites.push({ scope: "all", key, value, where: at(src, ["vars", key]) });
-    for (const [g, def] of Object.entries(data.groups ?? {})) for (const [key, value] of Object.entries(def?.vars ?? {})) sites.push({ scope: "group", owner: g, key, value, where: at(src, ["groups", g, "vars", key]) });
-    for (const [h, def] of Object.entries(data.hosts ?? {})) for (const [key, value] of Object.entries(def?.vars ?? {})) sites.push({ scope: "host", owner: h, key, value, where: at(src, ["hosts", h, "vars", key]) });
+    for (const [key, value] of Object.entries(data.vars ?? {}))
+      sites.push({ scope: "all", key, value, where: at(src, ["vars", key]) });
+    for (const [g, def] of Object.entries(data.groups ?? {}))
+      for (const [key, value] of Object.entries(def?.vars ?? {}))
+        sites.push({ scope: "group", owner: g, key, value, where: at(src, ["groups", g, "vars", key]) });
+    for (const [h, def] of Object.entries(data.hosts ?? {}))
+      for (const [key, value] of Object.entries(def?.vars ?? {}))
+        sites.push({ scope: "host", owner: h, key, value, where: at(src, ["hosts", h, "vars", key]) });
   }
   for (const [key, value] of Object.entries(extraVars ?? {})) sites.push({ scope: "extra", key, value });
   return sites;
@@ -301,7 +411,11 @@ async function readKeyFiles(inv: Inventory, opts: LoadOptions): Promise<Map<stri
           keys.push(`ssh-ed25519 lab-check-stand-in ${k}`);
           continue;
         }
-        throw badInput(`vms.${vm}.ssh_keys: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, inv.where(["vms", vm, "ssh_keys", i]) ?? {}, "create the key (ssh-keygen), or give the public key line itself");
+        throw badInput(
+          `vms.${vm}.ssh_keys: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+          inv.where(["vms", vm, "ssh_keys", i]) ?? {},
+          "create the key (ssh-keygen), or give the public key line itself",
+        );
       }
     }
     out.set(vm, keys);
@@ -309,4 +423,7 @@ async function readKeyFiles(inv: Inventory, opts: LoadOptions): Promise<Map<stri
   return out;
 }
 
-const withKeyFiles = (inv: Inventory, keys: Map<string, string[]>): Inventory => ({ ...inv, vmKeys: (vm) => keys.get(vm) ?? inv.vmKeys(vm) });
+const withKeyFiles = (inv: Inventory, keys: Map<string, string[]>): Inventory => ({
+  ...inv,
+  vmKeys: (vm) => keys.get(vm) ?? inv.vmKeys(vm),
+});

@@ -15,25 +15,54 @@ export function checkLabRefs(lab: LabModel, hostVms: Map<string, string>, where:
 
   const tags = new Map<number, string>();
   for (const [name, v] of Object.entries(vlans)) {
-    must(!tags.has(v.tag), ["vlans", name, "tag"], `VLAN ${name} uses tag ${v.tag}, already used by VLAN ${tags.get(v.tag)}`, "give every VLAN its own tag");
+    must(
+      !tags.has(v.tag),
+      ["vlans", name, "tag"],
+      `VLAN ${name} uses tag ${v.tag}, already used by VLAN ${tags.get(v.tag)}`,
+      "give every VLAN its own tag",
+    );
     tags.set(v.tag, name);
     for (const other of v.deny_to ?? []) {
-      must(other in vlans, ["vlans", name, "deny_to"], `VLAN ${name}: deny_to names unknown VLAN "${other}"`, `defined VLANs: ${names(vlans)}`);
+      must(
+        other in vlans,
+        ["vlans", name, "deny_to"],
+        `VLAN ${name}: deny_to names unknown VLAN "${other}"`,
+        `defined VLANs: ${names(vlans)}`,
+      );
     }
   }
   for (const [name, t] of Object.entries(templates)) {
-    must(t.endpoint in pve, ["templates", name, "endpoint"], `template ${name}: unknown Proxmox endpoint "${t.endpoint}"`, `defined endpoints: ${names(pve)}`);
+    must(
+      t.endpoint in pve,
+      ["templates", name, "endpoint"],
+      `template ${name}: unknown Proxmox endpoint "${t.endpoint}"`,
+      `defined endpoints: ${names(pve)}`,
+    );
   }
   const vmids = new Map<number, string>();
   for (const [name, t] of Object.entries(templates)) vmids.set(t.vmid, `template ${name}`);
   for (const [name, vm] of Object.entries(vms)) {
-    must(vm.template in templates, ["vms", name, "template"], `VM ${name}: unknown template "${vm.template}"`, `defined templates: ${names(templates)}`);
+    must(
+      vm.template in templates,
+      ["vms", name, "template"],
+      `VM ${name}: unknown template "${vm.template}"`,
+      `defined templates: ${names(templates)}`,
+    );
     for (const [i, vlan] of [vm.vlan, ...(vm.extra_vlans ?? [])].entries()) {
-      must(vlan in vlans, i === 0 ? ["vms", name, "vlan"] : ["vms", name, "extra_vlans", i - 1],
-        `VM ${name}: VLAN "${vlan}" is not defined, so its NIC would have no valid tag`, `defined VLANs: ${names(vlans)}`);
+      must(
+        vlan in vlans,
+        i === 0 ? ["vms", name, "vlan"] : ["vms", name, "extra_vlans", i - 1],
+        `VM ${name}: VLAN "${vlan}" is not defined, so its NIC would have no valid tag`,
+        `defined VLANs: ${names(vlans)}`,
+      );
     }
     if (vm.vmid !== undefined) {
-      must(!vmids.has(vm.vmid), ["vms", name, "vmid"], `VM ${name}: vmid ${vm.vmid} is already used by ${vmids.get(vm.vmid)}`, "give every VM and template its own vmid");
+      must(
+        !vmids.has(vm.vmid),
+        ["vms", name, "vmid"],
+        `VM ${name}: vmid ${vm.vmid} is already used by ${vmids.get(vm.vmid)}`,
+        "give every VM and template its own vmid",
+      );
       vmids.set(vm.vmid, `VM ${name}`);
     }
   }

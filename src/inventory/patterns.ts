@@ -4,8 +4,12 @@ import type { Inventory } from "./inventory.ts";
 
 export function matchHosts(inv: Inventory, pattern: string, source = "--limit"): string[] {
   const all = [...inv.hosts.keys()];
-  const terms = pattern.split(/[,:]/).map((t) => t.trim()).filter(Boolean);
-  if (terms.length === 0) throw badInput(`empty host pattern in ${source}`, {}, "give host or group names, e.g. web:db");
+  const terms = pattern
+    .split(/[,:]/)
+    .map((t) => t.trim())
+    .filter(Boolean);
+  if (terms.length === 0)
+    throw badInput(`empty host pattern in ${source}`, {}, "give host or group names, e.g. web:db");
   // As Ansible: unions first, then intersections (&), then exclusions (!), whatever the
   // written order; with no plain term at all, start from every host.
   const plain = terms.filter((t) => t[0] !== "&" && t[0] !== "!");
@@ -23,7 +27,12 @@ function resolveTerm(inv: Inventory, term: string, all: string[], source: string
   if (group) return new Set(group);
   if (inv.hosts.has(term)) return new Set([term]);
   if (term.includes("*") || term.includes("?")) {
-    const re = new RegExp(`^${term.replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*").replaceAll("?", ".")}$`);
+    const re = new RegExp(
+      `^${term
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replaceAll("*", ".*")
+        .replaceAll("?", ".")}$`,
+    );
     const out = new Set<string>();
     for (const h of all) if (re.test(h)) out.add(h);
     for (const [g, members] of inv.groups) if (re.test(g)) for (const h of members) out.add(h);

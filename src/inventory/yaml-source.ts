@@ -28,9 +28,16 @@ export function parseYaml(file: string, text: string): YamlSource {
   if (first) {
     const pos = lineCounter.linePos(first.pos[0]);
     const msg = first.code === "DUPLICATE_KEY" ? "duplicate key in the same mapping" : first.message.split("\n")[0];
-    throw badInput(`invalid YAML: ${msg}`, { file, line: pos.line, col: pos.col }, "fix the YAML syntax at that position");
+    throw badInput(
+      `invalid YAML: ${msg}`,
+      { file, line: pos.line, col: pos.col },
+      "fix the YAML syntax at that position",
+    );
   }
-  const position = (path: readonly (string | number)[], at: "key" | "value" = "value"): { line: number; col: number } => {
+  const position = (
+    path: readonly (string | number)[],
+    at: "key" | "value" = "value",
+  ): { line: number; col: number } => {
     if (at === "key" && path.length > 0) {
       const key = keyNode(doc.getIn(path.slice(0, -1), true), path[path.length - 1]);
       if (key !== undefined) return lineCounter.linePos(key);

@@ -7,7 +7,14 @@ import { ALREADY_DONE, type RetryPolicy, withRetry } from "./retry.ts";
 import { type TaskResult, type TaskWaitOptions, parseUpid, waitForTask } from "./tasks.ts";
 import { pinnedAgent, type TlsTrust } from "./tls.ts";
 import type { HttpMethod } from "./schema.ts";
-import { ApiTransport, type Credentials, type Envelope, type Params, type Product, type RecordedCall } from "./transport.ts";
+import {
+  ApiTransport,
+  type Credentials,
+  type Envelope,
+  type Params,
+  type Product,
+  type RecordedCall,
+} from "./transport.ts";
 
 export type { Credentials, Envelope, Params, RecordedCall } from "./transport.ts";
 export type { TlsTrust } from "./tls.ts";
@@ -47,8 +54,14 @@ export class ProxmoxClient {
     if (base.protocol !== "https:") throw new Error(`Proxmox endpoint ${opts.url} must use https`);
     const { agent, fingerprint } = await pinnedAgent(base, opts.tls);
     const transport = new ApiTransport({
-      base, agent, credentials: opts.auth, trust: opts.tls, product: opts.product ?? "pve",
-      timeoutMs: opts.timeoutMs ?? 30_000, recorder: opts.recorder, signal: opts.signal,
+      base,
+      agent,
+      credentials: opts.auth,
+      trust: opts.tls,
+      product: opts.product ?? "pve",
+      timeoutMs: opts.timeoutMs ?? 30_000,
+      recorder: opts.recorder,
+      signal: opts.signal,
     });
     return new ProxmoxClient(transport, opts, () => agent.destroy(), fingerprint);
   }
@@ -61,7 +74,10 @@ export class ProxmoxClient {
   async envelope(method: HttpMethod, path: string, params?: Params): Promise<Envelope> {
     const result = await withRetry(() => this.transport.send(method, path, params), this.opts.retry, {
       signal: this.opts.signal,
-      onRetry: (err, attempt, ms) => this.opts.log?.debug(`${method} ${this.endpoint}${path}: retry ${attempt} in ${ms} ms (${err instanceof Error ? err.message : String(err)})`),
+      onRetry: (err, attempt, ms) =>
+        this.opts.log?.debug(
+          `${method} ${this.endpoint}${path}: retry ${attempt} in ${ms} ms (${err instanceof Error ? err.message : String(err)})`,
+        ),
     });
     if (result === ALREADY_DONE) {
       this.opts.log?.debug(`${method} ${this.endpoint}${path}: already done by an earlier, unanswered try`);
@@ -95,7 +111,12 @@ export class ProxmoxClient {
    * Run a call that may start a worker and wait for it. Calls that finished
    * synchronously (null, "OK", PVE 6's sync template/resize) count as done.
    */
-  async run(method: HttpMethod, path: string, params?: Params, wait?: TaskWaitOptions): Promise<TaskResult | undefined> {
+  async run(
+    method: HttpMethod,
+    path: string,
+    params?: Params,
+    wait?: TaskWaitOptions,
+  ): Promise<TaskResult | undefined> {
     const data = await this.request(method, path, params);
     if (typeof data !== "string" || !parseUpid(data)) return undefined;
     return this.waitTask(data, wait);

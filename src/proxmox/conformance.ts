@@ -29,10 +29,12 @@ export function checkCalls(calls: readonly RecordedCall[], schema?: ApiSchema): 
     const { template, pathParams } = match;
     const at = `${call.method} ${template}`;
     for (const key of call.keys) {
-      if (!s.param(template, call.method, key)) problems.push({ call, problem: `parameter '${key}' is not defined for ${at}` });
+      if (!s.param(template, call.method, key))
+        problems.push({ call, problem: `parameter '${key}' is not defined for ${at}` });
     }
     for (const key of s.required(template, call.method)) {
-      if (!(key in pathParams) && !call.keys.includes(key)) problems.push({ call, problem: `required parameter '${key}' missing in ${at}` });
+      if (!(key in pathParams) && !call.keys.includes(key))
+        problems.push({ call, problem: `required parameter '${key}' missing in ${at}` });
     }
     // A 400 is the server's own validator refusing the values (tests send such calls on purpose): nothing more to check.
     if (call.values && call.status !== 400) {
@@ -44,7 +46,12 @@ export function checkCalls(calls: readonly RecordedCall[], schema?: ApiSchema): 
       const redacted = Object.keys(params).filter((k) => params[k] === REDACTED);
       for (const v of s.checkRequest(call.method, call.path, params).violations) {
         const key = v.path.split(".")[0]!;
-        if (redacted.includes(key) || !s.param(template, call.method, key) || v.message.startsWith("property is missing")) continue;
+        if (
+          redacted.includes(key) ||
+          !s.param(template, call.method, key) ||
+          v.message.startsWith("property is missing")
+        )
+          continue;
         problems.push({ call, problem: `${at}: ${v.path}: ${v.message.replace(/\n+$/, "").replace(/\n/g, "; ")}` });
       }
     }

@@ -19,15 +19,25 @@ export class ProxmoxApiError extends LabError {
     hint?: string,
     options?: { cause?: unknown },
   ) {
-    const params = Object.entries(errors).map(([k, v]) => `\n  ${k}: ${v.trim()}`).join("");
+    const params = Object.entries(errors)
+      .map(([k, v]) => `\n  ${k}: ${v.trim()}`)
+      .join("");
     const what = status ? `${status} ${reason}` : `${errno ?? "error"}: ${reason}`;
-    super(`${method} ${endpoint}${path}: ${what}${params}`, ExitCode.failed, { host: endpoint }, hint ?? hintFor(status), options);
+    super(
+      `${method} ${endpoint}${path}: ${what}${params}`,
+      ExitCode.failed,
+      { host: endpoint },
+      hint ?? hintFor(status),
+      options,
+    );
   }
 }
 
 function hintFor(status: number): string | undefined {
-  if (status === 401) return "check the API token id/secret (or user/password) of this Proxmox endpoint in the inventory";
-  if (status === 403) return "grant the missing privilege to the token (pveum acl modify ... ), or use a token without privilege separation";
+  if (status === 401)
+    return "check the API token id/secret (or user/password) of this Proxmox endpoint in the inventory";
+  if (status === 403)
+    return "grant the missing privilege to the token (pveum acl modify ... ), or use a token without privilege separation";
   if (status === 501) return "this Proxmox version does not have that API call; check the version lab supports";
   return undefined;
 }

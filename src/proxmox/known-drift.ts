@@ -27,13 +27,22 @@ export const PVE_REPLY_DRIFT: Record<string, RegExp> = {
 
 /** The schema says `null`, PBS's code returns the worker's UPID (api2/admin/{prune,verify,sync}.rs run_*_job, api2/config/datastore.rs). */
 export const PBS_NULL_BUT_DATA = new Set([
-  "POST /admin/prune/{id}/run", "POST /admin/verify/{id}/run", "POST /admin/sync/{id}/run", "POST /config/datastore",
+  "POST /admin/prune/{id}/run",
+  "POST /admin/verify/{id}/run",
+  "POST /admin/sync/{id}/run",
+  "POST /config/datastore",
   // The log is a list of {n, t} with `total`, although the schema dump says null.
   "GET /nodes/{node}/tasks/{upid}/log",
 ]);
 
 /** A reply checked strictly against the schema, minus the known drift of that server. */
-export function replyViolations(schema: ApiSchema, product: "pve" | "pbs", method: string, template: string, data: unknown): Violation[] {
+export function replyViolations(
+  schema: ApiSchema,
+  product: "pve" | "pbs",
+  method: string,
+  template: string,
+  data: unknown,
+): Violation[] {
   if (product === "pbs" && PBS_NULL_BUT_DATA.has(`${method} ${template}`)) return [];
   const drift = product === "pve" ? PVE_REPLY_DRIFT[`${method} ${template}`] : undefined;
   return schema.checkReply(method, template, data, { strict: true }).filter((v) => !drift?.test(v.path));

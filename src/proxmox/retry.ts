@@ -14,9 +14,26 @@ export interface RetryPolicy {
   readonly maxMs?: number;
 }
 
-const NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "ENETUNREACH", "EHOSTUNREACH", "ECONNABORTED", "ESOCKETTIMEDOUT"]);
+const NETWORK_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EAI_AGAIN",
+  "ENETUNREACH",
+  "EHOSTUNREACH",
+  "ECONNABORTED",
+  "ESOCKETTIMEDOUT",
+]);
 const TRANSIENT_STATUS = new Set([502, 503, 504, 595, 596]);
-const TRANSIENT_500 = [/got timeout/i, /can't lock file/i, /cfs-lock .* (timeout|error)/i, /unable to (create|open) .*lock/i, /temporarily unavailable/i, /try again later/i];
+const TRANSIENT_500 = [
+  /got timeout/i,
+  /can't lock file/i,
+  /cfs-lock .* (timeout|error)/i,
+  /unable to (create|open) .*lock/i,
+  /temporarily unavailable/i,
+  /try again later/i,
+];
 const ALREADY = /already exists|already defined|already exist\b/i;
 
 export function isTransient(err: unknown): boolean {
@@ -28,7 +45,10 @@ export function isTransient(err: unknown): boolean {
 
 /** "already exists": after a retry this means the first, unanswered try did the work. */
 export function isAlreadyExists(err: unknown): boolean {
-  return err instanceof ProxmoxApiError && (ALREADY.test(err.reason) || Object.values(err.errors).some((e) => ALREADY.test(e)));
+  return (
+    err instanceof ProxmoxApiError &&
+    (ALREADY.test(err.reason) || Object.values(err.errors).some((e) => ALREADY.test(e)))
+  );
 }
 
 export interface RetryHooks {
@@ -43,7 +63,11 @@ export const ALREADY_DONE = Symbol("already done");
  * Run `fn` until it succeeds, fails permanently or runs out of attempts.
  * Resolves ALREADY_DONE when a retry is answered "already exists".
  */
-export async function withRetry<T>(fn: () => Promise<T>, policy: RetryPolicy = {}, hooks: RetryHooks = {}): Promise<T | typeof ALREADY_DONE> {
+export async function withRetry<T>(
+  fn: () => Promise<T>,
+  policy: RetryPolicy = {},
+  hooks: RetryHooks = {},
+): Promise<T | typeof ALREADY_DONE> {
   const attempts = policy.attempts ?? 4;
   const sleep = hooks.sleep ?? abortableSleep;
   for (let attempt = 1; ; attempt++) {
@@ -52,7 +76,8 @@ export async function withRetry<T>(fn: () => Promise<T>, policy: RetryPolicy = {
     } catch (err) {
       if (attempt > 1 && isAlreadyExists(err)) return ALREADY_DONE;
       if (attempt >= attempts || !isTransient(err) || hooks.signal?.aborted) throw err;
-      const delay = Math.min(policy.maxMs ?? 5000, (policy.baseMs ?? 250) * 2 ** (attempt - 1)) * (0.75 + Math.random() / 2);
+      const delay =
+        Math.min(policy.maxMs ?? 5000, (policy.baseMs ?? 250) * 2 ** (attempt - 1)) * (0.75 + Math.random() / 2);
       hooks.onRetry?.(err, attempt, Math.round(delay));
       await sleep(delay, hooks.signal);
     }

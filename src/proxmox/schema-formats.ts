@@ -6,8 +6,10 @@ import { isIPv4, isIPv6 } from "node:net";
 
 type Check = (value: string) => string | undefined;
 
-const re = (regex: RegExp, message: (v: string) => string): Check => (v) =>
-  regex.test(v) ? undefined : message(v);
+const re =
+  (regex: RegExp, message: (v: string) => string): Check =>
+  (v) =>
+    regex.test(v) ? undefined : message(v);
 
 const ID_RE = /^[a-z][a-z0-9\-_.]*[a-z0-9]$/i;
 const VOLID_RE = /^([a-z][a-z0-9\-_.]*[a-z0-9]):(.+)$/i;
@@ -21,10 +23,12 @@ const cidr6 = (v: string): boolean => cidr(v, isIPv6, 8, 128);
 const dnsName = (v: string): boolean =>
   /^(([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)\.)*([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)$/.test(v);
 
-const MASKS = new Set(Array.from({ length: 33 }, (_, bits) => {
-  const n = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join(".");
-}));
+const MASKS = new Set(
+  Array.from({ length: 33 }, (_, bits) => {
+    const n = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+    return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join(".");
+  }),
+);
 
 /** Ranges of `pve-vlan-id-or-range`: 2-4094, "a-b" with a < b. */
 const vlanRange: Check = (v) => {
@@ -44,12 +48,16 @@ const calendarEvent: Check = (v) => {
   const weekdays = new RegExp(`^${day}((\\.\\.|,)${day})*$`, "i");
   const numbers = /^[0-9*][0-9*.,/:~-]*$/;
   const words = v.trim().split(/\s+/);
-  const ok = named.test(v.trim()) || (words.length <= 3 && words.every((w, i) => numbers.test(w) || (i === 0 && weekdays.test(w))));
+  const ok =
+    named.test(v.trim()) ||
+    (words.length <= 3 && words.every((w, i) => numbers.test(w) || (i === 0 && weekdays.test(w))));
   return v.trim() !== "" && ok ? undefined : `unable to parse calendar event '${v}'\n`;
 };
 
 const volumeOrPath: Check = (v) =>
-  v === "none" || v === "cdrom" || v.startsWith("/") || VOLID_RE.test(v) ? undefined : `unable to parse volume ID '${v}'\n`;
+  v === "none" || v === "cdrom" || v.startsWith("/") || VOLID_RE.test(v)
+    ? undefined
+    : `unable to parse volume ID '${v}'\n`;
 
 // Firewall address specs (pve-firewall PVE::Firewall: $ip_alias_pattern, $ipset_name_pattern, parse_address_list).
 const FW_NAME = "[A-Za-z][A-Za-z0-9\\-_]+";
@@ -63,7 +71,9 @@ const fwAddrSpec: Check = (v) => {
   const families = new Set<number>();
   for (const elem of v.split(",")) {
     const range = /^([^-]+)-([^-]+)$/.exec(elem);
-    const ok = range ? (isIPv4(range[1]!) && isIPv4(range[2]!)) || (isIPv6(range[1]!) && isIPv6(range[2]!)) : ipOrCidr(elem);
+    const ok = range
+      ? (isIPv4(range[1]!) && isIPv4(range[2]!)) || (isIPv6(range[1]!) && isIPv6(range[2]!))
+      : ipOrCidr(elem);
     if (!ok) return `invalid address spec '${elem}'\n`;
     families.add(family(elem));
   }
@@ -87,7 +97,10 @@ export const NAMED_PROPERTY_FORMATS: Record<string, Record<string, Record<string
   },
   "prune-backups": Object.fromEntries<Record<string, unknown>>([
     ["keep-all", { type: "boolean", optional: 1 }],
-    ...["last", "hourly", "daily", "weekly", "monthly", "yearly"].map((k): [string, Record<string, unknown>] => [`keep-${k}`, { type: "integer", minimum: 1, optional: 1 }]),
+    ...["last", "hourly", "daily", "weekly", "monthly", "yearly"].map((k): [string, Record<string, unknown>] => [
+      `keep-${k}`,
+      { type: "integer", minimum: 1, optional: 1 },
+    ]),
   ]),
 };
 
@@ -107,17 +120,24 @@ export const FORMATS: Record<string, Check> = {
   "pve-volume-id": re(VOLID_RE, (v) => `unable to parse volume ID '${v}'\n`),
   "pve-volume-id-or-qm-path": volumeOrPath,
   "pve-volume-id-or-absolute-path": volumeOrPath,
-  "pve-storage-content": re(/^(images|rootdir|vztmpl|iso|backup|snippets|import)$/, (v) => `invalid content type '${v}'\n`),
+  "pve-storage-content": re(
+    /^(images|rootdir|vztmpl|iso|backup|snippets|import)$/,
+    (v) => `invalid content type '${v}'\n`,
+  ),
   "pve-vlan-id-or-range": vlanRange,
   "pve-calendar-event": calendarEvent,
   "pve-startup-order": re(/^(((order=)?\d+|up=\d+|down=\d+)(,|$))+$/, () => "unable to parse startup options\n"),
-  "mac-addr": re(/^[a-f0-9][02468ace](?::[a-f0-9]{2}){5}$/i, () => "value does not look like a valid unicast MAC address\n"),
+  "mac-addr": re(
+    /^[a-f0-9][02468ace](?::[a-f0-9]{2}){5}$/i,
+    () => "value does not look like a valid unicast MAC address\n",
+  ),
   urlencoded: re(/^[-%a-zA-Z0-9_.!~*'()]*$/, (v) => `invalid urlencoded string: ${v}\n`),
   "disk-size": re(/^\d+(\.\d+)?[KMGT]?$/, (v) => `value does not look like a valid disk size: ${v}\n`),
   ipv4: (v) => (isIPv4(v) ? undefined : "value does not look like a valid IPv4 address\n"),
   ipv6: (v) => (isIPv6(v) ? undefined : "value does not look like a valid IPv6 address\n"),
   ip: (v) => (isIPv4(v) || isIPv6(v) ? undefined : "value does not look like a valid IP address\n"),
-  address: (v) => (isIPv4(v) || isIPv6(v) || dnsName(v) ? undefined : `value does not look like a valid address: ${v}\n`),
+  address: (v) =>
+    isIPv4(v) || isIPv6(v) || dnsName(v) ? undefined : `value does not look like a valid address: ${v}\n`,
   ipv4mask: (v) => (MASKS.has(v) ? undefined : "value does not look like a valid IP netmask\n"),
   CIDRv4: (v) => (cidr4(v) ? undefined : "value does not look like a valid IPv4 CIDR network\n"),
   CIDRv6: (v) => (cidr6(v) ? undefined : "value does not look like a valid IPv6 CIDR network\n"),
@@ -125,19 +145,27 @@ export const FORMATS: Record<string, Check> = {
   "pve-ipv4-config": (v) =>
     /^(dhcp|manual)$/.test(v) || cidr4(v) ? undefined : "value does not look like a valid ipv4 network configuration\n",
   "pve-ipv6-config": (v) =>
-    /^(auto|dhcp|manual)$/.test(v) || cidr6(v) ? undefined : "value does not look like a valid ipv6 network configuration\n",
+    /^(auto|dhcp|manual)$/.test(v) || cidr6(v)
+      ? undefined
+      : "value does not look like a valid ipv6 network configuration\n",
   "dns-name": (v) => (dnsName(v) ? undefined : "value does not look like a valid DNS name\n"),
   "pve-qm-bootdev": (v) => (BOOT_DEVICE.test(v) ? undefined : `invalid boot device '${v}'\n`),
   "pve-fw-addr-spec": fwAddrSpec,
   IPorCIDR: (v) => (ipOrCidr(v) ? undefined : "value does not look like a valid IP address or CIDR network\n"),
-  IPorCIDRorAlias: (v) => (ipOrCidr(v) || FW_ALIAS.test(v) ? undefined : "value does not look like a valid IP address or CIDR network\n"),
+  IPorCIDRorAlias: (v) =>
+    ipOrCidr(v) || FW_ALIAS.test(v) ? undefined : "value does not look like a valid IP address or CIDR network\n",
   // pve-storage: pve_verify_ip or pve_verify_dns_name.
-  "pve-storage-server": (v) => (isIPv4(v) || isIPv6(v) || dnsName(v) ? undefined : `value does not look like a valid server name or IP address\n`),
+  "pve-storage-server": (v) =>
+    isIPv4(v) || isIPv6(v) || dnsName(v) ? undefined : `value does not look like a valid server name or IP address\n`,
 };
 
 /** A scalar parameter value as text (objects never reach scalar checks; JSON for safety). */
 export const scalarText = (v: unknown): string =>
-  typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" || typeof v === "bigint" ? String(v) : JSON.stringify(v) ?? "";
+  typeof v === "string"
+    ? v
+    : typeof v === "number" || typeof v === "boolean" || typeof v === "bigint"
+      ? String(v)
+      : (JSON.stringify(v) ?? "");
 
 /** PVE::Tools::split_list: the separators of every `-list` format. */
 export const splitList = (v: string): string[] => v.split(/[ ,;\0]+/).filter((s) => s !== "");

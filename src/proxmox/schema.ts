@@ -64,8 +64,23 @@ export interface RequestCheck {
 
 /** Highest index + 1 of the `name[n]` properties (qemu-server/pve-container limits). */
 const INDEX_LIMITS: Record<string, number> = {
-  net: 32, ipconfig: 32, unused: 256, hostpci: 16, ide: 4, numa: 8, parallel: 3, sata: 6, scsi: 31,
-  serial: 4, usb: 14, virtio: 16, virtiofs: 10, link: 8, dev: 256, mp: 256, acmedomain: 6,
+  net: 32,
+  ipconfig: 32,
+  unused: 256,
+  hostpci: 16,
+  ide: 4,
+  numa: 8,
+  parallel: 3,
+  sata: 6,
+  scsi: 31,
+  serial: 4,
+  usb: 14,
+  virtio: 16,
+  virtiofs: 10,
+  link: 8,
+  dev: 256,
+  mp: 256,
+  acmedomain: 6,
 };
 
 const isDefined = (v: unknown): boolean => v !== undefined && v !== null;
@@ -75,8 +90,18 @@ const NUMBER = /^[+-]?(\d+\.\d+|\d+\.|\.\d+|\d+)([eE][+-]?\d+)?$/;
 const regexCache = new Map<string, RegExp | null>();
 /** POSIX bracket classes (Perl and Rust) in JS terms; `cntrl` needs unicode mode. */
 const POSIX: Record<string, string> = {
-  alnum: "A-Za-z0-9", alpha: "A-Za-z", digit: "0-9", lower: "a-z", upper: "A-Z", xdigit: "0-9A-Fa-f",
-  space: "\\s", blank: " \\t", cntrl: "\\p{Cc}", print: "\\x20-\\x7e", graph: "\\x21-\\x7e", word: "\\w",
+  alnum: "A-Za-z0-9",
+  alpha: "A-Za-z",
+  digit: "0-9",
+  lower: "a-z",
+  upper: "A-Z",
+  xdigit: "0-9A-Fa-f",
+  space: "\\s",
+  blank: " \\t",
+  cntrl: "\\p{Cc}",
+  print: "\\x20-\\x7e",
+  graph: "\\x21-\\x7e",
+  word: "\\w",
   punct: "!-\\/:-@\\[-`{-~",
 };
 /** Perl patterns to JS: `(?^:x)` groups, `(?^i:x)` makes the whole match case-insensitive; PBS wraps in /.../. */
@@ -90,7 +115,9 @@ function compilePattern(pattern: string): RegExp | null {
   if (src.startsWith("(?m)")) [src, flags] = [src.slice(4), `${flags}m`];
   if (src.includes("[:")) {
     // [[:^cntrl:]] -> \P{Cc}; [:name:] inside a bracket -> its ranges. Unicode mode for \p, so identity escapes go.
-    src = src.replace(/\[\[:\^cntrl:\]\]/g, "\\P{Cc}").replace(/\[:(\^?)([a-z]+):\]/g, (m, neg: string, name: string) => (neg ? m : POSIX[name] ?? m));
+    src = src
+      .replace(/\[\[:\^cntrl:\]\]/g, "\\P{Cc}")
+      .replace(/\[:(\^?)([a-z]+):\]/g, (m, neg: string, name: string) => (neg ? m : (POSIX[name] ?? m)));
     src = src.replace(/\\([_/])/g, "$1");
     flags += "u";
   }
@@ -124,7 +151,10 @@ function typeName(v: unknown): string {
  * true/false or 0/1, strings strings (a numeric string is not an integer).
  */
 function checkJsonType(path: string, type: string, value: unknown, out: Violation[]): boolean {
-  const fail = (): boolean => (out.push({ path, message: `type check ('${type}') failed - got ${JSON.stringify(value)} (JSON ${typeof value})` }), false);
+  const fail = (): boolean => (
+    out.push({ path, message: `type check ('${type}') failed - got ${JSON.stringify(value)} (JSON ${typeof value})` }),
+    false
+  );
   if (type === "integer") return (typeof value === "number" && Number.isInteger(value)) || fail();
   if (type === "number") return typeof value === "number" || fail();
   if (type === "boolean") return typeof value === "boolean" || value === 0 || value === 1 || fail();
@@ -136,7 +166,10 @@ function checkJsonType(path: string, type: string, value: unknown, out: Violatio
 function checkType(path: string, type: string | undefined, value: unknown, out: Violation[], strict = false): boolean {
   if (!type || type === "any") return true;
   if (strict && !checkJsonType(path, type, value, out)) return false;
-  const fail = (detail: string): boolean => (out.push({ path, message: `type check ('${type}') failed${detail}` }), false);
+  const fail = (detail: string): boolean => (
+    out.push({ path, message: `type check ('${type}') failed${detail}` }),
+    false
+  );
   if (type === "null") return isDefined(value) ? fail(" - value is not null") : true;
   if (type === "array") return Array.isArray(value) || fail("");
   if (type === "object") return (typeof value === "object" && value !== null && !Array.isArray(value)) || fail("");
@@ -159,7 +192,10 @@ function checkFormat(format: string | Record<string, PropSchema>, value: string,
   const m = /^(.*?)(?:-(list|opt))?$/.exec(format)!;
   const check = FORMATS[m[1]!];
   if (!check) return undefined;
-  if (m[2] === "list") return splitList(value).map(check).find((e) => e !== undefined);
+  if (m[2] === "list")
+    return splitList(value)
+      .map(check)
+      .find((e) => e !== undefined);
   if (m[2] === "opt" && value === "") return undefined;
   return check(value);
 }
@@ -195,7 +231,9 @@ function checkPropertyString(format: Record<string, PropSchema>, text: string, p
   }
   const inner: Violation[] = [];
   checkObject(path, format, values, 0, inner);
-  return inner.length ? `format error\n${inner.map((v) => `${v.path}: ${v.message.replace(/\n$/, "")}\n`).join("")}` : undefined;
+  return inner.length
+    ? `format error\n${inner.map((v) => `${v.path}: ${v.message.replace(/\n$/, "")}\n`).join("")}`
+    : undefined;
 }
 
 /** PVE::JSONSchema::parse_boolean inside property strings. */
@@ -226,7 +264,10 @@ function checkObject(
       continue;
     }
     if (closed) {
-      out.push({ path: sub(k), message: "property is not defined in schema and the schema does not allow additional properties" });
+      out.push({
+        path: sub(k),
+        message: "property is not defined in schema and the schema does not allow additional properties",
+      });
     } else if (typeof additional === "object" && additional) {
       checkProp(value[k], additional, sub(k), out, strict);
     }
@@ -247,7 +288,14 @@ export function checkProp(value: unknown, schema: PropSchema, path: string, out:
   }
   if (typeof value === "object") {
     if (schema.properties || schema.additionalProperties) {
-      checkObject(path, schema.properties ?? {}, value as Record<string, unknown>, schema.additionalProperties, out, strict);
+      checkObject(
+        path,
+        schema.properties ?? {},
+        value as Record<string, unknown>,
+        schema.additionalProperties,
+        out,
+        strict,
+      );
     }
     return;
   }
@@ -259,11 +307,15 @@ export function checkProp(value: unknown, schema: PropSchema, path: string, out:
   }
   const pattern = schema.pattern ? compilePattern(schema.pattern) : null;
   if (pattern && !pattern.test(s)) return fail("value does not match the regex pattern");
-  if (isDefined(schema.maxLength) && s.length > schema.maxLength!) return fail(`value may only be ${schema.maxLength} characters long`);
-  if (isDefined(schema.minLength) && s.length < schema.minLength!) return fail(`value must be at least ${schema.minLength} characters long`);
+  if (isDefined(schema.maxLength) && s.length > schema.maxLength!)
+    return fail(`value may only be ${schema.maxLength} characters long`);
+  if (isDefined(schema.minLength) && s.length < schema.minLength!)
+    return fail(`value must be at least ${schema.minLength} characters long`);
   if (NUMBER.test(s)) {
-    if (isDefined(schema.maximum) && Number(s) > Number(schema.maximum)) return fail(`value must have a maximum value of ${schema.maximum}`);
-    if (isDefined(schema.minimum) && Number(s) < Number(schema.minimum)) return fail(`value must have a minimum value of ${schema.minimum}`);
+    if (isDefined(schema.maximum) && Number(s) > Number(schema.maximum))
+      return fail(`value must have a maximum value of ${schema.maximum}`);
+    if (isDefined(schema.minimum) && Number(s) < Number(schema.minimum))
+      return fail(`value must have a minimum value of ${schema.minimum}`);
   }
   if (schema.enum && !schema.enum.includes(s)) {
     fail(`value '${s}' does not have a value in the enumeration '${schema.enum.join(", ")}'`);
@@ -339,7 +391,9 @@ export class ApiSchema {
   /** Names of the parameters a method requires (path parameters included). */
   required(template: string, method: string): string[] {
     const props = this.method(template, method)?.parameters?.properties ?? {};
-    return Object.entries(props).filter(([k, s]) => !k.endsWith("[n]") && !s.optional).map(([k]) => k);
+    return Object.entries(props)
+      .filter(([k, s]) => !k.endsWith("[n]") && !s.optional)
+      .map(([k]) => k);
   }
 
   templates(): string[] {
@@ -353,7 +407,8 @@ export class ApiSchema {
     if (!m || !info) return { status: 501, pathParams: m?.pathParams ?? {}, violations: [] };
     const violations: Violation[] = [];
     for (const [k, v] of Object.entries(m.pathParams)) {
-      if (isDefined(params[k]) && String(params[k]) !== v) violations.push({ path: k, message: "parameter verification failed - value differs from the one in the URI" });
+      if (isDefined(params[k]) && String(params[k]) !== v)
+        violations.push({ path: k, message: "parameter verification failed - value differs from the one in the URI" });
     }
     const merged = { ...params, ...m.pathParams };
     const schema = info.parameters ?? { additionalProperties: 0 };
@@ -398,6 +453,7 @@ function load(file: string | URL): ApiSchema {
  * The PVE schema (pve-docs apidata.js, PVE 9.1), bundled gzipped: a clone needs
  * nothing else. LAB_PVE_SCHEMA=<apidata.json[.gz]> checks against another PVE version.
  */
-export const pveSchema = (): ApiSchema => load(process.env.LAB_PVE_SCHEMA || new URL("./pve-apidata.json.gz", import.meta.url));
+export const pveSchema = (): ApiSchema =>
+  load(process.env.LAB_PVE_SCHEMA || new URL("./pve-apidata.json.gz", import.meta.url));
 /** The PBS schema (api-viewer apidoc.js, PBS 4.x). */
 export const pbsSchema = (): ApiSchema => load(new URL("./pbs-apidata.json.gz", import.meta.url));

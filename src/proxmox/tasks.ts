@@ -20,12 +20,21 @@ export interface Upid {
 }
 
 const PVE_UPID = /^UPID:([a-zA-Z0-9-]+):([0-9A-F]{8}):([0-9A-F]{8,9}):([0-9A-F]{8}):([^:\s]+):([^:\s]*):([^:\s]+):$/;
-const PBS_UPID = /^UPID:([a-zA-Z0-9-]+):([0-9A-F]{8}):([0-9A-F]{8,9}):[0-9A-F]{8,16}:([0-9A-F]{8}):([^:\s]+):([^:\s]*):([^:\s]+):$/;
+const PBS_UPID =
+  /^UPID:([a-zA-Z0-9-]+):([0-9A-F]{8}):([0-9A-F]{8,9}):[0-9A-F]{8,16}:([0-9A-F]{8}):([^:\s]+):([^:\s]*):([^:\s]+):$/;
 
 export function parseUpid(upid: string): Upid | undefined {
   const m = PVE_UPID.exec(upid) ?? PBS_UPID.exec(upid);
   if (!m) return undefined;
-  return { node: m[1]!, pid: parseInt(m[2]!, 16), pstart: parseInt(m[3]!, 16), starttime: parseInt(m[4]!, 16), type: m[5]!, id: m[6]!, user: m[7]! };
+  return {
+    node: m[1]!,
+    pid: parseInt(m[2]!, 16),
+    pstart: parseInt(m[3]!, 16),
+    starttime: parseInt(m[4]!, 16),
+    type: m[5]!,
+    id: m[6]!,
+    user: m[7]!,
+  };
 }
 
 export type WarningPolicy = "ok" | "fail";
@@ -65,7 +74,11 @@ export interface TaskApi {
 /** The task calls, typed from the PVE schema (PBS has the same two paths and parameters). */
 type Tasks = TypedApi<Pick<PvePaths, "/nodes/{node}/tasks/{upid}/status" | "/nodes/{node}/tasks/{upid}/log">>;
 /** A running task and the typed calls to follow it. */
-interface Followed { readonly api: Tasks; readonly node: string; readonly upid: string }
+interface Followed {
+  readonly api: Tasks;
+  readonly node: string;
+  readonly upid: string;
+}
 
 /** How long "no such task" right after the start is tolerated (the worker may not have written its status yet). */
 const STARTUP_GRACE_MS = 5000;
@@ -73,7 +86,11 @@ const STARTUP_GRACE_MS = 5000;
 export async function waitForTask(api: TaskApi, upid: string, opts: TaskWaitOptions = {}): Promise<TaskResult> {
   const parsed = parseUpid(upid);
   if (!parsed) throw new LabError(`'${upid}' is not a Proxmox task id (UPID)`);
-  const followed: Followed = { api: typedApi((m, path, params) => api.envelope(m, path, params)), node: parsed.node, upid };
+  const followed: Followed = {
+    api: typedApi((m, path, params) => api.envelope(m, path, params)),
+    node: parsed.node,
+    upid,
+  };
   const started = Date.now();
   const timeoutMs = opts.timeoutMs ?? 15 * 60_000;
   let delay = opts.pollMs ?? 200;
@@ -87,8 +104,13 @@ export async function waitForTask(api: TaskApi, upid: string, opts: TaskWaitOpti
     }
     if (status?.status === "stopped") return judge(followed, parsed, status.exitstatus ?? "unexpected status", opts);
     if (Date.now() - started > timeoutMs) {
-      throw new ProxmoxTaskError(upid, "timeout", [], `${describe(parsed)} still running after ${Math.round(timeoutMs / 1000)} s`,
-        `the task goes on in Proxmox; follow it in the GUI (task ${upid}) or raise the timeout`);
+      throw new ProxmoxTaskError(
+        upid,
+        "timeout",
+        [],
+        `${describe(parsed)} still running after ${Math.round(timeoutMs / 1000)} s`,
+        `the task goes on in Proxmox; follow it in the GUI (task ${upid}) or raise the timeout`,
+      );
     }
     await abortableSleep(delay, opts.signal);
     delay = Math.min(delay * 1.5, opts.maxPollMs ?? 5000);
@@ -105,8 +127,13 @@ async function judge(followed: Followed, task: Upid, exitstatus: string, opts: T
     if (policy === "ok") return { upid, exitstatus, warnings };
   }
   const shown = tail.map((l) => `\n    ${l}`).join("");
-  throw new ProxmoxTaskError(upid, exitstatus, tail, `${describe(task)} failed: ${exitstatus}${shown ? `\n  task log (last lines):${shown}` : ""}`,
-    `full log: Proxmox GUI > ${task.node} > Task History, task ${upid}`);
+  throw new ProxmoxTaskError(
+    upid,
+    exitstatus,
+    tail,
+    `${describe(task)} failed: ${exitstatus}${shown ? `\n  task log (last lines):${shown}` : ""}`,
+    `full log: Proxmox GUI > ${task.node} > Task History, task ${upid}`,
+  );
 }
 
 const describe = (t: Upid): string => `task ${t.type}${t.id ? ` ${t.id}` : ""} on ${t.node}`;
@@ -116,7 +143,10 @@ async function logTail({ api, node, upid }: Followed, n: number): Promise<string
   try {
     const first = await api.envelope("/nodes/{node}/tasks/{upid}/log", { node, upid, start: 0, limit: n });
     const total = Number(first.extra.total ?? 0);
-    const page = total > n ? await api.envelope("/nodes/{node}/tasks/{upid}/log", { node, upid, start: total - n, limit: n }) : first;
+    const page =
+      total > n
+        ? await api.envelope("/nodes/{node}/tasks/{upid}/log", { node, upid, start: total - n, limit: n })
+        : first;
     return (page.data ?? []).map((l) => l.t);
   } catch {
     return []; // the failure itself matters more than its log

@@ -15,19 +15,23 @@ import { Agent } from "node:https";
 import { type PeerCertificate, checkServerIdentity } from "node:tls";
 import { ExitCode, LabError } from "../errors.ts";
 
-export type TlsTrust = { readonly caFile: string; readonly fingerprint?: string } | { readonly fingerprint: string; readonly caFile?: undefined };
+export type TlsTrust =
+  | { readonly caFile: string; readonly fingerprint?: string }
+  | { readonly fingerprint: string; readonly caFile?: undefined };
 
 /** AA:BB:... uppercase, whatever the input separators. */
 export function normalizeFingerprint(fp: string): string {
   const hex = fp.replace(/[^0-9a-f]/gi, "").toUpperCase();
-  if (hex.length !== 64) throw new LabError(`'${fp}' is not a SHA-256 certificate fingerprint (32 hex pairs)`, ExitCode.badInput);
+  if (hex.length !== 64)
+    throw new LabError(`'${fp}' is not a SHA-256 certificate fingerprint (32 hex pairs)`, ExitCode.badInput);
   return hex.match(/../g)!.join(":");
 }
 
 export function fingerprintMismatch(endpoint: string, expected: string, actual: string): LabError {
   return new LabError(
     `TLS certificate of ${endpoint} does not match the pinned fingerprint: expected ${expected}, got ${actual}`,
-    4, { host: endpoint },
+    4,
+    { host: endpoint },
     "if the certificate was renewed on purpose, update the fingerprint in the inventory (PVE GUI: node > System > Certificates); otherwise do not connect",
   );
 }
@@ -36,12 +40,21 @@ export function fingerprintMismatch(endpoint: string, expected: string, actual: 
 export function fetchPeerChain(host: string, port: number, timeoutMs = 10_000): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const child = execFile(
-      "openssl", ["s_client", "-connect", `${host.includes(":") ? `[${host}]` : host}:${port}`, "-servername", host, "-showcerts"],
+      "openssl",
+      ["s_client", "-connect", `${host.includes(":") ? `[${host}]` : host}:${port}`, "-servername", host, "-showcerts"],
       { timeout: timeoutMs, maxBuffer: 1024 * 1024 },
       (err, stdout) => {
         const pems = stdout.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
         if (pems.length) resolve(pems.map((p) => `${p}\n`));
-        else reject(new LabError(`cannot read the TLS certificate of ${host}:${port}${err ? `: ${err.message.split("\n")[0]}` : ""}`, 4, { host }, "is the endpoint up and is openssl installed?"));
+        else
+          reject(
+            new LabError(
+              `cannot read the TLS certificate of ${host}:${port}${err ? `: ${err.message.split("\n")[0]}` : ""}`,
+              4,
+              { host },
+              "is the endpoint up and is openssl installed?",
+            ),
+          );
       },
     );
     child.stdin?.end();
@@ -74,7 +87,8 @@ export async function pinnedAgent(endpoint: URL, trust: TlsTrust): Promise<Pinne
     // Node >= 22.9 only: lets a pinned non-self-signed leaf (PVE's pve-ssl.pem) anchor the chain.
     ...({ allowPartialTrustChain: true } as object),
     checkServerIdentity: (host: string, cert: PeerCertificate) => {
-      if (pin) return cert.fingerprint256 === pin ? undefined : fingerprintMismatch(endpoint.origin, pin, cert.fingerprint256);
+      if (pin)
+        return cert.fingerprint256 === pin ? undefined : fingerprintMismatch(endpoint.origin, pin, cert.fingerprint256);
       return checkServerIdentity(host, cert);
     },
   });
@@ -90,8 +104,11 @@ export function tlsFailure(endpoint: string, err: NodeJS.ErrnoException, trust: 
   const how = trust.caFile ? `the CA file ${trust.caFile}` : `the pinned fingerprint ${trust.fingerprint}`;
   return new LabError(
     `TLS verification of ${endpoint} failed (${err.code}: ${err.message}); the server was checked against ${how}`,
-    4, { host: endpoint },
-    trust.caFile ? "use the cluster CA (/etc/pve/pve-root-ca.pem) or pin the certificate fingerprint instead" : "pin the cluster CA with caFile (/etc/pve/pve-root-ca.pem) if the node certificate is not self-signed",
+    4,
+    { host: endpoint },
+    trust.caFile
+      ? "use the cluster CA (/etc/pve/pve-root-ca.pem) or pin the certificate fingerprint instead"
+      : "pin the cluster CA with caFile (/etc/pve/pve-root-ca.pem) if the node certificate is not self-signed",
     { cause: err },
   );
 }

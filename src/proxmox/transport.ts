@@ -12,8 +12,7 @@ import type { ParamsOf, PathsFor } from "./typed.ts";
 
 export type Product = "pve" | "pbs";
 export type Credentials =
-  | { readonly tokenId: string; readonly tokenSecret: string }
-  | { readonly username: string; readonly password: string };
+  { readonly tokenId: string; readonly tokenSecret: string } | { readonly username: string; readonly password: string };
 export type ParamValue = string | number | boolean | readonly (string | number)[] | null | undefined;
 export type Params = Readonly<Record<string, ParamValue>>;
 
@@ -47,7 +46,13 @@ const SECRET_KEY = /password|^(value|ticket|CSRFPreventionToken|encryption-key|k
 
 function redact(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(redact);
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, SECRET_KEY.test(k) && x !== null && typeof x !== "object" ? REDACTED : redact(x)]));
+  if (v && typeof v === "object")
+    return Object.fromEntries(
+      Object.entries(v).map(([k, x]) => [
+        k,
+        SECRET_KEY.test(k) && x !== null && typeof x !== "object" ? REDACTED : redact(x),
+      ]),
+    );
   return v;
 }
 
@@ -109,10 +114,14 @@ export class ApiTransport {
   private async authHeaders(method: string): Promise<Record<string, string>> {
     const c = this.o.credentials;
     if ("tokenId" in c) {
-      const scheme = this.o.product === "pbs" ? `PBSAPIToken=${c.tokenId}:${c.tokenSecret}` : `PVEAPIToken=${c.tokenId}=${c.tokenSecret}`;
+      const scheme =
+        this.o.product === "pbs"
+          ? `PBSAPIToken=${c.tokenId}:${c.tokenSecret}`
+          : `PVEAPIToken=${c.tokenId}=${c.tokenSecret}`;
       return { Authorization: scheme };
     }
-    if (!this.ticket || Date.now() - this.ticket.at > RENEW_AFTER_MS) this.ticket = await this.login(c.username, c.password);
+    if (!this.ticket || Date.now() - this.ticket.at > RENEW_AFTER_MS)
+      this.ticket = await this.login(c.username, c.password);
     const cookie = { Cookie: `${this.cookieName}=${encodeURIComponent(this.ticket.ticket)}` };
     return method === "GET" ? cookie : { ...cookie, CSRFPreventionToken: this.ticket.csrf };
   }
@@ -120,11 +129,21 @@ export class ApiTransport {
   private async login(username: string, password: string): Promise<Ticket> {
     // A still valid ticket renews itself when sent as the password.
     const secret = this.ticket && Date.now() - this.ticket.at < 2 * RENEW_AFTER_MS ? this.ticket.ticket : password;
-    const res = await this.exchange("POST", LOGIN, { username, password: secret } satisfies ParamsOf<PvePaths, "POST", typeof LOGIN>, {});
+    const res = await this.exchange(
+      "POST",
+      LOGIN,
+      { username, password: secret } satisfies ParamsOf<PvePaths, "POST", typeof LOGIN>,
+      {},
+    );
     const env = this.unwrap("POST", LOGIN, res);
     const data = env.data as { ticket?: string; CSRFPreventionToken?: string; NeedTFA?: number } | null;
     if (!data?.ticket || !data.CSRFPreventionToken || data.NeedTFA) {
-      throw new LabError(`login of ${username} at ${this.endpoint} did not return a usable ticket`, ExitCode.failed, { host: this.endpoint }, "use an API token for lab (TFA logins are not supported)");
+      throw new LabError(
+        `login of ${username} at ${this.endpoint} did not return a usable ticket`,
+        ExitCode.failed,
+        { host: this.endpoint },
+        "use an API token for lab (TFA logins are not supported)",
+      );
     }
     return { ticket: data.ticket, csrf: data.CSRFPreventionToken, at: Date.now() };
   }
@@ -143,20 +162,39 @@ export class ApiTransport {
       this.o.recorder({ method, path, keys, status, product: this.o.product, values: recordedValues(form), ...reply });
     };
     return new Promise<RawReply>((resolve, reject) => {
-      const req = request(url, {
-        method, agent: this.o.agent, signal: this.o.signal,
-        headers: { Accept: "application/json", ...headers, ...(body !== undefined ? { "Content-Type": "application/x-www-form-urlencoded", "Content-Length": Buffer.byteLength(body) } : {}) },
-      }, (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (d: string) => (text += d));
-        res.on("error", (err) => reject(this.transportError(method, path, err)));
-        res.on("end", () => {
-          record(res.statusCode ?? 0, text);
-          resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? "", contentType: res.headers["content-type"], text });
-        });
-      });
-      req.setTimeout(this.o.timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${this.o.timeoutMs} ms`), { code: "ETIMEDOUT" })));
+      const req = request(
+        url,
+        {
+          method,
+          agent: this.o.agent,
+          signal: this.o.signal,
+          headers: {
+            Accept: "application/json",
+            ...headers,
+            ...(body !== undefined
+              ? { "Content-Type": "application/x-www-form-urlencoded", "Content-Length": Buffer.byteLength(body) }
+              : {}),
+          },
+        },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (d: string) => (text += d));
+          res.on("error", (err) => reject(this.transportError(method, path, err)));
+          res.on("end", () => {
+            record(res.statusCode ?? 0, text);
+            resolve({
+              status: res.statusCode ?? 0,
+              statusText: res.statusMessage ?? "",
+              contentType: res.headers["content-type"],
+              text,
+            });
+          });
+        },
+      );
+      req.setTimeout(this.o.timeoutMs, () =>
+        req.destroy(Object.assign(new Error(`no answer within ${this.o.timeoutMs} ms`), { code: "ETIMEDOUT" })),
+      );
       req.on("error", (err) => {
         record(0);
         reject(this.transportError(method, path, err));
@@ -167,8 +205,20 @@ export class ApiTransport {
 
   private transportError(method: string, path: string, err: NodeJS.ErrnoException): LabError {
     if (this.o.signal?.aborted) return new LabError("interrupted", ExitCode.interrupted);
-    return tlsFailure(this.endpoint, err, this.o.trust) ??
-      new ProxmoxApiError(this.endpoint, method, path, 0, err.message, {}, err.code, "is the Proxmox endpoint reachable?", { cause: err });
+    return (
+      tlsFailure(this.endpoint, err, this.o.trust) ??
+      new ProxmoxApiError(
+        this.endpoint,
+        method,
+        path,
+        0,
+        err.message,
+        {},
+        err.code,
+        "is the Proxmox endpoint reachable?",
+        { cause: err },
+      )
+    );
   }
 
   private unwrap(method: string, path: string, res: RawReply): Envelope {
@@ -179,7 +229,10 @@ export class ApiTransport {
     }
     const body = (json ?? {}) as { message?: unknown; errors?: unknown };
     // PVE >= 8.3 puts the message into the body, older ones only into the status line; PBS sends plain text.
-    const reason = (typeof body.message === "string" && body.message.trim()) || (json === undefined && res.text.trim()) || res.statusText;
+    const reason =
+      (typeof body.message === "string" && body.message.trim()) ||
+      (json === undefined && res.text.trim()) ||
+      res.statusText;
     const errors = body.errors && typeof body.errors === "object" ? (body.errors as Record<string, string>) : {};
     throw new ProxmoxApiError(this.endpoint, method, path, res.status, reason, errors);
   }

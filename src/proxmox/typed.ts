@@ -15,14 +15,21 @@ interface Spec {
 export type PathTable<S = Record<string, unknown>> = { readonly [P in keyof S]: Partial<Record<HttpMethod, Spec>> };
 
 /** The templates that have method M. */
-export type PathsFor<S extends PathTable<S>, M extends HttpMethod> = { [P in keyof S]: S[P] extends Record<M, Spec> ? P : never }[keyof S] & string;
-type SpecOf<S extends PathTable<S>, M extends HttpMethod, P extends keyof S> = S[P] extends Record<M, infer X extends Spec> ? X : never;
+export type PathsFor<S extends PathTable<S>, M extends HttpMethod> = {
+  [P in keyof S]: S[P] extends Record<M, Spec> ? P : never;
+}[keyof S] &
+  string;
+type SpecOf<S extends PathTable<S>, M extends HttpMethod, P extends keyof S> =
+  S[P] extends Record<M, infer X extends Spec> ? X : never;
 export type ParamsOf<S extends PathTable<S>, M extends HttpMethod, P extends keyof S> = SpecOf<S, M, P>["params"];
 export type ReturnsOf<S extends PathTable<S>, M extends HttpMethod, P extends keyof S> = SpecOf<S, M, P>["returns"];
 /** The parameters may be left out when none is required. */
 type Args<T> = Record<never, never> extends T ? [params?: T] : [params: T];
 
-type Call<S extends PathTable<S>, M extends HttpMethod> = <P extends PathsFor<S, M>>(path: P, ...params: Args<ParamsOf<S, M, P>>) => Promise<ReturnsOf<S, M, P>>;
+type Call<S extends PathTable<S>, M extends HttpMethod> = <P extends PathsFor<S, M>>(
+  path: P,
+  ...params: Args<ParamsOf<S, M, P>>
+) => Promise<ReturnsOf<S, M, P>>;
 
 export interface TypedApi<S extends PathTable<S>> {
   get: Call<S, "GET">;
@@ -30,7 +37,10 @@ export interface TypedApi<S extends PathTable<S>> {
   put: Call<S, "PUT">;
   delete: Call<S, "DELETE">;
   /** A GET's whole reply: `data` and the keys next to it (a task log's `total`, the node network's `changes`). */
-  envelope<P extends PathsFor<S, "GET">>(path: P, ...params: Args<ParamsOf<S, "GET", P>>): Promise<{ data: ReturnsOf<S, "GET", P>; extra: Envelope["extra"] }>;
+  envelope<P extends PathsFor<S, "GET">>(
+    path: P,
+    ...params: Args<ParamsOf<S, "GET", P>>
+  ): Promise<{ data: ReturnsOf<S, "GET", P>; extra: Envelope["extra"] }>;
 }
 
 /** One HTTP exchange on a concrete path (ProxmoxClient.envelope). */
@@ -39,8 +49,12 @@ export type Send = (method: HttpMethod, path: string, params?: Params) => Promis
 /** Typed calls over `send`. */
 export function typedApi<S extends PathTable<S>>(send: Send): TypedApi<S> {
   // The types are checked at the call site; here the path table is only data.
-  const exchange = (method: HttpMethod, template: string, params?: object): Promise<Envelope> => send(method, ...concrete(template, params));
-  const data = (method: HttpMethod) => async (template: string, params?: object): Promise<never> => (await exchange(method, template, params)).data as never;
+  const exchange = (method: HttpMethod, template: string, params?: object): Promise<Envelope> =>
+    send(method, ...concrete(template, params));
+  const data =
+    (method: HttpMethod) =>
+    async (template: string, params?: object): Promise<never> =>
+      (await exchange(method, template, params)).data as never;
   return {
     get: data("GET"),
     post: data("POST"),
@@ -55,7 +69,8 @@ export function concrete(template: string, params: object = {}): [string, Params
   const rest: Record<string, unknown> = { ...params };
   const path = template.replace(/\{([^}]+)\}/g, (_, name: string) => {
     const value = rest[name];
-    if (typeof value !== "string" && typeof value !== "number") throw new TypeError(`${template}: path parameter '${name}' is missing`);
+    if (typeof value !== "string" && typeof value !== "number")
+      throw new TypeError(`${template}: path parameter '${name}' is missing`);
     delete rest[name];
     return encodeURIComponent(String(value));
   });

@@ -11,9 +11,12 @@ export interface WantAttrs {
 
 export function attrChanges(want: WantAttrs, have: PathState, existed: boolean): Change[] {
   const out: Change[] = [];
-  if (want.mode && have.mode !== want.mode) out.push({ key: "mode", summary: `mode ${existed ? have.mode : "(new)"} -> ${want.mode}` });
-  if (want.owner && have.owner !== want.owner) out.push({ key: "owner", summary: `owner ${existed ? have.owner : "(new)"} -> ${want.owner}` });
-  if (want.group && have.group !== want.group) out.push({ key: "group", summary: `group ${existed ? have.group : "(new)"} -> ${want.group}` });
+  if (want.mode && have.mode !== want.mode)
+    out.push({ key: "mode", summary: `mode ${existed ? have.mode : "(new)"} -> ${want.mode}` });
+  if (want.owner && have.owner !== want.owner)
+    out.push({ key: "owner", summary: `owner ${existed ? have.owner : "(new)"} -> ${want.owner}` });
+  if (want.group && have.group !== want.group)
+    out.push({ key: "group", summary: `group ${existed ? have.group : "(new)"} -> ${want.group}` });
   return out;
 }
 
@@ -21,9 +24,16 @@ const OWNER = /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/;
 
 /** A user or group name (or numeric id) as chown takes it: never an option, never "a:b" smuggled into one field. */
 export function checkOwner(what: string, want: WantAttrs): void {
-  for (const [field, v] of [["owner", want.owner], ["group", want.group]] as const) {
+  for (const [field, v] of [
+    ["owner", want.owner],
+    ["group", want.group],
+  ] as const) {
     if (v !== undefined && (!OWNER.test(v) || v.length > 32)) {
-      throw badInput(`${what}: ${field} ${JSON.stringify(v)} is not a user/group name`, {}, "use a name like www-data, or a numeric id");
+      throw badInput(
+        `${what}: ${field} ${JSON.stringify(v)} is not a user/group name`,
+        {},
+        "use a name like www-data, or a numeric id",
+      );
     }
   }
 }

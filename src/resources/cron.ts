@@ -28,7 +28,11 @@ export function checkCronSchedule(schedule: string, what: string): string[] {
   const fields = schedule.trim().split(/\s+/);
   if (fields.length === 1 && KEYWORDS.includes(fields[0]!)) return fields;
   if (fields.length !== 5 || !fields.every((f) => FIELD.test(f))) {
-    throw badInput(`${what}: schedule ${JSON.stringify(schedule)} is not five cron fields (minute hour day-of-month month day-of-week)`, {}, 'write it like "30 1 * * 0" (Sundays at 01:30)');
+    throw badInput(
+      `${what}: schedule ${JSON.stringify(schedule)} is not five cron fields (minute hour day-of-month month day-of-week)`,
+      {},
+      'write it like "30 1 * * 0" (Sundays at 01:30)',
+    );
   }
   return fields;
 }
@@ -50,11 +54,26 @@ export function cronFile(w: CronWant): string {
 export const cronPath = (name: string): string => `/etc/cron.d/${name}`;
 
 export function cron(want: CronWant, opts: ResourceOptions = {}): Resource<FileWant, PathState> {
-  if (!NAME.test(want.name)) throw badInput(`cron: invalid name ${JSON.stringify(want.name)}`, {}, "use letters, digits, _ and - (cron ignores files with a dot)");
-  if (/[\r\n]/.test(want.command) || /[\r\n]/.test(want.comment ?? "")) throw badInput(`cron ${want.name}: the command and comment must be one line each`);
-  if (!/^[a-z_][a-z0-9_-]*$/.test(want.user)) throw badInput(`cron ${want.name}: invalid user ${JSON.stringify(want.user)}`);
-  const f = want.state === "absent"
-    ? file({ path: cronPath(want.name), state: "absent" }, opts)
-    : file({ path: cronPath(want.name), content: cronFile(want), mode: "0644", owner: "root", group: "root" }, opts);
-  return { ...f, id: `cron:${want.name}`, ok: (have) => (want.state === "absent" ? "absent" : `${cronPath(want.name)} is as wanted (sha256 ${have.sha256?.slice(0, 12) ?? "-"})`) };
+  if (!NAME.test(want.name))
+    throw badInput(
+      `cron: invalid name ${JSON.stringify(want.name)}`,
+      {},
+      "use letters, digits, _ and - (cron ignores files with a dot)",
+    );
+  if (/[\r\n]/.test(want.command) || /[\r\n]/.test(want.comment ?? ""))
+    throw badInput(`cron ${want.name}: the command and comment must be one line each`);
+  if (!/^[a-z_][a-z0-9_-]*$/.test(want.user))
+    throw badInput(`cron ${want.name}: invalid user ${JSON.stringify(want.user)}`);
+  const f =
+    want.state === "absent"
+      ? file({ path: cronPath(want.name), state: "absent" }, opts)
+      : file({ path: cronPath(want.name), content: cronFile(want), mode: "0644", owner: "root", group: "root" }, opts);
+  return {
+    ...f,
+    id: `cron:${want.name}`,
+    ok: (have) =>
+      want.state === "absent"
+        ? "absent"
+        : `${cronPath(want.name)} is as wanted (sha256 ${have.sha256?.slice(0, 12) ?? "-"})`,
+  };
 }

@@ -20,21 +20,32 @@ export interface CrontabWant {
 /** The crontab's text ("" when the user has none). */
 export const crontabFact: Fact<string> = {
   key: "crontab",
-  command: "crontab -l 2>&1; echo \"@@rc:$?\"",
+  command: 'crontab -l 2>&1; echo "@@rc:$?"',
   parse(out) {
     const m = /@@rc:(\d+)\n?$/.exec(out);
     const text = out.slice(0, m?.index ?? out.length);
     if (m?.[1] === "0") return text;
     // Debian's crontab: "no crontab for USER" (exit 1) is an empty crontab.
     if (/^no crontab for /m.test(text)) return "";
-    throw new LabError(`crontab -l failed: ${text.trim() || `exit ${m?.[1] ?? "?"}`}`, ExitCode.failed, { command: "crontab -l" },
-      /not found/.test(text) ? "install cron (Debian: apt-get install cron)" : "check that this user may use cron (/etc/cron.allow, /etc/cron.deny)");
+    throw new LabError(
+      `crontab -l failed: ${text.trim() || `exit ${m?.[1] ?? "?"}`}`,
+      ExitCode.failed,
+      { command: "crontab -l" },
+      /not found/.test(text)
+        ? "install cron (Debian: apt-get install cron)"
+        : "check that this user may use cron (/etc/cron.allow, /etc/cron.deny)",
+    );
   },
 };
 
 /** The crontab after the edit. */
 export const editCrontab = (text: string, want: CrontabWant): string =>
-  editBlock(text, { path: "crontab", marker: want.marker, block: want.block, ...(want.state ? { state: want.state } : {}) });
+  editBlock(text, {
+    path: "crontab",
+    marker: want.marker,
+    block: want.block,
+    ...(want.state ? { state: want.state } : {}),
+  });
 
 /** The lines of the block in a crontab, without its markers; undefined when there is none. */
 export function crontabBlock(text: string, marker: string): string[] | undefined {
@@ -45,7 +56,8 @@ export function crontabBlock(text: string, marker: string): string[] | undefined
 }
 
 export function crontab(want: CrontabWant): Resource<CrontabWant, string> {
-  if (!want.marker.includes("{mark}") || /[\r\n]/.test(want.marker)) throw badInput(`crontab: marker ${JSON.stringify(want.marker)} must be one line holding {mark}`);
+  if (!want.marker.includes("{mark}") || /[\r\n]/.test(want.marker))
+    throw badInput(`crontab: marker ${JSON.stringify(want.marker)} must be one line holding {mark}`);
   const name = want.marker.replace(/^#\s*/, "").replace("{mark}", "").trim();
   return {
     id: `crontab:${name}`,
@@ -55,8 +67,19 @@ export function crontab(want: CrontabWant): Resource<CrontabWant, string> {
     diff(w, have): Change[] {
       const next = editCrontab(have, w);
       if (next === have) return [];
-      const verb = w.state === "absent" ? "remove the block from" : crontabBlock(have, w.marker) ? "update the block in" : "add a block to";
-      return [{ key: "content", summary: `${verb} the crontab of ${currentUser()}`, diff: unifiedDiff("crontab", have || undefined, next) }];
+      const verb =
+        w.state === "absent"
+          ? "remove the block from"
+          : crontabBlock(have, w.marker)
+            ? "update the block in"
+            : "add a block to";
+      return [
+        {
+          key: "content",
+          summary: `${verb} the crontab of ${currentUser()}`,
+          diff: unifiedDiff("crontab", have || undefined, next),
+        },
+      ];
     },
     async apply(ctx, _changes, have) {
       const next = editCrontab(have, want);

@@ -10,14 +10,17 @@ import { octal, run } from "./run.ts";
 import { setAttrs } from "./write-file.ts";
 import { withFact } from "./with-fact.ts";
 
-export const DirectoryWant = Type.Object({
-  path: Type.String({ minLength: 1 }),
-  mode: Type.Optional(Mode),
-  owner: Type.Optional(Type.String()),
-  group: Type.Optional(Type.String()),
-  /** absent removes the directory and everything in it. */
-  state: Type.Optional(oneOf(["present", "absent"])),
-}, closed);
+export const DirectoryWant = Type.Object(
+  {
+    path: Type.String({ minLength: 1 }),
+    mode: Type.Optional(Mode),
+    owner: Type.Optional(Type.String()),
+    group: Type.Optional(Type.String()),
+    /** absent removes the directory and everything in it. */
+    state: Type.Optional(oneOf(["present", "absent"])),
+  },
+  closed,
+);
 export type DirectoryWant = Static<typeof DirectoryWant>;
 
 export function directory(want: DirectoryWant, opts: ResourceOptions = {}): Resource<DirectoryWant, PathState> {
@@ -46,8 +49,15 @@ export function directory(want: DirectoryWant, opts: ResourceOptions = {}): Reso
 }
 
 export function directoryDiff(want: DirectoryWant, have: PathState): Change[] {
-  if (want.state === "absent") return have.kind === "absent" ? [] : [{ key: "state", summary: `remove directory ${want.path} recursively` }];
-  if (have.kind !== "dir" && have.kind !== "absent") throw new LabError(`${want.path} is a ${have.kind}, not a directory`, ExitCode.failed, {}, "remove it first or fix the path");
+  if (want.state === "absent")
+    return have.kind === "absent" ? [] : [{ key: "state", summary: `remove directory ${want.path} recursively` }];
+  if (have.kind !== "dir" && have.kind !== "absent")
+    throw new LabError(
+      `${want.path} is a ${have.kind}, not a directory`,
+      ExitCode.failed,
+      {},
+      "remove it first or fix the path",
+    );
   const created: Change[] = have.kind === "absent" ? [{ key: "state", summary: `create directory ${want.path}` }] : [];
   return [...created, ...attrChanges(want, have, have.kind === "dir")];
 }

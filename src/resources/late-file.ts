@@ -8,9 +8,16 @@ import { pathFact, type PathState } from "./path-fact.ts";
 import { octal } from "./run.ts";
 
 export type LateFileWant = Omit<FileWant, "content" | "state">;
-export interface LateFileHave { content: string; state: PathState }
+export interface LateFileHave {
+  content: string;
+  state: PathState;
+}
 
-export function lateFile(wanted: LateFileWant, render: (ctx: HostCtx) => Promise<string>, opts: ResourceOptions = {}): Resource<LateFileWant, LateFileHave> {
+export function lateFile(
+  wanted: LateFileWant,
+  render: (ctx: HostCtx) => Promise<string>,
+  opts: ResourceOptions = {},
+): Resource<LateFileWant, LateFileHave> {
   const want: LateFileWant = { ...wanted, ...(wanted.mode ? { mode: octal(wanted.mode) } : {}) };
   const withContent = (content: string) => file({ ...want, content }, opts);
   const probe = withContent("");

@@ -9,36 +9,58 @@ import { unifiedDiff } from "./text-diff.ts";
 import { currentOwner, writeFileAtomic } from "./write-file.ts";
 import { withFact } from "./with-fact.ts";
 
-export const LineWant = Type.Object({
-  path: Type.String({ minLength: 1 }),
-  line: Type.String(),
-  /** Lines matching this regexp are replaced by `line` (the last match), or removed with state absent. */
-  regexp: Type.Optional(Type.String()),
-  state: Type.Optional(oneOf(["present", "absent"])),
-  /** Create the file (0644) when missing. */
-  create: Type.Optional(Type.Boolean()),
-}, closed);
+export const LineWant = Type.Object(
+  {
+    path: Type.String({ minLength: 1 }),
+    line: Type.String(),
+    /** Lines matching this regexp are replaced by `line` (the last match), or removed with state absent. */
+    regexp: Type.Optional(Type.String()),
+    state: Type.Optional(oneOf(["present", "absent"])),
+    /** Create the file (0644) when missing. */
+    create: Type.Optional(Type.Boolean()),
+  },
+  closed,
+);
 export type LineWant = Static<typeof LineWant>;
 
-export const BlockWant = Type.Object({
-  path: Type.String({ minLength: 1 }),
-  block: Type.String(),
-  /** Marker text; "{mark}" becomes BEGIN / END. */
-  marker: Type.Optional(Type.String()),
-  state: Type.Optional(oneOf(["present", "absent"])),
-  create: Type.Optional(Type.Boolean()),
-}, closed);
+export const BlockWant = Type.Object(
+  {
+    path: Type.String({ minLength: 1 }),
+    block: Type.String(),
+    /** Marker text; "{mark}" becomes BEGIN / END. */
+    marker: Type.Optional(Type.String()),
+    state: Type.Optional(oneOf(["present", "absent"])),
+    create: Type.Optional(Type.Boolean()),
+  },
+  closed,
+);
 export type BlockWant = Static<typeof BlockWant>;
 
 /** A resource that rewrites a text file through a pure edit function. */
-function editResource<W extends { path: string; create?: boolean }>(kind: string, key: string, want: W, edit: (text: string) => string, opts: ResourceOptions): Resource<W, PathState> {
+function editResource<W extends { path: string; create?: boolean }>(
+  kind: string,
+  key: string,
+  want: W,
+  edit: (text: string) => string,
+  opts: ResourceOptions,
+): Resource<W, PathState> {
   checkPath(kind, want.path);
   if (want.path.includes("\n")) throw new LabError(`${kind}: path contains a newline`, ExitCode.badInput);
   const fact = pathFact(want.path);
   const editedOf = (have: PathState): string => {
     if (have.kind === "absent" && want.create) return edit("");
-    if (have.kind !== "file") throw new LabError(`${kind}: ${want.path} is ${have.kind === "absent" ? "missing" : `a ${have.kind}`}`, ExitCode.failed, {}, "set create: true or fix the path");
-    if (have.content === undefined) throw new LabError(`${kind}: ${want.path} is too large (over 256 KiB) or not UTF-8 text: cannot edit it in place`, ExitCode.failed);
+    if (have.kind !== "file")
+      throw new LabError(
+        `${kind}: ${want.path} is ${have.kind === "absent" ? "missing" : `a ${have.kind}`}`,
+        ExitCode.failed,
+        {},
+        "set create: true or fix the path",
+      );
+    if (have.content === undefined)
+      throw new LabError(
+        `${kind}: ${want.path} is too large (over 256 KiB) or not UTF-8 text: cannot edit it in place`,
+        ExitCode.failed,
+      );
     return edit(have.content);
   };
   return withFact(fact, {
@@ -49,7 +71,9 @@ function editResource<W extends { path: string; create?: boolean }>(kind: string
     diff(_w, have): Change[] {
       const next = editedOf(have);
       const before = have.kind === "file" ? have.content : undefined;
-      return next === before ? [] : [{ key: "content", summary: `edit ${want.path} (${kind})`, diff: unifiedDiff(want.path, before, next) }];
+      return next === before
+        ? []
+        : [{ key: "content", summary: `edit ${want.path} (${kind})`, diff: unifiedDiff(want.path, before, next) }];
     },
     async apply(ctx, _changes, have) {
       await writeFileAtomic(ctx, want.path, editedOf(have), { mode: have.mode ?? "0644", ...currentOwner(have) });
@@ -63,9 +87,15 @@ export function editLine(text: string, want: LineWant): string {
   const lines = text === "" ? [] : text.replace(/\n$/, "").split("\n");
   const re = want.regexp ? new RegExp(want.regexp) : undefined;
   const hit = (l: string) => (re ? re.test(l) : l === want.line);
-  if (want.state === "absent") return joinAs(text, lines.filter((l) => !hit(l)));
+  if (want.state === "absent")
+    return joinAs(
+      text,
+      lines.filter((l) => !hit(l)),
+    );
   let last = -1;
-  lines.forEach((l, i) => { if (hit(l)) last = i; });
+  lines.forEach((l, i) => {
+    if (hit(l)) last = i;
+  });
   if (last >= 0) lines[last] = want.line;
   else if (!lines.includes(want.line)) lines.push(want.line);
   return joinAs(text, lines);

@@ -12,11 +12,14 @@ import type { Secret } from "../secrets/secret.ts";
 export const closed = { additionalProperties: false } as const;
 
 /** Options every resource takes besides its own. */
-export const ResourceOptions = Type.Object({
-  /** Handlers to run (once, at the end of the play) when this resource changed. */
-  notify: Type.Optional(Type.Array(Type.String())),
-  tags: Type.Optional(Type.Array(Type.String())),
-}, closed);
+export const ResourceOptions = Type.Object(
+  {
+    /** Handlers to run (once, at the end of the play) when this resource changed. */
+    notify: Type.Optional(Type.Array(Type.String())),
+    tags: Type.Optional(Type.Array(Type.String())),
+  },
+  closed,
+);
 export type ResourceOptions = Static<typeof ResourceOptions>;
 
 /** Text that may be a Secret (checked as the string it stands for). */
@@ -32,8 +35,13 @@ export const oneOf = <const T extends readonly string[]>(values: T) => Type.Unsa
 export function checkOptions(kind: string, schema: TObject, want: unknown, opts: unknown = {}): void {
   const problem = firstProblem(schema, want, "option") ?? firstProblem(ResourceOptions, opts, "resource option");
   if (!problem) return;
-  const label = problem.key ? formatPath("", problem.path.slice(0, -1)).slice(1) : formatPath("", problem.path).slice(1);
+  const label = problem.key
+    ? formatPath("", problem.path.slice(0, -1)).slice(1)
+    : formatPath("", problem.path).slice(1);
   const what = problem.key ? problem.what : `option ${label}: ${problem.what}`;
-  throw badInput(`${kind}: ${problem.key && label ? `${label}: ` : ""}${what}`, callSite() ?? {},
-    `see the options of ${kind}() (src/resources/); TypeScript (lab check) catches this too when the playbook is typed`);
+  throw badInput(
+    `${kind}: ${problem.key && label ? `${label}: ` : ""}${what}`,
+    callSite() ?? {},
+    `see the options of ${kind}() (src/resources/); TypeScript (lab check) catches this too when the playbook is typed`,
+  );
 }

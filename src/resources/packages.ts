@@ -9,14 +9,19 @@ import { checkTimeout } from "../transport/timeouts.ts";
 import { run } from "./run.ts";
 import { withFact } from "./with-fact.ts";
 
-export const PackagesWant = Type.Object({
-  names: Type.Array(Type.String({ minLength: 1 })),
-  state: Type.Optional(oneOf(["present", "absent", "latest"])),
-  /** Run `apt-get update` before installing (only when something is to be installed). */
-  updateCache: Type.Optional(Type.Boolean()),
-  /** Stop apt and fail the host after this many seconds (default 1800), for each apt call. */
-  timeout: Type.Optional(Type.Unsafe<number>({ description: "seconds (checked by checkTimeout, with its own message)" })),
-}, closed);
+export const PackagesWant = Type.Object(
+  {
+    names: Type.Array(Type.String({ minLength: 1 })),
+    state: Type.Optional(oneOf(["present", "absent", "latest"])),
+    /** Run `apt-get update` before installing (only when something is to be installed). */
+    updateCache: Type.Optional(Type.Boolean()),
+    /** Stop apt and fail the host after this many seconds (default 1800), for each apt call. */
+    timeout: Type.Optional(
+      Type.Unsafe<number>({ description: "seconds (checked by checkTimeout, with its own message)" }),
+    ),
+  },
+  closed,
+);
 export type PackagesWant = Static<typeof PackagesWant>;
 
 export interface PackageState {
@@ -62,9 +67,18 @@ export function packages(want: PackagesWant, opts: ResourceOptions = {}): Resour
   checkOptions("packages", PackagesWant, want, opts);
   const timeout = checkTimeout("packages", want.timeout);
   const w: Required<Omit<PackagesWant, "timeout">> & Pick<PackagesWant, "timeout"> = {
-    names: [...new Set(want.names)].sort(), state: want.state ?? "present", updateCache: want.updateCache ?? false, ...(timeout ? { timeout } : {}),
+    names: [...new Set(want.names)].sort(),
+    state: want.state ?? "present",
+    updateCache: want.updateCache ?? false,
+    ...(timeout ? { timeout } : {}),
   };
-  for (const n of w.names) if (!NAME.test(n)) throw badInput(`invalid package name ${JSON.stringify(n)}`, {}, "use Debian package names (lowercase, digits, + . -)");
+  for (const n of w.names)
+    if (!NAME.test(n))
+      throw badInput(
+        `invalid package name ${JSON.stringify(n)}`,
+        {},
+        "use Debian package names (lowercase, digits, + . -)",
+      );
   const fact = packagesFact(w.names, w.state === "latest");
   return withFact(fact, {
     id: `packages:${w.state}:${w.names.join(",")}`,
@@ -75,19 +89,40 @@ export function packages(want: PackagesWant, opts: ResourceOptions = {}): Resour
     diff: packagesDiff,
     async apply(ctx, changes) {
       const names = changes.map((c) => c.key);
-      const cmd = w.state === "absent"
-        ? sh`DEBIAN_FRONTEND=noninteractive apt-get remove -y -q ${names}`
-        : sh`DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold ${names}`;
-      if (w.updateCache && w.state !== "absent") await run(ctx, "apt-get update -q", "apt-get update", { kind: "packages", timeout });
-      await run(ctx, cmd, `apt-get ${w.state === "absent" ? "remove" : "install"} ${names.join(" ")}`, { kind: "packages", timeout });
+      const cmd =
+        w.state === "absent"
+          ? sh`DEBIAN_FRONTEND=noninteractive apt-get remove -y -q ${names}`
+          : sh`DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold ${names}`;
+      if (w.updateCache && w.state !== "absent")
+        await run(ctx, "apt-get update -q", "apt-get update", { kind: "packages", timeout });
+      await run(ctx, cmd, `apt-get ${w.state === "absent" ? "remove" : "install"} ${names.join(" ")}`, {
+        kind: "packages",
+        timeout,
+      });
       ctx.facts.invalidate();
     },
-    ok: (have) => w.names.map((n) => `${n}${have.installed[n] ? ` ${have.installed[n]}` : " not installed"}`).join(", "),
+    ok: (have) =>
+      w.names.map((n) => `${n}${have.installed[n] ? ` ${have.installed[n]}` : " not installed"}`).join(", "),
     merge(next) {
       const n = next.want as PackagesWant | undefined;
-      if (!next.id.startsWith("packages:") || !n || (n.state ?? "present") !== w.state || (n.updateCache ?? false) !== w.updateCache || n.timeout !== timeout) return undefined;
+      if (
+        !next.id.startsWith("packages:") ||
+        !n ||
+        (n.state ?? "present") !== w.state ||
+        (n.updateCache ?? false) !== w.updateCache ||
+        n.timeout !== timeout
+      )
+        return undefined;
       if (String(next.notify) !== String(opts.notify) || String(next.tags) !== String(opts.tags)) return undefined;
-      return packages({ names: [...w.names, ...n.names], state: w.state, updateCache: w.updateCache, ...(timeout ? { timeout } : {}) }, opts);
+      return packages(
+        {
+          names: [...w.names, ...n.names],
+          state: w.state,
+          updateCache: w.updateCache,
+          ...(timeout ? { timeout } : {}),
+        },
+        opts,
+      );
     },
   });
 }
@@ -98,7 +133,8 @@ export function packagesDiff(want: PackagesWant, have: PackageState): Change[] {
     const v = have.installed[name];
     if (want.state === "absent") {
       if (v) out.push({ key: name, summary: `remove ${name} ${v}` });
-    } else if (!v) out.push({ key: name, summary: `install ${name}${have.candidate[name] ? ` ${have.candidate[name]}` : ""}` });
+    } else if (!v)
+      out.push({ key: name, summary: `install ${name}${have.candidate[name] ? ` ${have.candidate[name]}` : ""}` });
     else if (want.state === "latest" && have.candidate[name] && have.candidate[name] !== v) {
       out.push({ key: name, summary: `upgrade ${name} ${v} -> ${have.candidate[name]}` });
     }

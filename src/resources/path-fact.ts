@@ -20,7 +20,12 @@ const MAX_CONTENT = 256 * 1024;
 
 /** No NUL byte: a command line cannot carry one (it would surface as a dropped connection, not as bad input). */
 export function checkNoNul(what: string, value: string): void {
-  if (value.includes("\0")) throw badInput(`${what} contains a NUL byte: ${JSON.stringify(value)}`, {}, "remove the NUL byte (\\0) from the value");
+  if (value.includes("\0"))
+    throw badInput(
+      `${what} contains a NUL byte: ${JSON.stringify(value)}`,
+      {},
+      "remove the NUL byte (\\0) from the value",
+    );
 }
 
 /** A path a resource manages: absolute (relative to what? the login user's home is not a place to guess) and NUL-free. */
@@ -60,7 +65,12 @@ export function parsePathState(stdout: string): PathState {
     // would not survive a decode/encode round trip (an edit would corrupt it).
     const bytes = Buffer.from(b64 ?? "", "base64");
     const text = bytes.toString("utf8");
-    if (b64 !== undefined && createHash("sha256").update(bytes).digest("hex") === sha && Buffer.from(text, "utf8").equals(bytes)) state.content = text;
+    if (
+      b64 !== undefined &&
+      createHash("sha256").update(bytes).digest("hex") === sha &&
+      Buffer.from(text, "utf8").equals(bytes)
+    )
+      state.content = text;
   }
   return state;
 }

@@ -21,17 +21,34 @@ export async function run(ctx: HostCtx, command: string, what: string, opts: Run
   const limit = timeoutMs(opts.kind ?? "change", opts.timeout);
   let r: ExecResult;
   try {
-    r = await ctx.transport.exec(command, { timeoutMs: limit, ...(opts.stdin === undefined ? {} : { stdin: opts.stdin }) });
+    r = await ctx.transport.exec(command, {
+      timeoutMs: limit,
+      ...(opts.stdin === undefined ? {} : { stdin: opts.stdin }),
+    });
   } catch (e) {
     // Name the step, not just the transport's view of it.
-    if (e instanceof CommandTimeoutError) throw new LabError(`${what} ${e.message}`, ExitCode.failed, { host: ctx.host.name, command: redact(command) }, e.hint, { cause: e });
+    if (e instanceof CommandTimeoutError)
+      throw new LabError(
+        `${what} ${e.message}`,
+        ExitCode.failed,
+        { host: ctx.host.name, command: redact(command) },
+        e.hint,
+        { cause: e },
+      );
     // A connection that died mid-command (the transport names the command; a failed connect does not).
-    if (e instanceof UnreachableError && e.where.command) throw new UnreachableError(ctx.host.name, `${what}: ${e.message}`, e.hint, { cause: e, command: redact(command) });
+    if (e instanceof UnreachableError && e.where.command)
+      throw new UnreachableError(ctx.host.name, `${what}: ${e.message}`, e.hint, {
+        cause: e,
+        command: redact(command),
+      });
     throw e;
   }
   if (r.code !== 0) {
     const tail = (r.stderr.trim() || r.stdout.trim()).split("\n").slice(-5).join("\n    ");
-    throw new LabError(`${what} failed (exit ${r.code})${tail ? `:\n    ${redact(tail)}` : ""}`, ExitCode.failed, { host: ctx.host.name, command: redact(command) });
+    throw new LabError(`${what} failed (exit ${r.code})${tail ? `:\n    ${redact(tail)}` : ""}`, ExitCode.failed, {
+      host: ctx.host.name,
+      command: redact(command),
+    });
   }
   return r;
 }
@@ -39,6 +56,7 @@ export async function run(ctx: HostCtx, command: string, what: string, opts: Run
 /** Normalise a mode to 4 octal digits ("644" -> "0644"). */
 export const octal = (mode: string | number): string => {
   const s = typeof mode === "number" ? mode.toString(8) : mode;
-  if (!/^[0-7]{3,4}$/.test(s)) throw new LabError(`invalid mode ${JSON.stringify(mode)}: use octal like "0644"`, ExitCode.badInput);
+  if (!/^[0-7]{3,4}$/.test(s))
+    throw new LabError(`invalid mode ${JSON.stringify(mode)}: use octal like "0644"`, ExitCode.badInput);
   return s.padStart(4, "0");
 };

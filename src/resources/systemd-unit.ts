@@ -54,7 +54,14 @@ export interface SystemdUnitState {
 const NAME = /^[A-Za-z0-9@_.:-]+\.(service|timer|socket|target|path|mount)$/;
 export const unitDir = "/etc/systemd/system";
 
-export const systemScope: SystemdScope = { dir: unitDir, systemctl: "systemctl", running: "test -d /run/systemd/system", owner: "root", group: "root", user: false };
+export const systemScope: SystemdScope = {
+  dir: unitDir,
+  systemctl: "systemctl",
+  running: "test -d /run/systemd/system",
+  owner: "root",
+  group: "root",
+  user: false,
+};
 
 /** Whether the host runs systemd: what makes a role choose timers over cron. */
 export const systemdFact: Fact<boolean> = {
@@ -78,7 +85,12 @@ else echo none; fi`,
 }
 
 export function checkUnitName(name: string): void {
-  if (!NAME.test(name)) throw badInput(`systemd unit: invalid name ${JSON.stringify(name)}`, {}, 'use a unit name with its type, e.g. "backup.service" or "backup.timer"');
+  if (!NAME.test(name))
+    throw badInput(
+      `systemd unit: invalid name ${JSON.stringify(name)}`,
+      {},
+      'use a unit name with its type, e.g. "backup.service" or "backup.timer"',
+    );
 }
 
 /** The changes for one unit (file content/mode, then enable, then start; or stop, disable, remove). */
@@ -88,35 +100,51 @@ export function unitDiff(want: SystemdUnitWant, have: SystemdUnitState, scope: S
     return [
       ...(have.unit.active ? [{ key: "stop", summary: `stop ${want.name}` }] : []),
       ...(have.unit.enabled ? [{ key: "disable", summary: `disable ${want.name}` }] : []),
-      ...fileDiff({ path, state: "absent" }, have.file).map((c) => ({ ...c, summary: `${c.summary}, then ${scope.systemctl} daemon-reload` })),
+      ...fileDiff({ path, state: "absent" }, have.file).map((c) => ({
+        ...c,
+        summary: `${c.summary}, then ${scope.systemctl} daemon-reload`,
+      })),
     ];
   }
   const content = fileDiff({ path, content: want.content, mode: "0644", ...ownerOf(scope) }, have.file);
-  const out: Change[] = content.map((c) => (c.key === "content" ? { ...c, summary: `${c.summary}, then ${scope.systemctl} daemon-reload` } : c));
+  const out: Change[] = content.map((c) =>
+    c.key === "content" ? { ...c, summary: `${c.summary}, then ${scope.systemctl} daemon-reload` } : c,
+  );
   if (want.enabled === true && !have.unit.enabled) out.push({ key: "enable", summary: `enable ${want.name}` });
   if (want.enabled === false && have.unit.enabled) out.push({ key: "disable", summary: `disable ${want.name}` });
   const changedFile = content.some((c) => c.key === "content");
   if (want.started === true && !have.unit.active) out.push({ key: "start", summary: `start ${want.name}` });
-  else if (want.started === true && changedFile) out.push({ key: "restart", summary: `restart ${want.name} (its unit file changed)` });
+  else if (want.started === true && changedFile)
+    out.push({ key: "restart", summary: `restart ${want.name} (its unit file changed)` });
   if (want.started === false && have.unit.active) out.push({ key: "stop", summary: `stop ${want.name}` });
   return out;
 }
 
-const ownerOf = (scope: SystemdScope) => ({ ...(scope.owner ? { owner: scope.owner } : {}), ...(scope.group ? { group: scope.group } : {}) });
+const ownerOf = (scope: SystemdScope) => ({
+  ...(scope.owner ? { owner: scope.owner } : {}),
+  ...(scope.group ? { group: scope.group } : {}),
+});
 
 /**
  * Stop and disable the units to remove (their files are still there), write the
  * files whose content changed and remove the others' files, reload systemd once
  * if any file changed, then enable/start each unit.
  */
-export async function applyUnits(ctx: HostCtx, units: { want: SystemdUnitWant; changes: readonly Change[] }[], scope: SystemdScope = systemScope): Promise<void> {
-  const ctl = (verb: string, name: string) => run(ctx, sh`${raw(scope.systemctl)} ${verb} ${name}`, `${scope.systemctl} ${verb} ${name}`);
+export async function applyUnits(
+  ctx: HostCtx,
+  units: { want: SystemdUnitWant; changes: readonly Change[] }[],
+  scope: SystemdScope = systemScope,
+): Promise<void> {
+  const ctl = (verb: string, name: string) =>
+    run(ctx, sh`${raw(scope.systemctl)} ${verb} ${name}`, `${scope.systemctl} ${verb} ${name}`);
   const absent = units.filter((u) => u.want.state === "absent");
   const present = units.filter((u) => u.want.state !== "absent");
-  for (const { want, changes } of absent) for (const c of changes) if (c.key === "stop" || c.key === "disable") await ctl(c.key, want.name);
+  for (const { want, changes } of absent)
+    for (const c of changes) if (c.key === "stop" || c.key === "disable") await ctl(c.key, want.name);
   let reload = false;
   // A user manager's directory may not exist yet; the system's always does.
-  if (scope !== systemScope && present.some((u) => u.changes.some((c) => c.key === "content"))) await run(ctx, sh`mkdir -p -- ${scope.dir}`, `create ${scope.dir}`);
+  if (scope !== systemScope && present.some((u) => u.changes.some((c) => c.key === "content")))
+    await run(ctx, sh`mkdir -p -- ${scope.dir}`, `create ${scope.dir}`);
   for (const { want, changes } of units) {
     const path = `${scope.dir}/${want.name}`;
     if (want.state === "absent" && changes.some((c) => c.key === "state")) {
@@ -135,13 +163,23 @@ export async function applyUnits(ctx: HostCtx, units: { want: SystemdUnitWant; c
       if (["enable", "disable", "start", "restart", "stop"].includes(c.key)) await ctl(c.key, want.name);
     }
   }
-  ctx.facts.invalidate(units.flatMap(({ want }) => [`path:${scope.dir}/${want.name}`, unitStateFact(want.name, scope).key]));
+  ctx.facts.invalidate(
+    units.flatMap(({ want }) => [`path:${scope.dir}/${want.name}`, unitStateFact(want.name, scope).key]),
+  );
 }
 
 export const noSystemd = (name: string): LabError =>
-  new LabError(`systemd unit ${name}: this host does not run systemd`, ExitCode.failed, {}, "schedule with a cron entry on hosts without systemd (scheduledJob chooses by itself)");
+  new LabError(
+    `systemd unit ${name}: this host does not run systemd`,
+    ExitCode.failed,
+    {},
+    "schedule with a cron entry on hosts without systemd (scheduledJob chooses by itself)",
+  );
 
-export function systemdUnit(want: SystemdUnitWant, opts: ResourceOptions & { scope?: SystemdScope } = {}): Resource<SystemdUnitWant, SystemdUnitState> {
+export function systemdUnit(
+  want: SystemdUnitWant,
+  opts: ResourceOptions & { scope?: SystemdScope } = {},
+): Resource<SystemdUnitWant, SystemdUnitState> {
   checkUnitName(want.name);
   const { scope = systemScope, ...options } = opts;
   const file = pathFact(`${scope.dir}/${want.name}`);
@@ -157,31 +195,49 @@ export function systemdUnit(want: SystemdUnitWant, opts: ResourceOptions & { sco
       return unitDiff(w, have, scope);
     },
     apply: (ctx, changes) => applyUnits(ctx, [{ want, changes }], scope),
-    ok: (have) => (want.state === "absent" ? `${want.name}: absent` : `${want.name}: file as wanted, ${have.unit.enabled ? "enabled" : "not enabled"}, ${have.unit.active ? "active" : "inactive"}`),
+    ok: (have) =>
+      want.state === "absent"
+        ? `${want.name}: absent`
+        : `${want.name}: file as wanted, ${have.unit.enabled ? "enabled" : "not enabled"}, ${have.unit.active ? "active" : "inactive"}`,
   };
 }
 
 /** Several units as one step: read together, one daemon-reload for all of them (a job's service and timer, a schedule's jobs). */
-export function systemdUnits(id: string, wants: readonly SystemdUnitWant[], opts: ResourceOptions & { scope?: SystemdScope } = {}): Resource<readonly SystemdUnitWant[], SystemdUnitState[]> {
+export function systemdUnits(
+  id: string,
+  wants: readonly SystemdUnitWant[],
+  opts: ResourceOptions & { scope?: SystemdScope } = {},
+): Resource<readonly SystemdUnitWant[], SystemdUnitState[]> {
   for (const w of wants) checkUnitName(w.name);
   const { scope = systemScope, ...options } = opts;
   const facts = wants.map((w) => ({ file: pathFact(`${scope.dir}/${w.name}`), unit: unitStateFact(w.name, scope) }));
-  const tag = (name: string) => (c: Change): Change => ({ ...c, key: `${name}:${c.key}` });
+  const tag =
+    (name: string) =>
+    (c: Change): Change => ({ ...c, key: `${name}:${c.key}` });
   return {
     id,
     want: wants,
     ...options,
     facts: () => facts.flatMap((f) => [f.file, f.unit]),
-    read: (ctx) => Promise.all(facts.map(async (f) => ({ file: await ctx.facts.get(f.file), unit: await ctx.facts.get(f.unit) }))),
+    read: (ctx) =>
+      Promise.all(facts.map(async (f) => ({ file: await ctx.facts.get(f.file), unit: await ctx.facts.get(f.unit) }))),
     diff(ws, have) {
       return ws.flatMap((w, i) => {
         if (!have[i]!.unit.systemd) throw noSystemd(w.name);
         return unitDiff(w, have[i]!, scope).map(tag(w.name));
       });
     },
-    apply: (ctx, changes) => applyUnits(ctx, wants.map((want) => ({
-      want, changes: changes.filter((c) => c.key.startsWith(`${want.name}:`)).map((c) => ({ ...c, key: c.key.slice(want.name.length + 1) })),
-    })), scope),
+    apply: (ctx, changes) =>
+      applyUnits(
+        ctx,
+        wants.map((want) => ({
+          want,
+          changes: changes
+            .filter((c) => c.key.startsWith(`${want.name}:`))
+            .map((c) => ({ ...c, key: c.key.slice(want.name.length + 1) })),
+        })),
+        scope,
+      ),
     ok: () => `${wants.length} unit(s) as wanted in ${scope.dir}`,
   };
 }

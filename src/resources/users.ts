@@ -9,19 +9,23 @@ import { withFact } from "./with-fact.ts";
 
 const NAME = /^[a-z_][a-z0-9_-]*\$?$/;
 const checkName = (kind: string, n: string) => {
-  if (!NAME.test(n) || n.length > 32) throw badInput(`invalid ${kind} name ${JSON.stringify(n)}`, {}, "use lowercase letters, digits, _ and -");
+  if (!NAME.test(n) || n.length > 32)
+    throw badInput(`invalid ${kind} name ${JSON.stringify(n)}`, {}, "use lowercase letters, digits, _ and -");
 };
 
-export const UserWant = Type.Object({
-  name: Type.String({ minLength: 1 }),
-  uid: Type.Optional(Type.Integer({ minimum: 0 })),
-  shell: Type.Optional(Type.String()),
-  home: Type.Optional(Type.String()),
-  /** Supplementary groups (exact list when given). */
-  groups: Type.Optional(Type.Array(Type.String())),
-  system: Type.Optional(Type.Boolean()),
-  state: Type.Optional(oneOf(["present", "absent"])),
-}, closed);
+export const UserWant = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    uid: Type.Optional(Type.Integer({ minimum: 0 })),
+    shell: Type.Optional(Type.String()),
+    home: Type.Optional(Type.String()),
+    /** Supplementary groups (exact list when given). */
+    groups: Type.Optional(Type.Array(Type.String())),
+    system: Type.Optional(Type.Boolean()),
+    state: Type.Optional(oneOf(["present", "absent"])),
+  },
+  closed,
+);
 export type UserWant = Static<typeof UserWant>;
 
 export interface UserState {
@@ -41,7 +45,13 @@ export function userFact(name: string): Fact<UserState> {
       const [pw = "", groups = ""] = out.split("\n");
       const f = pw.split(":");
       // id -Gn lists the primary group first.
-      return { exists: true, uid: Number(f[2]), home: f[5], shell: f[6], groups: groups.trim().split(/\s+/).slice(1).sort() };
+      return {
+        exists: true,
+        uid: Number(f[2]),
+        home: f[5],
+        shell: f[6],
+        groups: groups.trim().split(/\s+/).slice(1).sort(),
+      };
     },
   };
 }
@@ -62,10 +72,17 @@ export function user(want: UserWant, opts: ResourceOptions = {}): Resource<UserW
       if (want.shell) args.push("-s", want.shell);
       if (want.home) args.push("-d", want.home);
       if (want.groups) args.push("-G", want.groups.join(","));
-      const cmd = want.state === "absent" ? sh`userdel ${want.name}`
-        : have.exists ? sh`usermod ${args} ${want.name}`
-        : sh`useradd -m ${want.system ? ["-r"] : []} ${args} ${want.name}`;
-      await run(ctx, cmd, `${want.state === "absent" ? "remove" : have.exists ? "modify" : "create"} user ${want.name}`);
+      const cmd =
+        want.state === "absent"
+          ? sh`userdel ${want.name}`
+          : have.exists
+            ? sh`usermod ${args} ${want.name}`
+            : sh`useradd -m ${want.system ? ["-r"] : []} ${args} ${want.name}`;
+      await run(
+        ctx,
+        cmd,
+        `${want.state === "absent" ? "remove" : have.exists ? "modify" : "create"} user ${want.name}`,
+      );
       ctx.facts.invalidate([fact.key]);
     },
     ok: (have) => (have.exists ? `uid ${have.uid}` : "absent"),
@@ -76,20 +93,26 @@ export function userDiff(want: UserWant, have: UserState): Change[] {
   if (want.state === "absent") return have.exists ? [{ key: "state", summary: `remove user ${want.name}` }] : [];
   if (!have.exists) return [{ key: "state", summary: `create user ${want.name}` }];
   const out: Change[] = [];
-  if (want.uid !== undefined && want.uid !== have.uid) out.push({ key: "uid", summary: `uid ${have.uid} -> ${want.uid}` });
-  if (want.shell && want.shell !== have.shell) out.push({ key: "shell", summary: `shell ${have.shell} -> ${want.shell}` });
+  if (want.uid !== undefined && want.uid !== have.uid)
+    out.push({ key: "uid", summary: `uid ${have.uid} -> ${want.uid}` });
+  if (want.shell && want.shell !== have.shell)
+    out.push({ key: "shell", summary: `shell ${have.shell} -> ${want.shell}` });
   if (want.home && want.home !== have.home) out.push({ key: "home", summary: `home ${have.home} -> ${want.home}` });
   const wantGroups = want.groups ? [...want.groups].sort() : undefined;
-  if (wantGroups && wantGroups.join(",") !== have.groups.join(",")) out.push({ key: "groups", summary: `groups [${have.groups.join(",")}] -> [${wantGroups.join(",")}]` });
+  if (wantGroups && wantGroups.join(",") !== have.groups.join(","))
+    out.push({ key: "groups", summary: `groups [${have.groups.join(",")}] -> [${wantGroups.join(",")}]` });
   return out;
 }
 
-export const GroupWant = Type.Object({
-  name: Type.String({ minLength: 1 }),
-  gid: Type.Optional(Type.Integer({ minimum: 0 })),
-  system: Type.Optional(Type.Boolean()),
-  state: Type.Optional(oneOf(["present", "absent"])),
-}, closed);
+export const GroupWant = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    gid: Type.Optional(Type.Integer({ minimum: 0 })),
+    system: Type.Optional(Type.Boolean()),
+    state: Type.Optional(oneOf(["present", "absent"])),
+  },
+  closed,
+);
 export type GroupWant = Static<typeof GroupWant>;
 
 export interface GroupState {
@@ -116,9 +139,12 @@ export function group(want: GroupWant, opts: ResourceOptions = {}): Resource<Gro
     diff: groupDiff,
     async apply(ctx, _changes, have) {
       const gid = want.gid !== undefined ? ["-g", String(want.gid)] : [];
-      const cmd = want.state === "absent" ? sh`groupdel ${want.name}`
-        : have.exists ? sh`groupmod ${gid} ${want.name}`
-        : sh`groupadd ${want.system ? ["-r"] : []} ${gid} ${want.name}`;
+      const cmd =
+        want.state === "absent"
+          ? sh`groupdel ${want.name}`
+          : have.exists
+            ? sh`groupmod ${gid} ${want.name}`
+            : sh`groupadd ${want.system ? ["-r"] : []} ${gid} ${want.name}`;
       await run(ctx, cmd, `group ${want.name}`);
       ctx.facts.invalidate([fact.key]);
     },
@@ -129,6 +155,7 @@ export function group(want: GroupWant, opts: ResourceOptions = {}): Resource<Gro
 export function groupDiff(want: GroupWant, have: GroupState): Change[] {
   if (want.state === "absent") return have.exists ? [{ key: "state", summary: `remove group ${want.name}` }] : [];
   if (!have.exists) return [{ key: "state", summary: `create group ${want.name}` }];
-  if (want.gid !== undefined && want.gid !== have.gid) return [{ key: "gid", summary: `gid ${have.gid} -> ${want.gid}` }];
+  if (want.gid !== undefined && want.gid !== have.gid)
+    return [{ key: "gid", summary: `gid ${have.gid} -> ${want.gid}` }];
   return [];
 }

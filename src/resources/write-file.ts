@@ -28,8 +28,10 @@ export function validateCommand(template: string): string {
 
 /** The remote script for one staged write (exported for the unit tests that run it with a real sh). */
 export function writeScript(path: string, bytes: number, sha256: string, attrs: Attrs): string {
-  const chown = attrs.owner || attrs.group ? sh`chown ${`${attrs.owner ?? ""}${attrs.group ? `:${attrs.group}` : ""}`} "$t"\n` : "";
-  return sh`set -e
+  const chown =
+    attrs.owner || attrs.group ? sh`chown ${`${attrs.owner ?? ""}${attrs.group ? `:${attrs.group}` : ""}`} "$t"\n` : "";
+  return (
+    sh`set -e
 p=${path}
 want_size=${bytes}
 want_sha=${sha256}
@@ -50,14 +52,25 @@ if [ "$got_sha" != "$want_sha" ]; then
   echo "staged file has sha256 $got_sha, expected $want_sha; $p was not replaced" >&2; exit 1
 fi
 chmod ${attrs.mode} "$t"
-` + chown + (attrs.validate ? sh`if ! out=$(${raw(validateCommand(attrs.validate))} 2>&1); then
+` +
+    chown +
+    (attrs.validate
+      ? sh`if ! out=$(${raw(validateCommand(attrs.validate))} 2>&1); then
   printf '%s\n' "$out" >&2; echo ${`validate (${attrs.validate}) refused the new content; `}"$p was not replaced" >&2; exit 1
 fi
-` : "") + `mv -f -- "$t" "$p"
-trap - EXIT`;
+`
+      : "") +
+    `mv -f -- "$t" "$p"
+trap - EXIT`
+  );
 }
 
-export async function writeFileAtomic(ctx: HostCtx, path: string, content: string | Buffer, attrs: Attrs): Promise<void> {
+export async function writeFileAtomic(
+  ctx: HostCtx,
+  path: string,
+  content: string | Buffer,
+  attrs: Attrs,
+): Promise<void> {
   const bytes = Buffer.from(content);
   const digest = createHash("sha256").update(bytes).digest("hex");
   await run(ctx, writeScript(path, bytes.length, digest, attrs), `write ${path}`, { stdin: bytes, kind: "write" });
@@ -65,11 +78,14 @@ export async function writeFileAtomic(ctx: HostCtx, path: string, content: strin
 
 /** The owner and group of an existing file: a rewrite keeps them (the temp file belongs to the login user). */
 export const currentOwner = (have: PathState): { owner?: string; group?: string } =>
-  have.kind === "file" ? { ...(have.owner ? { owner: have.owner } : {}), ...(have.group ? { group: have.group } : {}) } : {};
+  have.kind === "file"
+    ? { ...(have.owner ? { owner: have.owner } : {}), ...(have.group ? { group: have.group } : {}) }
+    : {};
 
 export async function setAttrs(ctx: HostCtx, path: string, attrs: Partial<Attrs>): Promise<void> {
   const parts: string[] = [];
   if (attrs.mode) parts.push(sh`chmod -- ${attrs.mode} ${path}`);
-  if (attrs.owner || attrs.group) parts.push(sh`chown -- ${`${attrs.owner ?? ""}${attrs.group ? `:${attrs.group}` : ""}`} ${path}`);
+  if (attrs.owner || attrs.group)
+    parts.push(sh`chown -- ${`${attrs.owner ?? ""}${attrs.group ? `:${attrs.group}` : ""}`} ${path}`);
   if (parts.length) await run(ctx, parts.join(" && "), `set mode/owner of ${path}`);
 }

@@ -24,13 +24,27 @@ const unitMarker = (root: string) => `# Managed by lab (${scheduleMark(root)}).`
 /** The user's systemd manager: units in ~/.config/systemd/user, `systemctl --user`. */
 export function userScope(home: string, env: NodeJS.ProcessEnv = process.env): SystemdScope {
   const config = env.XDG_CONFIG_HOME || join(home, ".config");
-  return { dir: join(config, "systemd", "user"), systemctl: "systemctl --user", running: systemScope.running, user: true };
+  return {
+    dir: join(config, "systemd", "user"),
+    systemctl: "systemctl --user",
+    running: systemScope.running,
+    user: true,
+  };
 }
 
 /** systemd runs on this host: timers; else cron. Root gets the system manager, anyone else (or --user) their own. */
-export const systemdRunning: Fact<boolean> = { key: "schedule:systemd", command: `${systemScope.running} && echo yes || echo no`, parse: (o) => o.trim() === "yes" };
+export const systemdRunning: Fact<boolean> = {
+  key: "schedule:systemd",
+  command: `${systemScope.running} && echo yes || echo no`,
+  parse: (o) => o.trim() === "yes",
+};
 
-export const backendName = (b: Backend): string => (b.kind === "cron" ? `crontab of ${currentUser()}` : b.scope.user ? `systemd user manager (${b.scope.dir})` : `systemd (${b.scope.dir})`);
+export const backendName = (b: Backend): string =>
+  b.kind === "cron"
+    ? `crontab of ${currentUser()}`
+    : b.scope.user
+      ? `systemd user manager (${b.scope.dir})`
+      : `systemd (${b.scope.dir})`;
 
 /** Unit files in the scope's directory that carry this project's marker (what an earlier install wrote). */
 export function markedUnitsFact(scope: SystemdScope, root: string): Fact<string[]> {
@@ -43,7 +57,12 @@ export function markedUnitsFact(scope: SystemdScope, root: string): Fact<string[
 
 /** One crontab line per job, after a comment saying what it is and where its schedule came from. */
 export function cronBlock(jobs: readonly ScheduleJob[], inv: Invocation): string {
-  return jobs.map((j) => `# ${j.name}: ${j.description} [${j.source}]\n${j.schedule} ${cronCommand(jobCommand(inv, j, { log: true }))}`).join("\n");
+  return jobs
+    .map(
+      (j) =>
+        `# ${j.name}: ${j.description} [${j.source}]\n${j.schedule} ${cronCommand(jobCommand(inv, j, { log: true }))}`,
+    )
+    .join("\n");
 }
 
 /** What is installed now: the job names found (crontab comments or unit names), for status and remove. */
@@ -66,19 +85,41 @@ export async function installedJobs(ctx: HostCtx, b: Backend, root: string): Pro
 }
 
 /** The resources that make the control host hold exactly `jobs` (none: remove everything lab's marker names). */
-export async function scheduleResources(ctx: HostCtx, b: Backend, jobs: readonly ScheduleJob[], inv: Invocation): Promise<Resource[]> {
+export async function scheduleResources(
+  ctx: HostCtx,
+  b: Backend,
+  jobs: readonly ScheduleJob[],
+  inv: Invocation,
+): Promise<Resource[]> {
   if (b.kind === "cron") {
-    return [crontab({ marker: cronMarker(inv.root), block: cronBlock(jobs, inv), ...(jobs.length ? {} : { state: "absent" as const }) })];
+    return [
+      crontab({
+        marker: cronMarker(inv.root),
+        block: cronBlock(jobs, inv),
+        ...(jobs.length ? {} : { state: "absent" as const }),
+      }),
+    ];
   }
   const scope = b.scope;
   const managed = unitMarker(inv.root);
   const wanted = jobs.flatMap((j) => {
-    const u = jobUnits({ name: j.name, description: j.description, user: currentUser(), command: jobCommand(inv, j), schedule: j.schedule }, { managed, userManager: scope.user });
+    const u = jobUnits(
+      {
+        name: j.name,
+        description: j.description,
+        user: currentUser(),
+        command: jobCommand(inv, j),
+        schedule: j.schedule,
+      },
+      { managed, userManager: scope.user },
+    );
     return [u.service, u.timer];
   });
   const names = new Set(wanted.map((u) => u.name));
   // Units of an earlier install that are no longer wanted: timers first, so nothing starts a service being removed.
-  const stale = (await ctx.facts.get(markedUnitsFact(scope, inv.root))).filter((n) => !names.has(n)).sort((a, b) => Number(b.endsWith(".timer")) - Number(a.endsWith(".timer")));
+  const stale = (await ctx.facts.get(markedUnitsFact(scope, inv.root)))
+    .filter((n) => !names.has(n))
+    .sort((a, b) => Number(b.endsWith(".timer")) - Number(a.endsWith(".timer")));
   const units = [...stale.map((name) => ({ name, content: "", state: "absent" as const })), ...wanted];
   return units.length ? [systemdUnits(`systemd-units:${scheduleMark(inv.root)}`, units, { scope })] : [];
 }

@@ -10,8 +10,26 @@ import { currentUser } from "../user.ts";
 
 export function controlHost(run: RunContext, transport: Transport = new LocalTransport(hostname())): HostCtx {
   const host: HostInfo = {
-    name: transport.host, groups: ["all"], vars: {},
-    connection: { type: "local", address: "localhost", port: 0, user: currentUser(), knownHosts: "/dev/null", become: false, connectTimeoutMs: 0 },
+    name: transport.host,
+    groups: ["all"],
+    vars: {},
+    connection: {
+      type: "local",
+      address: "localhost",
+      port: 0,
+      user: currentUser(),
+      knownHosts: "/dev/null",
+      become: false,
+      connectTimeoutMs: 0,
+    },
   };
-  return { host, transport, facts: new BatchedFacts(transport), log: run.log, project: { root: run.root }, signal: run.signal, service: (k, make) => run.service(k, make) };
+  return {
+    host,
+    transport,
+    facts: new BatchedFacts(transport),
+    log: run.log,
+    project: { root: run.root },
+    signal: run.signal,
+    service: (k, make) => run.service(k, make),
+  };
 }

@@ -25,11 +25,25 @@ export interface Invocation {
 /** bin/lab.mjs of this checkout. */
 export const labBin = (): string => resolve(dirname(fileURLToPath(import.meta.url)), "../../bin/lab.mjs");
 
-export function invocation(o: { root: string; inventory: string; env?: NodeJS.ProcessEnv; node?: string; home?: string }): { inv: Invocation; warnings: string[] } {
+export function invocation(o: {
+  root: string;
+  inventory: string;
+  env?: NodeJS.ProcessEnv;
+  node?: string;
+  home?: string;
+}): { inv: Invocation; warnings: string[] } {
   const env = o.env ?? process.env;
   const warnings: string[] = [];
-  for (const [what, p] of [["project root", o.root], ["inventory", o.inventory]] as const) {
-    if (/[\r\n%]/.test(p)) throw badInput(`${what} ${JSON.stringify(p)}: a scheduled command cannot hold a newline or %`, {}, "move the project to a plain path");
+  for (const [what, p] of [
+    ["project root", o.root],
+    ["inventory", o.inventory],
+  ] as const) {
+    if (/[\r\n%]/.test(p))
+      throw badInput(
+        `${what} ${JSON.stringify(p)}: a scheduled command cannot hold a newline or %`,
+        {},
+        "move the project to a plain path",
+      );
   }
   const node = o.node ?? process.execPath;
   const home = o.home ?? homedir();
@@ -39,11 +53,17 @@ export function invocation(o: { root: string; inventory: string; env?: NodeJS.Pr
     PATH: [...new Set([dirname(node), ...STANDARD_PATH])].join(":"),
   };
   if (env.LAB_AGE_KEY_FILE) vars.LAB_AGE_KEY_FILE = resolve(o.root, env.LAB_AGE_KEY_FILE);
-  else if (env.LAB_AGE_KEY) warnings.push("LAB_AGE_KEY is set, and a key is never written into a schedule: the jobs will look for ~/.config/lab/age.key; set LAB_AGE_KEY_FILE to a key file instead");
+  else if (env.LAB_AGE_KEY)
+    warnings.push(
+      "LAB_AGE_KEY is set, and a key is never written into a schedule: the jobs will look for ~/.config/lab/age.key; set LAB_AGE_KEY_FILE to a key file instead",
+    );
   else {
     const key = defaultKeyFile({ env, home });
     if (existsSync(key)) vars.LAB_AGE_KEY_FILE = key;
-    else warnings.push(`no age key at ${key}: jobs that need a secret (API tokens, repository passphrases) will fail; run \`lab secrets init\` or set LAB_AGE_KEY_FILE`);
+    else
+      warnings.push(
+        `no age key at ${key}: jobs that need a secret (API tokens, repository passphrases) will fail; run \`lab secrets init\` or set LAB_AGE_KEY_FILE`,
+      );
   }
   if (env.LAB_SECRETS_FILE) vars.LAB_SECRETS_FILE = resolve(o.root, env.LAB_SECRETS_FILE);
   return { inv: { node, bin: labBin(), root: o.root, inventory: o.inventory, env: vars }, warnings };

@@ -53,18 +53,32 @@ const DRILL_CANDIDATES: readonly { schedule: string; what: string; fitsSec: numb
 /** A schedule given by the user: five cron fields that croner reads and systemd can express. */
 export function checkSchedule(schedule: string, what: string): string {
   const fields = checkCronSchedule(schedule, what);
-  if (fields.length !== 5) throw badInput(`${what}: ${JSON.stringify(schedule)}: use five cron fields (an @keyword has no timer equivalent)`, {}, 'e.g. "30 2 * * *" (nightly at 02:30)');
+  if (fields.length !== 5)
+    throw badInput(
+      `${what}: ${JSON.stringify(schedule)}: use five cron fields (an @keyword has no timer equivalent)`,
+      {},
+      'e.g. "30 2 * * *" (nightly at 02:30)',
+    );
   try {
     new Cron(schedule);
   } catch (e) {
-    throw badInput(`${what}: ${JSON.stringify(schedule)} is not a cron expression: ${(e as Error).message}`, {}, 'e.g. "30 2 * * *" (nightly at 02:30)');
+    throw badInput(
+      `${what}: ${JSON.stringify(schedule)} is not a cron expression: ${(e as Error).message}`,
+      {},
+      'e.g. "30 2 * * *" (nightly at 02:30)',
+    );
   }
   onCalendar(schedule); // the timer must be able to say it too
   return fields.join(" ");
 }
 
 /** The jobs to install, and notes on how their schedules were chosen. A policy file given by hand is passed on to every job. */
-export function plannedJobs(policy: BackupPolicy, flags: ScheduleFlags, now: Date, policyFile?: string): { jobs: ScheduleJob[]; notes: string[] } {
+export function plannedJobs(
+  policy: BackupPolicy,
+  flags: ScheduleFlags,
+  now: Date,
+  policyFile?: string,
+): { jobs: ScheduleJob[]; notes: string[] } {
   const { jobs, notes } = jobsFor(policy, flags, now);
   if (!policyFile) return { jobs, notes };
   const withPolicy = (args: readonly string[]) => [args[0]!, "--policy", policyFile, ...args.slice(1)];
@@ -73,20 +87,37 @@ export function plannedJobs(policy: BackupPolicy, flags: ScheduleFlags, now: Dat
 
 function jobsFor(policy: BackupPolicy, flags: ScheduleFlags, now: Date): { jobs: ScheduleJob[]; notes: string[] } {
   const notes: string[] = [];
-  const jobs: ScheduleJob[] = [{
-    name: "lab-backup", kind: "backup", description: "lab backup --run: take what is due, check every target", args: ["backup", "--run"],
-    ...(flags.backup ? { schedule: checkSchedule(flags.backup, "--backup"), source: "--backup" } : { schedule: DEFAULTS.backup, source: "default: nightly 02:30" }),
-  }];
+  const jobs: ScheduleJob[] = [
+    {
+      name: "lab-backup",
+      kind: "backup",
+      description: "lab backup --run: take what is due, check every target",
+      args: ["backup", "--run"],
+      ...(flags.backup
+        ? { schedule: checkSchedule(flags.backup, "--backup"), source: "--backup" }
+        : { schedule: DEFAULTS.backup, source: "default: nightly 02:30" }),
+    },
+  ];
 
   // `lab backup verify`: the PostgreSQL targets' schedule.verify; one job per distinct schedule.
   if (flags.verify) {
-    jobs.push({ name: "lab-backup-verify", kind: "verify", description: "lab backup verify: pgbackrest verify and PBS verify state", args: ["backup", "verify"], schedule: checkSchedule(flags.verify, "--verify"), source: "--verify" });
+    jobs.push({
+      name: "lab-backup-verify",
+      kind: "verify",
+      description: "lab backup verify: pgbackrest verify and PBS verify state",
+      args: ["backup", "verify"],
+      schedule: checkSchedule(flags.verify, "--verify"),
+      source: "--verify",
+    });
   } else {
     const groups = new Map<string, { targets: string[]; source: string }>();
     for (const t of policy.targets) {
       const own = t.kind === "postgres" ? t.schedule.verify : undefined;
       const key = own ? checkSchedule(own, `postgres target ${t.name}: schedule.verify`) : DEFAULTS.verify;
-      const g = groups.get(key) ?? { targets: [], source: own ? `policy: postgres.${t.name}.schedule.verify` : "default: weekly, Sunday 03:30" };
+      const g = groups.get(key) ?? {
+        targets: [],
+        source: own ? `policy: postgres.${t.name}.schedule.verify` : "default: weekly, Sunday 03:30",
+      };
       g.targets.push(t.name);
       groups.set(key, g);
     }
@@ -94,9 +125,15 @@ function jobsFor(policy: BackupPolicy, flags: ScheduleFlags, now: Date): { jobs:
     const single = groups.size === 1;
     for (const [schedule, g] of groups) {
       jobs.push({
-        name: single ? "lab-backup-verify" : `lab-backup-verify-${g.targets[0]!}`, kind: "verify", schedule,
+        name: single ? "lab-backup-verify" : `lab-backup-verify-${g.targets[0]!}`,
+        kind: "verify",
+        schedule,
         description: `lab backup verify${single ? "" : ` ${g.targets.join(" ")}`}: pgbackrest verify and PBS verify state`,
-        args: ["backup", "verify", ...(single ? [] : g.targets)], source: g.targets.length > 1 && g.source.startsWith("policy") ? `${g.source}, also ${g.targets.slice(1).join(", ")}` : g.source,
+        args: ["backup", "verify", ...(single ? [] : g.targets)],
+        source:
+          g.targets.length > 1 && g.source.startsWith("policy")
+            ? `${g.source}, also ${g.targets.slice(1).join(", ")}`
+            : g.source,
       });
     }
   }
@@ -104,19 +141,34 @@ function jobsFor(policy: BackupPolicy, flags: ScheduleFlags, now: Date): { jobs:
   // `lab drill`: only PostgreSQL targets are drilled; often enough for the strictest drill_every.
   const pg = policy.postgres;
   if (flags.drill) {
-    jobs.push({ name: "lab-drill", kind: "drill", description: "lab drill: restore drills of every PostgreSQL target", args: ["drill"], schedule: checkSchedule(flags.drill, "--drill"), source: "--drill" });
+    jobs.push({
+      name: "lab-drill",
+      kind: "drill",
+      description: "lab drill: restore drills of every PostgreSQL target",
+      args: ["drill"],
+      schedule: checkSchedule(flags.drill, "--drill"),
+      source: "--drill",
+    });
   } else if (!pg.length) {
-    notes.push("lab-drill: not installed: the policy has no PostgreSQL target to drill (pass --drill to install it anyway)");
+    notes.push(
+      "lab-drill: not installed: the policy has no PostgreSQL target to drill (pass --drill to install it anyway)",
+    );
   } else {
     const strictest = pg.reduce((a, b) => (b.drillEverySec < a.drillEverySec ? b : a));
     const pick = DRILL_CANDIDATES.find((c) => c.fitsSec <= strictest.drillEverySec)!;
     jobs.push({
-      name: "lab-drill", kind: "drill", description: "lab drill: restore drills of every PostgreSQL target", args: ["drill"], schedule: pick.schedule,
+      name: "lab-drill",
+      kind: "drill",
+      description: "lab drill: restore drills of every PostgreSQL target",
+      args: ["drill"],
+      schedule: pick.schedule,
       source: `policy: drill_every ${formatDuration(strictest.drillEverySec)} of ${strictest.name}, ${pick.what}`,
     });
     const gap = cronLongestGap([pick.schedule], strictest.timezone, now, 400);
     if (gap > strictest.drillEverySec) {
-      notes.push(`lab-drill: ${pick.what} runs leave up to ${formatDuration(gap)} between drills, more than drill_every ${formatDuration(strictest.drillEverySec)} of ${strictest.name}: lab backup warns in the days before a drill (set drill_every: 92d, or pass --drill)`);
+      notes.push(
+        `lab-drill: ${pick.what} runs leave up to ${formatDuration(gap)} between drills, more than drill_every ${formatDuration(strictest.drillEverySec)} of ${strictest.name}: lab backup warns in the days before a drill (set drill_every: 92d, or pass --drill)`,
+      );
     }
   }
   return { jobs, notes };

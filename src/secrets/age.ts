@@ -33,6 +33,10 @@ export async function decryptText(data: Uint8Array, ids: Identities, name: strin
         `${NO_KEY_HINT}; or ask a key holder to add your public key to .age-recipients and run \`lab secrets rekey\``,
       );
     }
-    throw badInput(`cannot decrypt ${name}: not a valid age file or corrupted (${msg})`, {}, "restore it from Git (`git checkout -- <file>`)");
+    throw badInput(
+      `cannot decrypt ${name}: not a valid age file or corrupted (${msg})`,
+      {},
+      "restore it from Git (`git checkout -- <file>`)",
+    );
   }
 }

@@ -63,13 +63,18 @@ async function readKeyFile(file: string, explicit: boolean): Promise<Identities 
     // Like ssh: a key others can read is refused, not silently used.
     const st = await stat(file);
     if (process.platform !== "win32" && (st.mode & 0o077) !== 0) {
-      throw badInput(`age key file ${file} is readable by others (mode ${(st.mode & 0o777).toString(8)})`, { file }, `chmod 600 ${file}`);
+      throw badInput(
+        `age key file ${file} is readable by others (mode ${(st.mode & 0o777).toString(8)})`,
+        { file },
+        `chmod 600 ${file}`,
+      );
     }
     text = await readFile(file, "utf8");
   } catch (e) {
     if (e instanceof LabError) throw e;
     if ((e as NodeJS.ErrnoException).code === "ENOENT" && !explicit) return undefined;
-    const why = (e as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : `cannot be read (${(e as Error).message})`;
+    const why =
+      (e as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : `cannot be read (${(e as Error).message})`;
     throw badInput(`age key file ${file} (from LAB_AGE_KEY_FILE) ${why}`, { file }, NO_KEY_HINT);
   }
   return parseIdentities(text, file);
@@ -83,7 +88,10 @@ export async function parseIdentities(text: string, source: string): Promise<Ide
     const line = raw.trim();
     if (line === "" || line.startsWith("#")) continue;
     // Never echo the line: it is (a typo of) a secret key.
-    const bad = badInput(`${source}: line ${i + 1} is not an age secret key (expected AGE-SECRET-KEY-1...)`, source.startsWith("$") ? {} : { file: source, line: i + 1 });
+    const bad = badInput(
+      `${source}: line ${i + 1} is not an age secret key (expected AGE-SECRET-KEY-1...)`,
+      source.startsWith("$") ? {} : { file: source, line: i + 1 },
+    );
     if (!line.startsWith("AGE-SECRET-KEY-")) throw bad;
     try {
       recipients.push(await (await ageLib()).identityToRecipient(line));
@@ -114,7 +122,11 @@ export async function readRecipients(file: string): Promise<string[] | undefined
     if (line === "") continue;
     if (line.startsWith("AGE-SECRET-KEY-")) {
       // A private key committed by mistake: stop before anything else happens.
-      throw badInput(`${file}: line ${i + 1} is a SECRET key; recipients are public keys (age1...)`, { file, line: i + 1 }, "remove it, rotate that key, and put its public key (age1...) here instead");
+      throw badInput(
+        `${file}: line ${i + 1} is a SECRET key; recipients are public keys (age1...)`,
+        { file, line: i + 1 },
+        "remove it, rotate that key, and put its public key (age1...) here instead",
+      );
     }
     if (!/^age1[0-9a-z]+$/.test(line)) {
       throw badInput(`${file}: line ${i + 1} is not an age public key (age1...): ${line}`, { file, line: i + 1 });

@@ -3,7 +3,14 @@
 import { appendFile, mkdir, stat, writeFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { basename, dirname } from "node:path";
-import { findIdentities, keyFilePath, parseIdentities, readRecipients, recipientsFileFor, type Identities } from "./identity.ts";
+import {
+  findIdentities,
+  keyFilePath,
+  parseIdentities,
+  readRecipients,
+  recipientsFileFor,
+  type Identities,
+} from "./identity.ts";
 import { EMPTY_PLAINTEXT } from "./plaintext.ts";
 import { secretsPath, writeSecretsText, type SecretsOptions } from "./store.ts";
 import { ageLib } from "./age.ts";
@@ -35,7 +42,11 @@ export async function initSecrets(opts: SecretsOptions = {}): Promise<InitResult
   let recipientsChange: InitResult["recipientsChange"] = "unchanged";
   const who = `# ${userInfo().username}@${hostname()}\n${recipient}\n`;
   if (!existing) {
-    await writeFile(recipientsFile, `# Public age keys that can decrypt ${basename(secretsFile)}, one per line.\n${who}`, { flag: "wx" });
+    await writeFile(
+      recipientsFile,
+      `# Public age keys that can decrypt ${basename(secretsFile)}, one per line.\n${who}`,
+      { flag: "wx" },
+    );
     recipientsChange = "created";
   } else if (!ids.recipients.some((r) => existing.includes(r))) {
     // Only a public key: joining is harmless until a current holder re-encrypts.
@@ -48,7 +59,15 @@ export async function initSecrets(opts: SecretsOptions = {}): Promise<InitResult
     await writeSecretsText(EMPTY_PLAINTEXT, opts, ids);
     secretsCreated = true;
   }
-  return { keyCreated, keySource: ids.source, recipient, recipientsFile, recipientsChange, secretsFile, secretsCreated };
+  return {
+    keyCreated,
+    keySource: ids.source,
+    recipient,
+    recipientsFile,
+    recipientsChange,
+    secretsFile,
+    secretsCreated,
+  };
 }
 
 async function createKey(file: string): Promise<{ ids: Identities; keyCreated: string }> {

@@ -9,14 +9,22 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
 export function checkName(name: string, file?: string): void {
   if (!NAME.test(name)) {
-    throw badInput(`invalid secret name ${JSON.stringify(name)}${file ? ` in ${file}` : ""}`, file ? { file } : {}, "names are letters, digits, _ . - and start with a letter or _");
+    throw badInput(
+      `invalid secret name ${JSON.stringify(name)}${file ? ` in ${file}` : ""}`,
+      file ? { file } : {},
+      "names are letters, digits, _ . - and start with a letter or _",
+    );
   }
 }
 
 export function checkValue(name: string, value: string, file?: string): void {
   if (value.length < MIN_SECRET_LENGTH) {
     // The message says how long, never what.
-    throw badInput(`secret ${name}${file ? ` in ${file}` : ""} is shorter than ${MIN_SECRET_LENGTH} characters`, file ? { file } : {}, "such a value cannot be scrubbed from output safely; use a longer one");
+    throw badInput(
+      `secret ${name}${file ? ` in ${file}` : ""} is shorter than ${MIN_SECRET_LENGTH} characters`,
+      file ? { file } : {},
+      "such a value cannot be scrubbed from output safely; use a longer one",
+    );
   }
 }
 
@@ -35,13 +43,17 @@ export function parsePlaintext(text: string, file: string): Map<string, string> 
   for (const pair of doc.contents.items) {
     const pos = lineCounter.linePos((isScalar(pair.key) && pair.key.range?.[0]) || 0);
     const where = { file, line: pos.line, col: pos.col };
-    if (!isScalar(pair.key) || typeof pair.key.value !== "string") throw badInput("secret names must be plain strings", where);
+    if (!isScalar(pair.key) || typeof pair.key.value !== "string")
+      throw badInput("secret names must be plain strings", where);
     const name = pair.key.value;
     checkName(name, file);
     const v: unknown = isScalar(pair.value) ? pair.value.value : pair.value;
     // Numbers/booleans are kept as written (a PIN `0123` stays `0123`); maps and lists are refused.
     if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
-      throw badInput(`secret ${name} must be a string (got ${v === null || v === undefined ? "nothing" : "a structure"})`, where);
+      throw badInput(
+        `secret ${name} must be a string (got ${v === null || v === undefined ? "nothing" : "a structure"})`,
+        where,
+      );
     }
     const value = typeof v === "string" ? v : String((pair.value as { source?: string }).source ?? v);
     checkValue(name, value, file);

@@ -39,7 +39,12 @@ export class Redactor {
     // A value also leaks in its JSON-escaped and URL-encoded forms, and a multi-line
     // value (a key, a certificate) one line at a time (lines of 8+ chars: short
     // lines like "true" or "}" are ordinary words, not secrets).
-    const lines = value.includes("\n") ? value.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length >= 8) : [];
+    const lines = value.includes("\n")
+      ? value
+          .split(/\r?\n/)
+          .map((l) => l.trim())
+          .filter((l) => l.length >= 8)
+      : [];
     for (const v of [value, JSON.stringify(value).slice(1, -1), urlEncoded(value), ...lines]) {
       if (v.length >= 4 && !this.#values.has(v)) {
         this.#values.add(v);

@@ -5,7 +5,14 @@ import { readFile, rename, writeFile } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { badInput } from "../errors.ts";
 import { decryptText, encryptText } from "./age.ts";
-import { findIdentities, recipientsFileFor, readRecipients, requireIdentities, type Identities, type KeyOptions } from "./identity.ts";
+import {
+  findIdentities,
+  recipientsFileFor,
+  readRecipients,
+  requireIdentities,
+  type Identities,
+  type KeyOptions,
+} from "./identity.ts";
 import { checkName, checkValue, EMPTY_PLAINTEXT, parsePlaintext, updatePlaintext } from "./plaintext.ts";
 import { Redactor, Secret } from "./secret.ts";
 
@@ -34,10 +41,13 @@ export interface SecretStore {
   save(): Promise<void>;
 }
 
-export const secretsPath = (opts: SecretsOptions = {}): string => resolve(opts.root ?? process.cwd(), opts.file ?? "secrets.age");
+export const secretsPath = (opts: SecretsOptions = {}): string =>
+  resolve(opts.root ?? process.cwd(), opts.file ?? "secrets.age");
 
 /** The decrypted plaintext, for `lab secrets edit`. Undefined when the file does not exist. */
-export async function readSecretsText(opts: SecretsOptions = {}): Promise<{ text: string; ids: Identities } | undefined> {
+export async function readSecretsText(
+  opts: SecretsOptions = {},
+): Promise<{ text: string; ids: Identities } | undefined> {
   const file = secretsPath(opts);
   let data: Uint8Array;
   try {
@@ -57,7 +67,11 @@ export async function writeSecretsText(text: string, opts: SecretsOptions = {}, 
   const recipientsFile = recipientsFileFor(file);
   const recipients = await readRecipients(recipientsFile);
   if (!recipients?.length) {
-    throw badInput(`no recipients: ${recipientsFile} is missing or empty`, { file: recipientsFile }, "run `lab secrets init`, or list the public keys (age1...) allowed to decrypt, one per line");
+    throw badInput(
+      `no recipients: ${recipientsFile} is missing or empty`,
+      { file: recipientsFile },
+      "run `lab secrets init`, or list the public keys (age1...) allowed to decrypt, one per line",
+    );
   }
   // Encrypting to a list without our own key would lock us out of the file we just wrote.
   const own = ids ?? (await findIdentities(opts));

@@ -18,7 +18,8 @@ export interface AuthId {
 const TICKET_LIFETIME_S = 2 * 3600;
 const hex8 = (n: number): string => n.toString(16).toUpperCase().padStart(8, "0");
 const sign = (key: string, text: string): string => createHmac("sha256", key).update(text).digest("base64");
-const same = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+const same = (a: string, b: string): boolean =>
+  a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 export function makeTicket(state: SimState, userid: string, now = Date.now()): { ticket: string; csrf: string } {
   const ts = hex8(Math.floor(now / 1000));

@@ -26,20 +26,50 @@ export async function ensureCert(dir: string, host: string): Promise<SimCert> {
   const keyFile = join(dir, "sim-key.pem");
   const usable = existsSync(certFile) && existsSync(keyFile) && covers(readFileSync(certFile, "utf8"), host);
   if (!usable) {
-    const san = ["IP:127.0.0.1", "DNS:localhost", ...(host !== "127.0.0.1" && host !== "localhost" ? [isIP(host) ? `IP:${host}` : `DNS:${host}`] : [])];
+    const san = [
+      "IP:127.0.0.1",
+      "DNS:localhost",
+      ...(host !== "127.0.0.1" && host !== "localhost" ? [isIP(host) ? `IP:${host}` : `DNS:${host}`] : []),
+    ];
     try {
       await run("openssl", [
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", keyFile, "-out", certFile, "-days", "3650", "-subj", "/CN=lab-sim/O=lab Proxmox simulator",
-        "-addext", `subjectAltName=${san.join(",")}`,
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        keyFile,
+        "-out",
+        certFile,
+        "-days",
+        "3650",
+        "-subj",
+        "/CN=lab-sim/O=lab Proxmox simulator",
+        "-addext",
+        `subjectAltName=${san.join(",")}`,
       ]);
     } catch (e) {
       const detail = (e as { stderr?: string }).stderr?.trim() ?? String(e);
-      throw new LabError(`cannot create the simulator's TLS certificate with openssl in ${dir}: ${detail}`, undefined, {}, "install openssl (apt-get install -y openssl)", { cause: e });
+      throw new LabError(
+        `cannot create the simulator's TLS certificate with openssl in ${dir}: ${detail}`,
+        undefined,
+        {},
+        "install openssl (apt-get install -y openssl)",
+        { cause: e },
+      );
     }
   }
   const cert = readFileSync(certFile, "utf8");
-  return { certFile, keyFile, cert, key: readFileSync(keyFile, "utf8"), fingerprint: new X509Certificate(cert).fingerprint256 };
+  return {
+    certFile,
+    keyFile,
+    cert,
+    key: readFileSync(keyFile, "utf8"),
+    fingerprint: new X509Certificate(cert).fingerprint256,
+  };
 }
 
 function covers(pem: string, host: string): boolean {

@@ -51,14 +51,40 @@ export function containerGuests(opts: ContainerGuestOptions): GuestBackend & {
       if (state === "false") await docker("start", name(vm));
       if (state === "absent") {
         // A VM restored from a backup boots the filesystem the backup holds (its host key and data included).
-        const image = vm.rootfs ? await docker("import", "--change", `LABEL lab.sim.guest=${opts.prefix}`, vm.rootfs, `${opts.prefix}-restored:${vm.vmid}`)
-          .then(() => `${opts.prefix}-restored:${vm.vmid}`) : opts.image ?? "lab-testhost:bookworm";
-        await docker("run", "-d", "--init", "--name", name(vm), "--hostname", vm.name, "--network", "host",
-          "--label", `lab.sim.guest=${opts.prefix}`,
-          "-e", `CI_USER=${vm.config.ciuser ?? "root"}`,
-          "-e", `CI_SSHKEYS=${decodeURIComponent(vm.config.sshkeys ?? "")}`,
-          "-e", `GUEST_ADDR=${address}`, "-e", `GUEST_PORT=${port}`,
-          image, "sh", "-c", FIRST_BOOT);
+        const image = vm.rootfs
+          ? await docker(
+              "import",
+              "--change",
+              `LABEL lab.sim.guest=${opts.prefix}`,
+              vm.rootfs,
+              `${opts.prefix}-restored:${vm.vmid}`,
+            ).then(() => `${opts.prefix}-restored:${vm.vmid}`)
+          : (opts.image ?? "lab-testhost:bookworm");
+        await docker(
+          "run",
+          "-d",
+          "--init",
+          "--name",
+          name(vm),
+          "--hostname",
+          vm.name,
+          "--network",
+          "host",
+          "--label",
+          `lab.sim.guest=${opts.prefix}`,
+          "-e",
+          `CI_USER=${vm.config.ciuser ?? "root"}`,
+          "-e",
+          `CI_SSHKEYS=${decodeURIComponent(vm.config.sshkeys ?? "")}`,
+          "-e",
+          `GUEST_ADDR=${address}`,
+          "-e",
+          `GUEST_PORT=${port}`,
+          image,
+          "sh",
+          "-c",
+          FIRST_BOOT,
+        );
       }
       // A real agent reports the address once the guest has booted: wait for sshd.
       await waitForSsh(address, port, 20_000);
@@ -70,7 +96,10 @@ export function containerGuests(opts: ContainerGuestOptions): GuestBackend & {
       if (vm.rootfs) await docker("rmi", "-f", `${opts.prefix}-restored:${vm.vmid}`).catch(() => undefined);
     },
     async exportFilesystem(vm, file) {
-      const exists = await docker("inspect", "-f", "{{.Id}}", name(vm)).then(() => true, () => false);
+      const exists = await docker("inspect", "-f", "{{.Id}}", name(vm)).then(
+        () => true,
+        () => false,
+      );
       if (!exists) return false;
       await docker("export", "-o", file, name(vm));
       return true;

@@ -73,10 +73,15 @@ export function node(c: Call): string {
 }
 
 /** Non-path parameters, minus the given control keys: what an update writes. */
-export function settings(c: Call, pathKeys: readonly string[], control: readonly string[] = []): Record<string, string> {
+export function settings(
+  c: Call,
+  pathKeys: readonly string[],
+  control: readonly string[] = [],
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(c.params)) {
-    if (!pathKeys.includes(k) && !control.includes(k) && v !== undefined) out[k] = typeof v === "boolean" ? (v ? "1" : "0") : scalarText(v);
+    if (!pathKeys.includes(k) && !control.includes(k) && v !== undefined)
+      out[k] = typeof v === "boolean" ? (v ? "1" : "0") : scalarText(v);
   }
   return out;
 }

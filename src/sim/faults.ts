@@ -51,7 +51,10 @@ export class Faults {
   }
 
   list(): { http: HttpFault[]; task: TaskFault[] } {
-    return { http: this.http.map((a) => ({ ...a.fault, count: a.left })), task: this.task.map((a) => ({ ...a.fault, count: a.left })) };
+    return {
+      http: this.http.map((a) => ({ ...a.fault, count: a.left })),
+      task: this.task.map((a) => ({ ...a.fault, count: a.left })),
+    };
   }
 
   takeHttp(method: string, path: string): HttpFault | undefined {

@@ -84,29 +84,65 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const save = (): void => saveState(options.stateDir, state);
   const faults = new Faults();
   const tasks = new Tasks(state, save, options.taskDelayMs ?? 50, faults);
-  const pbsTasks = new Tasks({ tasks: state.pbs.tasks, counters: state.counters }, save, options.taskDelayMs ?? 50, faults, "pbs");
+  const pbsTasks = new Tasks(
+    { tasks: state.pbs.tasks, counters: state.counters },
+    save,
+    options.taskDelayMs ?? 50,
+    faults,
+    "pbs",
+  );
   const guests = options.guestBackend ?? stateOnlyGuests;
   const pbsTimeZone = options.pbsTimeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
   const statusIndex = new StatusIndex(options.statusCycleMs ?? 10_000, vmItem);
-  const sim: SimContext = { state, tasks, pbsTasks, pbsTimeZone, faults, guests, fingerprint: cert.fingerprint, stateDir: options.stateDir, statusIndex, save };
+  const sim: SimContext = {
+    state,
+    tasks,
+    pbsTasks,
+    pbsTimeZone,
+    faults,
+    guests,
+    fingerprint: cert.fingerprint,
+    stateDir: options.stateDir,
+    statusIndex,
+    save,
+  };
   await adoptGuests(sim, log);
 
-  const pve = createServer({ key: cert.key, cert: cert.cert }, pveRequestHandler({
-    sim, schema: pveSchema(), routes: pveRoutes, checkReplies: options.checkReplies ?? "error",
-    authFailDelayMs: options.authFailDelayMs ?? 0, admin: adminHandler(sim), log,
-  }));
+  const pve = createServer(
+    { key: cert.key, cert: cert.cert },
+    pveRequestHandler({
+      sim,
+      schema: pveSchema(),
+      routes: pveRoutes,
+      checkReplies: options.checkReplies ?? "error",
+      authFailDelayMs: options.authFailDelayMs ?? 0,
+      admin: adminHandler(sim),
+      log,
+    }),
+  );
   const port = await listen(pve, options.port ?? 0, host);
-  const pbs = options.pbsPort === false ? undefined : createServer({ key: cert.key, cert: cert.cert }, pbsRequestHandler(sim, log));
+  const pbs =
+    options.pbsPort === false
+      ? undefined
+      : createServer({ key: cert.key, cert: cert.cert }, pbsRequestHandler(sim, log));
   const pbsPort = pbs && (await listen(pbs, options.pbsPort || 0, host));
   const origin = (p: number): string => `https://${host.includes(":") ? `[${host}]` : host}:${p}`;
   const [tokenId, token] = Object.entries(state.tokens).find(([id]) => id === "root@pam!lab") ?? [];
   if (!tokenId || !token) throw new Error(`${options.stateDir}/state.json has no root@pam!lab token`);
 
   return {
-    url: origin(port), host, port, ...(pbsPort ? { pbsUrl: origin(pbsPort) } : {}),
-    fingerprint: cert.fingerprint, caFile: cert.certFile, tokenId, tokenSecret: token.secret,
-    username: "root@pam", password: state.users["root@pam"]?.password ?? "",
-    faults, state,
+    url: origin(port),
+    host,
+    port,
+    ...(pbsPort ? { pbsUrl: origin(pbsPort) } : {}),
+    fingerprint: cert.fingerprint,
+    caFile: cert.certFile,
+    tokenId,
+    tokenSecret: token.secret,
+    username: "root@pam",
+    password: state.users["root@pam"]?.password ?? "",
+    faults,
+    state,
     idle: async () => {
       await tasks.idle();
       await pbsTasks.idle();
@@ -129,7 +165,9 @@ async function adoptGuests(sim: SimContext, log: (line: string) => void): Promis
     try {
       vm.guest = await sim.guests.start(guestOf(vm));
     } catch (e) {
-      log(`VM ${vm.vmid}: guest did not come back after restart (${e instanceof Error ? e.message : String(e)}); marked stopped`);
+      log(
+        `VM ${vm.vmid}: guest did not come back after restart (${e instanceof Error ? e.message : String(e)}); marked stopped`,
+      );
       vm.status = "stopped";
       delete vm.guest;
     }

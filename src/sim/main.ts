@@ -26,8 +26,13 @@ export async function simCommand(opts: SimCommandOptions = {}): Promise<number> 
   const print = opts.print ?? ((line: string) => void process.stdout.write(`${line}\n`));
   const stateDir = opts.stateDir ?? ".lab/sim";
   const sim = await startSimulator({
-    stateDir, port: opts.port ?? 8006, host: opts.host, taskDelayMs: opts.taskDelayMs, pbsPort: opts.pbsPort,
-    guestBackend: opts.guestBackend, log: opts.verbose ? print : undefined,
+    stateDir,
+    port: opts.port ?? 8006,
+    host: opts.host,
+    taskDelayMs: opts.taskDelayMs,
+    pbsPort: opts.pbsPort,
+    guestBackend: opts.guestBackend,
+    log: opts.verbose ? print : undefined,
   });
   const secretFile = join(stateDir, "token-secret");
   writeFileSync(secretFile, `${sim.tokenSecret}\n`, { mode: 0o600 });
@@ -37,10 +42,11 @@ export async function simCommand(opts: SimCommandOptions = {}): Promise<number> 
   print(`  CA file:                   ${sim.caFile}`);
   print(`  API token:                 ${sim.tokenId} (secret in ${secretFile})`);
   print(`  state:                     ${join(stateDir, "state.json")}`);
-  await (opts.until ?? new Promise((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
-  }));
+  await (opts.until ??
+    new Promise((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+    }));
   await sim.stop();
   print("simulator stopped");
   return 0;

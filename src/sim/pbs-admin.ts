@@ -17,13 +17,12 @@ type Params = Record<string, unknown>;
 type Handler = (sim: SimContext, p: Params, auth: AuthId) => unknown;
 type JobKind = "prune" | "verify" | "sync";
 
-
-
 const CONTROL = new Set(["id", "delete", "digest", "name"]);
 const digest = (cfg: unknown): string => createHash("sha256").update(JSON.stringify(cfg)).digest("hex");
 const notFound = (msg: string): SimError => new SimError(404, msg);
 /** PBS worker ids are systemd-escaped: ':' becomes \x3a (proxmox_sys::systemd::escape_unit). */
-const escapeWid = (s: string): string => s.replace(/[^A-Za-z0-9_.@/]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`).replace(/\//g, "-");
+const escapeWid = (s: string): string =>
+  s.replace(/[^A-Za-z0-9_.@/]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`).replace(/\//g, "-");
 
 function values(p: Params): Item {
   const out: Item = {};
@@ -32,7 +31,8 @@ function values(p: Params): Item {
 }
 
 function update(cfg: Item, p: Params, fixed: readonly string[] = []): void {
-  if (p.digest !== undefined && p.digest !== digest(cfg)) throw new SimError(400, "detected modified configuration - file changed by other user? Try again.");
+  if (p.digest !== undefined && p.digest !== digest(cfg))
+    throw new SimError(400, "detected modified configuration - file changed by other user? Try again.");
   for (const k of (p.delete as string[] | undefined) ?? []) {
     if (fixed.includes(k)) throw new SimError(400, `unable to delete fixed property '${k}'`);
     delete cfg[k];
@@ -68,9 +68,21 @@ function startJob(sim: SimContext, kind: JobKind, id: string, auth: AuthId): str
   const store = String(cfg.store);
   datastoreSnapshots(sim.state, store);
   if (kind === "sync") datastoreSnapshots(sim.state, String(cfg["remote-store"]));
-  const worker: Worker = kind === "prune" ? (t) => runPrune(sim, store, cfg, t)
-    : kind === "verify" ? (t) => runVerify(sim, store, { ignoreVerified: cfg["ignore-verified"] !== false, outdatedAfter: cfg["outdated-after"] as number | undefined }, t)
-    : (t) => runSync(sim, cfg, t);
+  const worker: Worker =
+    kind === "prune"
+      ? (t) => runPrune(sim, store, cfg, t)
+      : kind === "verify"
+        ? (t) =>
+            runVerify(
+              sim,
+              store,
+              {
+                ignoreVerified: cfg["ignore-verified"] !== false,
+                outdatedAfter: cfg["outdated-after"] as number | undefined,
+              },
+              t,
+            )
+        : (t) => runSync(sim, cfg, t);
   const wid = kind === "sync" ? `local:${String(cfg["remote-store"])}:${store}::${id}` : `${store}:${id}`;
   const upid = sim.pbsTasks.start({ node: "localhost", type: WORKER[kind], id: escapeWid(wid), auth }, worker);
   sim.state.pbs.lastRun[`${kind}/${id}`] = upid;
@@ -84,7 +96,8 @@ function jobRoutes(kind: JobKind): Record<string, Handler> {
     [`POST /config/${kind}`]: (sim, p) => {
       const id = String(p.id);
       if (jobs(sim, kind)[id]) throw new SimError(400, `job '${id}' already exists.`);
-      if (kind === "sync" && !p.remote && p["remote-store"] === p.store) throw new SimError(400, "source and target datastore can't be the same");
+      if (kind === "sync" && !p.remote && p["remote-store"] === p.store)
+        throw new SimError(400, "source and target datastore can't be the same");
       jobs(sim, kind)[id] = values(p);
       return null;
     },
@@ -92,15 +105,23 @@ function jobRoutes(kind: JobKind): Record<string, Handler> {
     [`PUT /config/${kind}/{id}`]: (sim, p) => (update(job(sim, kind, String(p.id)), p, requires), null),
     [`DELETE /config/${kind}/{id}`]: (sim, p) => {
       const cfg = job(sim, kind, String(p.id));
-      if (p.digest !== undefined && p.digest !== digest(cfg)) throw new SimError(400, "detected modified configuration - file changed by other user? Try again.");
+      if (p.digest !== undefined && p.digest !== digest(cfg))
+        throw new SimError(400, "detected modified configuration - file changed by other user? Try again.");
       delete jobs(sim, kind)[String(p.id)];
       delete sim.state.pbs.lastRun[`${kind}/${String(p.id)}`];
       return null;
     },
-    [`GET /admin/${kind}`]: (sim, p) => Object.entries(jobs(sim, kind))
-      .filter(([, cfg]) => !p.store || cfg.store === p.store)
-      .filter(([, cfg]) => kind !== "sync" || !p["sync-direction"] || p["sync-direction"] === "all" || (cfg["sync-direction"] ?? "pull") === p["sync-direction"])
-      .map(([id, cfg]) => jobStatus(sim, `${kind}/${id}`, { id, ...cfg })),
+    [`GET /admin/${kind}`]: (sim, p) =>
+      Object.entries(jobs(sim, kind))
+        .filter(([, cfg]) => !p.store || cfg.store === p.store)
+        .filter(
+          ([, cfg]) =>
+            kind !== "sync" ||
+            !p["sync-direction"] ||
+            p["sync-direction"] === "all" ||
+            (cfg["sync-direction"] ?? "pull") === p["sync-direction"],
+        )
+        .map(([id, cfg]) => jobStatus(sim, `${kind}/${id}`, { id, ...cfg })),
     [`POST /admin/${kind}/{id}/run`]: (sim, p, auth) => startJob(sim, kind, String(p.id), auth),
   };
 }
@@ -112,8 +133,16 @@ function datastore(sim: SimContext, name: string): Item & { path: string } {
 }
 
 const GC_ZERO = {
-  "index-file-count": 0, "index-data-bytes": 0, "disk-bytes": 0, "disk-chunks": 0, "removed-bytes": 0, "removed-chunks": 0,
-  "pending-bytes": 0, "pending-chunks": 0, "removed-bad": 0, "still-bad": 0,
+  "index-file-count": 0,
+  "index-data-bytes": 0,
+  "disk-bytes": 0,
+  "disk-chunks": 0,
+  "removed-bytes": 0,
+  "removed-chunks": 0,
+  "pending-bytes": 0,
+  "pending-chunks": 0,
+  "removed-bad": 0,
+  "still-bad": 0,
 };
 
 function gcStatus(sim: SimContext, store: string): Record<string, unknown> {
@@ -121,10 +150,18 @@ function gcStatus(sim: SimContext, store: string): Record<string, unknown> {
   const upid = sim.state.pbs.lastRun[`gc/${store}`];
   const task = upid ? sim.pbsTasks.find(upid) : undefined;
   return {
-    store, ...GC_ZERO, ...sim.state.pbs.gc[store]?.last,
+    store,
+    ...GC_ZERO,
+    ...sim.state.pbs.gc[store]?.last,
     ...(cfg["gc-schedule"] ? { schedule: cfg["gc-schedule"] } : {}),
     ...(upid ? { upid } : {}),
-    ...(task?.status === "stopped" ? { "last-run-state": task.exitstatus, "last-run-endtime": task.endtime, duration: task.endtime! - task.starttime } : {}),
+    ...(task?.status === "stopped"
+      ? {
+          "last-run-state": task.exitstatus,
+          "last-run-endtime": task.endtime,
+          duration: task.endtime! - task.starttime,
+        }
+      : {}),
   };
 }
 
@@ -143,7 +180,8 @@ export const pbsAdminRoutes: Record<string, Handler> = {
   "POST /config/datastore": (sim, p, auth) => {
     const name = String(p.name);
     if (sim.state.pbs.datastores[name]) throw new SimError(400, `datastore '${name}' already exists.`);
-    if (Object.values(sim.state.pbs.datastores).some((d) => d.path === p.path)) throw new SimError(400, `path '${String(p.path)}' configured multiple times.`);
+    if (Object.values(sim.state.pbs.datastores).some((d) => d.path === p.path))
+      throw new SimError(400, `path '${String(p.path)}' configured multiple times.`);
     return sim.pbsTasks.start({ node: "localhost", type: "create-datastore", id: escapeWid(name), auth }, (t) => {
       t.log(`creating datastore '${name}' on '${String(p.path)}'`);
       sim.state.pbs.datastores[name] = { ...values(p), path: String(p.path) };
@@ -168,20 +206,39 @@ export const pbsAdminRoutes: Record<string, Handler> = {
 
   "POST /admin/datastore/{store}/prune": (sim, p) => {
     const store = String(p.store);
-    const list = datastoreSnapshots(sim.state, store).filter((s) => s["backup-type"] === p["backup-type"] && s["backup-id"] === p["backup-id"]);
+    const list = datastoreSnapshots(sim.state, store).filter(
+      (s) => s["backup-type"] === p["backup-type"] && s["backup-id"] === p["backup-id"],
+    );
     return pruneGroup(sim, store, list, keepOptions(p), p["dry-run"] === true);
   },
   "POST /admin/datastore/{store}/verify": (sim, p, auth) => {
     const store = String(p.store);
     datastoreSnapshots(sim.state, store);
     const filter = (s: { "backup-type": string; "backup-id": string; "backup-time": number }): boolean =>
-      (!p["backup-type"] || s["backup-type"] === p["backup-type"]) && (!p["backup-id"] || s["backup-id"] === p["backup-id"]) && (!p["backup-time"] || s["backup-time"] === p["backup-time"]);
+      (!p["backup-type"] || s["backup-type"] === p["backup-type"]) &&
+      (!p["backup-id"] || s["backup-id"] === p["backup-id"]) &&
+      (!p["backup-time"] || s["backup-time"] === p["backup-time"]);
     return sim.pbsTasks.start({ node: "localhost", type: "verify", id: escapeWid(store), auth }, (t) =>
-      runVerify(sim, store, { ignoreVerified: p["ignore-verified"] !== false, outdatedAfter: p["outdated-after"] as number | undefined, filter }, t));
+      runVerify(
+        sim,
+        store,
+        {
+          ignoreVerified: p["ignore-verified"] !== false,
+          outdatedAfter: p["outdated-after"] as number | undefined,
+          filter,
+        },
+        t,
+      ),
+    );
   },
   "DELETE /admin/datastore/{store}/snapshots": (sim, p) => {
     const store = String(p.store);
-    const s = datastoreSnapshots(sim.state, store).find((x) => x["backup-type"] === p["backup-type"] && x["backup-id"] === p["backup-id"] && x["backup-time"] === p["backup-time"]);
+    const s = datastoreSnapshots(sim.state, store).find(
+      (x) =>
+        x["backup-type"] === p["backup-type"] &&
+        x["backup-id"] === p["backup-id"] &&
+        x["backup-time"] === p["backup-time"],
+    );
     if (!s) throw new SimError(400, "snapshot does not exist");
     if (s.protected) throw new SimError(400, "cannot remove protected snapshot");
     removeSnapshot(sim.state, sim.stateDir, store, s);
@@ -191,13 +248,20 @@ export const pbsAdminRoutes: Record<string, Handler> = {
     const store = String(p.store);
     datastoreSnapshots(sim.state, store);
     const running = sim.state.pbs.lastRun[`gc/${store}`];
-    if (running && sim.pbsTasks.find(running)?.status === "running") throw new SimError(400, `garbage collection already running`);
-    const upid = sim.pbsTasks.start({ node: "localhost", type: "garbage_collection", id: escapeWid(store), auth }, (t) => runGc(sim, store, t));
+    if (running && sim.pbsTasks.find(running)?.status === "running")
+      throw new SimError(400, `garbage collection already running`);
+    const upid = sim.pbsTasks.start(
+      { node: "localhost", type: "garbage_collection", id: escapeWid(store), auth },
+      (t) => runGc(sim, store, t),
+    );
     sim.state.pbs.lastRun[`gc/${store}`] = upid;
     return upid;
   },
   "GET /admin/datastore/{store}/gc": (sim, p) => gcStatus(sim, String(p.store)),
-  "GET /admin/gc": (sim, p) => Object.keys(sim.state.pbs.datastores).filter((s) => !p.store || s === p.store).map((s) => gcStatus(sim, s)),
+  "GET /admin/gc": (sim, p) =>
+    Object.keys(sim.state.pbs.datastores)
+      .filter((s) => !p.store || s === p.store)
+      .map((s) => gcStatus(sim, s)),
 
   "GET /nodes/{node}/tasks/{upid}/status": (sim, p) => {
     const { log: _l, ...t } = taskOf(sim, p);
@@ -207,7 +271,9 @@ export const pbsAdminRoutes: Record<string, Handler> = {
     const t = taskOf(sim, p);
     const start = Number(p.start ?? 0);
     const limit = Number(p.limit ?? 50);
-    const page = t.log.slice(start, limit === 0 ? undefined : start + limit).map((text, i) => ({ n: start + i + 1, t: text }));
+    const page = t.log
+      .slice(start, limit === 0 ? undefined : start + limit)
+      .map((text, i) => ({ n: start + i + 1, t: text }));
     return new Envelope(page, { total: t.log.length, active: t.status === "running" });
   },
 };

@@ -6,9 +6,7 @@
 import { cpSync } from "node:fs";
 import { selectPrune, type KeepOptions } from "../backup/prune.ts";
 import type { SimContext } from "./context.ts";
-import {
-  corruptFiles, datastoreSnapshots, groupPath, removeSnapshot, snapshotDir, snapshotPath,
-} from "./pbs-store.ts";
+import { corruptFiles, datastoreSnapshots, groupPath, removeSnapshot, snapshotDir, snapshotPath } from "./pbs-store.ts";
 import type { Item, PbsSnapshot } from "./state.ts";
 import type { TaskCtx } from "./tasks.ts";
 
@@ -34,14 +32,32 @@ export interface PruneResult {
 }
 
 /** prune_group / prune_datastore: oldest first ("delete older snapshots first"); removes unless dry-run. */
-export function pruneGroup(sim: SimContext, store: string, list: readonly PbsSnapshot[], keep: KeepOptions, dryRun: boolean, log?: (l: string) => void): PruneResult[] {
-  const decisions = selectPrune(list.map((s) => ({ s, time: s["backup-time"], finished: s.finished ?? true, protected: s.protected })), keep, sim.pbsTimeZone).reverse();
+export function pruneGroup(
+  sim: SimContext,
+  store: string,
+  list: readonly PbsSnapshot[],
+  keep: KeepOptions,
+  dryRun: boolean,
+  log?: (l: string) => void,
+): PruneResult[] {
+  const decisions = selectPrune(
+    list.map((s) => ({ s, time: s["backup-time"], finished: s.finished ?? true, protected: s.protected })),
+    keep,
+    sim.pbsTimeZone,
+  ).reverse();
   return decisions.map(({ snapshot: { s }, mark }) => {
     const keepIt = mark !== "remove";
-    log?.(`${dryRun ? "would " : ""}${keepIt ? "keep" : "remove"} ${snapshotPath(s)}${mark === "protected" ? " (protected)" : ""}`);
+    log?.(
+      `${dryRun ? "would " : ""}${keepIt ? "keep" : "remove"} ${snapshotPath(s)}${mark === "protected" ? " (protected)" : ""}`,
+    );
     if (!keepIt && !dryRun) removeSnapshot(sim.state, sim.stateDir, store, s);
     // PBS's code adds `protected` too, but its published schema has no such field (additionalProperties: false): the schema wins.
-    return { "backup-type": s["backup-type"], "backup-id": s["backup-id"], "backup-time": s["backup-time"], keep: keepIt };
+    return {
+      "backup-type": s["backup-type"],
+      "backup-id": s["backup-id"],
+      "backup-time": s["backup-time"],
+      keep: keepIt,
+    };
   });
 }
 
@@ -88,7 +104,8 @@ export async function runVerify(sim: SimContext, store: string, o: VerifyOptions
       }
       t.log(`verify ${store}:${snapshotPath(s)}`);
       const bad = corruptFiles(sim.stateDir, store, s);
-      for (const file of Object.keys(s.csum ?? {})) t.log(`  check ${file}${bad.includes(file) ? " - checksum mismatch" : ""}`);
+      for (const file of Object.keys(s.csum ?? {}))
+        t.log(`  check ${file}${bad.includes(file) ? " - checksum mismatch" : ""}`);
       s.verification = { state: bad.length ? "failed" : "ok", upid: t.upid };
       if (bad.length) failed.push(`${store}:${snapshotPath(s)}`);
     }
@@ -108,7 +125,9 @@ export async function runSync(sim: SimContext, cfg: Item, t: TaskCtx): Promise<v
   await t.step();
   const from = datastoreSnapshots(sim.state, source);
   const to = datastoreSnapshots(sim.state, target);
-  const filters = (Array.isArray(cfg["group-filter"]) ? cfg["group-filter"] : cfg["group-filter"] ? [String(cfg["group-filter"])] : []).map(String);
+  const filters = (
+    Array.isArray(cfg["group-filter"]) ? cfg["group-filter"] : cfg["group-filter"] ? [String(cfg["group-filter"])] : []
+  ).map(String);
   const transferLast = cfg["transfer-last"] === undefined ? undefined : Number(cfg["transfer-last"]);
   const owner = String(cfg.owner ?? "root@pam");
   let synced = 0;
@@ -116,7 +135,8 @@ export async function runSync(sim: SimContext, cfg: Item, t: TaskCtx): Promise<v
     if (filters.length && !filters.some((f) => groupMatches(f, group))) continue;
     t.log(`sync group ${group}`);
     let candidates = [...snaps].filter((s) => s.finished !== false).sort((a, b) => a["backup-time"] - b["backup-time"]);
-    if (cfg["verified-only"] === true || cfg["verified-only"] === 1) candidates = candidates.filter((s) => s.verification?.state === "ok");
+    if (cfg["verified-only"] === true || cfg["verified-only"] === 1)
+      candidates = candidates.filter((s) => s.verification?.state === "ok");
     if (transferLast !== undefined) candidates = candidates.slice(-transferLast);
     for (const s of candidates) {
       if (to.some((x) => snapshotPath(x) === snapshotPath(s))) continue;
@@ -161,9 +181,16 @@ export async function runGc(sim: SimContext, store: string, t: TaskCtx): Promise
   t.log(`Removed garbage: ${gc.pendingBytes} B`);
   t.log(`Original data usage: ${used} B`);
   gc.last = {
-    "index-file-count": list.reduce((n, s) => n + s.files.length, 0), "index-data-bytes": used, "disk-bytes": used,
-    "disk-chunks": list.length, "removed-bytes": gc.pendingBytes, "removed-chunks": gc.pendingBytes ? 1 : 0,
-    "pending-bytes": 0, "pending-chunks": 0, "removed-bad": 0, "still-bad": 0,
+    "index-file-count": list.reduce((n, s) => n + s.files.length, 0),
+    "index-data-bytes": used,
+    "disk-bytes": used,
+    "disk-chunks": list.length,
+    "removed-bytes": gc.pendingBytes,
+    "removed-chunks": gc.pendingBytes ? 1 : 0,
+    "pending-bytes": 0,
+    "pending-chunks": 0,
+    "removed-bad": 0,
+    "still-bad": 0,
   };
   gc.pendingBytes = 0;
 }

@@ -11,10 +11,12 @@ import type { PbsSnapshot, SimState, Volume } from "./state.ts";
 export const pbsTime = (epoch: number): string => new Date(epoch * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
 
 /** `vm/100/2026-01-01T02:00:00Z`: PBS's snapshot path, relative to the datastore. */
-export const snapshotPath = (s: PbsSnapshot): string => `${s["backup-type"]}/${s["backup-id"]}/${pbsTime(s["backup-time"])}`;
+export const snapshotPath = (s: PbsSnapshot): string =>
+  `${s["backup-type"]}/${s["backup-id"]}/${pbsTime(s["backup-time"])}`;
 export const groupPath = (s: PbsSnapshot): string => `${s["backup-type"]}/${s["backup-id"]}`;
 
-export const snapshotDir = (stateDir: string, store: string, s: PbsSnapshot): string => join(stateDir, "pbs", store, snapshotPath(s));
+export const snapshotDir = (stateDir: string, store: string, s: PbsSnapshot): string =>
+  join(stateDir, "pbs", store, snapshotPath(s));
 
 export function datastoreSnapshots(state: SimState, store: string): PbsSnapshot[] {
   if (!state.pbs.datastores[store]) throw new SimError(400, `datastore '${store}' does not exist`);
@@ -22,7 +24,12 @@ export function datastoreSnapshots(state: SimState, store: string): PbsSnapshot[
 }
 
 /** Write a snapshot's files (atomically each) and record their checksums. */
-export function writeSnapshotFiles(stateDir: string, store: string, s: PbsSnapshot, files: Record<string, Buffer | string>): void {
+export function writeSnapshotFiles(
+  stateDir: string,
+  store: string,
+  s: PbsSnapshot,
+  files: Record<string, Buffer | string>,
+): void {
   const dir = snapshotDir(stateDir, store, s);
   mkdirSync(dir, { recursive: true });
   s.csum ??= {};
@@ -38,7 +45,9 @@ export function adoptSnapshotFile(stateDir: string, store: string, s: PbsSnapsho
   const dir = snapshotDir(stateDir, store, s);
   mkdirSync(dir, { recursive: true });
   renameSync(from, join(dir, name));
-  (s.csum ??= {})[name] = createHash("sha256").update(readFileSync(join(dir, name))).digest("hex");
+  (s.csum ??= {})[name] = createHash("sha256")
+    .update(readFileSync(join(dir, name)))
+    .digest("hex");
 }
 
 export const snapshotFile = (stateDir: string, store: string, s: PbsSnapshot, name: string): string | undefined => {
@@ -49,10 +58,12 @@ export const snapshotFile = (stateDir: string, store: string, s: PbsSnapshot, na
 /** Files whose content no longer matches the recorded checksum (or that are gone). */
 export function corruptFiles(stateDir: string, store: string, s: PbsSnapshot): string[] {
   const dir = snapshotDir(stateDir, store, s);
-  return Object.entries(s.csum ?? {}).filter(([name, sum]) => {
-    const file = join(dir, name);
-    return !existsSync(file) || createHash("sha256").update(readFileSync(file)).digest("hex") !== sum;
-  }).map(([name]) => name);
+  return Object.entries(s.csum ?? {})
+    .filter(([name, sum]) => {
+      const file = join(dir, name);
+      return !existsSync(file) || createHash("sha256").update(readFileSync(file)).digest("hex") !== sum;
+    })
+    .map(([name]) => name);
 }
 
 /** Remove a snapshot and its directory; its data becomes garbage for the next GC. */
@@ -66,7 +77,12 @@ export function removeSnapshot(state: SimState, stateDir: string, store: string,
 }
 
 /** What GET .../snapshots shows of a snapshot (no internal bookkeeping). */
-export const publicSnapshot = ({ config: _c, finished: _f, csum: _s, ...s }: PbsSnapshot): Omit<PbsSnapshot, "config" | "finished" | "csum"> => s;
+export const publicSnapshot = ({
+  config: _c,
+  finished: _f,
+  csum: _s,
+  ...s
+}: PbsSnapshot): Omit<PbsSnapshot, "config" | "finished" | "csum"> => s;
 
 export function pbsSnapshotVolumes(state: SimState, sid: string): Volume[] {
   const datastore = String(state.storage[sid]?.datastore ?? "");

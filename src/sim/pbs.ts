@@ -34,32 +34,60 @@ const routes: Record<string, PbsHandler> = {
     const { ticket, csrf } = makeTicket(sim.state, String(p.username));
     return { username: p.username, ticket: ticket.replace(/^PVE:/, "PBS:"), CSRFPreventionToken: csrf };
   },
-  "GET /admin/datastore": (sim) => Object.entries(sim.state.pbs.datastores).map(([name, d]) => ({
-    store: name, "mount-status": "nonremovable", "backend-type": "filesystem", ...(d.comment ? { comment: d.comment } : {}),
-  })),
+  "GET /admin/datastore": (sim) =>
+    Object.entries(sim.state.pbs.datastores).map(([name, d]) => ({
+      store: name,
+      "mount-status": "nonremovable",
+      "backend-type": "filesystem",
+      ...(d.comment ? { comment: d.comment } : {}),
+    })),
   "GET /admin/datastore/{store}/status": (sim, p) => {
     const used = store(sim, p).reduce((n, s) => n + s.size, 0);
     return { total: TiB, used, avail: TiB - used, "backend-type": "filesystem" };
   },
   "GET /admin/datastore/{store}/snapshots": (sim, p) =>
     store(sim, p)
-      .filter((s) => (!p["backup-type"] || s["backup-type"] === p["backup-type"]) && (!p["backup-id"] || s["backup-id"] === p["backup-id"]))
+      .filter(
+        (s) =>
+          (!p["backup-type"] || s["backup-type"] === p["backup-type"]) &&
+          (!p["backup-id"] || s["backup-id"] === p["backup-id"]),
+      )
       .map(publicSnapshot),
   "GET /admin/datastore/{store}/groups": (sim, p) => {
     const groups = new Map<string, PbsSnapshot[]>();
-    for (const s of store(sim, p)) groups.set(`${s["backup-type"]}/${s["backup-id"]}`, [...(groups.get(`${s["backup-type"]}/${s["backup-id"]}`) ?? []), s]);
+    for (const s of store(sim, p))
+      groups.set(`${s["backup-type"]}/${s["backup-id"]}`, [
+        ...(groups.get(`${s["backup-type"]}/${s["backup-id"]}`) ?? []),
+        s,
+      ]);
     return [...groups.values()].map((list) => {
       const last = list.reduce((a, b) => (a["backup-time"] > b["backup-time"] ? a : b));
-      return { "backup-type": last["backup-type"], "backup-id": last["backup-id"], "last-backup": last["backup-time"], "backup-count": list.length, files: last.files, owner: last.owner };
+      return {
+        "backup-type": last["backup-type"],
+        "backup-id": last["backup-id"],
+        "last-backup": last["backup-time"],
+        "backup-count": list.length,
+        files: last.files,
+        owner: last.owner,
+      };
     });
   },
   "GET /nodes/{node}/certificates/info": (sim) => {
     const pem = readFileSync(join(sim.stateDir, "sim-cert.pem"), "utf8");
     const x = new X509Certificate(pem);
-    return [{
-      filename: "proxy.pem", fingerprint: sim.fingerprint, issuer: x.issuer, subject: x.subject, san: (x.subjectAltName ?? "").split(", "),
-      "public-key-type": "id-ecPublicKey", notbefore: Math.floor(Date.parse(x.validFrom) / 1000), notafter: Math.floor(Date.parse(x.validTo) / 1000), pem,
-    }];
+    return [
+      {
+        filename: "proxy.pem",
+        fingerprint: sim.fingerprint,
+        issuer: x.issuer,
+        subject: x.subject,
+        san: (x.subjectAltName ?? "").split(", "),
+        "public-key-type": "id-ecPublicKey",
+        notbefore: Math.floor(Date.parse(x.validFrom) / 1000),
+        notafter: Math.floor(Date.parse(x.validTo) / 1000),
+        pem,
+      },
+    ];
   },
   ...pbsAdminRoutes,
 };
@@ -68,7 +96,8 @@ const routes: Record<string, PbsHandler> = {
 function authenticate(sim: SimContext, req: IncomingMessage): AuthId {
   const token = /^PBSAPIToken[= ]([^:]+):(.+)$/.exec(req.headers.authorization ?? "");
   if (token) {
-    if (sim.state.tokens[token[1]!]?.secret !== token[2]) throw new SimError(401, "authentication failed - invalid token");
+    if (sim.state.tokens[token[1]!]?.secret !== token[2])
+      throw new SimError(401, "authentication failed - invalid token");
     const [userid, tokenid] = token[1]!.split("!");
     return { userid: userid!, tokenid: tokenid!, authid: token[1]!, ticket: false };
   }
@@ -78,13 +107,18 @@ function authenticate(sim: SimContext, req: IncomingMessage): AuthId {
   return { userid, authid: userid, ticket: true };
 }
 
-export function pbsRequestHandler(sim: SimContext, log: (line: string) => void): (req: IncomingMessage, res: ServerResponse) => void {
+export function pbsRequestHandler(
+  sim: SimContext,
+  log: (line: string) => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    handle(sim, req, res).catch((e: unknown) => {
-      const err = e instanceof SimError ? e : new SimError(500, e instanceof Error ? e.message : String(e));
-      res.writeHead(err.status, reason(err.message), { "Content-Type": JSON_TYPE, Server: SERVER });
-      res.end(err.message);
-    }).finally(() => log(`PBS ${req.method} ${req.url?.split("?")[0]} -> ${res.statusCode}`));
+    handle(sim, req, res)
+      .catch((e: unknown) => {
+        const err = e instanceof SimError ? e : new SimError(500, e instanceof Error ? e.message : String(e));
+        res.writeHead(err.status, reason(err.message), { "Content-Type": JSON_TYPE, Server: SERVER });
+        res.end(err.message);
+      })
+      .finally(() => log(`PBS ${req.method} ${req.url?.split("?")[0]} -> ${res.statusCode}`));
   };
 }
 
@@ -119,12 +153,24 @@ async function handle(sim: SimContext, req: IncomingMessage, res: ServerResponse
   const check = schema.checkRequest(method, path, params);
   const handler = check.template && routes[`${method} ${check.template}`];
   if (!handler) throw new SimError(404, `Path '${path}' not found.`);
-  if (check.status === 400) throw new SimError(400, `parameter verification errors\n\n${check.violations.map((v) => `parameter '${v.path}': ${v.message}`).join("\n")}`);
-  const result = await handler(sim, typedParams(schema, method, check.template, { ...params, ...check.pathParams }), auth);
+  if (check.status === 400)
+    throw new SimError(
+      400,
+      `parameter verification errors\n\n${check.violations.map((v) => `parameter '${v.path}': ${v.message}`).join("\n")}`,
+    );
+  const result = await handler(
+    sim,
+    typedParams(schema, method, check.template, { ...params, ...check.pathParams }),
+    auth,
+  );
   sim.save();
   const envelope = result instanceof Envelope ? result : new Envelope(result ?? null, {});
   // Where the schema says null but PBS's code returns something (a worker's UPID, the task log), that is what a client gets.
   const bad = replyViolations(schema, "pbs", method, check.template, envelope.data);
-  if (bad.length) throw new SimError(500, `simulator reply violates the PBS schema: ${bad.map((v) => `${v.path}: ${v.message}`).join("; ")}`);
+  if (bad.length)
+    throw new SimError(
+      500,
+      `simulator reply violates the PBS schema: ${bad.map((v) => `${v.path}: ${v.message}`).join("; ")}`,
+    );
   sendJson(res, 200, "OK", { data: envelope.data, ...envelope.extra }, SERVER);
 }

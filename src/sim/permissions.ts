@@ -8,7 +8,12 @@ import type { AuthId } from "./auth.ts";
 import { SimError } from "./errors.ts";
 import type { SimState } from "./state.ts";
 
-interface PrivGroup { root: string[]; admin: string[]; user: string[]; audit: string[] }
+interface PrivGroup {
+  root: string[];
+  admin: string[];
+  user: string[];
+  audit: string[];
+}
 
 /**
  * $privgroups of AccessControl.pm, with PVE 9's changes: VM.Monitor gone, the
@@ -18,26 +23,63 @@ interface PrivGroup { root: string[]; admin: string[]; user: string[]; audit: st
 const PRIV_GROUPS: Record<string, PrivGroup> = {
   VM: {
     root: [],
-    admin: ["VM.Config.Disk", "VM.Config.CPU", "VM.Config.Memory", "VM.Config.Network", "VM.Config.HWType", "VM.Config.Options",
-      "VM.Allocate", "VM.Clone", "VM.Migrate", "VM.Replicate", "VM.Snapshot", "VM.Snapshot.Rollback",
-      "VM.GuestAgent.FileRead", "VM.GuestAgent.FileWrite", "VM.GuestAgent.FileSystemMgmt", "VM.GuestAgent.Unrestricted"],
+    admin: [
+      "VM.Config.Disk",
+      "VM.Config.CPU",
+      "VM.Config.Memory",
+      "VM.Config.Network",
+      "VM.Config.HWType",
+      "VM.Config.Options",
+      "VM.Allocate",
+      "VM.Clone",
+      "VM.Migrate",
+      "VM.Replicate",
+      "VM.Snapshot",
+      "VM.Snapshot.Rollback",
+      "VM.GuestAgent.FileRead",
+      "VM.GuestAgent.FileWrite",
+      "VM.GuestAgent.FileSystemMgmt",
+      "VM.GuestAgent.Unrestricted",
+    ],
     user: ["VM.Config.CDROM", "VM.Config.Cloudinit", "VM.Console", "VM.Backup", "VM.PowerMgmt", "VM.GuestAgent.Audit"],
     audit: ["VM.Audit"],
   },
-  Sys: { root: ["Sys.PowerMgmt", "Sys.Modify", "Sys.Incoming", "Sys.AccessNetwork"], admin: ["Sys.Console", "Sys.Syslog"], user: [], audit: ["Sys.Audit"] },
-  Datastore: { root: [], admin: ["Datastore.Allocate", "Datastore.AllocateTemplate"], user: ["Datastore.AllocateSpace"], audit: ["Datastore.Audit"] },
+  Sys: {
+    root: ["Sys.PowerMgmt", "Sys.Modify", "Sys.Incoming", "Sys.AccessNetwork"],
+    admin: ["Sys.Console", "Sys.Syslog"],
+    user: [],
+    audit: ["Sys.Audit"],
+  },
+  Datastore: {
+    root: [],
+    admin: ["Datastore.Allocate", "Datastore.AllocateTemplate"],
+    user: ["Datastore.AllocateSpace"],
+    audit: ["Datastore.Audit"],
+  },
   SDN: { root: [], admin: ["SDN.Allocate", "SDN.Audit"], user: ["SDN.Use"], audit: ["SDN.Audit"] },
-  User: { root: ["Realm.Allocate"], admin: ["User.Modify", "Group.Allocate", "Realm.AllocateUser"], user: [], audit: [] },
+  User: {
+    root: ["Realm.Allocate"],
+    admin: ["User.Modify", "Group.Allocate", "Realm.AllocateUser"],
+    user: [],
+    audit: [],
+  },
   Pool: { root: [], admin: ["Pool.Allocate"], user: ["Pool.Audit"], audit: ["Pool.Audit"] },
   Mapping: { root: [], admin: ["Mapping.Modify"], user: ["Mapping.Use"], audit: ["Mapping.Audit"] },
 };
 
 const groups = Object.entries(PRIV_GROUPS);
-export const PRIVILEGES: readonly string[] = [...new Set(["Permissions.Modify", ...groups.flatMap(([, g]) => [...g.root, ...g.admin, ...g.user, ...g.audit])])].sort();
+export const PRIVILEGES: readonly string[] = [
+  ...new Set(["Permissions.Modify", ...groups.flatMap(([, g]) => [...g.root, ...g.admin, ...g.user, ...g.audit])]),
+].sort();
 
 /** create_roles(): PVE<Cat>Admin, PVE<Cat>User (when the category has user privileges), PVEAdmin, PVEAuditor, PVETemplateUser. */
 function builtinRoles(): Record<string, readonly string[]> {
-  const roles: Record<string, Set<string>> = { NoAccess: new Set(), Administrator: new Set(PRIVILEGES), PVEAdmin: new Set(), PVEAuditor: new Set() };
+  const roles: Record<string, Set<string>> = {
+    NoAccess: new Set(),
+    Administrator: new Set(PRIVILEGES),
+    PVEAdmin: new Set(),
+    PVEAuditor: new Set(),
+  };
   for (const [cat, g] of groups) {
     roles[`PVE${cat}Admin`] = new Set([...g.admin, ...g.user, ...g.audit]);
     for (const p of [...g.admin, ...g.user, ...g.audit]) roles.PVEAdmin!.add(p);
@@ -53,7 +95,8 @@ function builtinRoles(): Record<string, readonly string[]> {
 export const ROLES: Readonly<Record<string, readonly string[]>> = builtinRoles();
 
 /** A role's privileges: built-in, or custom (user.cfg `role:` lines, POST /access/roles). */
-export const rolePrivs = (state: SimState, roleid: string): readonly string[] | undefined => ROLES[roleid] ?? state.roles?.[roleid];
+export const rolePrivs = (state: SimState, roleid: string): readonly string[] | undefined =>
+  ROLES[roleid] ?? state.roles?.[roleid];
 
 const covers = (aclPath: string, path: string): boolean =>
   aclPath === "/" || path === aclPath || path.startsWith(`${aclPath}/`);
@@ -71,8 +114,13 @@ function aclPrivs(state: SimState, ugid: string, path: string): Map<string, bool
 }
 
 /** What GET /access/permissions shows: privilege -> propagate (PVE::RPCEnvironment::permissions). */
-export function permissionsAt(state: SimState, auth: Pick<AuthId, "userid" | "authid">, path: string): Map<string, boolean> {
-  const user = auth.userid === "root@pam" ? new Map(PRIVILEGES.map((p) => [p, true])) : aclPrivs(state, auth.userid, path);
+export function permissionsAt(
+  state: SimState,
+  auth: Pick<AuthId, "userid" | "authid">,
+  path: string,
+): Map<string, boolean> {
+  const user =
+    auth.userid === "root@pam" ? new Map(PRIVILEGES.map((p) => [p, true])) : aclPrivs(state, auth.userid, path);
   if (auth.authid === auth.userid) return user;
   const token = state.tokens[auth.authid];
   if (!token?.privsep) return user;

@@ -14,7 +14,8 @@ import { DISK_KEY } from "./vm.ts";
 const CPU = /^(cores|cpu|cpulimit|cpuunits|numa\d*|smp|sockets|vcpus|affinity)$/;
 const MEMORY = /^(memory|balloon|shares)$/;
 const HWTYPE = /^(acpi|hotplug|kvm|machine|scsihw|smbios1|tablet|vga|watchdog|audio0|rng0|vmgenid)$/;
-const OPTIONS = /^(agent|autostart|bios|description|keyboard|localtime|migrate_downtime|migrate_speed|name|onboot|ostype|protection|reboot|startdate|startup|tdf|template|tags|meta|hookscript-none)$/;
+const OPTIONS =
+  /^(agent|autostart|bios|description|keyboard|localtime|migrate_downtime|migrate_speed|name|onboot|ostype|protection|reboot|startdate|startup|tdf|template|tags|meta|hookscript-none)$/;
 const DISK_OPTS = /^(boot|bootdisk|vmstatestorage)$/;
 const CLOUDINIT = /^(cicustom|cipassword|citype|ciuser|ciupgrade|nameserver|searchdomain|sshkeys)$/;
 

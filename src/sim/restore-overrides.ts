@@ -13,7 +13,9 @@ import { DISK_KEY } from "./vm.ts";
 /** The override options of a restore call (control keys excluded); a drive among them is a parameter error. */
 export function restoreOverrides(c: Call, control: readonly string[]): Flat {
   const overrides = settings(c, [], control);
-  const drive = Object.keys(overrides).sort().find((k) => DISK_KEY.test(k));
+  const drive = Object.keys(overrides)
+    .sort()
+    .find((k) => DISK_KEY.test(k));
   if (drive) throw paramError({ [drive]: "option conflicts with option 'archive'" });
   return overrides;
 }

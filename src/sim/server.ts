@@ -35,7 +35,9 @@ export function pveRequestHandler(opts: PipelineOptions): (req: IncomingMessage,
     const started = Date.now();
     handle(opts, req, res)
       .catch((e: unknown) => reply(res, toSimError(e), true))
-      .finally(() => opts.log(`${req.method} ${req.url?.split("?")[0]} -> ${res.statusCode} (${Date.now() - started} ms)`));
+      .finally(() =>
+        opts.log(`${req.method} ${req.url?.split("?")[0]} -> ${res.statusCode} (${Date.now() - started} ms)`),
+      );
   };
 }
 
@@ -52,7 +54,8 @@ async function handle(opts: PipelineOptions, req: IncomingMessage, res: ServerRe
   }
   const format = /^\/api2\/([^/]+)(\/.*)?$/.exec(url.pathname);
   if (!format) throw new SimError(501, "no such uri");
-  if (format[1] !== "json") throw new SimError(501, `unsupported format '${format[1]}' (the lab simulator speaks json only)`);
+  if (format[1] !== "json")
+    throw new SimError(501, `unsupported format '${format[1]}' (the lab simulator speaks json only)`);
   const path = format[2] ?? "/";
 
   const match = schema.match(path);
@@ -77,7 +80,8 @@ async function handle(opts: PipelineOptions, req: IncomingMessage, res: ServerRe
 
   const params = await readParams(req, url);
   const check = schema.checkRequest(method, path, params);
-  if (check.status === 400) throw new SimError(400, "Parameter verification failed.", violationsToErrors(check.violations));
+  if (check.status === 400)
+    throw new SimError(400, "Parameter verification failed.", violationsToErrors(check.violations));
   const merged = { ...params, ...check.pathParams };
   const expr = (info.permissions as { check?: unknown[] } | undefined)?.check;
   if (expr && !world) checkExpression(sim.state, auth, expr, merged);
@@ -119,7 +123,8 @@ function toSimError(e: unknown): SimError {
 /** PVE >= 8.3 error replies: reason phrase + JSON with `message` (and `errors`); header-auth 401s have no body. */
 function reply(res: ServerResponse, e: SimError, withBody: boolean): void {
   if (e.status === 0 || res.headersSent || res.destroyed || res.socket?.destroyed) return;
-  if (e.status === 401 && !withBody && e.message !== "authentication failure") return sendEmpty(res, 401, reason(e.message), SERVER);
+  if (e.status === 401 && !withBody && e.message !== "authentication failure")
+    return sendEmpty(res, 401, reason(e.message), SERVER);
   const body: Record<string, unknown> = { data: null, message: `${e.message.replace(/\n+$/, "")}\n` };
   if (e.errors) body.errors = e.errors;
   sendJson(res, e.status, reason(e.message), body, SERVER);

@@ -150,12 +150,42 @@ const GiB = 1024 ** 3;
 
 function defaultNetwork(): Record<string, Item> {
   return {
-    lo: { iface: "lo", type: "loopback", method: "loopback", method6: "manual", families: ["inet"], autostart: 1, active: 1, priority: 1 },
-    eno1: { iface: "eno1", type: "eth", method: "manual", method6: "manual", families: ["inet"], exists: 1, active: 1, priority: 2 },
+    lo: {
+      iface: "lo",
+      type: "loopback",
+      method: "loopback",
+      method6: "manual",
+      families: ["inet"],
+      autostart: 1,
+      active: 1,
+      priority: 1,
+    },
+    eno1: {
+      iface: "eno1",
+      type: "eth",
+      method: "manual",
+      method6: "manual",
+      families: ["inet"],
+      exists: 1,
+      active: 1,
+      priority: 2,
+    },
     vmbr0: {
-      iface: "vmbr0", type: "bridge", method: "static", method6: "manual", families: ["inet"], autostart: 1, active: 1,
-      cidr: "192.168.100.2/24", address: "192.168.100.2", netmask: "24", gateway: "192.168.100.1",
-      bridge_ports: "eno1", bridge_stp: "off", bridge_fd: "0", priority: 3,
+      iface: "vmbr0",
+      type: "bridge",
+      method: "static",
+      method6: "manual",
+      families: ["inet"],
+      autostart: 1,
+      active: 1,
+      cidr: "192.168.100.2/24",
+      address: "192.168.100.2",
+      netmask: "24",
+      gateway: "192.168.100.1",
+      bridge_ports: "eno1",
+      bridge_stp: "off",
+      bridge_fd: "0",
+      priority: 3,
     },
   };
 }
@@ -173,8 +203,23 @@ export function defaultState(node = "pve"): SimState {
     roles: {},
     vms: {},
     storage: {
-      local: { storage: "local", type: "dir", path: "/var/lib/vz", content: "iso,vztmpl,backup,import,snippets", shared: 0, total: 100 * GiB },
-      "local-lvm": { storage: "local-lvm", type: "lvmthin", thinpool: "data", vgname: "pve", content: "images,rootdir", shared: 0, total: 500 * GiB },
+      local: {
+        storage: "local",
+        type: "dir",
+        path: "/var/lib/vz",
+        content: "iso,vztmpl,backup,import,snippets",
+        shared: 0,
+        total: 100 * GiB,
+      },
+      "local-lvm": {
+        storage: "local-lvm",
+        type: "lvmthin",
+        thinpool: "data",
+        vgname: "pve",
+        content: "images,rootdir",
+        shared: 0,
+        total: 500 * GiB,
+      },
     },
     storageSecrets: {},
     volumes: { local: [], "local-lvm": [] },
@@ -189,8 +234,12 @@ export function defaultState(node = "pve"): SimState {
 }
 
 const emptyPbs = (): PbsState => ({
-  datastores: { backup: { path: "/mnt/datastore/backup", "gc-schedule": "daily" } }, snapshots: { backup: [] },
-  jobs: { prune: {}, verify: {}, sync: {} }, lastRun: {}, gc: {}, tasks: [],
+  datastores: { backup: { path: "/mnt/datastore/backup", "gc-schedule": "daily" } },
+  snapshots: { backup: [] },
+  jobs: { prune: {}, verify: {}, sync: {} },
+  lastRun: {},
+  gc: {},
+  tasks: [],
 });
 
 const stateFile = (dir: string): string => join(dir, "state.json");
@@ -206,7 +255,12 @@ export function loadState(dir: string): SimState {
   const state = JSON.parse(readFileSync(file, "utf8")) as SimState;
   // States written before the PBS jobs existed get the new parts empty.
   const fresh = emptyPbs();
-  state.pbs = { ...fresh, ...state.pbs, datastores: state.pbs?.datastores ?? fresh.datastores, snapshots: state.pbs?.snapshots ?? fresh.snapshots };
+  state.pbs = {
+    ...fresh,
+    ...state.pbs,
+    datastores: state.pbs?.datastores ?? fresh.datastores,
+    snapshots: state.pbs?.snapshots ?? fresh.snapshots,
+  };
   return state;
 }
 

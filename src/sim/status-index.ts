@@ -5,14 +5,24 @@
 // current. The per-node list (/nodes/{node}/qemu) and a VM's config/status are current.
 import type { Item, SimState } from "./state.ts";
 
-export interface VmStats { name: string; status: string; template?: 1; uptime: number; cpu: number; mem: number }
+export interface VmStats {
+  name: string;
+  status: string;
+  template?: 1;
+  uptime: number;
+  cpu: number;
+  mem: number;
+}
 
 export class StatusIndex {
   readonly #start = Date.now();
   #epoch = -1;
   #stats = new Map<string, VmStats>();
   /** @param cycleMs the status cycle; 0: always current. */
-  constructor(private readonly cycleMs: number, private readonly current: (state: SimState, vmid: string) => Item) {}
+  constructor(
+    private readonly cycleMs: number,
+    private readonly current: (state: SimState, vmid: string) => Item,
+  ) {}
 
   /** The last cycle's stats by vmid; a VM created since is missing (PVE then lists it with status "unknown"). */
   snapshot(state: SimState): ReadonlyMap<string, VmStats> {
@@ -28,7 +38,11 @@ export class StatusIndex {
   private take(state: SimState, vmid: string): VmStats {
     const item = this.current(state, vmid);
     return {
-      name: String(item.name), status: String(item.status), uptime: Number(item.uptime), cpu: Number(item.cpu), mem: Number(item.mem),
+      name: String(item.name),
+      status: String(item.status),
+      uptime: Number(item.uptime),
+      cpu: Number(item.cpu),
+      mem: Number(item.mem),
       ...(item.template ? { template: 1 as const } : {}),
     };
   }

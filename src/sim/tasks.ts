@@ -62,8 +62,16 @@ export class Tasks {
     const taskId = this.flavour === "pbs" ? `${hex8(this.state.tasks.length)}:` : "";
     const upid = `UPID:${spec.node}:${hex8(pid)}:${hex8(pstart)}:${taskId}${hex8(starttime)}:${spec.type}:${spec.id}:${spec.auth.authid}:`;
     const record: TaskRecord = {
-      upid, node: spec.node, type: spec.type, id: spec.id, user: spec.auth.userid, pid, pstart, starttime,
-      status: "running", log: [],
+      upid,
+      node: spec.node,
+      type: spec.type,
+      id: spec.id,
+      user: spec.auth.userid,
+      pid,
+      pstart,
+      starttime,
+      status: "running",
+      log: [],
       ...(spec.auth.tokenid ? { tokenid: spec.auth.tokenid } : {}),
     };
     this.state.tasks.push(record);
@@ -105,7 +113,15 @@ export class Tasks {
     record.status = "stopped";
     record.exitstatus = exitstatus;
     record.endtime = Math.floor(Date.now() / 1000);
-    record.log.push(this.stamp(exitstatus === "OK" ? "TASK OK" : exitstatus.startsWith("WARNINGS: ") ? `TASK ${exitstatus}` : `TASK ERROR: ${exitstatus}`));
+    record.log.push(
+      this.stamp(
+        exitstatus === "OK"
+          ? "TASK OK"
+          : exitstatus.startsWith("WARNINGS: ")
+            ? `TASK ${exitstatus}`
+            : `TASK ERROR: ${exitstatus}`,
+      ),
+    );
     this.save();
   }
 

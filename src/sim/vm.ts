@@ -11,9 +11,11 @@ import type { Flat, Item, SimState, VmState, Volume } from "./state.ts";
 
 export const DISK_KEY = /^((ide|sata|scsi|virtio)\d+|efidisk0|tpmstate0)$/;
 /** Keys a running VM takes at once (hotplug network,disk,usb + "fast plug" options); others wait in pending. */
-const HOT_KEY = /^(net\d+|(scsi|virtio|sata)\d+|unused\d+|name|description|tags|onboot|protection|startup|hookscript|lock)$/;
+const HOT_KEY =
+  /^(net\d+|(scsi|virtio|sata)\d+|unused\d+|name|description|tags|onboot|protection|startup|hookscript|lock)$/;
 
-export const confPath = (nodeName: string, vmid: number | string): string => `nodes/${nodeName}/qemu-server/${vmid}.conf`;
+export const confPath = (nodeName: string, vmid: number | string): string =>
+  `nodes/${nodeName}/qemu-server/${vmid}.conf`;
 
 /** The VM of `{node}`/`{vmid}`; PVE fails with "Configuration file ... does not exist" otherwise. */
 export function getVm(c: Call): VmState {
@@ -34,10 +36,13 @@ export const vmName = (vm: VmState): string => vm.config.name ?? `VM ${vm.vmid}`
 
 /** SHA1 over the config file, pending section included: changes whenever the file does. */
 export const digestOf = (vm: VmState): string =>
-  createHash("sha1").update(JSON.stringify([vm.config, vm.pending, vm.pendingDelete])).digest("hex");
+  createHash("sha1")
+    .update(JSON.stringify([vm.config, vm.pending, vm.pendingDelete]))
+    .digest("hex");
 
 export function checkDigest(vm: VmState, digest: string | undefined): void {
-  if (digest && digest !== digestOf(vm)) throw fail("detected modified configuration - file changed by other user? Try again.");
+  if (digest && digest !== digestOf(vm))
+    throw fail("detected modified configuration - file changed by other user? Try again.");
 }
 
 /** The config with pending values applied: what GET config shows unless `current=1`. */
@@ -72,7 +77,12 @@ export function changeKey(vm: VmState, key: string, value: string | undefined): 
 
 export function nextMac(state: SimState): string {
   const n = state.counters.mac++;
-  return ["BC", "24", "11", ...[16, 8, 0].map((s) => ((n >>> s) & 255).toString(16).toUpperCase().padStart(2, "0"))].join(":");
+  return [
+    "BC",
+    "24",
+    "11",
+    ...[16, 8, 0].map((s) => ((n >>> s) & 255).toString(16).toUpperCase().padStart(2, "0")),
+  ].join(":");
 }
 
 const NIC_MODELS = ["virtio", "e1000", "e1000e", "vmxnet3", "rtl8139"];
@@ -81,11 +91,19 @@ export function withMac(state: SimState, value: string, fresh = false): string {
   const parts = parsePropString(value, "model");
   const model = parts.model ?? NIC_MODELS.find((m) => m in parts) ?? "virtio";
   const mac = (!fresh && (parts[model] ?? parts.macaddr)) || nextMac(state);
-  const rest = Object.fromEntries(Object.entries(parts).filter(([k]) => k !== "model" && k !== model && k !== "macaddr"));
+  const rest = Object.fromEntries(
+    Object.entries(parts).filter(([k]) => k !== "model" && k !== model && k !== "macaddr"),
+  );
   return formatPropString({ [model]: mac, ...rest }, "__none");
 }
 
-export const guestOf = (vm: VmState): GuestVm => ({ vmid: vm.vmid, node: vm.node, name: vmName(vm), config: { ...vm.config }, ...(vm.rootfs ? { rootfs: vm.rootfs } : {}) });
+export const guestOf = (vm: VmState): GuestVm => ({
+  vmid: vm.vmid,
+  node: vm.node,
+  name: vmName(vm),
+  config: { ...vm.config },
+  ...(vm.rootfs ? { rootfs: vm.rootfs } : {}),
+});
 
 // ---- volumes ---------------------------------------------------------------
 
@@ -103,18 +121,23 @@ export function storageOf(state: SimState, sid: string): Item {
 
 function requireContent(state: SimState, sid: string, content: string): void {
   const cfg = storageOf(state, sid);
-  if (!String(cfg.content).split(",").includes(content)) throw fail(`storage '${sid}' does not support content-type '${content}'`);
+  if (!String(cfg.content).split(",").includes(content))
+    throw fail(`storage '${sid}' does not support content-type '${content}'`);
 }
 
 export function nextDiskIndex(state: SimState, sid: string, vmid: number): number {
-  const taken = (state.volumes[sid] ?? []).map((v) => new RegExp(`[:/](?:vm|base)-${vmid}-disk-(\\d+)`).exec(v.volid)?.[1]);
+  const taken = (state.volumes[sid] ?? []).map(
+    (v) => new RegExp(`[:/](?:vm|base)-${vmid}-disk-(\\d+)`).exec(v.volid)?.[1],
+  );
   return Math.max(-1, ...taken.filter((t): t is string => t !== undefined).map(Number)) + 1;
 }
 
 function newDiskVolid(state: SimState, sid: string, vmid: number, kind: "disk" | "cloudinit"): string {
   if (kind === "cloudinit") return `${sid}:vm-${vmid}-cloudinit`;
   const n = nextDiskIndex(state, sid, vmid);
-  return storageOf(state, sid).type === "dir" ? `${sid}:${vmid}/vm-${vmid}-disk-${n}.qcow2` : `${sid}:vm-${vmid}-disk-${n}`;
+  return storageOf(state, sid).type === "dir"
+    ? `${sid}:${vmid}/vm-${vmid}-disk-${n}.qcow2`
+    : `${sid}:vm-${vmid}-disk-${n}`;
 }
 
 export function addVolume(state: SimState, volume: Volume): void {
@@ -135,7 +158,13 @@ export function removeVolume(state: SimState, volid: string): boolean {
  * `STORAGE:0,import-from=VOLID` imports, `STORAGE:cloudinit` makes the cloud-init
  * drive; existing volumes, `none` and ISO images are kept.
  */
-export function allocateDrive(state: SimState, vmid: number, key: string, spec: string, log: (l: string) => void): string {
+export function allocateDrive(
+  state: SimState,
+  vmid: number,
+  key: string,
+  spec: string,
+  log: (l: string) => void,
+): string {
   const parts = parsePropString(spec, "file");
   const file = parts.file ?? "";
   const m = /^([a-z][a-z0-9\-_.]*[a-z0-9]):(\d+(?:\.\d+)?|cloudinit)$/i.exec(file);
@@ -162,7 +191,14 @@ export function allocateDrive(state: SimState, vmid: number, key: string, spec: 
     log(`importing disk '${source}' to VM ${vmid} ...`);
   }
   const volid = newDiskVolid(state, sid, vmid, "disk");
-  addVolume(state, { volid, content: "images", format: volid.endsWith(".qcow2") ? "qcow2" : "raw", size, ctime: now(), vmid });
+  addVolume(state, {
+    volid,
+    content: "images",
+    format: volid.endsWith(".qcow2") ? "qcow2" : "raw",
+    size,
+    ctime: now(),
+    vmid,
+  });
   log(`${key}: successfully created disk '${volid},size=${formatSize(size)}'`);
   const rest = Object.fromEntries(Object.entries(parts).filter(([k]) => k !== "import-from" && k !== "file"));
   return formatPropString({ file: volid, ...rest, size: formatSize(size) }, "file");

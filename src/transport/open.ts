@@ -16,7 +16,15 @@ export function openTransport(host: HostInfo, resolve?: () => Promise<Connection
       // Proxmox endpoints are driven through the API; a shell command there is a bug in a role.
       return {
         host: host.name,
-        exec: () => Promise.reject(new LabError(`host ${host.name} is a Proxmox API endpoint: it runs no shell commands`, ExitCode.failed, { host: host.name }, "use Proxmox resources for this host, or add it again as an ssh host")),
+        exec: () =>
+          Promise.reject(
+            new LabError(
+              `host ${host.name} is a Proxmox API endpoint: it runs no shell commands`,
+              ExitCode.failed,
+              { host: host.name },
+              "use Proxmox resources for this host, or add it again as an ssh host",
+            ),
+          ),
         close: () => Promise.resolve(),
       };
   }

@@ -30,7 +30,10 @@ export class SshSession {
   /** Why the connection is gone, once it is. */
   lost: string | undefined;
   readonly #onLost = new Set<(reason: string) => void>();
-  constructor(readonly client: Client, readonly jump?: SshSession) {
+  constructor(
+    readonly client: Client,
+    readonly jump?: SshSession,
+  ) {
     client.on("error", (e: Error) => this.#lose(lostMessage(e)));
     client.on("close", () => this.#lose("the connection closed"));
     jump?.onLost((reason) => this.#lose(`the bastion's connection was lost: ${reason}`));
@@ -67,8 +70,11 @@ export async function connectSsh(host: string, conn: Conn, accept?: (blob: Buffe
   const keys = hostKeys(await readKnownHosts(conn.knownHosts), conn.address, conn.port);
   const pins = pinned(keys);
   if (!accept && pins.length === 0) {
-    throw new UnreachableError(host, `no host key for ${label} in ${conn.knownHosts} (strict host-key checking)`,
-      `verify the host's key fingerprint out of band, then run: lab hosts trust ${host}`);
+    throw new UnreachableError(
+      host,
+      `no host key for ${label} in ${conn.knownHosts} (strict host-key checking)`,
+      `verify the host's key fingerprint out of band, then run: lab hosts trust ${host}`,
+    );
   }
   let verdict: KeyVerdict;
   const config: ConnectConfig = {
@@ -80,7 +86,9 @@ export async function connectSsh(host: string, conn: Conn, accept?: (blob: Buffe
     keepaliveCountMax: KEEPALIVE_COUNT,
     ...(conn.keyFile ? { privateKey: await readKey(host, conn.keyFile) } : { agent: process.env.SSH_AUTH_SOCK }),
     // Only the algorithms of pinned keys: otherwise ssh2 may negotiate a type we have no pin for.
-    ...(!accept ? { algorithms: { serverHostKey: [...new Set(pins.flatMap((k) => algorithmsFor(k.type)))] as never } } : {}),
+    ...(!accept
+      ? { algorithms: { serverHostKey: [...new Set(pins.flatMap((k) => algorithmsFor(k.type)))] as never } }
+      : {}),
     hostVerifier: (key: Buffer) => {
       if (accept) {
         accept(key);
@@ -98,7 +106,13 @@ export async function connectSsh(host: string, conn: Conn, accept?: (blob: Buffe
   } catch (e) {
     jump?.dispose();
     if (e instanceof UnreachableError) throw e;
-    throw connectFailure(host, conn, e, verdict, pins.map((k) => fingerprint(k.blob)));
+    throw connectFailure(
+      host,
+      conn,
+      e,
+      verdict,
+      pins.map((k) => fingerprint(k.blob)),
+    );
   }
 }
 
@@ -106,7 +120,12 @@ async function readKey(host: string, file: string): Promise<Buffer> {
   try {
     return await readFile(file);
   } catch (e) {
-    throw new UnreachableError(host, `cannot read the SSH key file ${file}: ${errorMessage(e)}`, "fix key_file in the inventory (or leave it out to use ssh-agent)", { cause: e });
+    throw new UnreachableError(
+      host,
+      `cannot read the SSH key file ${file}: ${errorMessage(e)}`,
+      "fix key_file in the inventory (or leave it out to use ssh-agent)",
+      { cause: e },
+    );
   }
 }
 
@@ -127,7 +146,14 @@ function openClient(config: ConnectConfig): Promise<Client> {
 
 function forward(jump: SshSession, address: string, port: number, host: string): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
-    const bail = (reason: string) => reject(new UnreachableError(host, `bastion cannot reach ${address}:${port}: ${reason}`, "check the bastion's AllowTcpForwarding and routes"));
+    const bail = (reason: string) =>
+      reject(
+        new UnreachableError(
+          host,
+          `bastion cannot reach ${address}:${port}: ${reason}`,
+          "check the bastion's AllowTcpForwarding and routes",
+        ),
+      );
     const off = jump.onLost(bail);
     jump.client.forwardOut("127.0.0.1", 0, address, port, (err, stream) => {
       off();
@@ -161,7 +187,8 @@ export class SshTransport implements Transport {
     const c = this.#conn!;
     const line = c.become && c.user !== "root" ? sh`sudo -n -- sh -c ${command}` : command;
     const limit = options.timeoutMs ?? DEFAULT_TIMEOUT_S.command * 1000;
-    if (session.lost !== undefined) throw new UnreachableError(this.host, `connection lost: ${session.lost}`, CHECK_HOST, { command });
+    if (session.lost !== undefined)
+      throw new UnreachableError(this.host, `connection lost: ${session.lost}`, CHECK_HOST, { command });
     return new Promise<ExecResult>((resolve, reject) => {
       let channel: ClientChannel | undefined;
       let settled = false;
@@ -172,12 +199,23 @@ export class SshTransport implements Transport {
         off();
         fn();
       };
-      const lost = (reason: string) => finish(() => reject(new UnreachableError(this.host, `connection lost while running a command: ${reason}`, CHECK_HOST, { command })));
+      const lost = (reason: string) =>
+        finish(() =>
+          reject(
+            new UnreachableError(this.host, `connection lost while running a command: ${reason}`, CHECK_HOST, {
+              command,
+            }),
+          ),
+        );
       const off = session.onLost(lost);
-      const timer = setTimeout(() => finish(() => {
-        stop(channel);
-        reject(new CommandTimeoutError(this.host, command, limit));
-      }), limit);
+      const timer = setTimeout(
+        () =>
+          finish(() => {
+            stop(channel);
+            reject(new CommandTimeoutError(this.host, command, limit));
+          }),
+        limit,
+      );
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
       let exit: { code: number | null; signal?: string } | undefined;
@@ -196,11 +234,14 @@ export class SshTransport implements Transport {
             if (!exit) return lost(session.lost ?? "the command ended without an exit status");
             const err = Buffer.concat(stderr).toString();
             const { code, signal } = exit;
-            finish(() => resolve({
-              stdout: Buffer.concat(stdout).toString(),
-              stderr: signal ? `${err}${err && !err.endsWith("\n") ? "\n" : ""}killed by signal ${signal}\n` : err,
-              code: code ?? 128 + (constants.signals[`SIG${signal ?? "KILL"}` as keyof typeof constants.signals] ?? 9),
-            }));
+            finish(() =>
+              resolve({
+                stdout: Buffer.concat(stdout).toString(),
+                stderr: signal ? `${err}${err && !err.endsWith("\n") ? "\n" : ""}killed by signal ${signal}\n` : err,
+                code:
+                  code ?? 128 + (constants.signals[`SIG${signal ?? "KILL"}` as keyof typeof constants.signals] ?? 9),
+              }),
+            );
           });
         });
         ch.end(options.stdin === undefined ? undefined : Buffer.from(options.stdin));

@@ -32,15 +32,27 @@ export function timeoutMs(kind: CommandKind, seconds?: number): number {
 export function checkTimeout(what: string, seconds: number | undefined): number | undefined {
   if (seconds === undefined) return undefined;
   if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds <= 0) {
-    throw badInput(`${what}: timeout must be a positive number of seconds, got ${JSON.stringify(seconds)}`, {}, "e.g. timeout: 600 (ten minutes)");
+    throw badInput(
+      `${what}: timeout must be a positive number of seconds, got ${JSON.stringify(seconds)}`,
+      {},
+      "e.g. timeout: 600 (ten minutes)",
+    );
   }
   return seconds;
 }
 
 /** A command ran past its limit: its channel was closed and the host is reported failed (not unreachable). */
 export class CommandTimeoutError extends LabError {
-  constructor(host: string, command: string, readonly limitMs: number) {
-    super(`timed out after ${limitMs / 1000} s (the command was stopped)`, ExitCode.failed, { host, command },
-      "the host is reachable but the command hung; check it on the host, or raise the resource's timeout (seconds) if it is legitimately slow");
+  constructor(
+    host: string,
+    command: string,
+    readonly limitMs: number,
+  ) {
+    super(
+      `timed out after ${limitMs / 1000} s (the command was stopped)`,
+      ExitCode.failed,
+      { host, command },
+      "the host is reachable but the command hung; check it on the host, or raise the resource's timeout (seconds) if it is legitimately slow",
+    );
   }
 }

@@ -39,9 +39,11 @@ export interface FaultKind {
   repair?: (c: FaultCtx) => Promise<void>;
 }
 
-const pid = async (container: string) => (await exec("docker", ["inspect", "-f", "{{.State.Pid}}", container])).stdout.trim();
+const pid = async (container: string) =>
+  (await exec("docker", ["inspect", "-f", "{{.State.Pid}}", container])).stdout.trim();
 /** A command in the container's mount namespace (`docker exec --privileged` is refused here). */
-const nsenter = async (container: string, ...cmd: string[]) => exec("nsenter", ["-t", await pid(container), "-m", "-r", ...cmd]);
+const nsenter = async (container: string, ...cmd: string[]) =>
+  exec("nsenter", ["-t", await pid(container), "-m", "-r", ...cmd]);
 
 /** A moment in the run: a seeded fraction of a clean run's duration. */
 const someMoment = (c: FaultCtx, lo = 0.05, hi = 0.7) => Math.round(c.baselineMs * (lo + c.rng.next() * (hi - lo)));
@@ -77,7 +79,8 @@ async function mountTmpfs(c: FaultCtx, size: string, readOnly: boolean): Promise
 export async function unmountFault(container: string): Promise<void> {
   const mounts = (await inHost(container, "cat /proc/mounts")).stdout;
   // Not lazy: `umount -l` through nsenter fails here ("No such file or directory").
-  if (mounts.split("\n").some((l) => l.startsWith(`lab-fault ${BIG_DIR} `))) await nsenter(container, "umount", BIG_DIR);
+  if (mounts.split("\n").some((l) => l.startsWith(`lab-fault ${BIG_DIR} `)))
+    await nsenter(container, "umount", BIG_DIR);
   await inHost(container, `rm -f ${STASH}`);
 }
 
@@ -118,9 +121,12 @@ export const CATALOGUE: readonly FaultKind[] = [
       return true;
     },
   },
-  signal("SIGINT", 1), signal("SIGINT", 2),
-  signal("SIGTERM", 1), signal("SIGTERM", 2),
-  signal("SIGHUP", 1), signal("SIGHUP", 2),
+  signal("SIGINT", 1),
+  signal("SIGINT", 2),
+  signal("SIGTERM", 1),
+  signal("SIGTERM", 2),
+  signal("SIGHUP", 1),
+  signal("SIGHUP", 2),
   {
     name: "sshd frozen",
     scope: "plain",

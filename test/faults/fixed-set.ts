@@ -5,9 +5,12 @@ export const FIXED_SEED = 8;
 
 const COUNTS: Record<string, number> = {
   "kill -9": 6,
-  "SIGINT": 5, "SIGINT x2": 4,
-  "SIGTERM": 4, "SIGTERM x2": 3,
-  "SIGHUP": 4, "SIGHUP x2": 3,
+  SIGINT: 5,
+  "SIGINT x2": 4,
+  SIGTERM: 4,
+  "SIGTERM x2": 3,
+  SIGHUP: 4,
+  "SIGHUP x2": 3,
   "sshd frozen": 2,
   "tcp killed": 6,
   "disk full": 4,

@@ -23,7 +23,11 @@ export interface LabProcess {
 
 export function startLab(root: string, args: string[], env: Record<string, string>): LabProcess {
   const t0 = Date.now();
-  const child = spawn("node", [LAB_BIN, "-C", root, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  const child = spawn("node", [LAB_BIN, "-C", root, ...args], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   let stdout = "";
   let stderr = "";
   let ended = false;
@@ -33,36 +37,40 @@ export function startLab(root: string, args: string[], env: Record<string, strin
     stderr += d.toString();
     for (const l of listeners) l();
   });
-  const done = new Promise<Finished>((resolve) => child.on("close", (code, signal) => {
-    ended = true;
-    for (const l of listeners) l();
-    resolve({ code, signal, stdout, stderr, ms: Date.now() - t0 });
-  }));
-  const waitFor = (re: RegExp, ms = 120_000) => new Promise<boolean>((resolve) => {
-    const check = () => {
-      if (re.test(stderr)) finish(true);
-      else if (ended) finish(false);
-    };
-    const timer = setTimeout(() => finish(false), ms);
-    const finish = (v: boolean) => {
-      clearTimeout(timer);
-      listeners.delete(check);
-      resolve(v);
-    };
-    listeners.add(check);
-    check();
-  });
-  const sleep = (ms: number) => new Promise<boolean>((resolve) => {
-    if (ended) return resolve(false);
-    const timer = setTimeout(() => (listeners.delete(check), resolve(!ended)), ms);
-    const check = () => {
-      if (ended) {
+  const done = new Promise<Finished>((resolve) =>
+    child.on("close", (code, signal) => {
+      ended = true;
+      for (const l of listeners) l();
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - t0 });
+    }),
+  );
+  const waitFor = (re: RegExp, ms = 120_000) =>
+    new Promise<boolean>((resolve) => {
+      const check = () => {
+        if (re.test(stderr)) finish(true);
+        else if (ended) finish(false);
+      };
+      const timer = setTimeout(() => finish(false), ms);
+      const finish = (v: boolean) => {
         clearTimeout(timer);
         listeners.delete(check);
-        resolve(false);
-      }
-    };
-    listeners.add(check);
-  });
+        resolve(v);
+      };
+      listeners.add(check);
+      check();
+    });
+  const sleep = (ms: number) =>
+    new Promise<boolean>((resolve) => {
+      if (ended) return resolve(false);
+      const timer = setTimeout(() => (listeners.delete(check), resolve(!ended)), ms);
+      const check = () => {
+        if (ended) {
+          clearTimeout(timer);
+          listeners.delete(check);
+          resolve(false);
+        }
+      };
+      listeners.add(check);
+    });
   return { child, done, running: () => !ended, waitFor, sleep };
 }

@@ -47,7 +47,16 @@ export interface FaultLab {
 
 function pveInventory(sim: Sim, round: number): string {
   return stringify({
-    proxmox: { pve1: { url: sim.url, node: "pve", token_id: "root@pam!lab", token_secret: "pve1_token", ca_file: sim.caFile, task_timeout: 30 } },
+    proxmox: {
+      pve1: {
+        url: sim.url,
+        node: "pve",
+        token_id: "root@pam!lab",
+        token_secret: "pve1_token",
+        ca_file: sim.caFile,
+        task_timeout: 30,
+      },
+    },
     // The Lab VLAN's tag alternates by round: the bridge, the VNet and the firewall change every round.
     vlans: {
       Trusted: { tag: 10, subnet: "10.33.10.0/24", gateway: "10.33.10.1" },
@@ -57,8 +66,11 @@ function pveInventory(sim: Sim, round: number): string {
 }
 
 async function startSim(stateDir: string): Promise<Sim> {
-  const child = spawn("node", ["--import", "tsx", join(REPO, "test/faults/sim-child.ts"), stateDir, SIM_HOST, String(SIM_PORT)],
-    { stdio: ["ignore", "pipe", "inherit"], cwd: REPO });
+  const child = spawn(
+    "node",
+    ["--import", "tsx", join(REPO, "test/faults/sim-child.ts"), stateDir, SIM_HOST, String(SIM_PORT)],
+    { stdio: ["ignore", "pipe", "inherit"], cwd: REPO },
+  );
   const line = await new Promise<string>((ok, fail) => {
     let out = "";
     child.stdout.on("data", (d: Buffer) => {
@@ -76,17 +88,25 @@ function buildRepo(): string {
   const dir = mkdtempSync(join(tmpdir(), "lab-faults-deb-"));
   mkdirSync(join(dir, "DEBIAN"));
   mkdirSync(join(dir, "usr/share", PACKAGE), { recursive: true });
-  writeFileSync(join(dir, "DEBIAN/control"), `Package: ${PACKAGE}\nVersion: 1.0\nArchitecture: all\nMaintainer: lab tests <root@localhost>\nDescription: lab fault-suite package\n`);
+  writeFileSync(
+    join(dir, "DEBIAN/control"),
+    `Package: ${PACKAGE}\nVersion: 1.0\nArchitecture: all\nMaintainer: lab tests <root@localhost>\nDescription: lab fault-suite package\n`,
+  );
   writeFileSync(join(dir, "usr/share", PACKAGE, "VERSION"), "1.0\n");
-  execFileSync("dpkg-deb", ["--root-owner-group", "--build", dir, join(repo, `${PACKAGE}_1.0_all.deb`)], { stdio: "ignore" });
+  execFileSync("dpkg-deb", ["--root-owner-group", "--build", dir, join(repo, `${PACKAGE}_1.0_all.deb`)], {
+    stdio: "ignore",
+  });
   execFileSync("sh", ["-c", "dpkg-scanpackages . > Packages 2>/dev/null"], { cwd: repo });
   return repo;
 }
 
-const run = (cmd: string, args: string[], opts: { input?: string } = {}) => new Promise<string>((ok, fail) => {
-  const c = execFile(cmd, args, { maxBuffer: 16 << 20 }, (err, stdout, stderr) => (err ? fail(new Error(`${cmd} ${args.join(" ")}: ${stderr || err.message}`)) : ok(stdout)));
-  c.stdin?.end(opts.input ?? "");
-});
+const run = (cmd: string, args: string[], opts: { input?: string } = {}) =>
+  new Promise<string>((ok, fail) => {
+    const c = execFile(cmd, args, { maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
+      err ? fail(new Error(`${cmd} ${args.join(" ")}: ${stderr || err.message}`)) : ok(stdout),
+    );
+    c.stdin?.end(opts.input ?? "");
+  });
 
 export async function startFaultLab(): Promise<FaultLab> {
   const [plain, docker] = await Promise.all([
@@ -94,25 +114,41 @@ export async function startFaultLab(): Promise<FaultLab> {
     startDockerHost({ prefix: `${PREFIX}-docker`, subnet: DOCKER_SUBNET, projects: [STACK], names: ["d1"] }),
   ]);
   const repo = buildRepo();
-  await Promise.all(plain.hosts.map(async (h) => {
-    // Only the local repository: the image's Debian mirror stays out of the suite.
-    await inHost(h.container, "mv -n /etc/apt/sources.list /etc/apt/sources.list.lab-saved 2>/dev/null; rm -rf /srv/lab-repo; true");
-    await run("docker", ["cp", repo, `${h.container}:/srv/lab-repo`]);
-    // The init script exists before the first run: a service's facts are read before any step writes.
-    await run("docker", ["exec", "-i", h.container, "sh", "-c", `cat > /etc/init.d/${SERVICE} && chmod 0755 /etc/init.d/${SERVICE}`], { input: INIT_SCRIPT });
-  }));
+  await Promise.all(
+    plain.hosts.map(async (h) => {
+      // Only the local repository: the image's Debian mirror stays out of the suite.
+      await inHost(
+        h.container,
+        "mv -n /etc/apt/sources.list /etc/apt/sources.list.lab-saved 2>/dev/null; rm -rf /srv/lab-repo; true",
+      );
+      await run("docker", ["cp", repo, `${h.container}:/srv/lab-repo`]);
+      // The init script exists before the first run: a service's facts are read before any step writes.
+      await run(
+        "docker",
+        ["exec", "-i", h.container, "sh", "-c", `cat > /etc/init.d/${SERVICE} && chmod 0755 /etc/init.d/${SERVICE}`],
+        { input: INIT_SCRIPT },
+      );
+    }),
+  );
 
   const simState = await mkdtemp(join(tmpdir(), "lab-faults-sim-"));
   let sim = await startSim(simState);
   const knownHosts = join(plain.stateDir, "known_hosts.all");
-  await writeFile(knownHosts, (await readFile(plain.knownHostsFile, "utf8")) + (await readFile(docker.lab.knownHostsFile, "utf8")), { mode: 0o600 });
-  const all = [...plain.hosts, ...docker.lab.hosts];
-  const project = await makeProject({ hosts: all, stateDir: plain.stateDir, keyFile: plain.keyFile, knownHostsFile: knownHosts }, {
+  await writeFile(
     knownHosts,
-    hosts: { d1: { key_file: docker.lab.keyFile } },
-    groups: { plain: { hosts: PLAIN }, docker: { hosts: ["d1"] } },
-    files: { "playbooks/faults.ts": faultPlaybook(docker.stacksRoot) },
-  });
+    (await readFile(plain.knownHostsFile, "utf8")) + (await readFile(docker.lab.knownHostsFile, "utf8")),
+    { mode: 0o600 },
+  );
+  const all = [...plain.hosts, ...docker.lab.hosts];
+  const project = await makeProject(
+    { hosts: all, stateDir: plain.stateDir, keyFile: plain.keyFile, knownHostsFile: knownHosts },
+    {
+      knownHosts,
+      hosts: { d1: { key_file: docker.lab.keyFile } },
+      groups: { plain: { hosts: PLAIN }, docker: { hosts: ["d1"] } },
+      files: { "playbooks/faults.ts": faultPlaybook(docker.stacksRoot) },
+    },
+  );
   const env = { LAB_AGE_KEY_FILE: join(project.root, "age.key") };
   const must = async (args: string[], stdin?: string) => {
     const r = await project.lab(args, { env, ...(stdin !== undefined ? { stdin } : {}) });
@@ -129,7 +165,12 @@ export async function startFaultLab(): Promise<FaultLab> {
   await writePve(0);
 
   return {
-    plain, docker, project, env, secrets, writePve,
+    plain,
+    docker,
+    project,
+    env,
+    secrets,
+    writePve,
     sim: () => sim,
     restartSim: async () => {
       if (sim.child.exitCode === null && sim.child.signalCode === null) return;

@@ -9,7 +9,9 @@ const flag = (name: string) => {
 };
 const seed = Number(flag("seed") ?? Date.now() % 100_000);
 const count = Number(flag("count") ?? 30);
-const kinds = flag("kinds")?.split(",").map((k) => k.trim());
+const kinds = flag("kinds")
+  ?.split(",")
+  .map((k) => k.trim());
 if (!Number.isInteger(seed) || !Number.isInteger(count) || count < 1) {
   console.error("usage: npm run faults -- [--seed N] [--count M] [--kinds 'KIND,...']");
   process.exit(2);
@@ -17,5 +19,7 @@ if (!Number.isInteger(seed) || !Number.isInteger(count) || count < 1) {
 console.error(`fault-injection suite: seed ${seed}, ${kinds ? kinds.length : count} fault(s)`);
 const t0 = Date.now();
 const results = await runSuite({ seed, ...(kinds ? { kinds } : { count }), log: (l) => console.error(l) });
-console.log(`\nseed ${seed}, ${results.length} fault(s) in ${Math.round((Date.now() - t0) / 1000)} s\n${formatTable(results)}`);
+console.log(
+  `\nseed ${seed}, ${results.length} fault(s) in ${Math.round((Date.now() - t0) / 1000)} s\n${formatTable(results)}`,
+);
 process.exitCode = results.some((r) => r.violations.length) ? 1 : 0;

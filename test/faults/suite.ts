@@ -38,7 +38,15 @@ export interface SuiteOptions {
 }
 
 const ALL = "proxmox:plain:docker";
-const applyArgs = (scope: string, round: number) => ["apply", "--json", "playbooks/faults.ts", "-l", scope, "-e", `round=${round}`];
+const applyArgs = (scope: string, round: number) => [
+  "apply",
+  "--json",
+  "playbooks/faults.ts",
+  "-l",
+  scope,
+  "-e",
+  `round=${round}`,
+];
 
 async function apply(lab: FaultLab, scope: string, round: number): Promise<Finished> {
   const p = startLab(lab.project.root, applyArgs(scope, round), lab.env);
@@ -55,15 +63,22 @@ async function checkConverges(lab: FaultLab, scope: string, round: number): Prom
   const next = await apply(lab, scope, round);
   const r1 = parseReport(next.stdout);
   if (next.code !== 0) {
-    const bad = r1?.steps.filter((s) => s.status === "failed" || s.status === "unreachable").map((s) => `${s.host} ${s.id}: ${s.reason ?? s.status}`) ?? [];
-    return [`converge: the next apply exited ${next.code ?? next.signal} (${bad.slice(0, 3).join("; ") || next.stderr.trim().split("\n").slice(-2).join(" | ")})`];
+    const bad =
+      r1?.steps
+        .filter((s) => s.status === "failed" || s.status === "unreachable")
+        .map((s) => `${s.host} ${s.id}: ${s.reason ?? s.status}`) ?? [];
+    return [
+      `converge: the next apply exited ${next.code ?? next.signal} (${bad.slice(0, 3).join("; ") || next.stderr.trim().split("\n").slice(-2).join(" | ")})`,
+    ];
   }
   const again = await apply(lab, scope, round);
   const r2 = parseReport(again.stdout);
   const changed = r2 ? Object.values(r2.hosts).reduce((n, h) => n + h.changed, 0) : -1;
   if (again.code !== 0 || changed !== 0) {
     const what = r2?.steps.filter((s) => s.status === "changed").map((s) => `${s.host} ${s.id}`) ?? [];
-    return [`converge: the apply after it exited ${again.code ?? again.signal} with ${changed} change(s) (${what.slice(0, 3).join("; ")})`];
+    return [
+      `converge: the apply after it exited ${again.code ?? again.signal} with ${changed} change(s) (${what.slice(0, 3).join("; ")})`,
+    ];
   }
   return [];
 }
@@ -71,15 +86,23 @@ async function checkConverges(lab: FaultLab, scope: string, round: number): Prom
 /** Bring back what an earlier fault (or a failed repair) left broken: a stopped host, a frozen sshd, a tmpfs, a dead simulator. */
 async function heal(lab: FaultLab): Promise<void> {
   const hosts = lab.allHosts();
-  const running = (await exec("docker", ["inspect", "-f", "{{.State.Running}}", ...hosts.map((h) => h.container)])).stdout.trim().split("\n");
-  await Promise.all(hosts.map(async (h, i) => {
-    if (running[i] !== "true") {
-      await exec("docker", ["start", h.container]);
-      await waitSsh(h);
-    }
-    const mounted = (await inHost(h.container, "pkill -CONT -x sshd; grep -c '^lab-fault ' /proc/mounts; true")).stdout.trim();
-    if (mounted !== "0" && mounted !== "") await unmountFault(h.container);
-  }));
+  const running = (
+    await exec("docker", ["inspect", "-f", "{{.State.Running}}", ...hosts.map((h) => h.container)])
+  ).stdout
+    .trim()
+    .split("\n");
+  await Promise.all(
+    hosts.map(async (h, i) => {
+      if (running[i] !== "true") {
+        await exec("docker", ["start", h.container]);
+        await waitSsh(h);
+      }
+      const mounted = (
+        await inHost(h.container, "pkill -CONT -x sshd; grep -c '^lab-fault ' /proc/mounts; true")
+      ).stdout.trim();
+      if (mounted !== "0" && mounted !== "") await unmountFault(h.container);
+    }),
+  );
   await lab.restartSim();
 }
 
@@ -104,7 +127,14 @@ function planKinds(opts: SuiteOptions): FaultKind[] {
 }
 
 /** One fault: prepare, run lab, inject, repair, and check every invariant. */
-async function oneFault(lab: FaultLab, kind: FaultKind, rng: Rng, baselineMs: number, converged: number, round: number): Promise<FaultResult> {
+async function oneFault(
+  lab: FaultLab,
+  kind: FaultKind,
+  rng: Rng,
+  baselineMs: number,
+  converged: number,
+  round: number,
+): Promise<FaultResult> {
   const plain = lab.plain.hosts;
   const target: TestHost = rng.pick(plain);
   const ctx: FaultCtx = { lab, rng, target, baselineMs };
@@ -119,16 +149,24 @@ async function oneFault(lab: FaultLab, kind: FaultKind, rng: Rng, baselineMs: nu
   clearTimeout(limit);
   const v: string[] = [];
   if (f.ms >= RUN_LIMIT_MS) v.push(`hang: lab still ran after ${RUN_LIMIT_MS / 1000} s and was killed`);
-  v.push(...await checkRun(lab, f, { killsLab: kind.killsLab === true, auditBefore }));
-  if (kind.checkBeforeRepair) v.push(...await checkFiles(lab, plain, converged, round));
+  v.push(...(await checkRun(lab, f, { killsLab: kind.killsLab === true, auditBefore })));
+  if (kind.checkBeforeRepair) v.push(...(await checkFiles(lab, plain, converged, round)));
   await kind.repair?.(ctx);
   await heal(lab);
-  if (!kind.checkBeforeRepair) v.push(...await checkFiles(lab, plain, converged, round));
-  v.push(...await checkLeftovers(lab, since));
+  if (!kind.checkBeforeRepair) v.push(...(await checkFiles(lab, plain, converged, round)));
+  v.push(...(await checkLeftovers(lab, since)));
   const hit = kind.hits === "pve1" ? "pve1" : kind.hits ? target.name : undefined;
   if (hit) {
     const report = parseReport(f.stdout);
-    v.push(...await checkOthersFinished(lab, report, Object.keys(report?.hosts ?? {}).filter((h) => h !== hit), plain, round));
+    v.push(
+      ...(await checkOthersFinished(
+        lab,
+        report,
+        Object.keys(report?.hosts ?? {}).filter((h) => h !== hit),
+        plain,
+        round,
+      )),
+    );
   }
   const conv = await checkConverges(lab, kind.scope, round);
   v.push(...conv);
@@ -137,7 +175,16 @@ async function oneFault(lab: FaultLab, kind: FaultKind, rng: Rng, baselineMs: nu
     await heal(lab);
     await apply(lab, ALL, round);
   }
-  return { n: 0, kind: kind.name, target: hit ?? "lab", round, injected, exit: f.code === null ? String(f.signal) : String(f.code), ms: f.ms, violations: v };
+  return {
+    n: 0,
+    kind: kind.name,
+    target: hit ?? "lab",
+    round,
+    injected,
+    exit: f.code === null ? String(f.signal) : String(f.code),
+    ms: f.ms,
+    violations: v,
+  };
 }
 
 export async function runSuite(opts: SuiteOptions): Promise<FaultResult[]> {
@@ -171,7 +218,9 @@ export async function runSuite(opts: SuiteOptions): Promise<FaultResult[]> {
         res.n = i + 1;
         converged = round;
         results.push(res);
-        log(`fault ${res.n}/${kinds.length} ${res.kind} -> ${res.target} round ${round}: ${res.injected ? "injected" : "missed (the run ended first)"}, exit ${res.exit} after ${res.ms} ms, ${res.violations.length ? `${res.violations.length} VIOLATION(S):\n    ${res.violations.join("\n    ")}` : "ok"}`);
+        log(
+          `fault ${res.n}/${kinds.length} ${res.kind} -> ${res.target} round ${round}: ${res.injected ? "injected" : "missed (the run ended first)"}, exit ${res.exit} after ${res.ms} ms, ${res.violations.length ? `${res.violations.length} VIOLATION(S):\n    ${res.violations.join("\n    ")}` : "ok"}`,
+        );
         if (res.injected) break;
       }
     }
@@ -186,17 +235,35 @@ export function formatTable(results: FaultResult[]): string {
   const kinds = [...new Set(results.map((r) => r.kind))];
   const rows = kinds.map((k) => {
     const rs = results.filter((r) => r.kind === k && r.injected);
-    return [k, String(rs.length), String(rs.filter((r) => r.violations.length === 0).length), String(rs.reduce((n, r) => n + r.violations.length, 0))];
+    return [
+      k,
+      String(rs.length),
+      String(rs.filter((r) => r.violations.length === 0).length),
+      String(rs.reduce((n, r) => n + r.violations.length, 0)),
+    ];
   });
   const inj = results.filter((r) => r.injected);
-  rows.push(["total", String(inj.length), String(inj.filter((r) => r.violations.length === 0).length), String(inj.reduce((n, r) => n + r.violations.length, 0))]);
+  rows.push([
+    "total",
+    String(inj.length),
+    String(inj.filter((r) => r.violations.length === 0).length),
+    String(inj.reduce((n, r) => n + r.violations.length, 0)),
+  ]);
   const head = ["fault", "injected", "survived", "violations"];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => `| ${r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join(" | ")} |`;
-  const out = [line(head), `|${w.map((n, i) => `${i === 0 ? "-" : ""}${"-".repeat(n + 1)}${i === 0 ? "" : ":"}`).join("|")}|`, ...rows.map(line)];
+  const out = [
+    line(head),
+    `|${w.map((n, i) => `${i === 0 ? "-" : ""}${"-".repeat(n + 1)}${i === 0 ? "" : ":"}`).join("|")}|`,
+    ...rows.map(line),
+  ];
   const missed = results.length - inj.length;
   if (missed) out.push("", `${missed} fault(s) not injected: the run ended before the moment came (not counted).`);
-  const details = results.filter((r) => r.violations.length).flatMap((r) => r.violations.map((v) => `- #${r.n} ${r.kind} -> ${r.target} (round ${r.round}, exit ${r.exit}): ${v}`));
+  const details = results
+    .filter((r) => r.violations.length)
+    .flatMap((r) =>
+      r.violations.map((v) => `- #${r.n} ${r.kind} -> ${r.target} (round ${r.round}, exit ${r.exit}): ${v}`),
+    );
   if (details.length) out.push("", "Violations:", ...details);
   return out.join("\n");
 }

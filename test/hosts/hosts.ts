@@ -74,7 +74,11 @@ async function docker(...args: string[]): Promise<string> {
   }
 }
 
-const exists = (path: string) => access(path).then(() => true, () => false);
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 /** An ed25519 key pair at `file`/`file.pub`, kept if present (stable identity across restarts). */
 async function ensureKey(file: string, comment: string): Promise<string> {
@@ -97,7 +101,10 @@ function addresses(subnet: string, count: number): string[] {
 function sshBanner(address: string, port: number): Promise<boolean> {
   return new Promise((done) => {
     const sock = createConnection({ host: address, port });
-    const finish = (ok: boolean) => { sock.destroy(); done(ok); };
+    const finish = (ok: boolean) => {
+      sock.destroy();
+      done(ok);
+    };
     sock.setTimeout(2000, () => finish(false));
     sock.once("error", () => finish(false));
     sock.once("data", (d) => finish(d.toString().startsWith("SSH-2.0-")));
@@ -110,12 +117,17 @@ async function waitReady(host: TestHost): Promise<void> {
     if (await sshBanner(host.address, host.port)) return;
     const state = await docker("inspect", "-f", "{{.State.Running}}", host.container).catch(() => "gone");
     if (state !== "true") {
-      const logs = await run("docker", ["logs", "--tail", "20", host.container]).then((r) => r.stdout + r.stderr, () => "");
+      const logs = await run("docker", ["logs", "--tail", "20", host.container]).then(
+        (r) => r.stdout + r.stderr,
+        () => "",
+      );
       throw new Error(`test host ${host.name}: container ${host.container} is not running:\n${logs}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`test host ${host.name}: sshd on ${host.address}:${host.port} not ready within ${READY_TIMEOUT_MS / 1000} s`);
+  throw new Error(
+    `test host ${host.name}: sshd on ${host.address}:${host.port} not ready within ${READY_TIMEOUT_MS / 1000} s`,
+  );
 }
 
 /** Remove every container started with this prefix (by label, so names never collide by accident). */
@@ -174,17 +186,37 @@ export async function startHosts(opts: StartOptions): Promise<TestLab> {
       const hostKeyPub = (await ensureKey(hostKey, `root@${name}`)).split(/\s+/).slice(0, 2).join(" ");
       const container = `${prefix}-${name}`;
       await docker(
-        "run", "-d", "--init", "--name", container, "--hostname", name,
-        "--network", "host", ...addHosts, "--label", `${PREFIX_LABEL}=${prefix}`,
+        "run",
+        "-d",
+        "--init",
+        "--name",
+        container,
+        "--hostname",
+        name,
+        "--network",
+        "host",
+        ...addHosts,
+        "--label",
+        `${PREFIX_LABEL}=${prefix}`,
         // As on a real host, root may read other users' /proc/PID/exe: init scripts find their
         // daemon by it (start-stop-daemon --exec), e.g. prometheus-node-exporter's.
-        "--cap-add", "SYS_PTRACE",
-        "-v", `${hostKey}:/etc/ssh/ssh_host_ed25519_key:ro`,
-        "-e", `LAB_AUTHORIZED_KEYS=${clientPub}`,
+        "--cap-add",
+        "SYS_PTRACE",
+        "-v",
+        `${hostKey}:/etc/ssh/ssh_host_ed25519_key:ro`,
+        "-e",
+        `LAB_AUTHORIZED_KEYS=${clientPub}`,
         ...extraDockerArgs,
         opts.images?.[name] ?? image,
-        "/usr/sbin/sshd", "-D", "-e", "-o", `ListenAddress=${address}`, "-p", String(port),
-        "-h", "/etc/ssh/ssh_host_ed25519_key",
+        "/usr/sbin/sshd",
+        "-D",
+        "-e",
+        "-o",
+        `ListenAddress=${address}`,
+        "-p",
+        String(port),
+        "-h",
+        "/etc/ssh/ssh_host_ed25519_key",
       );
       return { name, address, port, container, hostKeyPub };
     }),
@@ -213,15 +245,23 @@ async function cli(argv: string[]): Promise<void> {
     if (arg.startsWith("--")) flags[arg.slice(2)] = rest[++i] ?? "";
     else names.push(arg);
   }
-  const usage = "usage: hosts.ts start --prefix P --subnet 127.X.Y --state DIR [--port N] [--image I] [--docker-args ARGS] NAME...\n       hosts.ts stop --prefix P";
+  const usage =
+    "usage: hosts.ts start --prefix P --subnet 127.X.Y --state DIR [--port N] [--image I] [--docker-args ARGS] NAME...\n       hosts.ts stop --prefix P";
   if (!flags.prefix) throw new Error(usage);
   if (command === "stop") return stopPrefix(flags.prefix);
   if (command !== "start" || !flags.subnet || !flags.state || names.length === 0) throw new Error(usage);
   const image = flags.image ?? DEFAULT_IMAGE;
   await buildImage(image);
-  const images = Object.fromEntries(names.filter((n) => n.includes("=")).map((n) => n.split("=", 2) as [string, string]));
+  const images = Object.fromEntries(
+    names.filter((n) => n.includes("=")).map((n) => n.split("=", 2) as [string, string]),
+  );
   const lab = await startHosts({
-    prefix: flags.prefix, names: names.map((n) => n.split("=")[0]!), subnet: flags.subnet, stateDir: flags.state, image, images,
+    prefix: flags.prefix,
+    names: names.map((n) => n.split("=")[0]!),
+    subnet: flags.subnet,
+    stateDir: flags.state,
+    image,
+    images,
     ...(flags.port ? { port: Number(flags.port) } : {}),
     ...(flags["docker-args"] ? { extraDockerArgs: flags["docker-args"].split(/\s+/).filter(Boolean) } : {}),
   });

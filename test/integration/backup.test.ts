@@ -57,21 +57,37 @@ const psql = (sql: string) => on("db1", `runuser -u postgres -- psql -XAtq -c "$
 
 beforeAll(async () => {
   await run("bash", [join(REPO, "test/hosts/pg-image.sh")], { timeout: 900_000 });
-  lab = await startHosts({ prefix: "lab-it-backup", names: ["db1", "backup1"], subnet: "127.0.41", stateDir: ".lab/lab-it-backup", image: IMAGE });
+  lab = await startHosts({
+    prefix: "lab-it-backup",
+    names: ["db1", "backup1"],
+    subnet: "127.0.41",
+    stateDir: ".lab/lab-it-backup",
+    image: IMAGE,
+  });
   p = await makeProject(lab, {
     hosts: { db1: { vars: { stateful: true } } },
     groups: { databases: { hosts: ["db1"] }, backup_hosts: { hosts: ["backup1"] } },
     files: {
       "playbooks/site.ts": PLAYBOOK,
       "backups/policy.yaml": POLICY,
-      ...Object.fromEntries(await Promise.all([
-        "motd.njk", "postgres/createcluster.conf.njk", "postgres/settings.conf.njk", "pgbackrest/db.conf.njk", "pgbackrest/repo.conf.njk",
-      ].map(async (t) => [`templates/${t}`, await readFile(join(REPO, "templates", t), "utf8")] as const))),
+      ...Object.fromEntries(
+        await Promise.all(
+          [
+            "motd.njk",
+            "postgres/createcluster.conf.njk",
+            "postgres/settings.conf.njk",
+            "pgbackrest/db.conf.njk",
+            "pgbackrest/repo.conf.njk",
+          ].map(async (t) => [`templates/${t}`, await readFile(join(REPO, "templates", t), "utf8")] as const),
+        ),
+      ),
     },
   });
   env = { LAB_AGE_KEY_FILE: join(p.root, "age.key") };
   expect((await p.lab(["secrets", "init"], { env })).code).toBe(0);
-  expect((await p.lab(["secrets", "set", "pgbackrest_repo2_cipher_pass"], { env, stdin: `${CIPHER_PASS}\n` })).code).toBe(0);
+  expect(
+    (await p.lab(["secrets", "set", "pgbackrest_repo2_cipher_pass"], { env, stdin: `${CIPHER_PASS}\n` })).code,
+  ).toBe(0);
 }, 900_000);
 
 afterAll(async () => {
@@ -100,14 +116,26 @@ describe("lab backup on real PostgreSQL + pgBackRest", { timeout: 600_000 }, () 
     expect(ran.stdout).toMatch(/db1-main +offsite \(repo2 on backup1\) +\d{8}-\d{6}F +/);
     const json = await backup("--json");
     expect(json.code).toBe(0);
-    const report = JSON.parse(json.stdout) as { ok: boolean; format_version: number; targets: { repos: { repo: string; verdict: string }[] }[] };
+    const report = JSON.parse(json.stdout) as {
+      ok: boolean;
+      format_version: number;
+      targets: { repos: { repo: string; verdict: string }[] }[];
+    };
     expect(report).toMatchObject({ ok: true, format_version: 1 });
-    expect(report.targets[0]!.repos.map((r) => [r.repo, r.verdict])).toEqual([["local", "ok"], ["offsite", "ok"]]);
+    expect(report.targets[0]!.repos.map((r) => [r.repo, r.verdict])).toEqual([
+      ["local", "ok"],
+      ["offsite", "ok"],
+    ]);
     const prom = await readFile(join(p.root, ".lab/metrics/lab-backup.prom"), "utf8");
-    expect(prom).toMatch(/^lab_backup_last_success_timestamp_seconds\{target="db1-main",kind="postgres",repository="offsite"\} \d+$/m);
+    expect(prom).toMatch(
+      /^lab_backup_last_success_timestamp_seconds\{target="db1-main",kind="postgres",repository="offsite"\} \d+$/m,
+    );
     expect(prom).toContain('lab_backup_rpo_seconds{target="db1-main",kind="postgres",repository="offsite"} 30');
     expect(prom).toContain('lab_backup_ok{target="db1-main",kind="postgres"} 1');
-    const audit = (await readFile(join(p.root, ".lab/audit.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { argv: string[]; outcome: string });
+    const audit = (await readFile(join(p.root, ".lab/audit.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { argv: string[]; outcome: string });
     expect(audit.filter((a) => a.argv.includes("backup")).map((a) => a.outcome)).toEqual(["failed", "ok", "ok"]);
   });
 
@@ -115,26 +143,38 @@ describe("lab backup on real PostgreSQL + pgBackRest", { timeout: 600_000 }, () 
     const later = new Date(Date.now() + 3 * 86_400_000).toISOString();
     const r = await backup("--as-of", later);
     expect(r.code).toBe(6);
-    expect(r.stdout).toMatch(/db1-main: the newest backup in local \(\d{8}-\d{6}F\) is 3d\S* old; its schedule allows 1d1h/);
+    expect(r.stdout).toMatch(
+      /db1-main: the newest backup in local \(\d{8}-\d{6}F\) is 3d\S* old; its schedule allows 1d1h/,
+    );
   });
 
   it("one flipped byte in a backup file: lab backup verify names the damaged backup", async () => {
     const ok = await backup("verify");
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     expect(ok.stdout).toContain("every repository verified intact");
-    const file = await on("db1", "find /var/lib/pgbackrest/backup/main -path '*pg_data/base/*' -type f -size +8k | head -1");
-    await on("db1", `cp ${file} /tmp/lab-flip.bak && printf '\\377' | dd of=${file} bs=1 seek=100 conv=notrunc 2>/dev/null`);
+    const file = await on(
+      "db1",
+      "find /var/lib/pgbackrest/backup/main -path '*pg_data/base/*' -type f -size +8k | head -1",
+    );
+    await on(
+      "db1",
+      `cp ${file} /tmp/lab-flip.bak && printf '\\377' | dd of=${file} bs=1 seek=100 conv=notrunc 2>/dev/null`,
+    );
     try {
       const bad = await backup("verify");
       expect(bad.code).toBe(6);
-      expect(bad.stdout).toMatch(/db1-main {2}local {2}DAMAGED: backup: \d{8}-\d{6}F is invalid; backup: \d{8}-\d{6}F: 1 with a wrong checksum/);
+      expect(bad.stdout).toMatch(
+        /db1-main {2}local {2}DAMAGED: backup: \d{8}-\d{6}F is invalid; backup: \d{8}-\d{6}F: 1 with a wrong checksum/,
+      );
     } finally {
       await on("db1", `cp /tmp/lab-flip.bak ${file}`);
     }
   });
 
   it("a WAL segment deleted from the offsite repository is named", async () => {
-    await psql("create table if not exists t (x int); insert into t select generate_series(1, 1000); select pg_switch_wal()");
+    await psql(
+      "create table if not exists t (x int); insert into t select generate_series(1, 1000); select pg_switch_wal()",
+    );
     await backup("--run"); // nothing due, but the archive moves on
     const dir = "/var/lib/pgbackrest/archive/main/15-1/0000000100000000";
     // A segment inside the range restores need (oldest backup's start .. archive end): the one
@@ -144,7 +184,9 @@ describe("lab backup on real PostgreSQL + pgBackRest", { timeout: 600_000 }, () 
     try {
       const r = await backup();
       expect(r.code).toBe(6);
-      expect(r.stdout).toContain(`db1-main: repository offsite is missing WAL ${seg.slice(0, 24)}: restores stop before them`);
+      expect(r.stdout).toContain(
+        `db1-main: repository offsite is missing WAL ${seg.slice(0, 24)}: restores stop before them`,
+      );
     } finally {
       await on("backup1", `mv /tmp/${seg} ${dir}/${seg}`);
     }
@@ -184,7 +226,10 @@ describe("lab backup on real PostgreSQL + pgBackRest", { timeout: 600_000 }, () 
   });
 
   it("never shows the repository passphrase", async () => {
-    outputs.push(await readFile(join(p.root, ".lab/audit.jsonl"), "utf8"), await readFile(join(p.root, ".lab/backup/status.json"), "utf8"));
+    outputs.push(
+      await readFile(join(p.root, ".lab/audit.jsonl"), "utf8"),
+      await readFile(join(p.root, ".lab/backup/status.json"), "utf8"),
+    );
     for (const out of outputs) expect(out).not.toContain(CIPHER_PASS);
   });
 });

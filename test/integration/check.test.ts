@@ -29,7 +29,10 @@ beforeAll(async () => {
     files: {
       "roles/motd.ts": ROLE,
       "playbooks/site.ts": playbook(`{ text: "hi", lines: 2 }`),
-      "tsconfig.json": JSON.stringify({ extends: join(REPO, "tsconfig.json"), include: ["roles", "playbooks", "scripts"] }),
+      "tsconfig.json": JSON.stringify({
+        extends: join(REPO, "tsconfig.json"),
+        include: ["roles", "playbooks", "scripts"],
+      }),
       // In the tsconfig, but neither a playbook, a role, inventory vars nor imported by one: not lab check's business.
       "scripts/tool.ts": `export const n: number = "not a number";\n`,
     },
@@ -48,7 +51,9 @@ it("fails a wrong var type at compile time, naming file and line", async () => {
   await p.write("playbooks/site.ts", playbook(`{ text: "hi", lines: "2" }`));
   const r = await p.lab(["check"]);
   expect(r.code).toBe(2);
-  expect(r.stdout).toMatch(/playbooks\/site\.ts\(4,\d+\): error TS2322: Type 'string' is not assignable to type 'number'/);
+  expect(r.stdout).toMatch(
+    /playbooks\/site\.ts\(4,\d+\): error TS2322: Type 'string' is not assignable to type 'number'/,
+  );
   expect(r.stdout).not.toContain("types: ok");
   // Unchanged since: the incremental cache (.lab/check/) reports the same errors again, never "ok".
   const again = await p.lab(["check"]);
@@ -73,8 +78,13 @@ it("passes on a fresh checkout of this repository, before the demo made anything
   execFileSync("tar", ["-C", clone, "-xf", join(clone, "repo.tar")]);
   await symlink(join(REPO, "node_modules"), join(clone, "node_modules"));
   const r = await new Promise<{ code: number; out: string }>((done) => {
-    execFile("node", [join(clone, "bin/lab.mjs"), "-C", clone, "check"], { cwd: clone, timeout: 180_000, env: { ...process.env, HOME: clone, LAB_AGE_KEY_FILE: join(clone, "no-key") } },
-      (err, stdout, stderr) => done({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, out: stdout + stderr }));
+    execFile(
+      "node",
+      [join(clone, "bin/lab.mjs"), "-C", clone, "check"],
+      { cwd: clone, timeout: 180_000, env: { ...process.env, HOME: clone, LAB_AGE_KEY_FILE: join(clone, "no-key") } },
+      (err, stdout, stderr) =>
+        done({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, out: stdout + stderr }),
+    );
   });
   expect(r.out).toContain("playbooks/site.ts: ok");
   expect(r.code, r.out).toBe(0);

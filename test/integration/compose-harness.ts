@@ -28,18 +28,30 @@ export interface DockerLab {
   stop(): Promise<void>;
 }
 
-export async function startDockerHost(opts: { prefix: string; subnet: string; projects: string[]; names?: string[]; images?: string[] }): Promise<DockerLab> {
-  if (!opts.projects.every((p) => p.startsWith(PROJECT_PREFIX))) throw new Error(`test projects must be named ${PROJECT_PREFIX}*`);
+export async function startDockerHost(opts: {
+  prefix: string;
+  subnet: string;
+  projects: string[];
+  names?: string[];
+  images?: string[];
+}): Promise<DockerLab> {
+  if (!opts.projects.every((p) => p.startsWith(PROJECT_PREFIX)))
+    throw new Error(`test projects must be named ${PROJECT_PREFIX}*`);
   await sh("bash", [join(REPO, "test/hosts/docker-image.sh")]);
   await sh("bash", [join(REPO, "images/build.sh"), ...(opts.images ?? ["busybox"])]);
   await cleanUp(opts.projects);
   const stacksRoot = await mkdtemp(join(tmpdir(), "lab-it-stacks-"));
   const lab = await startHosts({
-    prefix: opts.prefix, names: opts.names ?? ["docker1"], subnet: opts.subnet, stateDir: `.lab/${opts.prefix}`, image: DOCKER_IMAGE,
+    prefix: opts.prefix,
+    names: opts.names ?? ["docker1"],
+    subnet: opts.subnet,
+    stateDir: `.lab/${opts.prefix}`,
+    image: DOCKER_IMAGE,
     extraDockerArgs: ["-v", "/var/run/docker.sock:/var/run/docker.sock", "-v", `${stacksRoot}:${stacksRoot}`],
   });
   return {
-    lab, stacksRoot,
+    lab,
+    stacksRoot,
     async stop() {
       if (process.env.LAB_KEEP_HOSTS === "1") return;
       await cleanUp(opts.projects);
@@ -52,8 +64,18 @@ export async function startDockerHost(opts: { prefix: string; subnet: string; pr
 /** Remove every container, network and volume of these Compose projects. */
 export async function cleanUp(projects: readonly string[]): Promise<void> {
   const byProject = async (kind: "ps -a" | "network ls" | "volume ls") => {
-    const out = await sh("docker", [...kind.split(" "), "--filter", "label=com.docker.compose.project", "--format", `{{.${kind === "volume ls" ? "Name" : "ID"}}} {{.Label "com.docker.compose.project"}}`]);
-    return out.split("\n").map((l) => l.split(" ")).filter(([id, p]) => id && p && projects.includes(p)).map(([id]) => id!);
+    const out = await sh("docker", [
+      ...kind.split(" "),
+      "--filter",
+      "label=com.docker.compose.project",
+      "--format",
+      `{{.${kind === "volume ls" ? "Name" : "ID"}}} {{.Label "com.docker.compose.project"}}`,
+    ]);
+    return out
+      .split("\n")
+      .map((l) => l.split(" "))
+      .filter(([id, p]) => id && p && projects.includes(p))
+      .map(([id]) => id!);
   };
   const containers = await byProject("ps -a");
   if (containers.length) await sh("docker", ["rm", "-f", "-v", ...containers]);
@@ -73,14 +95,34 @@ export interface Ctr {
 
 /** The project's containers, seen directly by the machine's docker (not through lab). */
 export async function containers(project: string): Promise<Ctr[]> {
-  const out = await sh("docker", ["ps", "-a", "--no-trunc", "--filter", `label=com.docker.compose.project=${project}`, "--format", "{{.ID}}"]);
+  const out = await sh("docker", [
+    "ps",
+    "-a",
+    "--no-trunc",
+    "--filter",
+    `label=com.docker.compose.project=${project}`,
+    "--format",
+    "{{.ID}}",
+  ]);
   const ids = out.split("\n").filter(Boolean);
   if (!ids.length) return [];
-  const list = JSON.parse(await sh("docker", ["inspect", ...ids])) as { Id: string; Config: { Labels: Record<string, string> }; State: { Status: string; Health?: { Status: string } } }[];
-  return list.map((c) => {
-    const l = c.Config.Labels;
-    return { id: c.Id, service: l["com.docker.compose.service"] ?? "", hash: l["com.docker.compose.config-hash"] ?? "", status: c.State.Status, health: c.State.Health?.Status ?? "-" };
-  }).sort((a, b) => a.service.localeCompare(b.service));
+  const list = JSON.parse(await sh("docker", ["inspect", ...ids])) as {
+    Id: string;
+    Config: { Labels: Record<string, string> };
+    State: { Status: string; Health?: { Status: string } };
+  }[];
+  return list
+    .map((c) => {
+      const l = c.Config.Labels;
+      return {
+        id: c.Id,
+        service: l["com.docker.compose.service"] ?? "",
+        hash: l["com.docker.compose.config-hash"] ?? "",
+        status: c.State.Status,
+        health: c.State.Health?.Status ?? "-",
+      };
+    })
+    .sort((a, b) => a.service.localeCompare(b.service));
 }
 
 export const byService = (cs: Ctr[]): Record<string, Ctr> => Object.fromEntries(cs.map((c) => [c.service, c]));

@@ -103,10 +103,16 @@ const lab = async (args: string[]) => keep(await p.lab(args, { env, timeoutMs: 3
 const applyJson = async (args: string[] = []) => {
   const r = await lab(["apply", "--json", ...args]);
   if (process.env.LAB_DEBUG_TESTS) console.error(r.stdout, r.stderr);
-  return { run: r, report: JSON.parse(r.stdout) as Parameters<typeof changedCount>[0] & { steps: { id: string; status: string; reason?: string; changes: { summary: string }[] }[] } };
+  return {
+    run: r,
+    report: JSON.parse(r.stdout) as Parameters<typeof changedCount>[0] & {
+      steps: { id: string; status: string; reason?: string; changes: { summary: string }[] }[];
+    },
+  };
 };
 /** Names, modes and hashes of everything under the stack's directory. */
-const snapshot = () => onHost(`cd ${stackDir()} && find . -printf '%p %m %l\\n' | sort && find . -type f -exec sha256sum {} + | sort`);
+const snapshot = () =>
+  onHost(`cd ${stackDir()} && find . -printf '%p %m %l\\n' | sort && find . -type f -exec sha256sum {} + | sort`);
 
 beforeAll(async () => {
   dl = await startDockerHost({ prefix: "lab-it-compose", subnet: "127.0.13", projects: [APP, TYPED] });
@@ -133,7 +139,7 @@ describe("compose stacks on a real Docker engine (docker-compose 1.29.2 over SSH
   it("plans the new stack, then applies it until every service is healthy or running", async () => {
     const plan = await lab(["plan"]);
     expect(plan.code, plan.stderr + plan.stdout).toBe(0);
-    expect(plan.stdout).toContain("+      test: [\"CMD\", \"wget\"");
+    expect(plan.stdout).toContain('+      test: ["CMD", "wget"');
     expect(plan.stdout).toMatch(/create app\.env \(secret content, mode 0600\)/);
     expect(plan.stdout).toContain("create web (image lab/busybox:1.35)");
     expect(await onHost(`test -e ${stackDir()} && echo yes || echo no`)).toBe("no");
@@ -146,8 +152,10 @@ describe("compose stacks on a real Docker engine (docker-compose 1.29.2 over SSH
     expect(cs.api).toMatchObject({ status: "running", health: "healthy" });
     expect(cs.worker).toMatchObject({ status: "running", health: "-" });
     // The secret reached the container, through a 0600 env file.
-    expect(await sh(["docker", "exec", `${APP}_web_1`, "sh", "-c", "echo \"$APP_TOKEN\""])).toBe(`${APP_TOKEN}\n`);
-    expect(await onHost(`stat -c '%a' ${stackDir()}/current/app.env ${stackDir()}/current/api.env ${stackDir()}`)).toBe("600\n600\n700");
+    expect(await sh(["docker", "exec", `${APP}_web_1`, "sh", "-c", 'echo "$APP_TOKEN"'])).toBe(`${APP_TOKEN}\n`);
+    expect(await onHost(`stat -c '%a' ${stackDir()}/current/app.env ${stackDir()}/current/api.env ${stackDir()}`)).toBe(
+      "600\n600\n700",
+    );
     expect(await onHost(`readlink ${stackDir()}/current`)).toMatch(/^rev-[0-9a-f]{12}$/);
   });
 
@@ -178,7 +186,7 @@ describe("compose stacks on a real Docker engine (docker-compose 1.29.2 over SSH
     expect(after.api).toMatchObject({ health: "healthy" });
     expect(await sh(["docker", "exec", `${APP}_api_1`, "wget", "-q", "-O-", "http://127.0.0.1:8081/"])).toBe("blue\n");
     // Two revisions kept: current and previous.
-    expect((await onHost(`ls ${stackDir()} | grep -c '^rev-'`))).toBe("2");
+    expect(await onHost(`ls ${stackDir()} | grep -c '^rev-'`)).toBe("2");
     const again = await applyJson(["-e", "api_mode=blue"]);
     expect(changedCount(again.report)).toBe(0);
   });
@@ -190,7 +198,12 @@ describe("compose stacks on a real Docker engine (docker-compose 1.29.2 over SSH
     await sh(["docker", "rename", `${APP}_api_1`, temp]);
     const r = await applyJson(["-e", "api_mode=green"]);
     expect(r.run.code, r.run.stderr + r.run.stdout).toBe(0);
-    const names = (await sh(["docker", "ps", "-a", "--filter", `label=com.docker.compose.project=${APP}`, "--format", "{{.Names}}"])).split("\n").filter(Boolean).sort();
+    const names = (
+      await sh(["docker", "ps", "-a", "--filter", `label=com.docker.compose.project=${APP}`, "--format", "{{.Names}}"])
+    )
+      .split("\n")
+      .filter(Boolean)
+      .sort();
     expect(names).toEqual([`${APP}_api_1`, `${APP}_web_1`, `${APP}_worker_1`]);
     expect(await sh(["docker", "exec", `${APP}_api_1`, "wget", "-q", "-O-", "http://127.0.0.1:8081/"])).toBe("green\n");
     const again = await applyJson(["-e", "api_mode=green"]);
@@ -210,8 +223,8 @@ describe("compose stacks on a real Docker engine (docker-compose 1.29.2 over SSH
     const failed = r.report.steps.find((s) => s.status === "failed");
     expect(failed?.id).toBe(`compose-stack:${APP}`);
     expect(failed?.reason).toMatch(/service web is unhealthy/);
-    expect(failed?.reason).toContain("probe says no");      // the health log
-    expect(failed?.reason).toContain("web starting");       // the container log
+    expect(failed?.reason).toContain("probe says no"); // the health log
+    expect(failed?.reason).toContain("web starting"); // the container log
     expect(failed?.reason).toContain(`rolled back: ${good} is the current revision again`);
     // The previous revision is current and running again, healthy.
     expect(await onHost(`readlink ${stackDir()}/current`)).toBe(good);
@@ -262,5 +275,9 @@ describe("compose stacks on a real Docker engine (docker-compose 1.29.2 over SSH
 });
 
 async function sh(args: string[]): Promise<string> {
-  return new Promise((done, fail) => execFile(args[0]!, args.slice(1), (err, stdout, stderr) => (err ? fail(new Error(`${args.join(" ")}: ${stderr}`)) : done(stdout))));
+  return new Promise((done, fail) =>
+    execFile(args[0]!, args.slice(1), (err, stdout, stderr) =>
+      err ? fail(new Error(`${args.join(" ")}: ${stderr}`)) : done(stdout),
+    ),
+  );
 }

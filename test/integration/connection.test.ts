@@ -26,7 +26,10 @@ describe("host keys", () => {
     const p = await makeProject(lab, { files: { "playbooks/site.ts": MARK } });
     const kh = join(p.root, "known_hosts");
     await writeFile(kh, "");
-    await p.write("inventory/hosts.yaml", (await readFile(join(p.root, "inventory/hosts.yaml"), "utf8")).replace(lab.knownHostsFile, kh));
+    await p.write(
+      "inventory/hosts.yaml",
+      (await readFile(join(p.root, "inventory/hosts.yaml"), "utf8")).replace(lab.knownHostsFile, kh),
+    );
     const r = await p.lab(["apply", "--limit", "web1"]);
     expect(r.code).toBe(4);
     expect(r.stdout + r.stderr).toContain("no host key for 127.0.10.2:2222");
@@ -34,7 +37,13 @@ describe("host keys", () => {
     expect((await inHost(host("web1").container, "ls /tmp/lab-mark-web1 2>&1")).code).not.toBe(0);
 
     // A wrong expected fingerprint pins nothing.
-    const wrong = await p.lab(["hosts", "trust", "web1", "--fingerprint", "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"]);
+    const wrong = await p.lab([
+      "hosts",
+      "trust",
+      "web1",
+      "--fingerprint",
+      "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ]);
     expect(wrong.code).toBe(3);
     expect(await readFile(kh, "utf8")).toBe("");
 
@@ -62,11 +71,19 @@ describe("bastion and become", () => {
     // "web2" resolves inside the lab's containers, not on this machine: only the jump works.
     const kh = join(lab.stateDir, "known_hosts.bastion");
     await writeFile(kh, `${await readFile(lab.knownHostsFile, "utf8")}[web2]:2222 ${host("web2").hostKeyPub}\n`);
-    const p = await makeProject(lab, { knownHosts: kh, hosts: { web2: { address: "web2", bastion: "web1" } }, files: { "playbooks/site.ts": MARK } });
+    const p = await makeProject(lab, {
+      knownHosts: kh,
+      hosts: { web2: { address: "web2", bastion: "web1" } },
+      files: { "playbooks/site.ts": MARK },
+    });
     const r = await p.applyJson(["--limit", "web2"]);
     expect(r.run.code, r.run.stderr).toBe(0);
     expect((await inHost(host("web2").container, "cat /tmp/lab-mark-web2")).stdout).toBe("marked\n");
-    const direct = await makeProject(lab, { knownHosts: kh, hosts: { web2: { address: "web2" } }, files: { "playbooks/site.ts": MARK } });
+    const direct = await makeProject(lab, {
+      knownHosts: kh,
+      hosts: { web2: { address: "web2" } },
+      files: { "playbooks/site.ts": MARK },
+    });
     expect((await direct.lab(["apply", "--limit", "web2"])).code).toBe(4);
   });
 
@@ -89,12 +106,14 @@ export default definePlaybook({ name: "deploy-user", plays: [{ name: "deploy", h
     expect(s.run.code, s.run.stderr).toBe(0);
     const p = await makeProject(lab, {
       hosts: { db1: { user: "deploy", become: true } },
-      files: { "playbooks/site.ts": `
+      files: {
+        "playbooks/site.ts": `
 import { definePlaybook, inline, file } from "@lab";
 export default definePlaybook({ name: "become", plays: [{ name: "become", hosts: "db1", roles: () => [inline([
   file({ path: "/tmp/lab-become", content: "root wrote this\\n", mode: "0600", owner: "root" }),
 ])] }] });
-` },
+`,
+      },
     });
     const first = await p.applyJson();
     expect(first.run.code, first.run.stderr + first.run.stdout).toBe(0);
@@ -116,7 +135,8 @@ describe("bad input changes nothing", () => {
     expect(r.stderr).toContain(`inventory/hosts.yaml:${line}:5: hosts.web1.prot: unknown key "prot"`);
     expect(r.stderr).toContain("allowed keys here: address, port");
     expect(r.stderr).not.toContain("    at "); // no stack trace without -v
-    for (const h of lab.hosts) expect((await inHost(h.container, "ls /tmp/lab-mark-* 2>/dev/null | wc -l")).stdout.trim()).toBe("0");
+    for (const h of lab.hosts)
+      expect((await inHost(h.container, "ls /tmp/lab-mark-* 2>/dev/null | wc -l")).stdout.trim()).toBe("0");
   });
 
   it("rejects wrong role vars before contacting any host", async () => {

@@ -47,14 +47,23 @@ describe("core resources over real SSH", () => {
       },
     });
     // Start from a known state: a previous run may have left these behind.
-    await Promise.all(lab.hosts.map((h) => inHost(h.container, "rm -rf /etc/lab /etc/cron.d/lab-heartbeat; userdel alice; userdel bob; groupdel labadmins; /etc/init.d/cron stop; update-rc.d cron disable; true")));
+    await Promise.all(
+      lab.hosts.map((h) =>
+        inHost(
+          h.container,
+          "rm -rf /etc/lab /etc/cron.d/lab-heartbeat; userdel alice; userdel bob; groupdel labadmins; /etc/init.d/cron stop; update-rc.d cron disable; true",
+        ),
+      ),
+    );
   });
 
   it("plans, applies, then changes nothing on the second apply", async () => {
     const plan = await p.lab(["plan"]);
     expect(plan.code, plan.stderr).toBe(0);
     expect(plan.stdout).toContain("+web tier on web1 (all,web)");
-    expect((await inHost(lab.hosts[0]!.container, "test -e /etc/lab && echo present || echo absent")).stdout.trim()).toBe("absent");
+    expect(
+      (await inHost(lab.hosts[0]!.container, "test -e /etc/lab && echo present || echo absent")).stdout.trim(),
+    ).toBe("absent");
 
     const first = await p.applyJson();
     expect(first.run.code, first.run.stderr + first.run.stdout).toBe(0);
@@ -66,7 +75,14 @@ describe("core resources over real SSH", () => {
 
     const second = await p.applyJson();
     expect(second.run.code).toBe(0);
-    expect(changedCount(second.report), JSON.stringify(second.report.steps.filter((s) => s.status !== "ok"), null, 1)).toBe(0);
+    expect(
+      changedCount(second.report),
+      JSON.stringify(
+        second.report.steps.filter((s) => s.status !== "ok"),
+        null,
+        1,
+      ),
+    ).toBe(0);
     expect(second.report.steps.some((s) => s.id.startsWith("handler:"))).toBe(false);
     // No-op runs cost one fact round trip per host.
     for (const h of Object.values(second.report.hosts)) expect(h.roundTrips).toBe(1);
@@ -80,16 +96,25 @@ describe("core resources over real SSH", () => {
     const db1 = lab.hosts.find((h) => h.name === "db1")!;
     expect((await inHost(web1.container, "cat /etc/lab/motd")).stdout).toBe("web tier on web1 (all,web)\n");
     expect((await inHost(db1.container, "cat /etc/lab/motd")).stdout).toBe("welcome on db1 (all,db)\n");
-    expect((await inHost(web1.container, "stat -c '%a %U' /etc/lab /etc/lab/motd")).stdout).toBe("750 root\n644 root\n");
-    expect((await inHost(web1.container, "cat /etc/lab/settings.conf")).stdout).toBe("mode=managed\n# BEGIN MANAGED BY lab\na=1\nb=2\n# END MANAGED BY lab\n");
+    expect((await inHost(web1.container, "stat -c '%a %U' /etc/lab /etc/lab/motd")).stdout).toBe(
+      "750 root\n644 root\n",
+    );
+    expect((await inHost(web1.container, "cat /etc/lab/settings.conf")).stdout).toBe(
+      "mode=managed\n# BEGIN MANAGED BY lab\na=1\nb=2\n# END MANAGED BY lab\n",
+    );
     expect((await inHost(web1.container, "id -Gn alice")).stdout.trim()).toBe("alice labadmins");
-    expect((await inHost(web1.container, "/etc/init.d/cron status >/dev/null && echo running")).stdout.trim()).toBe("running");
+    expect((await inHost(web1.container, "/etc/init.d/cron status >/dev/null && echo running")).stdout.trim()).toBe(
+      "running",
+    );
     expect((await inHost(web1.container, "ls /etc/rc2.d/ | grep -c cron")).stdout.trim()).toBe("1");
   });
 
   it("repairs drift and shows it as a diff", async () => {
     const web2 = lab.hosts.find((h) => h.name === "web2")!;
-    await inHost(web2.container, "echo tampered > /etc/lab/motd; chmod 600 /etc/lab/motd; sed -i 's/^mode=.*/mode=manual/' /etc/lab/settings.conf");
+    await inHost(
+      web2.container,
+      "echo tampered > /etc/lab/motd; chmod 600 /etc/lab/motd; sed -i 's/^mode=.*/mode=manual/' /etc/lab/settings.conf",
+    );
     const plan = await p.lab(["plan", "--limit", "web2"]);
     expect(plan.stdout).toContain("-tampered");
     expect(plan.stdout).toContain("mode 0600 -> 0644");

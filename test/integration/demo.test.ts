@@ -14,7 +14,10 @@ const exec = promisify(execFile);
 
 function demo(...args: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn("bash", [join(REPO, "scripts/demo.sh"), ...args], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("bash", [join(REPO, "scripts/demo.sh"), ...args], {
+      cwd: REPO,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (out += d.toString()));
@@ -23,7 +26,8 @@ function demo(...args: string[]): Promise<{ code: number | null; out: string }> 
   });
 }
 
-const containers = async (label: string) => (await exec("docker", ["ps", "-aq", "--filter", `label=${label}`])).stdout.trim();
+const containers = async (label: string) =>
+  (await exec("docker", ["ps", "-aq", "--filter", `label=${label}`])).stdout.trim();
 
 afterAll(async () => {
   await demo("stop");
@@ -49,7 +53,12 @@ describe("npm run demo", { timeout: 1_500_000 }, () => {
   });
 
   it("monitors it: Prometheus scrapes every host's node-exporter and serves the backup and drill metrics lab wrote", async () => {
-    const prom = async <T>(path: string): Promise<T> => ((await (await fetch(`http://127.0.20.3:9090${path}`, { signal: AbortSignal.timeout(10_000) })).json()) as { data: T }).data;
+    const prom = async <T>(path: string): Promise<T> =>
+      (
+        (await (await fetch(`http://127.0.20.3:9090${path}`, { signal: AbortSignal.timeout(10_000) })).json()) as {
+          data: T;
+        }
+      ).data;
     type Sample = { metric: Record<string, string>; value: [number, string] };
     // One scrape interval (15 s) after the drill at most; bounded wait.
     let drill: Sample[] = [];
@@ -60,15 +69,22 @@ describe("npm run demo", { timeout: 1_500_000 }, () => {
     expect(drill.map((s) => `${s.metric.target}=${s.value[1]}`)).toContain("db1-main=1");
     const ok = (await prom<{ result: Sample[] }>("/api/v1/query?query=lab_backup_ok")).result;
     expect(ok.map((s) => `${s.metric.target}=${s.value[1]}`).sort()).toEqual(["db1-main=1", "trusted-vms=1"]);
-    const targets = await prom<{ activeTargets: { labels: { job: string; instance: string }; health: string }[] }>("/api/v1/targets");
-    expect(targets.activeTargets.filter((t) => t.labels.job === "node").map((t) => `${t.labels.instance} ${t.health}`).sort())
-      .toEqual(["127.0.20.2:9100 up", "127.0.20.3:9100 up", "127.0.20.4:9100 up", "127.0.20.5:9100 up"]);
+    const targets = await prom<{ activeTargets: { labels: { job: string; instance: string }; health: string }[] }>(
+      "/api/v1/targets",
+    );
+    expect(
+      targets.activeTargets
+        .filter((t) => t.labels.job === "node")
+        .map((t) => `${t.labels.instance} ${t.health}`)
+        .sort(),
+    ).toEqual(["127.0.20.2:9100 up", "127.0.20.3:9100 up", "127.0.20.4:9100 up", "127.0.20.5:9100 up"]);
     const am = await prom<{ activeAlertmanagers: { url: string }[] }>("/api/v1/alertmanagers");
     expect(am.activeAlertmanagers.map((a) => a.url)).toEqual(["http://127.0.20.3:9093/api/v2/alerts"]);
   });
 
   it("serves the lab's names: A and PTR records of hosts and VMs (the VM's address from its guest agent)", async () => {
-    const dig = async (...q: string[]) => (await exec("dig", ["+short", "+time=2", "+tries=2", "@127.0.20.5", ...q])).stdout.trim();
+    const dig = async (...q: string[]) =>
+      (await exec("dig", ["+short", "+time=2", "+tries=2", "@127.0.20.5", ...q])).stdout.trim();
     expect(await dig("db1.home.arpa")).toBe("127.0.20.4");
     expect(await dig("-x", "127.0.20.4")).toBe("db1.home.arpa.");
     expect(await dig("trusted1.home.arpa")).toMatch(/^127\.77\.\d+\.\d+$/);
@@ -87,7 +103,8 @@ describe("npm run demo", { timeout: 1_500_000 }, () => {
     expect(r.code, r.out).toBe(0);
     expect(await containers("lab.testhost.prefix=lab-demo")).toBe("");
     expect(await containers("lab.sim.guest=lab-sim")).toBe("");
-    for (const p of ["proxy", "wiki", "automation", "monitoring"]) expect(await containers(`com.docker.compose.project=demo-${p}`)).toBe("");
+    for (const p of ["proxy", "wiki", "automation", "monitoring"])
+      expect(await containers(`com.docker.compose.project=demo-${p}`)).toBe("");
     expect(existsSync(join(REPO, ".lab/sim.pid"))).toBe(false);
     expect(existsSync("/opt/lab/metrics")).toBe(false);
   });

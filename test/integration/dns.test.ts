@@ -53,27 +53,53 @@ const a = async (name: string) => (await dig("+short", `${name}.${DOMAIN}`, "A")
 const ptr = async (ip: string) => (await dig("+short", "-x", ip)).trim().split("\n").sort();
 const agentIp = (vm: string) => Object.values(sim.state.vms).find((x) => x.config.name === vm)?.guest?.ip;
 
-const inventory = (vms: string[]) => stringify({
-  proxmox: { pve1: { url: sim.url, node: "pve", token_id: "root@pam!lab", token_secret: "pve1_token", ca_file: sim.caFile, vmid_range: { min: 450, max: 459 }, task_timeout: 60 } },
-  vlans: { Lab: { tag: 45, subnet: "127.0.45.0/24", isolated: true } },
-  templates: { "debian-12": { endpoint: "pve1", image_url: imageUrl, checksum: CHECKSUM, vmid: 9450 } },
-  vms: Object.fromEntries(vms.map((v) => [v, { template: "debian-12", vlan: "Lab", ip: "dhcp", ssh_keys: [`${lab.keyFile}.pub`] }])),
-  // A host that is the guest of a VM: its record is the agent's address too (nothing connects to it here).
-  hosts: { "wiki-guest": { vm: "wiki", user: "lab", port: 2222 } },
-});
+const inventory = (vms: string[]) =>
+  stringify({
+    proxmox: {
+      pve1: {
+        url: sim.url,
+        node: "pve",
+        token_id: "root@pam!lab",
+        token_secret: "pve1_token",
+        ca_file: sim.caFile,
+        vmid_range: { min: 450, max: 459 },
+        task_timeout: 60,
+      },
+    },
+    vlans: { Lab: { tag: 45, subnet: "127.0.45.0/24", isolated: true } },
+    templates: { "debian-12": { endpoint: "pve1", image_url: imageUrl, checksum: CHECKSUM, vmid: 9450 } },
+    vms: Object.fromEntries(
+      vms.map((v) => [v, { template: "debian-12", vlan: "Lab", ip: "dhcp", ssh_keys: [`${lab.keyFile}.pub`] }]),
+    ),
+    // A host that is the guest of a VM: its record is the agent's address too (nothing connects to it here).
+    hosts: { "wiki-guest": { vm: "wiki", user: "lab", port: 2222 } },
+  });
 
 beforeAll(async () => {
   await run("bash", [join(REPO, "test/hosts/services-image.sh")], { timeout: 900_000 });
   // SYS_PTRACE: root on a real host has it; Docker drops it, and without it /etc/init.d/dnsmasq status
   // (start-stop-daemon reading /proc/PID/exe of the dnsmasq user's process) reports a running dnsmasq dead.
-  lab = await startHosts({ prefix: "lab-it-dns", names: ["dns1", "app1"], subnet: "127.0.45", stateDir: ".lab/lab-it-dns", image: IMAGE, extraDockerArgs: ["--cap-add", "SYS_PTRACE"] });
+  lab = await startHosts({
+    prefix: "lab-it-dns",
+    names: ["dns1", "app1"],
+    subnet: "127.0.45",
+    stateDir: ".lab/lab-it-dns",
+    image: IMAGE,
+    extraDockerArgs: ["--cap-add", "SYS_PTRACE"],
+  });
   images = createServer((req, res) => {
     if (req.url !== `/${CLOUD_IMAGE}`) return void res.writeHead(404).end();
     createReadStream(join(REPO, "examples/cloud-image", CLOUD_IMAGE)).pipe(res);
   });
   await new Promise<void>((r) => images.listen(0, "127.0.0.1", r));
   imageUrl = `http://127.0.0.1:${(images.address() as { port: number }).port}/${CLOUD_IMAGE}`;
-  sim = await startSimulator({ stateDir: await mkdtemp(join(tmpdir(), "lab-sim-dns-")), port: 0, taskDelayMs: 5, pbsPort: false, guestBackend: dhcpGuests });
+  sim = await startSimulator({
+    stateDir: await mkdtemp(join(tmpdir(), "lab-sim-dns-")),
+    port: 0,
+    taskDelayMs: 5,
+    pbsPort: false,
+    guestBackend: dhcpGuests,
+  });
   p = await makeProject(lab, { groups: {}, files: { "playbooks/dns.ts": PLAYBOOK } });
   await p.write("inventory/pve.yaml", inventory(["wiki"]));
   env = { LAB_AGE_KEY_FILE: join(p.root, "age.key") };

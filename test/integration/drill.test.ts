@@ -69,8 +69,13 @@ const on = async (name: string, script: string) => {
 };
 const psql = (db: string, sql: string) => on("db1", `runuser -u postgres -- psql -XAtq -d ${db} -c "${sql}"`);
 /** Every file name in a repository's archive (names are clear text even in the encrypted repo2). */
-const archiveFiles = async (host: string) => (await on(host, "cd /var/lib/pgbackrest/archive/main && find . -type f | sort")).split("\n");
-const scratchLeft = async () => on("db1", "ls -A /var/lib/lab-drill 2>/dev/null; ps -eo args | grep -e '/var/lib/lab-drill' -e 'heartbeat.sql' | grep -v grep; true");
+const archiveFiles = async (host: string) =>
+  (await on(host, "cd /var/lib/pgbackrest/archive/main && find . -type f | sort")).split("\n");
+const scratchLeft = async () =>
+  on(
+    "db1",
+    "ls -A /var/lib/lab-drill 2>/dev/null; ps -eo args | grep -e '/var/lib/lab-drill' -e 'heartbeat.sql' | grep -v grep; true",
+  );
 const drill = async (args: string[] = []): Promise<{ run: LabRun; report: PgReport }> => {
   const r = await p.lab(["drill", "--json", ...args], { env, timeoutMs: 900_000 });
   try {
@@ -81,12 +86,18 @@ const drill = async (args: string[] = []): Promise<{ run: LabRun; report: PgRepo
 };
 /** Live writes into the application table while a drill runs (a row every 200 ms), stopped by the returned function. */
 const writer = async () => {
-  await on("db1", "rm -f /tmp/writer.stop; nohup sh -c 'while [ ! -f /tmp/writer.stop ]; do runuser -u postgres -- psql -XAtq -d app -c \"insert into orders (customer, amount) values (1 + (random() * 49)::int, random() * 100)\" >/dev/null; sleep 0.2; done' >/dev/null 2>&1 &");
+  await on(
+    "db1",
+    "rm -f /tmp/writer.stop; nohup sh -c 'while [ ! -f /tmp/writer.stop ]; do runuser -u postgres -- psql -XAtq -d app -c \"insert into orders (customer, amount) values (1 + (random() * 49)::int, random() * 100)\" >/dev/null; sleep 0.2; done' >/dev/null 2>&1 &",
+  );
   return () => on("db1", "touch /tmp/writer.stop; sleep 1");
 };
 /** A drill as a child process (to be interrupted), started once a scratch copy is being restored. */
 const drillChild = () => {
-  const child = spawn("node", [LAB_BIN, "-C", p.root, "drill"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("node", [LAB_BIN, "-C", p.root, "drill"], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr.on("data", (d: Buffer) => (out += d.toString()));
@@ -95,7 +106,10 @@ const drillChild = () => {
   const restoring = async (leftovers: string[] = []) => {
     const until = Date.now() + 180_000;
     while (Date.now() < until) {
-      const dirs = (await inHost(container("db1"), "ls -d /var/lib/lab-drill/*-marker-*/data/base 2>/dev/null")).stdout.trim().split("\n").filter(Boolean);
+      const dirs = (await inHost(container("db1"), "ls -d /var/lib/lab-drill/*-marker-*/data/base 2>/dev/null")).stdout
+        .trim()
+        .split("\n")
+        .filter(Boolean);
       if (dirs.some((d) => !leftovers.includes(d))) return dirs;
       await new Promise((r) => setTimeout(r, 300));
     }
@@ -107,25 +121,44 @@ const drillChild = () => {
 
 beforeAll(async () => {
   await run("bash", [join(REPO, "test/hosts/pg-image.sh")], { timeout: 900_000 });
-  lab = await startHosts({ prefix: "lab-it-drill", names: ["db1", "backup1"], subnet: "127.0.40", stateDir: ".lab/lab-it-drill", image: IMAGE });
+  lab = await startHosts({
+    prefix: "lab-it-drill",
+    names: ["db1", "backup1"],
+    subnet: "127.0.40",
+    stateDir: ".lab/lab-it-drill",
+    image: IMAGE,
+  });
   p = await makeProject(lab, {
     groups: {},
     files: {
       "playbooks/site.ts": PLAYBOOK,
       "backups/policy.yaml": POLICY,
       "backups/drills.yaml": DRILLS,
-      ...Object.fromEntries(await Promise.all([
-        "motd.njk", "postgres/createcluster.conf.njk", "postgres/settings.conf.njk", "pgbackrest/db.conf.njk", "pgbackrest/repo.conf.njk",
-      ].map(async (t) => [`templates/${t}`, await readFile(join(REPO, "templates", t), "utf8")] as const))),
+      ...Object.fromEntries(
+        await Promise.all(
+          [
+            "motd.njk",
+            "postgres/createcluster.conf.njk",
+            "postgres/settings.conf.njk",
+            "pgbackrest/db.conf.njk",
+            "pgbackrest/repo.conf.njk",
+          ].map(async (t) => [`templates/${t}`, await readFile(join(REPO, "templates", t), "utf8")] as const),
+        ),
+      ),
     },
   });
   env = { LAB_AGE_KEY_FILE: join(p.root, "age.key") };
   expect((await p.lab(["secrets", "init"], { env })).code).toBe(0);
-  expect((await p.lab(["secrets", "set", "pgbackrest_repo2_cipher_pass"], { env, stdin: `${CIPHER_PASS}\n` })).code).toBe(0);
+  expect(
+    (await p.lab(["secrets", "set", "pgbackrest_repo2_cipher_pass"], { env, stdin: `${CIPHER_PASS}\n` })).code,
+  ).toBe(0);
   const applied = await p.lab(["apply"], { env, timeoutMs: 600_000 });
   expect(applied.code, applied.stdout + applied.stderr).toBe(0);
   await psql("postgres", "create database app");
-  await psql("app", "create table customers (id int primary key, name text); insert into customers select i, 'customer ' || i from generate_series(1, 50) i; create table orders (id bigserial primary key, customer int references customers, amount numeric, at timestamptz default now()); insert into orders (customer, amount) select 1 + i % 50, i from generate_series(1, 2000) i; create index on orders (customer)");
+  await psql(
+    "app",
+    "create table customers (id int primary key, name text); insert into customers select i, 'customer ' || i from generate_series(1, 50) i; create table orders (id bigserial primary key, customer int references customers, amount numeric, at timestamptz default now()); insert into orders (customer, amount) select 1 + i % 50, i from generate_series(1, 2000) i; create index on orders (customer)",
+  );
   // As the roles' cron entries run them: repo2's backup on its repository host (pgBackRest refuses it elsewhere).
   await on("db1", "runuser -u postgres -- pgbackrest --stanza=main --repo=1 --type=full backup");
   await on("backup1", "runuser -u pgbackrest -- pgbackrest --stanza=main --repo=2 --type=full backup");
@@ -151,10 +184,19 @@ describe("lab drill: PostgreSQL restore drills on real pgBackRest repositories",
     const t = report.drills[0]!;
     expect(t.target).toBe("db1-main");
     // marker from the local repository, latest point from the encrypted offsite one
-    expect(t.restores.map((x) => [x.repository, x.to, x.ok])).toEqual([["local", "marker", true], ["offsite", "latest", true]]);
+    expect(t.restores.map((x) => [x.repository, x.to, x.ok])).toEqual([
+      ["local", "marker", true],
+      ["offsite", "latest", true],
+    ]);
     const marker = t.restores[0]!;
-    expect(marker.checks.find((c) => c.name === "checksums at the marker")!.detail).toMatch(/^2 table\(s\), \d+ rows: exact match$/);
-    expect(marker.checks.map((c) => [c.name, c.ok])).toEqual([["checksums at the marker", true], ["pg_amcheck", true], ["smoke: customers are there", true]]);
+    expect(marker.checks.find((c) => c.name === "checksums at the marker")!.detail).toMatch(
+      /^2 table\(s\), \d+ rows: exact match$/,
+    );
+    expect(marker.checks.map((c) => [c.name, c.ok])).toEqual([
+      ["checksums at the marker", true],
+      ["pg_amcheck", true],
+      ["smoke: customers are there", true],
+    ]);
     expect(t.marker!.rows).toBeGreaterThan(2050); // the live writes before the marker are in it
     // The writer kept writing: production has more rows than the marker saw.
     expect(Number(await psql("app", "select count(*) from orders")) + 50).toBeGreaterThan(t.marker!.rows);
@@ -166,11 +208,17 @@ describe("lab drill: PostgreSQL restore drills on real pgBackRest repositories",
     for (const x of t.restores) {
       expect(x.phases!.copySec).toBeGreaterThan(0);
       expect(x.phases!.bytes).toBeGreaterThan(1_000_000);
-      expect(x.rtoSec).toBeCloseTo(x.phases!.copySec + x.phases!.startSec + x.phases!.replaySec + x.phases!.checksSec, 6);
+      expect(x.rtoSec).toBeCloseTo(
+        x.phases!.copySec + x.phases!.startSec + x.phases!.replaySec + x.phases!.checksSec,
+        6,
+      );
     }
     // Production untouched, by lab's account and by the hosts' own: no history file, no WAL of another timeline.
     expect(t.foreignFiles).toEqual([]);
-    for (const [host, old] of [["db1", before.repo1], ["backup1", before.repo2]] as const) {
+    for (const [host, old] of [
+      ["db1", before.repo1],
+      ["backup1", before.repo2],
+    ] as const) {
       const added = (await archiveFiles(host)).filter((f) => !old.includes(f));
       expect(added.length).toBeGreaterThan(0); // production's own WAL kept flowing
       expect(added.filter((f) => f.endsWith(".history") || !/\/00000001[0-9A-F]{16}/.test(f))).toEqual([]);
@@ -181,10 +229,26 @@ describe("lab drill: PostgreSQL restore drills on real pgBackRest repositories",
     expect(await scratchLeft()).toBe("");
     const reports = await readdir(join(p.root, "backups/reports"));
     expect(reports.filter((f) => f.endsWith(".md")).length).toBe(1);
-    const md = await readFile(join(p.root, "backups/reports", reports.find((f) => f.endsWith(".md"))!), "utf8");
+    const md = await readFile(
+      join(
+        p.root,
+        "backups/reports",
+        reports.find((f) => f.endsWith(".md"))!,
+      ),
+      "utf8",
+    );
     expect(md).toContain("| db1-main | local (repo1): restore point lab-drill-");
     expect(md).toMatch(/\.svg\)/);
-    expect(await readFile(join(p.root, "backups/reports", reports.find((f) => f.endsWith(".svg"))!), "utf8")).toContain("<circle");
+    expect(
+      await readFile(
+        join(
+          p.root,
+          "backups/reports",
+          reports.find((f) => f.endsWith(".svg"))!,
+        ),
+        "utf8",
+      ),
+    ).toContain("<circle");
     const prom = await readFile(join(p.root, ".lab/metrics/lab-drill.prom"), "utf8");
     expect(prom).toContain('lab_drill_success{target="db1-main",kind="postgres"} 1');
     expect(prom).toMatch(/lab_drill_rpo_seconds\{target="db1-main",kind="postgres"\} \d/);
@@ -211,9 +275,17 @@ describe("lab drill: PostgreSQL restore drills on real pgBackRest repositories",
     const sink = { write: (s: string) => (out.push(s), true) } as unknown as NodeJS.WritableStream;
     process.env.LAB_AGE_KEY_FILE = env.LAB_AGE_KEY_FILE;
     const code = await drillCommand({
-      root: p.root, inventory: join(p.root, "inventory"), targets: [], json: true, stdout: sink, stderr: sink,
+      root: p.root,
+      inventory: join(p.root, "inventory"),
+      targets: [],
+      json: true,
+      stdout: sink,
+      stderr: sink,
       beforeChecks: async (c) => {
-        const r = await inHost(container(c.host), `runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -XAtq -h ${c.socketDir} -p ${c.port} -d app -c "update orders set amount = amount + 1 where id = 7"`);
+        const r = await inHost(
+          container(c.host),
+          `runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -XAtq -h ${c.socketDir} -p ${c.port} -d app -c "update orders set amount = amount + 1 where id = 7"`,
+        );
         expect(r.code, r.stderr).toBe(0);
       },
     });
@@ -221,13 +293,17 @@ describe("lab drill: PostgreSQL restore drills on real pgBackRest repositories",
     const report = JSON.parse(out.find((s) => s.startsWith("{"))!) as DrillReport;
     const sums = report.drills[0]!.restores[0]!.checks.find((c) => c.name === "checksums at the marker")!;
     expect(sums.ok).toBe(false);
-    expect(sums.detail).toMatch(/^public\.orders: \d+ rows \(checksum -?\d+\) in the copy, \d+ rows \(checksum -?\d+\) at the marker$/);
+    expect(sums.detail).toMatch(
+      /^public\.orders: \d+ rows \(checksum -?\d+\) in the copy, \d+ rows \(checksum -?\d+\) at the marker$/,
+    );
     expect(report.problems.join("\n")).toContain("db1-main: local (marker): checksums at the marker: public.orders");
     expect(await scratchLeft()).toBe("");
   });
 
   it("a drill after a WAL segment was deleted from the offsite repository FAILS and names the segment", async () => {
-    const info = JSON.parse(await on("db1", "runuser -u postgres -- pgbackrest --stanza=main --repo=2 --output=json info")) as { backup: { archive: { stop: string } }[] }[];
+    const info = JSON.parse(
+      await on("db1", "runuser -u postgres -- pgbackrest --stanza=main --repo=2 --output=json info"),
+    ) as { backup: { archive: { stop: string } }[] }[];
     const stop = info[0]!.backup.at(-1)!.archive.stop;
     const seg = (BigInt(`0x${stop.slice(8)}`) + 1n).toString(16).toUpperCase().padStart(16, "0");
     const victim = `00000001${seg}`;
@@ -245,9 +321,15 @@ describe("lab drill: PostgreSQL restore drills on real pgBackRest repositories",
     // The marker restore from the intact local repository still passed.
     expect(report.drills[0]!.restores.find((x) => x.to === "marker")!.ok).toBe(true);
     // Even a copy that ended early (and promoted) added nothing to the repository.
-    expect((await archiveFiles("backup1")).filter((f) => !before.includes(f) && (f.endsWith(".history") || !/\/00000001[0-9A-F]{16}/.test(f)))).toEqual([]);
+    expect(
+      (await archiveFiles("backup1")).filter(
+        (f) => !before.includes(f) && (f.endsWith(".history") || !/\/00000001[0-9A-F]{16}/.test(f)),
+      ),
+    ).toEqual([]);
     expect(existsSync(join(p.root, ".lab/metrics/lab-drill.prom"))).toBe(true);
-    expect(await readFile(join(p.root, ".lab/metrics/lab-drill.prom"), "utf8")).toContain('lab_drill_success{target="db1-main",kind="postgres"} 0');
+    expect(await readFile(join(p.root, ".lab/metrics/lab-drill.prom"), "utf8")).toContain(
+      'lab_drill_success{target="db1-main",kind="postgres"} 0',
+    );
     expect(await scratchLeft()).toBe("");
   });
 });

@@ -12,5 +12,8 @@ it("survives 50 injected faults with every invariant intact", { timeout: 1_800_0
   const table = formatTable(results);
   console.error(table);
   expect(results.filter((r) => r.injected).length, table).toBeGreaterThanOrEqual(50);
-  expect(results.flatMap((r) => r.violations.map((v) => `#${r.n} ${r.kind} -> ${r.target}: ${v}`)), table).toEqual([]);
+  expect(
+    results.flatMap((r) => r.violations.map((v) => `#${r.n} ${r.kind} -> ${r.target}: ${v}`)),
+    table,
+  ).toEqual([]);
 });

@@ -48,7 +48,10 @@ let lab: TestLab;
 let p: TestProject;
 beforeAll(async () => {
   lab = await startHosts({ prefix: "lab-it-model", names: ["fresh1"], subnet: "127.0.35", stateDir: ".lab/it-model" });
-  p = await makeProject(labData(lab), { groups: { fresh: { hosts: ["fresh1"] } }, files: { "playbooks/site.ts": SITE } });
+  p = await makeProject(labData(lab), {
+    groups: { fresh: { hosts: ["fresh1"] } },
+    files: { "playbooks/site.ts": SITE },
+  });
 });
 afterAll(async () => {
   await lab?.stop();
@@ -59,8 +62,16 @@ it("plans the service as known after apply, converges on the first apply, change
   expect(plan.code, plan.stderr + plan.stdout).toBe(0);
   const planned = JSON.parse(plan.stdout) as JsonReport;
   expect(planned.steps.map((s) => [s.id, s.status, s.changes.map((c) => c.summary)])).toEqual([
-    [`file:/etc/init.d/${NAME}`, "changed", [`create /etc/init.d/${NAME} (${Buffer.byteLength(INIT)} bytes)`, "mode (new) -> 0755"]],
-    [`service:${NAME}`, "changed", [`known after apply: depends on /etc/init.d/${NAME}, which file:/etc/init.d/${NAME} changes first`]],
+    [
+      `file:/etc/init.d/${NAME}`,
+      "changed",
+      [`create /etc/init.d/${NAME} (${Buffer.byteLength(INIT)} bytes)`, "mode (new) -> 0755"],
+    ],
+    [
+      `service:${NAME}`,
+      "changed",
+      [`known after apply: depends on /etc/init.d/${NAME}, which file:/etc/init.d/${NAME} changes first`],
+    ],
     [`handler:restart ${NAME}`, "changed", [`restart ${NAME}`]],
   ]);
 
@@ -73,7 +84,9 @@ it("plans the service as known after apply, converges on the first apply, change
   ]);
   expect(first.report.steps[1]!.changes.map((c) => c.summary)).toEqual([`enable ${NAME} at boot`, `start ${NAME}`]);
   const host = lab.hosts[0]!.container;
-  expect((await inHost(host, `/etc/init.d/${NAME} status && echo running; ls /etc/rc2.d/ | grep -c ${NAME}`)).stdout.trim()).toBe("running\n1");
+  expect(
+    (await inHost(host, `/etc/init.d/${NAME} status && echo running; ls /etc/rc2.d/ | grep -c ${NAME}`)).stdout.trim(),
+  ).toBe("running\n1");
 
   const second = await p.applyJson();
   expect(second.run.code).toBe(0);

@@ -55,7 +55,11 @@ it("writes every hostile name and value byte for byte, executes none of them, an
   const web1 = lab.hosts.find((h) => h.name === "web1")!;
   // List names NUL-separated so newlines in names survive.
   const ls = await inHost(web1.container, "cd /srv/hostile && find . -maxdepth 1 -type f -print0");
-  const names = ls.stdout.split("\0").filter(Boolean).map((n) => n.slice(2)).sort();
+  const names = ls.stdout
+    .split("\0")
+    .filter(Boolean)
+    .map((n) => n.slice(2))
+    .sort();
   expect(names).toEqual([...NASTY, "lines", "cmd-out"].sort());
   for (const [i, n] of NASTY.entries()) {
     const b64 = Buffer.from(n).toString("base64");

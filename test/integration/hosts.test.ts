@@ -12,9 +12,22 @@ const lab = inject("testLab");
 
 async function ssh(host: TestHost, command: string, { knownHosts = lab.knownHostsFile, keyFile = lab.keyFile } = {}) {
   const args = [
-    "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`,
-    "-o", "GlobalKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5",
-    "-i", keyFile, "-p", String(host.port), `root@${host.address}`, command,
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    `UserKnownHostsFile=${knownHosts}`,
+    "-o",
+    "GlobalKnownHostsFile=/dev/null",
+    "-o",
+    "ConnectTimeout=5",
+    "-i",
+    keyFile,
+    "-p",
+    String(host.port),
+    `root@${host.address}`,
+    command,
   ];
   return run("ssh", args).then(
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
@@ -56,7 +69,12 @@ describe("test hosts", () => {
 
   it("stopHost kills a host: its sshd refuses connections", async () => {
     // A private one-host lab, so the shared hosts stay up for the other files.
-    const own = await startHosts({ prefix: "lab-it-stop", names: ["gone1"], subnet: "127.0.11", stateDir: join(lab.stateDir, "stop") });
+    const own = await startHosts({
+      prefix: "lab-it-stop",
+      names: ["gone1"],
+      subnet: "127.0.11",
+      stateDir: join(lab.stateDir, "stop"),
+    });
     try {
       const [gone1] = own.hosts;
       const opts = { knownHosts: own.knownHostsFile, keyFile: own.keyFile };

@@ -28,13 +28,16 @@ export default definePlaybook({ name: "slow", plays: [{ name: "slow", hosts: "we
 });
 
 function startApply(args: string[]) {
-  const child = spawn("node", [LAB_BIN, "-C", p.root, "apply", "playbooks/slow.ts", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("node", [LAB_BIN, "-C", p.root, "apply", "playbooks/slow.ts", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on("close", (code) => resolve({ code, stdout, stderr })));
+    child.on("close", (code) => resolve({ code, stdout, stderr })),
+  );
   return { child, done };
 }
 
@@ -47,7 +50,8 @@ async function waitFor(check: () => Promise<boolean>, ms = 30_000) {
   throw new Error("condition not met in time");
 }
 
-const started = async () => (await inHost(web1().container, "test -e /srv/intr/started && echo y")).stdout.trim() === "y";
+const started = async () =>
+  (await inHost(web1().container, "test -e /srv/intr/started && echo y")).stdout.trim() === "y";
 
 it("finishes the step in flight on SIGTERM, runs nothing after it, and the next run converges", async () => {
   const run = startApply(["--json"]);
@@ -60,7 +64,10 @@ it("finishes the step in flight on SIGTERM, runs nothing after it, and the next 
   const byId = Object.fromEntries(report.steps.map((s) => [s.id, s]));
   expect(byId["command:touch /srv/intr/started && sleep 3 && touch /srv/intr/done"]!.status).toBe("changed");
   expect(byId["file:/srv/intr/after"]).toMatchObject({ status: "skipped", reason: "not run: interrupted" });
-  expect((await inHost(web1().container, "ls /srv/intr")).stdout.split("\n").filter(Boolean).sort()).toEqual(["done", "started"]);
+  expect((await inHost(web1().container, "ls /srv/intr")).stdout.split("\n").filter(Boolean).sort()).toEqual([
+    "done",
+    "started",
+  ]);
 
   const next = await p.applyJson(["playbooks/slow.ts"]);
   expect(next.run.code).toBe(0);

@@ -19,15 +19,48 @@ afterAll(async () => {
 
 function openssh(knownHosts: string, address: string, port: number): Promise<boolean> {
   return new Promise((done) => {
-    execFile("ssh", ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null",
-      "-o", "CheckHostIP=no", "-o", "ConnectTimeout=10", "-o", "IdentitiesOnly=yes", "-i", lab.keyFile, "-p", String(port), `root@${address}`, "true"],
-    { timeout: 30_000 }, (err) => done(!err));
+    execFile(
+      "ssh",
+      [
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        `UserKnownHostsFile=${knownHosts}`,
+        "-o",
+        "GlobalKnownHostsFile=/dev/null",
+        "-o",
+        "CheckHostIP=no",
+        "-o",
+        "ConnectTimeout=10",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-i",
+        lab.keyFile,
+        "-p",
+        String(port),
+        `root@${address}`,
+        "true",
+      ],
+      { timeout: 30_000 },
+      (err) => done(!err),
+    );
   });
 }
 
 async function lab_(knownHosts: string, address: string, port: number): Promise<boolean> {
   try {
-    const s = await connectSsh("t1", { type: "ssh", address, port, user: "root", keyFile: lab.keyFile, knownHosts, become: false, connectTimeoutMs: 10_000 });
+    const s = await connectSsh("t1", {
+      type: "ssh",
+      address,
+      port,
+      user: "root",
+      keyFile: lab.keyFile,
+      knownHosts,
+      become: false,
+      connectTimeoutMs: 10_000,
+    });
     s.dispose();
     return true;
   } catch {
@@ -58,7 +91,16 @@ const table: [string, string[], boolean][] = [
 it.each(table)("%s: lab connects exactly when ssh does", async (_name, lines, accepted) => {
   const t1 = lab.hosts[0]!;
   const file = join(lab.stateDir, "known_hosts.table");
-  const text = lines.map((l) => l.replace("[A]", `[${t1.address}]`).replace(/^A /, `${t1.address} `).replace("@revoked [A]", `@revoked [${t1.address}]`).replace(/ K$/, ` ${t1.hostKeyPub}`).replace(/ O$/, ` ${lab.hosts[1]!.hostKeyPub}`)).join("\n");
+  const text = lines
+    .map((l) =>
+      l
+        .replace("[A]", `[${t1.address}]`)
+        .replace(/^A /, `${t1.address} `)
+        .replace("@revoked [A]", `@revoked [${t1.address}]`)
+        .replace(/ K$/, ` ${t1.hostKeyPub}`)
+        .replace(/ O$/, ` ${lab.hosts[1]!.hostKeyPub}`),
+    )
+    .join("\n");
   await writeFile(file, `${text}\n`);
   const ssh = await openssh(file, t1.address, t1.port);
   expect(ssh, "OpenSSH's verdict (the table is wrong if this fails)").toBe(accepted);

@@ -18,9 +18,14 @@ function addDeb(name: string, version: string) {
   const dir = mkdtempSync(join(tmpdir(), "lab-deb-"));
   mkdirSync(join(dir, "DEBIAN"));
   mkdirSync(join(dir, "usr/share", name), { recursive: true });
-  writeFileSync(join(dir, "DEBIAN/control"), `Package: ${name}\nVersion: ${version}\nArchitecture: all\nMaintainer: lab tests <root@localhost>\nDescription: lab test package\n`);
+  writeFileSync(
+    join(dir, "DEBIAN/control"),
+    `Package: ${name}\nVersion: ${version}\nArchitecture: all\nMaintainer: lab tests <root@localhost>\nDescription: lab test package\n`,
+  );
   writeFileSync(join(dir, "usr/share", name, "VERSION"), `${version}\n`);
-  execFileSync("dpkg-deb", ["--root-owner-group", "--build", dir, join(repo, `${name}_${version}_all.deb`)], { stdio: "ignore" });
+  execFileSync("dpkg-deb", ["--root-owner-group", "--build", dir, join(repo, `${name}_${version}_all.deb`)], {
+    stdio: "ignore",
+  });
   execFileSync("sh", ["-c", "dpkg-scanpackages --multiversion . > Packages"], { cwd: repo, stdio: "ignore" });
 }
 
@@ -42,11 +47,16 @@ beforeAll(async () => {
   addDeb("lab-hello", "1.0");
   addDeb("lab-extra", "1.0");
   // Only the local repository: the image's Debian mirror stays out of these tests.
-  await inHost(db1().container, "mv -n /etc/apt/sources.list /etc/apt/sources.list.lab-saved; dpkg -P lab-hello lab-extra; rm -f /etc/apt/sources.list.d/lab-test.list; true");
+  await inHost(
+    db1().container,
+    "mv -n /etc/apt/sources.list /etc/apt/sources.list.lab-saved; dpkg -P lab-hello lab-extra; rm -f /etc/apt/sources.list.d/lab-test.list; true",
+  );
   await publish();
   p = await makeProject(lab, {
     files: {
-      "playbooks/present.ts": playbook(`packages({ names: ["lab-hello"], updateCache: true }), packages({ names: ["lab-extra", "procps"], updateCache: true }),`),
+      "playbooks/present.ts": playbook(
+        `packages({ names: ["lab-hello"], updateCache: true }), packages({ names: ["lab-extra", "procps"], updateCache: true }),`,
+      ),
       "playbooks/latest.ts": playbook(`packages({ names: ["lab-hello"], state: "latest" }),`),
       "playbooks/absent.ts": playbook(`packages({ names: ["lab-hello", "lab-extra"], state: "absent" }),`),
     },
@@ -54,10 +64,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await inHost(db1().container, "dpkg -P lab-hello lab-extra; rm -f /etc/apt/sources.list.d/lab-test.list; mv /etc/apt/sources.list.lab-saved /etc/apt/sources.list; rm -rf /srv/lab-repo; true");
+  await inHost(
+    db1().container,
+    "dpkg -P lab-hello lab-extra; rm -f /etc/apt/sources.list.d/lab-test.list; mv /etc/apt/sources.list.lab-saved /etc/apt/sources.list; rm -rf /srv/lab-repo; true",
+  );
 });
 
-const installed = async (name: string) => (await inHost(db1().container, `dpkg-query -W -f='\${Version}' ${name} 2>/dev/null`)).stdout;
+const installed = async (name: string) =>
+  (await inHost(db1().container, `dpkg-query -W -f='\${Version}' ${name} 2>/dev/null`)).stdout;
 
 it("installs with one apt call, then changes nothing", async () => {
   const first = await p.applyJson(["playbooks/present.ts"]);

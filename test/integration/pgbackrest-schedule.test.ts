@@ -52,10 +52,16 @@ const apply = async (args: string[] = []) => {
   expect(r.code, r.stderr + JSON.stringify(report.steps.filter((s) => s.status === "failed"))).toBe(0);
   return report;
 };
-const calls = async () => (await on("cat /var/log/fake-systemctl.log 2>/dev/null")).split("\n").filter((l) => l && !l.startsWith("is-"));
+const calls = async () =>
+  (await on("cat /var/log/fake-systemctl.log 2>/dev/null")).split("\n").filter((l) => l && !l.startsWith("is-"));
 
 beforeAll(async () => {
-  lab = await startHosts({ prefix: "lab-it-pg-sched", names: ["sched1"], subnet: "127.0.37", stateDir: ".lab/lab-it-pg-sched" });
+  lab = await startHosts({
+    prefix: "lab-it-pg-sched",
+    names: ["sched1"],
+    subnet: "127.0.37",
+    stateDir: ".lab/lab-it-pg-sched",
+  });
   p = await makeProject(lab, { groups: {}, files: { "playbooks/site.ts": PLAYBOOK } });
 }, 300_000);
 
@@ -66,21 +72,42 @@ afterAll(async () => {
 describe("scheduled jobs: cron without systemd, timers with it", () => {
   it("writes cron entries on a host without systemd; the second apply changes nothing", async () => {
     const first = await apply();
-    expect(first.steps.filter((s) => s.status === "changed").map((s) => s.id)).toEqual(["scheduled-job:labit-job", "cron:labit-cron"]);
-    expect(await on("cat /etc/cron.d/labit-job")).toBe("# lab test job (managed by lab)\nSHELL=/bin/sh\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n*/15 * * * * root echo ran >> /tmp/labit-job");
+    expect(first.steps.filter((s) => s.status === "changed").map((s) => s.id)).toEqual([
+      "scheduled-job:labit-job",
+      "cron:labit-cron",
+    ]);
+    expect(await on("cat /etc/cron.d/labit-job")).toBe(
+      "# lab test job (managed by lab)\nSHELL=/bin/sh\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n*/15 * * * * root echo ran >> /tmp/labit-job",
+    );
     expect(await on("tail -n 1 /etc/cron.d/labit-cron")).toBe("0 3 * * * root date +\\%F > /tmp/labit-cron");
     expect(await on("stat -c '%a %U' /etc/cron.d/labit-job")).toBe("644 root");
     expect(changedCount(await apply())).toBe(0);
   });
 
   it("once the host runs systemd: service + timer, ONE daemon-reload per changed resource, the cron entry removed", async () => {
-    await on(`mkdir -p /run/systemd/system /etc/systemd/system && cat > /usr/bin/systemctl <<'EOF'\n${FAKE_SYSTEMCTL}EOF\nchmod 755 /usr/bin/systemctl; rm -f /var/log/fake-systemctl.log`);
+    await on(
+      `mkdir -p /run/systemd/system /etc/systemd/system && cat > /usr/bin/systemctl <<'EOF'\n${FAKE_SYSTEMCTL}EOF\nchmod 755 /usr/bin/systemctl; rm -f /var/log/fake-systemctl.log`,
+    );
     const r = await apply(["-e", "fake_systemd=yes"]);
-    expect(r.steps.filter((s) => s.status === "changed").map((s) => s.id)).toEqual(["scheduled-job:labit-job", "systemd-unit:labit-standalone.service"]);
-    expect(await calls()).toEqual(["daemon-reload", "enable labit-job.timer", "start labit-job.timer", "daemon-reload", "enable labit-standalone.service", "start labit-standalone.service"]);
+    expect(r.steps.filter((s) => s.status === "changed").map((s) => s.id)).toEqual([
+      "scheduled-job:labit-job",
+      "systemd-unit:labit-standalone.service",
+    ]);
+    expect(await calls()).toEqual([
+      "daemon-reload",
+      "enable labit-job.timer",
+      "start labit-job.timer",
+      "daemon-reload",
+      "enable labit-standalone.service",
+      "start labit-standalone.service",
+    ]);
     expect(await on("test -e /etc/cron.d/labit-job && echo present || echo gone")).toBe("gone");
-    expect(await on("grep -E '^(OnCalendar|Persistent)=' /etc/systemd/system/labit-job.timer")).toBe("OnCalendar=*-*-* *:0/15:00\nPersistent=true");
-    expect(await on("grep -E '^(User|ExecStart)=' /etc/systemd/system/labit-job.service")).toBe('User=root\nExecStart=/bin/sh -c "echo ran >> /tmp/labit-job"');
+    expect(await on("grep -E '^(OnCalendar|Persistent)=' /etc/systemd/system/labit-job.timer")).toBe(
+      "OnCalendar=*-*-* *:0/15:00\nPersistent=true",
+    );
+    expect(await on("grep -E '^(User|ExecStart)=' /etc/systemd/system/labit-job.service")).toBe(
+      'User=root\nExecStart=/bin/sh -c "echo ran >> /tmp/labit-job"',
+    );
 
     await on("rm -f /var/log/fake-systemctl.log");
     expect(changedCount(await apply(["-e", "fake_systemd=yes"]))).toBe(0);

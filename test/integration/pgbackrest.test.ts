@@ -74,9 +74,19 @@ const applyJson = async (args: string[] = []) => {
   return { run: r, report };
 };
 const changed = (r: JsonReport) => r.steps.filter((s) => s.status === "changed").map((s) => `${s.host} ${s.id}`);
-const failures = (r: JsonReport) => JSON.stringify(r.steps.filter((s) => s.status !== "ok" && s.status !== "changed"), null, 1);
+const failures = (r: JsonReport) =>
+  JSON.stringify(
+    r.steps.filter((s) => s.status !== "ok" && s.status !== "changed"),
+    null,
+    1,
+  );
 
-interface Info { name: string; archive: { database: { "repo-key": number }; max: string }[]; backup: { type: string; database: { "repo-key": number } }[]; repo: { key: number; cipher: string; status: { code: number } }[] }
+interface Info {
+  name: string;
+  archive: { database: { "repo-key": number }; max: string }[];
+  backup: { type: string; database: { "repo-key": number } }[];
+  repo: { key: number; cipher: string; status: { code: number } }[];
+}
 const info = async (name: string, user: string): Promise<Info> =>
   (JSON.parse(await on(name, `runuser -u ${user} -- pgbackrest --stanza=main --output=json info`)) as Info[])[0]!;
 const psql = (sql: string) => on("db1", `runuser -u postgres -- psql -XAtq -c "${sql}"`);
@@ -89,20 +99,36 @@ const cronJob = async (host: string, name: string) => {
 
 beforeAll(async () => {
   await run("bash", [join(REPO, "test/hosts/pg-image.sh")], { timeout: 900_000 });
-  lab = await startHosts({ prefix: "lab-it-pg", names: ["db1", "backup1"], subnet: "127.0.37", stateDir: ".lab/lab-it-pg", image: IMAGE });
+  lab = await startHosts({
+    prefix: "lab-it-pg",
+    names: ["db1", "backup1"],
+    subnet: "127.0.37",
+    stateDir: ".lab/lab-it-pg",
+    image: IMAGE,
+  });
   p = await makeProject(lab, {
     groups: { databases: { hosts: ["db1"] }, backup_hosts: { hosts: ["backup1"] } },
     files: {
       "playbooks/site.ts": PLAYBOOK,
       "playbooks/nosums.ts": NOSUMS,
-      ...Object.fromEntries(await Promise.all([
-        "motd.njk", "postgres/createcluster.conf.njk", "postgres/settings.conf.njk", "pgbackrest/db.conf.njk", "pgbackrest/repo.conf.njk",
-      ].map(async (t) => [`templates/${t}`, await readFile(join(REPO, "templates", t), "utf8")] as const))),
+      ...Object.fromEntries(
+        await Promise.all(
+          [
+            "motd.njk",
+            "postgres/createcluster.conf.njk",
+            "postgres/settings.conf.njk",
+            "pgbackrest/db.conf.njk",
+            "pgbackrest/repo.conf.njk",
+          ].map(async (t) => [`templates/${t}`, await readFile(join(REPO, "templates", t), "utf8")] as const),
+        ),
+      ),
     },
   });
   env = { LAB_AGE_KEY_FILE: join(p.root, "age.key") };
   expect((await p.lab(["secrets", "init"], { env })).code).toBe(0);
-  expect((await p.lab(["secrets", "set", "pgbackrest_repo2_cipher_pass"], { env, stdin: `${CIPHER_PASS}\n` })).code).toBe(0);
+  expect(
+    (await p.lab(["secrets", "set", "pgbackrest_repo2_cipher_pass"], { env, stdin: `${CIPHER_PASS}\n` })).code,
+  ).toBe(0);
 }, 900_000);
 
 afterAll(async () => {
@@ -115,7 +141,9 @@ describe("PostgreSQL 15 + pgBackRest: database host and separate backup host", {
     expect(plan.code, plan.stdout + plan.stderr).toBe(0);
     expect(plan.stdout).toContain("create cluster 15/main on port 5432 with data checksums");
     expect(plan.stdout).toMatch(/authorize pgbackrest@backup1 .*known after apply/);
-    expect(await on("db1", "pg_lsclusters -h | wc -l; id pgbackrest >/dev/null 2>&1 && echo user || echo no-user")).toBe("0\nno-user");
+    expect(
+      await on("db1", "pg_lsclusters -h | wc -l; id pgbackrest >/dev/null 2>&1 && echo user || echo no-user"),
+    ).toBe("0\nno-user");
     expect(await on("backup1", "id pgbackrest >/dev/null 2>&1 && echo user || echo no-user")).toBe("no-user");
   });
 
@@ -123,35 +151,57 @@ describe("PostgreSQL 15 + pgBackRest: database host and separate backup host", {
     const first = await applyJson();
     expect(first.run.code, failures(first.report) + first.run.stderr).toBe(0);
     expect(await on("db1", "pg_lsclusters -h")).toMatch(/^15 main 5432 online postgres/);
-    expect(await on("db1", "/usr/lib/postgresql/15/bin/pg_controldata /var/lib/postgresql/15/main | grep 'checksum version'")).toMatch(/: +1$/);
-    expect(await psql("select current_setting('archive_mode'), current_setting('archive_command'), current_setting('archive_timeout')"))
-      .toBe("on|pgbackrest --stanza=main archive-push %p|1min");
+    expect(
+      await on(
+        "db1",
+        "/usr/lib/postgresql/15/bin/pg_controldata /var/lib/postgresql/15/main | grep 'checksum version'",
+      ),
+    ).toMatch(/: +1$/);
+    expect(
+      await psql(
+        "select current_setting('archive_mode'), current_setting('archive_command'), current_setting('archive_timeout')",
+      ),
+    ).toBe("on|pgbackrest --stanza=main archive-push %p|1min");
     // Both configs hold the passphrase: 0600, owned by the user pgBackRest runs as.
     expect(await on("db1", "stat -c '%a %U' /etc/pgbackrest/pgbackrest.conf")).toBe("600 postgres");
-    expect(await on("backup1", "stat -c '%a %U' /etc/pgbackrest/pgbackrest.conf /var/lib/pgbackrest")).toBe("600 pgbackrest\n750 pgbackrest");
+    expect(await on("backup1", "stat -c '%a %U' /etc/pgbackrest/pgbackrest.conf /var/lib/pgbackrest")).toBe(
+      "600 pgbackrest\n750 pgbackrest",
+    );
     const dbConf = await on("db1", "cat /etc/pgbackrest/pgbackrest.conf");
     expect(dbConf).toContain("repo2-host=127.0.37.3\nrepo2-host-port=2222\nrepo2-host-user=pgbackrest");
     expect(dbConf).toContain("archive-async=y\nspool-path=/var/spool/pgbackrest");
     expect(dbConf).toContain("\narchive-timeout=30\n");
     expect(dbConf).toContain("compress-type=zst\nprocess-max=1"); // 2 cores here: half of them
     expect(dbConf).not.toContain("archive-push-queue-max");
-    expect(await on("backup1", "cat /etc/pgbackrest/pgbackrest.conf")).toContain("pg1-host=127.0.37.2\npg1-host-port=2222\npg1-host-user=postgres");
+    expect(await on("backup1", "cat /etc/pgbackrest/pgbackrest.conf")).toContain(
+      "pg1-host=127.0.37.2\npg1-host-port=2222\npg1-host-user=postgres",
+    );
     // Host keys are the ones lab pinned (no trust on first use): exactly the test hosts' keys.
     const backupKey = lab.hosts.find((h) => h.name === "backup1")!.hostKeyPub;
     expect(await on("db1", "cat /var/lib/postgresql/.ssh/known_hosts")).toContain(`[127.0.37.3]:2222 ${backupKey}`);
     // The stanza exists on both repositories; repo2 is encrypted, on disk too.
     const i = await info("db1", "postgres");
-    expect(i.repo.map((r) => [r.key, r.cipher, r.status.code])).toEqual([[1, "none", 2], [2, "aes-256-cbc", 2]]);
+    expect(i.repo.map((r) => [r.key, r.cipher, r.status.code])).toEqual([
+      [1, "none", 2],
+      [2, "aes-256-cbc", 2],
+    ]);
     expect(await on("backup1", "head -c 8 /var/lib/pgbackrest/archive/main/archive.info")).toBe("Salted__");
     // The schedules: cron entries (no systemd here), and cron running to run them.
-    for (const [host, repo] of [["db1", 1], ["backup1", 2]] as const) {
-      expect(await on(host, "ls /etc/cron.d | grep pgbackrest")).toBe(`pgbackrest-main-repo${repo}-diff\npgbackrest-main-repo${repo}-full`);
+    for (const [host, repo] of [
+      ["db1", 1],
+      ["backup1", 2],
+    ] as const) {
+      expect(await on(host, "ls /etc/cron.d | grep pgbackrest")).toBe(
+        `pgbackrest-main-repo${repo}-diff\npgbackrest-main-repo${repo}-full`,
+      );
       expect(await on(host, "/etc/init.d/cron status >/dev/null && echo running")).toBe("running");
     }
   });
 
   it("a forced WAL switch reaches BOTH repositories", async () => {
-    const segment = await psql("create table if not exists t (x int); insert into t values (1); select pg_walfile_name(pg_switch_wal())");
+    const segment = await psql(
+      "create table if not exists t (x int); insert into t values (1); select pg_walfile_name(pg_switch_wal())",
+    );
     const deadline = Date.now() + 60_000;
     let maxes: string[] = [];
     while (Date.now() < deadline) {
@@ -160,14 +210,20 @@ describe("PostgreSQL 15 + pgBackRest: database host and separate backup host", {
       if (maxes.every((m) => m >= segment.split("\n").pop()!)) break;
       await new Promise((r) => setTimeout(r, 500));
     }
-    expect(maxes.every((m) => m >= segment.split("\n").pop()!), `${segment} vs ${maxes.join(",")}`).toBe(true);
+    expect(
+      maxes.every((m) => m >= segment.split("\n").pop()!),
+      `${segment} vs ${maxes.join(",")}`,
+    ).toBe(true);
     // And on the backup host, by its own view of repo2.
     expect((await info("backup1", "pgbackrest")).archive[0]!.max >= segment.split("\n").pop()!).toBe(true);
     await on("db1", "runuser -u postgres -- pgbackrest --stanza=main check");
   });
 
   it("the scheduled full and differential backups complete on both repositories (run as cron would run them)", async () => {
-    for (const [host, repo] of [["db1", 1], ["backup1", 2]] as const) {
+    for (const [host, repo] of [
+      ["db1", 1],
+      ["backup1", 2],
+    ] as const) {
       for (const type of ["full", "diff"]) {
         const job = await cronJob(host, `pgbackrest-main-repo${repo}-${type}`);
         expect(job.command).toBe(`pgbackrest --stanza=main --repo=${repo} --type=${type} backup`);
@@ -206,11 +262,18 @@ describe("PostgreSQL 15 + pgBackRest: database host and separate backup host", {
     try {
       await psql("insert into t values (2); select pg_switch_wal()");
       const deadline = Date.now() + 90_000;
-      while (Date.now() < deadline && (await psql("select failed_count > 0 and last_failed_time > coalesce(last_archived_time, 'epoch') from pg_stat_archiver")) !== "t") {
+      while (
+        Date.now() < deadline &&
+        (await psql(
+          "select failed_count > 0 and last_failed_time > coalesce(last_archived_time, 'epoch') from pg_stat_archiver",
+        )) !== "t"
+      ) {
         await new Promise((r) => setTimeout(r, 500));
       }
       const plan = keep(await p.lab(["plan"], { env, timeoutMs: 300_000 }));
-      expect(plan.stdout).toContain("pgbackrest check main (PostgreSQL's archiver reports that its last attempt failed)");
+      expect(plan.stdout).toContain(
+        "pgbackrest check main (PostgreSQL's archiver reports that its last attempt failed)",
+      );
       const r = await applyJson();
       expect(r.run.code).toBe(3);
       const failed = r.report.steps.find((s) => s.status === "failed")!;
@@ -229,7 +292,10 @@ describe("PostgreSQL 15 + pgBackRest: database host and separate backup host", {
   });
 
   it("refuses an existing cluster without data checksums, saying what to do", async () => {
-    await on("db1", "echo 'create_main_cluster = false' > /tmp/plain.conf && pg_createcluster --createclusterconf=/tmp/plain.conf 15 nosums -p 5433 >/dev/null");
+    await on(
+      "db1",
+      "echo 'create_main_cluster = false' > /tmp/plain.conf && pg_createcluster --createclusterconf=/tmp/plain.conf 15 nosums -p 5433 >/dev/null",
+    );
     try {
       const r = keep(await p.lab(["apply", "playbooks/nosums.ts", "--json"], { env, timeoutMs: 300_000 }));
       expect(r.code).toBe(3);

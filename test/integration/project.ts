@@ -30,7 +30,10 @@ export interface TestProject {
 
 export interface JsonReport {
   exitCode: number;
-  hosts: Record<string, { ok: number; changed: number; failed: number; unreachable: number; status: string; roundTrips: number }>;
+  hosts: Record<
+    string,
+    { ok: number; changed: number; failed: number; unreachable: number; status: string; roundTrips: number }
+  >;
   steps: { host: string; id: string; status: string; reason?: string; changes: { summary: string; diff?: string }[] }[];
 }
 
@@ -53,18 +56,26 @@ export async function makeProject(lab: TestLabData, opts: ProjectOptions = {}): 
   for (const h of lab.hosts) hosts[h.name] = { address: h.address, port: h.port };
   for (const [name, extra] of Object.entries(opts.hosts ?? {})) hosts[name] = { ...(hosts[name] ?? {}), ...extra };
   await write("package.json", JSON.stringify({ type: "module", private: true }));
-  await write("inventory/hosts.yaml", stringify({
-    connection: { user: "root", key_file: lab.keyFile, known_hosts: opts.knownHosts ?? lab.knownHostsFile },
-    vars: opts.vars ?? {},
-    groups: opts.groups ?? { web: { hosts: ["web1", "web2"] }, db: { hosts: ["db1"] } },
-    hosts,
-  }));
+  await write(
+    "inventory/hosts.yaml",
+    stringify({
+      connection: { user: "root", key_file: lab.keyFile, known_hosts: opts.knownHosts ?? lab.knownHostsFile },
+      vars: opts.vars ?? {},
+      groups: opts.groups ?? { web: { hosts: ["web1", "web2"] }, db: { hosts: ["db1"] } },
+      hosts,
+    }),
+  );
   for (const [path, text] of Object.entries(opts.files ?? {})) await write(path, text.replaceAll("@lab", LAB_API));
 
   const lab_ = (args: string[], o: { timeoutMs?: number; env?: Record<string, string>; stdin?: string } = {}) =>
     new Promise<LabRun>((done) => {
-      const child = execFile("node", [LAB_BIN, "-C", root, ...args], { cwd: root, timeout: o.timeoutMs ?? 120_000, maxBuffer: 32 << 20, env: { ...process.env, ...o.env } },
-        (err, stdout, stderr) => done({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }));
+      const child = execFile(
+        "node",
+        [LAB_BIN, "-C", root, ...args],
+        { cwd: root, timeout: o.timeoutMs ?? 120_000, maxBuffer: 32 << 20, env: { ...process.env, ...o.env } },
+        (err, stdout, stderr) =>
+          done({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
+      );
       child.stdin?.end(o.stdin ?? "");
     });
   return {
@@ -90,6 +101,7 @@ export const changedCount = (r: JsonReport): number => Object.values(r.hosts).re
 export function inHost(container: string, script: string): Promise<LabRun> {
   return new Promise((done) => {
     execFile("docker", ["exec", container, "sh", "-c", script], { timeout: 30_000 }, (err, stdout, stderr) =>
-      done({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }));
+      done({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
+    );
   });
 }

@@ -31,7 +31,17 @@ let record: string;
 
 function inventory(simUrl: string, imageUrl: string, vms: Record<string, unknown>) {
   return stringify({
-    proxmox: { pve1: { url: simUrl, node: "pve", token_id: "root@pam!lab", token_secret: "pve1_token", ca_file: sim.caFile, vmid_range: { min: 300, max: 399 }, task_timeout: 60 } },
+    proxmox: {
+      pve1: {
+        url: simUrl,
+        node: "pve",
+        token_id: "root@pam!lab",
+        token_secret: "pve1_token",
+        ca_file: sim.caFile,
+        vmid_range: { min: 300, max: 399 },
+        task_timeout: 60,
+      },
+    },
     vlans: {
       Trusted: { tag: VLANS.Trusted, subnet: "10.10.10.0/24", gateway: "10.10.10.1" },
       IoT: { tag: VLANS.IoT, subnet: "10.10.20.0/24", gateway: "10.10.20.1", deny_to: ["Trusted"] },
@@ -41,7 +51,9 @@ function inventory(simUrl: string, imageUrl: string, vms: Record<string, unknown
     templates: { "debian-12": { endpoint: "pve1", image_url: imageUrl, checksum: CHECKSUM, vmid: 9100 } },
     vms,
     groups: { guests: { hosts: Object.keys(vms).map((v) => `g-${v}`) } },
-    hosts: Object.fromEntries(Object.keys(vms).map((v) => [`g-${v}`, { vm: v, user: "lab", become: true, port: 2222 }])),
+    hosts: Object.fromEntries(
+      Object.keys(vms).map((v) => [`g-${v}`, { vm: v, user: "lab", become: true, port: 2222 }]),
+    ),
   });
 }
 
@@ -54,9 +66,18 @@ export default definePlaybook({ name: "pve", plays: [
 ] });
 `;
 
-const vmsAll = (keyFile: string) => Object.fromEntries(Object.keys(VLANS).map((v) => [`vm-${v.toLowerCase()}`, {
-  template: "debian-12", vlan: v, ssh_keys: [`${keyFile}.pub`], ...(v === "Lab" ? { clone: "full", disk: 12 } : {}),
-}]));
+const vmsAll = (keyFile: string) =>
+  Object.fromEntries(
+    Object.keys(VLANS).map((v) => [
+      `vm-${v.toLowerCase()}`,
+      {
+        template: "debian-12",
+        vlan: v,
+        ssh_keys: [`${keyFile}.pub`],
+        ...(v === "Lab" ? { clone: "full", disk: 12 } : {}),
+      },
+    ]),
+  );
 
 beforeAll(async () => {
   lab = inject("testLab");
@@ -67,7 +88,13 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => images.listen(0, "127.0.0.1", r));
   const imageUrl = `http://127.0.0.1:${(images.address() as { port: number }).port}/${IMAGE}`;
-  sim = await startSimulator({ stateDir: await mkdtemp(join(tmpdir(), "lab-sim-")), port: 0, taskDelayMs: 10, pbsPort: false, guestBackend: containerGuests({ prefix: GUEST_PREFIX }) });
+  sim = await startSimulator({
+    stateDir: await mkdtemp(join(tmpdir(), "lab-sim-")),
+    port: 0,
+    taskDelayMs: 10,
+    pbsPort: false,
+    guestBackend: containerGuests({ prefix: GUEST_PREFIX }),
+  });
   p = await makeProject(lab, { groups: {}, files: { "playbooks/pve.ts": PLAYBOOK } });
   await p.write("inventory/pve.yaml", inventory(sim.url, imageUrl, vmsAll(lab.keyFile)));
   record = join(p.root, "pve-calls.jsonl");
@@ -92,7 +119,15 @@ describe("lab apply on the Proxmox simulator", () => {
     expect(Object.keys(sim.state.vms)).toHaveLength(0);
 
     const first = await p.applyJson(["playbooks/pve.ts"], { env });
-    expect(first.run.code, first.run.stderr + JSON.stringify(first.report.steps.filter((s) => s.status !== "changed" && s.status !== "ok"), null, 1)).toBe(0);
+    expect(
+      first.run.code,
+      first.run.stderr +
+        JSON.stringify(
+          first.report.steps.filter((s) => s.status !== "changed" && s.status !== "ok"),
+          null,
+          1,
+        ),
+    ).toBe(0);
     for (const v of Object.keys(VLANS)) {
       const guest = first.report.hosts[`g-vm-${v.toLowerCase()}`];
       expect(guest?.changed, v).toBe(1);
@@ -113,10 +148,15 @@ describe("lab apply on the Proxmox simulator", () => {
     expect(byName.get("vm-lab")!.config.scsi0).toContain("size=12G");
     const fw = sim.state.firewall;
     expect(Object.keys(fw.groups).sort()).toEqual(["vlan-guest", "vlan-iot", "vlan-lab", "vlan-trusted"]);
-    const rules = (g: string) => fw.groups[g]!.rules.map((r) => `${String(r.type)} ${String(r.action)} ${String(r.dest ?? r.source)}`);
+    const rules = (g: string) =>
+      fw.groups[g]!.rules.map((r) => `${String(r.type)} ${String(r.action)} ${String(r.dest ?? r.source)}`);
     expect(rules("vlan-iot")).toContain("out DROP +vlan-trusted");
-    expect(rules("vlan-trusted")).toEqual(expect.arrayContaining(["in DROP +vlan-iot", "in DROP +vlan-guest", "in DROP +vlan-lab"]));
-    expect(rules("vlan-lab")).toEqual(expect.arrayContaining(["out DROP +vlan-trusted", "out DROP +vlan-iot", "out DROP +vlan-guest"]));
+    expect(rules("vlan-trusted")).toEqual(
+      expect.arrayContaining(["in DROP +vlan-iot", "in DROP +vlan-guest", "in DROP +vlan-lab"]),
+    );
+    expect(rules("vlan-lab")).toEqual(
+      expect.arrayContaining(["out DROP +vlan-trusted", "out DROP +vlan-iot", "out DROP +vlan-guest"]),
+    );
   });
 
   it("configured each guest over SSH, with its host key pinned from the guest agent", async () => {
@@ -131,15 +171,23 @@ describe("lab apply on the Proxmox simulator", () => {
 
   it("sent only requests the real PVE API accepts (schema conformance)", async () => {
     const schema = pveSchema();
-    const calls = (await readFile(record, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as RecordedCall);
+    const calls = (await readFile(record, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as RecordedCall);
     expect(calls.length).toBeGreaterThan(30);
     const problems: string[] = [];
     for (const c of calls) {
       const m = schema.match(c.path);
       const info = m && schema.method(m.template, c.method);
-      if (!m || !info) { problems.push(`${c.method} ${c.path}: no such endpoint`); continue; }
-      for (const k of c.keys) if (!schema.param(m.template, c.method, k)) problems.push(`${c.method} ${m.template}: unknown parameter ${k}`);
-      for (const k of schema.required(m.template, c.method)) if (!c.keys.includes(k) && !(k in m.pathParams)) problems.push(`${c.method} ${m.template}: missing ${k}`);
+      if (!m || !info) {
+        problems.push(`${c.method} ${c.path}: no such endpoint`);
+        continue;
+      }
+      for (const k of c.keys)
+        if (!schema.param(m.template, c.method, k)) problems.push(`${c.method} ${m.template}: unknown parameter ${k}`);
+      for (const k of schema.required(m.template, c.method))
+        if (!c.keys.includes(k) && !(k in m.pathParams)) problems.push(`${c.method} ${m.template}: missing ${k}`);
       if (c.status === 400 || c.status === 501) problems.push(`${c.method} ${c.path}: rejected with ${c.status}`);
     }
     expect(problems).toEqual([]);
@@ -152,7 +200,10 @@ describe("lab apply on the Proxmox simulator", () => {
 describe("changes and guards", () => {
   it("changes a running VM's spec in place and says it takes effect at reboot", async () => {
     const inv = await readFile(join(p.root, "inventory/pve.yaml"), "utf8");
-    await writeFile(join(p.root, "inventory/pve.yaml"), inv.replace(/(vm-iot:\n(?: {4}.*\n)*? {4}template: debian-12\n)/, "$1    cores: 2\n"));
+    await writeFile(
+      join(p.root, "inventory/pve.yaml"),
+      inv.replace(/(vm-iot:\n(?: {4}.*\n)*? {4}template: debian-12\n)/, "$1    cores: 2\n"),
+    );
     try {
       const plan = await p.lab(["plan", "playbooks/pve.ts", "--limit", "pve1"], { env });
       expect(plan.stdout).toContain("pve:vm/vm-iot: cores: 1 -> 2 (pending: takes effect after a reboot)");
@@ -178,12 +229,22 @@ describe("changes and guards", () => {
   });
 
   it("checks the token's privileges before changing anything", async () => {
-    const admin = await ProxmoxClient.connect({ url: sim.url, auth: { tokenId: sim.tokenId, tokenSecret: sim.tokenSecret }, tls: { caFile: sim.caFile } });
+    const admin = await ProxmoxClient.connect({
+      url: sim.url,
+      auth: { tokenId: sim.tokenId, tokenSecret: sim.tokenSecret },
+      tls: { caFile: sim.caFile },
+    });
     const token = await admin.post<{ value: string }>("/access/users/root@pam/token/limited", { privsep: 1 });
     await admin.put("/access/acl", { path: "/vms", roles: "PVEVMAdmin", tokens: "root@pam!limited" });
     admin.close();
     const inv = await readFile(join(p.root, "inventory/pve.yaml"), "utf8");
-    await writeFile(join(p.root, "inventory/pve.yaml"), inv.replace("root@pam!lab", "root@pam!limited").replace("pve1_token", "limited_token").replace(/vms:\n/, "vms:\n  vm-new: { template: debian-12, vlan: Lab }\n"));
+    await writeFile(
+      join(p.root, "inventory/pve.yaml"),
+      inv
+        .replace("root@pam!lab", "root@pam!limited")
+        .replace("pve1_token", "limited_token")
+        .replace(/vms:\n/, "vms:\n  vm-new: { template: debian-12, vlan: Lab }\n"),
+    );
     expect((await p.lab(["secrets", "set", "limited_token"], { env, stdin: token.value })).code).toBe(0);
     const vmsBefore = Object.keys(sim.state.vms).length;
     let r;
@@ -204,7 +265,10 @@ describe("bad input and faults", () => {
   it("refuses a VM on an undefined VLAN at plan time, with its position, contacting nothing", async () => {
     const before = (await readFile(record, "utf8")).length;
     const inv = await readFile(join(p.root, "inventory/pve.yaml"), "utf8");
-    await writeFile(join(p.root, "inventory/bad.yaml"), stringify({ vms: { "vm-typo": { template: "debian-12", vlan: "IOT" } } }));
+    await writeFile(
+      join(p.root, "inventory/bad.yaml"),
+      stringify({ vms: { "vm-typo": { template: "debian-12", vlan: "IOT" } } }),
+    );
     let r;
     try {
       r = await p.lab(["plan", "playbooks/pve.ts"], { env });
@@ -212,17 +276,28 @@ describe("bad input and faults", () => {
       await writeFile(join(p.root, "inventory/bad.yaml"), "{}\n");
     }
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("inventory/bad.yaml:4:11: VM vm-typo: VLAN \"IOT\" is not defined, so its NIC would have no valid tag");
+    expect(r.stderr).toContain(
+      'inventory/bad.yaml:4:11: VM vm-typo: VLAN "IOT" is not defined, so its NIC would have no valid tag',
+    );
     expect(r.stderr).toContain("defined VLANs: Trusted, IoT, Guest, Lab");
     expect((await readFile(record, "utf8")).length).toBe(before);
     void inv;
   });
 
   it("bounds a Proxmox task that hangs by task_timeout, and the other hosts finish", async () => {
-    const slow = await startSimulator({ stateDir: await mkdtemp(join(tmpdir(), "lab-sim-slow-")), port: 0, taskDelayMs: 60_000, pbsPort: false });
+    const slow = await startSimulator({
+      stateDir: await mkdtemp(join(tmpdir(), "lab-sim-slow-")),
+      port: 0,
+      taskDelayMs: 60_000,
+      pbsPort: false,
+    });
     try {
-      const q = await makeProject(lab, { files: { "playbooks/pve.ts": PLAYBOOK.replace(`hosts: "guests"`, `hosts: "web1"`) } });
-      const inv = inventory(slow.url, "http://127.0.0.1:1/never.qcow2", {}).replace(sim.caFile, slow.caFile).replace("task_timeout: 60", "task_timeout: 2");
+      const q = await makeProject(lab, {
+        files: { "playbooks/pve.ts": PLAYBOOK.replace(`hosts: "guests"`, `hosts: "web1"`) },
+      });
+      const inv = inventory(slow.url, "http://127.0.0.1:1/never.qcow2", {})
+        .replace(sim.caFile, slow.caFile)
+        .replace("task_timeout: 60", "task_timeout: 2");
       await q.write("inventory/pve.yaml", inv);
       const qenv = { LAB_AGE_KEY_FILE: join(q.root, "age.key") };
       expect((await q.lab(["secrets", "init"], { env: qenv })).code).toBe(0);
@@ -256,9 +331,18 @@ describe("bad input and faults", () => {
 
   it("reports a VM whose clone fails half-way, cleans it up, and still builds the others", async () => {
     const inv = await readFile(join(p.root, "inventory/pve.yaml"), "utf8");
-    const more = inventory(sim.url, "http://127.0.0.1:1/unused", { ...vmsAll(lab.keyFile), "vm-extra1": { template: "debian-12", vlan: "IoT" }, "vm-extra2": { template: "debian-12", vlan: "Guest" } });
+    const more = inventory(sim.url, "http://127.0.0.1:1/unused", {
+      ...vmsAll(lab.keyFile),
+      "vm-extra1": { template: "debian-12", vlan: "IoT" },
+      "vm-extra2": { template: "debian-12", vlan: "Guest" },
+    });
     // Keep the template's image URL: only the VMs change.
-    await writeFile(join(p.root, "inventory/pve.yaml"), more.replace("http://127.0.0.1:1/unused", /image_url: (\S+)/.exec(inv)![1]!).replace(/guests:\n.*\n(.*\n)*?hosts:/, (m) => m));
+    await writeFile(
+      join(p.root, "inventory/pve.yaml"),
+      more
+        .replace("http://127.0.0.1:1/unused", /image_url: (\S+)/.exec(inv)![1]!)
+        .replace(/guests:\n.*\n(.*\n)*?hosts:/, (m) => m),
+    );
     try {
       sim.faults.addTask({ type: "qmclone", count: 1, message: "clone failed: storage went away" });
       const r = await p.applyJson(["playbooks/pve.ts", "--limit", "pve1"], { env });

@@ -18,9 +18,27 @@ let home = "";
 let root = "";
 
 /** A command as the test user, with a login-like environment (what a person who installs the schedule has). */
-async function asUser(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function asUser(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run("runuser", ["-u", USER, "--", "env", "-i", `HOME=${home}`, `PATH=${process.env.PATH ?? "/usr/bin:/bin"}`, `USER=${USER}`, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...args], { cwd: "/", timeout: 120_000 });
+    const r = await run(
+      "runuser",
+      [
+        "-u",
+        USER,
+        "--",
+        "env",
+        "-i",
+        `HOME=${home}`,
+        `PATH=${process.env.PATH ?? "/usr/bin:/bin"}`,
+        `USER=${USER}`,
+        ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        ...args,
+      ],
+      { cwd: "/", timeout: 120_000 },
+    );
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const x = e as { code?: number; stdout?: string; stderr?: string };
@@ -44,14 +62,20 @@ beforeAll(async () => {
   await mkdir(home);
   await writeFile(join(root, "package.json"), JSON.stringify({ type: "module", private: true }));
   // Hosts on the test's own loopback addresses: nothing listens there, so the nightly check finds them unreachable.
-  await writeFile(join(root, "inventory", "hosts.yaml"), "hosts:\n  db1: { address: 127.0.42.1 }\n  backup1: { address: 127.0.42.2 }\n");
-  await writeFile(join(root, "backups", "policy.yaml"), `defaults: { rpo: 60s, drill_every: 92d, timezone: UTC }
+  await writeFile(
+    join(root, "inventory", "hosts.yaml"),
+    "hosts:\n  db1: { address: 127.0.42.1 }\n  backup1: { address: 127.0.42.2 }\n",
+  );
+  await writeFile(
+    join(root, "backups", "policy.yaml"),
+    `defaults: { rpo: 60s, drill_every: 92d, timezone: UTC }
 postgres:
   db1-main:
     host: db1
     schedule: { full: "0 1 * * 0", diff: "0 1 * * 1-6", verify: "15 5 * * 6" }
     repositories: { local: { repo: 1 }, offsite: { repo: 2, host: backup1 } }
-`);
+`,
+  );
   await run("chown", ["-R", `${USER}:`, home, root]);
   await asUser(["crontab", "-r"]);
   expect((await lab("secrets", "init")).code).toBe(0);
@@ -77,13 +101,21 @@ describe("lab schedule with cron (the user's crontab)", () => {
     expect(text.startsWith(MINE)).toBe(true);
     const block = text.slice(MINE.length).split("\n");
     expect(block[0]).toBe(`# BEGIN lab schedule ${root}`);
-    expect(block.filter((l) => /^\d/.test(l)).map((l) => l.split(" ").slice(0, 5).join(" "))).toEqual(["30 2 * * *", "15 5 * * 6", "0 4 1 1,4,7,10 *"]);
+    expect(block.filter((l) => /^\d/.test(l)).map((l) => l.split(" ").slice(0, 5).join(" "))).toEqual([
+      "30 2 * * *",
+      "15 5 * * 6",
+      "0 4 1 1,4,7,10 *",
+    ]);
     expect(text).toContain(`LAB_AGE_KEY_FILE=${home}/.config/lab/age.key`);
-    expect(text).toContain(`${process.execPath} ${LAB_BIN} -C '${root}' -i '${root}/inventory' backup --run >>.lab/schedule/lab-backup.log 2>&1`);
+    expect(text).toContain(
+      `${process.execPath} ${LAB_BIN} -C '${root}' -i '${root}/inventory' backup --run >>.lab/schedule/lab-backup.log 2>&1`,
+    );
 
     const again = await lab("schedule", "install");
     expect(again.code).toBe(0);
-    expect(again.stdout).toContain("nothing to change: the schedule is already installed (3 jobs, crontab of lab-it-sched)");
+    expect(again.stdout).toContain(
+      "nothing to change: the schedule is already installed (3 jobs, crontab of lab-it-sched)",
+    );
     expect(again.stdout).not.toContain("changed ");
     expect(await crontabText()).toBe(text);
   });
@@ -96,24 +128,59 @@ describe("lab schedule with cron (the user's crontab)", () => {
     const line = (await crontabText()).split("\n").find((l) => l.startsWith("30 2 * * * "))!;
     // cron: the command after the five fields, % unescaped, through /bin/sh, with cron's own few variables.
     const command = line.split(" ").slice(5).join(" ").replaceAll("\\%", "%");
-    const job = await run("runuser", ["-u", USER, "--", "env", "-i", `HOME=${home}`, `LOGNAME=${USER}`, "SHELL=/bin/sh", "PATH=/usr/bin:/bin", "/bin/sh", "-c", command], { cwd: "/" }).then(() => 0, (e: { code: number }) => e.code);
+    const job = await run(
+      "runuser",
+      [
+        "-u",
+        USER,
+        "--",
+        "env",
+        "-i",
+        `HOME=${home}`,
+        `LOGNAME=${USER}`,
+        "SHELL=/bin/sh",
+        "PATH=/usr/bin:/bin",
+        "/bin/sh",
+        "-c",
+        command,
+      ],
+      { cwd: "/" },
+    ).then(
+      () => 0,
+      (e: { code: number }) => e.code,
+    );
     expect(job).toBe(6); // lab backup: db1 is unreachable, a breach (exit 6)
     const log = await readFile(join(root, ".lab", "schedule", "lab-backup.log"), "utf8");
     expect(log).toContain("BREACH");
     expect(log).not.toMatch(/passphrase|prompt/i);
 
     const s = await lab("schedule", "status", "--json");
-    const st = JSON.parse(s.stdout) as { backend: string; in_sync: boolean; jobs: { name: string; installed: boolean; next_run: string; last_result: { ok: boolean; summary: string; from: string } | null }[] };
+    const st = JSON.parse(s.stdout) as {
+      backend: string;
+      in_sync: boolean;
+      jobs: {
+        name: string;
+        installed: boolean;
+        next_run: string;
+        last_result: { ok: boolean; summary: string; from: string } | null;
+      }[];
+    };
     expect(st.backend).toBe(`crontab of ${USER}`);
     expect(st.in_sync).toBe(true);
-    expect(st.jobs.map((j) => [j.name, j.installed])).toEqual([["lab-backup", true], ["lab-backup-verify", true], ["lab-drill", true]]);
+    expect(st.jobs.map((j) => [j.name, j.installed])).toEqual([
+      ["lab-backup", true],
+      ["lab-backup-verify", true],
+      ["lab-drill", true],
+    ]);
     expect(st.jobs[0]!.last_result).toMatchObject({ ok: false, from: join(root, ".lab", "backup", "status.json") });
     expect(st.jobs[0]!.last_result!.summary).toContain("db1-main: cannot check: db1 unreachable");
     expect(st.jobs[1]!.last_result).toBeNull();
     expect(Date.parse(st.jobs[0]!.next_run)).toBeGreaterThan(Date.now());
 
     const table = await lab("schedule", "status");
-    expect(table.stdout).toMatch(/^lab-backup\s+30 2 \* \* \*\s+\d{4}-\d\d-\d\d 02:30 \S+ \(in [\dhms]+\)\s+\d{4}-\d\d-\d\d \d\d:\d\d \S+\s+FAILED\s+yes$/m);
+    expect(table.stdout).toMatch(
+      /^lab-backup\s+30 2 \* \* \*\s+\d{4}-\d\d-\d\d 02:30 \S+ \(in [\dhms]+\)\s+\d{4}-\d\d-\d\d \d\d:\d\d \S+\s+FAILED\s+yes$/m,
+    );
     expect(table.stdout).toContain("installed and up to date");
   });
 

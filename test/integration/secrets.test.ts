@@ -14,7 +14,8 @@ let lab: TestLabData;
 let p: TestProject;
 let env: Record<string, string>;
 
-const setSecret = async (name: string, value: string) => (await p.lab(["secrets", "set", name], { env, stdin: `${value}\n` })).code;
+const setSecret = async (name: string, value: string) =>
+  (await p.lab(["secrets", "set", name], { env, stdin: `${value}\n` })).code;
 
 beforeAll(async () => {
   lab = inject("testLab");
@@ -23,7 +24,9 @@ beforeAll(async () => {
       "templates/app.env.njk": "DB_USER=app\nDB_PASSWORD={{ password }}\n",
     },
   });
-  await p.write("playbooks/site.ts", `
+  await p.write(
+    "playbooks/site.ts",
+    `
 import { Type, definePlaybook, defineRole, directory, file, command, sh } from "${join(import.meta.dirname, "../../src/index.ts")}";
 const app = defineRole({
   name: "app",
@@ -36,7 +39,8 @@ const app = defineRole({
   ],
 });
 export default definePlaybook({ name: "secrets", plays: [{ name: "app", hosts: "db1", roles: (h) => [app({ fail: h.vars.fail === "yes" })] }] });
-`);
+`,
+  );
   env = { LAB_AGE_KEY_FILE: join(p.root, "age.key") };
   const init = await p.lab(["secrets", "init"], { env });
   expect(init.code, init.stderr).toBe(0);
@@ -71,7 +75,9 @@ it("never shows a secret value, in any output of any run", async () => {
   for (const out of outputs) for (const v of [DB_PASSWORD, TOKEN, NEW_PASSWORD]) expect(out).not.toContain(v);
 
   const db1 = lab.hosts.find((h) => h.name === "db1")!;
-  expect((await inHost(db1.container, "cat /etc/app/app.env")).stdout).toBe(`DB_USER=app\nDB_PASSWORD=${NEW_PASSWORD}\n`);
+  expect((await inHost(db1.container, "cat /etc/app/app.env")).stdout).toBe(
+    `DB_USER=app\nDB_PASSWORD=${NEW_PASSWORD}\n`,
+  );
   expect((await inHost(db1.container, "stat -c %a /etc/app/app.env /etc/app/token")).stdout).toBe("600\n600\n");
   // Nothing left in temp directories on the host.
   expect((await inHost(db1.container, "ls -a /etc/app | grep -c lab-tmp || true")).stdout.trim()).toBe("0");

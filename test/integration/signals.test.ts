@@ -86,7 +86,9 @@ describe("interrupts and states against a real host", { timeout: 600_000 }, () =
     expect(first.run.code, first.run.stderr).toBe(0);
     const v1 = await onHost(`readlink ${dl.stacksRoot}/${STACK}/current`);
 
-    const child = spawn("node", [LAB_BIN, "-C", p.root, "apply", "playbooks/stack.ts", "-e", "stage=2"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("node", [LAB_BIN, "-C", p.root, "apply", "playbooks/stack.ts", "-e", "stage=2"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -102,7 +104,9 @@ describe("interrupts and states against a real host", { timeout: 600_000 }, () =
     child.kill("SIGINT");
     const code = await done;
     expect(code, stdout + stderr).toBe(130);
-    expect(stdout).toMatch(/interrupted while rev-[0-9a-f]{12} was starting; it is left running, not rolled back \(nothing was seen to fail\)/);
+    expect(stdout).toMatch(
+      /interrupted while rev-[0-9a-f]{12} was starting; it is left running, not rolled back \(nothing was seen to fail\)/,
+    );
     expect(stdout).toContain("INTERRUPTED");
     expect(stdout + stderr).not.toMatch(/ROLLBACK|rolled back:/);
     expect(stdout).toMatch(/docker1\s+: ok=\d+ changed=1 failed=0/);
@@ -151,14 +155,29 @@ chmod 0755 /etc/init.d/labsvc; update-rc.d labsvc defaults >/dev/null 2>&1; upda
     try {
       const first = await p.applyJson(["playbooks/states.ts"]);
       expect(first.run.code, first.run.stderr + first.run.stdout).toBe(0);
-      const changed = first.report.steps.filter((s) => s.status === "changed").map((s) => s.id).sort();
-      expect(changed).toEqual([
-        "block:/srv/sig/conf:lab", "command:rm /srv/sig/flag && touch /srv/sig/removed-ran", "command:touch /srv/sig/unless-ran",
-        "file:/srv/sig/attrs", "group:labgonegrp", "line:/srv/sig/conf:remove me", "service:labsvc", "user:labgone",
-      ].sort());
+      const changed = first.report.steps
+        .filter((s) => s.status === "changed")
+        .map((s) => s.id)
+        .sort();
+      expect(changed).toEqual(
+        [
+          "block:/srv/sig/conf:lab",
+          "command:rm /srv/sig/flag && touch /srv/sig/removed-ran",
+          "command:touch /srv/sig/unless-ran",
+          "file:/srv/sig/attrs",
+          "group:labgonegrp",
+          "line:/srv/sig/conf:remove me",
+          "service:labsvc",
+          "user:labgone",
+        ].sort(),
+      );
       expect(await onHost("getent passwd labgone; getent group labgonegrp; echo end")).toBe("end");
       // Disabled: no start link left in runlevel 2 (update-rc.d turns it into a K link).
-      expect(await onHost("/etc/init.d/labsvc status >/dev/null && echo running || echo stopped; ls /etc/rc2.d/S??labsvc 2>/dev/null | wc -l")).toBe("stopped\n0");
+      expect(
+        await onHost(
+          "/etc/init.d/labsvc status >/dev/null && echo running || echo stopped; ls /etc/rc2.d/S??labsvc 2>/dev/null | wc -l",
+        ),
+      ).toBe("stopped\n0");
       expect(await onHost("cat /srv/sig/conf")).toBe("keep\ntail");
       expect(await onHost("stat -c '%a %U' /srv/sig/attrs; cat /srv/sig/attrs")).toBe("600 nobody\ndata");
       expect(await onHost("ls /srv/sig | sort | tr '\\n' ' '")).toBe("attrs conf removed-ran unless-ran");
@@ -167,7 +186,9 @@ chmod 0755 /etc/init.d/labsvc; update-rc.d labsvc defaults >/dev/null 2>&1; upda
       expect(second.run.code).toBe(0);
       expect(changedCount(second.report)).toBe(0);
     } finally {
-      await onHost("/etc/init.d/labsvc stop; update-rc.d -f labsvc remove; rm -rf /etc/init.d/labsvc /srv/sig; userdel labgone; groupdel labgonegrp; true");
+      await onHost(
+        "/etc/init.d/labsvc stop; update-rc.d -f labsvc remove; rm -rf /etc/init.d/labsvc /srv/sig; userdel labgone; groupdel labgonegrp; true",
+      );
     }
   });
 });

@@ -29,7 +29,12 @@ afterAll(async () => {
 });
 
 async function applyT1(host: Record<string, unknown>, knownHosts?: string): Promise<LabRun> {
-  const p = await makeProject(lab, { groups: {}, hosts: { t1: host }, ...(knownHosts ? { knownHosts } : {}), files: { "playbooks/site.ts": MARK } });
+  const p = await makeProject(lab, {
+    groups: {},
+    hosts: { t1: host },
+    ...(knownHosts ? { knownHosts } : {}),
+    files: { "playbooks/site.ts": MARK },
+  });
   return p.lab(["apply", "--limit", "t1"]);
 }
 
@@ -46,32 +51,62 @@ describe("not a host-key problem", () => {
   it("an unauthorized key: authentication refused, naming user, address and key file", async () => {
     const key = join(lab.stateDir, "stranger");
     execFileSync("sh", ["-c", `rm -f ${key} ${key}.pub && ssh-keygen -q -t ed25519 -N '' -f ${key}`]);
-    expectNotAlarm(await applyT1({ key_file: key }), `authentication refused for root@${t1().address}:2222 with key ${key}`,
-      `is in ~root/.ssh/authorized_keys on the host`);
+    expectNotAlarm(
+      await applyT1({ key_file: key }),
+      `authentication refused for root@${t1().address}:2222 with key ${key}`,
+      `is in ~root/.ssh/authorized_keys on the host`,
+    );
   });
 
   it("a user the host does not know: authentication refused for that user", async () => {
-    expectNotAlarm(await applyT1({ user: "nosuchuser" }), `authentication refused for nosuchuser@${t1().address}:2222 with key ${lab.keyFile}`, "check the user name");
+    expectNotAlarm(
+      await applyT1({ user: "nosuchuser" }),
+      `authentication refused for nosuchuser@${t1().address}:2222 with key ${lab.keyFile}`,
+      "check the user name",
+    );
   });
 
   it("a key file that is not a private key, or is missing", async () => {
-    expectNotAlarm(await applyT1({ key_file: `${lab.keyFile}.pub` }), `cannot use the SSH key ${lab.keyFile}.pub`, "unencrypted private key");
-    expectNotAlarm(await applyT1({ key_file: join(lab.stateDir, "no-such-key") }), `cannot read the SSH key file ${join(lab.stateDir, "no-such-key")}`, "fix key_file");
+    expectNotAlarm(
+      await applyT1({ key_file: `${lab.keyFile}.pub` }),
+      `cannot use the SSH key ${lab.keyFile}.pub`,
+      "unencrypted private key",
+    );
+    expectNotAlarm(
+      await applyT1({ key_file: join(lab.stateDir, "no-such-key") }),
+      `cannot read the SSH key file ${join(lab.stateDir, "no-such-key")}`,
+      "fix key_file",
+    );
   });
 
   it("sshd killed during the handshake (after the host key was verified): handshake aborted", async () => {
     // A second sshd on port 2223 whose key lookup blocks: the connection waits mid-login, and then its sshd is killed.
-    await inHost(t1().container, `printf '#!/bin/sh\\ntouch /tmp/slowkeys-called\\nsleep 30\\n' > /usr/local/bin/lab-slowkeys && chmod 755 /usr/local/bin/lab-slowkeys && rm -f /tmp/slowkeys-called
-      /usr/sbin/sshd -p 2223 -o ListenAddress=${t1().address} -h /etc/ssh/ssh_host_ed25519_key -o PidFile=/run/sshd-slow.pid -o AuthorizedKeysCommand=/usr/local/bin/lab-slowkeys -o AuthorizedKeysCommandUser=root -o AuthorizedKeysFile=none`);
+    await inHost(
+      t1().container,
+      `printf '#!/bin/sh\\ntouch /tmp/slowkeys-called\\nsleep 30\\n' > /usr/local/bin/lab-slowkeys && chmod 755 /usr/local/bin/lab-slowkeys && rm -f /tmp/slowkeys-called
+      /usr/sbin/sshd -p 2223 -o ListenAddress=${t1().address} -h /etc/ssh/ssh_host_ed25519_key -o PidFile=/run/sshd-slow.pid -o AuthorizedKeysCommand=/usr/local/bin/lab-slowkeys -o AuthorizedKeysCommandUser=root -o AuthorizedKeysFile=none`,
+    );
     const kh = join(lab.stateDir, "known_hosts.2223");
     await writeFile(kh, `[${t1().address}]:2223 ${t1().hostKeyPub}\n`);
-    const p = await makeProject(lab, { groups: {}, hosts: { t1: { port: 2223 } }, knownHosts: kh, files: { "playbooks/site.ts": MARK } });
+    const p = await makeProject(lab, {
+      groups: {},
+      hosts: { t1: { port: 2223 } },
+      knownHosts: kh,
+      files: { "playbooks/site.ts": MARK },
+    });
     const run = p.lab(["apply", "--limit", "t1"]);
-    await waitFor("sshd looks up the login key", async () => (await inHost(t1().container, "test -e /tmp/slowkeys-called && echo y")).stdout.trim() === "y");
+    await waitFor(
+      "sshd looks up the login key",
+      async () => (await inHost(t1().container, "test -e /tmp/slowkeys-called && echo y")).stdout.trim() === "y",
+    );
     await inHost(t1().container, "pkill -KILL -P $(cat /run/sshd-slow.pid)");
     const r = await run;
     await inHost(t1().container, "kill $(cat /run/sshd-slow.pid)");
-    expectNotAlarm(r, `the SSH handshake with root@${t1().address}:2223 was aborted after its host key was verified`, "the host key is not in question");
+    expectNotAlarm(
+      r,
+      `the SSH handshake with root@${t1().address}:2223 was aborted after its host key was verified`,
+      "the host key is not in question",
+    );
   });
 
   it("nothing listening: connection refused", async () => {
@@ -83,7 +118,11 @@ describe("not a host-key problem", () => {
   it("a frozen sshd before login: timed out after connect_timeout", async () => {
     await freezeSshd(t1().container, true);
     try {
-      expectNotAlarm(await applyT1({ connect_timeout: 2 }), `timed out after 2 s connecting to root@${t1().address}:2222`, "down, frozen or behind a firewall");
+      expectNotAlarm(
+        await applyT1({ connect_timeout: 2 }),
+        `timed out after 2 s connecting to root@${t1().address}:2222`,
+        "down, frozen or behind a firewall",
+      );
     } finally {
       await freezeSshd(t1().container, false);
     }
@@ -96,7 +135,9 @@ describe("a real host-key problem", () => {
     await writeFile(kh, `[${t1().address}]:2222 ${lab.hosts[1]!.hostKeyPub}\n`);
     const r = await applyT1({}, kh);
     expect(r.code).toBe(4);
-    expect(r.stderr).toContain(`CHANGED host key for ${t1().address}:2222: the host offered ${fp(t1().hostKeyPub)}, but ${kh} pins ${fp(lab.hosts[1]!.hostKeyPub)}`);
+    expect(r.stderr).toContain(
+      `CHANGED host key for ${t1().address}:2222: the host offered ${fp(t1().hostKeyPub)}, but ${kh} pins ${fp(lab.hosts[1]!.hostKeyPub)}`,
+    );
     expect(fp(t1().hostKeyPub)).not.toBe(fp(lab.hosts[1]!.hostKeyPub));
   });
 
@@ -105,6 +146,8 @@ describe("a real host-key problem", () => {
     await writeFile(kh, `${await readFile(lab.knownHostsFile, "utf8")}@revoked * ${t1().hostKeyPub}\n`);
     const r = await applyT1({}, kh);
     expect(r.code).toBe(4);
-    expect(r.stderr).toContain(`REVOKED host key for ${t1().address}:2222: the host offered ${fp(t1().hostKeyPub)}, which ${kh} marks @revoked`);
+    expect(r.stderr).toContain(
+      `REVOKED host key for ${t1().address}:2222: the host offered ${fp(t1().hostKeyPub)}, which ${kh} marks @revoked`,
+    );
   });
 });

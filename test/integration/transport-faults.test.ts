@@ -51,25 +51,37 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await Promise.all(lab.hosts.map((h) => inHost(h.container, "pkill -CONT -x sshd; pkill -CONT -x cat; rm -rf /srv/tf")));
+  await Promise.all(
+    lab.hosts.map((h) => inHost(h.container, "pkill -CONT -x sshd; pkill -CONT -x cat; rm -rf /srv/tf")),
+  );
 });
 
 function startApply(env: Record<string, string>, args: string[] = []) {
-  const child = spawn("node", [LAB_BIN, "-C", p.root, "apply", ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  const child = spawn("node", [LAB_BIN, "-C", p.root, "apply", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
   return { child, done };
 }
 
-const exists = async (host: string, path: string) => (await inHost(t(host).container, `test -e ${path} && echo y`)).stdout.trim() === "y";
-const auditLines = async () => (await readFile(join(p.root, ".lab/audit.jsonl"), "utf8").catch(() => "")).split("\n").filter(Boolean);
+const exists = async (host: string, path: string) =>
+  (await inHost(t(host).container, `test -e ${path} && echo y`)).stdout.trim() === "y";
+const auditLines = async () =>
+  (await readFile(join(p.root, ".lab/audit.jsonl"), "utf8").catch(() => "")).split("\n").filter(Boolean);
 
 /** The invariants after a fault on t1: no crash, t1 reported as `status`, t2 finished, a recap and an audit record. */
-async function expectSurvived(r: { code: number | null; stdout: string; stderr: string }, status: "unreachable" | "failed", audits: number) {
+async function expectSurvived(
+  r: { code: number | null; stdout: string; stderr: string },
+  status: "unreachable" | "failed",
+  audits: number,
+) {
   expect(r.code, r.stderr).toBe(status === "unreachable" ? 4 : 3);
   expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   expect(r.stderr).not.toContain("Unhandled");
@@ -101,7 +113,9 @@ describe("a connection that dies after login", () => {
     await freezeSshd(t("t1").container, false);
     await expectSurvived(r, "unreachable", audits);
     const cmd = "(touch /srv/tf/started && sleep 10) && touch /srv/tf/done";
-    expect(r.stderr).toContain(`t1 unreachable command:${cmd}: command ${cmd}: connection lost while running a command: no answer to keepalives`);
+    expect(r.stderr).toContain(
+      `t1 unreachable command:${cmd}: command ${cmd}: connection lost while running a command: no answer to keepalives`,
+    );
     expect(r.stderr).toContain(`(command: ${cmd};`);
     await expectConverges();
   });
@@ -113,7 +127,9 @@ describe("a connection that dies after login", () => {
     await killConnections(t("t1").address, t("t1").port);
     const r = await run.done;
     await expectSurvived(r, "unreachable", audits);
-    expect(r.stderr).toContain("t1 unreachable command:(touch /srv/tf/started && sleep 10) && touch /srv/tf/done: command (touch /srv/tf/started && sleep 10) && touch /srv/tf/done: connection lost while running a command: the connection was reset");
+    expect(r.stderr).toContain(
+      "t1 unreachable command:(touch /srv/tf/started && sleep 10) && touch /srv/tf/done: command (touch /srv/tf/started && sleep 10) && touch /srv/tf/done: connection lost while running a command: the connection was reset",
+    );
     await expectConverges();
   });
 });
@@ -123,8 +139,16 @@ describe("a bastion whose connection dies", () => {
     // t2 by a name only the bastion t1 resolves: its connection is a channel forwarded over t1's.
     const kh = join(lab.stateDir, "known_hosts.bastion");
     await writeFile(kh, `${await readFile(lab.knownHostsFile, "utf8")}[t2]:2222 ${t("t2").hostKeyPub}\n`);
-    const jp = await makeProject(lab, { groups: {}, knownHosts: kh, hosts: { t2: { address: "t2", bastion: "t1" } }, files: { "playbooks/site.ts": PLAYBOOK } });
-    const child = spawn("node", [LAB_BIN, "-C", jp.root, "apply", "--limit", "t2"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TF_HOST: "t2", TF_CMD: "touch /srv/tf/started && sleep 10" } });
+    const jp = await makeProject(lab, {
+      groups: {},
+      knownHosts: kh,
+      hosts: { t2: { address: "t2", bastion: "t1" } },
+      files: { "playbooks/site.ts": PLAYBOOK },
+    });
+    const child = spawn("node", [LAB_BIN, "-C", jp.root, "apply", "--limit", "t2"], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, TF_HOST: "t2", TF_CMD: "touch /srv/tf/started && sleep 10" },
+    });
     let out = "";
     let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -135,7 +159,9 @@ describe("a bastion whose connection dies", () => {
     const code = await done;
     expect(code, err).toBe(4);
     expect(err).not.toMatch(/\n\s+at /);
-    expect(err).toContain("t2 unreachable command:(touch /srv/tf/started && sleep 10) && touch /srv/tf/done: command (touch /srv/tf/started && sleep 10) && touch /srv/tf/done: connection lost while running a command");
+    expect(err).toContain(
+      "t2 unreachable command:(touch /srv/tf/started && sleep 10) && touch /srv/tf/done: command (touch /srv/tf/started && sleep 10) && touch /srv/tf/done: connection lost while running a command",
+    );
     expect(out).toMatch(/RECAP \(faults/);
     expect(out).toMatch(/t2 +: .*unreachable=1/);
   });
@@ -148,7 +174,9 @@ describe("a hung command", () => {
     const r = await startApply({ TF_CMD: "sleep 30", TF_TIMEOUT: "2" }).done;
     expect(Date.now() - t0).toBeLessThan(25_000);
     await expectSurvived(r, "failed", audits);
-    expect(r.stderr).toContain("t1 failed      command:(sleep 30) && touch /srv/tf/done: command (sleep 30) && touch /srv/tf/done timed out after 2 s (the command was stopped) (command: (sleep 30) && touch /srv/tf/done;");
+    expect(r.stderr).toContain(
+      "t1 failed      command:(sleep 30) && touch /srv/tf/done: command (sleep 30) && touch /srv/tf/done timed out after 2 s (the command was stopped) (command: (sleep 30) && touch /srv/tf/done;",
+    );
     // The connection is still good: the next run on t1 (without the hang) converges.
     await expectConverges();
   });
@@ -161,12 +189,17 @@ describe("a client that dies during an upload", () => {
     // Stop the remote cat as soon as it starts (the upload stalls there), so the fault lands mid-upload every time.
     void inHost(t("t1").container, "for i in $(seq 1 3000); do pkill -STOP -x cat && break; sleep 0.01; done");
   };
-  const staged = async () => (await inHost(t("t1").container, "ls -A /srv/tf | grep -c '^.lab-tmp' || true")).stdout.trim();
-  const catStopped = async () => (await inHost(t("t1").container, "ps -o stat= -C cat | grep -q T && echo y")).stdout.trim() === "y";
+  const staged = async () =>
+    (await inHost(t("t1").container, "ls -A /srv/tf | grep -c '^.lab-tmp' || true")).stdout.trim();
+  const catStopped = async () =>
+    (await inHost(t("t1").container, "ps -o stat= -C cat | grep -q T && echo y")).stdout.trim() === "y";
   const expectOldIntact = async () => {
     // Let the remote script see end of input and finish.
     await inHost(t("t1").container, "pkill -CONT -x cat");
-    await waitFor("the remote write script ended", async () => (await inHost(t("t1").container, "pgrep -x cat >/dev/null || echo gone")).stdout.trim() === "gone");
+    await waitFor(
+      "the remote write script ended",
+      async () => (await inHost(t("t1").container, "pgrep -x cat >/dev/null || echo gone")).stdout.trim() === "gone",
+    );
     expect((await inHost(t("t1").container, "cat /srv/tf/big")).stdout).toBe(OLD);
     await waitFor("no temp file", async () => (await staged()) === "0", 10_000);
   };
@@ -181,7 +214,9 @@ describe("a client that dies during an upload", () => {
     const r = await run.done;
     await expectOldIntact();
     expect(r.code, r.stderr).toBe(4);
-    expect(r.stderr).toMatch(/t1 unreachable file:\/srv\/tf\/big: write \/srv\/tf\/big: connection lost while running a command/);
+    expect(r.stderr).toMatch(
+      /t1 unreachable file:\/srv\/tf\/big: write \/srv\/tf\/big: connection lost while running a command/,
+    );
     expect((await auditLines()).length).toBe(audits + 1);
     expect(await exists("t2", "/srv/tf/after")).toBe(true);
     await expectConverges();

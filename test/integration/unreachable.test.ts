@@ -15,7 +15,14 @@ beforeAll(async () => {
   await inHost(web1.container, "rm -rf /srv/unreach");
   // Two labs, two key pairs: the flaky host gets its own key and known_hosts.
   p = await makeProject(shared, {
-    hosts: { flaky: { address: flaky.hosts[0]!.address, port: flaky.hosts[0]!.port, key_file: flaky.keyFile, known_hosts: flaky.knownHostsFile } },
+    hosts: {
+      flaky: {
+        address: flaky.hosts[0]!.address,
+        port: flaky.hosts[0]!.port,
+        key_file: flaky.keyFile,
+        known_hosts: flaky.knownHostsFile,
+      },
+    },
     groups: { pair: { hosts: ["web1", "flaky"] } },
     files: {
       "playbooks/slow.ts": `
@@ -45,7 +52,8 @@ it("reports the dead host unreachable and converges the other", async () => {
   // Kill the flaky host once its slow step has started.
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    if ((await inHost(flaky.hosts[0]!.container, "test -e /srv/unreach/started && echo yes")).stdout.trim() === "yes") break;
+    if ((await inHost(flaky.hosts[0]!.container, "test -e /srv/unreach/started && echo yes")).stdout.trim() === "yes")
+      break;
     await new Promise((r) => setTimeout(r, 200));
   }
   await flaky.stopHost("flaky");

@@ -39,7 +39,10 @@ const on = async (script: string) => {
 function deb(dir: string, version: string): string {
   const root = mkdtempSync(join(tmpdir(), "lab-upd-deb-"));
   mkdirSync(join(root, "DEBIAN"));
-  writeFileSync(join(root, "DEBIAN/control"), `Package: lab-upd-demo\nVersion: ${version}\nArchitecture: all\nMaintainer: lab tests <root@localhost>\nDescription: lab updates test package\n`);
+  writeFileSync(
+    join(root, "DEBIAN/control"),
+    `Package: lab-upd-demo\nVersion: ${version}\nArchitecture: all\nMaintainer: lab tests <root@localhost>\nDescription: lab updates test package\n`,
+  );
   const out = join(dir, `lab-upd-demo_${version}_all.deb`);
   execFileSync("dpkg-deb", ["--root-owner-group", "--build", root, out], { stdio: "ignore" });
   return out;
@@ -51,19 +54,34 @@ function repository(): string {
   deb(repo, "1.1");
   execFileSync("sh", ["-c", "dpkg-scanpackages --multiversion . > Packages 2>/dev/null"], { cwd: repo });
   const packages = readFileSync(join(repo, "Packages"));
-  writeFileSync(join(repo, "Release"), `Origin: lab-test\nLabel: lab-test\nSuite: lab\nCodename: lab\nDate: ${new Date().toUTCString()}\nSHA256:\n ${createHash("sha256").update(packages).digest("hex")} ${packages.length} Packages\n`);
+  writeFileSync(
+    join(repo, "Release"),
+    `Origin: lab-test\nLabel: lab-test\nSuite: lab\nCodename: lab\nDate: ${new Date().toUTCString()}\nSHA256:\n ${createHash("sha256").update(packages).digest("hex")} ${packages.length} Packages\n`,
+  );
   return repo;
 }
 
 beforeAll(async () => {
   await run("bash", [join(REPO, "test/hosts/services-image.sh")], { timeout: 900_000 });
-  lab = await startHosts({ prefix: "lab-it-dns", names: ["upd1"], subnet: "127.0.45", stateDir: ".lab/lab-it-dns-updates", image: IMAGE });
+  lab = await startHosts({
+    prefix: "lab-it-dns",
+    names: ["upd1"],
+    subnet: "127.0.45",
+    stateDir: ".lab/lab-it-dns-updates",
+    image: IMAGE,
+  });
   const c = lab.hosts[0]!.container;
   execFileSync("docker", ["cp", repository(), `${c}:/srv/lab-upd`]);
-  execFileSync("docker", ["cp", deb(mkdtempSync(join(tmpdir(), "lab-upd-old-")), "1.0"), `${c}:/tmp/lab-upd-demo_1.0_all.deb`]);
+  execFileSync("docker", [
+    "cp",
+    deb(mkdtempSync(join(tmpdir(), "lab-upd-old-")), "1.0"),
+    `${c}:/tmp/lab-upd-demo_1.0_all.deb`,
+  ]);
   // Only the local repository: the image's Debian mirror stays out of this test.
-  await on("dpkg -i /tmp/lab-upd-demo_1.0_all.deb >/dev/null && mv /etc/apt/sources.list /etc/apt/sources.list.lab-saved"
-    + " && echo 'deb [trusted=yes] file:/srv/lab-upd ./' > /etc/apt/sources.list.d/lab-upd.list && apt-get update -qq");
+  await on(
+    "dpkg -i /tmp/lab-upd-demo_1.0_all.deb >/dev/null && mv /etc/apt/sources.list /etc/apt/sources.list.lab-saved" +
+      " && echo 'deb [trusted=yes] file:/srv/lab-upd ./' > /etc/apt/sources.list.d/lab-upd.list && apt-get update -qq",
+  );
   p = await makeProject(lab, { groups: {}, files: { "playbooks/updates.ts": PLAYBOOK } });
 }, 900_000);
 
@@ -75,7 +93,9 @@ it("lab plan shows the pending upgrades per host and changes nothing", async () 
   const plan = await p.lab(["plan", "playbooks/updates.ts"]);
   expect(plan.code, plan.stderr).toBe(0);
   expect(plan.stdout).toContain("= report:pending-upgrades: 1 upgrade pending: lab-upd-demo");
-  expect(await on("test -e /etc/apt/apt.conf.d/52lab-unattended-upgrades && echo present || echo absent")).toBe("absent\n");
+  expect(await on("test -e /etc/apt/apt.conf.d/52lab-unattended-upgrades && echo present || echo absent")).toBe(
+    "absent\n",
+  );
   expect(await on("dpkg-query -W -f='${Version}' lab-upd-demo")).toBe("1.0");
 });
 
@@ -84,7 +104,9 @@ it("configures unattended-upgrades from the vars as apt reads them, then a secon
   expect(first.run.code, first.run.stderr + first.run.stdout).toBe(0);
   const config = await on("apt-config dump");
   // #clear replaced Debian's default origins: only the one from the vars is left.
-  expect(config.split("\n").filter((l) => l.startsWith("Unattended-Upgrade::Origins-Pattern:: "))).toEqual(['Unattended-Upgrade::Origins-Pattern:: "origin=lab-test";']);
+  expect(config.split("\n").filter((l) => l.startsWith("Unattended-Upgrade::Origins-Pattern:: "))).toEqual([
+    'Unattended-Upgrade::Origins-Pattern:: "origin=lab-test";',
+  ]);
   for (const line of [
     'APT::Periodic::Unattended-Upgrade "0";',
     'Unattended-Upgrade::Automatic-Reboot "true";',
@@ -92,16 +114,24 @@ it("configures unattended-upgrades from the vars as apt reads them, then a secon
     'Unattended-Upgrade::Automatic-Reboot-WithUsers "false";',
     'Unattended-Upgrade::Mail "root";',
     'Unattended-Upgrade::MailReport "only-on-error";',
-  ]) expect(config).toContain(line);
-  expect(await on("unattended-upgrade --dry-run -d 2>&1 | grep 'Allowed origins'")).toBe("Allowed origins are: origin=lab-test\n");
-  expect(await on("cat /etc/cron.d/lab-unattended-upgrades")).toMatch(/^30 3 \* \* 1-5 root timeout --signal=TERM --kill-after=10m 60m sh -c /m);
+  ])
+    expect(config).toContain(line);
+  expect(await on("unattended-upgrade --dry-run -d 2>&1 | grep 'Allowed origins'")).toBe(
+    "Allowed origins are: origin=lab-test\n",
+  );
+  expect(await on("cat /etc/cron.d/lab-unattended-upgrades")).toMatch(
+    /^30 3 \* \* 1-5 root timeout --signal=TERM --kill-after=10m 60m sh -c /m,
+  );
   // lab changed no package: the upgrade is for the window.
   expect(await on("dpkg-query -W -f='${Version}' lab-upd-demo")).toBe("1.0");
 
   const second = await p.applyJson(["playbooks/updates.ts"]);
   expect(second.run.code, second.run.stderr).toBe(0);
   expect(changedCount(second.report)).toBe(0);
-  expect(second.report.steps.find((s) => s.id === "report:pending-upgrades")).toMatchObject({ status: "ok", note: "1 upgrade pending: lab-upd-demo" });
+  expect(second.report.steps.find((s) => s.id === "report:pending-upgrades")).toMatchObject({
+    status: "ok",
+    note: "1 upgrade pending: lab-upd-demo",
+  });
 });
 
 it("the window's job, run as cron runs it, upgrades from the allowed origin; the plan then shows none pending", async () => {

@@ -10,20 +10,27 @@ const SRC = resolve(import.meta.dirname, "../../src");
 
 function files(dir: string, recursive = true): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? (recursive ? files(join(dir, e.name)) : []) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []);
+    e.isDirectory() ? (recursive ? files(join(dir, e.name)) : []) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Every module a file imports, as a path relative to src/ (bare packages as they are). */
 export function importsOf(file: string): string[] {
   const text = readFileSync(file, "utf8");
-  const specs = [...text.matchAll(/^\s*(?:import|export)\b[^"'`;]*?\bfrom\s+["']([^"']+)["']|^\s*import\s+["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/gm)]
-    .map((m) => m[1] ?? m[2] ?? m[3]!);
+  const specs = [
+    ...text.matchAll(
+      /^\s*(?:import|export)\b[^"'`;]*?\bfrom\s+["']([^"']+)["']|^\s*import\s+["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/gm,
+    ),
+  ].map((m) => m[1] ?? m[2] ?? m[3]!);
   return specs.map((s) => (s.startsWith(".") ? relative(SRC, resolve(dirname(file), s)) : s));
 }
 
 const forbidden = (dir: string, banned: string[], opts: { recursive?: boolean; allow?: string[] } = {}) =>
   files(join(SRC, dir), opts.recursive ?? true).flatMap((f) =>
-    importsOf(f).filter((i) => banned.some((b) => i.startsWith(b)) && !(opts.allow ?? []).includes(i)).map((i) => `${relative(SRC, f)} imports ${i}`));
+    importsOf(f)
+      .filter((i) => banned.some((b) => i.startsWith(b)) && !(opts.allow ?? []).includes(i))
+      .map((i) => `${relative(SRC, f)} imports ${i}`),
+  );
 
 describe("layers", () => {
   it("the scanner sees static, type-only, re-export and dynamic imports", () => {

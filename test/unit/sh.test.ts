@@ -17,7 +17,11 @@ beforeEach(async () => {
 });
 
 const sysh = (command: string): string =>
-  execFileSync("sh", ["-c", command], { cwd: dir, encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/root", X: "expanded" } });
+  execFileSync("sh", ["-c", command], {
+    cwd: dir,
+    encoding: "utf8",
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/root", X: "expanded" },
+  });
 
 const hostile = (m: string): [string, string][] => [
   ["spaces", "two  words\tand a tab"],
@@ -77,9 +81,11 @@ describe("sh`…` through a real sh -c", () => {
 
   it("keeps arbitrary printable text identical (seeded random strings)", () => {
     let seed = 42;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const alphabet = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join("") + "\n\t";
-    const values = Array.from({ length: 300 }, () => Array.from({ length: 1 + Math.floor(rnd() * 24) }, () => alphabet[Math.floor(rnd() * alphabet.length)]).join(""));
+    const values = Array.from({ length: 300 }, () =>
+      Array.from({ length: 1 + Math.floor(rnd() * 24) }, () => alphabet[Math.floor(rnd() * alphabet.length)]).join(""),
+    );
     expect(sysh(sh`printf '%s\\0' ${values}`)).toBe(values.map((v) => `${v}\0`).join(""));
   });
 

@@ -27,20 +27,29 @@ const isSet = (v: unknown): boolean => v !== undefined && v !== null && v !== 0 
 function typeOf(s: Schema, side: "param" | "reply"): string {
   if (s.oneOf) return [...new Set(s.oneOf.map((o) => typeOf(o, side)))].join(" | ");
   switch (s.type) {
-    case "null": return "null";
-    case "string": return s.enum?.length ? s.enum.map((e) => JSON.stringify(e)).join(" | ") : "string";
+    case "null":
+      return "null";
+    case "string":
+      return s.enum?.length ? s.enum.map((e) => JSON.stringify(e)).join(" | ") : "string";
     case "integer":
-    case "number": return "number";
-    case "boolean": return side === "param" ? "boolean" : "boolean | 0 | 1";
-    case "array": return `${side === "param" ? "readonly " : ""}(${s.items ? typeOf(s.items, side) : "unknown"})[]`;
-    case "object": return objectOf(s.properties ?? {}, s.additionalProperties, side);
-    default: return "unknown";
+    case "number":
+      return "number";
+    case "boolean":
+      return side === "param" ? "boolean" : "boolean | 0 | 1";
+    case "array":
+      return `${side === "param" ? "readonly " : ""}(${s.items ? typeOf(s.items, side) : "unknown"})[]`;
+    case "object":
+      return objectOf(s.properties ?? {}, s.additionalProperties, side);
+    default:
+      return "unknown";
   }
 }
 
 /** An object's type; `net[n]` becomes a `net${number}` index signature. */
 function objectOf(
-  props: Readonly<Record<string, Schema>>, additional: PropSchema["additionalProperties"], side: "param" | "reply",
+  props: Readonly<Record<string, Schema>>,
+  additional: PropSchema["additionalProperties"],
+  side: "param" | "reply",
   required: (k: string, s: Schema) => boolean = (_k, s) => !isSet(s.optional),
 ): string {
   const fields: string[] = [];
@@ -49,8 +58,10 @@ function objectOf(
     if (indexed) fields.push(`[k: \`${indexed[1]}\${number}\`]: ${typeOf(s, side)}`);
     else fields.push(`${key(k)}${required(k, s) ? "" : "?"}: ${typeOf(s, side)}`);
   }
-  if (isSet(additional)) fields.push(`[k: string]: ${typeof additional === "object" ? typeOf(additional, side) : "unknown"}`);
-  if (fields.length === 0) return isSet(additional) || side === "reply" ? "Record<string, unknown>" : "Record<string, never>";
+  if (isSet(additional))
+    fields.push(`[k: string]: ${typeof additional === "object" ? typeOf(additional, side) : "unknown"}`);
+  if (fields.length === 0)
+    return isSet(additional) || side === "reply" ? "Record<string, unknown>" : "Record<string, never>";
   return `{ ${fields.join("; ")} }`;
 }
 
@@ -59,7 +70,12 @@ function methodType(path: string, info: MethodInfo): string {
   // Path parameters are parameters (PVE merges them in) and always required; a few schemas forget to list them.
   const inPath = new Set([...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!));
   for (const name of inPath) props[name] ??= { type: "string" };
-  const params = objectOf(props, info.parameters?.additionalProperties, "param", (k, x) => inPath.has(k) || !isSet(x.optional));
+  const params = objectOf(
+    props,
+    info.parameters?.additionalProperties,
+    "param",
+    (k, x) => inPath.has(k) || !isSet(x.optional),
+  );
   return `{ params: ${params}; returns: ${info.returns ? typeOf(info.returns, "reply") : "unknown"} }`;
 }
 
@@ -84,8 +100,18 @@ export function generate(tree: readonly Node[], name: string, source: string): s
 export const readTree = (file: URL): Node[] => JSON.parse(gunzipSync(readFileSync(file)).toString("utf8")) as Node[];
 
 export const TARGETS = [
-  { schema: new URL("../pve-apidata.json.gz", import.meta.url), out: new URL("./pve.ts", import.meta.url), name: "PvePaths", source: "pve-apidata.json.gz (PVE 9.1)" },
-  { schema: new URL("../pbs-apidata.json.gz", import.meta.url), out: new URL("./pbs.ts", import.meta.url), name: "PbsPaths", source: "pbs-apidata.json.gz (PBS 4.x)" },
+  {
+    schema: new URL("../pve-apidata.json.gz", import.meta.url),
+    out: new URL("./pve.ts", import.meta.url),
+    name: "PvePaths",
+    source: "pve-apidata.json.gz (PVE 9.1)",
+  },
+  {
+    schema: new URL("../pbs-apidata.json.gz", import.meta.url),
+    out: new URL("./pbs.ts", import.meta.url),
+    name: "PbsPaths",
+    source: "pbs-apidata.json.gz (PBS 4.x)",
+  },
 ] as const;
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -23,7 +23,11 @@ export type Reply<P extends PathsFor<PvePaths, "GET">> = ReturnsOf<PvePaths, "GE
 export type ParamsFor<M extends HttpMethod, P extends PathsFor<PvePaths, M>> = ParamsOf<PvePaths, M, P>;
 
 /** The typed PVE API over a client (its TLS pinning, retries, recorder and task waits); `close()` closes the client. */
-export function pveApi(client: ProxmoxClient, endpoint: string, log?: Pick<Logger, "debug">): PveApi & { close(): void } {
+export function pveApi(
+  client: ProxmoxClient,
+  endpoint: string,
+  log?: Pick<Logger, "debug">,
+): PveApi & { close(): void } {
   return {
     ...typedApi<PvePaths>((method, path, params) => client.envelope(method, path, params)),
     endpoint,

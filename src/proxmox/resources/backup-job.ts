@@ -41,23 +41,40 @@ export const DEFAULT_NOTES = "{{guestname}} ({{node}}) by lab";
 
 /** prune-backups as Proxmox writes it: keep-* in a fixed order, none at zero. */
 export function pruneBackups(r: Retention): string {
-  const parts = (["last", "hourly", "daily", "weekly", "monthly", "yearly"] as const).filter((k) => r[k]).map((k) => `keep-${k}=${r[k]}`);
+  const parts = (["last", "hourly", "daily", "weekly", "monthly", "yearly"] as const)
+    .filter((k) => r[k])
+    .map((k) => `keep-${k}=${r[k]}`);
   return parts.length ? parts.join(",") : "keep-all=1";
 }
 
 const pruneOf = (v: unknown): string => {
-  if (v && typeof v === "object") return pruneBackups(Object.fromEntries(Object.entries(v).map(([k, n]) => [k.replace(/^keep-/, ""), Number(n)])));
+  if (v && typeof v === "object")
+    return pruneBackups(Object.fromEntries(Object.entries(v).map(([k, n]) => [k.replace(/^keep-/, ""), Number(n)])));
   const text = typeof v === "string" ? v : "";
-  return pruneBackups(Object.fromEntries(text.split(",").filter(Boolean).map((kv) => {
-    const [k, n] = kv.split("=");
-    return [String(k).replace(/^keep-/, ""), Number(n)];
-  })));
+  return pruneBackups(
+    Object.fromEntries(
+      text
+        .split(",")
+        .filter(Boolean)
+        .map((kv) => {
+          const [k, n] = kv.split("=");
+          return [String(k).replace(/^keep-/, ""), Number(n)];
+        }),
+    ),
+  );
 };
 
-const vmidList = (ids: (number | undefined)[]) => ids.filter((x): x is number => x !== undefined).sort((a, b) => a - b).join(",");
+const vmidList = (ids: (number | undefined)[]) =>
+  ids
+    .filter((x): x is number => x !== undefined)
+    .sort((a, b) => a - b)
+    .join(",");
 const truthy = (v: unknown) => v === true || v === 1 || v === "1";
 
-export function backupJob(pve: (ctx: HostCtx) => Promise<PveApi>, want: BackupJobWant): Resource<BackupJobWant, BackupJobHave> {
+export function backupJob(
+  pve: (ctx: HostCtx) => Promise<PveApi>,
+  want: BackupJobWant,
+): Resource<BackupJobWant, BackupJobHave> {
   return {
     id: `pve:backup-job/${want.id}`,
     want,
@@ -76,25 +93,48 @@ export function backupJob(pve: (ctx: HostCtx) => Promise<PveApi>, want: BackupJo
     diff: backupJobDiff,
     async apply(ctx, _changes, have) {
       const missing = want.vms.filter((n) => have.vmids[n] === undefined);
-      if (missing.length) throw new LabError(`backup job ${want.id}: VM(s) ${missing.join(", ")} do not exist yet`, ExitCode.failed, {}, "the VMs are created by the proxmox play: apply it first (or again)");
+      if (missing.length)
+        throw new LabError(
+          `backup job ${want.id}: VM(s) ${missing.join(", ")} do not exist yet`,
+          ExitCode.failed,
+          {},
+          "the VMs are created by the proxmox play: apply it first (or again)",
+        );
       const api = await pve(ctx);
       const params = {
-        schedule: want.schedule, storage: want.storage, vmid: vmidList(Object.values(have.vmids)), mode: want.mode,
-        "prune-backups": pruneBackups(want.retention), "notes-template": want.notesTemplate ?? DEFAULT_NOTES, enabled: true,
+        schedule: want.schedule,
+        storage: want.storage,
+        vmid: vmidList(Object.values(have.vmids)),
+        mode: want.mode,
+        "prune-backups": pruneBackups(want.retention),
+        "notes-template": want.notesTemplate ?? DEFAULT_NOTES,
+        enabled: true,
         comment: want.comment ?? "managed by lab",
       } satisfies ParamsFor<"POST", "/cluster/backup"> & Omit<ParamsFor<"PUT", "/cluster/backup/{id}">, "id">;
       if (!have.job) await api.post("/cluster/backup", { id: want.id, ...params });
       // PVE refuses vmid next to a stored all=1 unless the same call deletes it.
-      else await api.put("/cluster/backup/{id}", { id: want.id, ...params, ...(truthy(have.job.all) ? { delete: "all" } : {}) });
+      else
+        await api.put("/cluster/backup/{id}", {
+          id: want.id,
+          ...params,
+          ...(truthy(have.job.all) ? { delete: "all" } : {}),
+        });
     },
-    ok: (have) => `backup job ${want.id} backs up ${want.vms.join(", ")} (${vmidList(Object.values(have.vmids))}) to ${want.storage} at "${want.schedule}"`,
+    ok: (have) =>
+      `backup job ${want.id} backs up ${want.vms.join(", ")} (${vmidList(Object.values(have.vmids))}) to ${want.storage} at "${want.schedule}"`,
   };
 }
 
 export function backupJobDiff(want: BackupJobWant, have: BackupJobHave): Change[] {
   const ids = want.vms.map((n) => (have.vmids[n] === undefined ? `${n}: known after apply` : String(have.vmids[n])));
   const wantVmid = vmidList(Object.values(have.vmids));
-  if (!have.job) return [{ key: "create", summary: `create backup job ${want.id}: ${ids.join(", ")} to ${want.storage} at "${want.schedule}", ${pruneBackups(want.retention)}` }];
+  if (!have.job)
+    return [
+      {
+        key: "create",
+        summary: `create backup job ${want.id}: ${ids.join(", ")} to ${want.storage} at "${want.schedule}", ${pruneBackups(want.retention)}`,
+      },
+    ];
   const j = have.job;
   const out: Change[] = [];
   const cmp = (key: string, h: unknown, w: string) => {
@@ -103,10 +143,20 @@ export function backupJobDiff(want: BackupJobWant, have: BackupJobHave): Change[
   };
   cmp("schedule", j.schedule, want.schedule);
   cmp("storage", j.storage, want.storage);
-  const vmidNow = String(j.vmid ?? "").split(",").filter(Boolean).map(Number).sort((a, b) => a - b).join(",");
-  if (vmidNow !== wantVmid || ids.some((x) => x.includes("known after apply"))) out.push({ key: "vmid", summary: `vmid ${vmidNow || "(none)"} -> ${ids.join(",")}` });
+  const vmidNow = String(j.vmid ?? "")
+    .split(",")
+    .filter(Boolean)
+    .map(Number)
+    .sort((a, b) => a - b)
+    .join(",");
+  if (vmidNow !== wantVmid || ids.some((x) => x.includes("known after apply")))
+    out.push({ key: "vmid", summary: `vmid ${vmidNow || "(none)"} -> ${ids.join(",")}` });
   cmp("mode", j.mode ?? "snapshot", want.mode);
-  if (pruneOf(j["prune-backups"]) !== pruneBackups(want.retention)) out.push({ key: "prune-backups", summary: `prune-backups ${pruneOf(j["prune-backups"])} -> ${pruneBackups(want.retention)}` });
+  if (pruneOf(j["prune-backups"]) !== pruneBackups(want.retention))
+    out.push({
+      key: "prune-backups",
+      summary: `prune-backups ${pruneOf(j["prune-backups"])} -> ${pruneBackups(want.retention)}`,
+    });
   cmp("notes-template", j["notes-template"], want.notesTemplate ?? DEFAULT_NOTES);
   if (!truthy(j.enabled ?? 1)) out.push({ key: "enabled", summary: "enabled 0 -> 1" });
   if (j.all && truthy(j.all)) out.push({ key: "all", summary: "all 1 -> 0 (the job names its VMs)" });

@@ -11,10 +11,23 @@ export interface VlanPolicy {
   denyTo: string[];
 }
 
-export interface Rule { type: "in" | "out"; action: "DROP" | "ACCEPT" | "REJECT"; source?: string; dest?: string; comment: string }
-export interface FirewallWant { ipsets: Record<string, string>; groups: Record<string, Rule[]> }
+export interface Rule {
+  type: "in" | "out";
+  action: "DROP" | "ACCEPT" | "REJECT";
+  source?: string;
+  dest?: string;
+  comment: string;
+}
+export interface FirewallWant {
+  ipsets: Record<string, string>;
+  groups: Record<string, Rule[]>;
+}
 type HaveRule = Reply<"/cluster/firewall/groups/{group}">[number];
-export interface FirewallHave { ipsets: Record<string, string[]>; groups: Record<string, HaveRule[]>; enabled: boolean }
+export interface FirewallHave {
+  ipsets: Record<string, string[]>;
+  groups: Record<string, HaveRule[]>;
+  enabled: boolean;
+}
 
 export const setName = (vlan: string) => `vlan-${vlan.toLowerCase()}`;
 export const groupName = (vlan: string) => `vlan-${vlan.toLowerCase()}`;
@@ -25,8 +38,18 @@ export function firewallPolicy(vlans: VlanPolicy[]): FirewallWant {
   const groups: Record<string, Rule[]> = Object.fromEntries(vlans.map((v) => [groupName(v.name), [] as Rule[]]));
   for (const v of vlans) {
     for (const other of v.denyTo) {
-      groups[groupName(v.name)]!.push({ type: "out", action: "DROP", dest: `+${setName(other)}`, comment: `lab: ${v.name} may not reach ${other}` });
-      groups[groupName(other)]!.push({ type: "in", action: "DROP", source: `+${setName(v.name)}`, comment: `lab: ${v.name} may not reach ${other}` });
+      groups[groupName(v.name)]!.push({
+        type: "out",
+        action: "DROP",
+        dest: `+${setName(other)}`,
+        comment: `lab: ${v.name} may not reach ${other}`,
+      });
+      groups[groupName(other)]!.push({
+        type: "in",
+        action: "DROP",
+        source: `+${setName(v.name)}`,
+        comment: `lab: ${v.name} may not reach ${other}`,
+      });
     }
   }
   return { ipsets, groups };
@@ -35,7 +58,10 @@ export function firewallPolicy(vlans: VlanPolicy[]): FirewallWant {
 const key = (r: { type: string; action: string; source?: string; dest?: string; comment?: string }) =>
   `${r.type} ${r.action} ${r.source ?? "-"} -> ${r.dest ?? "-"} (${r.comment ?? ""})`;
 
-export function vlanFirewall(pve: (ctx: HostCtx) => Promise<PveApi>, want: FirewallWant): Resource<FirewallWant, FirewallHave> {
+export function vlanFirewall(
+  pve: (ctx: HostCtx) => Promise<PveApi>,
+  want: FirewallWant,
+): Resource<FirewallWant, FirewallHave> {
   return {
     id: "pve:firewall/vlans",
     want,
@@ -49,7 +75,9 @@ export function vlanFirewall(pve: (ctx: HostCtx) => Promise<PveApi>, want: Firew
       const groupList = await api.get("/cluster/firewall/groups");
       const groups: Record<string, HaveRule[]> = {};
       for (const g of groupList.filter((x) => x.group in want.groups)) {
-        groups[g.group] = (await api.get("/cluster/firewall/groups/{group}", { group: g.group })).sort((a, b) => a.pos - b.pos);
+        groups[g.group] = (await api.get("/cluster/firewall/groups/{group}", { group: g.group })).sort(
+          (a, b) => a.pos - b.pos,
+        );
       }
       const options = await api.get("/cluster/firewall/options");
       return { ipsets, groups, enabled: Number(options.enable ?? 0) === 1 };
@@ -61,15 +89,26 @@ export function vlanFirewall(pve: (ctx: HostCtx) => Promise<PveApi>, want: Firew
         const [kind, name = ""] = c.key.split(":");
         if (kind === "ipset") {
           if (!have.ipsets[name]) await api.post("/cluster/firewall/ipset", { name, comment: "lab: VLAN subnet" });
-          for (const cidr of have.ipsets[name] ?? []) await api.delete("/cluster/firewall/ipset/{name}/{cidr}", { name, cidr });
+          for (const cidr of have.ipsets[name] ?? [])
+            await api.delete("/cluster/firewall/ipset/{name}/{cidr}", { name, cidr });
           await api.post("/cluster/firewall/ipset/{name}", { name, cidr: want.ipsets[name]! });
         }
         if (kind === "group") {
-          if (!have.groups[name]) await api.post("/cluster/firewall/groups", { group: name, comment: "lab: VLAN policy" });
-          for (const r of [...(have.groups[name] ?? [])].reverse()) await api.delete("/cluster/firewall/groups/{group}/{pos}", { group: name, pos: r.pos });
+          if (!have.groups[name])
+            await api.post("/cluster/firewall/groups", { group: name, comment: "lab: VLAN policy" });
+          for (const r of [...(have.groups[name] ?? [])].reverse())
+            await api.delete("/cluster/firewall/groups/{group}/{pos}", { group: name, pos: r.pos });
           // New rules go to the top: create in reverse to keep the wanted order.
           for (const r of [...(want.groups[name] ?? [])].reverse()) {
-            await api.post("/cluster/firewall/groups/{group}", { group: name, type: r.type, action: r.action, enable: 1, comment: r.comment, source: r.source || undefined, dest: r.dest || undefined });
+            await api.post("/cluster/firewall/groups/{group}", {
+              group: name,
+              type: r.type,
+              action: r.action,
+              enable: 1,
+              comment: r.comment,
+              source: r.source || undefined,
+              dest: r.dest || undefined,
+            });
           }
         }
         if (kind === "enable") await api.put("/cluster/firewall/options", { enable: 1 });
@@ -83,16 +122,24 @@ export function firewallDiff(want: FirewallWant, have: FirewallHave): Change[] {
   const out: Change[] = [];
   for (const [name, cidr] of Object.entries(want.ipsets)) {
     const h = have.ipsets[name];
-    if (!h || h.length !== 1 || h[0] !== cidr) out.push({ key: `ipset:${name}`, summary: `IP set ${name}: [${h?.join(", ") ?? "absent"}] -> [${cidr}]` });
+    if (!h || h.length !== 1 || h[0] !== cidr)
+      out.push({ key: `ipset:${name}`, summary: `IP set ${name}: [${h?.join(", ") ?? "absent"}] -> [${cidr}]` });
   }
   for (const [name, rules] of Object.entries(want.groups)) {
     const h = have.groups[name];
     const wantKeys = rules.map(key);
     const haveKeys = (h ?? []).filter((r) => Number(r.enable ?? 1) === 1).map(key);
     if (!h || wantKeys.join("\n") !== haveKeys.join("\n") || h.length !== rules.length) {
-      out.push({ key: `group:${name}`, summary: `security group ${name}: ${h ? "rewrite" : "create"} with ${rules.length} rule(s): ${rules.map((r) => `${r.type} ${r.action} ${r.dest ?? r.source}`).join("; ") || "none"}` });
+      out.push({
+        key: `group:${name}`,
+        summary: `security group ${name}: ${h ? "rewrite" : "create"} with ${rules.length} rule(s): ${rules.map((r) => `${r.type} ${r.action} ${r.dest ?? r.source}`).join("; ") || "none"}`,
+      });
     }
   }
-  if (!have.enabled) out.push({ key: "enable", summary: "enable the cluster firewall (rules take effect; PVE's default input policy applies to the hosts)" });
+  if (!have.enabled)
+    out.push({
+      key: "enable",
+      summary: "enable the cluster firewall (rules take effect; PVE's default input policy applies to the hosts)",
+    });
   return out;
 }

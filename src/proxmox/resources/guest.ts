@@ -21,7 +21,12 @@ export function endpointOfVm(lab: LabModel, vm: string): { name: string; ep: Pve
 
 export async function guestAddress(api: PveApi, node: string, vm: string): Promise<{ vmid: number; ip: string }> {
   const found = (await listVms(api, { current: true })).find((v) => v.name === vm && !isTemplate(v) && v.node === node);
-  if (!found) throw new NotCreatedYetError(vm, `VM ${vm} does not exist on ${api.endpoint}/${node} yet`, "the Proxmox play creates it; plan again after apply");
+  if (!found)
+    throw new NotCreatedYetError(
+      vm,
+      `VM ${vm} does not exist on ${api.endpoint}/${node} yet`,
+      "the Proxmox play creates it; plan again after apply",
+    );
   const ip = await agentIpv4(api, node, found.vmid);
   if (!ip) throw new LabError(`VM ${vm}: the guest agent reports no IPv4 address`, ExitCode.unreachable, { host: vm });
   return { vmid: found.vmid, ip };
@@ -39,25 +44,44 @@ export const guestResolver: GuestResolver = async (run, ctx, host) => {
 };
 
 /** Read the guest's ed25519 host key through the agent (the pinned API, not the network) and pin it for these hosts. */
-export async function pinGuestKey(api: PveApi, node: string, vmid: number, ip: string, guests: HostInfo[]): Promise<void> {
-  const r = await api.get("/nodes/{node}/qemu/{vmid}/agent/file-read", { node, vmid, file: "/etc/ssh/ssh_host_ed25519_key.pub" });
+export async function pinGuestKey(
+  api: PveApi,
+  node: string,
+  vmid: number,
+  ip: string,
+  guests: HostInfo[],
+): Promise<void> {
+  const r = await api.get("/nodes/{node}/qemu/{vmid}/agent/file-read", {
+    node,
+    vmid,
+    file: "/etc/ssh/ssh_host_ed25519_key.pub",
+  });
   const [type, b64] = r.content.trim().split(/\s+/);
-  if (type !== "ssh-ed25519" || !b64) throw new LabError(`VM ${vmid}: the guest's host key file is not an ed25519 public key`, ExitCode.failed);
+  if (type !== "ssh-ed25519" || !b64)
+    throw new LabError(`VM ${vmid}: the guest's host key file is not an ed25519 public key`, ExitCode.failed);
   const blob = Buffer.from(b64, "base64");
   for (const g of guests) {
     const c = g.connection;
     const known = findKeys(await readKnownHosts(c.knownHosts), ip, c.port);
     if (known.some((k) => k.blob.equals(blob))) continue;
     if (known.length) {
-      throw new LabError(`host ${g.name} (VM ${vmid}, ${ip}:${c.port}): ${c.knownHosts} pins another key for this address`, ExitCode.failed, { host: g.name },
-        `if the VM was recreated, remove the old line for ${ip} from ${c.knownHosts}`);
+      throw new LabError(
+        `host ${g.name} (VM ${vmid}, ${ip}:${c.port}): ${c.knownHosts} pins another key for this address`,
+        ExitCode.failed,
+        { host: g.name },
+        `if the VM was recreated, remove the old line for ${ip} from ${c.knownHosts}`,
+      );
     }
     await appendKnownHost(c.knownHosts, ip, c.port, blob);
   }
 }
 
 /** A VM's IPv4 address as its guest agent reports it, for roles that publish it (the dns role's records). */
-export async function vmIpv4(ctx: ServiceCtx, tools: { lab: LabModel; root: string; secret(name: string): Secret }, vm: string): Promise<string> {
+export async function vmIpv4(
+  ctx: ServiceCtx,
+  tools: { lab: LabModel; root: string; secret(name: string): Secret },
+  vm: string,
+): Promise<string> {
   const { name, ep } = endpointOfVm(tools.lab, vm);
   const api = await pveService(name, ep, tools.secret(ep.token_secret), tools.root)(ctx);
   return (await guestAddress(api, ep.node, vm)).ip;

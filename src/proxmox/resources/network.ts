@@ -40,20 +40,40 @@ export function vlanBridge(pve: (ctx: HostCtx) => Promise<PveApi>, want: BridgeW
       } satisfies ParamsFor<"POST", "/nodes/{node}/network"> & ParamsFor<"PUT", "/nodes/{node}/network/{iface}">;
       if (!have) await api.post("/nodes/{node}/network", params);
       else await api.put("/nodes/{node}/network/{iface}", params);
-      await api.wait(await api.put("/nodes/{node}/network", { node }), `apply network config on ${want.node} (${changes.length} change(s))`);
+      await api.wait(
+        await api.put("/nodes/{node}/network", { node }),
+        `apply network config on ${want.node} (${changes.length} change(s))`,
+      );
     },
     ok: (have) => `${want.bridge} is VLAN-aware, carries ${have?.bridge_vids ?? "?"}`,
   };
 }
 
-const norm = (vids: string | undefined) => (vids ?? "").trim().split(/[\s,]+/).filter(Boolean).join(" ");
+const norm = (vids: string | undefined) =>
+  (vids ?? "")
+    .trim()
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .join(" ");
 
 export function bridgeDiff(want: BridgeWant, have: BridgeHave): Change[] {
-  if (!have) return [{ key: "create", summary: `create VLAN-aware bridge ${want.bridge} on ${want.node} carrying VLANs ${want.vids}` }];
-  if (have.type !== "bridge") throw new LabError(`${want.bridge} on ${want.node} is a ${have.type}, not a bridge`, ExitCode.failed, {}, "choose another bridge name (proxmox.<endpoint>.bridge); lab does not convert interfaces");
+  if (!have)
+    return [
+      { key: "create", summary: `create VLAN-aware bridge ${want.bridge} on ${want.node} carrying VLANs ${want.vids}` },
+    ];
+  if (have.type !== "bridge")
+    throw new LabError(
+      `${want.bridge} on ${want.node} is a ${have.type}, not a bridge`,
+      ExitCode.failed,
+      {},
+      "choose another bridge name (proxmox.<endpoint>.bridge); lab does not convert interfaces",
+    );
   const out: Change[] = [];
-  if (Number(have.bridge_vlan_aware ?? 0) !== 1) out.push({ key: "bridge_vlan_aware", summary: `bridge_vlan_aware 0 -> 1` });
-  if (norm(have.bridge_vids) !== norm(want.vids)) out.push({ key: "bridge_vids", summary: `bridge_vids ${have.bridge_vids ?? "(none)"} -> ${want.vids}` });
-  if (want.ports !== undefined && (have.bridge_ports ?? "") !== want.ports) out.push({ key: "bridge_ports", summary: `bridge_ports ${have.bridge_ports ?? "(none)"} -> ${want.ports}` });
+  if (Number(have.bridge_vlan_aware ?? 0) !== 1)
+    out.push({ key: "bridge_vlan_aware", summary: `bridge_vlan_aware 0 -> 1` });
+  if (norm(have.bridge_vids) !== norm(want.vids))
+    out.push({ key: "bridge_vids", summary: `bridge_vids ${have.bridge_vids ?? "(none)"} -> ${want.vids}` });
+  if (want.ports !== undefined && (have.bridge_ports ?? "") !== want.ports)
+    out.push({ key: "bridge_ports", summary: `bridge_ports ${have.bridge_ports ?? "(none)"} -> ${want.ports}` });
   return out;
 }

@@ -13,24 +13,41 @@ type Conf = Record<string, unknown>;
 type Api = (ctx: HostCtx) => Promise<PbsApi>;
 
 /** Values as PBS returns them (numbers, 0/1 booleans) compared as text. */
-const text = (v: unknown): string => (v === true ? "1" : v === false ? "0" : typeof v === "string" || typeof v === "number" ? String(v) : "");
+const text = (v: unknown): string =>
+  v === true ? "1" : v === false ? "0" : typeof v === "string" || typeof v === "number" ? String(v) : "";
 
 /** The wanted keys that differ from `have`; a key wanted `undefined` must be absent (PBS `delete`). */
 export function confDiff(label: string, want: Conf, have: Conf | undefined): Change[] {
-  if (!have) return [{ key: "create", summary: `create ${label}: ${Object.entries(want).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${text(v)}`).join(", ")}` }];
+  if (!have)
+    return [
+      {
+        key: "create",
+        summary: `create ${label}: ${Object.entries(want)
+          .filter(([, v]) => v !== undefined)
+          .map(([k, v]) => `${k}=${text(v)}`)
+          .join(", ")}`,
+      },
+    ];
   const out: Change[] = [];
   for (const [k, w] of Object.entries(want)) {
     const h = text(have[k]);
-    if (w === undefined ? h !== "" : h !== text(w)) out.push({ key: k, summary: `${k} ${h || "(none)"} -> ${w === undefined ? "(none)" : text(w)}` });
+    if (w === undefined ? h !== "" : h !== text(w))
+      out.push({ key: k, summary: `${k} ${h || "(none)"} -> ${w === undefined ? "(none)" : text(w)}` });
   }
   return out;
 }
 
 const keep = (r: Retention) => ({
-  "keep-last": r.last, "keep-hourly": r.hourly, "keep-daily": r.daily, "keep-weekly": r.weekly, "keep-monthly": r.monthly, "keep-yearly": r.yearly,
+  "keep-last": r.last,
+  "keep-hourly": r.hourly,
+  "keep-daily": r.daily,
+  "keep-weekly": r.weekly,
+  "keep-monthly": r.monthly,
+  "keep-yearly": r.yearly,
 });
 type KeepKey = keyof ReturnType<typeof keep>;
-const removed = <K extends string>(want: Conf, changes: readonly Change[]) => changes.filter((c) => c.key in want && want[c.key] === undefined).map((c) => c.key as K);
+const removed = <K extends string>(want: Conf, changes: readonly Change[]) =>
+  changes.filter((c) => c.key in want && want[c.key] === undefined).map((c) => c.key as K);
 
 async function readOr<T>(get: () => Promise<T>): Promise<T | undefined> {
   try {
@@ -41,12 +58,19 @@ async function readOr<T>(get: () => Promise<T>): Promise<T | undefined> {
   }
 }
 
-export interface PruneJobWant { id: string; store: string; schedule: string; retention: Retention; ns?: string }
+export interface PruneJobWant {
+  id: string;
+  store: string;
+  schedule: string;
+  retention: Retention;
+  ns?: string;
+}
 
 export function pbsPruneJob(pbs: Api, want: PruneJobWant): Resource<PruneJobWant, Conf | undefined> {
   const conf = { store: want.store, schedule: want.schedule, ns: want.ns, ...keep(want.retention) };
   return {
-    id: `pbs:prune/${want.id}`, want,
+    id: `pbs:prune/${want.id}`,
+    want,
     read: async (ctx) => readOr(async () => (await pbs(ctx)).get("/config/prune/{id}", { id: want.id })),
     diff: (_w, have) => confDiff(`prune job ${want.id} on ${want.store}`, conf, have),
     async apply(ctx, changes, have) {
@@ -58,17 +82,32 @@ export function pbsPruneJob(pbs: Api, want: PruneJobWant): Resource<PruneJobWant
         await api.put("/config/prune/{id}", { ...params, ...(del.length ? { delete: del } : {}) });
       }
     },
-    ok: () => `prune job ${want.id} keeps ${Object.entries(keep(want.retention)).filter(([, v]) => v).map(([k, v]) => `${k}=${v}`).join(",")} at "${want.schedule}"`,
+    ok: () =>
+      `prune job ${want.id} keeps ${Object.entries(keep(want.retention))
+        .filter(([, v]) => v)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(",")} at "${want.schedule}"`,
   };
 }
 
-export interface VerifyJobWant { id: string; store: string; schedule: string; outdatedAfter?: number }
+export interface VerifyJobWant {
+  id: string;
+  store: string;
+  schedule: string;
+  outdatedAfter?: number;
+}
 
 export function pbsVerifyJob(pbs: Api, want: VerifyJobWant): Resource<VerifyJobWant, Conf | undefined> {
   // ignore-verified: a snapshot verified once is not read again until outdated-after days passed.
-  const conf = { store: want.store, schedule: want.schedule, "ignore-verified": true, "outdated-after": want.outdatedAfter };
+  const conf = {
+    store: want.store,
+    schedule: want.schedule,
+    "ignore-verified": true,
+    "outdated-after": want.outdatedAfter,
+  };
   return {
-    id: `pbs:verify/${want.id}`, want,
+    id: `pbs:verify/${want.id}`,
+    want,
     read: async (ctx) => readOr(async () => (await pbs(ctx)).get("/config/verify/{id}", { id: want.id })),
     diff: (_w, have) => confDiff(`verify job ${want.id} on ${want.store}`, conf, have),
     async apply(ctx, changes, have) {
@@ -97,9 +136,16 @@ export interface SyncJobWant {
 }
 
 export function pbsSyncJob(pbs: Api, want: SyncJobWant): Resource<SyncJobWant, Conf | undefined> {
-  const conf = { store: want.store, "remote-store": want.remoteStore, remote: want.remote, schedule: want.schedule, "remove-vanished": want.removeVanished ?? false };
+  const conf = {
+    store: want.store,
+    "remote-store": want.remoteStore,
+    remote: want.remote,
+    schedule: want.schedule,
+    "remove-vanished": want.removeVanished ?? false,
+  };
   return {
-    id: `pbs:sync/${want.id}`, want,
+    id: `pbs:sync/${want.id}`,
+    want,
     read: async (ctx) => readOr(async () => (await pbs(ctx)).get("/config/sync/{id}", { id: want.id })),
     diff: (_w, have) => confDiff(`sync job ${want.id} ${want.remoteStore} -> ${want.store}`, conf, have),
     async apply(ctx, changes, have) {
@@ -115,7 +161,10 @@ export function pbsSyncJob(pbs: Api, want: SyncJobWant): Resource<SyncJobWant, C
   };
 }
 
-export interface DatastoreWant { store: string; path: string }
+export interface DatastoreWant {
+  store: string;
+  path: string;
+}
 
 /**
  * A datastore the inventory declares (pbs.NAME.datastores): created at its path when missing (a PBS worker
@@ -123,28 +172,40 @@ export interface DatastoreWant { store: string; path: string }
  */
 export function pbsDatastore(pbs: Api, want: DatastoreWant): Resource<DatastoreWant, Conf | undefined> {
   return {
-    id: `pbs:datastore/${want.store}`, want,
+    id: `pbs:datastore/${want.store}`,
+    want,
     read: async (ctx) => readOr(async () => (await pbs(ctx)).get("/config/datastore/{name}", { name: want.store })),
     diff: (_w, have) => {
       if (have && text(have.path) !== want.path) {
-        throw new LabError(`PBS datastore ${want.store} is at ${text(have.path)}, the inventory says ${want.path}`, ExitCode.failed, {},
-          "lab never moves a datastore: fix the path in the inventory, or move it on the PBS yourself");
+        throw new LabError(
+          `PBS datastore ${want.store} is at ${text(have.path)}, the inventory says ${want.path}`,
+          ExitCode.failed,
+          {},
+          "lab never moves a datastore: fix the path in the inventory, or move it on the PBS yourself",
+        );
       }
       return have ? [] : [{ key: "create", summary: `create datastore ${want.store} at ${want.path}` }];
     },
     async apply(ctx) {
       const api = await pbs(ctx);
-      await api.wait(await api.post("/config/datastore", { name: want.store, path: want.path }), `create datastore ${want.store}`);
+      await api.wait(
+        await api.post("/config/datastore", { name: want.store, path: want.path }),
+        `create datastore ${want.store}`,
+      );
     },
     ok: () => `datastore ${want.store} exists at ${want.path}`,
   };
 }
 
-export interface GcScheduleWant { store: string; schedule: string }
+export interface GcScheduleWant {
+  store: string;
+  schedule: string;
+}
 
 export function pbsGcSchedule(pbs: Api, want: GcScheduleWant): Resource<GcScheduleWant, Conf | undefined> {
   return {
-    id: `pbs:gc/${want.store}`, want,
+    id: `pbs:gc/${want.store}`,
+    want,
     read: async (ctx) => (await pbs(ctx)).get("/config/datastore/{name}", { name: want.store }),
     diff: (_w, have) => confDiff(`datastore ${want.store}`, { "gc-schedule": want.schedule }, have ?? {}),
     async apply(ctx) {

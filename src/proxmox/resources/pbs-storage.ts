@@ -40,7 +40,12 @@ export async function certFingerprint(file: string): Promise<string> {
   try {
     return new X509Certificate(await readFile(file)).fingerprint256;
   } catch (e) {
-    throw new LabError(`cannot read the PBS certificate ${file}: ${(e as Error).message}`, ExitCode.badInput, { file }, "set pbs.<endpoint>.fingerprint, or ca_file to the server's own (self-signed) certificate");
+    throw new LabError(
+      `cannot read the PBS certificate ${file}: ${(e as Error).message}`,
+      ExitCode.badInput,
+      { file },
+      "set pbs.<endpoint>.fingerprint, or ca_file to the server's own (self-signed) certificate",
+    );
   }
 }
 
@@ -50,12 +55,16 @@ const str = (v: unknown): string => (typeof v === "string" || typeof v === "numb
 
 const COMPARED = ["server", "port", "namespace", "username", "fingerprint"] as const;
 
-export function pbsStorage(pve: (ctx: HostCtx) => Promise<PveApi>, want: PbsStorageWant): Resource<PbsStorageWant, PbsStorageHave> {
+export function pbsStorage(
+  pve: (ctx: HostCtx) => Promise<PveApi>,
+  want: PbsStorageWant,
+): Resource<PbsStorageWant, PbsStorageHave> {
   return {
     id: `pve:storage/${want.storage}`,
     want,
     async read(ctx) {
-      const fingerprint = typeof want.fingerprint === "string" ? want.fingerprint : await certFingerprint(want.fingerprint.certFile);
+      const fingerprint =
+        typeof want.fingerprint === "string" ? want.fingerprint : await certFingerprint(want.fingerprint.certFile);
       try {
         return { config: await (await pve(ctx)).get("/storage/{storage}", { storage: want.storage }), fingerprint };
       } catch (e) {
@@ -66,12 +75,22 @@ export function pbsStorage(pve: (ctx: HostCtx) => Promise<PveApi>, want: PbsStor
     diff: pbsStorageDiff,
     async apply(ctx, changes, have) {
       const api = await pve(ctx);
-      const secrets = !have.config || want.rotate ? { password: want.password.reveal(), "encryption-key": want.encryptionKey?.reveal() } : {};
+      const secrets =
+        !have.config || want.rotate
+          ? { password: want.password.reveal(), "encryption-key": want.encryptionKey?.reveal() }
+          : {};
       if (!have.config) {
         await api.post("/storage", {
-          storage: want.storage, type: "pbs", content: "backup",
-          server: want.server, port: want.port, datastore: want.datastore, namespace: want.namespace,
-          username: want.username, fingerprint: have.fingerprint, ...secrets,
+          storage: want.storage,
+          type: "pbs",
+          content: "backup",
+          server: want.server,
+          port: want.port,
+          datastore: want.datastore,
+          namespace: want.namespace,
+          username: want.username,
+          fingerprint: have.fingerprint,
+          ...secrets,
         } satisfies ParamsFor<"POST", "/storage">);
         return;
       }
@@ -79,21 +98,45 @@ export function pbsStorage(pve: (ctx: HostCtx) => Promise<PveApi>, want: PbsStor
       const wanted = { ...want, fingerprint: have.fingerprint };
       const set = <K extends (typeof COMPARED)[number]>(k: K) => (changed.has(k) ? wanted[k] : undefined);
       await api.put("/storage/{storage}", {
-        storage: want.storage, server: set("server"), port: set("port"), namespace: set("namespace"),
-        username: set("username"), fingerprint: set("fingerprint"), content: changed.has("content") ? "backup" : undefined, ...secrets,
+        storage: want.storage,
+        server: set("server"),
+        port: set("port"),
+        namespace: set("namespace"),
+        username: set("username"),
+        fingerprint: set("fingerprint"),
+        content: changed.has("content") ? "backup" : undefined,
+        ...secrets,
       } satisfies ParamsFor<"PUT", "/storage/{storage}">);
     },
-    ok: (have) => `storage ${want.storage} is PBS datastore ${str(have.config?.datastore) || "?"} on ${want.server}, certificate pinned`,
+    ok: (have) =>
+      `storage ${want.storage} is PBS datastore ${str(have.config?.datastore) || "?"} on ${want.server}, certificate pinned`,
   };
 }
 
 export function pbsStorageDiff(want: PbsStorageWant, state: PbsStorageHave): Change[] {
   const have = state.config;
-  if (!have) return [{ key: "create", summary: `add PBS storage ${want.storage}: datastore ${want.datastore} on ${want.server}${want.encryptionKey ? ", encrypted" : ""}` }];
+  if (!have)
+    return [
+      {
+        key: "create",
+        summary: `add PBS storage ${want.storage}: datastore ${want.datastore} on ${want.server}${want.encryptionKey ? ", encrypted" : ""}`,
+      },
+    ];
   const out: Change[] = [];
-  if (have.type !== "pbs") throw new LabError(`storage ${want.storage} exists with type ${str(have.type)}, not pbs`, ExitCode.failed, {}, "lab does not convert storage: choose another storage id");
+  if (have.type !== "pbs")
+    throw new LabError(
+      `storage ${want.storage} exists with type ${str(have.type)}, not pbs`,
+      ExitCode.failed,
+      {},
+      "lab does not convert storage: choose another storage id",
+    );
   if (str(have.datastore) !== want.datastore) {
-    throw new LabError(`storage ${want.storage} points at datastore ${str(have.datastore)}, not ${want.datastore}`, ExitCode.failed, {}, "Proxmox cannot change a PBS storage's datastore: remove the storage (its backups stay on the PBS) or choose another storage id");
+    throw new LabError(
+      `storage ${want.storage} points at datastore ${str(have.datastore)}, not ${want.datastore}`,
+      ExitCode.failed,
+      {},
+      "Proxmox cannot change a PBS storage's datastore: remove the storage (its backups stay on the PBS) or choose another storage id",
+    );
   }
   const wanted = { ...want, fingerprint: state.fingerprint };
   for (const k of COMPARED) {
@@ -102,7 +145,8 @@ export function pbsStorageDiff(want: PbsStorageWant, state: PbsStorageHave): Cha
     if (w !== undefined && h !== String(w)) out.push({ key: k, summary: `${k} ${h || "(none)"} -> ${String(w)}` });
   }
   const content = str(have.content).split(",").filter(Boolean);
-  if (!content.includes("backup")) out.push({ key: "content", summary: `content ${content.join(",") || "(none)"} -> backup` });
+  if (!content.includes("backup"))
+    out.push({ key: "content", summary: `content ${content.join(",") || "(none)"} -> backup` });
   if (want.rotate) out.push({ key: "secrets", summary: "send the token secret and encryption key again (rotate)" });
   return out;
 }

@@ -5,22 +5,52 @@ import { ExitCode, LabError } from "../../errors.ts";
 import type { PveApi } from "./api.ts";
 
 /** A bridge lab puts NICs on, and the VLAN tags they carry (none: the template's untagged NIC). */
-export interface BridgeUse { bridge: string; tags: number[]; untagged: boolean }
+export interface BridgeUse {
+  bridge: string;
+  tags: number[];
+  untagged: boolean;
+}
 
 /**
  * What lab's Proxmox resources call, by ACL path (the least-privilege role in the README grants exactly these).
  * A NIC needs SDN.Use on its bridge's path in the implicit "localnetwork" zone, per VLAN tag (PVE >= 8.0).
  */
-export function neededPrivileges(node: string, storages: string[], bridges: BridgeUse[] = []): Record<string, string[]> {
-  const sdnUse = bridges.flatMap((b) => [...(b.untagged ? [`/sdn/zones/localnetwork/${b.bridge}`] : []), ...b.tags.map((t) => `/sdn/zones/localnetwork/${b.bridge}/${t}`)]);
+export function neededPrivileges(
+  node: string,
+  storages: string[],
+  bridges: BridgeUse[] = [],
+): Record<string, string[]> {
+  const sdnUse = bridges.flatMap((b) => [
+    ...(b.untagged ? [`/sdn/zones/localnetwork/${b.bridge}`] : []),
+    ...b.tags.map((t) => `/sdn/zones/localnetwork/${b.bridge}/${t}`),
+  ]);
   return {
     "/": ["Sys.Audit", "Sys.Modify"], // firewall IP sets, groups, options
     [`/nodes/${node}`]: ["Sys.Audit", "Sys.Modify"], // bridge: stage and apply network config
     "/sdn": ["SDN.Audit", "SDN.Allocate"],
-    "/vms": ["VM.Audit", "VM.Allocate", "VM.Clone", "VM.Config.CDROM", "VM.Config.CPU", "VM.Config.Cloudinit", "VM.Config.Disk", "VM.Config.HWType", "VM.Config.Memory", "VM.Config.Network", "VM.Config.Options", "VM.PowerMgmt",
+    "/vms": [
+      "VM.Audit",
+      "VM.Allocate",
+      "VM.Clone",
+      "VM.Config.CDROM",
+      "VM.Config.CPU",
+      "VM.Config.Cloudinit",
+      "VM.Config.Disk",
+      "VM.Config.HWType",
+      "VM.Config.Memory",
+      "VM.Config.Network",
+      "VM.Config.Options",
+      "VM.PowerMgmt",
       // The agent: guest IP, and the SSH host key read to pin it (either privilege will do, as on PVE).
-      "VM.GuestAgent.Audit|VM.GuestAgent.Unrestricted", "VM.GuestAgent.FileRead|VM.GuestAgent.Unrestricted"],
-    ...Object.fromEntries(storages.map((s) => [`/storage/${s}`, ["Datastore.Audit", "Datastore.AllocateSpace", "Datastore.AllocateTemplate"]])),
+      "VM.GuestAgent.Audit|VM.GuestAgent.Unrestricted",
+      "VM.GuestAgent.FileRead|VM.GuestAgent.Unrestricted",
+    ],
+    ...Object.fromEntries(
+      storages.map((s) => [
+        `/storage/${s}`,
+        ["Datastore.Audit", "Datastore.AllocateSpace", "Datastore.AllocateTemplate"],
+      ]),
+    ),
     ...Object.fromEntries(sdnUse.map((p) => [p, ["SDN.Use"]])),
   };
 }
@@ -34,9 +64,15 @@ type Perms = Record<string, Record<string, number>>;
  */
 export function effective(perms: Perms, path: string): Set<string> {
   if (perms[path]) return new Set(Object.keys(perms[path]));
-  const holders = Object.keys(perms).filter((p) => p === "/" || path.startsWith(`${p}/`)).sort((a, b) => b.length - a.length);
+  const holders = Object.keys(perms)
+    .filter((p) => p === "/" || path.startsWith(`${p}/`))
+    .sort((a, b) => b.length - a.length);
   const privs = perms[holders[0] ?? ""] ?? {};
-  return new Set(Object.entries(privs).filter(([, v]) => Number(v) === 1).map(([k]) => k));
+  return new Set(
+    Object.entries(privs)
+      .filter(([, v]) => Number(v) === 1)
+      .map(([k]) => k),
+  );
 }
 
 export function missingPrivileges(perms: Perms, needed: Record<string, string[]>): string[] {
@@ -50,7 +86,10 @@ export function missingPrivileges(perms: Perms, needed: Record<string, string[]>
   return out;
 }
 
-export function permissionPreflight(pve: (ctx: HostCtx) => Promise<PveApi>, needed: Record<string, string[]>): Resource<Record<string, string[]>, Perms> {
+export function permissionPreflight(
+  pve: (ctx: HostCtx) => Promise<PveApi>,
+  needed: Record<string, string[]>,
+): Resource<Record<string, string[]>, Perms> {
   return {
     id: "pve:preflight/permissions",
     want: needed,
@@ -66,8 +105,12 @@ export function permissionPreflight(pve: (ctx: HostCtx) => Promise<PveApi>, need
     diff(want, have): Change[] {
       const missing = missingPrivileges(have, want);
       if (missing.length) {
-        throw new LabError(`the API token lacks privileges this playbook needs:\n    ${missing.join("\n    ")}`, ExitCode.failed, {},
-          "grant them (see README: the LabAutomation role) or use a token with privsep=0 of a user that has them; nothing was changed");
+        throw new LabError(
+          `the API token lacks privileges this playbook needs:\n    ${missing.join("\n    ")}`,
+          ExitCode.failed,
+          {},
+          "grant them (see README: the LabAutomation role) or use a token with privsep=0 of a user that has them; nothing was changed",
+        );
       }
       return [];
     },

@@ -18,7 +18,10 @@ export interface SdnWant {
 
 type Zone = Reply<"/cluster/sdn/zones">[number];
 type Vnet = Reply<"/cluster/sdn/vnets">[number];
-export interface SdnHave { zone?: Zone; vnets: Vnet[] }
+export interface SdnHave {
+  zone?: Zone;
+  vnets: Vnet[];
+}
 
 export function sdnVlans(pve: (ctx: HostCtx) => Promise<PveApi>, want: SdnWant): Resource<SdnWant, SdnHave> {
   return {
@@ -39,10 +42,19 @@ export function sdnVlans(pve: (ctx: HostCtx) => Promise<PveApi>, want: SdnWant):
       const api = await pve(ctx);
       for (const c of changes) {
         const [kind, id] = c.key.split(":");
-        if (kind === "zone-create") await api.post("/cluster/sdn/zones", { zone: want.zone, type: "vlan", bridge: want.bridge });
-        if (kind === "zone-update") await api.put("/cluster/sdn/zones/{zone}", { zone: want.zone, bridge: want.bridge });
+        if (kind === "zone-create")
+          await api.post("/cluster/sdn/zones", { zone: want.zone, type: "vlan", bridge: want.bridge });
+        if (kind === "zone-update")
+          await api.put("/cluster/sdn/zones/{zone}", { zone: want.zone, bridge: want.bridge });
         const v = want.vnets.find((x) => x.vnet === id);
-        const params = v && ({ vnet: v.vnet, tag: v.tag, alias: v.alias || undefined, "isolate-ports": v.isolatePorts || undefined } satisfies ParamsFor<"PUT", "/cluster/sdn/vnets/{vnet}">);
+        const params =
+          v &&
+          ({
+            vnet: v.vnet,
+            tag: v.tag,
+            alias: v.alias || undefined,
+            "isolate-ports": v.isolatePorts || undefined,
+          } satisfies ParamsFor<"PUT", "/cluster/sdn/vnets/{vnet}">);
         if (kind === "vnet-create" && params) await api.post("/cluster/sdn/vnets", { zone: want.zone, ...params });
         if (kind === "vnet-update" && params) await api.put("/cluster/sdn/vnets/{vnet}", params);
         if (kind === "vnet-delete" && id) await api.delete("/cluster/sdn/vnets/{vnet}", { vnet: id });
@@ -62,16 +74,29 @@ export function sdnDiff(want: SdnWant, have: SdnHave): Change[] {
   const zone = have.zone?.state === "deleted" ? undefined : have.zone;
   const vnets = have.vnets.filter((v) => v.state !== "deleted");
   if (!zone) out.push({ key: "zone-create", summary: `create SDN VLAN zone ${want.zone} on bridge ${want.bridge}` });
-  else if (zone.bridge !== want.bridge) out.push({ key: "zone-update", summary: `zone ${want.zone}: bridge ${zone.bridge ?? "-"} -> ${want.bridge}` });
+  else if (zone.bridge !== want.bridge)
+    out.push({ key: "zone-update", summary: `zone ${want.zone}: bridge ${zone.bridge ?? "-"} -> ${want.bridge}` });
   for (const v of want.vnets) {
     const h = vnets.find((x) => x.vnet === v.vnet);
-    if (!h) out.push({ key: `vnet-create:${v.vnet}`, summary: `create VNet ${v.vnet} (VLAN ${v.tag}${v.alias ? `, ${v.alias}` : ""})` });
-    else if (Number(h.tag) !== v.tag || (h.alias ?? "") !== (v.alias ?? "") || Boolean(Number(h["isolate-ports"] ?? 0)) !== Boolean(v.isolatePorts)) {
-      out.push({ key: `vnet-update:${v.vnet}`, summary: `VNet ${v.vnet}: tag ${h.tag ?? "-"} -> ${v.tag}${v.isolatePorts ? ", isolate ports" : ""}` });
+    if (!h)
+      out.push({
+        key: `vnet-create:${v.vnet}`,
+        summary: `create VNet ${v.vnet} (VLAN ${v.tag}${v.alias ? `, ${v.alias}` : ""})`,
+      });
+    else if (
+      Number(h.tag) !== v.tag ||
+      (h.alias ?? "") !== (v.alias ?? "") ||
+      Boolean(Number(h["isolate-ports"] ?? 0)) !== Boolean(v.isolatePorts)
+    ) {
+      out.push({
+        key: `vnet-update:${v.vnet}`,
+        summary: `VNet ${v.vnet}: tag ${h.tag ?? "-"} -> ${v.tag}${v.isolatePorts ? ", isolate ports" : ""}`,
+      });
     }
   }
   for (const h of vnets) {
-    if (!want.vnets.some((v) => v.vnet === h.vnet)) out.push({ key: `vnet-delete:${h.vnet}`, summary: `delete VNet ${h.vnet} (no longer in vlans:)` });
+    if (!want.vnets.some((v) => v.vnet === h.vnet))
+      out.push({ key: `vnet-delete:${h.vnet}`, summary: `delete VNet ${h.vnet} (no longer in vlans:)` });
   }
   // Staged but not applied (a run that stopped between staging and apply): apply now.
   if (out.length === 0 && [have.zone, ...have.vnets].some((x) => x?.state)) {

@@ -45,7 +45,11 @@ export function templateVersion(w: TemplateWant): string {
 
 export const imageFile = (w: TemplateWant) => `${w.name}-${w.checksum.split(":")[1]!.slice(0, 12)}.qcow2`;
 
-export function vmTemplate(pve: (ctx: HostCtx) => Promise<PveApi>, ids: (ctx: HostCtx) => Promise<VmidAllocator>, want: TemplateWant): Resource<TemplateWant, TemplateHave> {
+export function vmTemplate(
+  pve: (ctx: HostCtx) => Promise<PveApi>,
+  ids: (ctx: HostCtx) => Promise<VmidAllocator>,
+  want: TemplateWant,
+): Resource<TemplateWant, TemplateHave> {
   const version = templateVersion(want);
   return {
     id: `pve:template/${want.name}`,
@@ -53,7 +57,11 @@ export function vmTemplate(pve: (ctx: HostCtx) => Promise<PveApi>, ids: (ctx: Ho
     async read(ctx) {
       const api = await pve(ctx);
       const ours = await labTemplates(api, want.node, want.name);
-      const content = await api.get("/nodes/{node}/storage/{storage}/content", { node: want.node, storage: want.imageStorage, content: "import" });
+      const content = await api.get("/nodes/{node}/storage/{storage}/content", {
+        node: want.node,
+        storage: want.imageStorage,
+        content: "import",
+      });
       const cur = ours.find((o) => o.template && o.version === version);
       const half = ours.find((o) => !o.template);
       return {
@@ -65,13 +73,24 @@ export function vmTemplate(pve: (ctx: HostCtx) => Promise<PveApi>, ids: (ctx: Ho
     },
     diff(w, have): Change[] {
       if (have.halfMade) {
-        throw new LabError(`template ${w.name}: VM ${have.halfMade.vmid} (${have.halfMade.name}) was left half-built by an earlier run and is not reused`, ExitCode.failed, {},
-          `inspect it, then delete it (qm destroy ${have.halfMade.vmid} --purge) and apply again`);
+        throw new LabError(
+          `template ${w.name}: VM ${have.halfMade.vmid} (${have.halfMade.name}) was left half-built by an earlier run and is not reused`,
+          ExitCode.failed,
+          {},
+          `inspect it, then delete it (qm destroy ${have.halfMade.vmid} --purge) and apply again`,
+        );
       }
       if (have.current) return [];
       const out: Change[] = [];
-      if (!have.imagePresent) out.push({ key: "download", summary: `download ${w.imageUrl} to ${w.imageStorage} (verify ${w.checksum.slice(0, 19)}…)` });
-      out.push({ key: "create", summary: `${have.older.length ? `new version ${version} of` : "build"} template ${w.name}: import disk, cloud-init drive, serial console, guest agent, ${w.cores} cores, ${w.memory} MiB` });
+      if (!have.imagePresent)
+        out.push({
+          key: "download",
+          summary: `download ${w.imageUrl} to ${w.imageStorage} (verify ${w.checksum.slice(0, 19)}…)`,
+        });
+      out.push({
+        key: "create",
+        summary: `${have.older.length ? `new version ${version} of` : "build"} template ${w.name}: import disk, cloud-init drive, serial console, guest agent, ${w.cores} cores, ${w.memory} MiB`,
+      });
       return out;
     },
     async apply(ctx, changes, have) {
@@ -79,33 +98,69 @@ export function vmTemplate(pve: (ctx: HostCtx) => Promise<PveApi>, ids: (ctx: Ho
       const file = imageFile(want);
       if (changes.some((c) => c.key === "download")) {
         // The inventory schema allows sha256: and sha512: only.
-        const [algo, sum] = want.checksum.split(":") as [ParamsFor<"POST", "/nodes/{node}/storage/{storage}/download-url">["checksum-algorithm"], string];
-        await api.wait(await api.post("/nodes/{node}/storage/{storage}/download-url", {
-          node: want.node, storage: want.imageStorage, url: want.imageUrl, content: "import", filename: file, checksum: sum, "checksum-algorithm": algo,
-        }), `download ${file}`);
+        const [algo, sum] = want.checksum.split(":") as [
+          ParamsFor<"POST", "/nodes/{node}/storage/{storage}/download-url">["checksum-algorithm"],
+          string,
+        ];
+        await api.wait(
+          await api.post("/nodes/{node}/storage/{storage}/download-url", {
+            node: want.node,
+            storage: want.imageStorage,
+            url: want.imageUrl,
+            content: "import",
+            filename: file,
+            checksum: sum,
+            "checksum-algorithm": algo,
+          }),
+          `download ${file}`,
+        );
       }
       const alloc = await ids(ctx);
       const vmid = have.older.length === 0 ? want.vmid : await alloc.next(api, want.vmid + 1);
       alloc.reserve(vmid);
       const name = `${want.name}-${version}`;
-      await api.wait(await api.post("/nodes/{node}/qemu", {
-        node: want.node, vmid, name, cores: want.cores, memory: String(want.memory), ostype: want.osType,
-        scsihw: "virtio-scsi-single",
-        scsi0: `${want.storage}:0,import-from=${want.imageStorage}:import/${file}`,
-        ide2: `${want.storage}:cloudinit`,
-        serial0: "socket", vga: "serial0", agent: "enabled=1", boot: "order=scsi0",
-        net0: `virtio,bridge=${want.bridge}`,
-        tags: "lab-template",
-        description: markerLine({ "lab-template": want.name, version, image: file }),
-      }), `create template VM ${vmid}`);
+      await api.wait(
+        await api.post("/nodes/{node}/qemu", {
+          node: want.node,
+          vmid,
+          name,
+          cores: want.cores,
+          memory: String(want.memory),
+          ostype: want.osType,
+          scsihw: "virtio-scsi-single",
+          scsi0: `${want.storage}:0,import-from=${want.imageStorage}:import/${file}`,
+          ide2: `${want.storage}:cloudinit`,
+          serial0: "socket",
+          vga: "serial0",
+          agent: "enabled=1",
+          boot: "order=scsi0",
+          net0: `virtio,bridge=${want.bridge}`,
+          tags: "lab-template",
+          description: markerLine({ "lab-template": want.name, version, image: file }),
+        }),
+        `create template VM ${vmid}`,
+      );
       try {
-        await api.wait(await api.post("/nodes/{node}/qemu/{vmid}/template", { node: want.node, vmid }), `convert VM ${vmid} to a template`);
+        await api.wait(
+          await api.post("/nodes/{node}/qemu/{vmid}/template", { node: want.node, vmid }),
+          `convert VM ${vmid} to a template`,
+        );
       } catch (e) {
         // Never leave a half-built template to be mistaken for a good one.
-        const cleaned = await api.delete("/nodes/{node}/qemu/{vmid}", { node: want.node, vmid, purge: true }).then((u) => api.wait(u, `remove half-built VM ${vmid}`)).then(() => true, () => false);
-        throw new LabError(`template ${want.name}: ${errorMessage(e)}; ${cleaned ? `removed the half-built VM ${vmid}` : `VM ${vmid} is left half-built (marked as such; lab will not reuse it)`}`, ExitCode.failed);
+        const cleaned = await api
+          .delete("/nodes/{node}/qemu/{vmid}", { node: want.node, vmid, purge: true })
+          .then((u) => api.wait(u, `remove half-built VM ${vmid}`))
+          .then(
+            () => true,
+            () => false,
+          );
+        throw new LabError(
+          `template ${want.name}: ${errorMessage(e)}; ${cleaned ? `removed the half-built VM ${vmid}` : `VM ${vmid} is left half-built (marked as such; lab will not reuse it)`}`,
+          ExitCode.failed,
+        );
       }
     },
-    ok: (have) => `template ${have.current?.name ?? want.name} (VM ${have.current?.vmid ?? "?"}) is version ${version}${have.older.length ? `; older versions kept for linked clones: ${have.older.join(", ")}` : ""}`,
+    ok: (have) =>
+      `template ${have.current?.name ?? want.name} (VM ${have.current?.vmid ?? "?"}) is version ${version}${have.older.length ? `; older versions kept for linked clones: ${have.older.join(", ")}` : ""}`,
   };
 }

@@ -10,7 +10,11 @@ import { groupName } from "./firewall.ts";
 import { agentIpv4, isTemplate, labTemplates, listVms, marker, markerLine, type VmidAllocator } from "./find.ts";
 import { templateVersion, type TemplateWant } from "./template.ts";
 
-export interface NicWant { bridge: string; tag: number; vlan: string }
+export interface NicWant {
+  bridge: string;
+  tag: number;
+  vlan: string;
+}
 
 export interface VmWant {
   name: string;
@@ -49,7 +53,9 @@ export interface VmHave {
 
 type ConfigParams = ParamsFor<"POST", "/nodes/{node}/qemu/{vmid}/config">;
 /** The config keys lab manages, typed as the API takes them. */
-export type VmConfig = Required<Pick<ConfigParams, "cores" | "memory" | "ciuser" | "ipconfig0" | "sshkeys" | "tags">> & { [nic: `net${number}`]: string };
+export type VmConfig = Required<
+  Pick<ConfigParams, "cores" | "memory" | "ciuser" | "ipconfig0" | "sshkeys" | "tags">
+> & { [nic: `net${number}`]: string };
 
 /** The config lab manages, as PVE stores it. */
 export function wantedConfig(w: VmWant): VmConfig {
@@ -84,25 +90,44 @@ const norm = (k: string, v: string | undefined): string => {
 
 export function vmDiff(want: VmWant, have: VmHave): Change[] {
   if (have.lock) {
-    throw new LabError(`VM ${want.name} (${have.vmid}) is locked (${have.lock}) by another task`, ExitCode.failed, {}, `wait for that task, or if none is running: qm unlock ${have.vmid}`);
+    throw new LabError(
+      `VM ${want.name} (${have.vmid}) is locked (${have.lock}) by another task`,
+      ExitCode.failed,
+      {},
+      `wait for that task, or if none is running: qm unlock ${have.vmid}`,
+    );
   }
   const out: Change[] = [];
   if (have.vmid === undefined) {
-    out.push({ key: "clone", summary: `${want.clone} clone of template ${want.template.name} -> VM ${want.name}${want.vmid ? ` (vmid ${want.vmid})` : ""}` });
+    out.push({
+      key: "clone",
+      summary: `${want.clone} clone of template ${want.template.name} -> VM ${want.name}${want.vmid ? ` (vmid ${want.vmid})` : ""}`,
+    });
   }
   const cfg = wantedConfig(want);
   for (const [k, v] of Object.entries(cfg)) {
     if (norm(k, have.config[k]) === norm(k, String(v))) continue;
     const shown = k === "sshkeys" ? `${want.sshKeys.length} key(s)` : v;
     const pending = have.running && ["cores", "memory"].includes(k);
-    out.push({ key: `config:${k}`, summary: `${k}: ${have.vmid === undefined ? "" : `${k === "sshkeys" ? "(changed)" : (have.config[k] ?? "(unset)")} -> `}${shown}`, ...(pending ? { pending: true } : {}) });
+    out.push({
+      key: `config:${k}`,
+      summary: `${k}: ${have.vmid === undefined ? "" : `${k === "sshkeys" ? "(changed)" : (have.config[k] ?? "(unset)")} -> `}${shown}`,
+      ...(pending ? { pending: true } : {}),
+    });
   }
-  for (let i = want.nics.length; have.config[`net${i}`] !== undefined; i++) out.push({ key: `delete:net${i}`, summary: `remove net${i} (${have.config[`net${i}`]})` });
+  for (let i = want.nics.length; have.config[`net${i}`] !== undefined; i++)
+    out.push({ key: `delete:net${i}`, summary: `remove net${i} (${have.config[`net${i}`]})` });
   const size = parseSize(parsePropString(have.config.scsi0 ?? "", "file").size ?? "") ?? 0;
-  if (want.diskGiB && size < want.diskGiB * 1024 ** 3) out.push({ key: "resize", summary: `grow scsi0 ${size ? `${Math.round(size / 1024 ** 3)}G` : "(template size)"} -> ${want.diskGiB}G` });
+  if (want.diskGiB && size < want.diskGiB * 1024 ** 3)
+    out.push({
+      key: "resize",
+      summary: `grow scsi0 ${size ? `${Math.round(size / 1024 ** 3)}G` : "(template size)"} -> ${want.diskGiB}G`,
+    });
   const groups = want.nics.map((n) => groupName(n.vlan));
-  if (!have.firewall.enabled || groups.some((g) => !have.firewall.groups.includes(g))) out.push({ key: "firewall", summary: `firewall on, security group(s) ${[...new Set(groups)].join(", ")}` });
-  if (want.started && !have.running) out.push({ key: "start", summary: `start VM ${want.name} and wait for the guest agent's IP` });
+  if (!have.firewall.enabled || groups.some((g) => !have.firewall.groups.includes(g)))
+    out.push({ key: "firewall", summary: `firewall on, security group(s) ${[...new Set(groups)].join(", ")}` });
+  if (want.started && !have.running)
+    out.push({ key: "start", summary: `start VM ${want.name} and wait for the guest agent's IP` });
   return out;
 }
 
@@ -123,14 +148,32 @@ export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
       const api = await deps.pve(ctx);
       const all = await listVms(api, { current: true });
       const mine = all.filter((v) => v.name === want.name && !isTemplate(v));
-      if (mine.length > 1) throw new LabError(`${mine.length} VMs are named ${want.name} (${mine.map((v) => v.vmid).join(", ")})`, ExitCode.failed, {}, "rename or remove the extra ones; lab manages VMs by name");
+      if (mine.length > 1)
+        throw new LabError(
+          `${mine.length} VMs are named ${want.name} (${mine.map((v) => v.vmid).join(", ")})`,
+          ExitCode.failed,
+          {},
+          "rename or remove the extra ones; lab manages VMs by name",
+        );
       const found = mine[0];
       if (!found) {
         const taken = want.vmid !== undefined ? all.find((v) => v.vmid === want.vmid) : undefined;
-        if (taken) throw new LabError(`VM ${want.name}: vmid ${want.vmid} is taken by ${taken.name ?? "another VM"}`, ExitCode.failed, {}, "choose another vmid in vms:");
+        if (taken)
+          throw new LabError(
+            `VM ${want.name}: vmid ${want.vmid} is taken by ${taken.name ?? "another VM"}`,
+            ExitCode.failed,
+            {},
+            "choose another vmid in vms:",
+          );
         return { config: {}, pending: [], running: false, firewall: { enabled: false, groups: [] } };
       }
-      if (found.node !== want.node) throw new LabError(`VM ${want.name} is on node ${found.node}, not ${want.node}`, ExitCode.failed, {}, "migrate it or fix proxmox.<endpoint>.node");
+      if (found.node !== want.node)
+        throw new LabError(
+          `VM ${want.name} is on node ${found.node}, not ${want.node}`,
+          ExitCode.failed,
+          {},
+          "migrate it or fix proxmox.<endpoint>.node",
+        );
       const at = { node, vmid: found.vmid };
       const pendingList = await api.get("/nodes/{node}/qemu/{vmid}/pending", at);
       const config: Record<string, string> = {};
@@ -142,16 +185,26 @@ export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
       }
       const m = marker(config.description);
       if (m["lab-vm"] !== want.name) {
-        throw new LabError(`VM ${want.name} (${found.vmid}) exists but was not created by lab (or its clone did not finish)`, ExitCode.failed, {},
-          "lab never takes over such a VM silently: delete it, or rename it and let lab create its own");
+        throw new LabError(
+          `VM ${want.name} (${found.vmid}) exists but was not created by lab (or its clone did not finish)`,
+          ExitCode.failed,
+          {},
+          "lab never takes over such a VM silently: delete it, or rename it and let lab create its own",
+        );
       }
       const status = await api.get("/nodes/{node}/qemu/{vmid}/status/current", at);
       const options = await api.get("/nodes/{node}/qemu/{vmid}/firewall/options", at);
       const rules = await api.get("/nodes/{node}/qemu/{vmid}/firewall/rules", at);
       return {
-        vmid: found.vmid, config, pending, running: status.status === "running",
+        vmid: found.vmid,
+        config,
+        pending,
+        running: status.status === "running",
         ...(status.lock ? { lock: status.lock } : {}),
-        firewall: { enabled: Number(options.enable ?? 0) === 1, groups: rules.filter((r) => r.type === "group").map((r) => r.action) },
+        firewall: {
+          enabled: Number(options.enable ?? 0) === 1,
+          groups: rules.filter((r) => r.type === "group").map((r) => r.action),
+        },
         ...(m.template ? { fromTemplate: m.template } : {}),
       };
     },
@@ -180,14 +233,26 @@ export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
         del.push(k);
       }
       if (Object.keys(set).length || del.length) {
-        await api.wait(await api.post("/nodes/{node}/qemu/{vmid}/config", { ...at, ...set, delete: del.length ? del.join(",") : undefined }), `configure VM ${want.name}`);
+        await api.wait(
+          await api.post("/nodes/{node}/qemu/{vmid}/config", {
+            ...at,
+            ...set,
+            delete: del.length ? del.join(",") : undefined,
+          }),
+          `configure VM ${want.name}`,
+        );
       }
-      if (keys.has("resize")) await api.wait(await api.put("/nodes/{node}/qemu/{vmid}/resize", { ...at, disk: "scsi0", size: `${want.diskGiB}G` }), `resize disk of ${want.name}`);
+      if (keys.has("resize"))
+        await api.wait(
+          await api.put("/nodes/{node}/qemu/{vmid}/resize", { ...at, disk: "scsi0", size: `${want.diskGiB}G` }),
+          `resize disk of ${want.name}`,
+        );
       if (keys.has("firewall")) {
         await api.put("/nodes/{node}/qemu/{vmid}/firewall/options", { ...at, enable: true });
         const rules = await api.get("/nodes/{node}/qemu/{vmid}/firewall/rules", at);
         for (const g of new Set(want.nics.map((n) => groupName(n.vlan)))) {
-          if (!rules.some((r) => r.type === "group" && r.action === g)) await api.post("/nodes/{node}/qemu/{vmid}/firewall/rules", { ...at, type: "group", action: g, enable: 1 });
+          if (!rules.some((r) => r.type === "group" && r.action === g))
+            await api.post("/nodes/{node}/qemu/{vmid}/firewall/rules", { ...at, type: "group", action: g, enable: 1 });
         }
       }
       if (keys.has("start")) {
@@ -197,27 +262,55 @@ export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
         await waitForAgentIp(api, want, vmid, ctx.signal);
       }
     },
-    ok: (have) => `VM ${have.vmid} ${have.running ? "running" : "stopped"}, from ${have.fromTemplate ?? "?"}${have.fromTemplate && have.fromTemplate !== version ? ` (template is now ${version}: recreate the VM to move to it)` : ""}${have.pending.length ? `; pending until reboot: ${have.pending.join(", ")}` : ""}`,
+    ok: (have) =>
+      `VM ${have.vmid} ${have.running ? "running" : "stopped"}, from ${have.fromTemplate ?? "?"}${have.fromTemplate && have.fromTemplate !== version ? ` (template is now ${version}: recreate the VM to move to it)` : ""}${have.pending.length ? `; pending until reboot: ${have.pending.join(", ")}` : ""}`,
   };
 }
 
 async function cloneVm(ctx: HostCtx, api: PveApi, deps: VmDeps, want: VmWant, version: string): Promise<number> {
   const tversion = templateVersion(want.template);
-  const source = (await labTemplates(api, want.node, want.template.name)).find((t) => t.template && t.version === tversion)?.vmid;
-  if (source === undefined) throw new LabError(`VM ${want.name}: template ${want.template.name} version ${tversion} does not exist`, ExitCode.failed, {}, "the template step must run first (same play, earlier)");
+  const source = (await labTemplates(api, want.node, want.template.name)).find(
+    (t) => t.template && t.version === tversion,
+  )?.vmid;
+  if (source === undefined)
+    throw new LabError(
+      `VM ${want.name}: template ${want.template.name} version ${tversion} does not exist`,
+      ExitCode.failed,
+      {},
+      "the template step must run first (same play, earlier)",
+    );
   const alloc = await deps.ids(ctx);
   const vmid = want.vmid ?? (await alloc.next(api));
   alloc.reserve(vmid);
-  const description = [markerLine({ "lab-vm": want.name, template: version }), want.description ?? ""].filter(Boolean).join("\n");
+  const description = [markerLine({ "lab-vm": want.name, template: version }), want.description ?? ""]
+    .filter(Boolean)
+    .join("\n");
   try {
-    await api.wait(await api.post("/nodes/{node}/qemu/{vmid}/clone", {
-      node: want.node, vmid: source, newid: vmid, name: want.name, full: want.clone === "full", description,
-      storage: want.clone === "full" ? want.storage : undefined,
-    }), `clone template ${source} to VM ${vmid} (${want.name})`);
+    await api.wait(
+      await api.post("/nodes/{node}/qemu/{vmid}/clone", {
+        node: want.node,
+        vmid: source,
+        newid: vmid,
+        name: want.name,
+        full: want.clone === "full",
+        description,
+        storage: want.clone === "full" ? want.storage : undefined,
+      }),
+      `clone template ${source} to VM ${vmid} (${want.name})`,
+    );
   } catch (e) {
     // A clone that failed half-way is removed, never left to be picked up as good.
-    const cleaned = await api.delete("/nodes/{node}/qemu/{vmid}", { node: want.node, vmid, purge: true }).then((u) => api.wait(u, `remove half-made VM ${vmid}`)).then(() => true, (d: unknown) => isMissing(d));
-    throw new LabError(`VM ${want.name}: clone failed: ${errorMessage(e)}; ${cleaned ? `half-made VM ${vmid} removed` : `half-made VM ${vmid} could not be removed (lab will refuse to reuse it)`}`, ExitCode.failed);
+    const cleaned = await api
+      .delete("/nodes/{node}/qemu/{vmid}", { node: want.node, vmid, purge: true })
+      .then((u) => api.wait(u, `remove half-made VM ${vmid}`))
+      .then(
+        () => true,
+        (d: unknown) => isMissing(d),
+      );
+    throw new LabError(
+      `VM ${want.name}: clone failed: ${errorMessage(e)}; ${cleaned ? `half-made VM ${vmid} removed` : `half-made VM ${vmid} could not be removed (lab will refuse to reuse it)`}`,
+      ExitCode.failed,
+    );
   }
   return vmid;
 }
@@ -234,6 +327,10 @@ async function waitForAgentIp(api: PveApi, want: VmWant, vmid: number, signal: A
     }
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new LabError(`VM ${want.name} (${vmid}): the guest agent reported no IPv4 address within ${want.agentTimeoutSec} s${last ? ` (last answer: ${last})` : ""}`, ExitCode.failed, {},
-    "check that the image has qemu-guest-agent and cloud-init networking works on its VLAN");
+  throw new LabError(
+    `VM ${want.name} (${vmid}): the guest agent reported no IPv4 address within ${want.agentTimeoutSec} s${last ? ` (last answer: ${last})` : ""}`,
+    ExitCode.failed,
+    {},
+    "check that the image has qemu-guest-agent and cloud-init networking works on its VLAN",
+  );
 }

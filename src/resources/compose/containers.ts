@@ -65,8 +65,10 @@ export function readiness(c: ContainerState): Readiness {
     if (c.health === "unhealthy") return { ready: false, failed: true, what: "unhealthy" };
     return { ready: false, failed: false, what: `health: ${c.health}` };
   }
-  if (c.status === "exited" || c.status === "dead") return { ready: false, failed: true, what: `${c.status} (exit code ${c.exitCode})` };
-  if (c.status === "restarting") return { ready: false, failed: true, what: `restarting (exited with code ${c.exitCode})` };
+  if (c.status === "exited" || c.status === "dead")
+    return { ready: false, failed: true, what: `${c.status} (exit code ${c.exitCode})` };
+  if (c.status === "restarting")
+    return { ready: false, failed: true, what: `restarting (exited with code ${c.exitCode})` };
   return { ready: false, failed: false, what: c.status };
 }
 

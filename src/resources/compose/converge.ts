@@ -62,20 +62,32 @@ for r in rev-* .staging.* .probe.*; do [ -e "$r" ] || continue; if [ "$r" != "$c
 export async function converge(ctx: HostCtx, c: ConvergeInput): Promise<void> {
   const what = `compose stack ${c.project}`;
   if (c.upload) {
-    const r = await ctx.transport.exec(uploadCommand(c.dir, c.revision), { stdin: bundle(c.files), timeoutMs: timeoutMs("compose") });
+    const r = await ctx.transport.exec(uploadCommand(c.dir, c.revision), {
+      stdin: bundle(c.files),
+      timeoutMs: timeoutMs("compose"),
+    });
     if (r.code !== 0) {
-      throw new LabError(`${what}: upload failed (exit ${r.code}); nothing was replaced:\n    ${redact(r.stderr.trim().split("\n").slice(-5).join("\n    "))}`,
-        ExitCode.failed, { host: ctx.host.name }, "is the disk full, or the stacks' root not writable?");
+      throw new LabError(
+        `${what}: upload failed (exit ${r.code}); nothing was replaced:\n    ${redact(r.stderr.trim().split("\n").slice(-5).join("\n    "))}`,
+        ExitCode.failed,
+        { host: ctx.host.name },
+        "is the disk full, or the stacks' root not writable?",
+      );
     }
   }
   const switching = c.current !== c.revision;
-  if (switching) await run(ctx, linkCommand(c.dir, c.revision, c.current), `${what}: switch to ${c.revision}`, { kind: "compose" });
+  if (switching)
+    await run(ctx, linkCommand(c.dir, c.revision, c.current), `${what}: switch to ${c.revision}`, { kind: "compose" });
 
   const failure = await upAndWait(ctx, c, c.revision, c.services);
   if (failure === INTERRUPTED) {
     // Nothing was seen to fail: rolling back would undo a deploy that may well be fine.
-    throw new LabError(`${what}: interrupted while ${c.revision} was starting; it is left running, not rolled back (nothing was seen to fail)`,
-      ExitCode.interrupted, { host: ctx.host.name }, "run apply again: it finds the revision in place and waits for it");
+    throw new LabError(
+      `${what}: interrupted while ${c.revision} was starting; it is left running, not rolled back (nothing was seen to fail)`,
+      ExitCode.interrupted,
+      { host: ctx.host.name },
+      "run apply again: it finds the revision in place and waits for it",
+    );
   }
   if (!failure) {
     await writeCache(ctx, c.flavour, c.project, `${c.dir}/${c.revision}`);
@@ -84,19 +96,40 @@ export async function converge(ctx: HostCtx, c: ConvergeInput): Promise<void> {
   }
   let outcome: string;
   if (!switching) outcome = `nothing to roll back to: ${c.revision} was already the current revision`;
-  else if (!c.current) outcome = `nothing to roll back to: this was the stack's first revision; ${c.revision} is left as it is for debugging`;
-  else if (!c.rollback) outcome = `rollback is off: ${c.revision} is left running for debugging (the previous revision is ${c.current})`;
+  else if (!c.current)
+    outcome = `nothing to roll back to: this was the stack's first revision; ${c.revision} is left as it is for debugging`;
+  else if (!c.rollback)
+    outcome = `rollback is off: ${c.revision} is left running for debugging (the previous revision is ${c.current})`;
   else outcome = await rollBack(ctx, c, c.current);
-  throw new LabError(`${what}: ${c.revision} failed: ${failure}\n  ${outcome}`, ExitCode.failed, { host: ctx.host.name },
-    "see the health check and log lines above; `lab apply -e compose_rollback=false` keeps a failed revision running for debugging");
+  throw new LabError(
+    `${what}: ${c.revision} failed: ${failure}\n  ${outcome}`,
+    ExitCode.failed,
+    { host: ctx.host.name },
+    "see the health check and log lines above; `lab apply -e compose_rollback=false` keeps a failed revision running for debugging",
+  );
 }
 
 async function rollBack(ctx: HostCtx, c: ConvergeInput, to: string): Promise<string> {
   try {
-    await run(ctx, linkCommand(c.dir, to, c.previous), `compose stack ${c.project}: roll back to ${to}`, { kind: "compose" });
+    await run(ctx, linkCommand(c.dir, to, c.previous), `compose stack ${c.project}: roll back to ${to}`, {
+      kind: "compose",
+    });
     // The previous revision's services: ask Compose, since they may differ from the failed revision's.
-    const svc = await run(ctx, composeCommand(c.flavour, { project: c.project, dir: `${c.dir}/${to}` }, ["config", "--services"]), "list services", { kind: "compose" });
-    const failure = await upAndWait(ctx, c, to, svc.stdout.split("\n").map((s) => s.trim()).filter(Boolean));
+    const svc = await run(
+      ctx,
+      composeCommand(c.flavour, { project: c.project, dir: `${c.dir}/${to}` }, ["config", "--services"]),
+      "list services",
+      { kind: "compose" },
+    );
+    const failure = await upAndWait(
+      ctx,
+      c,
+      to,
+      svc.stdout
+        .split("\n")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
     if (failure === INTERRUPTED) return `rolled back to ${to}; interrupted while waiting for it to become ready`;
     if (failure) return `ROLLBACK FAILED: rolled back to ${to}, but it is not healthy either: ${failure}`;
     await run(ctx, sh`rm -rf -- ${`${c.dir}/${c.revision}`}`, "remove the failed revision", { kind: "compose" });
@@ -110,13 +143,23 @@ async function rollBack(ctx: HostCtx, c: ConvergeInput, to: string): Promise<str
 const INTERRUPTED = Symbol("interrupted");
 
 /** `up -d --remove-orphans` in a revision, then wait; the failure text, INTERRUPTED, or undefined when ready. */
-async function upAndWait(ctx: HostCtx, c: ConvergeInput, revision: string, services: readonly string[]): Promise<string | typeof INTERRUPTED | undefined> {
+async function upAndWait(
+  ctx: HostCtx,
+  c: ConvergeInput,
+  revision: string,
+  services: readonly string[],
+): Promise<string | typeof INTERRUPTED | undefined> {
   // One round trip: first repair what an interrupted earlier `up` left (see repairRecreateCommand).
   const cmd = `${repairRecreateCommand(c.project)}\n${composeCommand(c.flavour, { project: c.project, dir: `${c.dir}/${revision}` }, ["up", "-d", "--remove-orphans"])}`;
   ctx.log.debug(`[${ctx.host.name}] $ ${cmd}`);
   const up = await ctx.transport.exec(cmd, { timeoutMs: c.timeoutMs + 300_000 });
   // After a failed `up`, one look at the containers (for their logs), no waiting.
-  const waited = await waitReady(ctx, { project: c.project, services, timeoutMs: up.code === 0 ? c.timeoutMs : 0, pollMs: c.pollMs });
+  const waited = await waitReady(ctx, {
+    project: c.project,
+    services,
+    timeoutMs: up.code === 0 ? c.timeoutMs : 0,
+    pollMs: c.pollMs,
+  });
   if (up.code !== 0) {
     const tail = redact((up.stderr.trim() || up.stdout.trim()).split("\n").slice(-8).join("\n    "));
     return `\`up -d\` failed (exit ${up.code}):\n    ${tail}${waited.ok ? "" : `\n  ${waited.reason}`}`;

@@ -45,7 +45,8 @@ printf '%s\\n' "$out"`;
 /** In place: the wanted revision is already the current one on the host. */
 export const probeInPlaceCommand = (f: ComposeFlavour, project: string, revDir: string): string =>
   sh`T=${revDir}
-` + `cd "$T" || exit 3
+` +
+  `cd "$T" || exit 3
 ${body(f, project, "$T")}`;
 
 /**
@@ -66,14 +67,30 @@ echo "$T"
 ${body(f, project, "$T")}`;
 
 /** `where`: the revision directory when the files are in place there, else the stack's directory to stage them in. */
-export async function probeDesired(ctx: HostCtx, f: ComposeFlavour, project: string, files: readonly StackFile[], where: { inPlace: string } | { stackDir: string }): Promise<Desired> {
+export async function probeDesired(
+  ctx: HostCtx,
+  f: ComposeFlavour,
+  project: string,
+  files: readonly StackFile[],
+  where: { inPlace: string } | { stackDir: string },
+): Promise<Desired> {
   const inPlaceDir = "inPlace" in where ? where.inPlace : undefined;
-  const cmd = "inPlace" in where ? probeInPlaceCommand(f, project, where.inPlace) : probeStagedCommand(f, project, where.stackDir);
+  const cmd =
+    "inPlace" in where
+      ? probeInPlaceCommand(f, project, where.inPlace)
+      : probeStagedCommand(f, project, where.stackDir);
   ctx.log.debug(`[${ctx.host.name}] $ ${cmd}`);
-  const r = await ctx.transport.exec(cmd, { timeoutMs: timeoutMs("compose"), ...(inPlaceDir ? {} : { stdin: bundle(files) }) });
+  const r = await ctx.transport.exec(cmd, {
+    timeoutMs: timeoutMs("compose"),
+    ...(inPlaceDir ? {} : { stdin: bundle(files) }),
+  });
   if (!/^@@(in)?valid$/m.test(r.stdout)) {
-    throw new LabError(`compose stack ${project}: could not check the compose file on the host (exit ${r.code}): ${redact(r.stderr.trim().split("\n").slice(-3).join(" / "))}`,
-      ExitCode.failed, { host: ctx.host.name }, "is the stacks' root writable and base64 (coreutils) installed?");
+    throw new LabError(
+      `compose stack ${project}: could not check the compose file on the host (exit ${r.code}): ${redact(r.stderr.trim().split("\n").slice(-3).join(" / "))}`,
+      ExitCode.failed,
+      { host: ctx.host.name },
+      "is the stacks' root writable and base64 (coreutils) installed?",
+    );
   }
   return parseProbe(r.stdout);
 }
@@ -125,7 +142,8 @@ export function parseConfig(yamlText: string): Record<string, Record<string, unk
 // hashes), so its config hashes only change with Compose itself: the cache names the Compose
 // version and is ignored for any other. Image ids are compared separately, every run.
 
-const cacheHead = (f: ComposeFlavour) => `lab-probe 1 ${f.kind} ${f.command === "docker compose" ? "plugin" : "standalone"} ${f.version}`;
+const cacheHead = (f: ComposeFlavour) =>
+  `lab-probe 1 ${f.kind} ${f.command === "docker compose" ? "plugin" : "standalone"} ${f.version}`;
 
 export function cacheText(d: Desired, f: ComposeFlavour): string {
   const lines = [cacheHead(f)];
@@ -149,6 +167,12 @@ export function parseCache(text: string, f: ComposeFlavour): Desired | undefined
 export async function writeCache(ctx: HostCtx, f: ComposeFlavour, project: string, revDir: string): Promise<void> {
   const d = await probeDesired(ctx, f, project, [], { inPlace: revDir });
   if (d.invalid !== undefined || Object.values(d.services).some((s) => !s.hash)) return;
-  const r = await ctx.transport.exec(sh`cat > ${`${revDir}/.lab-probe.tmp`} && chmod 0600 ${`${revDir}/.lab-probe.tmp`} && mv -f ${`${revDir}/.lab-probe.tmp`} ${`${revDir}/.lab-probe`}`, { stdin: cacheText(d, f), timeoutMs: timeoutMs("compose") });
-  if (r.code !== 0) ctx.log.warn(`[${ctx.host.name}] compose stack ${project}: could not keep Compose's answers in ${revDir} (the next plan asks Compose again)`);
+  const r = await ctx.transport.exec(
+    sh`cat > ${`${revDir}/.lab-probe.tmp`} && chmod 0600 ${`${revDir}/.lab-probe.tmp`} && mv -f ${`${revDir}/.lab-probe.tmp`} ${`${revDir}/.lab-probe`}`,
+    { stdin: cacheText(d, f), timeoutMs: timeoutMs("compose") },
+  );
+  if (r.code !== 0)
+    ctx.log.warn(
+      `[${ctx.host.name}] compose stack ${project}: could not keep Compose's answers in ${revDir} (the next plan asks Compose again)`,
+    );
 }

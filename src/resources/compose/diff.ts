@@ -27,15 +27,24 @@ export function fileChanges(p: StackPlanInput): Change[] {
     const text = f.content;
     const what = secret ? "secret content" : `${Buffer.byteLength(text)} bytes`;
     if (!h) {
-      out.push({ key: `file:${f.name}`, summary: `create ${f.name} (${what}, mode ${f.mode})`, ...(secret ? {} : { diff: unifiedDiff(`${p.dir}/${f.name}`, undefined, text) }) });
+      out.push({
+        key: `file:${f.name}`,
+        summary: `create ${f.name} (${what}, mode ${f.mode})`,
+        ...(secret ? {} : { diff: unifiedDiff(`${p.dir}/${f.name}`, undefined, text) }),
+      });
     } else if (h.sha256 !== fileSha(f)) {
-      out.push({ key: `file:${f.name}`, summary: `update ${f.name} (${what})`, ...(secret || h.content === undefined ? {} : { diff: unifiedDiff(`${p.dir}/${f.name}`, h.content, text) }) });
+      out.push({
+        key: `file:${f.name}`,
+        summary: `update ${f.name} (${what})`,
+        ...(secret || h.content === undefined ? {} : { diff: unifiedDiff(`${p.dir}/${f.name}`, h.content, text) }),
+      });
     } else if (h.mode !== f.mode) {
       out.push({ key: `file:${f.name}`, summary: `mode of ${f.name} ${h.mode} -> ${f.mode}` });
     }
   }
   for (const name of Object.keys(have)) {
-    if (!p.files.some((f) => f.name === name)) out.push({ key: `file:${name}`, summary: `remove ${name} (no longer part of the stack)` });
+    if (!p.files.some((f) => f.name === name))
+      out.push({ key: `file:${name}`, summary: `remove ${name} (no longer part of the stack)` });
   }
   return out;
 }
@@ -44,31 +53,52 @@ export function stackDiff(p: StackPlanInput): Change[] {
   const files = fileChanges(p);
   const moving = files.length > 0 || p.state.current !== p.revision;
   const out: Change[] = [...files];
-  if (moving && files.length === 0) out.push({ key: "revision", summary: `switch current from ${p.state.current ?? "(none)"} to ${p.revision}` });
+  if (moving && files.length === 0)
+    out.push({ key: "revision", summary: `switch current from ${p.state.current ?? "(none)"} to ${p.revision}` });
   for (const [svc, d] of Object.entries(p.desired.services)) {
     const cs = p.state.containers.filter((c) => c.service === svc);
     const wantImage = d.image ? p.state.images[normalizeImage(d.image)] : undefined;
     const key = `service:${svc}`;
     if (d.image && !wantImage) {
-      out.push({ key, summary: `${cs.length ? "recreate" : "create"} ${svc}: image ${d.image} is not on the host (Compose would pull or build it)` });
+      out.push({
+        key,
+        summary: `${cs.length ? "recreate" : "create"} ${svc}: image ${d.image} is not on the host (Compose would pull or build it)`,
+      });
       continue;
     }
     if (cs.length === 0) {
       out.push({ key, summary: `create ${svc}${d.image ? ` (image ${d.image})` : ""}` });
       continue;
     }
-    const c = cs.find((x) => wantImage && x.image !== wantImage) ?? cs.find((x) => d.hash !== undefined && !d.pathDependent && x.configHash !== d.hash) ?? cs[0]!;
-    if (wantImage && c.image !== wantImage) out.push({ key, summary: `recreate ${svc}: image ${d.image ?? ""} changed (${short(c.image)} -> ${short(wantImage)})` });
-    else if (d.pathDependent && moving) out.push({ key, summary: `recreate ${svc}: it mounts files from the stack directory, which moves to ${p.revision}` });
-    else if (d.hash === undefined) out.push({ key, summary: `recreate ${svc}: Compose could not compute its config hash` });
-    else if (c.configHash !== d.hash) out.push({ key, summary: `recreate ${svc}: configuration changed (config-hash ${short(c.configHash) || "(none)"} -> ${short(d.hash)})` });
+    const c =
+      cs.find((x) => wantImage && x.image !== wantImage) ??
+      cs.find((x) => d.hash !== undefined && !d.pathDependent && x.configHash !== d.hash) ??
+      cs[0]!;
+    if (wantImage && c.image !== wantImage)
+      out.push({
+        key,
+        summary: `recreate ${svc}: image ${d.image ?? ""} changed (${short(c.image)} -> ${short(wantImage)})`,
+      });
+    else if (d.pathDependent && moving)
+      out.push({
+        key,
+        summary: `recreate ${svc}: it mounts files from the stack directory, which moves to ${p.revision}`,
+      });
+    else if (d.hash === undefined)
+      out.push({ key, summary: `recreate ${svc}: Compose could not compute its config hash` });
+    else if (c.configHash !== d.hash)
+      out.push({
+        key,
+        summary: `recreate ${svc}: configuration changed (config-hash ${short(c.configHash) || "(none)"} -> ${short(d.hash)})`,
+      });
     else {
       const bad = cs.map(readiness).find((r) => !r.ready);
       if (bad) out.push({ key, summary: `${svc} is ${bad.what}: bring it up and wait until it is ready` });
     }
   }
   const orphans = [...new Set(p.state.containers.map((c) => c.service))].filter((s) => !(s in p.desired.services));
-  for (const svc of orphans) out.push({ key: `orphan:${svc}`, summary: `remove orphan service ${svc} (no longer in the compose file)` });
+  for (const svc of orphans)
+    out.push({ key: `orphan:${svc}`, summary: `remove orphan service ${svc} (no longer in the compose file)` });
   return out;
 }
 

@@ -19,9 +19,17 @@ export interface StackFile {
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*)*$/;
 
 /** A file of a stack; a Secret content (or `secret: true`) is written but never shown. */
-export function stackFile(name: string, content: string | Secret, opts: { mode?: string; secret?: boolean } = {}): StackFile {
+export function stackFile(
+  name: string,
+  content: string | Secret,
+  opts: { mode?: string; secret?: boolean } = {},
+): StackFile {
   if (!NAME.test(name) || name.split("/").some((p) => p === "." || p === "..")) {
-    throw badInput(`stack file name ${JSON.stringify(name)} is not a plain relative path`, {}, "use letters, digits, '.', '_', '-' and '/' (no '..', no leading '/')");
+    throw badInput(
+      `stack file name ${JSON.stringify(name)} is not a plain relative path`,
+      {},
+      "use letters, digits, '.', '_', '-' and '/' (no '..', no leading '/')",
+    );
   }
   const secret = isSecret(content) || opts.secret === true;
   const mode = octal(opts.mode ?? (secret || name.endsWith(".env") ? "0600" : "0644"));
@@ -31,7 +39,9 @@ const sha = (text: string) => createHash("sha256").update(text).digest("hex");
 
 /** The revision id: the first 12 hex digits of a hash over every file's name, mode and content hash. */
 export function revisionId(files: readonly StackFile[]): string {
-  const lines = [...files].sort((a, b) => a.name.localeCompare(b.name)).map((f) => `${f.name}\0${f.mode}\0${sha(f.content)}`);
+  const lines = [...files]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((f) => `${f.name}\0${f.mode}\0${sha(f.content)}`);
   return `rev-${sha(lines.join("\n")).slice(0, 12)}`;
 }
 

@@ -49,5 +49,9 @@ export function composeIn(f: ComposeFlavour, project: string, dirExpr: string, a
 }
 
 export const noCompose = (host?: string): LabError =>
-  new LabError("neither `docker compose` (v2) nor `docker-compose` (v1) works on this host", ExitCode.failed, host ? { host } : {},
-    "apply the docker-host role first (it installs docker.io and docker-compose), and check that the Docker engine answers (`docker info`)");
+  new LabError(
+    "neither `docker compose` (v2) nor `docker-compose` (v1) works on this host",
+    ExitCode.failed,
+    host ? { host } : {},
+    "apply the docker-host role first (it installs docker.io and docker-compose), and check that the Docker engine answers (`docker info`)",
+  );

@@ -14,24 +14,29 @@ import { revisionId, stackFile, type StackFile } from "./files.ts";
 import { composeFact, noCompose, type ComposeFlavour } from "./flavour.ts";
 import { stackDirFact, type StackDirState } from "./state.ts";
 
-const StackFileSchema = Type.Unsafe<StackFile>(Type.Object({ name: Type.String(), content: Type.String(), secret: Type.Boolean(), mode: Type.String() }, closed));
+const StackFileSchema = Type.Unsafe<StackFile>(
+  Type.Object({ name: Type.String(), content: Type.String(), secret: Type.Boolean(), mode: Type.String() }, closed),
+);
 
-export const ComposeStackWant = Type.Object({
-  /** Compose project name, also the stack's directory name. */
-  name: Type.String(),
-  /** compose.yaml content (rendered template or typed definition; a Secret is never shown). */
-  compose: Text,
-  /** Other files of the stack (env files, configs), by relative name. */
-  files: Type.Optional(Type.Array(StackFileSchema)),
-  /** Parent of the stack directories (default /opt/lab/stacks). */
-  root: Type.Optional(Type.String()),
-  /** Seconds for every service to become healthy/running (default 120). */
-  healthyWithin: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
-  /** Roll back to the previous revision when the new one fails (default true). */
-  rollback: Type.Optional(Type.Boolean()),
-  /** Poll interval while waiting, in ms (default 1000). */
-  pollMs: Type.Optional(Type.Number({ minimum: 0 })),
-}, closed);
+export const ComposeStackWant = Type.Object(
+  {
+    /** Compose project name, also the stack's directory name. */
+    name: Type.String(),
+    /** compose.yaml content (rendered template or typed definition; a Secret is never shown). */
+    compose: Text,
+    /** Other files of the stack (env files, configs), by relative name. */
+    files: Type.Optional(Type.Array(StackFileSchema)),
+    /** Parent of the stack directories (default /opt/lab/stacks). */
+    root: Type.Optional(Type.String()),
+    /** Seconds for every service to become healthy/running (default 120). */
+    healthyWithin: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    /** Roll back to the previous revision when the new one fails (default true). */
+    rollback: Type.Optional(Type.Boolean()),
+    /** Poll interval while waiting, in ms (default 1000). */
+    pollMs: Type.Optional(Type.Number({ minimum: 0 })),
+  },
+  closed,
+);
 export type ComposeStackWant = Static<typeof ComposeStackWant>;
 
 export interface ComposeStackState {
@@ -42,11 +47,20 @@ export interface ComposeStackState {
 
 const PROJECT = /^[a-z0-9][a-z0-9_-]*$/;
 
-export function composeProject(want: ComposeStackWant, opts: ResourceOptions = {}): Resource<ComposeStackWant, ComposeStackState> {
+export function composeProject(
+  want: ComposeStackWant,
+  opts: ResourceOptions = {},
+): Resource<ComposeStackWant, ComposeStackState> {
   checkOptions("composeProject", ComposeStackWant, want, opts);
-  if (!PROJECT.test(want.name)) throw badInput(`compose stack name ${JSON.stringify(want.name)} is not a valid Compose project name`, {}, "use lowercase letters, digits, '-' and '_', starting with a letter or digit");
+  if (!PROJECT.test(want.name))
+    throw badInput(
+      `compose stack name ${JSON.stringify(want.name)} is not a valid Compose project name`,
+      {},
+      "use lowercase letters, digits, '-' and '_', starting with a letter or digit",
+    );
   const root = (want.root ?? "/opt/lab/stacks").replace(/\/+$/, "");
-  if (!root.startsWith("/")) throw badInput(`compose stack ${want.name}: root ${JSON.stringify(want.root)} must be an absolute path`);
+  if (!root.startsWith("/"))
+    throw badInput(`compose stack ${want.name}: root ${JSON.stringify(want.root)} must be an absolute path`);
   const dir = `${root}/${want.name}`;
   const files: StackFile[] = [stackFile("compose.yaml", want.compose), ...(want.files ?? [])];
   const dup = files.find((f, i) => files.findIndex((g) => g.name === f.name) !== i);
@@ -54,7 +68,13 @@ export function composeProject(want: ComposeStackWant, opts: ResourceOptions = {
   const revision = revisionId(files);
   const showable = files.filter((f) => !f.secret).map((f) => f.name);
   const dirFact = stackDirFact(dir, want.name, showable);
-  const plan = (have: ComposeStackState): StackPlanInput => ({ dir, revision, files, state: have.state, desired: have.desired });
+  const plan = (have: ComposeStackState): StackPlanInput => ({
+    dir,
+    revision,
+    files,
+    state: have.state,
+    desired: have.desired,
+  });
 
   return {
     id: `compose-stack:${want.name}`,
@@ -66,15 +86,34 @@ export function composeProject(want: ComposeStackWant, opts: ResourceOptions = {
       if (flavour.kind === "none") throw noCompose(ctx.host.name);
       const state = await ctx.facts.get(dirFact);
       if (state.dockerDown) {
-        throw new LabError(`compose stack ${want.name}: the Docker engine does not answer (docker ps failed)`, ExitCode.failed, { host: ctx.host.name }, "start dockerd (the docker-host role keeps it running), or check /var/run/docker.sock");
+        throw new LabError(
+          `compose stack ${want.name}: the Docker engine does not answer (docker ps failed)`,
+          ExitCode.failed,
+          { host: ctx.host.name },
+          "start dockerd (the docker-host role keeps it running), or check /var/run/docker.sock",
+        );
       }
-      const inPlace = state.current === revision && fileChanges({ dir, revision, files, state, desired: { services: {} } }).length === 0;
+      const inPlace =
+        state.current === revision &&
+        fileChanges({ dir, revision, files, state, desired: { services: {} } }).length === 0;
       // In place and cached (written after the apply that made this revision current): no Compose run.
       const cached = inPlace && state.cache ? parseCache(state.cache, flavour) : undefined;
-      const desired = cached ?? (await probeDesired(ctx, flavour, want.name, files, inPlace ? { inPlace: `${dir}/${revision}` } : { stackDir: dir }));
+      const desired =
+        cached ??
+        (await probeDesired(
+          ctx,
+          flavour,
+          want.name,
+          files,
+          inPlace ? { inPlace: `${dir}/${revision}` } : { stackDir: dir },
+        ));
       if (desired.invalid !== undefined) {
-        throw new LabError(`compose stack ${want.name}: Compose refuses the compose file; nothing was uploaded:\n    ${desired.invalid.split("\n").join("\n    ")}`,
-          ExitCode.failed, { host: ctx.host.name }, "fix the template or service definitions (the message is `docker-compose config` on the host)");
+        throw new LabError(
+          `compose stack ${want.name}: Compose refuses the compose file; nothing was uploaded:\n    ${desired.invalid.split("\n").join("\n    ")}`,
+          ExitCode.failed,
+          { host: ctx.host.name },
+          "fix the template or service definitions (the message is `docker-compose config` on the host)",
+        );
       }
       return { flavour, state, desired };
     },

@@ -69,14 +69,22 @@ export function parseStackDir(stdout: string): StackDirState {
   const [cache, after = ""] = cacheAndAfter ? split(cacheAndAfter, "@@endcache\n") : [undefined, ""];
   const head = before + after;
   const [imagesPart = "", containersPart = ""] = split(rest, "@@containers\n");
-  const state: StackDirState = { revisions: [], files: {}, images: {}, containers: [], dockerDown: stdout.includes("@@docker-error"), ...(cache ? { cache } : {}) };
+  const state: StackDirState = {
+    revisions: [],
+    files: {},
+    images: {},
+    containers: [],
+    dockerDown: stdout.includes("@@docker-error"),
+    ...(cache ? { cache } : {}),
+  };
   for (const line of head.split("\n")) {
     const [kind, ...f] = line.split(" ");
     if (kind === "current" && f[0]) state.current = f[0];
     else if (kind === "previous" && f[0]) state.previous = f[0];
     else if (kind === "revisions") state.revisions = f.filter(Boolean);
     else if (kind === "file" && f.length === 3) state.files[f[0]!] = { mode: f[1]!.padStart(4, "0"), sha256: f[2]! };
-    else if (kind === "content" && f[0] && state.files[f[0]]) state.files[f[0]]!.content = Buffer.from(f[1] ?? "", "base64").toString("utf8");
+    else if (kind === "content" && f[0] && state.files[f[0]])
+      state.files[f[0]]!.content = Buffer.from(f[1] ?? "", "base64").toString("utf8");
   }
   for (const line of imagesPart.split("\n")) {
     const [ref, id] = line.trim().split(" ");

@@ -16,14 +16,20 @@ export interface WaitOptions {
 }
 
 /** `interrupted`: the run was interrupted while services were still starting; nothing was seen to fail. */
-export type WaitResult = { ok: true; states: ContainerState[]; ms: number } | { ok: false; reason: string; ms: number; interrupted?: true };
+export type WaitResult =
+  { ok: true; states: ContainerState[]; ms: number } | { ok: false; reason: string; ms: number; interrupted?: true };
 
 export async function waitReady(ctx: HostCtx, o: WaitOptions): Promise<WaitResult> {
   const t0 = Date.now();
   for (;;) {
     const r = await ctx.transport.exec(containersCommand(o.project), { timeoutMs: timeoutMs("compose") });
     const ms = Date.now() - t0;
-    if (r.code !== 0) return { ok: false, reason: `the Docker engine did not answer (docker ps/inspect exit ${r.code}): ${redact(r.stderr.trim().slice(-300))}`, ms };
+    if (r.code !== 0)
+      return {
+        ok: false,
+        reason: `the Docker engine did not answer (docker ps/inspect exit ${r.code}): ${redact(r.stderr.trim().slice(-300))}`,
+        ms,
+      };
     const all = parseContainers(r.stdout);
     const failed: ContainerState[] = [];
     const pending: string[] = [];
@@ -38,10 +44,15 @@ export async function waitReady(ctx: HostCtx, o: WaitOptions): Promise<WaitResul
     }
     if (failed.length) return { ok: false, reason: await explain(ctx, failed, ms), ms };
     if (pending.length === 0) return { ok: true, states: all.filter((c) => o.services.includes(c.service)), ms };
-    if (ctx.signal.aborted) return { ok: false, reason: `interrupted while waiting (${pending.join("; ")})`, ms, interrupted: true };
+    if (ctx.signal.aborted)
+      return { ok: false, reason: `interrupted while waiting (${pending.join("; ")})`, ms, interrupted: true };
     if (ms >= o.timeoutMs) {
       const stuck = all.filter((c) => o.services.includes(c.service) && !readiness(c).ready);
-      return { ok: false, reason: `not ready within ${Math.round(o.timeoutMs / 1000)} s (${pending.join("; ")})${stuck.length ? `\n${await details(ctx, stuck)}` : ""}`, ms };
+      return {
+        ok: false,
+        reason: `not ready within ${Math.round(o.timeoutMs / 1000)} s (${pending.join("; ")})${stuck.length ? `\n${await details(ctx, stuck)}` : ""}`,
+        ms,
+      };
     }
     await sleep(Math.min(o.pollMs, Math.max(0, o.timeoutMs - ms)), ctx.signal);
   }
@@ -72,7 +83,9 @@ async function details(ctx: HostCtx, cs: ContainerState[]): Promise<string> {
         `  ${c.service} (${c.name}, ${readiness(c).what}):`,
         health.length ? `    last health check output:\n${indent(health)}` : "",
         `    last container log lines:\n${log.length ? indent(log) : "      (none)"}`,
-      ].filter(Boolean).join("\n");
+      ]
+        .filter(Boolean)
+        .join("\n");
     })
     .map(redact)
     .join("\n");
@@ -80,7 +93,11 @@ async function details(ctx: HostCtx, cs: ContainerState[]): Promise<string> {
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((done) => {
-    const stop = () => { clearTimeout(t); signal.removeEventListener("abort", stop); done(); };
+    const stop = () => {
+      clearTimeout(t);
+      signal.removeEventListener("abort", stop);
+      done();
+    };
     const t = setTimeout(stop, ms);
     signal.addEventListener("abort", stop, { once: true });
   });

@@ -19,14 +19,24 @@ export interface ConfState {
   file: PathState;
 }
 
-export const coresFact: Fact<number> = { key: "cpu-cores", command: "nproc", parse: (out) => Math.max(1, Number.parseInt(out.trim(), 10) || 1) };
+export const coresFact: Fact<number> = {
+  key: "cpu-cores",
+  command: "nproc",
+  parse: (out) => Math.max(1, Number.parseInt(out.trim(), 10) || 1),
+};
 
 /** Parallel processes for a host: half its cores (the database keeps the rest), at least one. */
 export const processMaxFor = (cores: number): number => Math.max(1, Math.floor(cores / 2));
 
 export function pgbackrestConf(want: ConfWant, opts: ResourceOptions = {}): Resource<ConfWant, ConfState> {
   const pf = pathFact(want.path);
-  const fileWant = (cores: number): FileWant => ({ path: want.path, content: want.render(cores), mode: "0600", owner: want.owner, group: want.group });
+  const fileWant = (cores: number): FileWant => ({
+    path: want.path,
+    content: want.render(cores),
+    mode: "0600",
+    owner: want.owner,
+    group: want.group,
+  });
   return {
     id: `pgbackrest-conf:${want.path}`,
     want,

@@ -47,8 +47,11 @@ async function peerTransport(ctx: HostCtx, peer: HostInfo): Promise<Transport> {
 }
 
 export function sshTrust(want: TrustWant, opts: ResourceOptions = {}): Resource<TrustWant, TrustState> {
-  for (const u of [want.user, want.peerUser]) if (!USER.test(u)) throw badInput(`ssh trust: invalid user ${JSON.stringify(u)}`);
-  for (const p of [want.home, want.peerHome]) if (!p.startsWith("/") || /[\r\n]/.test(p)) throw badInput(`ssh trust: home ${JSON.stringify(p)} must be an absolute path`);
+  for (const u of [want.user, want.peerUser])
+    if (!USER.test(u)) throw badInput(`ssh trust: invalid user ${JSON.stringify(u)}`);
+  for (const p of [want.home, want.peerHome])
+    if (!p.startsWith("/") || /[\r\n]/.test(p))
+      throw badInput(`ssh trust: home ${JSON.stringify(p)} must be an absolute path`);
   const address = want.address ?? want.peer.connection.address;
   const port = want.port ?? want.peer.connection.port;
   const paths = { authorized: `${want.home}/.ssh/authorized_keys`, known: `${want.home}/.ssh/known_hosts` };
@@ -57,15 +60,26 @@ export function sshTrust(want: TrustWant, opts: ResourceOptions = {}): Resource<
   const keyFact: Fact<string | undefined> = {
     key: `ssh-pubkey:${want.peerUser}`,
     command: sh`cat ${`${want.peerHome}/.ssh/id_ed25519.pub`}`,
-    parse: (out, code) => (code === 0 && /^ssh-ed25519 \S+/.test(out.trim()) ? out.trim().split(/\s+/).slice(0, 2).join(" ") : undefined),
+    parse: (out, code) =>
+      code === 0 && /^ssh-ed25519 \S+/.test(out.trim()) ? out.trim().split(/\s+/).slice(0, 2).join(" ") : undefined,
   };
 
   /** The files as they must be: a lab block in each, the rest of the file left alone. */
   const wanted = (have: TrustState) => ({
-    authorized: have.peerKey === undefined ? undefined
-      // restrict: no pty, no forwarding of any kind; pgBackRest needs only the command channel.
-      : editBlock(text(have.authorized), { path: paths.authorized, block: `restrict ${have.peerKey} ${want.peerUser}@${want.peer.name}`, marker }),
-    known: editBlock(text(have.known), { path: paths.known, block: have.pins.map((p) => `${hostToken(address, port)} ${p}`).join("\n"), marker }),
+    authorized:
+      have.peerKey === undefined
+        ? undefined
+        : // restrict: no pty, no forwarding of any kind; pgBackRest needs only the command channel.
+          editBlock(text(have.authorized), {
+            path: paths.authorized,
+            block: `restrict ${have.peerKey} ${want.peerUser}@${want.peer.name}`,
+            marker,
+          }),
+    known: editBlock(text(have.known), {
+      path: paths.known,
+      block: have.pins.map((p) => `${hostToken(address, port)} ${p}`).join("\n"),
+      marker,
+    }),
   });
 
   return {
@@ -74,43 +88,88 @@ export function sshTrust(want: TrustWant, opts: ResourceOptions = {}): Resource<
     ...opts,
     facts: () => [facts.authorized, facts.known],
     async read(ctx) {
-      const pins = findKeys(await readKnownHosts(want.peer.connection.knownHosts), want.peer.connection.address, want.peer.connection.port)
-        .filter((k) => !k.revoked).map((k) => `${k.type} ${k.blob.toString("base64")}`);
+      const pins = findKeys(
+        await readKnownHosts(want.peer.connection.knownHosts),
+        want.peer.connection.address,
+        want.peer.connection.port,
+      )
+        .filter((k) => !k.revoked)
+        .map((k) => `${k.type} ${k.blob.toString("base64")}`);
       let peerKey: string | undefined;
       try {
         const t = await peerTransport(ctx, want.peer);
         const r = await t.exec(keyFact.command);
         peerKey = keyFact.parse(r.stdout, r.code);
       } catch (e) {
-        throw new LabError(`cannot read ${want.peerUser}'s public key from ${want.peer.name}: ${e instanceof Error ? e.message : String(e)}`, ExitCode.failed, { host: ctx.host.name },
-          `lab reads it over its own connection to ${want.peer.name}: that host must be reachable from here`);
+        throw new LabError(
+          `cannot read ${want.peerUser}'s public key from ${want.peer.name}: ${e instanceof Error ? e.message : String(e)}`,
+          ExitCode.failed,
+          { host: ctx.host.name },
+          `lab reads it over its own connection to ${want.peer.name}: that host must be reachable from here`,
+        );
       }
-      return { authorized: await ctx.facts.get(facts.authorized), known: await ctx.facts.get(facts.known), pins, ...(peerKey ? { peerKey } : {}) };
+      return {
+        authorized: await ctx.facts.get(facts.authorized),
+        known: await ctx.facts.get(facts.known),
+        pins,
+        ...(peerKey ? { peerKey } : {}),
+      };
     },
     diff(_w, have): Change[] {
       if (have.pins.length === 0) {
-        throw new LabError(`no pinned SSH host key for ${want.peer.name} (${hostToken(want.peer.connection.address, want.peer.connection.port)}) in ${want.peer.connection.knownHosts}`, ExitCode.failed, {},
-          `pin it first (lab hosts trust ${want.peer.name}): lab writes only keys it has verified into ${paths.known}`);
+        throw new LabError(
+          `no pinned SSH host key for ${want.peer.name} (${hostToken(want.peer.connection.address, want.peer.connection.port)}) in ${want.peer.connection.knownHosts}`,
+          ExitCode.failed,
+          {},
+          `pin it first (lab hosts trust ${want.peer.name}): lab writes only keys it has verified into ${paths.known}`,
+        );
       }
       const next = wanted(have);
       const out: Change[] = [];
-      if (next.authorized === undefined) out.push({ key: "authorized", summary: `authorize ${want.peerUser}@${want.peer.name} in ${paths.authorized} (its key is made by an earlier step: known after apply)` });
-      else if (next.authorized !== text(have.authorized)) out.push({ key: "authorized", summary: `authorize ${want.peerUser}@${want.peer.name} in ${paths.authorized}`, diff: unifiedDiff(paths.authorized, have.authorized.content, next.authorized) });
-      if (next.known !== text(have.known)) out.push({ key: "known", summary: `pin ${want.peer.name}'s host key (${hostToken(address, port)}) in ${paths.known}`, diff: unifiedDiff(paths.known, have.known.content, next.known) });
+      if (next.authorized === undefined)
+        out.push({
+          key: "authorized",
+          summary: `authorize ${want.peerUser}@${want.peer.name} in ${paths.authorized} (its key is made by an earlier step: known after apply)`,
+        });
+      else if (next.authorized !== text(have.authorized))
+        out.push({
+          key: "authorized",
+          summary: `authorize ${want.peerUser}@${want.peer.name} in ${paths.authorized}`,
+          diff: unifiedDiff(paths.authorized, have.authorized.content, next.authorized),
+        });
+      if (next.known !== text(have.known))
+        out.push({
+          key: "known",
+          summary: `pin ${want.peer.name}'s host key (${hostToken(address, port)}) in ${paths.known}`,
+          diff: unifiedDiff(paths.known, have.known.content, next.known),
+        });
       for (const [k, s] of Object.entries({ authorized: have.authorized, known: have.known })) {
-        if (s.kind === "file" && (s.mode !== "0600" || s.owner !== want.user) && !out.some((c) => c.key === k)) out.push({ key: k, summary: `${paths[k as keyof typeof paths]}: mode/owner ${s.mode ?? "?"} ${s.owner ?? "?"} -> 0600 ${want.user}` });
+        if (s.kind === "file" && (s.mode !== "0600" || s.owner !== want.user) && !out.some((c) => c.key === k))
+          out.push({
+            key: k,
+            summary: `${paths[k as keyof typeof paths]}: mode/owner ${s.mode ?? "?"} ${s.owner ?? "?"} -> 0600 ${want.user}`,
+          });
       }
       return out;
     },
     async apply(ctx, changes, have) {
       const next = wanted(have);
       if (changes.some((c) => c.key === "authorized") && next.authorized === undefined) {
-        throw new LabError(`${want.peerUser}@${want.peer.name} has no SSH key (${want.peerHome}/.ssh/id_ed25519.pub)`, ExitCode.failed, { host: ctx.host.name },
-          `the play that makes it (role pgbackrest on ${want.peer.name}) must run first and succeed`);
+        throw new LabError(
+          `${want.peerUser}@${want.peer.name} has no SSH key (${want.peerHome}/.ssh/id_ed25519.pub)`,
+          ExitCode.failed,
+          { host: ctx.host.name },
+          `the play that makes it (role pgbackrest on ${want.peer.name}) must run first and succeed`,
+        );
       }
-      await run(ctx, sh`install -d -m 0700 -o ${want.user} -g ${want.user} ${`${want.home}/.ssh`}`, `create ${want.home}/.ssh`);
+      await run(
+        ctx,
+        sh`install -d -m 0700 -o ${want.user} -g ${want.user} ${`${want.home}/.ssh`}`,
+        `create ${want.home}/.ssh`,
+      );
       for (const k of ["authorized", "known"] as const) {
-        if (changes.some((c) => c.key === k)) await writeFileAtomic(ctx, paths[k], next[k]!, { mode: "0600", owner: want.user, group: want.user });
+        if (changes.some((c) => c.key === k))
+          await writeFileAtomic(ctx, paths[k], next[k]!, { mode: "0600", owner: want.user, group: want.user });
       }
       ctx.facts.invalidate([facts.authorized.key, facts.known.key]);
     },
@@ -120,6 +179,12 @@ export function sshTrust(want: TrustWant, opts: ResourceOptions = {}): Resource<
 
 const text = (s: PathState): string => {
   if (s.kind === "absent") return "";
-  if (s.kind !== "file" || s.content === undefined) throw new LabError(`${s.kind === "file" ? "a file too large or not text" : `a ${s.kind}`} where lab keeps SSH keys`, ExitCode.failed, {}, "move it away");
+  if (s.kind !== "file" || s.content === undefined)
+    throw new LabError(
+      `${s.kind === "file" ? "a file too large or not text" : `a ${s.kind}`} where lab keeps SSH keys`,
+      ExitCode.failed,
+      {},
+      "move it away",
+    );
   return s.content;
 };

@@ -29,8 +29,14 @@ export interface ClusterState {
 }
 
 export const checkCluster = (w: { version: number; name: string }): void => {
-  if (!Number.isInteger(w.version) || w.version < 9) throw badInput(`postgres cluster: invalid version ${String(w.version)}`);
-  if (!/^[a-z0-9_-]+$/.test(w.name)) throw badInput(`postgres cluster: invalid name ${JSON.stringify(w.name)}`, {}, "use lowercase letters, digits, _ and -");
+  if (!Number.isInteger(w.version) || w.version < 9)
+    throw badInput(`postgres cluster: invalid version ${String(w.version)}`);
+  if (!/^[a-z0-9_-]+$/.test(w.name))
+    throw badInput(
+      `postgres cluster: invalid name ${JSON.stringify(w.name)}`,
+      {},
+      "use lowercase letters, digits, _ and -",
+    );
 };
 
 /** pg_lsclusters' line for the cluster (Ver Cluster Port Status Owner Datadir Logfile) and its checksum version. */
@@ -53,7 +59,14 @@ export function parseCluster(out: string): ClusterState {
   if (line === "no-tools") return { tools: false, exists: false };
   if (line === "absent" || line === "") return { tools: true, exists: false };
   const f = line.trim().split(/\s+/);
-  return { tools: true, exists: true, port: Number(f[2]), status: f[3], dataDir: f[5], ...(sums.trim() ? { checksumVersion: Number(sums.trim()) } : {}) };
+  return {
+    tools: true,
+    exists: true,
+    port: Number(f[2]),
+    status: f[3],
+    dataDir: f[5],
+    ...(sums.trim() ? { checksumVersion: Number(sums.trim()) } : {}),
+  };
 }
 
 export function postgresCluster(want: ClusterWant, opts: ResourceOptions = {}): Resource<ClusterWant, ClusterState> {
@@ -65,19 +78,40 @@ export function postgresCluster(want: ClusterWant, opts: ResourceOptions = {}): 
     want,
     ...opts,
     diff(w, have) {
-      if (!have.exists) return [{ key: "create", summary: `create cluster ${label} on port ${w.port} with data checksums (pg_createcluster)` }];
-      if (have.checksumVersion === undefined) throw new LabError(`cluster ${label}: cannot read its checksum setting (pg_controldata ${have.dataDir ?? "?"})`, ExitCode.failed, {}, "check that postgresql-" + String(w.version) + " is installed and the data directory is intact");
+      if (!have.exists)
+        return [
+          {
+            key: "create",
+            summary: `create cluster ${label} on port ${w.port} with data checksums (pg_createcluster)`,
+          },
+        ];
+      if (have.checksumVersion === undefined)
+        throw new LabError(
+          `cluster ${label}: cannot read its checksum setting (pg_controldata ${have.dataDir ?? "?"})`,
+          ExitCode.failed,
+          {},
+          "check that postgresql-" + String(w.version) + " is installed and the data directory is intact",
+        );
       if (have.checksumVersion === 0) {
-        throw new LabError(`cluster ${label} exists WITHOUT data checksums (${have.dataDir ?? "?"}): lab will not back it up silently unprotected`, ExitCode.failed, {},
-          `stop it (pg_ctlcluster ${w.version} ${w.name} stop), run /usr/lib/postgresql/${w.version}/bin/pg_checksums --enable -D ${have.dataDir ?? "DATADIR"} as postgres (offline, rewrites every page), start it, apply again`);
+        throw new LabError(
+          `cluster ${label} exists WITHOUT data checksums (${have.dataDir ?? "?"}): lab will not back it up silently unprotected`,
+          ExitCode.failed,
+          {},
+          `stop it (pg_ctlcluster ${w.version} ${w.name} stop), run /usr/lib/postgresql/${w.version}/bin/pg_checksums --enable -D ${have.dataDir ?? "DATADIR"} as postgres (offline, rewrites every page), start it, apply again`,
+        );
       }
       return [];
     },
     async apply(ctx) {
-      await run(ctx, sh`pg_createcluster ${want.version} ${want.name} -p ${want.port} -- --data-checksums`, `pg_createcluster ${label}`);
+      await run(
+        ctx,
+        sh`pg_createcluster ${want.version} ${want.name} -p ${want.port} -- --data-checksums`,
+        `pg_createcluster ${label}`,
+      );
       // It writes the cluster's config files, which later steps read.
       ctx.facts.invalidate();
     },
-    ok: (have) => `exists (${have.dataDir ?? "?"}, ${have.status ?? "?"}), data checksums on (version ${have.checksumVersion ?? "?"})`,
+    ok: (have) =>
+      `exists (${have.dataDir ?? "?"}, ${have.status ?? "?"}), data checksums on (version ${have.checksumVersion ?? "?"})`,
   });
 }

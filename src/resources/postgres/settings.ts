@@ -35,25 +35,30 @@ const SEP = "\x1f";
 const SETTING = /^[a-z_][a-z0-9_.]*$/;
 
 /** psql as postgres over the cluster's socket: no password, no ~/.psqlrc. */
-export const psql = (port: number, sql: string): string => sh`runuser -u postgres -- psql -X -q -A -t -p ${port} -F ${SEP} -c ${sql}`;
+export const psql = (port: number, sql: string): string =>
+  sh`runuser -u postgres -- psql -X -q -A -t -p ${port} -F ${SEP} -c ${sql}`;
 
 export function runningFact(w: RunningWant): Fact<RunningState> {
   const names = Object.keys(w.settings).sort();
   const sql = `select name, setting, context from pg_settings where name in (${names.map((n) => `'${n}'`).join(", ") || "''"})`;
   return {
     key: `pg-running:${w.version}/${w.name}:${names.join(",")}`,
-    command: sh`v=${w.version} c=${w.name}
+    command:
+      sh`v=${w.version} c=${w.name}
 st=$(pg_lsclusters -h 2>/dev/null | awk -v v="$v" -v c="$c" '$1 == v && $2 == c {print $4}')
 [ -n "$st" ] || { echo absent; exit 0; }
 case "$st" in online*) echo online ;; *) echo down; exit 0 ;; esac
-` + psql(w.port, sql) + " 2>&1 || echo @@psql-failed",
+` +
+      psql(w.port, sql) +
+      " 2>&1 || echo @@psql-failed",
     parse: parseRunning,
   };
 }
 
 export function parseRunning(out: string): RunningState {
   const [status = "absent", ...rows] = out.trim().split("\n");
-  if (rows.at(-1) === "@@psql-failed") return { status: "online", settings: {}, error: rows.slice(0, -1).join(" ").slice(0, 300) || "psql failed" };
+  if (rows.at(-1) === "@@psql-failed")
+    return { status: "online", settings: {}, error: rows.slice(0, -1).join(" ").slice(0, 300) || "psql failed" };
   const settings: Record<string, LiveSetting> = {};
   for (const row of rows) {
     const [name, setting, context] = row.split(SEP);
@@ -66,23 +71,44 @@ export function runningDiff(want: RunningWant, have: RunningState): Change[] {
   const label = `${want.version}/${want.name}`;
   if (have.status === "absent") return [{ key: "start", summary: `start cluster ${label} (once it is created)` }];
   if (have.status === "down") return [{ key: "start", summary: `start cluster ${label}` }];
-  if (have.error) throw new LabError(`cluster ${label} is running but psql cannot ask it for its settings: ${have.error}`, ExitCode.failed, {}, `check the cluster's log (/var/log/postgresql/postgresql-${label.replace("/", "-")}.log) and that port ${want.port} is its port`);
+  if (have.error)
+    throw new LabError(
+      `cluster ${label} is running but psql cannot ask it for its settings: ${have.error}`,
+      ExitCode.failed,
+      {},
+      `check the cluster's log (/var/log/postgresql/postgresql-${label.replace("/", "-")}.log) and that port ${want.port} is its port`,
+    );
   const out: Change[] = [];
   for (const [name, value] of Object.entries(want.settings).sort(([a], [b]) => a.localeCompare(b))) {
     const live = have.settings[name];
-    if (!live) throw new LabError(`cluster ${label}: PostgreSQL has no setting ${name}`, ExitCode.failed, {}, "check the setting's name for this PostgreSQL version");
+    if (!live)
+      throw new LabError(
+        `cluster ${label}: PostgreSQL has no setting ${name}`,
+        ExitCode.failed,
+        {},
+        "check the setting's name for this PostgreSQL version",
+      );
     if (live.setting === value) continue;
     const restart = live.context === "postmaster";
-    out.push({ key: restart ? "restart" : "reload", summary: `${name}: ${JSON.stringify(live.setting)} -> ${JSON.stringify(value)} (${restart ? "restart" : "reload"} ${label})` });
+    out.push({
+      key: restart ? "restart" : "reload",
+      summary: `${name}: ${JSON.stringify(live.setting)} -> ${JSON.stringify(value)} (${restart ? "restart" : "reload"} ${label})`,
+    });
   }
   return out;
 }
 
 export function postgresRunning(want: RunningWant, opts: ResourceOptions = {}): Resource<RunningWant, RunningState> {
   checkCluster(want);
-  for (const n of Object.keys(want.settings)) if (!SETTING.test(n)) throw badInput(`postgres settings: invalid name ${JSON.stringify(n)}`);
+  for (const n of Object.keys(want.settings))
+    if (!SETTING.test(n)) throw badInput(`postgres settings: invalid name ${JSON.stringify(n)}`);
   const fact = runningFact(want);
-  const ctl = (ctx: HostCtx, action: string) => run(ctx, sh`pg_ctlcluster ${want.version} ${want.name} ${action}`, `pg_ctlcluster ${want.version} ${want.name} ${action}`);
+  const ctl = (ctx: HostCtx, action: string) =>
+    run(
+      ctx,
+      sh`pg_ctlcluster ${want.version} ${want.name} ${action}`,
+      `pg_ctlcluster ${want.version} ${want.name} ${action}`,
+    );
   return withFact(fact, {
     id: `pg-running:${want.version}/${want.name}`,
     want,

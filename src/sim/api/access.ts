@@ -19,10 +19,21 @@ function login(c: Call): Item | Record<string, unknown> {
   if (!ok) throw new SimError(401, "authentication failure");
   const { ticket, csrf } = makeTicket(state, userid);
   const at = privilegesAt(state, { userid, authid: userid }, "/");
-  const cap = (prefix: string): Record<string, number> => Object.fromEntries([...at].filter((p) => p.startsWith(prefix)).map((p) => [p, 1]));
+  const cap = (prefix: string): Record<string, number> =>
+    Object.fromEntries([...at].filter((p) => p.startsWith(prefix)).map((p) => [p, 1]));
   return {
-    username: userid, ticket, CSRFPreventionToken: csrf, clustername: state.clusterName,
-    cap: { vms: cap("VM."), storage: cap("Datastore."), nodes: cap("Sys."), sdn: cap("SDN."), access: cap("User."), dc: cap("Sys.Audit") },
+    username: userid,
+    ticket,
+    CSRFPreventionToken: csrf,
+    clustername: state.clusterName,
+    cap: {
+      vms: cap("VM."),
+      storage: cap("Datastore."),
+      nodes: cap("Sys."),
+      sdn: cap("SDN."),
+      access: cap("User."),
+      dc: cap("Sys.Audit"),
+    },
   };
 }
 
@@ -43,7 +54,10 @@ function permissions(c: Call): Record<string, Record<string, number>> {
   const out: Record<string, Record<string, number>> = {};
   for (const path of paths) {
     const privs = permissionsAt(state, { userid, authid: target }, path);
-    if (privs.size || str(c, "path")) out[path] = Object.fromEntries([...privs].sort(([a], [b]) => a.localeCompare(b)).map(([p, prop]) => [p, prop ? 1 : 0]));
+    if (privs.size || str(c, "path"))
+      out[path] = Object.fromEntries(
+        [...privs].sort(([a], [b]) => a.localeCompare(b)).map(([p, prop]) => [p, prop ? 1 : 0]),
+      );
   }
   return out;
 }
@@ -55,13 +69,20 @@ function userOf(c: Call): string {
 }
 
 const tokenInfo = (t: { privsep: boolean; comment?: string; expire?: number }): Item => ({
-  privsep: t.privsep ? 1 : 0, ...(t.comment ? { comment: t.comment } : {}), expire: t.expire ?? 0,
+  privsep: t.privsep ? 1 : 0,
+  ...(t.comment ? { comment: t.comment } : {}),
+  expire: t.expire ?? 0,
 });
 
 function createToken(c: Call): Item | Record<string, unknown> {
   const full = `${userOf(c)}!${need(c, "tokenid")}`;
   if (c.sim.state.tokens[full]) throw paramError({ tokenid: "Token already exists." });
-  const token = { secret: randomUUID(), privsep: flag(c, "privsep") ?? true, comment: str(c, "comment"), expire: int(c, "expire") };
+  const token = {
+    secret: randomUUID(),
+    privsep: flag(c, "privsep") ?? true,
+    comment: str(c, "comment"),
+    expire: int(c, "expire"),
+  };
   c.sim.state.tokens[full] = token;
   return { "full-tokenid": full, info: tokenInfo(token), value: token.secret };
 }
@@ -73,7 +94,9 @@ function tokenOf(c: Call): string {
 }
 
 const SEG = "[A-Za-z0-9._-]+";
-const ACL_PATH = new RegExp(`^(/|/access(/groups(/${SEG})?|/realm(/${SEG})?)?|/nodes(/${SEG})?|/pool(/${SEG})?|/sdn(/zones(/${SEG}(/${SEG}(/[1-9][0-9]{0,3})?)?)?)?|/storage(/${SEG})?|/vms(/[1-9][0-9]{2,})?|/mapping(/${SEG}(/${SEG})?)?)$`);
+const ACL_PATH = new RegExp(
+  `^(/|/access(/groups(/${SEG})?|/realm(/${SEG})?)?|/nodes(/${SEG})?|/pool(/${SEG})?|/sdn(/zones(/${SEG}(/${SEG}(/[1-9][0-9]{0,3})?)?)?)?|/storage(/${SEG})?|/vms(/[1-9][0-9]{2,})?|/mapping(/${SEG}(/${SEG})?)?)$`,
+);
 
 /** API2/Role.pm; errors inside lock_user_config carry its "<what> failed: " prefix. */
 function checkPrivList(text: string): string[] {
@@ -85,7 +108,10 @@ function checkPrivList(text: string): string[] {
 
 function customRole(c: Call, what: string): string {
   const roleid = need(c, "roleid");
-  if (ROLES[roleid]) throw fail(`${what} failed: auto-generated role '${roleid}' cannot be ${what === "update role" ? "modified" : "deleted"}`);
+  if (ROLES[roleid])
+    throw fail(
+      `${what} failed: auto-generated role '${roleid}' cannot be ${what === "update role" ? "modified" : "deleted"}`,
+    );
   if (!c.sim.state.roles?.[roleid]) throw fail(`${what} failed: role '${roleid}' does not exist`);
   return roleid;
 }
@@ -93,7 +119,11 @@ function customRole(c: Call, what: string): string {
 const roleRoutes: Routes = {
   "GET /access/roles": (c) => [
     ...Object.entries(ROLES).map(([roleid, privs]) => ({ roleid, privs: privs.join(","), special: 1 })),
-    ...Object.entries(c.sim.state.roles ?? {}).map(([roleid, privs]) => ({ roleid, privs: [...privs].sort().join(","), special: 0 })),
+    ...Object.entries(c.sim.state.roles ?? {}).map(([roleid, privs]) => ({
+      roleid,
+      privs: [...privs].sort().join(","),
+      special: 0,
+    })),
   ],
   "POST /access/roles": (c) => {
     const roleid = need(c, "roleid");
@@ -129,11 +159,16 @@ function updateAcl(c: Call): null {
   // AccessControl.pm check_path: the ACL paths PVE knows.
   if (!ACL_PATH.test(path)) throw paramError({ path: `invalid ACL path '${path}'` });
   for (const r of roles) if (!rolePrivs(state, r)) throw fail(`role '${r}' does not exist`);
-  const ugids = [...splitList(str(c, "users") ?? ""), ...splitList(str(c, "tokens") ?? ""), ...splitList(str(c, "groups") ?? "").map((g) => `@${g}`)];
+  const ugids = [
+    ...splitList(str(c, "users") ?? ""),
+    ...splitList(str(c, "tokens") ?? ""),
+    ...splitList(str(c, "groups") ?? "").map((g) => `@${g}`),
+  ];
   const remove = flag(c, "delete") ?? false;
   state.acl = state.acl.filter((e) => !(e.path === path && ugids.includes(e.ugid) && roles.includes(e.roleid)));
   if (!remove) {
-    for (const ugid of ugids) for (const roleid of roles) state.acl.push({ path, ugid, roleid, propagate: flag(c, "propagate") ?? true });
+    for (const ugid of ugids)
+      for (const roleid of roles) state.acl.push({ path, ugid, roleid, propagate: flag(c, "propagate") ?? true });
   }
   return null;
 }
@@ -142,11 +177,20 @@ export const accessRoutes: Routes = {
   "POST /access/ticket": login,
   "GET /access/ticket": () => null,
   "GET /access/permissions": permissions,
-  "GET /access/users": (c) => Object.entries(c.sim.state.users).map(([userid, u]) => ({ userid, enable: u.enable ? 1 : 0, ...(u.comment ? { comment: u.comment } : {}) })),
+  "GET /access/users": (c) =>
+    Object.entries(c.sim.state.users).map(([userid, u]) => ({
+      userid,
+      enable: u.enable ? 1 : 0,
+      ...(u.comment ? { comment: u.comment } : {}),
+    })),
   "POST /access/users": (c) => {
     const userid = need(c, "userid");
     if (c.sim.state.users[userid]) throw fail(`create user failed: user '${userid}' already exists`);
-    c.sim.state.users[userid] = { password: str(c, "password"), enable: flag(c, "enable") ?? true, comment: str(c, "comment") };
+    c.sim.state.users[userid] = {
+      password: str(c, "password"),
+      enable: flag(c, "enable") ?? true,
+      comment: str(c, "comment"),
+    };
     return null;
   },
   "DELETE /access/users/{userid}": (c) => {
@@ -158,7 +202,9 @@ export const accessRoutes: Routes = {
   },
   "GET /access/users/{userid}/token": (c) => {
     const userid = userOf(c);
-    return Object.entries(c.sim.state.tokens).filter(([id]) => id.startsWith(`${userid}!`)).map(([id, t]) => ({ tokenid: id.split("!")[1]!, ...tokenInfo(t) }));
+    return Object.entries(c.sim.state.tokens)
+      .filter(([id]) => id.startsWith(`${userid}!`))
+      .map(([id, t]) => ({ tokenid: id.split("!")[1]!, ...tokenInfo(t) }));
   },
   "POST /access/users/{userid}/token/{tokenid}": createToken,
   "GET /access/users/{userid}/token/{tokenid}": (c) => tokenInfo(c.sim.state.tokens[tokenOf(c)]!),
@@ -168,10 +214,14 @@ export const accessRoutes: Routes = {
     c.sim.state.acl = c.sim.state.acl.filter((e) => e.ugid !== full);
     return null;
   },
-  "GET /access/acl": (c) => c.sim.state.acl.map((e) => ({
-    path: e.path, ugid: e.ugid.replace(/^@/, ""), type: e.ugid.startsWith("@") ? "group" : e.ugid.includes("!") ? "token" : "user",
-    roleid: e.roleid, propagate: e.propagate ? 1 : 0,
-  })),
+  "GET /access/acl": (c) =>
+    c.sim.state.acl.map((e) => ({
+      path: e.path,
+      ugid: e.ugid.replace(/^@/, ""),
+      type: e.ugid.startsWith("@") ? "group" : e.ugid.includes("!") ? "token" : "user",
+      roleid: e.roleid,
+      propagate: e.propagate ? 1 : 0,
+    })),
   "PUT /access/acl": updateAcl,
   ...roleRoutes,
 };

@@ -12,15 +12,26 @@ import type { Flat, Item, PbsSnapshot, VmState } from "../state.ts";
 import type { TaskCtx } from "../tasks.ts";
 import { DISK_KEY, addVolume, checkLock, diskSize, guestOf, now, storageOf, vmName } from "../vm.ts";
 import { keepOptions, pruneGroup } from "../pbs-jobs.ts";
-import { adoptSnapshotFile, datastoreSnapshots, groupPath, removeSnapshot, snapshotDir, snapshotFile, snapshotPath, writeSnapshotFiles } from "../pbs-store.ts";
+import {
+  adoptSnapshotFile,
+  datastoreSnapshots,
+  groupPath,
+  removeSnapshot,
+  snapshotDir,
+  snapshotFile,
+  snapshotPath,
+  writeSnapshotFiles,
+} from "../pbs-store.ts";
 
 const INT_KEYS = /^(bwlimit|ionice|lockwait|maxfiles|pigz|stopwait|zstd)$/;
 
 function jobView(id: string, job: Item): Item | Record<string, unknown> {
   const out: Record<string, unknown> = { id, type: "vzdump", enabled: 1 };
   for (const [k, v] of Object.entries(job)) {
-    if (k === "prune-backups") out[k] = Object.fromEntries(Object.entries(parsePropString(String(v))).map(([pk, pv]) => [pk, Number(pv)]));
-    else if (/^(enabled|all|protected|repeat-missed|remove|quiet|stop|stdexcludes)$/.test(k) || INT_KEYS.test(k)) out[k] = Number(v);
+    if (k === "prune-backups")
+      out[k] = Object.fromEntries(Object.entries(parsePropString(String(v))).map(([pk, pv]) => [pk, Number(pv)]));
+    else if (/^(enabled|all|protected|repeat-missed|remove|quiet|stop|stdexcludes)$/.test(k) || INT_KEYS.test(k))
+      out[k] = Number(v);
     else out[k] = v;
   }
   if (out.enabled) out["next-run"] = (Math.floor(Date.now() / 3_600_000) + 1) * 3600;
@@ -45,14 +56,17 @@ function verifyParams(c: Call, current: Item = {}): void {
   if (on("all") && on("vmid")) throw paramError({ all: "option conflicts with option 'vmid'" });
   if (on("exclude") && on("vmid")) throw paramError({ exclude: "option conflicts with option 'vmid'" });
   if (on("pool") && on("vmid")) throw paramError({ pool: "option conflicts with option 'vmid'" });
-  if (value("prune-backups") !== undefined && value("maxfiles") !== undefined) throw paramError({ "prune-backups": "option conflicts with option 'maxfiles'" });
+  if (value("prune-backups") !== undefined && value("maxfiles") !== undefined)
+    throw paramError({ "prune-backups": "option conflicts with option 'maxfiles'" });
   const prune = value("prune-backups");
   if (prune !== undefined) {
     const keep = parsePropString(prune);
-    if (keep["keep-all"] === "1" && Object.keys(keep).length > 1) throw paramError({ "prune-backups": "keep-all cannot be set together with other options." });
+    if (keep["keep-all"] === "1" && Object.keys(keep).length > 1)
+      throw paramError({ "prune-backups": "keep-all cannot be set together with other options." });
   }
   if (value("notes-template")?.includes("\n")) throw paramError({ "notes-template": "contains a line feed" });
-  if (!(on("all") || on("exclude") || on("stop") || on("pool")) && !on("vmid")) throw paramError({ vmid: "property is missing" });
+  if (!(on("all") || on("exclude") || on("stop") || on("pool")) && !on("vmid"))
+    throw paramError({ vmid: "property is missing" });
   const storage = value("storage");
   if (storage !== undefined) storageOf(c.sim.state, storage);
 }
@@ -83,19 +97,33 @@ async function backupOne(c: Call, vm: VmState, sid: string, t: TaskCtx): Promise
   const { state } = c.sim;
   const cfg = storageOf(state, sid);
   const size = Math.round(Object.values(vm.config).reduce((n, v) => n + diskSize(v), 0) / 10) + 4096;
-  const notes = str(c, "notes-template")?.replace(/\{\{guestname\}\}/g, vmName(vm)).replace(/\{\{vmid\}\}/g, String(vm.vmid)).replace(/\{\{node\}\}/g, vm.node).replace(/\{\{cluster\}\}/g, state.clusterName);
+  const notes = str(c, "notes-template")
+    ?.replace(/\{\{guestname\}\}/g, vmName(vm))
+    .replace(/\{\{vmid\}\}/g, String(vm.vmid))
+    .replace(/\{\{node\}\}/g, vm.node)
+    .replace(/\{\{cluster\}\}/g, state.clusterName);
   const config = { ...vm.config };
   delete config.lock;
   t.log(`INFO: VM Name: ${vmName(vm)}`);
   for (const [key, value] of Object.entries(config)) {
-    if (DISK_KEY.test(key) && !value.includes("media=cdrom")) t.log(`INFO: include disk '${key}' '${value.split(",")[0]}' ${parsePropString(value, "file").size ?? "0"}`);
+    if (DISK_KEY.test(key) && !value.includes("media=cdrom"))
+      t.log(`INFO: include disk '${key}' '${value.split(",")[0]}' ${parsePropString(value, "file").size ?? "0"}`);
   }
   t.log(`INFO: backup mode: ${str(c, "mode") ?? "snapshot"}`);
   if (cfg.type === "pbs") {
     await backupToPbs(c, vm, cfg, { size, config, notes }, t);
   } else {
     const volid = `${sid}:backup/vzdump-qemu-${vm.vmid}-${stamp(new Date())}.vma.zst`;
-    addVolume(state, { volid, content: "backup", format: "vma.zst", size, ctime: now(), vmid: vm.vmid, backup: { config }, ...(notes ? { notes } : {}) });
+    addVolume(state, {
+      volid,
+      content: "backup",
+      format: "vma.zst",
+      size,
+      ctime: now(),
+      vmid: vm.vmid,
+      backup: { config },
+      ...(notes ? { notes } : {}),
+    });
     t.log(`INFO: creating vzdump archive '${volid}'`);
   }
 }
@@ -105,18 +133,33 @@ async function backupOne(c: Call, vm: VmState, sid: string, t: TaskCtx): Promise
  * guest's filesystem as a tar when its backend has one (a container guest),
  * and index.json.blob (the manifest) last: a snapshot without it is unfinished.
  */
-async function backupToPbs(c: Call, vm: VmState, cfg: Item, b: { size: number; config: Flat; notes: string | undefined }, t: TaskCtx): Promise<void> {
+async function backupToPbs(
+  c: Call,
+  vm: VmState,
+  cfg: Item,
+  b: { size: number; config: Flat; notes: string | undefined },
+  t: TaskCtx,
+): Promise<void> {
   const { state, stateDir } = c.sim;
   const store = String(cfg.datastore);
   const list = datastoreSnapshots(state, store);
   const snap: PbsSnapshot = {
-    "backup-type": "vm", "backup-id": String(vm.vmid), "backup-time": now(), files: ["qemu-server.conf.blob", "index.json.blob"],
-    size: b.size, owner: String(cfg.username ?? "root@pam"), protected: flag(c, "protected") ?? false, config: b.config,
-    ...(b.notes ? { comment: b.notes } : {}), finished: false,
+    "backup-type": "vm",
+    "backup-id": String(vm.vmid),
+    "backup-time": now(),
+    files: ["qemu-server.conf.blob", "index.json.blob"],
+    size: b.size,
+    owner: String(cfg.username ?? "root@pam"),
+    protected: flag(c, "protected") ?? false,
+    config: b.config,
+    ...(b.notes ? { comment: b.notes } : {}),
+    finished: false,
   };
-  if (list.some((s) => snapshotPath(s) === snapshotPath(snap))) throw new Error(`backup snapshot "${snapshotPath(snap)}" already exists`);
+  if (list.some((s) => snapshotPath(s) === snapshotPath(snap)))
+    throw new Error(`backup snapshot "${snapshotPath(snap)}" already exists`);
   const key = c.sim.state.storageSecrets[`${String(cfg.storage)}.enc`];
-  if (cfg["encryption-key"] && !key) throw new Error(`encryption configured ('${String(cfg["encryption-key"])}') but no encryption key file found!`);
+  if (cfg["encryption-key"] && !key)
+    throw new Error(`encryption configured ('${String(cfg["encryption-key"])}') but no encryption key file found!`);
   if (key) {
     t.log("INFO: enabling encryption");
     snap.fingerprint = String(cfg["encryption-key"]);
@@ -124,11 +167,18 @@ async function backupToPbs(c: Call, vm: VmState, cfg: Item, b: { size: number; c
   t.log(`INFO: creating Proxmox Backup Server archive '${snapshotPath(snap)}'`);
   list.push(snap);
   try {
-    const conf = Object.entries(b.config).map(([k, v]) => `${k}: ${v}`).join("\n") + "\n";
+    const conf =
+      Object.entries(b.config)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join("\n") + "\n";
     writeSnapshotFiles(stateDir, store, snap, { "qemu-server.conf.blob": conf });
     const tmp = join(snapshotDir(stateDir, store, snap), "rootfs.tar.tmp");
-    const rootfs = vm.rootfs && existsSync(vm.rootfs) ? (copyFileSync(vm.rootfs, tmp), true)
-      : vm.status === "running" && c.sim.guests.exportFilesystem ? await c.sim.guests.exportFilesystem(guestOf(vm), tmp) : false;
+    const rootfs =
+      vm.rootfs && existsSync(vm.rootfs)
+        ? (copyFileSync(vm.rootfs, tmp), true)
+        : vm.status === "running" && c.sim.guests.exportFilesystem
+          ? await c.sim.guests.exportFilesystem(guestOf(vm), tmp)
+          : false;
     if (rootfs) {
       adoptSnapshotFile(stateDir, store, snap, "root.tar", tmp);
       snap.files.splice(1, 0, "root.tar");
@@ -136,7 +186,14 @@ async function backupToPbs(c: Call, vm: VmState, cfg: Item, b: { size: number; c
       t.log(`INFO: root.tar: archived the guest's filesystem (${snap.size} bytes)`);
     }
     await t.step();
-    writeSnapshotFiles(stateDir, store, snap, { "index.json.blob": JSON.stringify({ "backup-type": "vm", "backup-id": snap["backup-id"], "backup-time": snap["backup-time"], files: snap.csum }) });
+    writeSnapshotFiles(stateDir, store, snap, {
+      "index.json.blob": JSON.stringify({
+        "backup-type": "vm",
+        "backup-id": snap["backup-id"],
+        "backup-time": snap["backup-time"],
+        files: snap.csum,
+      }),
+    });
     snap.finished = true;
     t.log(`INFO: backup is sparse: 0 B (0%) total zero data`);
     t.log(`INFO: transferred ${snap.size} B`);
@@ -156,10 +213,17 @@ async function backupToPbs(c: Call, vm: VmState, cfg: Item, b: { size: number; c
  */
 function pruneAfterBackup(c: Call, cfg: Item, store: string, snap: PbsSnapshot, t: TaskCtx): void {
   if (flag(c, "remove") === false) return;
-  const text = str(c, "prune-backups") ?? (cfg["prune-backups"] === undefined ? undefined : String(cfg["prune-backups"]));
-  const keep = Object.fromEntries(Object.entries(parsePropString(text ?? "keep-all=1")).map(([k, v]) => [k, Number(v)]));
+  const text =
+    str(c, "prune-backups") ?? (cfg["prune-backups"] === undefined ? undefined : String(cfg["prune-backups"]));
+  const keep = Object.fromEntries(
+    Object.entries(parsePropString(text ?? "keep-all=1")).map(([k, v]) => [k, Number(v)]),
+  );
   if (keep["keep-all"] || !Object.values(keep).some((n) => n > 0)) return;
-  t.log(`INFO: prune older backups with retention: ${Object.entries(keep).map(([k, v]) => `${k}=${v}`).join(", ")}`);
+  t.log(
+    `INFO: prune older backups with retention: ${Object.entries(keep)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(", ")}`,
+  );
   const group = datastoreSnapshots(c.sim.state, store).filter((s) => groupPath(s) === groupPath(snap));
   const pruned = pruneGroup(c.sim, store, group, keepOptions(keep), false).filter((r) => !r.keep).length;
   t.log(`INFO: pruned ${pruned} backup(s)${pruned > 0 ? " not covered by keep-retention policy" : ""}`);
@@ -173,12 +237,17 @@ function vzdump(c: Call): string {
   checkPrivs(state, c.auth, `/storage/${sid}`, ["Datastore.AllocateSpace"]);
   const listed = flag(c, "all") ? Object.keys(state.vms) : (str(c, "vmid") ?? "").split(/[,;\s]+/).filter(Boolean);
   const excluded = new Set((str(c, "exclude") ?? "").split(/[,;\s]+/));
-  const vms = listed.filter((id) => !excluded.has(id)).map((id) => state.vms[id]).filter((vm): vm is VmState => vm?.node === n);
+  const vms = listed
+    .filter((id) => !excluded.has(id))
+    .map((id) => state.vms[id])
+    .filter((vm): vm is VmState => vm?.node === n);
   for (const vm of vms) checkPrivs(state, c.auth, `/vms/${vm.vmid}`, ["VM.Backup"]);
   if (vms.length === 0) return "OK";
   const id = vms.length === 1 && !flag(c, "all") ? String(vms[0]!.vmid) : "";
   return c.sim.tasks.start({ node: n, type: "vzdump", id, auth: c.auth }, async (t) => {
-    t.log(`INFO: starting new backup job: vzdump ${listed.join(" ")} --storage ${sid} --mode ${str(c, "mode") ?? "snapshot"}`);
+    t.log(
+      `INFO: starting new backup job: vzdump ${listed.join(" ")} --storage ${sid} --mode ${str(c, "mode") ?? "snapshot"}`,
+    );
     const failed: number[] = [];
     for (const vm of vms) {
       t.log(`INFO: Starting Backup of VM ${vm.vmid} (qemu)`);

@@ -15,8 +15,19 @@ const uptime = (): number => Math.floor((Date.now() - started) / 1000) + 3600;
 
 function nodeItem(c: Call, name: string): Item {
   return {
-    node: name, status: "online", type: "node", id: `node/${name}`, level: "", cpu: 0.02, maxcpu: 8,
-    mem: 4 * GiB, maxmem: NODE_MEM, disk: 10 * GiB, maxdisk: 100 * GiB, uptime: uptime(), ssl_fingerprint: c.sim.fingerprint,
+    node: name,
+    status: "online",
+    type: "node",
+    id: `node/${name}`,
+    level: "",
+    cpu: 0.02,
+    maxcpu: 8,
+    mem: 4 * GiB,
+    maxmem: NODE_MEM,
+    disk: 10 * GiB,
+    maxdisk: 100 * GiB,
+    uptime: uptime(),
+    ssl_fingerprint: c.sim.fingerprint,
   };
 }
 
@@ -24,12 +35,24 @@ export function vmItem(state: SimState, vmid: string): Item {
   const vm = state.vms[vmid]!;
   const running = vm.status === "running";
   const memory = Number(/\d+/.exec(vm.config.memory ?? "512")?.[0]) * 1024 ** 2;
-  const maxdisk = Object.entries(vm.config).filter(([k]) => /^(scsi|virtio|sata)0$/.test(k)).reduce((n, [, v]) => n + diskSize(v), 0);
+  const maxdisk = Object.entries(vm.config)
+    .filter(([k]) => /^(scsi|virtio|sata)0$/.test(k))
+    .reduce((n, [, v]) => n + diskSize(v), 0);
   const item: Item = {
-    vmid: vm.vmid, name: vmName(vm), status: vm.status, cpus: Number(vm.config.cores ?? 1) * Number(vm.config.sockets ?? 1),
-    maxmem: memory, mem: running ? Math.floor(memory / 4) : 0, maxdisk, disk: 0, cpu: running ? 0.01 : 0,
+    vmid: vm.vmid,
+    name: vmName(vm),
+    status: vm.status,
+    cpus: Number(vm.config.cores ?? 1) * Number(vm.config.sockets ?? 1),
+    maxmem: memory,
+    mem: running ? Math.floor(memory / 4) : 0,
+    maxdisk,
+    disk: 0,
+    cpu: running ? 0.01 : 0,
     uptime: running && vm.startedAt ? Math.floor((Date.now() - vm.startedAt) / 1000) : 0,
-    netin: 0, netout: 0, diskread: 0, diskwrite: 0,
+    netin: 0,
+    netout: 0,
+    diskread: 0,
+    diskwrite: 0,
   };
   if (running && vm.pid) item.pid = vm.pid;
   if (vm.config.lock) item.lock = vm.config.lock;
@@ -63,8 +86,25 @@ function resources(c: Call): Item[] {
       if (!hasPriv(state, c.auth, `/vms/${id}`, "VM.Audit")) continue;
       const vm = state.vms[id]!;
       // extract_vm_stats: maxcpu there, not vmstatus's cpus.
-      const { name: _n, status: _s, template: _t, uptime: _u, cpu: _c, mem: _m, pid: _p, cpus, ...rest } = vmItem(state, id);
-      out.push({ ...rest, maxcpu: cpus!, ...(stats.get(id) ?? { status: "unknown" }), id: `qemu/${id}`, type: "qemu", node: vm.node });
+      const {
+        name: _n,
+        status: _s,
+        template: _t,
+        uptime: _u,
+        cpu: _c,
+        mem: _m,
+        pid: _p,
+        cpus,
+        ...rest
+      } = vmItem(state, id);
+      out.push({
+        ...rest,
+        maxcpu: cpus!,
+        ...(stats.get(id) ?? { status: "unknown" }),
+        id: `qemu/${id}`,
+        type: "qemu",
+        node: vm.node,
+      });
     }
   }
   if (!type || type === "storage") {
@@ -74,8 +114,16 @@ function resources(c: Call): Item[] {
         const u = storageUsage(state, sid);
         const cfg = state.storage[sid]!;
         out.push({
-          id: `storage/${n}/${sid}`, type: "storage", storage: sid, node: n, status: "available", plugintype: String(cfg.type),
-          content: String(cfg.content), shared: Number(cfg.shared ?? 0) ? 1 : 0, disk: u.used, maxdisk: u.total,
+          id: `storage/${n}/${sid}`,
+          type: "storage",
+          storage: sid,
+          node: n,
+          status: "available",
+          plugintype: String(cfg.type),
+          content: String(cfg.content),
+          shared: Number(cfg.shared ?? 0) ? 1 : 0,
+          disk: u.used,
+          maxdisk: u.total,
         });
       }
     }
@@ -83,7 +131,14 @@ function resources(c: Call): Item[] {
   if (!type || type === "sdn") {
     for (const n of state.nodes) {
       for (const zone of Object.keys(state.sdn.running.zones)) {
-        out.push({ id: `sdn/${n}/${zone}`, type: "sdn", sdn: zone, node: n, status: "ok", "zone-type": String(state.sdn.running.zones[zone]!.type) });
+        out.push({
+          id: `sdn/${n}/${zone}`,
+          type: "sdn",
+          sdn: zone,
+          node: n,
+          status: "ok",
+          "zone-type": String(state.sdn.running.zones[zone]!.type),
+        });
       }
     }
   }
@@ -92,23 +147,58 @@ function resources(c: Call): Item[] {
 
 export const clusterRoutes: Routes = {
   "GET /version": () => PVE_VERSION,
-  "GET /nodes": (c) => c.sim.state.nodes.filter((n) => hasPriv(c.sim.state, c.auth, `/nodes/${n}`, "Sys.Audit")).map((n) => nodeItem(c, n)),
+  "GET /nodes": (c) =>
+    c.sim.state.nodes
+      .filter((n) => hasPriv(c.sim.state, c.auth, `/nodes/${n}`, "Sys.Audit"))
+      .map((n) => nodeItem(c, n)),
   "GET /nodes/{node}/status": (c) => {
     node(c);
     return {
-      cpu: 0.02, loadavg: ["0.10", "0.12", "0.09"], uptime: uptime(), pveversion: `pve-manager/${PVE_VERSION.version}/${PVE_VERSION.repoid}`,
-      kversion: "Linux 6.14.8-2-pve #1 SMP PREEMPT_DYNAMIC PMX 6.14.8-2", "current-kernel": { sysname: "Linux", release: "6.14.8-2-pve", version: "#1 SMP", machine: "x86_64" },
+      cpu: 0.02,
+      loadavg: ["0.10", "0.12", "0.09"],
+      uptime: uptime(),
+      pveversion: `pve-manager/${PVE_VERSION.version}/${PVE_VERSION.repoid}`,
+      kversion: "Linux 6.14.8-2-pve #1 SMP PREEMPT_DYNAMIC PMX 6.14.8-2",
+      "current-kernel": { sysname: "Linux", release: "6.14.8-2-pve", version: "#1 SMP", machine: "x86_64" },
       "boot-info": { mode: "efi", secureboot: 0 },
-      cpuinfo: { cpus: 8, cores: 4, sockets: 1, model: "Simulated CPU", mhz: "3000.000", hvm: "1", flags: "", user_hz: 100 },
+      cpuinfo: {
+        cpus: 8,
+        cores: 4,
+        sockets: 1,
+        model: "Simulated CPU",
+        mhz: "3000.000",
+        hvm: "1",
+        flags: "",
+        user_hz: 100,
+      },
       memory: { total: NODE_MEM, used: 4 * GiB, free: NODE_MEM - 4 * GiB, available: NODE_MEM - 4 * GiB },
-      swap: { total: 0, used: 0, free: 0 }, rootfs: { total: 100 * GiB, used: 10 * GiB, free: 90 * GiB, avail: 90 * GiB },
-      ksm: { shared: 0 }, idle: 0, wait: 0,
+      swap: { total: 0, used: 0, free: 0 },
+      rootfs: { total: 100 * GiB, used: 10 * GiB, free: 90 * GiB, avail: 90 * GiB },
+      ksm: { shared: 0 },
+      idle: 0,
+      wait: 0,
     };
   },
   "GET /cluster/nextid": nextId,
   "GET /cluster/resources": resources,
   "GET /cluster/status": (c) => [
-    { type: "cluster", id: "cluster", name: c.sim.state.clusterName, nodes: c.sim.state.nodes.length, quorate: 1, version: 1 },
-    ...c.sim.state.nodes.map((n, i) => ({ type: "node", id: `node/${n}`, name: n, nodeid: i + 1, online: 1, local: i === 0 ? 1 : 0, ip: "127.0.0.1", level: "" })),
+    {
+      type: "cluster",
+      id: "cluster",
+      name: c.sim.state.clusterName,
+      nodes: c.sim.state.nodes.length,
+      quorate: 1,
+      version: 1,
+    },
+    ...c.sim.state.nodes.map((n, i) => ({
+      type: "node",
+      id: `node/${n}`,
+      name: n,
+      nodeid: i + 1,
+      online: 1,
+      local: i === 0 ? 1 : 0,
+      ip: "127.0.0.1",
+      level: "",
+    })),
   ],
 };

@@ -21,7 +21,8 @@ function typed(values: Record<string, string>): Item {
 
 function checkDigest(c: Call, current: unknown): void {
   const given = str(c, "digest");
-  if (given && given !== digest(current)) throw fail("detected modified configuration - file changed by other user? Try again.");
+  if (given && given !== digest(current))
+    throw fail("detected modified configuration - file changed by other user? Try again.");
 }
 
 // ---- rule lists (security groups and VMs share them) -------------------------
@@ -120,7 +121,11 @@ function alias(c: Call): Item {
 
 /** POST of a named container (group, ipset): create, or rename when `rename` is given. */
 function createNamed<T extends { comment?: string }>(
-  c: Call, key: string, table: (c: Call) => Record<string, T>, what: string, make: () => T,
+  c: Call,
+  key: string,
+  table: (c: Call) => Record<string, T>,
+  what: string,
+  make: () => T,
 ): null {
   const items = table(c);
   const name = need(c, key);
@@ -140,8 +145,20 @@ function createNamed<T extends { comment?: string }>(
 }
 
 const clusterRoutes: Routes = {
-  "GET /cluster/firewall/groups": (c) => Object.entries(fw(c).groups).map(([name, g]) => ({ group: name, digest: digest(g), ...(g.comment ? { comment: g.comment } : {}) })),
-  "POST /cluster/firewall/groups": (c) => createNamed(c, "group", (x) => fw(x).groups, "security group", (): RuleSet => ({ rules: [] })),
+  "GET /cluster/firewall/groups": (c) =>
+    Object.entries(fw(c).groups).map(([name, g]) => ({
+      group: name,
+      digest: digest(g),
+      ...(g.comment ? { comment: g.comment } : {}),
+    })),
+  "POST /cluster/firewall/groups": (c) =>
+    createNamed(
+      c,
+      "group",
+      (x) => fw(x).groups,
+      "security group",
+      (): RuleSet => ({ rules: [] }),
+    ),
   "DELETE /cluster/firewall/groups/{group}": (c) => {
     if (group(c).rules.length) throw fail(`Security group '${need(c, "group")}' is not empty`);
     delete fw(c).groups[need(c, "group")];
@@ -149,8 +166,20 @@ const clusterRoutes: Routes = {
   },
   ...ruleRoutes("/cluster/firewall/groups/{group}", (c) => group(c).rules, ["group"]),
 
-  "GET /cluster/firewall/ipset": (c) => Object.entries(fw(c).ipsets).map(([name, s]) => ({ name, digest: digest(s), ...(s.comment ? { comment: s.comment } : {}) })),
-  "POST /cluster/firewall/ipset": (c) => createNamed(c, "name", (x) => fw(x).ipsets, "IPSet", (): IpSet => ({ entries: [] })),
+  "GET /cluster/firewall/ipset": (c) =>
+    Object.entries(fw(c).ipsets).map(([name, s]) => ({
+      name,
+      digest: digest(s),
+      ...(s.comment ? { comment: s.comment } : {}),
+    })),
+  "POST /cluster/firewall/ipset": (c) =>
+    createNamed(
+      c,
+      "name",
+      (x) => fw(x).ipsets,
+      "IPSet",
+      (): IpSet => ({ entries: [] }),
+    ),
   "GET /cluster/firewall/ipset/{name}": (c) => {
     const set = ipset(c);
     return set.entries.map((e) => ({ ...e, digest: digest(set) }));
@@ -168,14 +197,18 @@ const clusterRoutes: Routes = {
     return null;
   },
   "GET /cluster/firewall/ipset/{name}/{cidr}": ipsetEntry,
-  "PUT /cluster/firewall/ipset/{name}/{cidr}": (c) => (Object.assign(ipsetEntry(c), typed(settings(c, ["name", "cidr"], ["digest"]))), null),
+  "PUT /cluster/firewall/ipset/{name}/{cidr}": (c) => (
+    Object.assign(ipsetEntry(c), typed(settings(c, ["name", "cidr"], ["digest"]))),
+    null
+  ),
   "DELETE /cluster/firewall/ipset/{name}/{cidr}": (c) => {
     const entry = ipsetEntry(c);
     ipset(c).entries = ipset(c).entries.filter((e) => e !== entry);
     return null;
   },
 
-  "GET /cluster/firewall/aliases": (c) => Object.values(fw(c).aliases).map((a) => ({ ...a, digest: digest(fw(c).aliases) })),
+  "GET /cluster/firewall/aliases": (c) =>
+    Object.values(fw(c).aliases).map((a) => ({ ...a, digest: digest(fw(c).aliases) })),
   "POST /cluster/firewall/aliases": (c) => {
     const name = need(c, "name");
     if (fw(c).aliases[name]) throw fail(`alias '${name}' already exists`);
@@ -199,7 +232,8 @@ const clusterRoutes: Routes = {
   ...ruleRoutes("/cluster/firewall/rules", (c) => (fw(c).rules ??= []), []),
 };
 
-const vmFirewall = (c: Call): { options: Item; rules: Item[] } => (fw(c).vms[getVm(c).vmid] ??= { options: {}, rules: [] });
+const vmFirewall = (c: Call): { options: Item; rules: Item[] } =>
+  (fw(c).vms[getVm(c).vmid] ??= { options: {}, rules: [] });
 
 export const firewallRoutes: Routes = {
   ...clusterRoutes,

@@ -26,7 +26,7 @@ function list(c: Call): Envelope {
   const net = netState(c);
   const view = net.staged ?? net.active;
   const type = str(c, "type");
-  const types = type ? BRIDGE_TYPES[type] ?? [type] : undefined;
+  const types = type ? (BRIDGE_TYPES[type] ?? [type]) : undefined;
   const items = Object.values(view)
     .filter((i) => i.type !== "loopback" && (!types || types.includes(String(i.type))))
     .map(({ active: _was, ...rest }) => (net.active[String(rest.iface)] ? { ...rest, active: 1 } : rest));
@@ -38,14 +38,15 @@ function render(ifaces: Ifaces): string {
   const block = (i: Item): string => {
     const name = String(i.iface);
     const lines = [`${i.autostart ? `auto ${name}\n` : ""}iface ${name} inet ${String(i.method ?? "manual")}`];
-    const opt = (key: string, value: Item[string] | undefined): void => void (value !== undefined && value !== "" && lines.push(`\t${key} ${String(value)}`));
+    const opt = (key: string, value: Item[string] | undefined): void =>
+      void (value !== undefined && value !== "" && lines.push(`\t${key} ${String(value)}`));
     opt("address", i.cidr);
     opt("gateway", i.gateway);
     opt("bridge-ports", i.type === "bridge" ? i.bridge_ports || "none" : undefined);
     opt("bridge-stp", i.bridge_stp);
     opt("bridge-fd", i.bridge_fd);
     opt("bridge-vlan-aware", i.bridge_vlan_aware ? "yes" : undefined);
-    opt("bridge-vids", i.bridge_vlan_aware ? i.bridge_vids ?? "2-4094" : undefined);
+    opt("bridge-vids", i.bridge_vlan_aware ? (i.bridge_vids ?? "2-4094") : undefined);
     opt("vlan-id", i["vlan-id"]);
     opt("vlan-raw-device", i["vlan-raw-device"]);
     opt("mtu", i.mtu);
@@ -58,7 +59,9 @@ function render(ifaces: Ifaces): string {
 const diff = (active: Ifaces, staged: Ifaces): string | undefined => {
   const before = render(active);
   const after = render(staged);
-  return before === after ? undefined : createTwoFilesPatch("/etc/network/interfaces", "/etc/network/interfaces.new", before, after, "", "");
+  return before === after
+    ? undefined
+    : createTwoFilesPatch("/etc/network/interfaces", "/etc/network/interfaces.new", before, after, "", "");
 };
 
 /** Values of a create/update call, normalised as PVE stores them (cidr <-> address/netmask, method). */
@@ -73,7 +76,9 @@ function ifaceValues(c: Call, ifaces: Ifaces, iface: string): Item {
     const other = Object.values(ifaces).find((i) => i.gateway && i.iface !== iface);
     if (other) throw paramError({ gateway: `Default gateway already exists on interface '${String(other.iface)}'.` });
   }
-  for (const port of String(values.bridge_ports ?? "").split(/[\s,]+/).filter(Boolean)) {
+  for (const port of String(values.bridge_ports ?? "")
+    .split(/[\s,]+/)
+    .filter(Boolean)) {
     if (!ifaces[port]) throw paramError({ bridge_ports: `unable to find bridge port '${port}'` });
   }
   return values;
@@ -85,7 +90,15 @@ function create(c: Call): null {
   if (ifaces[iface]) throw paramError({ iface: "interface already exists" });
   const values = ifaceValues(c, ifaces, iface);
   const bridge: Item = values.type === "bridge" ? { bridge_stp: "off", bridge_fd: "0" } : {};
-  ifaces[iface] = { iface, ...bridge, method: values.cidr ? "static" : "manual", method6: "manual", families: ["inet"], priority: Object.keys(ifaces).length + 1, ...values };
+  ifaces[iface] = {
+    iface,
+    ...bridge,
+    method: values.cidr ? "static" : "manual",
+    method6: "manual",
+    families: ["inet"],
+    priority: Object.keys(ifaces).length + 1,
+    ...values,
+  };
   return null;
 }
 

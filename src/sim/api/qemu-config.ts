@@ -8,15 +8,41 @@ import { paramError } from "../errors.ts";
 import { hasPriv } from "../permissions.ts";
 import type { VmState } from "../state.ts";
 import {
-  DISK_KEY, allocateDrive, changeKey, checkDigest, checkLock, digestOf, findVolume, getVm, isTemplate, removeVolume, withMac, withPending,
+  DISK_KEY,
+  allocateDrive,
+  changeKey,
+  checkDigest,
+  checkLock,
+  digestOf,
+  findVolume,
+  getVm,
+  isTemplate,
+  removeVolume,
+  withMac,
+  withPending,
 } from "../vm.ts";
 import { checkBridges, checkConfigKeys, checkDrives } from "../qemu-perms.ts";
 import { vmItem } from "./cluster.ts";
 
 /** Keys of a create/update call that are instructions, not config. */
 export const CONTROL_KEYS = [
-  "node", "vmid", "delete", "revert", "digest", "skiplock", "background_delay", "force", "start", "archive", "storage",
-  "unique", "pool", "live-restore", "bwlimit", "import-working-storage", "ha-managed",
+  "node",
+  "vmid",
+  "delete",
+  "revert",
+  "digest",
+  "skiplock",
+  "background_delay",
+  "force",
+  "start",
+  "archive",
+  "storage",
+  "unique",
+  "pool",
+  "live-restore",
+  "bwlimit",
+  "import-working-storage",
+  "ha-managed",
 ];
 
 const hidePassword = (config: Record<string, string>): Record<string, string> =>
@@ -25,10 +51,15 @@ const hidePassword = (config: Record<string, string>): Record<string, string> =>
 /** qemu-server's parse_vm_config runs check_type: integers, numbers and booleans come back as JSON numbers. */
 function typedConfig(config: Record<string, string>): Record<string, string | number> {
   const schema = pveSchema();
-  return Object.fromEntries(Object.entries(config).map(([k, v]) => {
-    const type = schema.replyProperty("/nodes/{node}/qemu/{vmid}/config", "GET", k)?.type;
-    return [k, (type === "integer" || type === "number" || type === "boolean") && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v];
-  }));
+  return Object.fromEntries(
+    Object.entries(config).map(([k, v]) => {
+      const type = schema.replyProperty("/nodes/{node}/qemu/{vmid}/config", "GET", k)?.type;
+      return [
+        k,
+        (type === "integer" || type === "number" || type === "boolean") && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v,
+      ];
+    }),
+  );
 }
 
 function readConfig(c: Call): Record<string, string | number> {
@@ -60,7 +91,8 @@ function detach(c: Call, vm: VmState, key: string): void {
   const volid = parsePropString(vm.config[key] ?? "", "file").file ?? "";
   const vol = findVolume(c.sim.state, volid);
   if (/^unused\d+$/.test(key)) removeVolume(c.sim.state, volid);
-  else if (DISK_KEY.test(key) && vol?.content === "images" && !volid.includes("cloudinit")) vm.config[freeUnused(vm)] = volid;
+  else if (DISK_KEY.test(key) && vol?.content === "images" && !volid.includes("cloudinit"))
+    vm.config[freeUnused(vm)] = volid;
   else if (volid.includes("cloudinit")) removeVolume(c.sim.state, volid);
 }
 
@@ -73,7 +105,13 @@ export function checkUpdatePerms(c: Call, vm: VmState): void {
   checkDrives(state, c.auth, vm.vmid, values);
   checkBridges(state, c.auth, values);
   // Removing a NIC needs access to the bridge it was on.
-  checkBridges(state, c.auth, Object.fromEntries(deletes.filter((k) => /^net\d+$/.test(k) && withPending(vm)[k]).map((k) => [k, withPending(vm)[k]!])));
+  checkBridges(
+    state,
+    c.auth,
+    Object.fromEntries(
+      deletes.filter((k) => /^net\d+$/.test(k) && withPending(vm)[k]).map((k) => [k, withPending(vm)[k]!]),
+    ),
+  );
 }
 
 /** qemu-server's update_vm: one code path for PUT (sync) and POST (in a worker). */
@@ -83,8 +121,14 @@ export function updateConfig(c: Call, vm: VmState, log: (line: string) => void):
   const values = settings(c, [], CONTROL_KEYS);
   const deletes = deleteList(c);
   const both = deletes.filter((k) => k in values);
-  if (both.length) throw paramError(Object.fromEntries(both.map((k) => [k, `unable to delete '${k}' - option is also set`])));
-  if (Object.keys(values).length) log(`update VM ${vm.vmid}: ${Object.entries(values).map(([k, v]) => `-${k} ${k === "cipassword" ? "<hidden>" : v}`).join(" ")}`);
+  if (both.length)
+    throw paramError(Object.fromEntries(both.map((k) => [k, `unable to delete '${k}' - option is also set`])));
+  if (Object.keys(values).length)
+    log(
+      `update VM ${vm.vmid}: ${Object.entries(values)
+        .map(([k, v]) => `-${k} ${k === "cipassword" ? "<hidden>" : v}`)
+        .join(" ")}`,
+    );
   if (deletes.length) log(`update VM ${vm.vmid}: -delete ${deletes.join(",")}`);
   for (const key of deletes) {
     if (vm.status !== "running" || !DISK_KEY.test(key)) detach(c, vm, key);
@@ -128,7 +172,10 @@ export const qemuConfigRoutes: Routes = {
       .filter((vm) => vm.node === n && hasPriv(c.sim.state, c.auth, `/vms/${vm.vmid}`, "VM.Audit"))
       .map((vm) => vmItem(c.sim.state, String(vm.vmid)));
   },
-  "GET /nodes/{node}/qemu/{vmid}": (c) => (getVm(c), ["config", "pending", "status", "clone", "template", "resize", "agent", "firewall"].map((subdir) => ({ subdir }))),
+  "GET /nodes/{node}/qemu/{vmid}": (c) => (
+    getVm(c),
+    ["config", "pending", "status", "clone", "template", "resize", "agent", "firewall"].map((subdir) => ({ subdir }))
+  ),
   "GET /nodes/{node}/qemu/{vmid}/config": readConfig,
   "GET /nodes/{node}/qemu/{vmid}/pending": pending,
   "PUT /nodes/{node}/qemu/{vmid}/config": (c) => {
@@ -139,8 +186,13 @@ export const qemuConfigRoutes: Routes = {
   "POST /nodes/{node}/qemu/{vmid}/config": (c) => {
     const vm = getVm(c);
     checkUpdatePerms(c, vm);
-    return c.sim.tasks.start({ node: vm.node, type: "qmconfig", id: String(vm.vmid), auth: c.auth }, (t) => updateConfig(c, vm, t.log));
+    return c.sim.tasks.start({ node: vm.node, type: "qmconfig", id: String(vm.vmid), auth: c.auth }, (t) =>
+      updateConfig(c, vm, t.log),
+    );
   },
-  "GET /nodes/{node}/qemu/{vmid}/status": (c) => (getVm(c), [{ subdir: "current" }, { subdir: "start" }, { subdir: "stop" }]),
+  "GET /nodes/{node}/qemu/{vmid}/status": (c) => (
+    getVm(c),
+    [{ subdir: "current" }, { subdir: "start" }, { subdir: "stop" }]
+  ),
   "GET /nodes/{node}/qemu/{vmid}/status/current": status,
 };

@@ -13,15 +13,33 @@ import { checkPrivs, hasPriv } from "../permissions.ts";
 import type { Flat, SimState, VmState } from "../state.ts";
 import type { TaskCtx } from "../tasks.ts";
 import {
-  DISK_KEY, addVolume, allocateDrive, checkLock, findVolume, nextDiskIndex, getVm, isTemplate, now, ownedVolumes, removeVolume, vmName, withMac,
+  DISK_KEY,
+  addVolume,
+  allocateDrive,
+  checkLock,
+  findVolume,
+  nextDiskIndex,
+  getVm,
+  isTemplate,
+  now,
+  ownedVolumes,
+  removeVolume,
+  vmName,
+  withMac,
 } from "../vm.ts";
 import { checkBridges, checkConfigKeys, checkDrives } from "../qemu-perms.ts";
 import { CONTROL_KEYS } from "./qemu-config.ts";
 import { startVm } from "./qemu-power.ts";
 import { mergeRestoreConfig, restoreOverrides } from "../restore-overrides.ts";
 
-const newVm = (vmid: number, nodeName: string, config: Flat): VmState =>
-  ({ vmid, node: nodeName, config, pending: {}, pendingDelete: [], status: "stopped" });
+const newVm = (vmid: number, nodeName: string, config: Flat): VmState => ({
+  vmid,
+  node: nodeName,
+  config,
+  pending: {},
+  pendingDelete: [],
+  status: "stopped",
+});
 
 const identity = (): Flat => ({
   smbios1: `uuid=${randomUUID()}`,
@@ -33,7 +51,10 @@ const identity = (): Flat => ({
 function purgeVm(state: SimState, vmid: number): void {
   const vm = state.vms[vmid];
   const referenced = vm ? ownedVolumes(state, { ...vm.config, ...vm.pending }) : [];
-  const orphans = Object.values(state.volumes).flat().filter((v) => v.vmid === vmid && v.content === "images").map((v) => v.volid);
+  const orphans = Object.values(state.volumes)
+    .flat()
+    .filter((v) => v.vmid === vmid && v.content === "images")
+    .map((v) => v.volid);
   for (const volid of new Set([...referenced, ...orphans])) removeVolume(state, volid);
   delete state.vms[vmid];
 }
@@ -56,7 +77,8 @@ function create(c: Call): string {
   const archive = str(c, "archive");
   const pool = str(c, "pool");
   if (!(archive && existing && hasPriv(state, c.auth, `/vms/${vmid}`, "VM.Backup"))) {
-    if (!pool || !hasPriv(state, c.auth, `/pool/${pool}`, "VM.Allocate")) checkPrivs(state, c.auth, `/vms/${vmid}`, ["VM.Allocate"]);
+    if (!pool || !hasPriv(state, c.auth, `/pool/${pool}`, "VM.Allocate"))
+      checkPrivs(state, c.auth, `/vms/${vmid}`, ["VM.Allocate"]);
   }
   if (existing && !(archive && flag(c, "force"))) {
     throw fail(`unable to create VM ${vmid} - VM ${vmid} already exists on node '${existing.node}'`);
@@ -141,7 +163,8 @@ function clone(c: Call): string {
   const template = isTemplate(source);
   const full = flag(c, "full") ?? !template;
   if (!full && !template) throw fail("linked clone feature is only available for templates");
-  if (!full && (str(c, "storage") || str(c, "format"))) throw fail(`parameter '${str(c, "storage") ? "storage" : "format"}' not allowed for linked clones`);
+  if (!full && (str(c, "storage") || str(c, "format")))
+    throw fail(`parameter '${str(c, "storage") ? "storage" : "format"}' not allowed for linked clones`);
   const target = str(c, "target") ?? source.node;
   if (!state.nodes.includes(target)) throw fail(`no such cluster node '${target}'`);
   checkCloneStorage(c, source.config);
@@ -149,25 +172,32 @@ function clone(c: Call): string {
   const vm = newVm(newid, target, { lock: "clone" });
   state.vms[newid] = vm;
   const onError = (): void => purgeVm(state, newid);
-  return c.sim.tasks.start({ node: source.node, type: "qmclone", id: String(source.vmid), auth: c.auth, onError }, async (t) => {
-    const config: Flat = {};
-    for (const [key, value] of Object.entries(source.config)) {
-      if (/^(template|lock|unused\d+|smbios1|vmgenid|meta)$/.test(key)) continue;
-      const parts = parsePropString(value, "file");
-      const vol = parts.file ? findVolume(state, parts.file) : undefined;
-      if (DISK_KEY.test(key) && vol?.volid.includes("cloudinit")) {
-        config[key] = allocateDrive(state, newid, key, `${vol.volid.split(":")[0]}:cloudinit`, t.log);
-      } else if (DISK_KEY.test(key) && vol && parts.media !== "cdrom") {
-        config[key] = cloneDisk(c, newid, key, parts, full, t);
-        await t.step();
-      } else {
-        config[key] = /^net\d+$/.test(key) ? withMac(state, value, true) : value;
+  return c.sim.tasks.start(
+    { node: source.node, type: "qmclone", id: String(source.vmid), auth: c.auth, onError },
+    async (t) => {
+      const config: Flat = {};
+      for (const [key, value] of Object.entries(source.config)) {
+        if (/^(template|lock|unused\d+|smbios1|vmgenid|meta)$/.test(key)) continue;
+        const parts = parsePropString(value, "file");
+        const vol = parts.file ? findVolume(state, parts.file) : undefined;
+        if (DISK_KEY.test(key) && vol?.volid.includes("cloudinit")) {
+          config[key] = allocateDrive(state, newid, key, `${vol.volid.split(":")[0]}:cloudinit`, t.log);
+        } else if (DISK_KEY.test(key) && vol && parts.media !== "cdrom") {
+          config[key] = cloneDisk(c, newid, key, parts, full, t);
+          await t.step();
+        } else {
+          config[key] = /^net\d+$/.test(key) ? withMac(state, value, true) : value;
+        }
       }
-    }
-    if (Object.keys(config).every((k) => !DISK_KEY.test(k))) await t.step();
-    vm.config = { ...config, ...identity(), name: str(c, "name") ?? `Copy-of-VM-${vmName(source).replace(/^VM /, "")}` };
-    if (str(c, "description")) vm.config.description = str(c, "description")!;
-  });
+      if (Object.keys(config).every((k) => !DISK_KEY.test(k))) await t.step();
+      vm.config = {
+        ...config,
+        ...identity(),
+        name: str(c, "name") ?? `Copy-of-VM-${vmName(source).replace(/^VM /, "")}`,
+      };
+      if (str(c, "description")) vm.config.description = str(c, "description")!;
+    },
+  );
 }
 
 /** $check_storage_access_clone: Datastore.AllocateSpace on the storage each disk lands on. */
@@ -176,7 +206,9 @@ function checkCloneStorage(c: Call, config: Flat): void {
   for (const [key, value] of Object.entries(config)) {
     const parts = parsePropString(value, "file");
     if (!DISK_KEY.test(key) || parts.media === "cdrom" || !parts.file?.includes(":")) continue;
-    checkPrivs(c.sim.state, c.auth, `/storage/${str(c, "storage") ?? parts.file.split(":")[0]!}`, ["Datastore.AllocateSpace"]);
+    checkPrivs(c.sim.state, c.auth, `/storage/${str(c, "storage") ?? parts.file.split(":")[0]!}`, [
+      "Datastore.AllocateSpace",
+    ]);
   }
 }
 
@@ -191,7 +223,13 @@ function cloneDisk(c: Call, newid: number, key: string, parts: Flat, full: boole
   }
   const sid = str(c, "storage") ?? src.volid.split(":")[0]!;
   t.log(`create full clone of drive ${key} (${src.volid})`);
-  const spec = formatPropString({ file: `${sid}:${src.size / 1024 ** 3}`, ...Object.fromEntries(Object.entries(parts).filter(([k]) => k !== "file" && k !== "size")) }, "file");
+  const spec = formatPropString(
+    {
+      file: `${sid}:${src.size / 1024 ** 3}`,
+      ...Object.fromEntries(Object.entries(parts).filter(([k]) => k !== "file" && k !== "size")),
+    },
+    "file",
+  );
   return allocateDrive(state, newid, key, spec, t.log);
 }
 
@@ -246,7 +284,9 @@ function destroy(c: Call): string {
     await t.step();
     const volumes = ownedVolumes(state, vm.config);
     for (const base of volumes.filter((v) => v.includes(":base-"))) {
-      const clone = Object.values(state.volumes).flat().some((v) => v.volid.startsWith(`${base}/`));
+      const clone = Object.values(state.volumes)
+        .flat()
+        .some((v) => v.volid.startsWith(`${base}/`));
       if (clone) throw new Error(`base volume '${base.split(":")[1]}' is still in use by linked cloned`);
     }
     for (const volid of volumes) t.log(`  Logical volume "${volid.split(":")[1]}" successfully removed`);
@@ -259,7 +299,10 @@ function destroy(c: Call): string {
 function purgeFromJobs(state: SimState, vmid: number): void {
   for (const job of Object.values(state.backupJobs)) {
     if (typeof job.vmid !== "string") continue;
-    job.vmid = job.vmid.split(",").filter((id) => Number(id) !== vmid).join(",");
+    job.vmid = job.vmid
+      .split(",")
+      .filter((id) => Number(id) !== vmid)
+      .join(",");
   }
 }
 

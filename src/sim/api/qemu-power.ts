@@ -11,7 +11,9 @@ import { applyPending, checkLock, getVm, guestOf, isTemplate } from "../vm.ts";
 /** Bridges a VM may use: the node's active bridges and the applied SDN vnets. */
 function knownBridges(c: Call, vm: VmState): Set<string> {
   const active = c.sim.state.network[vm.node]?.active ?? {};
-  const bridges = Object.values(active).filter((i) => String(i.type).includes("Bridge") || i.type === "bridge").map((i) => String(i.iface));
+  const bridges = Object.values(active)
+    .filter((i) => String(i.type).includes("Bridge") || i.type === "bridge")
+    .map((i) => String(i.iface));
   return new Set([...bridges, ...Object.keys(c.sim.state.sdn.running.vnets)]);
 }
 
@@ -70,11 +72,30 @@ function agentVm(c: Call): VmState & { guest: { ip: string } } {
 function interfaces(c: Call): { result: unknown[] } {
   const vm = agentVm(c);
   const mac = /=([0-9A-F:]{17})/i.exec(vm.config.net0 ?? "")?.[1]?.toLowerCase() ?? "bc:24:11:00:00:00";
-  const stats = { "rx-bytes": 0, "rx-dropped": 0, "rx-errs": 0, "rx-packets": 0, "tx-bytes": 0, "tx-dropped": 0, "tx-errs": 0, "tx-packets": 0 };
+  const stats = {
+    "rx-bytes": 0,
+    "rx-dropped": 0,
+    "rx-errs": 0,
+    "rx-packets": 0,
+    "tx-bytes": 0,
+    "tx-dropped": 0,
+    "tx-errs": 0,
+    "tx-packets": 0,
+  };
   return {
     result: [
-      { name: "lo", "hardware-address": "00:00:00:00:00:00", "ip-addresses": [{ "ip-address": "127.0.0.1", "ip-address-type": "ipv4", prefix: 8 }], statistics: stats },
-      { name: "eth0", "hardware-address": mac, "ip-addresses": [{ "ip-address": vm.guest.ip, "ip-address-type": "ipv4", prefix: vm.guest.prefix ?? 24 }], statistics: stats },
+      {
+        name: "lo",
+        "hardware-address": "00:00:00:00:00:00",
+        "ip-addresses": [{ "ip-address": "127.0.0.1", "ip-address-type": "ipv4", prefix: 8 }],
+        statistics: stats,
+      },
+      {
+        name: "eth0",
+        "hardware-address": mac,
+        "ip-addresses": [{ "ip-address": vm.guest.ip, "ip-address-type": "ipv4", prefix: vm.guest.prefix ?? 24 }],
+        statistics: stats,
+      },
     ],
   };
 }

@@ -23,7 +23,9 @@ function view(c: Call, kind: Kind, id: string): Item | Record<string, unknown> |
   if (!cur) return { ...was, [ID[kind]]: id, state: "deleted" };
   if (same(cur, was)) return { ...cur, [ID[kind]]: id };
   // PVE::Network::SDN::pending_config: `type` and the id stay top-level; a key dropped from the config is pending 'deleted'.
-  const changed: Item = Object.fromEntries(Object.entries(cur).filter(([k, v]) => k !== "type" && JSON.stringify(was?.[k]) !== JSON.stringify(v)));
+  const changed: Item = Object.fromEntries(
+    Object.entries(cur).filter(([k, v]) => k !== "type" && JSON.stringify(was?.[k]) !== JSON.stringify(v)),
+  );
   for (const k of Object.keys(was ?? {})) if (!(k in cur)) changed[k] = "deleted";
   return { ...(was ?? {}), type: cur.type!, [ID[kind]]: id, state: was ? "changed" : "new", pending: changed };
 }
@@ -31,9 +33,15 @@ function view(c: Call, kind: Kind, id: string): Item | Record<string, unknown> |
 function list(kind: Kind) {
   return (c: Call): unknown[] => {
     const { config, running } = c.sim.state.sdn;
-    const ids = new Set([...Object.keys(config[kind]), ...(flag(c, "pending") || flag(c, "running") ? Object.keys(running[kind]) : [])]);
+    const ids = new Set([
+      ...Object.keys(config[kind]),
+      ...(flag(c, "pending") || flag(c, "running") ? Object.keys(running[kind]) : []),
+    ]);
     const type = str(c, "type");
-    return [...ids].sort().map((id) => view(c, kind, id)).filter((v) => v && (!type || v.type === type));
+    return [...ids]
+      .sort()
+      .map((id) => view(c, kind, id))
+      .filter((v) => v && (!type || v.type === type));
   };
 }
 
@@ -53,12 +61,15 @@ function checkVnet(config: SdnConfig, vnet: string, values: Item): void {
   if (values.tag === undefined) throw paramError({ tag: "missing vlan tag" });
   const tag = Number(values.tag);
   if (tag > 4094) throw paramError({ tag: "vlan tag max value is 4094" });
-  const dup = Object.entries(config.vnets).find(([id, v]) => id !== vnet && v.zone === values.zone && Number(v.tag) === tag);
+  const dup = Object.entries(config.vnets).find(
+    ([id, v]) => id !== vnet && v.zone === values.zone && Number(v.tag) === tag,
+  );
   if (dup) throw paramError({ tag: `tag ${tag} already exist in vnet ${dup[0]}` });
 }
 
 function typed(values: Item): Item {
-  for (const k of ["tag", "mtu", "vlanaware", "isolate-ports", "vrf-vxlan"]) if (k in values) values[k] = Number(values[k]);
+  for (const k of ["tag", "mtu", "vlanaware", "isolate-ports", "vrf-vxlan"])
+    if (k in values) values[k] = Number(values[k]);
   return values;
 }
 
@@ -79,7 +90,8 @@ function create(kind: Kind) {
 
 /** vnet endpoints check SDN.Allocate on /sdn/zones/<zone>/<vnet> in the handler. */
 function checkVnetPriv(c: Call, kind: Kind, id: string, item: Item | undefined): void {
-  if (kind === "vnets" && item) checkPrivs(c.sim.state, c.auth, `/sdn/zones/${String(item.zone)}/${id}`, ["SDN.Allocate"]);
+  if (kind === "vnets" && item)
+    checkPrivs(c.sim.state, c.auth, `/sdn/zones/${String(item.zone)}/${id}`, ["SDN.Allocate"]);
 }
 
 function update(kind: Kind) {
@@ -119,11 +131,13 @@ export const sdnRoutes: Routes = {
       c.sim.state.sdn.running = structuredClone(c.sim.state.sdn.config);
       for (const n of c.sim.state.nodes) t.log(`${n}: reloading network config`);
     }),
-  ...Object.fromEntries((["zones", "vnets"] as const).flatMap((kind) => [
-    [`GET /cluster/sdn/${kind}`, list(kind)],
-    [`POST /cluster/sdn/${kind}`, create(kind)],
-    [`GET /cluster/sdn/${kind}/{${ID[kind]}}`, get(kind)],
-    [`PUT /cluster/sdn/${kind}/{${ID[kind]}}`, update(kind)],
-    [`DELETE /cluster/sdn/${kind}/{${ID[kind]}}`, remove(kind)],
-  ])),
+  ...Object.fromEntries(
+    (["zones", "vnets"] as const).flatMap((kind) => [
+      [`GET /cluster/sdn/${kind}`, list(kind)],
+      [`POST /cluster/sdn/${kind}`, create(kind)],
+      [`GET /cluster/sdn/${kind}/{${ID[kind]}}`, get(kind)],
+      [`PUT /cluster/sdn/${kind}/{${ID[kind]}}`, update(kind)],
+      [`DELETE /cluster/sdn/${kind}/{${ID[kind]}}`, remove(kind)],
+    ]),
+  ),
 };

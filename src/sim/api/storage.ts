@@ -22,8 +22,12 @@ export function storageUsage(state: SimState, sid: string): { total: number; use
 }
 
 const visible = (c: Call, sid: unknown): boolean =>
-  hasPriv(c.sim.state, c.auth, `/storage/${String(sid)}`, "Datastore.Audit") || hasPriv(c.sim.state, c.auth, `/storage/${String(sid)}`, "Datastore.AllocateSpace");
-const contents = (cfg: Item): string[] => String(cfg.content ?? "").split(",").filter(Boolean);
+  hasPriv(c.sim.state, c.auth, `/storage/${String(sid)}`, "Datastore.Audit") ||
+  hasPriv(c.sim.state, c.auth, `/storage/${String(sid)}`, "Datastore.AllocateSpace");
+const contents = (cfg: Item): string[] =>
+  String(cfg.content ?? "")
+    .split(",")
+    .filter(Boolean);
 
 function nodeStorage(c: Call): Item[] {
   node(c);
@@ -37,8 +41,16 @@ function nodeStorage(c: Call): Item[] {
     .map((cfg) => {
       const u = storageUsage(state, String(cfg.storage));
       return {
-        storage: String(cfg.storage), type: String(cfg.type), content: contents(cfg).join(","), active: 1, enabled: Number(cfg.disable ?? 0) ? 0 : 1,
-        shared: Number(cfg.shared ?? (cfg.type === "pbs" ? 1 : 0)), total: u.total, used: u.used, avail: u.total - u.used, used_fraction: u.used / u.total,
+        storage: String(cfg.storage),
+        type: String(cfg.type),
+        content: contents(cfg).join(","),
+        active: 1,
+        enabled: Number(cfg.disable ?? 0) ? 0 : 1,
+        shared: Number(cfg.shared ?? (cfg.type === "pbs" ? 1 : 0)),
+        total: u.total,
+        used: u.used,
+        avail: u.total - u.used,
+        used_fraction: u.used / u.total,
       };
     });
 }
@@ -46,7 +58,7 @@ function nodeStorage(c: Call): Item[] {
 function volumesOf(c: Call): Volume[] {
   const sid = need(c, "storage");
   const cfg = storageOf(c.sim.state, sid);
-  return cfg.type === "pbs" ? pbsSnapshotVolumes(c.sim.state, sid) : c.sim.state.volumes[sid] ?? [];
+  return cfg.type === "pbs" ? pbsSnapshotVolumes(c.sim.state, sid) : (c.sim.state.volumes[sid] ?? []);
 }
 
 function content(c: Call): Record<string, unknown>[] {
@@ -63,9 +75,14 @@ function deleteVolume(c: Call): string {
   const volid = need(c, "volume").includes(":") ? need(c, "volume") : `${need(c, "storage")}:${need(c, "volume")}`;
   const vol = findVolume(c.sim.state, volid);
   if (!vol) throw fail(`volume '${volid}' does not exist`);
-  const backupOk = vol.content === "backup" && hasPriv(c.sim.state, c.auth, `/storage/${volid.split(":")[0]}`, "Datastore.AllocateSpace") && hasPriv(c.sim.state, c.auth, `/vms/${vol.vmid}`, "VM.Backup");
+  const backupOk =
+    vol.content === "backup" &&
+    hasPriv(c.sim.state, c.auth, `/storage/${volid.split(":")[0]}`, "Datastore.AllocateSpace") &&
+    hasPriv(c.sim.state, c.auth, `/vms/${vol.vmid}`, "VM.Backup");
   if (!backupOk) checkPrivs(c.sim.state, c.auth, `/storage/${volid.split(":")[0]}`, ["Datastore.Allocate"]);
-  const inUse = Object.values(c.sim.state.vms).find((vm) => Object.values(vm.config).some((v) => v.split(",")[0] === volid));
+  const inUse = Object.values(c.sim.state.vms).find((vm) =>
+    Object.values(vm.config).some((v) => v.split(",")[0] === volid),
+  );
   if (inUse) throw fail(`unable to delete volume '${volid}' - volume is still in use by VM ${inUse.vmid}`);
   const id = `${vol.vmid ?? ""}@${volid.split(":")[0]}`;
   return c.sim.tasks.start({ node: n, type: "imgdel", id, auth: c.auth }, async (t) => {
@@ -87,7 +104,8 @@ function downloadUrl(c: Call): string {
   const cfg = storageOf(state, sid);
   const kind = need(c, "content");
   const filename = need(c, "filename");
-  if (!EXTENSIONS[kind]!.test(filename) || filename.includes("/")) throw paramError({ filename: "invalid filename or wrong extension" });
+  if (!EXTENSIONS[kind]!.test(filename) || filename.includes("/"))
+    throw paramError({ filename: "invalid filename or wrong extension" });
   if (!contents(cfg).includes(kind)) throw fail(`storage '${sid}' does not support content-type '${kind}'`);
   const volid = `${sid}:${kind}/${filename}`;
   if (findVolume(state, volid)) throw fail(`refusing to override existing file '${filename}'`);
@@ -95,26 +113,36 @@ function downloadUrl(c: Call): string {
   if (url.startsWith("https:") && flag(c, "verify-certificates") === false) {
     throw fail("verify-certificates=0 is not supported by the lab simulator");
   }
-  return c.sim.tasks.start({ node: n, type: "download", id: filename.replace(/[:\s]/g, "_"), auth: c.auth }, async (t) => {
-    t.log(`downloading ${url} to ${filename}`);
-    const res = await fetch(url);
-    if (!res.ok) throw new Error(`download failed: ${res.status} ${res.statusText}`);
-    const bytes = Buffer.from(await res.arrayBuffer());
-    t.log(`download of '${url}' finished (${bytes.length} bytes)`);
-    const algorithm = str(c, "checksum-algorithm");
-    if (algorithm) {
-      const got = createHash(algorithm).update(bytes).digest("hex");
-      const expected = need(c, "checksum").toLowerCase();
-      if (got !== expected) throw new Error(`checksum mismatch: got '${got}' != expect '${expected}'`);
-      t.log(`calculating checksum...OK, checksum verified`);
-    }
-    await t.step();
-    const dir = join(c.sim.stateDir, "files", sid, kind);
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, filename);
-    writeFileSync(file, bytes);
-    addVolume(state, { volid, content: kind, format: filename.split(".").pop()!, size: bytes.length, ctime: now(), file });
-  });
+  return c.sim.tasks.start(
+    { node: n, type: "download", id: filename.replace(/[:\s]/g, "_"), auth: c.auth },
+    async (t) => {
+      t.log(`downloading ${url} to ${filename}`);
+      const res = await fetch(url);
+      if (!res.ok) throw new Error(`download failed: ${res.status} ${res.statusText}`);
+      const bytes = Buffer.from(await res.arrayBuffer());
+      t.log(`download of '${url}' finished (${bytes.length} bytes)`);
+      const algorithm = str(c, "checksum-algorithm");
+      if (algorithm) {
+        const got = createHash(algorithm).update(bytes).digest("hex");
+        const expected = need(c, "checksum").toLowerCase();
+        if (got !== expected) throw new Error(`checksum mismatch: got '${got}' != expect '${expected}'`);
+        t.log(`calculating checksum...OK, checksum verified`);
+      }
+      await t.step();
+      const dir = join(c.sim.stateDir, "files", sid, kind);
+      mkdirSync(dir, { recursive: true });
+      const file = join(dir, filename);
+      writeFileSync(file, bytes);
+      addVolume(state, {
+        volid,
+        content: kind,
+        format: filename.split(".").pop()!,
+        size: bytes.length,
+        ctime: now(),
+        file,
+      });
+    },
+  );
 }
 
 function storageConfig(c: Call): Item {
@@ -132,7 +160,12 @@ function createStorage(c: Call): Record<string, unknown> {
   if (type === "pbs") checkPbsReachable(c, values);
   const key = type === "pbs" ? encryptionKey(c) : undefined;
   if (str(c, "master-pubkey") && !key) throw fail("'master-pubkey' can only be used together with 'encryption-key'");
-  state.storage[sid] = { storage: sid, type, ...values, content: values.content ?? (type === "pbs" ? "backup" : "images") };
+  state.storage[sid] = {
+    storage: sid,
+    type,
+    ...values,
+    content: values.content ?? (type === "pbs" ? "backup" : "images"),
+  };
   state.volumes[sid] ??= [];
   if (str(c, "password")) state.storageSecrets[sid] = str(c, "password")!;
   if (key) {
@@ -153,7 +186,14 @@ function encryptionKey(c: Call): { json: string; fingerprint: string } | undefin
     const data = randomBytes(32);
     const fingerprint = keyFingerprint(data);
     const created = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
-    return { json: JSON.stringify({ kdf: null, created, modified: created, data: data.toString("base64"), fingerprint }, null, 2), fingerprint };
+    return {
+      json: JSON.stringify(
+        { kdf: null, created, modified: created, data: data.toString("base64"), fingerprint },
+        null,
+        2,
+      ),
+      fingerprint,
+    };
   }
   let parsed: { data?: unknown; fingerprint?: unknown };
   try {
@@ -161,12 +201,14 @@ function encryptionKey(c: Call): { json: string; fingerprint: string } | undefin
   } catch {
     parsed = {};
   }
-  if (typeof parsed !== "object" || parsed === null || parsed.data === undefined) throw fail("Value does not seems like a valid, JSON formatted encryption key!");
+  if (typeof parsed !== "object" || parsed === null || parsed.data === undefined)
+    throw fail("Value does not seems like a valid, JSON formatted encryption key!");
   return { json: given, fingerprint: typeof parsed.fingerprint === "string" ? parsed.fingerprint : "1" };
 }
 
 /** PBS key fingerprints: 32 bytes of SHA-256, as colon-separated hex pairs. */
-const keyFingerprint = (data: Buffer): string => createHash("sha256").update(data).digest("hex").match(/../g)!.join(":");
+const keyFingerprint = (data: Buffer): string =>
+  createHash("sha256").update(data).digest("hex").match(/../g)!.join(":");
 
 /** PVE contacts the PBS datastore on create; the simulator checks its own PBS side. */
 function checkPbsReachable(c: Call, values: Item): void {
@@ -177,7 +219,8 @@ function checkPbsReachable(c: Call, values: Item): void {
   if (values.fingerprint && String(values.fingerprint).toUpperCase() !== c.sim.fingerprint) {
     throw fail(`error fetching datastores - fingerprint '${c.sim.fingerprint}' not verified, abort!`);
   }
-  if (!c.sim.state.pbs.datastores[datastore]) throw fail(`Cannot find datastore '${datastore}', check permissions and existence!`);
+  if (!c.sim.state.pbs.datastores[datastore])
+    throw fail(`Cannot find datastore '${datastore}', check permissions and existence!`);
 }
 
 function updateStorage(c: Call): Record<string, unknown> {
@@ -192,8 +235,11 @@ function updateStorage(c: Call): Record<string, unknown> {
     c.sim.state.storageSecrets[`${sid}.enc`] = key.json;
     cfg["encryption-key"] = key.fingerprint;
   }
-  for (const [k, v] of Object.entries(settings(c, ["storage"], ["delete", "digest", "password", "encryption-key", "master-pubkey"]))) {
-    if (FIXED_KEYS.includes(k) || (cfg.type === "pbs" && (k === "server" || k === "datastore"))) throw paramError({ [k]: "can't change value of fixed parameter" });
+  for (const [k, v] of Object.entries(
+    settings(c, ["storage"], ["delete", "digest", "password", "encryption-key", "master-pubkey"]),
+  )) {
+    if (FIXED_KEYS.includes(k) || (cfg.type === "pbs" && (k === "server" || k === "datastore")))
+      throw paramError({ [k]: "can't change value of fixed parameter" });
     cfg[k] = v;
   }
   if (str(c, "password")) c.sim.state.storageSecrets[sid] = str(c, "password")!;
@@ -209,9 +255,10 @@ export const storageRoutes: Routes = {
     storageOf(c.sim.state, need(c, "storage"));
     return nodeStorage(c).find((s) => s.storage === need(c, "storage"));
   },
-  "GET /storage": (c) => Object.values(c.sim.state.storage)
-    .filter((s) => visible(c, s.storage) && (!str(c, "type") || s.type === str(c, "type")))
-    .map(({ total: _t, ...cfg }) => cfg),
+  "GET /storage": (c) =>
+    Object.values(c.sim.state.storage)
+      .filter((s) => visible(c, s.storage) && (!str(c, "type") || s.type === str(c, "type")))
+      .map(({ total: _t, ...cfg }) => cfg),
   "POST /storage": createStorage,
   "GET /storage/{storage}": storageConfig,
   "PUT /storage/{storage}": updateStorage,

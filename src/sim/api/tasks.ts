@@ -14,7 +14,8 @@ function task(c: Call): TaskRecord {
   if (!UPID_RE.test(upid)) throw fail(`unable to parse worker upid '${upid}'`);
   const t = c.sim.tasks.find(upid);
   if (!t) throw paramError({ upid: "no such task" });
-  if (t.user !== c.auth.userid) checkPrivs(c.sim.state, c.auth, `/nodes/${t.node}`, [c.method === "DELETE" ? "Sys.Modify" : "Sys.Audit"]);
+  if (t.user !== c.auth.userid)
+    checkPrivs(c.sim.state, c.auth, `/nodes/${t.node}`, [c.method === "DELETE" ? "Sys.Modify" : "Sys.Audit"]);
   return t;
 }
 
@@ -30,7 +31,9 @@ function log(c: Call): Envelope {
   const lines = t.log.length ? t.log : t.status === "running" ? ["no content"] : [];
   const start = int(c, "start") ?? 0;
   const limit = int(c, "limit") ?? 50;
-  const page = lines.slice(start, limit === 0 ? undefined : start + limit).map((text, i) => ({ n: start + i + 1, t: text }));
+  const page = lines
+    .slice(start, limit === 0 ? undefined : start + limit)
+    .map((text, i) => ({ n: start + i + 1, t: text }));
   return new Envelope(page, { total: lines.length });
 }
 
@@ -47,15 +50,24 @@ function list(c: Call): Record<string, unknown>[] {
   const since = int(c, "since");
   const until = int(c, "until");
   const audit = hasPriv(c.sim.state, c.auth, `/nodes/${n}`, "Sys.Audit");
-  const matches = c.sim.state.tasks.filter((t) =>
-    t.node === n && (audit || t.user === c.auth.userid) &&
-    (source === "all" || (source === "active") === (t.status === "running")) &&
-    (!vmid || t.id === vmid) && (!type || t.type === type) && (!user || t.user.includes(user)) &&
-    (!flag(c, "errors") || (t.status === "stopped" && t.exitstatus !== "OK")) &&
-    (!statuses || (t.status === "stopped" && statuses.includes(STATUS_CLASS(t)))) &&
-    (since === undefined || t.starttime >= since) && (until === undefined || t.starttime <= until));
+  const matches = c.sim.state.tasks.filter(
+    (t) =>
+      t.node === n &&
+      (audit || t.user === c.auth.userid) &&
+      (source === "all" || (source === "active") === (t.status === "running")) &&
+      (!vmid || t.id === vmid) &&
+      (!type || t.type === type) &&
+      (!user || t.user.includes(user)) &&
+      (!flag(c, "errors") || (t.status === "stopped" && t.exitstatus !== "OK")) &&
+      (!statuses || (t.status === "stopped" && statuses.includes(STATUS_CLASS(t)))) &&
+      (since === undefined || t.starttime >= since) &&
+      (until === undefined || t.starttime <= until),
+  );
   const start = int(c, "start") ?? 0;
-  return matches.reverse().slice(start, start + (int(c, "limit") ?? 50)).map((t) => summary(t, true));
+  return matches
+    .reverse()
+    .slice(start, start + (int(c, "limit") ?? 50))
+    .map((t) => summary(t, true));
 }
 
 export const taskRoutes: Routes = {

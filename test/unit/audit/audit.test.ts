@@ -46,14 +46,23 @@ describe("audit log", () => {
     const [rec] = await readAudit({ root: dir });
     expect(rec?.argv).toEqual(["apply", "site.ts", "-e", "db_password=«redacted»"]);
     expect(rec?.changes[1]?.summary).toBe("password -> «secret:db_password»");
-    expect(rec).toMatchObject({ playbook: "playbooks/«redacted».ts", check: false, outcome: "changed", exitCode: 0, durationMs: 1234 });
+    expect(rec).toMatchObject({
+      playbook: "playbooks/«redacted».ts",
+      check: false,
+      outcome: "changed",
+      exitCode: 0,
+      durationMs: 1234,
+    });
   });
 
   it("is JSON lines, appended, with time, user and host filled in", async () => {
     const dir = await root();
     await appendAudit(entry({ outcome: "ok", changes: [] }), { root: dir });
     const first = await readFile(auditFile({ root: dir }), "utf8");
-    await Promise.all([appendAudit(entry({ exitCode: 3, outcome: "failed" }), { root: dir }), appendAudit(entry({ check: true }), { root: dir })]);
+    await Promise.all([
+      appendAudit(entry({ exitCode: 3, outcome: "failed" }), { root: dir }),
+      appendAudit(entry({ check: true }), { root: dir }),
+    ]);
     const text = await readFile(auditFile({ root: dir }), "utf8");
     expect(text.startsWith(first)).toBe(true);
     const recs = await readAudit({ root: dir });

@@ -33,9 +33,12 @@ describe("calendar events", () => {
     expect(fires(ev, no)).toBe(false);
   });
 
-  it.each(["", "noday", "25:00", "mon 12:60", "*-13-01", "1..", "mon..fri 8..17 extra", "a:b:c:d"])("%j is refused", (ev) => {
-    expect(() => parseCalendarEvent(ev)).toThrow(CalendarError);
-  });
+  it.each(["", "noday", "25:00", "mon 12:60", "*-13-01", "1..", "mon..fri 8..17 extra", "a:b:c:d"])(
+    "%j is refused",
+    (ev) => {
+      expect(() => parseCalendarEvent(ev)).toThrow(CalendarError);
+    },
+  );
 
   it("measures the longest gap between runs, in the schedule's time zone", () => {
     const from = new Date("2026-12-01T00:00:00Z");
@@ -46,23 +49,35 @@ describe("calendar events", () => {
     expect(longestGap(parseCalendarEvent("mon..fri 02:30"), "UTC", from, 14)).toBe(3 * 86_400);
     expect(longestGap(parseCalendarEvent("monthly"), "UTC", from, 20)).toBe(Infinity);
     // Across the spring DST switch in Berlin, a daily 02:30 run does not exist on that day.
-    expect(longestGap(parseCalendarEvent("02:30"), "Europe/Berlin", new Date("2026-03-27T00:00:00Z"), 4)).toBe(2 * 86_400 - 3600);
+    expect(longestGap(parseCalendarEvent("02:30"), "Europe/Berlin", new Date("2026-03-27T00:00:00Z"), 4)).toBe(
+      2 * 86_400 - 3600,
+    );
   });
 });
 
 describe("nextEvent", () => {
   it("the first minute the event fires at or after a time, in the zone; none within the window", () => {
-    expect(nextEvent(parseCalendarEvent("daily"), "Europe/Berlin", new Date("2026-12-01T12:00:00Z"))).toEqual(new Date("2026-12-01T23:00:00Z"));
-    expect(nextEvent(parseCalendarEvent("mon..fri 02:30"), "UTC", new Date("2026-12-05T12:00:00Z"))).toEqual(new Date("2026-12-07T02:30:00Z"));
+    expect(nextEvent(parseCalendarEvent("daily"), "Europe/Berlin", new Date("2026-12-01T12:00:00Z"))).toEqual(
+      new Date("2026-12-01T23:00:00Z"),
+    );
+    expect(nextEvent(parseCalendarEvent("mon..fri 02:30"), "UTC", new Date("2026-12-05T12:00:00Z"))).toEqual(
+      new Date("2026-12-07T02:30:00Z"),
+    );
     expect(nextEvent(parseCalendarEvent("2030-01-01"), "UTC", new Date("2026-12-01T00:00:00Z"))).toBeUndefined();
   });
 
   it("zones whose offset is not whole hours, and a half-hour DST switch (Lord Howe)", () => {
     // Kathmandu is UTC+5:45: 02:30 there is 20:45 UTC the day before.
-    expect(nextEvent(parseCalendarEvent("02:30"), "Asia/Kathmandu", new Date("2026-12-01T00:00:00Z"))).toEqual(new Date("2026-12-01T20:45:00Z"));
+    expect(nextEvent(parseCalendarEvent("02:30"), "Asia/Kathmandu", new Date("2026-12-01T00:00:00Z"))).toEqual(
+      new Date("2026-12-01T20:45:00Z"),
+    );
     // Lord Howe: +10:30 in winter, +11 from the first Sunday of October (02:00 -> 02:30).
-    expect(nextEvent(parseCalendarEvent("02:30"), "Australia/Lord_Howe", new Date("2026-10-03T12:00:00Z"))).toEqual(new Date("2026-10-03T15:30:00Z"));
-    expect(nextEvent(parseCalendarEvent("02:30"), "Australia/Lord_Howe", new Date("2026-10-02T12:00:00Z"))).toEqual(new Date("2026-10-02T16:00:00Z"));
+    expect(nextEvent(parseCalendarEvent("02:30"), "Australia/Lord_Howe", new Date("2026-10-03T12:00:00Z"))).toEqual(
+      new Date("2026-10-03T15:30:00Z"),
+    );
+    expect(nextEvent(parseCalendarEvent("02:30"), "Australia/Lord_Howe", new Date("2026-10-02T12:00:00Z"))).toEqual(
+      new Date("2026-10-02T16:00:00Z"),
+    );
     expect(longestGap(parseCalendarEvent("*:0/15"), "Asia/Kathmandu", new Date("2026-12-01T00:00:00Z"), 1)).toBe(900);
   });
 });

@@ -10,16 +10,69 @@ import { fakePve } from "../proxmox/fake-pve.ts";
 
 const fx = (f: string) => readFileSync(join(import.meta.dirname, "../../fixtures/pgbackrest", f), "utf8");
 const pg: PgPolicy = {
-  kind: "postgres", name: "db1-main", host: "db1", cluster: "15/main", stanza: "main", rpoSec: 60, rtoSec: 7200, drillEverySec: 1, timezone: "UTC",
-  schedule: { full: "0 1 * * 0", diff: "0 1 * * 1-6" }, acceptWalLoss: false,
-  repositories: [{ name: "local", index: 1, path: "/p", user: "postgres", retention: { full: 2 } }, { name: "offsite", index: 2, host: "backup1", path: "/p", user: "pgbackrest", encryptionKey: "k", retention: { full: 2 } }],
+  kind: "postgres",
+  name: "db1-main",
+  host: "db1",
+  cluster: "15/main",
+  stanza: "main",
+  rpoSec: 60,
+  rtoSec: 7200,
+  drillEverySec: 1,
+  timezone: "UTC",
+  schedule: { full: "0 1 * * 0", diff: "0 1 * * 1-6" },
+  acceptWalLoss: false,
+  repositories: [
+    { name: "local", index: 1, path: "/p", user: "postgres", retention: { full: 2 } },
+    {
+      name: "offsite",
+      index: 2,
+      host: "backup1",
+      path: "/p",
+      user: "pgbackrest",
+      encryptionKey: "k",
+      retention: { full: 2 },
+    },
+  ],
 };
-const vm: VmPolicy = { kind: "vm", name: "vms", vms: ["trusted1"], selector: { vms: ["trusted1"] }, endpoint: "pve1", pbs: "pbs1", datastore: "lab", storage: "pbs-lab", schedule: "02:30", mode: "snapshot", retention: { daily: 7 }, rpoSec: 86_400, rtoSec: 1, drillEverySec: 1, timezone: "UTC" };
+const vm: VmPolicy = {
+  kind: "vm",
+  name: "vms",
+  vms: ["trusted1"],
+  selector: { vms: ["trusted1"] },
+  endpoint: "pve1",
+  pbs: "pbs1",
+  datastore: "lab",
+  storage: "pbs-lab",
+  schedule: "02:30",
+  mode: "snapshot",
+  retention: { daily: 7 },
+  rpoSec: 86_400,
+  rtoSec: 1,
+  drillEverySec: 1,
+  timezone: "UTC",
+};
 const policy: BackupPolicy = { file: "p.yaml", postgres: [pg], vms: [vm], targets: [pg, vm], where: () => undefined };
 const framedOk = () => {
-  const sql = JSON.stringify({ archiver: { ...(JSON.parse(fx("pg-stat-archiver-recovered.json")) as object), last_archived_wal: "000000010000000000000007", failed_count: 0, last_failed_time: null, last_failed_wal: null }, oldest_ready_time: null, current_wal: "000000010000000000000008" });
-  return [["sql", sql, 0], ["info", fx("info-two-repos-ok.json"), 0], ["check", "", 0], ["ls1", fx("repo-ls-archive-repo1.json"), 0], ["ls2", fx("repo-ls-archive-repo2.json"), 0]]
-    .map(([n, out, rc]) => `@@lab-backup:${String(n)}\n${String(out)}\n@@lab-backup:rc:${String(rc)}\n`).join("");
+  const sql = JSON.stringify({
+    archiver: {
+      ...(JSON.parse(fx("pg-stat-archiver-recovered.json")) as object),
+      last_archived_wal: "000000010000000000000007",
+      failed_count: 0,
+      last_failed_time: null,
+      last_failed_wal: null,
+    },
+    oldest_ready_time: null,
+    current_wal: "000000010000000000000008",
+  });
+  return [
+    ["sql", sql, 0],
+    ["info", fx("info-two-repos-ok.json"), 0],
+    ["check", "", 0],
+    ["ls1", fx("repo-ls-archive-repo1.json"), 0],
+    ["ls2", fx("repo-ls-archive-repo2.json"), 0],
+  ]
+    .map(([n, out, rc]) => `@@lab-backup:${String(n)}\n${String(out)}\n@@lab-backup:rc:${String(rc)}\n`)
+    .join("");
 };
 
 function env(now: Date, opts: { dbDown?: boolean; backups?: { vmid: number; ctime: number }[] } = {}) {
@@ -27,17 +80,36 @@ function env(now: Date, opts: { dbDown?: boolean; backups?: { vmid: number; ctim
   const backups = opts.backups ?? [{ vmid: 201, ctime: now.getTime() / 1000 - 3600 }];
   const api = fakePve({
     // The index may lag (pvestatd's cycle): name and template are read from the node's own list.
-    "GET /cluster/resources": [{ type: "qemu", vmid: 201, name: "(lagging)", node: "pve" }, { type: "qemu", vmid: 9000, name: "trusted1", node: "pve", template: 1 }],
-    "GET /nodes/pve/qemu": [{ vmid: 201, name: "trusted1", status: "running" }, { vmid: 9000, name: "trusted1", status: "stopped", template: 1 }],
-    "GET /nodes/pve/storage/pbs-lab/content": backups.map((b) => ({ ...b, volid: `pbs-lab:backup/vm/${b.vmid}/${b.ctime}`, format: "pbs-vm", size: 1 })),
+    "GET /cluster/resources": [
+      { type: "qemu", vmid: 201, name: "(lagging)", node: "pve" },
+      { type: "qemu", vmid: 9000, name: "trusted1", node: "pve", template: 1 },
+    ],
+    "GET /nodes/pve/qemu": [
+      { vmid: 201, name: "trusted1", status: "running" },
+      { vmid: 9000, name: "trusted1", status: "stopped", template: 1 },
+    ],
+    "GET /nodes/pve/storage/pbs-lab/content": backups.map((b) => ({
+      ...b,
+      volid: `pbs-lab:backup/vm/${b.vmid}/${b.ctime}`,
+      format: "pbs-vm",
+      size: 1,
+    })),
   });
   const e: BackupEnv = {
-    inventory: { hosts: new Map(), lab: { proxmox: { pve1: { node: "pve" } }, vlans: {}, templates: {}, vms: {} } } as unknown as BackupEnv["inventory"],
-    policy, now: () => now,
+    inventory: {
+      hosts: new Map(),
+      lab: { proxmox: { pve1: { node: "pve" } }, vlans: {}, templates: {}, vms: {} },
+    } as unknown as BackupEnv["inventory"],
+    policy,
+    now: () => now,
     exec: (host, command) => {
       commands.push(`${host}: ${command.split("\n")[0]!}`);
       if (opts.dbDown) return Promise.reject(new UnreachableError(host, "connection refused"));
-      return Promise.resolve({ code: 0, stdout: command.includes("echo @@lab-backup:sql") ? framedOk() : "", stderr: "" });
+      return Promise.resolve({
+        code: 0,
+        stdout: command.includes("echo @@lab-backup:sql") ? framedOk() : "",
+        stderr: "",
+      });
     },
     pve: () => Promise.resolve(api),
   };
@@ -51,7 +123,11 @@ describe("lab backup (the check)", () => {
     expect(r.problems).toEqual([]);
     expect(r.ok).toBe(true);
     expect(commands).toHaveLength(1);
-    expect(calls).toEqual([["GET", "/cluster/resources", { type: "vm" }], ["GET", "/nodes/pve/qemu"], ["GET", "/nodes/pve/storage/pbs-lab/content", { content: "backup" }]]);
+    expect(calls).toEqual([
+      ["GET", "/cluster/resources", { type: "vm" }],
+      ["GET", "/nodes/pve/qemu"],
+      ["GET", "/nodes/pve/storage/pbs-lab/content", { content: "backup" }],
+    ]);
   });
 
   it("--run takes the backups that are due: a diff per stale repository, a vzdump of stale VMs", async () => {
@@ -75,9 +151,14 @@ describe("lab backup (the check)", () => {
     const make = () => {
       const { e } = env(now, { backups: [{ vmid: 201, ctime }] });
       return {
-        ...e, policy: { ...policy, vms: [withOffsite], targets: [pg, withOffsite] },
+        ...e,
+        policy: { ...policy, vms: [withOffsite], targets: [pg, withOffsite] },
         offsiteSnapshots: () => Promise.resolve(structuredClone(offsite)),
-        runOffsiteSync: (t: VmPolicy) => (synced.push(t.name), (offsite[201] = [...offsite[201]!, ctime]), Promise.resolve()),
+        runOffsiteSync: (t: VmPolicy) => (
+          synced.push(t.name),
+          (offsite[201] = [...offsite[201]!, ctime]),
+          Promise.resolve()
+        ),
       } satisfies BackupEnv;
     };
     const stale = await checkBackups(make(), { targets: ["vms"] });
@@ -85,7 +166,9 @@ describe("lab backup (the check)", () => {
     expect(stale.ok).toBe(true); // yesterday's copy is within the schedule's allowance
     offsite[201] = [];
     const missing = await checkBackups(make(), { targets: ["vms"] });
-    expect(missing.problems).toEqual(["vms: VM trusted1 has no copy in the offsite datastore offsite: check the PBS sync job"]);
+    expect(missing.problems).toEqual([
+      "vms: VM trusted1 has no copy in the offsite datastore offsite: check the PBS sync job",
+    ]);
     expect(synced).toEqual([]);
     const ran = await checkBackups(make(), { targets: ["vms"], run: true });
     expect(synced).toEqual(["vms"]);
@@ -105,6 +188,8 @@ describe("lab backup (the check)", () => {
 
   it("the schedule gap merges full and differential runs", () => {
     expect(pgScheduleGap(pg, new Date("2026-12-01T00:00:00Z"))).toBe(86_400);
-    expect(pgScheduleGap({ ...pg, schedule: { full: "0 1 * * 0" } }, new Date("2026-12-01T00:00:00Z"))).toBe(7 * 86_400);
+    expect(pgScheduleGap({ ...pg, schedule: { full: "0 1 * * 0" } }, new Date("2026-12-01T00:00:00Z"))).toBe(
+      7 * 86_400,
+    );
   });
 });

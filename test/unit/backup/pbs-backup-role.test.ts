@@ -50,22 +50,47 @@ describe("role pbs-backup", () => {
     await writeFile(join(root, "backups/policy.yaml"), POLICY);
     const inv = await loadInventory({ path: join(root, "inventory"), root });
     const tools: RoleTools = {
-      template: () => "", root, secret: (n) => new Secret(n, `secret-of-${n}`), lab: inv.lab, backups: await loadPolicy({ root, inventory: inv }), vmKeys: () => [], hosts: inv.hosts,
+      template: () => "",
+      root,
+      secret: (n) => new Secret(n, `secret-of-${n}`),
+      lab: inv.lab,
+      backups: await loadPolicy({ root, inventory: inv }),
+      vmKeys: () => [],
+      hosts: inv.hosts,
     };
     const use = pbsBackup({ endpoint: "pve1" });
     const out = use.expand(use.vars, inv.hosts.get("pve1")!, tools);
     expect(out.resources.map((r) => r.id)).toEqual([
-      "pve:storage/pbs-lab", "pve:backup-job/lab-trusted-vms", "pbs:prune/lab-trusted-vms", "pbs:verify/lab-trusted-vms",
-      "pbs:sync/lab-trusted-vms-offsite", "pbs:prune/lab-trusted-vms-offsite", "pbs:gc/lab", "pbs:gc/offsite",
+      "pve:storage/pbs-lab",
+      "pve:backup-job/lab-trusted-vms",
+      "pbs:prune/lab-trusted-vms",
+      "pbs:verify/lab-trusted-vms",
+      "pbs:sync/lab-trusted-vms-offsite",
+      "pbs:prune/lab-trusted-vms-offsite",
+      "pbs:gc/lab",
+      "pbs:gc/offsite",
     ]);
     const storage = out.resources[0]! as unknown as { want: Record<string, unknown> };
     const job = out.resources[1]! as unknown as { want: Record<string, unknown> };
-    expect(storage.want).toMatchObject({ server: "127.0.0.1", port: 8007, datastore: "lab", username: "pve@pbs!backup", fingerprint: FP });
+    expect(storage.want).toMatchObject({
+      server: "127.0.0.1",
+      port: 8007,
+      datastore: "lab",
+      username: "pve@pbs!backup",
+      fingerprint: FP,
+    });
     const password = storage.want.password;
     expect(isSecret(password) && password.reveal()).toBe("secret-of-pbs1_backup_token");
     expect(isSecret(storage.want.encryptionKey)).toBe(true);
-    expect(job.want).toMatchObject({ vms: ["trusted1", "trusted2"], schedule: "*-*-* 02:30", storage: "pbs-lab", retention: { daily: 7, weekly: 4, monthly: 3 } });
+    expect(job.want).toMatchObject({
+      vms: ["trusted1", "trusted2"],
+      schedule: "*-*-* 02:30",
+      storage: "pbs-lab",
+      retention: { daily: 7, weekly: 4, monthly: 3 },
+    });
     // Another endpoint's role has nothing to do.
-    expect(() => pbsBackup({ endpoint: "pve9" }).expand({ endpoint: "pve9" }, inv.hosts.get("pve1")!, tools)).toThrow('unknown Proxmox endpoint "pve9"');
+    expect(() => pbsBackup({ endpoint: "pve9" }).expand({ endpoint: "pve9" }, inv.hosts.get("pve1")!, tools)).toThrow(
+      'unknown Proxmox endpoint "pve9"',
+    );
   });
 });

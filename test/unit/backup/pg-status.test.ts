@@ -4,20 +4,47 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { pgStatus, type ArchiverState, type PgObservation, type PgbrInfoStanza } from "../../../src/backup/pg-status.ts";
+import {
+  pgStatus,
+  type ArchiverState,
+  type PgObservation,
+  type PgbrInfoStanza,
+} from "../../../src/backup/pg-status.ts";
 import type { PgPolicy } from "../../../src/backup/policy.ts";
 
 const fx = (f: string) => readFileSync(join(import.meta.dirname, "../../fixtures/pgbackrest", f), "utf8");
 const info = (f: string) => (JSON.parse(fx(f)) as PgbrInfoStanza[])[0]!;
 const listing = (f: string) => JSON.parse(fx(f)) as Record<string, { type: string }>;
-const archiver = (f: string, extra: Partial<ArchiverState> = {}): ArchiverState => ({ ...(JSON.parse(fx(f)) as Omit<ArchiverState, "oldest_ready_time" | "current_wal">), oldest_ready_time: null, current_wal: "000000010000000000000008", ...extra });
+const archiver = (f: string, extra: Partial<ArchiverState> = {}): ArchiverState => ({
+  ...(JSON.parse(fx(f)) as Omit<ArchiverState, "oldest_ready_time" | "current_wal">),
+  oldest_ready_time: null,
+  current_wal: "000000010000000000000008",
+  ...extra,
+});
 
 const policy: PgPolicy = {
-  kind: "postgres", name: "db1-main", host: "db1", cluster: "15/main", stanza: "main", rpoSec: 60, rtoSec: 7200, drillEverySec: 7_776_000, timezone: "UTC",
-  schedule: { full: "0 1 * * 0", diff: "0 1 * * 1-6" }, acceptWalLoss: false,
+  kind: "postgres",
+  name: "db1-main",
+  host: "db1",
+  cluster: "15/main",
+  stanza: "main",
+  rpoSec: 60,
+  rtoSec: 7200,
+  drillEverySec: 7_776_000,
+  timezone: "UTC",
+  schedule: { full: "0 1 * * 0", diff: "0 1 * * 1-6" },
+  acceptWalLoss: false,
   repositories: [
     { name: "local", index: 1, path: "/var/lib/pgbackrest", user: "postgres", retention: { full: 2 } },
-    { name: "offsite", index: 2, host: "backup1", path: "/var/lib/pgbackrest", user: "pgbackrest", encryptionKey: "k", retention: { full: 2 } },
+    {
+      name: "offsite",
+      index: 2,
+      host: "backup1",
+      path: "/var/lib/pgbackrest",
+      user: "pgbackrest",
+      encryptionKey: "k",
+      retention: { full: 2 },
+    },
   ],
 };
 // The fixtures were recorded on 2026-12-01 around 20:22 UTC; "now" is shortly after.
@@ -25,7 +52,12 @@ const NOW = new Date("2026-12-01T20:24:30Z");
 const DAY = 86_400;
 const healthy = (): PgObservation => ({
   info: info("info-two-repos-ok.json"),
-  archiver: archiver("pg-stat-archiver-recovered.json", { last_archived_wal: "000000010000000000000007", failed_count: 0, last_failed_time: null, last_failed_wal: null }),
+  archiver: archiver("pg-stat-archiver-recovered.json", {
+    last_archived_wal: "000000010000000000000007",
+    failed_count: 0,
+    last_failed_time: null,
+    last_failed_wal: null,
+  }),
   check: { code: 0, output: "" },
   listings: { 1: listing("repo-ls-archive-repo1.json"), 2: listing("repo-ls-archive-repo2.json") },
 });
@@ -66,26 +98,41 @@ describe("pgStatus", () => {
 
   it("a WAL segment deleted from a repository is named", () => {
     const obs = healthy();
-    obs.listings[1] = Object.fromEntries(Object.entries(obs.listings[1]!).filter(([k]) => !k.includes("/000000010000000000000004-")));
+    obs.listings[1] = Object.fromEntries(
+      Object.entries(obs.listings[1]!).filter(([k]) => !k.includes("/000000010000000000000004-")),
+    );
     const s = pgStatus(policy, obs, NOW, DAY);
     expect(s.repos[0]!.missingWal).toEqual(["000000010000000000000004"]);
-    expect(s.problems).toEqual(["db1-main: repository local is missing WAL 000000010000000000000004: restores stop before them; take a new full backup (`lab backup --run`) and find what deleted them"]);
+    expect(s.problems).toEqual([
+      "db1-main: repository local is missing WAL 000000010000000000000004: restores stop before them; take a new full backup (`lab backup --run`) and find what deleted them",
+    ]);
   });
 
   it("a backup older than its schedule allows, and a repository without any", () => {
     const later = new Date(NOW.getTime() + 2 * DAY * 1000);
     const s = pgStatus(policy, healthy(), later, DAY);
     expect(s.problems).toEqual([
-      expect.stringMatching(/^db1-main: the newest backup in local \(20261201-202210F_20261201-202214D\) is 2d\d*m?\d*s? old; its schedule allows 1d1h: run `lab backup --run`/),
+      expect.stringMatching(
+        /^db1-main: the newest backup in local \(20261201-202210F_20261201-202214D\) is 2d\d*m?\d*s? old; its schedule allows 1d1h: run `lab backup --run`/,
+      ),
       expect.stringMatching(/^db1-main: the newest backup in offsite \(20261201-202243F\) is 2d/),
     ]);
     const noRepo2 = healthy();
     noRepo2.info = { ...noRepo2.info!, backup: noRepo2.info!.backup!.filter((b) => b.database["repo-key"] === 1) };
-    expect(pgStatus(policy, noRepo2, NOW, DAY).problems).toEqual(["db1-main: repository offsite has no valid backup: run `lab backup --run`"]);
+    expect(pgStatus(policy, noRepo2, NOW, DAY).problems).toEqual([
+      "db1-main: repository offsite has no valid backup: run `lab backup --run`",
+    ]);
   });
 
   it("an unreachable host or a missing stanza is a breach that says so", () => {
-    expect(pgStatus(policy, { info: undefined, archiver: undefined, listings: {}, unreachable: "db1 unreachable: connection refused" }, NOW, DAY).problems).toEqual(["db1-main: cannot check: db1 unreachable: connection refused"]);
+    expect(
+      pgStatus(
+        policy,
+        { info: undefined, archiver: undefined, listings: {}, unreachable: "db1 unreachable: connection refused" },
+        NOW,
+        DAY,
+      ).problems,
+    ).toEqual(["db1-main: cannot check: db1 unreachable: connection refused"]);
     const s = pgStatus(policy, { ...healthy(), info: undefined }, NOW, DAY);
     expect(s.problems).toEqual(['db1-main: pgbackrest info returned no stanza "main": run lab apply (stanza-create)']);
   });
@@ -93,7 +140,9 @@ describe("pgStatus", () => {
   it("an unencrypted offsite repository that the policy wants encrypted is a breach; accepted WAL loss warns every run", () => {
     const obs = healthy();
     obs.info = { ...obs.info!, repo: obs.info!.repo!.map((r) => ({ ...r, cipher: "none" })) };
-    expect(pgStatus(policy, obs, NOW, DAY).problems).toEqual(["db1-main: repository offsite should be encrypted but pgBackRest reports cipher none"]);
+    expect(pgStatus(policy, obs, NOW, DAY).problems).toEqual([
+      "db1-main: repository offsite should be encrypted but pgBackRest reports cipher none",
+    ]);
     expect(pgStatus({ ...policy, acceptWalLoss: true }, healthy(), NOW, DAY).warnings).toHaveLength(1);
   });
 });

@@ -18,20 +18,39 @@ const env = () => ({ ...process.env, LAB_AGE_KEY_FILE: join(root, "age.key") });
 function lab(args: string[], stdin = ""): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
     const child = execFile("node", [BIN, "-C", root, ...args], { env: env(), timeout: 60_000 }, (err, stdout, stderr) =>
-      done({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }));
+      done({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
+    );
     child.stdin?.end(stdin);
   });
 }
 
-const pbsAuth = () => ({ base: t.sim.pbsUrl!, headers: { Authorization: `PBSAPIToken=${t.sim.tokenId}:${t.sim.tokenSecret}` } });
+const pbsAuth = () => ({
+  base: t.sim.pbsUrl!,
+  headers: { Authorization: `PBSAPIToken=${t.sim.tokenId}:${t.sim.tokenSecret}` },
+});
 const snapshotTimes = async (): Promise<number[]> =>
-  (await t.ok<{ "backup-time": number; "backup-id": string }[]>("GET", "/admin/datastore/backup/snapshots", {}, pbsAuth())).filter((s) => s["backup-id"] === "100").map((s) => s["backup-time"]).sort();
+  (
+    await t.ok<{ "backup-time": number; "backup-id": string }[]>(
+      "GET",
+      "/admin/datastore/backup/snapshots",
+      {},
+      pbsAuth(),
+    )
+  )
+    .filter((s) => s["backup-id"] === "100")
+    .map((s) => s["backup-time"])
+    .sort();
 
 /** PBS backup times are whole seconds: a second vzdump in the same second would collide. */
 async function vzdump(): Promise<void> {
   const last = Math.max(0, ...(t.sim.state.pbs.snapshots.backup ?? []).map((s) => s["backup-time"]));
   while (Math.floor(Date.now() / 1000) <= last) await new Promise((r) => setTimeout(r, 50));
-  const r = await runTask(t, "POST", "/nodes/pve/vzdump", { vmid: "100", storage: "pbs-lab", mode: "snapshot", remove: 0 });
+  const r = await runTask(t, "POST", "/nodes/pve/vzdump", {
+    vmid: "100",
+    storage: "pbs-lab",
+    mode: "snapshot",
+    remove: 0,
+  });
   expect(r.exitstatus, r.log.join("\n")).toBe("OK");
 }
 
@@ -40,20 +59,54 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "lab-plan-"));
   await mkdir(join(root, "inventory"), { recursive: true });
   await mkdir(join(root, "backups"), { recursive: true });
-  await writeFile(join(root, "inventory", "lab.yaml"), stringify({
-    proxmox: { pve1: { url: t.sim.url, node: "pve", token_id: t.sim.tokenId, token_secret: "pve1_token", ca_file: t.sim.caFile } },
-    pbs: { pbs1: { url: t.sim.pbsUrl, token_id: t.sim.tokenId, token_secret: "pve1_token", ca_file: t.sim.caFile } },
-    vlans: { Lab: { tag: 40, subnet: "10.10.40.0/24" } },
-    templates: { "debian-12": { endpoint: "pve1", image_url: "http://127.0.0.1/x.qcow2", checksum: "sha256:00", vmid: 9000 } },
-    vms: { vm100: { template: "debian-12", vlan: "Lab" }, vm101: { template: "debian-12", vlan: "Lab" } },
-  }));
-  await writeFile(join(root, "backups", "policy.yaml"), stringify({
-    defaults: { rpo: "24h", timezone: "UTC" },
-    vms: { lab: { select: { vms: ["vm100", "vm101"] }, endpoint: "pve1", pbs: "pbs1", datastore: "backup", storage: "pbs-lab", schedule: "*-*-* 02:30", retention: { last: 2 } } },
-  }));
+  await writeFile(
+    join(root, "inventory", "lab.yaml"),
+    stringify({
+      proxmox: {
+        pve1: {
+          url: t.sim.url,
+          node: "pve",
+          token_id: t.sim.tokenId,
+          token_secret: "pve1_token",
+          ca_file: t.sim.caFile,
+        },
+      },
+      pbs: { pbs1: { url: t.sim.pbsUrl, token_id: t.sim.tokenId, token_secret: "pve1_token", ca_file: t.sim.caFile } },
+      vlans: { Lab: { tag: 40, subnet: "10.10.40.0/24" } },
+      templates: {
+        "debian-12": { endpoint: "pve1", image_url: "http://127.0.0.1/x.qcow2", checksum: "sha256:00", vmid: 9000 },
+      },
+      vms: { vm100: { template: "debian-12", vlan: "Lab" }, vm101: { template: "debian-12", vlan: "Lab" } },
+    }),
+  );
+  await writeFile(
+    join(root, "backups", "policy.yaml"),
+    stringify({
+      defaults: { rpo: "24h", timezone: "UTC" },
+      vms: {
+        lab: {
+          select: { vms: ["vm100", "vm101"] },
+          endpoint: "pve1",
+          pbs: "pbs1",
+          datastore: "backup",
+          storage: "pbs-lab",
+          schedule: "*-*-* 02:30",
+          retention: { last: 2 },
+        },
+      },
+    }),
+  );
   expect((await lab(["secrets", "init"])).code).toBe(0);
   expect((await lab(["secrets", "set", "pve1_token"], t.sim.tokenSecret)).code).toBe(0);
-  await t.ok("POST", "/storage", { storage: "pbs-lab", type: "pbs", server: "127.0.0.1", datastore: "backup", username: t.sim.tokenId, password: t.sim.tokenSecret, fingerprint: t.sim.fingerprint });
+  await t.ok("POST", "/storage", {
+    storage: "pbs-lab",
+    type: "pbs",
+    server: "127.0.0.1",
+    datastore: "backup",
+    username: t.sim.tokenId,
+    password: t.sim.tokenSecret,
+    fingerprint: t.sim.fingerprint,
+  });
   await createVm(t, 100);
   for (let i = 0; i < 3; i++) await vzdump();
 }, 60_000);
@@ -71,19 +124,35 @@ describe("lab backup plan", () => {
     expect(r.code, r.stderr).toBe(0);
     const plan = JSON.parse(r.stdout) as BackupPlan;
     const g = plan.groups.find((x) => x.vm === "vm100")!;
-    expect(g).toMatchObject({ target: "lab", vmid: 100, group: "vm/100", pbs: "pbs1", datastore: "backup", keep: { last: 2 }, remove: 1 });
+    expect(g).toMatchObject({
+      target: "lab",
+      vmid: 100,
+      group: "vm/100",
+      pbs: "pbs1",
+      datastore: "backup",
+      keep: { last: 2 },
+      remove: 1,
+    });
     expect(g.snapshots).toEqual([
       { time: times[2], action: "keep", reason: "keep-last" },
       { time: times[1], action: "keep", reason: "keep-last" },
       { time: times[0], action: "remove" },
     ]);
     // vm101 is in the policy but was never created: named, nothing planned.
-    expect(plan.groups.find((x) => x.vm === "vm101")).toMatchObject({ snapshots: [], remove: 0, note: "VM vm101 does not exist on pve1 yet" });
+    expect(plan.groups.find((x) => x.vm === "vm101")).toMatchObject({
+      snapshots: [],
+      remove: 0,
+      note: "VM vm101 does not exist on pve1 yet",
+    });
 
     const table = await lab(["backup", "plan"]);
     expect(table.code, table.stderr).toBe(0);
-    expect(table.stdout).toMatch(new RegExp(`lab\\s+vm/100 \\(vm100\\)\\s+pbs1:backup\\s+${times[0]}\\s+\\S+ \\S+\\s+remove`));
-    expect(table.stdout).toContain("lab vm/100 on pbs1:backup: keep-last=2: 1 of 3 to remove; no prune job on the PBS yet (lab apply creates it)");
+    expect(table.stdout).toMatch(
+      new RegExp(`lab\\s+vm/100 \\(vm100\\)\\s+pbs1:backup\\s+${times[0]}\\s+\\S+ \\S+\\s+remove`),
+    );
+    expect(table.stdout).toContain(
+      "lab vm/100 on pbs1:backup: keep-last=2: 1 of 3 to remove; no prune job on the PBS yet (lab apply creates it)",
+    );
     expect(table.stdout).toContain("the next prune removes 1 snapshot(s) in 2 group(s)");
   }, 60_000);
 
@@ -91,7 +160,12 @@ describe("lab backup plan", () => {
     const before = await snapshotTimes();
     const plan = JSON.parse((await lab(["backup", "plan", "--json"])).stdout) as BackupPlan;
     expect(await snapshotTimes()).toEqual(before);
-    await t.ok("POST", "/config/prune", { id: "lab-lab", store: "backup", schedule: "daily", "keep-last": 2 }, pbsAuth());
+    await t.ok(
+      "POST",
+      "/config/prune",
+      { id: "lab-lab", store: "backup", schedule: "daily", "keep-last": 2 },
+      pbsAuth(),
+    );
     // "daily" is 00:00 in the PBS's zone (UTC here): the next midnight (before or after the run, should it cross one).
     const midnight = () => new Date(new Date().setUTCHours(24, 0, 0, 0)).getTime() / 1000;
     const midnightBefore = midnight();
@@ -100,11 +174,18 @@ describe("lab backup plan", () => {
     expect([midnightBefore, midnight()]).toContain(withJob.groups[0]!.pruneJob!.nextRun);
     const upid = await t.ok<string>("POST", "/admin/prune/lab-lab/run", {}, pbsAuth());
     for (;;) {
-      const s = await t.ok<{ status: string }>("GET", `/nodes/localhost/tasks/${encodeURIComponent(upid)}/status`, {}, pbsAuth());
+      const s = await t.ok<{ status: string }>(
+        "GET",
+        `/nodes/localhost/tasks/${encodeURIComponent(upid)}/status`,
+        {},
+        pbsAuth(),
+      );
       if (s.status === "stopped") break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    const kept = plan.groups[0]!.snapshots.filter((s) => s.action === "keep").map((s) => Date.parse(s.time) / 1000).sort();
+    const kept = plan.groups[0]!.snapshots.filter((s) => s.action === "keep")
+      .map((s) => Date.parse(s.time) / 1000)
+      .sort();
     expect(await snapshotTimes()).toEqual(kept);
     // After the prune, the next one removes nothing.
     const after = JSON.parse((await lab(["backup", "plan", "--json"])).stdout) as BackupPlan;

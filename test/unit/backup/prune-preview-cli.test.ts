@@ -24,7 +24,13 @@ describe("lab backup prune-preview", () => {
     const r = await lab(fixture("berlin-october.json"), "--json");
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({
-      keep: ["2026-10-20T08:00:00Z", "2026-10-24T23:30:00Z", "2026-10-25T02:30:00+01:00", "2026-10-25T02:30:00Z", "2026-10-25T03:10:00Z"],
+      keep: [
+        "2026-10-20T08:00:00Z",
+        "2026-10-24T23:30:00Z",
+        "2026-10-25T02:30:00+01:00",
+        "2026-10-25T02:30:00Z",
+        "2026-10-25T03:10:00Z",
+      ],
       remove: ["2026-10-25T00:30:00Z"],
     });
   });
@@ -43,9 +49,15 @@ describe("lab backup prune-preview", () => {
 
   it.each([
     ["bad-json.json", /bad-json\.json:4:3: invalid YAML/],
-    ["bad-keep.json", /bad-keep\.json:2:25: keep\.weekley: unknown key "weekley"\n  hint: allowed keys here: last, hourly, daily, weekly, monthly, yearly/],
+    [
+      "bad-keep.json",
+      /bad-keep\.json:2:25: keep\.weekley: unknown key "weekley"\n  hint: allowed keys here: last, hourly, daily, weekly, monthly, yearly/,
+    ],
     ["bad-timezone.json", /bad-timezone\.json:3:15: timezone: unknown time zone "Europe\/Bonn"/],
-    ["duplicate-time.json", /duplicate-time\.json:6:15: snapshots\.1\.time: "2026-01-01T03:00:00\+01:00" is the same backup time as snapshots\.0/],
+    [
+      "duplicate-time.json",
+      /duplicate-time\.json:6:15: snapshots\.1\.time: "2026-01-01T03:00:00\+01:00" is the same backup time as snapshots\.0/,
+    ],
     ["missing.json", /cannot read .*missing\.json: ENOENT/],
   ])("%s: exit 2 with file:line:col", async (name, message) => {
     const r = await lab(fixture(name), "--json");

@@ -16,17 +16,29 @@ const fail = (text: string): string => {
 
 describe("prune-preview file", () => {
   it("rejects a time without a zone and an impossible date, with their positions", () => {
-    expect(fail('{"keep": {}, "timezone": "UTC",\n"snapshots": [{"time": "2026-01-01T02:00:00"}]}')).toMatch(/^f\.json:2:24: snapshots\.0\.time: not an RFC 3339 time/);
-    expect(fail('{"keep": {}, "timezone": "UTC",\n"snapshots": [{"time": "2026-13-01T02:00:00Z"}]}')).toMatch(/^f\.json:2:24: snapshots\.0\.time: not a valid date\/time/);
+    expect(fail('{"keep": {}, "timezone": "UTC",\n"snapshots": [{"time": "2026-01-01T02:00:00"}]}')).toMatch(
+      /^f\.json:2:24: snapshots\.0\.time: not an RFC 3339 time/,
+    );
+    expect(fail('{"keep": {}, "timezone": "UTC",\n"snapshots": [{"time": "2026-13-01T02:00:00Z"}]}')).toMatch(
+      /^f\.json:2:24: snapshots\.0\.time: not a valid date\/time/,
+    );
   });
 
   it("rejects negative counts and missing keys", () => {
-    expect(fail('{"keep": {"daily": -1}, "timezone": "UTC", "snapshots": []}')).toMatch(/^f\.json:1:20: keep\.daily: must be >= 0/);
+    expect(fail('{"keep": {"daily": -1}, "timezone": "UTC", "snapshots": []}')).toMatch(
+      /^f\.json:1:20: keep\.daily: must be >= 0/,
+    );
     expect(fail('{"keep": {}, "snapshots": []}')).toMatch(/missing required key "timezone"/);
   });
 
   it("accepts YAML too, and offsets other than Z", () => {
-    const input = parsePreview("f.yaml", "keep: {last: 1}\ntimezone: UTC\nsnapshots:\n  - time: 2026-01-01T03:00:00+01:00\n  - time: 2026-01-01T01:00:00Z\n");
-    expect(previewJson(previewPrune(input))).toEqual({ keep: ["2026-01-01T03:00:00+01:00"], remove: ["2026-01-01T01:00:00Z"] });
+    const input = parsePreview(
+      "f.yaml",
+      "keep: {last: 1}\ntimezone: UTC\nsnapshots:\n  - time: 2026-01-01T03:00:00+01:00\n  - time: 2026-01-01T01:00:00Z\n",
+    );
+    expect(previewJson(previewPrune(input))).toEqual({
+      keep: ["2026-01-01T03:00:00+01:00"],
+      remove: ["2026-01-01T01:00:00Z"],
+    });
   });
 });

@@ -11,15 +11,28 @@ interface Fixture {
   function?: "compute_prune_info" | "prune";
   timezone: string;
   snapshots: FixtureSnapshot[];
-  cases: { name?: string; keep: KeepOptions; timezone?: string; snapshots?: FixtureSnapshot[]; expect: { keep?: string[]; remove?: string[] } }[];
+  cases: {
+    name?: string;
+    keep: KeepOptions;
+    timezone?: string;
+    snapshots?: FixtureSnapshot[];
+    expect: { keep?: string[]; remove?: string[] };
+  }[];
 }
 
 const dir = new URL("../../fixtures/prune/", import.meta.url);
-const files = readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith(".json"))
+  .sort();
 
 const snapshot = (s: FixtureSnapshot) => {
   const o = typeof s === "string" ? { time: s } : s;
-  return { label: o.time, time: Date.parse(o.time) / 1000, finished: o.finished ?? true, protected: o.protected ?? false };
+  return {
+    label: o.time,
+    time: Date.parse(o.time) / 1000,
+    finished: o.finished ?? true,
+    protected: o.protected ?? false,
+  };
 };
 
 describe("prune fixtures", () => {
@@ -49,24 +62,45 @@ describe("prune fixtures", () => {
 });
 
 describe("prune marks and reasons", () => {
-  const t = (iso: string, extra: { finished?: boolean; protected?: boolean } = {}) => ({ time: Date.parse(iso) / 1000, finished: true, protected: false, ...extra });
+  const t = (iso: string, extra: { finished?: boolean; protected?: boolean } = {}) => ({
+    time: Date.parse(iso) / 1000,
+    finished: true,
+    protected: false,
+    ...extra,
+  });
 
   it("names the rule that kept each snapshot, newest first", () => {
-    const list = [t("2026-01-01T02:00:00Z"), t("2026-01-02T02:00:00Z"), t("2026-01-03T02:00:00Z", { protected: true }), t("2026-01-04T02:00:00Z", { finished: false })];
+    const list = [
+      t("2026-01-01T02:00:00Z"),
+      t("2026-01-02T02:00:00Z"),
+      t("2026-01-03T02:00:00Z", { protected: true }),
+      t("2026-01-04T02:00:00Z", { finished: false }),
+    ];
     expect(selectPrune(list, { last: 1, daily: 1 }, "UTC").map((d) => [d.mark, d.reason])).toEqual([
-      ["keep-partial", "keep-partial"], ["protected", "protected"], ["keep", "keep-last"], ["keep", "keep-daily"],
+      ["keep-partial", "keep-partial"],
+      ["protected", "protected"],
+      ["keep", "keep-last"],
+      ["keep", "keep-daily"],
     ]);
   });
 
   it("keeps all, with the reason keep-all, when no option keeps anything", () => {
-    expect(selectPrune([t("2026-01-01T02:00:00Z")], {}, "UTC")).toEqual([{ snapshot: t("2026-01-01T02:00:00Z"), mark: "keep", reason: "keep-all" }]);
+    expect(selectPrune([t("2026-01-01T02:00:00Z")], {}, "UTC")).toEqual([
+      { snapshot: t("2026-01-01T02:00:00Z"), mark: "keep", reason: "keep-all" },
+    ]);
     expect(computePruneInfo([t("2026-01-01T02:00:00Z")], {}, "UTC")[0]!.mark).toBe("remove");
   });
 
   it("keeping all still says which snapshots are protected and which one is a backup in progress", () => {
-    const list = [t("2026-01-01T02:00:00Z", { protected: true }), t("2026-01-02T02:00:00Z"), t("2026-01-03T02:00:00Z", { finished: false })];
+    const list = [
+      t("2026-01-01T02:00:00Z", { protected: true }),
+      t("2026-01-02T02:00:00Z"),
+      t("2026-01-03T02:00:00Z", { finished: false }),
+    ];
     expect(selectPrune(list, { last: 0 }, "UTC").map((d) => [d.mark, d.reason])).toEqual([
-      ["keep-partial", "keep-partial"], ["keep", "keep-all"], ["protected", "protected"],
+      ["keep-partial", "keep-partial"],
+      ["keep", "keep-all"],
+      ["protected", "protected"],
     ]);
   });
 

@@ -11,12 +11,20 @@ describe("parseVerify", () => {
     expect(parseVerify(fx("verify-missing-wal.txt"))).toEqual({ ok: true, findings: [] });
   });
   it("a flipped byte in a backup file: the damaged backups are named", () => {
-    expect(parseVerify(fx("verify-missing-wal-corrupt-file.txt"))).toEqual({ ok: false, findings: [
-      "backup: 20261201-202210F is invalid", "backup: 20261201-202210F: 1 with a wrong checksum",
-      "backup: 20261201-202210F_20261201-202214D is invalid", "backup: 20261201-202210F_20261201-202214D: 1 with a wrong checksum",
-    ] });
+    expect(parseVerify(fx("verify-missing-wal-corrupt-file.txt"))).toEqual({
+      ok: false,
+      findings: [
+        "backup: 20261201-202210F is invalid",
+        "backup: 20261201-202210F: 1 with a wrong checksum",
+        "backup: 20261201-202210F_20261201-202214D is invalid",
+        "backup: 20261201-202210F_20261201-202214D: 1 with a wrong checksum",
+      ],
+    });
   });
   it("no report at all is not ok", () => {
-    expect(parseVerify("ERROR: [055]: unable to load info file")).toEqual({ ok: false, findings: ["no verify report: ERROR: [055]: unable to load info file"] });
+    expect(parseVerify("ERROR: [055]: unable to load info file")).toEqual({
+      ok: false,
+      findings: ["no verify report: ERROR: [055]: unable to load info file"],
+    });
   });
 });

@@ -21,17 +21,45 @@ describe("useColor", () => {
 
 describe("plan output", () => {
   async function planOut(tty: boolean, color?: boolean): Promise<string> {
-    const root = await makeProject({ "playbooks/site.ts": `import { definePlaybook, inline, file } from ${LAB};
+    const root = await makeProject({
+      "playbooks/site.ts": `import { definePlaybook, inline, file } from ${LAB};
 export default definePlaybook({ name: "s", plays: [{ name: "p", hosts: "all", roles: (h) => [inline([file({ path: String(h.vars.dir) + "/f", content: "new\\n" })])] }] });
-` });
-    await writeProjectFiles(root, { "inventory/hosts.yaml": `connection: { type: local }\nhosts:\n  a: { vars: { dir: ${root}/a } }\n`, "a/f": "old\n" });
+`,
+    });
+    await writeProjectFiles(root, {
+      "inventory/hosts.yaml": `connection: { type: local }\nhosts:\n  a: { vars: { dir: ${root}/a } }\n`,
+      "a/f": "old\n",
+    });
     let text = "";
-    const stdout = Object.assign(new (await import("node:stream")).Writable({ write(c: Buffer, _e, cb) { text += c.toString(); cb(); } }), { isTTY: tty });
-    const stderr = new (await import("node:stream")).Writable({ write(_c, _e, cb) { cb(); } });
+    const stdout = Object.assign(
+      new (await import("node:stream")).Writable({
+        write(c: Buffer, _e, cb) {
+          text += c.toString();
+          cb();
+        },
+      }),
+      { isTTY: tty },
+    );
+    const stderr = new (await import("node:stream")).Writable({
+      write(_c, _e, cb) {
+        cb();
+      },
+    });
     const saved = process.env.NO_COLOR;
     delete process.env.NO_COLOR;
     try {
-      await runCommand({ root, inventory: `${root}/inventory`, playbook: `${root}/playbooks/site.ts`, check: true, forks: 1, json: false, verbose: false, stdout, stderr, ...(color === false ? { color } : {}) });
+      await runCommand({
+        root,
+        inventory: `${root}/inventory`,
+        playbook: `${root}/playbooks/site.ts`,
+        check: true,
+        forks: 1,
+        json: false,
+        verbose: false,
+        stdout,
+        stderr,
+        ...(color === false ? { color } : {}),
+      });
     } finally {
       if (saved !== undefined) process.env.NO_COLOR = saved;
     }

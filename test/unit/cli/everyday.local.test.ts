@@ -7,14 +7,14 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { localProject, runMain } from "./helpers-main.ts";
 
-
-
 describe("plan/apply --list-*", () => {
   it("--list-hosts per play, after --limit; nothing is changed", async () => {
     const root = await localProject();
     const r = await runMain(["-C", root, "apply", "--list-hosts"]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toBe(`playbook: ${join(root, "playbooks/site.ts")}\n\n  play #1 (web): 1 host(s)\n    alpha\n\n  play #2 (db): 1 host(s)\n    beta\n`);
+    expect(r.stdout).toBe(
+      `playbook: ${join(root, "playbooks/site.ts")}\n\n  play #1 (web): 1 host(s)\n    alpha\n\n  play #2 (db): 1 host(s)\n    beta\n`,
+    );
     expect(existsSync(join(root, "alpha/motd"))).toBe(false);
     const limited = await runMain(["-C", root, "plan", "--list-hosts", "-l", "db"]);
     expect(limited.stdout).toContain("play #1 (web): 0 host(s)\n\n  play #2 (db): 1 host(s)\n    beta\n");
@@ -35,13 +35,31 @@ describe("plan/apply --list-*", () => {
 describe("lab exec (local transport)", () => {
   it("runs on every matched host, prints each host's output and exit code, records an audit line", async () => {
     const root = await localProject();
-    const r = await runMain(["-C", root, "exec", "all", "--", "sh", "-c", `echo "on $(basename "$PWD")"; test -f ${root}/alpha/.keep`]);
+    const r = await runMain([
+      "-C",
+      root,
+      "exec",
+      "all",
+      "--",
+      "sh",
+      "-c",
+      `echo "on $(basename "$PWD")"; test -f ${root}/alpha/.keep`,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^alpha \| rc=0 \| \d+\.\d\ds >>\non /m);
     expect(r.stdout).toMatch(/^beta \| rc=0 \| /m);
     expect(r.stdout).toContain("2 ok, 0 failed, 0 unreachable\n");
-    const audit = (await readFile(join(root, ".lab/audit.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(audit.at(-1)).toMatchObject({ playbook: "(exec)", hosts: ["alpha", "beta"], limit: "all", outcome: "ok", exitCode: 0 });
+    const audit = (await readFile(join(root, ".lab/audit.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(audit.at(-1)).toMatchObject({
+      playbook: "(exec)",
+      hosts: ["alpha", "beta"],
+      limit: "all",
+      outcome: "ok",
+      exitCode: 0,
+    });
   });
 
   it("a host whose command fails: its rc, exit 3; one word is a shell line", async () => {

@@ -13,7 +13,11 @@ import { lockFile } from "../../../src/engine/lock.ts";
 import { LAB, makeProject } from "../helpers/project.ts";
 
 const BIN = join(import.meta.dirname, "../../../bin/lab.mjs");
-const exists = (p: string) => access(p).then(() => true, () => false);
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 async function project(): Promise<string> {
   const root = await makeProject({
@@ -37,7 +41,8 @@ export default definePlaybook({ name: "bad", plays: [{ name: "bad", hosts: "all"
 
 function apply(root: string, args: string[] = []) {
   const child = spawn(process.execPath, [BIN, "-C", root, "apply", "playbooks/slow.ts", ...args], {
-    stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LAB_TEST_DIR: join(root, "out") },
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, LAB_TEST_DIR: join(root, "out") },
   });
   let stdout = "";
   let stderr = "";
@@ -58,7 +63,8 @@ async function until(check: () => Promise<boolean>, ms = 20_000): Promise<void> 
   }
 }
 
-const bothStarted = (root: string) => async () => (await exists(join(root, "out/alpha.started"))) && (await exists(join(root, "out/beta.started")));
+const bothStarted = (root: string) => async () =>
+  (await exists(join(root, "out/alpha.started"))) && (await exists(join(root, "out/beta.started")));
 
 describe("lab apply interrupted (a real process, the local transport)", () => {
   for (const sig of ["SIGHUP", "SIGINT", "SIGTERM"] as const) {
@@ -79,7 +85,10 @@ describe("lab apply interrupted (a real process, the local transport)", () => {
     }, 30_000);
   }
 
-  for (const [first, second] of [["SIGINT", "SIGINT"], ["SIGTERM", "SIGHUP"]] as const) {
+  for (const [first, second] of [
+    ["SIGINT", "SIGINT"],
+    ["SIGTERM", "SIGHUP"],
+  ] as const) {
     it(`${first} then ${second}: stops at once, still writes the audit record and a recap naming the hosts mid-step, exit 130`, async () => {
       const root = await project();
       const run = apply(root);
@@ -117,8 +126,19 @@ describe("lab apply interrupted (a real process, the local transport)", () => {
     const root = await project();
     await mkdir(join(root, ".lab"), { recursive: true });
     // This test process is alive on this host: the lock is held, not stale.
-    await writeFile(lockFile(root), JSON.stringify({ pid: process.pid, host: hostname(), user: "t", command: "lab apply other", startedAt: new Date().toISOString() }));
-    const bad = spawn(process.execPath, [BIN, "-C", root, "apply", "playbooks/bad.ts"], { stdio: ["ignore", "pipe", "pipe"] });
+    await writeFile(
+      lockFile(root),
+      JSON.stringify({
+        pid: process.pid,
+        host: hostname(),
+        user: "t",
+        command: "lab apply other",
+        startedAt: new Date().toISOString(),
+      }),
+    );
+    const bad = spawn(process.execPath, [BIN, "-C", root, "apply", "playbooks/bad.ts"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let err = "";
     bad.stderr.on("data", (d: Buffer) => (err += d.toString()));
     expect(await new Promise((r) => bad.on("close", r))).toBe(2);
@@ -133,10 +153,24 @@ describe("lab apply interrupted (a real process, the local transport)", () => {
     await mkdir(join(root, ".lab"), { recursive: true });
     const dead = spawn(process.execPath, ["-e", ""]);
     await new Promise((r) => dead.on("exit", r));
-    await writeFile(lockFile(root), JSON.stringify({ pid: dead.pid, host: hostname(), user: "t", command: "lab apply old.ts", startedAt: new Date().toISOString(), hosts: ["alpha", "web9"] }));
+    await writeFile(
+      lockFile(root),
+      JSON.stringify({
+        pid: dead.pid,
+        host: hostname(),
+        user: "t",
+        command: "lab apply old.ts",
+        startedAt: new Date().toISOString(),
+        hosts: ["alpha", "web9"],
+      }),
+    );
     const r = await apply(root).done;
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/took over a stale lab lock of dead pid \d+ \(lab apply old\.ts.*remote commands may still be running on alpha, web9/);
-    expect(JSON.parse(await readFile(join(root, ".lab/audit.jsonl"), "utf8").then((t) => t.trim().split("\n").at(-1)!))).toMatchObject({ outcome: "changed" });
+    expect(r.stderr).toMatch(
+      /took over a stale lab lock of dead pid \d+ \(lab apply old\.ts.*remote commands may still be running on alpha, web9/,
+    );
+    expect(
+      JSON.parse(await readFile(join(root, ".lab/audit.jsonl"), "utf8").then((t) => t.trim().split("\n").at(-1)!)),
+    ).toMatchObject({ outcome: "changed" });
   }, 30_000);
 });

@@ -21,13 +21,28 @@ groups:
   empty: {}
 `;
 // The same lab in Ansible's YAML inventory, connection spelled as Ansible does.
-const conn = (host: string, port = 2222) => ({ ansible_host: host, ansible_port: port, ansible_user: "admin", ansible_ssh_private_key_file: "/keys/id" });
+const conn = (host: string, port = 2222) => ({
+  ansible_host: host,
+  ansible_port: port,
+  ansible_user: "admin",
+  ansible_ssh_private_key_file: "/keys/id",
+});
 const ANSIBLE_INV = JSON.stringify({
   all: {
     vars: { domain: "home.arpa" },
     hosts: { solo: conn("127.0.0.9") },
     children: {
-      servers: { children: { web: { hosts: { web1: { ...conn("127.0.0.2"), note: "edge" }, web2: { ...conn("127.0.0.3"), ansible_become: true } }, vars: { note: "compose" } } } },
+      servers: {
+        children: {
+          web: {
+            hosts: {
+              web1: { ...conn("127.0.0.2"), note: "edge" },
+              web2: { ...conn("127.0.0.3"), ansible_become: true },
+            },
+            vars: { note: "compose" },
+          },
+        },
+      },
       db: { hosts: { db1: conn("127.0.0.4", 22) } },
       empty: {},
     },
@@ -39,7 +54,8 @@ async function both(args: string[]): Promise<{ lab: string; ansible: string }> {
   const lab = await runMain(["-C", root, "inventory", ...args], { LAB_INVENTORY: undefined });
   expect(lab.code, lab.stderr).toBe(0);
   const a = await promisify(execFile)("ansible-inventory", ["-i", join(root, "ansible/inv.yml"), ...args], {
-    timeout: 60_000, env: { ...process.env, ANSIBLE_INVENTORY_ENABLED: "yaml", ANSIBLE_NOCOLOR: "1" },
+    timeout: 60_000,
+    env: { ...process.env, ANSIBLE_INVENTORY_ENABLED: "yaml", ANSIBLE_NOCOLOR: "1" },
   });
   return { lab: lab.stdout, ansible: a.stdout };
 }

@@ -13,7 +13,10 @@ const VALUE = "s3cret-typed-value";
 /** Run `lab ARGS` on a pty; type `keys` once the prompt is shown. Returns what the terminal showed. */
 function onPty(root: string, args: string[], keys: string): Promise<{ code: number | null; screen: string }> {
   const cmd = ["node", BIN, "-C", root, ...args].map(quote).join(" ");
-  const child = spawn("script", ["-qfec", cmd, "/dev/null"], { env: { ...process.env, LAB_AGE_KEY_FILE: join(root, "age.key"), LAB_SECRETS_FILE: "" }, stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn("script", ["-qfec", cmd, "/dev/null"], {
+    env: { ...process.env, LAB_AGE_KEY_FILE: join(root, "age.key"), LAB_SECRETS_FILE: "" },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   let screen = "";
   let typed = false;
   child.stdout.on("data", (d: Buffer) => {
@@ -24,7 +27,12 @@ function onPty(root: string, args: string[], keys: string): Promise<{ code: numb
     }
   });
   const timer = setTimeout(() => child.kill(), 20_000);
-  return new Promise((done) => child.on("close", (code) => { clearTimeout(timer); done({ code, screen }); }));
+  return new Promise((done) =>
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      done({ code, screen });
+    }),
+  );
 }
 
 describe("lab secrets set on a terminal", { timeout: 60_000 }, () => {
@@ -42,11 +50,15 @@ describe("lab secrets set on a terminal", { timeout: 60_000 }, () => {
     expect(got.stdout).toBe(`${VALUE}\n`);
     // From a pipe (not a terminal): stdin as before, no prompt.
     const piped = await new Promise<string>((done) => {
-      const c = execFile("node", [BIN, "-C", root, "secrets", "set", "piped"], { env }, (_e, _o, stderr) => done(stderr));
+      const c = execFile("node", [BIN, "-C", root, "secrets", "set", "piped"], { env }, (_e, _o, stderr) =>
+        done(stderr),
+      );
       c.stdin?.end("from-pipe\n");
     });
     expect(piped).not.toContain("not shown");
-    expect((await promisify(execFile)("node", [BIN, "-C", root, "secrets", "get", "piped"], { env })).stdout).toBe("from-pipe\n");
+    expect((await promisify(execFile)("node", [BIN, "-C", root, "secrets", "get", "piped"], { env })).stdout).toBe(
+      "from-pipe\n",
+    );
   });
 
   it("Ctrl-C at the prompt changes nothing (exit 130)", async () => {

@@ -6,8 +6,6 @@ import { describe, expect, it } from "vitest";
 import { LAB } from "../helpers/project.ts";
 import { localProject, runMain, TWO_PLAYS } from "./helpers-main.ts";
 
-
-
 describe("bad numbers name the flag", () => {
   it.each([
     [["plan", "--forks", "abc"], "--forks"],

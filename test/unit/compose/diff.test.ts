@@ -8,8 +8,17 @@ const compose = stackFile("compose.yaml", "services: {}\n");
 const conf = stackFile("app.conf", "a=1\n");
 const H = "1".repeat(64);
 const IMG = `sha256:${"a".repeat(64)}`;
-const ctr = (service: string, over: Partial<ContainerState> = {}): ContainerState =>
-  ({ id: `${service}1`, name: `p_${service}_1`, service, configHash: H, image: IMG, status: "running", exitCode: 0, healthLog: [], ...over });
+const ctr = (service: string, over: Partial<ContainerState> = {}): ContainerState => ({
+  id: `${service}1`,
+  name: `p_${service}_1`,
+  service,
+  configHash: H,
+  image: IMG,
+  status: "running",
+  exitCode: 0,
+  healthLog: [],
+  ...over,
+});
 
 function input(over: Partial<StackPlanInput> = {}): StackPlanInput {
   return {
@@ -17,11 +26,22 @@ function input(over: Partial<StackPlanInput> = {}): StackPlanInput {
     revision: "rev-aaaaaaaaaaaa",
     files: [compose, conf],
     state: {
-      current: "rev-aaaaaaaaaaaa", revisions: ["rev-aaaaaaaaaaaa"], dockerDown: false,
-      files: { "compose.yaml": { mode: "0644", sha256: fileSha(compose) }, "app.conf": { mode: "0644", sha256: fileSha(conf), content: "a=1\n" } },
-      images: { "lab/x:1": IMG }, containers: [ctr("web"), ctr("db", { health: "healthy" })],
+      current: "rev-aaaaaaaaaaaa",
+      revisions: ["rev-aaaaaaaaaaaa"],
+      dockerDown: false,
+      files: {
+        "compose.yaml": { mode: "0644", sha256: fileSha(compose) },
+        "app.conf": { mode: "0644", sha256: fileSha(conf), content: "a=1\n" },
+      },
+      images: { "lab/x:1": IMG },
+      containers: [ctr("web"), ctr("db", { health: "healthy" })],
     },
-    desired: { services: { web: { hash: H, pathDependent: false, image: "lab/x:1" }, db: { hash: H, pathDependent: false, image: "lab/x:1" } } },
+    desired: {
+      services: {
+        web: { hash: H, pathDependent: false, image: "lab/x:1" },
+        db: { hash: H, pathDependent: false, image: "lab/x:1" },
+      },
+    },
     ...over,
   };
 }
@@ -35,21 +55,31 @@ describe("stack plan", () => {
     const p = input({ files: [compose, conf2], revision: "rev-bbbbbbbbbbbb" });
     p.desired.services.web!.pathDependent = true;
     const changes = stackDiff(p);
-    expect(changes.map((c) => c.summary)).toEqual(["update app.conf (4 bytes)", "recreate web: it mounts files from the stack directory, which moves to rev-bbbbbbbbbbbb"]);
+    expect(changes.map((c) => c.summary)).toEqual([
+      "update app.conf (4 bytes)",
+      "recreate web: it mounts files from the stack directory, which moves to rev-bbbbbbbbbbbb",
+    ]);
     expect(changes[0]!.diff).toContain("-a=1\n+a=2");
   });
 
   it("an image rebuilt under the same tag recreates its services", () => {
     const p = input();
     p.state.images["lab/x:1"] = `sha256:${"b".repeat(64)}`;
-    expect(lines(p)).toEqual(["recreate web: image lab/x:1 changed (aaaaaaaaaaaa -> bbbbbbbbbbbb)", "recreate db: image lab/x:1 changed (aaaaaaaaaaaa -> bbbbbbbbbbbb)"]);
+    expect(lines(p)).toEqual([
+      "recreate web: image lab/x:1 changed (aaaaaaaaaaaa -> bbbbbbbbbbbb)",
+      "recreate db: image lab/x:1 changed (aaaaaaaaaaaa -> bbbbbbbbbbbb)",
+    ]);
   });
 
   it("a missing image, a missing container, an orphan, an exited and an unhealthy service", () => {
     const p = input();
     p.desired.services.cache = { pathDependent: false, image: "redis:7" };
     p.desired.services.queue = { hash: H, pathDependent: false, image: "lab/x:1" };
-    p.state.containers = [ctr("web", { status: "exited", exitCode: 137 }), ctr("db", { health: "unhealthy" }), ctr("old")];
+    p.state.containers = [
+      ctr("web", { status: "exited", exitCode: 137 }),
+      ctr("db", { health: "unhealthy" }),
+      ctr("old"),
+    ];
     expect(lines(p)).toEqual([
       "web is exited (exit code 137): bring it up and wait until it is ready",
       "db is unhealthy: bring it up and wait until it is ready",
@@ -65,7 +95,11 @@ describe("stack plan", () => {
     p.state.files["db.env"] = { mode: "0600", sha256: "0".repeat(64) };
     p.state.files["stale.txt"] = { mode: "0644", sha256: "0".repeat(64) };
     const changes = stackDiff(p);
-    expect(changes.map((c) => c.summary)).toEqual(["mode of app.conf 0644 -> 0640", "update db.env (secret content)", "remove stale.txt (no longer part of the stack)"]);
+    expect(changes.map((c) => c.summary)).toEqual([
+      "mode of app.conf 0644 -> 0640",
+      "update db.env (secret content)",
+      "remove stale.txt (no longer part of the stack)",
+    ]);
     expect(changes.every((c) => !c.diff)).toBe(true);
   });
 

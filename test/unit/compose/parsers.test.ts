@@ -5,7 +5,12 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseContainers, readiness } from "../../../src/resources/compose/containers.ts";
 import { parseConfig, parseHashes, parseProbe } from "../../../src/resources/compose/desired.ts";
-import { composeCommand, composeFact, parseFlavour, type ComposeFlavour } from "../../../src/resources/compose/flavour.ts";
+import {
+  composeCommand,
+  composeFact,
+  parseFlavour,
+  type ComposeFlavour,
+} from "../../../src/resources/compose/flavour.ts";
 import { normalizeImage, parseStackDir } from "../../../src/resources/compose/state.ts";
 import { FIXTURES } from "../helpers/fixtures.ts";
 
@@ -24,18 +29,24 @@ describe("flavour", () => {
   ])("%j", (out, want) => expect(parseFlavour(out)).toEqual(want));
 
   it("prefers the v2 plugin, then docker-compose", () => {
-    expect(composeFact.command.indexOf("docker compose version")).toBeLessThan(composeFact.command.indexOf("docker-compose version"));
+    expect(composeFact.command.indexOf("docker compose version")).toBeLessThan(
+      composeFact.command.indexOf("docker-compose version"),
+    );
   });
 
   it("builds the same command for both, with the v2 plugin as `docker compose`", () => {
     const ref = { project: "wiki", dir: "/opt/lab/stacks/wiki/rev-0123456789ab" };
     expect(composeCommand(V1, ref, ["up", "-d", "--remove-orphans"])).toBe(
-      "docker-compose -p wiki -f /opt/lab/stacks/wiki/rev-0123456789ab/compose.yaml --project-directory /opt/lab/stacks/wiki/rev-0123456789ab up -d --remove-orphans");
+      "docker-compose -p wiki -f /opt/lab/stacks/wiki/rev-0123456789ab/compose.yaml --project-directory /opt/lab/stacks/wiki/rev-0123456789ab up -d --remove-orphans",
+    );
     expect(composeCommand(V2, ref, ["config", "--hash=*"])).toBe(
-      "docker compose -p wiki -f /opt/lab/stacks/wiki/rev-0123456789ab/compose.yaml --project-directory /opt/lab/stacks/wiki/rev-0123456789ab config '--hash=*'");
+      "docker compose -p wiki -f /opt/lab/stacks/wiki/rev-0123456789ab/compose.yaml --project-directory /opt/lab/stacks/wiki/rev-0123456789ab config '--hash=*'",
+    );
     // Values stay data, whatever they hold.
     expect(composeCommand(V2, { project: "p", dir: "/x/$(reboot)" }, ["up"])).toContain("'/x/$(reboot)/compose.yaml'");
-    expect(() => composeCommand({ kind: "none", command: "", version: "" }, ref, ["up"])).toThrow(/neither `docker compose`/);
+    expect(() => composeCommand({ kind: "none", command: "", version: "" }, ref, ["up"])).toThrow(
+      /neither `docker compose`/,
+    );
   });
 });
 
@@ -71,7 +82,9 @@ describe("config", () => {
     expect(d.services.plain?.hash).toMatch(/^1e2d/);
   });
   it("an invalid file gives Compose's message and no services", () => {
-    const d = parseProbe("@@dir\n/tmp/x\n@@invalid\nERROR: The Compose file './compose.yaml' is invalid because:\nservices.worker.ports contains an invalid type, it should be an array\n");
+    const d = parseProbe(
+      "@@dir\n/tmp/x\n@@invalid\nERROR: The Compose file './compose.yaml' is invalid because:\nservices.worker.ports contains an invalid type, it should be an array\n",
+    );
     expect(d.invalid).toMatch(/ports contains an invalid type/);
     expect(d.services).toEqual({});
   });
@@ -96,7 +109,11 @@ describe("containers", () => {
   });
   it("starting and restarting", () => {
     const base = { id: "x", name: "n", service: "s", configHash: "", image: "", exitCode: 1, healthLog: [] };
-    expect(readiness({ ...base, status: "running", health: "starting" })).toEqual({ ready: false, failed: false, what: "health: starting" });
+    expect(readiness({ ...base, status: "running", health: "starting" })).toEqual({
+      ready: false,
+      failed: false,
+      what: "health: starting",
+    });
     expect(readiness({ ...base, status: "restarting" })).toMatchObject({ ready: false, failed: true });
     expect(readiness({ ...base, status: "created" })).toMatchObject({ ready: false, failed: false });
   });
@@ -106,15 +123,29 @@ describe("containers", () => {
 describe("stack directory fact", () => {
   it("parses links, files, contents, images and containers", () => {
     const out = [
-      "current rev-0123456789ab", "previous rev-ba9876543210", "revisions rev-0123456789ab rev-ba9876543210",
-      `file compose.yaml 644 ${"a".repeat(64)}`, `file app.env 600 ${"b".repeat(64)}`,
+      "current rev-0123456789ab",
+      "previous rev-ba9876543210",
+      "revisions rev-0123456789ab rev-ba9876543210",
+      `file compose.yaml 644 ${"a".repeat(64)}`,
+      `file app.env 600 ${"b".repeat(64)}`,
       `content compose.yaml ${Buffer.from("services: {}\n").toString("base64")}`,
-      "@@cache", "lab-probe 1 v1 standalone 1.29.2", `service web ${"c".repeat(64)} lab/busybox:1.35`, "@@endcache",
-      "@@images", "lab/busybox:1.35 sha256:2b39", "<none>:<none> sha256:dead",
-      "@@containers", fixture("v1/inspect.json"),
+      "@@cache",
+      "lab-probe 1 v1 standalone 1.29.2",
+      `service web ${"c".repeat(64)} lab/busybox:1.35`,
+      "@@endcache",
+      "@@images",
+      "lab/busybox:1.35 sha256:2b39",
+      "<none>:<none> sha256:dead",
+      "@@containers",
+      fixture("v1/inspect.json"),
     ].join("\n");
     const s = parseStackDir(out);
-    expect(s).toMatchObject({ current: "rev-0123456789ab", previous: "rev-ba9876543210", revisions: ["rev-0123456789ab", "rev-ba9876543210"], dockerDown: false });
+    expect(s).toMatchObject({
+      current: "rev-0123456789ab",
+      previous: "rev-ba9876543210",
+      revisions: ["rev-0123456789ab", "rev-ba9876543210"],
+      dockerDown: false,
+    });
     expect(s.files["compose.yaml"]).toEqual({ mode: "0644", sha256: "a".repeat(64), content: "services: {}\n" });
     expect(s.files["app.env"]).toEqual({ mode: "0600", sha256: "b".repeat(64) });
     expect(s.images).toEqual({ "lab/busybox:1.35": "sha256:2b39" });
@@ -122,11 +153,18 @@ describe("stack directory fact", () => {
     expect(s.containers).toHaveLength(4);
   });
   it("a new host: no links, no revisions", () => {
-    expect(parseStackDir("current \nprevious \nrevisions\n@@images\n@@containers\n[]\n")).toMatchObject({ revisions: [], files: {}, containers: [] });
+    expect(parseStackDir("current \nprevious \nrevisions\n@@images\n@@containers\n[]\n")).toMatchObject({
+      revisions: [],
+      files: {},
+      containers: [],
+    });
     expect(parseStackDir("current \n@@images\n@@docker-error\n@@containers\n@@docker-error\n").dockerDown).toBe(true);
   });
   it.each([
-    ["nginx", "nginx:latest"], ["docker.io/library/nginx:1.25", "nginx:1.25"], ["lab/busybox:1.35", "lab/busybox:1.35"],
-    ["registry.local:5000/x/y", "registry.local:5000/x/y:latest"], ["a/b@sha256:00", "a/b@sha256:00"],
+    ["nginx", "nginx:latest"],
+    ["docker.io/library/nginx:1.25", "nginx:1.25"],
+    ["lab/busybox:1.35", "lab/busybox:1.35"],
+    ["registry.local:5000/x/y", "registry.local:5000/x/y:latest"],
+    ["a/b@sha256:00", "a/b@sha256:00"],
   ])("image %s -> %s", (ref, want) => expect(normalizeImage(ref)).toBe(want));
 });

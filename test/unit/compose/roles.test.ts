@@ -15,9 +15,18 @@ import { hostInfo } from "../helpers/host-ctx.ts";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
 const tools: RoleTools = {
-  template: templateRenderer(ROOT), root: ROOT, secret: (n) => new Secret(n, `value-of-${n}-123`), lab: { proxmox: {}, pbs: {}, vlans: {}, templates: {}, vms: {} }, backups: NO_POLICY, vmKeys: () => [], hosts: new Map(),
+  template: templateRenderer(ROOT),
+  root: ROOT,
+  secret: (n) => new Secret(n, `value-of-${n}-123`),
+  lab: { proxmox: {}, pbs: {}, vlans: {}, templates: {}, vms: {} },
+  backups: NO_POLICY,
+  vmKeys: () => [],
+  hosts: new Map(),
 };
-const host = (vars: Record<string, unknown>) => ({ ...hostInfo("web1", vars), connection: { ...hostInfo("web1").connection, address: "10.0.10.11" } });
+const host = (vars: Record<string, unknown>) => ({
+  ...hostInfo("web1", vars),
+  connection: { ...hostInfo("web1").connection, address: "10.0.10.11" },
+});
 const expand = (vars: Record<string, unknown>) =>
   dockerStacksFor(host(vars)).map((use) => {
     const ajv = new Ajv({ strict: false });
@@ -28,11 +37,23 @@ const expand = (vars: Record<string, unknown>) =>
 describe("the docker play", () => {
   it("does nothing on a host without compose_stacks", () => expect(dockerStacksFor(host({}))).toEqual([]));
 
-  it("refuses unknown stacks", () => expect(() => dockerStacksFor(host({ compose_stacks: ["wki"] }))).toThrow(/unknown stacks \["wki"\]/));
+  it("refuses unknown stacks", () =>
+    expect(() => dockerStacksFor(host({ compose_stacks: ["wki"] }))).toThrow(/unknown stacks \["wki"\]/));
 
   it("expands every example stack; templates render to Compose files", () => {
-    const uses = expand({ compose_stacks: ["proxy", "wiki", "automation", "monitoring"], compose_prefix: "demo-", docker_manage_service: false, backup_metrics_targets: ["db1:9854"] });
-    expect(uses.map((u) => u.role)).toEqual(["docker-host", "compose-stack", "compose-stack", "compose-stack", "compose-stack"]);
+    const uses = expand({
+      compose_stacks: ["proxy", "wiki", "automation", "monitoring"],
+      compose_prefix: "demo-",
+      docker_manage_service: false,
+      backup_metrics_targets: ["db1:9854"],
+    });
+    expect(uses.map((u) => u.role)).toEqual([
+      "docker-host",
+      "compose-stack",
+      "compose-stack",
+      "compose-stack",
+      "compose-stack",
+    ]);
     expect(uses[0]!.out.resources.map((r) => r.id)).not.toContain("service:docker");
     const stacks = uses.slice(1).map((u) => u.out.resources[0]!.want as ComposeStackWant);
     expect(stacks.map((s) => s.name)).toEqual(["demo-wiki", "demo-automation", "demo-proxy", "demo-monitoring"]);
@@ -43,10 +64,19 @@ describe("the docker play", () => {
         expect(svc.healthcheck, `${s.name}/${name} has a healthcheck`).toBeDefined();
       }
     }
-    const files = (name: string) => Object.fromEntries((stacks.find((s) => s.name === name)!.files ?? []).map((f) => [f.name, f]));
-    expect(files("demo-proxy").Caddyfile!.content).toContain("handle_path /wiki/* {\n\t\treverse_proxy 10.0.10.11:8081");
-    const prom = parse(files("demo-monitoring")["prometheus.yml"]!.content) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
-    expect(prom.scrape_configs.map((j) => `${j.job_name}=${j.static_configs[0]!.targets.join(",")}`)).toEqual(["prometheus=10.0.10.11:9090", "node=10.0.10.11:9100", "backups=db1:9854"]);
+    const files = (name: string) =>
+      Object.fromEntries((stacks.find((s) => s.name === name)!.files ?? []).map((f) => [f.name, f]));
+    expect(files("demo-proxy").Caddyfile!.content).toContain(
+      "handle_path /wiki/* {\n\t\treverse_proxy 10.0.10.11:8081",
+    );
+    const prom = parse(files("demo-monitoring")["prometheus.yml"]!.content) as {
+      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+    };
+    expect(prom.scrape_configs.map((j) => `${j.job_name}=${j.static_configs[0]!.targets.join(",")}`)).toEqual([
+      "prometheus=10.0.10.11:9090",
+      "node=10.0.10.11:9100",
+      "backups=db1:9854",
+    ]);
     expect(files("demo-monitoring")["grafana.env"]).toMatchObject({ secret: true, mode: "0600" });
     expect(files("demo-wiki")["wiki.env"]!.content).toBe("WIKI_EDIT_TOKEN=value-of-wiki_edit_token-123\n");
     expect(files("demo-automation")["hooks/ping"]).toMatchObject({ mode: "0755" });
@@ -55,24 +85,41 @@ describe("the docker play", () => {
   it("a plain value in the vars (demo) is used instead of the secret", () => {
     const [, wiki] = expand({ compose_stacks: ["wiki"], wiki_edit_token: "demo-token-1234" });
     const f = (wiki!.out.resources[0]!.want as ComposeStackWant).files![0]!;
-    expect(f).toMatchObject({ name: "wiki.env", content: "WIKI_EDIT_TOKEN=demo-token-1234\n", secret: false, mode: "0600" });
+    expect(f).toMatchObject({
+      name: "wiki.env",
+      content: "WIKI_EDIT_TOKEN=demo-token-1234\n",
+      secret: false,
+      mode: "0600",
+    });
   });
 });
 
 describe("docker-host", () => {
   it("manages the service and restarts it when daemon.json changes, unless told not to", () => {
     const own = dockerHost(dockerHostDefaults).expand(dockerHostDefaults, host({}), tools);
-    expect(own.resources.map((r) => r.id)).toEqual(["packages:present:docker-compose,docker.io", "directory:/etc/docker", "file:/etc/docker/daemon.json", "service:docker", "directory:/opt/lab/stacks"]);
+    expect(own.resources.map((r) => r.id)).toEqual([
+      "packages:present:docker-compose,docker.io",
+      "directory:/etc/docker",
+      "file:/etc/docker/daemon.json",
+      "service:docker",
+      "directory:/opt/lab/stacks",
+    ]);
     expect(own.resources[2]!.notify).toEqual(["restart docker"]);
     expect(own.handlers?.map((h) => h.id)).toEqual(["restart docker"]);
     expect(JSON.parse(String((own.resources[2]!.want as { content: string }).content))).toEqual({
-      "log-driver": "json-file", "log-opts": { "max-size": "10m", "max-file": "3" }, "live-restore": true,
+      "log-driver": "json-file",
+      "log-opts": { "max-size": "10m", "max-file": "3" },
+      "live-restore": true,
     });
     const vars = { ...dockerHostDefaults, manageService: false, liveRestore: false };
     const socket = dockerHost(vars).expand(vars, host({}), tools);
     expect(socket.resources.map((r) => r.id)).not.toContain("service:docker");
     expect(socket.resources[2]!.notify).toBeUndefined();
     expect(socket.handlers).toEqual([]);
-    expect((JSON.parse(String((socket.resources[2]!.want as { content: string }).content)) as Record<string, unknown>)["live-restore"]).toBe(false);
+    expect(
+      (JSON.parse(String((socket.resources[2]!.want as { content: string }).content)) as Record<string, unknown>)[
+        "live-restore"
+      ],
+    ).toBe(false);
   });
 });

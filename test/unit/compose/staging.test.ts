@@ -19,24 +19,32 @@ afterEach(async () => {
 
 function sh(script: string, stdin: string): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const c = execFile("sh", ["-c", script], (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve({ stdout, stderr })));
+    const c = execFile("sh", ["-c", script], (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve({ stdout, stderr }),
+    );
     c.stdin?.end(stdin);
   });
 }
 
 describe("compose staging", () => {
   it("no command stages anything under /tmp: the probe stages in the stack's directory, made 0700", () => {
-    for (const cmd of [probeStagedCommand(v2, "wiki", "/opt/lab/stacks/wiki"), probeInPlaceCommand(v2, "wiki", "/opt/lab/stacks/wiki/rev-1"), uploadCommand("/opt/lab/stacks/wiki", "rev-1")]) {
+    for (const cmd of [
+      probeStagedCommand(v2, "wiki", "/opt/lab/stacks/wiki"),
+      probeInPlaceCommand(v2, "wiki", "/opt/lab/stacks/wiki/rev-1"),
+      uploadCommand("/opt/lab/stacks/wiki", "rev-1"),
+    ]) {
       expect(cmd).not.toMatch(/\/tmp|mktemp(?! -d "\$D\/)/);
     }
-    expect(probeStagedCommand(v2, "wiki", "/opt/lab/stacks/wiki")).toContain(`mkdir -p "$D" && chmod 0700 "$D" && T=$(mktemp -d "$D/.probe.XXXXXX")`);
+    expect(probeStagedCommand(v2, "wiki", "/opt/lab/stacks/wiki")).toContain(
+      `mkdir -p "$D" && chmod 0700 "$D" && T=$(mktemp -d "$D/.probe.XXXXXX")`,
+    );
   });
 
   it("the probe leaves no directory behind that it had to create (a plan changes nothing), and keeps those that were there", async () => {
     const d = await mkdtemp(join(tmpdir(), "lab-probe-"));
     dirs.push(d);
     // Compose itself is not needed to see what the staging does: the probe stops at "cd" when told to.
-    const staging = (stack: string) => probeStagedCommand(v2, "wiki", stack).split("\ncd \"$T\"")[0]!;
+    const staging = (stack: string) => probeStagedCommand(v2, "wiki", stack).split('\ncd "$T"')[0]!;
     await sh(staging(join(d, "root/stacks/wiki")), bundle([stackFile("app.env", new Secret("t", "TOKEN=x\n"))]));
     expect(await readdir(d)).toEqual([]);
     await mkdir(join(d, "root/stacks/wiki"), { recursive: true });
@@ -47,7 +55,11 @@ describe("compose staging", () => {
   it("lab_unpack: secret files 0600, others their mode, sub-directories 0755, nothing left under a temp name", async () => {
     const d = await mkdtemp(join(tmpdir(), "lab-unpack-"));
     dirs.push(d);
-    const files = [stackFile("app.env", new Secret("t", "TOKEN=x\n")), stackFile("conf/prometheus.yml", "a: 1\n"), stackFile("compose.yaml", "services: {}\n")];
+    const files = [
+      stackFile("app.env", new Secret("t", "TOKEN=x\n")),
+      stackFile("conf/prometheus.yml", "a: 1\n"),
+      stackFile("compose.yaml", "services: {}\n"),
+    ];
     await sh(`${UNPACK}\numask 022\nlab_unpack "$1"`.replace('"$1"', JSON.stringify(d)), bundle(files));
     const mode = async (p: string) => ((await stat(join(d, p))).mode & 0o777).toString(8);
     expect(await mode("app.env")).toBe("600");
@@ -58,6 +70,8 @@ describe("compose staging", () => {
   });
 
   it("lab_unpack creates each file 0600 (umask) before its mode is set: a secret is never readable by others", () => {
-    expect(UNPACK).toMatch(/\(umask 077; printf '%s' "\$b" \| base64 -d > "\$1\/\.lab-tmp"\)[\s\S]*chmod "\$m" "\$1\/\.lab-tmp" && mv -f "\$1\/\.lab-tmp" "\$1\/\$n"/);
+    expect(UNPACK).toMatch(
+      /\(umask 077; printf '%s' "\$b" \| base64 -d > "\$1\/\.lab-tmp"\)[\s\S]*chmod "\$m" "\$1\/\.lab-tmp" && mv -f "\$1\/\.lab-tmp" "\$1\/\$n"/,
+    );
   });
 });

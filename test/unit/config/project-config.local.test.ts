@@ -14,16 +14,27 @@ import { runMain } from "../cli/helpers-main.ts";
 const SITE = `import { definePlaybook, inline, file } from ${LAB};
 export default definePlaybook({ name: "site", plays: [{ name: "p", hosts: "all", roles: (h) => [inline([file({ path: String(h.vars.dir) + "/f", content: "x\\n" })])] }] });
 `;
-const inv = (root: string, host: string) => `connection: { type: local }\nhosts:\n  ${host}: { vars: { dir: ${root}/${host} } }\n`;
+const inv = (root: string, host: string) =>
+  `connection: { type: local }\nhosts:\n  ${host}: { vars: { dir: ${root}/${host} } }\n`;
 /** Variables a test may set or the config may fill: restored after each CLI run. */
-const CLEAN = { LAB_INVENTORY: undefined, LAB_SECRETS_FILE: undefined, LAB_AGE_KEY_FILE: undefined, LAB_AGE_KEY: undefined, LAB_KNOWN_HOSTS: undefined, LAB_FORKS: undefined, LAB_LOCK_TIMEOUT: undefined };
+const CLEAN = {
+  LAB_INVENTORY: undefined,
+  LAB_SECRETS_FILE: undefined,
+  LAB_AGE_KEY_FILE: undefined,
+  LAB_AGE_KEY: undefined,
+  LAB_KNOWN_HOSTS: undefined,
+  LAB_FORKS: undefined,
+  LAB_LOCK_TIMEOUT: undefined,
+};
 
 async function project(config: string): Promise<string> {
   const root = await makeProject({ "playbooks/site.ts": SITE });
   await writeProjectFiles(root, {
     "lab.config.yaml": config,
-    "inventory/hosts.yaml": inv(root, "fromdefault"), "inv-config/hosts.yaml": inv(root, "fromconfig"),
-    "inv-env/hosts.yaml": inv(root, "fromenv"), "inv-flag/hosts.yaml": inv(root, "fromflag"),
+    "inventory/hosts.yaml": inv(root, "fromdefault"),
+    "inv-config/hosts.yaml": inv(root, "fromconfig"),
+    "inv-env/hosts.yaml": inv(root, "fromenv"),
+    "inv-flag/hosts.yaml": inv(root, "fromflag"),
   });
   return root;
 }
@@ -77,19 +88,26 @@ describe("precedence: flag > env > config > default", () => {
     const root = await project("forks: 3\nlock_timeout: 30\n");
     const parse = async (argv: string[], env: NodeJS.ProcessEnv) => {
       let seen: Record<string, unknown> = {};
-      const program = new Command("lab").exitOverride().option("-C, --root <dir>", "", root)
+      const program = new Command("lab")
+        .exitOverride()
+        .option("-C, --root <dir>", "", root)
         .hook("preAction", (_p, action) => applyProjectConfig(program, action, env));
-      program.command("plan")
+      program
+        .command("plan")
         .addOption(new Option("-f, --forks <n>").env("LAB_FORKS").default(10).argParser(wholeNumber(1)))
         .addOption(new Option("--lock-timeout <s>").env("LAB_LOCK_TIMEOUT").default(0).argParser(wholeNumber(0)))
-        .action((o: Record<string, unknown>) => { seen = o; });
+        .action((o: Record<string, unknown>) => {
+          seen = o;
+        });
       // commander reads option variables from process.env itself.
       const saved = { ...process.env };
       Object.assign(process.env, env);
       try {
         await program.parseAsync(argv, { from: "user" });
       } finally {
-        for (const k of ["LAB_FORKS", "LAB_LOCK_TIMEOUT"]) if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k];
+        for (const k of ["LAB_FORKS", "LAB_LOCK_TIMEOUT"])
+          if (saved[k] === undefined) delete process.env[k];
+          else process.env[k] = saved[k];
       }
       return seen;
     };
@@ -100,7 +118,11 @@ describe("precedence: flag > env > config > default", () => {
     const p2 = new Command("lab").exitOverride().option("-C, --root <dir>", "", bare);
     let seen: Record<string, unknown> = {};
     p2.hook("preAction", (_p, a) => applyProjectConfig(p2, a, {}));
-    p2.command("plan").addOption(new Option("-f, --forks <n>").env("LAB_FORKS").default(10).argParser(wholeNumber(1))).action((o: Record<string, unknown>) => { seen = o; });
+    p2.command("plan")
+      .addOption(new Option("-f, --forks <n>").env("LAB_FORKS").default(10).argParser(wholeNumber(1)))
+      .action((o: Record<string, unknown>) => {
+        seen = o;
+      });
     await p2.parseAsync(["plan"], { from: "user" });
     expect(seen).toEqual({ forks: 10 });
   });
@@ -112,7 +134,11 @@ describe("precedence: flag > env > config > default", () => {
     expect(existsSync(join(root, ".lab/s/secrets.age"))).toBe(true);
     expect(existsSync(join(root, ".lab/s/age.key"))).toBe(true);
     expect(existsSync(join(root, "secrets.age"))).toBe(false);
-    const env = await runMain(["-C", root, "secrets", "init"], { ...CLEAN, LAB_SECRETS_FILE: join(root, "other.age"), LAB_AGE_KEY_FILE: join(root, "other.key") });
+    const env = await runMain(["-C", root, "secrets", "init"], {
+      ...CLEAN,
+      LAB_SECRETS_FILE: join(root, "other.age"),
+      LAB_AGE_KEY_FILE: join(root, "other.key"),
+    });
     expect(env.code, env.stderr).toBe(0);
     expect(existsSync(join(root, "other.age"))).toBe(true);
     expect(existsSync(join(root, "other.key"))).toBe(true);
@@ -121,18 +147,28 @@ describe("precedence: flag > env > config > default", () => {
   it("known_hosts: the default for hosts whose inventory names none; LAB_AGE_KEY beats age_key_file", async () => {
     const root = await project("known_hosts: pins/known_hosts\nage_key_file: k\n");
     const { config } = await loadProjectConfig(root);
-    expect(configEnv(config, {})).toEqual({ LAB_KNOWN_HOSTS: join(root, "pins/known_hosts"), LAB_AGE_KEY_FILE: join(root, "k") });
+    expect(configEnv(config, {})).toEqual({
+      LAB_KNOWN_HOSTS: join(root, "pins/known_hosts"),
+      LAB_AGE_KEY_FILE: join(root, "k"),
+    });
     expect(configEnv(config, { LAB_AGE_KEY: "AGE-SECRET-KEY-1X", LAB_KNOWN_HOSTS: "/kh" })).toEqual({});
-    await writeProjectFiles(root, { "inv-ssh/hosts.yaml": "hosts:\n  a: { address: 127.0.0.1 }\n  b: { address: 127.0.0.1, known_hosts: /etc/ssh/kh }\n" });
+    await writeProjectFiles(root, {
+      "inv-ssh/hosts.yaml":
+        "hosts:\n  a: { address: 127.0.0.1 }\n  b: { address: 127.0.0.1, known_hosts: /etc/ssh/kh }\n",
+    });
     const saved = process.env.LAB_KNOWN_HOSTS;
     process.env.LAB_KNOWN_HOSTS = join(root, "pins/known_hosts");
     try {
       const i = await loadInventory({ path: join(root, "inv-ssh"), root });
-      const kh = (h: string) => { const c = i.hosts.get(h)!.connection; return c.type === "ssh" ? c.knownHosts : undefined; };
+      const kh = (h: string) => {
+        const c = i.hosts.get(h)!.connection;
+        return c.type === "ssh" ? c.knownHosts : undefined;
+      };
       expect(kh("a")).toBe(join(root, "pins/known_hosts"));
       expect(kh("b")).toBe("/etc/ssh/kh");
     } finally {
-      if (saved === undefined) delete process.env.LAB_KNOWN_HOSTS; else process.env.LAB_KNOWN_HOSTS = saved;
+      if (saved === undefined) delete process.env.LAB_KNOWN_HOSTS;
+      else process.env.LAB_KNOWN_HOSTS = saved;
     }
   });
 });

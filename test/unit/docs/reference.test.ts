@@ -16,11 +16,21 @@ it("docs/reference is up to date with the code (run npm run gen:docs)", async ()
 it("the reference names every command, exit code and role the code defines", async () => {
   const files = await referenceFiles();
   const cli = files.get("cli.md")!;
-  for (const c of ["lab plan", "lab apply", "lab backup verify", "lab backup prune-preview", "lab drill", "lab import ansible", "lab secrets rekey"]) expect(cli).toContain(`## \`${c}\``);
+  for (const c of [
+    "lab plan",
+    "lab apply",
+    "lab backup verify",
+    "lab backup prune-preview",
+    "lab drill",
+    "lab import ansible",
+    "lab secrets rekey",
+  ])
+    expect(cli).toContain(`## \`${c}\``);
   expect(cli).toContain("`--detailed-exitcode`");
   expect(files.get("exit-codes.md")).toMatch(/\| 7 \| `drillFailed` \| `lab drill`: at least one drill failed/);
   const roles = files.get("roles.md")!;
-  for (const r of ["base", "docker-host", "postgres", "pgbackrest", "pbs-backup", "proxmox-lab"]) expect(roles).toContain(`## ${r} (`);
+  for (const r of ["base", "docker-host", "postgres", "pgbackrest", "pbs-backup", "proxmox-lab"])
+    expect(roles).toContain(`## ${r} (`);
   expect(roles).toMatch(/\| `logMaxSize` \| string \| yes \| `"10m"` \|/);
   expect(files.get("inventory.md")).toContain("## `vlans.<name>`");
 }, 30_000);

@@ -13,8 +13,14 @@ import { parseYaml } from "../../../src/inventory/yaml-source.ts";
 import { inventoryOf } from "../helpers/inventory.ts";
 
 const root = join(import.meta.dirname, "../../..");
-const inv = inventoryOf({ "hosts.yaml": "hosts:\n  db1: { address: 127.0.0.1 }\n  backup1: { address: 127.0.0.2 }\n  scratch1: { address: 127.0.0.3 }\n" });
-const policy = resolvePolicy(parseYaml("/p/backups/policy.yaml", `
+const inv = inventoryOf({
+  "hosts.yaml":
+    "hosts:\n  db1: { address: 127.0.0.1 }\n  backup1: { address: 127.0.0.2 }\n  scratch1: { address: 127.0.0.3 }\n",
+});
+const policy = resolvePolicy(
+  parseYaml(
+    "/p/backups/policy.yaml",
+    `
 defaults: { rpo: 60s, rto: 2h, timezone: UTC }
 postgres:
   db1-main:
@@ -24,8 +30,12 @@ postgres:
       local: { repo: 1 }
       offsite: { repo: 2, host: backup1 }
       other: { repo: 3 }
-`), inv);
-const drills = (text: string | undefined) => resolveDrills(text === undefined ? undefined : parseYaml("/p/backups/drills.yaml", text), policy, inv);
+`,
+  ),
+  inv,
+);
+const drills = (text: string | undefined) =>
+  resolveDrills(text === undefined ? undefined : parseYaml("/p/backups/drills.yaml", text), policy, inv);
 const fails = (text: string): LabError => {
   try {
     drills(text);
@@ -44,11 +54,18 @@ describe("drill definitions", () => {
     expect(d!.tables).toBeUndefined();
     expect(d!.scratchHost).toBe("db1");
     expect(d!.scratchPort).toBe(55432);
-    expect(d!.restores.map((r) => [r.repo.name, r.to])).toEqual([["local", "marker"], ["other", "marker"], ["offsite", "latest"]]);
+    expect(d!.restores.map((r) => [r.repo.name, r.to])).toEqual([
+      ["local", "marker"],
+      ["other", "marker"],
+      ["offsite", "latest"],
+    ]);
   });
 
   it("one repository does both restores", () => {
-    expect(planRestores([policy.postgres[0]!.repositories[1]!]).map((r) => [r.repo.name, r.to])).toEqual([["offsite", "marker"], ["offsite", "latest"]]);
+    expect(planRestores([policy.postgres[0]!.repositories[1]!]).map((r) => [r.repo.name, r.to])).toEqual([
+      ["offsite", "marker"],
+      ["offsite", "latest"],
+    ]);
   });
 
   it("applies overrides: tables qualified, smoke queries, scratch host and port, repositories", () => {
@@ -63,7 +80,10 @@ describe("drill definitions", () => {
     expect(d!.tables).toEqual(["public.orders", "audit.log"]);
     expect(d!.smoke).toEqual([{ name: "rows", sql: "select 1", expect: "1" }]);
     expect([d!.scratchHost, d!.scratchPort, d!.database]).toEqual(["scratch1", 56000, "app"]);
-    expect(d!.restores.map((r) => [r.repo.name, r.to])).toEqual([["offsite", "marker"], ["offsite", "latest"]]);
+    expect(d!.restores.map((r) => [r.repo.name, r.to])).toEqual([
+      ["offsite", "marker"],
+      ["offsite", "latest"],
+    ]);
   });
 
   it("refuses bad input with its position (exit 2)", () => {
@@ -74,7 +94,7 @@ describe("drill definitions", () => {
       ["postgres:\n  db1-main:\n    repositories: [local, elsewhere]\n", /unknown repository "elsewhere"/, 3, 27],
       ["postgres:\n  db1-main:\n    repositories: [local]\n", /leaves out the offsite repository offsite/, 3, 19],
       ["postgres:\n  db1-main:\n    scratch: { host: ghost }\n", /scratch host "ghost" is not in the inventory/, 3, 22],
-      ["postgres:\n  db1-main:\n    tables: [\"x; drop table y\"]\n", /must match pattern/, 3, 14],
+      ['postgres:\n  db1-main:\n    tables: ["x; drop table y"]\n', /must match pattern/, 3, 14],
     ];
     for (const [text, message, line, col] of cases) {
       const e = fails(text);
@@ -91,7 +111,9 @@ describe("backups/drills.schema.json", () => {
   });
 
   it("the example backups/drills.yaml validates against it", () => {
-    const validate = new Ajv({ strict: false }).compile(JSON.parse(readFileSync(join(root, "backups/drills.schema.json"), "utf8")) as object);
+    const validate = new Ajv({ strict: false }).compile(
+      JSON.parse(readFileSync(join(root, "backups/drills.schema.json"), "utf8")) as object,
+    );
     expect(validate(parse(readFileSync(join(root, "backups/drills.yaml"), "utf8")))).toBe(true);
     expect(validate.errors ?? []).toEqual([]);
   });

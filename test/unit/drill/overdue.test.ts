@@ -8,25 +8,56 @@ import type { BackupPolicy, PgPolicy } from "../../../src/backup/policy.ts";
 import { tempDir } from "../helpers/temp.ts";
 
 const pg: PgPolicy = {
-  kind: "postgres", name: "db1-main", host: "db1", cluster: "15/main", stanza: "main", rpoSec: 60, rtoSec: 7200, drillEverySec: 90 * 86400, timezone: "UTC",
-  schedule: { full: "0 1 * * 0" }, acceptWalLoss: false, repositories: [{ name: "local", index: 1, path: "/p", user: "postgres", retention: { full: 2 } }],
+  kind: "postgres",
+  name: "db1-main",
+  host: "db1",
+  cluster: "15/main",
+  stanza: "main",
+  rpoSec: 60,
+  rtoSec: 7200,
+  drillEverySec: 90 * 86400,
+  timezone: "UTC",
+  schedule: { full: "0 1 * * 0" },
+  acceptWalLoss: false,
+  repositories: [{ name: "local", index: 1, path: "/p", user: "postgres", retention: { full: 2 } }],
 };
 
 it("lab backup's report warns about an overdue drill, and not about a recent one", async () => {
   const root = await tempDir();
   await mkdir(join(root, "backups/reports"), { recursive: true });
-  const policy: BackupPolicy = { file: join(root, "backups/policy.yaml"), postgres: [pg], vms: [], targets: [pg], where: () => undefined };
+  const policy: BackupPolicy = {
+    file: join(root, "backups/policy.yaml"),
+    postgres: [pg],
+    vms: [],
+    targets: [pg],
+    where: () => undefined,
+  };
   let now = new Date("2026-12-15T00:00:00Z");
   const env: BackupEnv = {
-    inventory: { hosts: new Map(), lab: { proxmox: {}, pbs: {}, vlans: {}, templates: {}, vms: {} } }, policy, now: () => now,
+    inventory: { hosts: new Map(), lab: { proxmox: {}, pbs: {}, vlans: {}, templates: {}, vms: {} } },
+    policy,
+    now: () => now,
     exec: () => Promise.resolve({ code: 255, stdout: "", stderr: "unreachable" }),
     pve: () => Promise.reject(new Error("no Proxmox here")),
   };
-  expect((await checkBackups(env)).warnings).toContain("db1-main: no successful restore drill on record: run `lab drill db1-main`");
-  await writeFile(join(root, "backups/reports/drill-2026-09-01T00-00-00Z.json"), JSON.stringify({
-    format_version: 1, run: "R", started_at: "2026-09-01T00:00:00.000Z", finished_at: "2026-09-01T00:05:00.000Z", ok: true, interrupted: false,
-    drills: [{ target: "db1-main", ok: true }], leftovers_removed: [], problems: [], warnings: [],
-  }));
+  expect((await checkBackups(env)).warnings).toContain(
+    "db1-main: no successful restore drill on record: run `lab drill db1-main`",
+  );
+  await writeFile(
+    join(root, "backups/reports/drill-2026-09-01T00-00-00Z.json"),
+    JSON.stringify({
+      format_version: 1,
+      run: "R",
+      started_at: "2026-09-01T00:00:00.000Z",
+      finished_at: "2026-09-01T00:05:00.000Z",
+      ok: true,
+      interrupted: false,
+      drills: [{ target: "db1-main", ok: true }],
+      leftovers_removed: [],
+      problems: [],
+      warnings: [],
+    }),
+  );
   expect((await checkBackups(env)).warnings.filter((w) => w.includes("restore drill"))).toEqual([
     "db1-main: last successful restore drill 2026-09-01T00:05:00.000Z is 104 days old; the policy asks for one every 90 days: run `lab drill db1-main`",
   ]);

@@ -17,12 +17,31 @@ let volid: string;
 
 beforeAll(async () => {
   t = await startTestSim();
-  client = await ProxmoxClient.connect({ url: t.sim.url, auth: { tokenId: t.sim.tokenId, tokenSecret: t.sim.tokenSecret }, tls: { caFile: t.sim.caFile } });
+  client = await ProxmoxClient.connect({
+    url: t.sim.url,
+    auth: { tokenId: t.sim.tokenId, tokenSecret: t.sim.tokenSecret },
+    tls: { caFile: t.sim.caFile },
+  });
   api = pveApi(client, "pve1");
-  await t.ok("POST", "/storage", { storage: "pbs", type: "pbs", server: "127.0.0.1", datastore: "backup", username: "root@pam!lab", password: t.sim.tokenSecret, fingerprint: t.sim.fingerprint });
-  await createVm(t, 200, { name: "app1", net0: "virtio,bridge=vmbr0,firewall=1,tag=10", tags: "lab", ide2: "local-lvm:cloudinit" });
+  await t.ok("POST", "/storage", {
+    storage: "pbs",
+    type: "pbs",
+    server: "127.0.0.1",
+    datastore: "backup",
+    username: "root@pam!lab",
+    password: t.sim.tokenSecret,
+    fingerprint: t.sim.fingerprint,
+  });
+  await createVm(t, 200, {
+    name: "app1",
+    net0: "virtio,bridge=vmbr0,firewall=1,tag=10",
+    tags: "lab",
+    ide2: "local-lvm:cloudinit",
+  });
   expect((await runTask(t, "POST", "/nodes/pve/vzdump", { vmid: "200", storage: "pbs" })).exitstatus).toBe("OK");
-  volid = (await t.ok<{ volid: string }[]>("GET", "/nodes/pve/storage/pbs/content", { content: "backup", vmid: 200 }))[0]!.volid;
+  volid = (
+    await t.ok<{ volid: string }[]>("GET", "/nodes/pve/storage/pbs/content", { content: "backup", vmid: 200 })
+  )[0]!.volid;
 });
 
 afterAll(async () => {
@@ -32,7 +51,15 @@ afterAll(async () => {
 
 const restoreCopy = async (vmid: number, run: string) => {
   const mark = scratchMarking({ run, target: "apps", vm: "app1", volid });
-  const upid = await api.post("/nodes/{node}/qemu", { node: "pve", vmid, archive: volid, storage: "local-lvm", unique: true, ...mark, ...nicsOnVlan(t.sim.state.vms[200]!.config, 40) });
+  const upid = await api.post("/nodes/{node}/qemu", {
+    node: "pve",
+    vmid,
+    archive: volid,
+    storage: "local-lvm",
+    unique: true,
+    ...mark,
+    ...nicsOnVlan(t.sim.state.vms[200]!.config, 40),
+  });
   await api.wait(upid, "restore");
 };
 
@@ -67,7 +94,11 @@ describe("VM drill copies on the simulator", () => {
     expect(Object.keys(t.sim.state.vms).map(Number).sort()).toEqual([150, 200, 296, 297]);
     expect(await removeDrillCopies(api, "pve", { min: 200, max: 299 })).toEqual([]);
     // Production's disks survived its copies' destruction.
-    expect(t.sim.state.volumes["local-lvm"]!.filter((v) => v.vmid === 200).map((v) => v.volid).sort()).toEqual(["local-lvm:vm-200-cloudinit", "local-lvm:vm-200-disk-0"]);
+    expect(
+      t.sim.state.volumes["local-lvm"]!.filter((v) => v.vmid === 200)
+        .map((v) => v.volid)
+        .sort(),
+    ).toEqual(["local-lvm:vm-200-cloudinit", "local-lvm:vm-200-disk-0"]);
   });
 
   it("removes one copy by its id (no listing needed): only a marked one, only of the given run", async () => {

@@ -3,7 +3,17 @@
 // NIC moved to the drill VLAN without its MAC.
 import { describe, expect, it } from "vitest";
 import {
-  drillRunOf, isDrillCopy, macsOf, nicsOffVlan, nicsOnVlan, olderDue, planVmRestores, scratchMarking, scratchVmid, seedOf, seededRandom,
+  drillRunOf,
+  isDrillCopy,
+  macsOf,
+  nicsOffVlan,
+  nicsOnVlan,
+  olderDue,
+  planVmRestores,
+  scratchMarking,
+  scratchVmid,
+  seedOf,
+  seededRandom,
 } from "../../../src/drill/vm-plan.ts";
 
 const b = (ctime: number) => ({ volid: `pbs:backup/vm/200/${new Date(ctime * 1000).toISOString()}`, ctime });
@@ -34,7 +44,8 @@ describe("VM drill: which backups", () => {
   it("seeds: stable per text, different per run; the PRNG is deterministic and in [0, 1)", () => {
     expect(seedOf("20261201T213000Z-42:apps")).toBe(seedOf("20261201T213000Z-42:apps"));
     expect(seedOf("20261201T213000Z-42:apps")).not.toBe(seedOf("20261201T213000Z-43:apps"));
-    const a = seededRandom(7), c = seededRandom(7);
+    const a = seededRandom(7),
+      c = seededRandom(7);
     const xs = Array.from({ length: 100 }, () => a());
     expect(xs).toEqual(Array.from({ length: 100 }, () => c()));
     expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
@@ -58,7 +69,12 @@ describe("VM drill: scratch VMID and marking", () => {
   });
 
   it("marks a copy with the tag and a description marker naming the run; only both together make a leftover", () => {
-    const m = scratchMarking({ run: "20261201T213000Z-42", target: "apps", vm: "app1", volid: "pbs:backup/vm/200/2026-12-01T02:30:00Z" });
+    const m = scratchMarking({
+      run: "20261201T213000Z-42",
+      target: "apps",
+      vm: "app1",
+      volid: "pbs:backup/vm/200/2026-12-01T02:30:00Z",
+    });
     expect(m.name).toBe("lab-drill-app1");
     expect(m.tags).toBe("lab-drill");
     expect(m.description.split("\n")[0]).toBe("lab:lab-drill=20261201T213000Z-42;target=apps;source=app1");
@@ -78,7 +94,8 @@ describe("VM drill: NICs onto the drill VLAN", () => {
     net0: "virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=1,tag=10",
     net1: "e1000=BC:24:11:00:00:02,bridge=vmbr1,tag=20,trunks=20;30",
     net2: "virtio,bridge=vmbr0",
-    name: "app1", scsi0: "local-lvm:vm-200-disk-0,size=8G",
+    name: "app1",
+    scsi0: "local-lvm:vm-200-disk-0,size=8G",
   };
 
   it("every NIC: its model and bridge kept, its MAC and trunks dropped (Proxmox assigns a fresh MAC), the drill tag set", () => {
@@ -92,7 +109,12 @@ describe("VM drill: NICs onto the drill VLAN", () => {
   it("finds NICs off the drill VLAN and every MAC", () => {
     expect(nicsOffVlan(prod, 40)).toEqual(["net0", "net1", "net2"]);
     expect(nicsOffVlan({ ...prod, ...nicsOnVlan(prod, 40) }, 40)).toEqual([]);
-    expect(nicsOffVlan({ net0: "virtio=AA:BB:CC:DD:EE:FF,bridge=vmbr0,tag=40", net3: "virtio=AA:BB:CC:DD:EE:00,bridge=vmbr0" }, 40)).toEqual(["net3"]);
+    expect(
+      nicsOffVlan(
+        { net0: "virtio=AA:BB:CC:DD:EE:FF,bridge=vmbr0,tag=40", net3: "virtio=AA:BB:CC:DD:EE:00,bridge=vmbr0" },
+        40,
+      ),
+    ).toEqual(["net3"]);
     expect(macsOf(prod)).toEqual(["BC:24:11:00:00:01", "BC:24:11:00:00:02"]);
     expect(macsOf({ net0: "model=virtio,macaddr=bc:24:11:00:00:09,bridge=vmbr0" })).toEqual(["BC:24:11:00:00:09"]);
   });

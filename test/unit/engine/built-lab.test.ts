@@ -12,11 +12,23 @@ const url = (p: string) => pathToFileURL(resolvePath(REPO, p)).href;
 it("sends lab's src/*.ts to dist/*.js and leaves everything else alone", async () => {
   initialize({ src: url("src") + "/", dist: url("dist") + "/" });
   const next = (specifier: string) => Promise.resolve({ url: specifier, format: null });
-  await expect(resolve(url("src/index.ts"), {}, next)).resolves.toEqual({ url: url("dist/index.js"), format: "module" });
-  await expect(resolve(url("src/engine/steps.ts"), {}, next)).resolves.toEqual({ url: url("dist/engine/steps.js"), format: "module" });
+  await expect(resolve(url("src/index.ts"), {}, next)).resolves.toEqual({
+    url: url("dist/index.js"),
+    format: "module",
+  });
+  await expect(resolve(url("src/engine/steps.ts"), {}, next)).resolves.toEqual({
+    url: url("dist/engine/steps.js"),
+    format: "module",
+  });
   // The user's TypeScript (a playbook, a role) and lab's non-TypeScript files stay as resolved.
-  await expect(resolve(url("playbooks/site.ts"), {}, next)).resolves.toEqual({ url: url("playbooks/site.ts"), format: null });
-  await expect(resolve(url("src/proxmox/pve-apidata.json.gz"), {}, next)).resolves.toEqual({ url: url("src/proxmox/pve-apidata.json.gz"), format: null });
+  await expect(resolve(url("playbooks/site.ts"), {}, next)).resolves.toEqual({
+    url: url("playbooks/site.ts"),
+    format: null,
+  });
+  await expect(resolve(url("src/proxmox/pve-apidata.json.gz"), {}, next)).resolves.toEqual({
+    url: url("src/proxmox/pve-apidata.json.gz"),
+    format: null,
+  });
   await expect(resolve("node:fs", {}, next)).resolves.toEqual({ url: "node:fs", format: null });
 });
 

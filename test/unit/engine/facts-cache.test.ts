@@ -67,10 +67,16 @@ describe("BatchedFacts with a fake transport", () => {
   });
 
   it("fails with the host, the fact and stderr when the batch produced no output", async () => {
-    const t = new FakeTransport("web1").on("sh -s", { stdout: "", stderr: "sh: 1: Syntax error: end of file unexpected\n", code: 2 });
+    const t = new FakeTransport("web1").on("sh -s", {
+      stdout: "",
+      stderr: "sh: 1: Syntax error: end of file unexpected\n",
+      code: 2,
+    });
     const err = await new BatchedFacts(t).get(rawFact("path:/etc/motd", "stat /etc/motd")).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LabError);
-    expect((err as LabError).message).toContain("fact path:/etc/motd: no output from the host (exit 2): sh: 1: Syntax error");
+    expect((err as LabError).message).toContain(
+      "fact path:/etc/motd: no output from the host (exit 2): sh: 1: Syntax error",
+    );
     expect((err as LabError).where).toMatchObject({ host: "web1", command: "stat /etc/motd" });
   });
 });
@@ -133,7 +139,9 @@ describe("BatchedFacts through a real sh (local transport)", () => {
 
   it("reports the fact that broke the batch (a syntax error stops sh)", async () => {
     const facts = new BatchedFacts(new LocalTransport("local"));
-    const err = await facts.prefetch([rawFact("good", "echo ok"), rawFact("broken", "if then fi"), rawFact("after", "echo after")]).catch((e: unknown) => e);
+    const err = await facts
+      .prefetch([rawFact("good", "echo ok"), rawFact("broken", "if then fi"), rawFact("after", "echo after")])
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LabError);
     expect((err as LabError).message).toMatch(/^fact broken: no output from the host/);
   });

@@ -13,14 +13,19 @@ import { FakeTransport } from "../helpers/fake-transport.ts";
 import { hostCtx, type TestCtx } from "../helpers/host-ctx.ts";
 
 /** A switch on a fake device: want "on"; apply turns it on (unless stubborn). */
-function switchResource(name: string, device: Map<string, string>, opts: { stubborn?: boolean; readError?: Error; notify?: string[]; summary?: string } = {}): Resource<string, string> & { applied: number } {
+function switchResource(
+  name: string,
+  device: Map<string, string>,
+  opts: { stubborn?: boolean; readError?: Error; notify?: string[]; summary?: string } = {},
+): Resource<string, string> & { applied: number } {
   const r = {
     id: `switch:${name}`,
     want: "on",
     applied: 0,
     ...(opts.notify ? { notify: opts.notify } : {}),
     read: () => (opts.readError ? Promise.reject(opts.readError) : Promise.resolve(device.get(name) ?? "off")),
-    diff: (want: string, have: string): Change[] => (want === have ? [] : [{ key: "state", summary: opts.summary ?? `turn ${name} ${want}` }]),
+    diff: (want: string, have: string): Change[] =>
+      want === have ? [] : [{ key: "state", summary: opts.summary ?? `turn ${name} ${want}` }],
     apply: () => {
       r.applied++;
       if (!opts.stubborn) device.set(name, "on");
@@ -46,10 +51,19 @@ const plan = (resources: Resource[], handlers: Handler[] = []): HostPlan => ({
   handlers: new Map(handlers.map((h) => [h.id, h])),
 });
 
-async function play(ctx: TestCtx, p: HostPlan, check = false): Promise<{ ok: boolean; results: StepResult[]; started: string[] }> {
+async function play(
+  ctx: TestCtx,
+  p: HostPlan,
+  check = false,
+): Promise<{ ok: boolean; results: StepResult[]; started: string[] }> {
   const results: StepResult[] = [];
   const started: string[] = [];
-  const ok = await runHostPlay(ctx, p, { play: "p", check, onStep: (r) => results.push(r), onStart: (id) => started.push(id) });
+  const ok = await runHostPlay(ctx, p, {
+    play: "p",
+    check,
+    onStep: (r) => results.push(r),
+    onStart: (id) => started.push(id),
+  });
   return { ok, results, started };
 }
 const brief = (rs: StepResult[]) => rs.map((r) => `${r.status} ${r.id}${r.reason ? ` (${r.reason})` : ""}`);
@@ -58,7 +72,15 @@ describe("runHostPlay", () => {
   it("plan: reads every step's facts in one round trip and applies nothing", async () => {
     const t = new FakeTransport().fact(/^p=/, { stdout: "absent\n" });
     const ctx = hostCtx({ transport: t });
-    const { ok, results } = await play(ctx, plan([file({ path: "/etc/a", content: "a" }), file({ path: "/etc/b", content: "b" }), file({ path: "/etc/c", content: "c" })]), true);
+    const { ok, results } = await play(
+      ctx,
+      plan([
+        file({ path: "/etc/a", content: "a" }),
+        file({ path: "/etc/b", content: "b" }),
+        file({ path: "/etc/c", content: "c" }),
+      ]),
+      true,
+    );
     expect(ok).toBe(true);
     expect(results.map((r) => r.status)).toEqual(["changed", "changed", "changed"]);
     expect(t.calls.map((c) => c.command)).toEqual(["sh -s"]);
@@ -79,9 +101,17 @@ describe("runHostPlay", () => {
   it("a step that does not converge fails the host; the rest is skipped with the reason", async () => {
     const device = new Map<string, string>();
     const calls: string[] = [];
-    const { ok, results } = await play(hostCtx(), plan([
-      switchResource("a", device, { notify: ["h"] }), switchResource("b", device, { stubborn: true }), switchResource("c", device),
-    ], [handler("h", calls)]));
+    const { ok, results } = await play(
+      hostCtx(),
+      plan(
+        [
+          switchResource("a", device, { notify: ["h"] }),
+          switchResource("b", device, { stubborn: true }),
+          switchResource("c", device),
+        ],
+        [handler("h", calls)],
+      ),
+    );
     expect(ok).toBe(false);
     expect(brief(results)).toEqual([
       "changed switch:a",
@@ -95,24 +125,45 @@ describe("runHostPlay", () => {
 
   it("plan: a step that cannot be read after an earlier planned change is skipped, not failed", async () => {
     const device = new Map<string, string>();
-    const { ok, results } = await play(hostCtx(), plan([
-      switchResource("a", device), switchResource("b", device, { readError: new Error("no such device until a is on") }),
-    ]), true);
+    const { ok, results } = await play(
+      hostCtx(),
+      plan([
+        switchResource("a", device),
+        switchResource("b", device, { readError: new Error("no such device until a is on") }),
+      ]),
+      true,
+    );
     expect(ok).toBe(true);
-    expect(brief(results)).toEqual(["changed switch:a", "skipped switch:b (cannot be planned before the earlier changes are applied: no such device until a is on)"]);
+    expect(brief(results)).toEqual([
+      "changed switch:a",
+      "skipped switch:b (cannot be planned before the earlier changes are applied: no such device until a is on)",
+    ]);
   });
 
   it("plan: a read error with no earlier change is a failure", async () => {
-    const { ok, results } = await play(hostCtx(), plan([switchResource("a", new Map(), { readError: new LabError("cannot read a", 3, {}, "check a") })]), true);
+    const { ok, results } = await play(
+      hostCtx(),
+      plan([switchResource("a", new Map(), { readError: new LabError("cannot read a", 3, {}, "check a") })]),
+      true,
+    );
     expect(ok).toBe(false);
     expect(results[0]).toMatchObject({ status: "failed", reason: "cannot read a", hint: "check a" });
   });
 
   it("an unreachable host: the step is unreachable, the rest skipped", async () => {
     const device = new Map<string, string>();
-    const { ok, results } = await play(hostCtx(), plan([switchResource("a", device, { readError: new UnreachableError("web1", "connection refused") }), switchResource("b", device)]));
+    const { ok, results } = await play(
+      hostCtx(),
+      plan([
+        switchResource("a", device, { readError: new UnreachableError("web1", "connection refused") }),
+        switchResource("b", device),
+      ]),
+    );
     expect(ok).toBe(false);
-    expect(brief(results)).toEqual(["unreachable switch:a (connection refused)", "skipped switch:b (not run: host unreachable)"]);
+    expect(brief(results)).toEqual([
+      "unreachable switch:a (connection refused)",
+      "skipped switch:b (not run: host unreachable)",
+    ]);
   });
 
   it("an abort stops before the next step", async () => {
@@ -133,9 +184,16 @@ describe("runHostPlay", () => {
   it("handlers run once, in declaration order, only when notified; a failing handler fails the host", async () => {
     const device = new Map<string, string>();
     const calls: string[] = [];
-    const { ok, results } = await play(hostCtx(), plan([
-      switchResource("a", device, { notify: ["second", "first"] }), switchResource("b", device, { notify: ["first"] }),
-    ], [handler("first", calls), handler("unused", calls), handler("second", calls, new Error("reload failed"))]));
+    const { ok, results } = await play(
+      hostCtx(),
+      plan(
+        [
+          switchResource("a", device, { notify: ["second", "first"] }),
+          switchResource("b", device, { notify: ["first"] }),
+        ],
+        [handler("first", calls), handler("unused", calls), handler("second", calls, new Error("reload failed"))],
+      ),
+    );
     expect(calls).toEqual(["first", "second"]);
     expect(ok).toBe(false);
     expect(brief(results).slice(2)).toEqual(["changed handler:first", "failed handler:second (reload failed)"]);
@@ -143,18 +201,29 @@ describe("runHostPlay", () => {
 
   it("plan reports notified handlers without running them", async () => {
     const calls: string[] = [];
-    const { results } = await play(hostCtx(), plan([switchResource("a", new Map(), { notify: ["h"] })], [handler("h", calls)]), true);
+    const { results } = await play(
+      hostCtx(),
+      plan([switchResource("a", new Map(), { notify: ["h"] })], [handler("h", calls)]),
+      true,
+    );
     expect(brief(results)).toEqual(["changed switch:a", "changed handler:h"]);
     expect(calls).toEqual([]);
   });
 
   it("redacts secret values from ids, summaries, reasons and hints — also in the steps skipped after a failure", async () => {
     const secret = new Secret("db-password", "pw-5e1f0a77c3-hostrun");
-    const t = new FakeTransport().fact(/./, { stdout: "" }).otherwise({ code: 1, stderr: `psql: password ${secret.reveal()} rejected` });
+    const t = new FakeTransport()
+      .fact(/./, { stdout: "" })
+      .otherwise({ code: 1, stderr: `psql: password ${secret.reveal()} rejected` });
     const failing = command({ command: `psql -c "ALTER ROLE app PASSWORD '${secret.reveal()}'"`, unless: "false" });
-    const { results } = await play(hostCtx({ transport: t }), plan([
-      switchResource("a", new Map(), { summary: `set to ${secret.reveal()}` }), failing, switchResource("after", new Map()),
-    ]));
+    const { results } = await play(
+      hostCtx({ transport: t }),
+      plan([
+        switchResource("a", new Map(), { summary: `set to ${secret.reveal()}` }),
+        failing,
+        switchResource("after", new Map()),
+      ]),
+    );
     expect(results.map((r) => r.status)).toEqual(["changed", "failed", "skipped"]);
     expect(JSON.stringify(results)).not.toContain(secret.reveal());
     expect(results[2]!.reason).toContain("«redacted»");
@@ -166,19 +235,31 @@ describe("later steps see what earlier steps changed", () => {
   const setup = () => {
     const disk = new Map<string, string>();
     const t = new FakeTransport()
-      .fact(/^cat \/etc\/init\.d\/demo$/, () => ({ stdout: disk.get("/etc/init.d/demo") ?? "", code: disk.has("/etc/init.d/demo") ? 0 : 1 }))
+      .fact(/^cat \/etc\/init\.d\/demo$/, () => ({
+        stdout: disk.get("/etc/init.d/demo") ?? "",
+        code: disk.has("/etc/init.d/demo") ? 0 : 1,
+      }))
       .fact(/^cat \/etc\/other$/, { stdout: "x" });
     const writer: Resource<string, boolean> = {
-      id: "writer", want: "script",
+      id: "writer",
+      want: "script",
       writes: () => ["/etc/init.d/demo"],
-      facts: () => [{ key: "w", command: "cat /etc/init.d/demo", parse: (_o, code) => code === 0, dependsOn: ["/etc/init.d/demo"] }],
+      facts: () => [
+        { key: "w", command: "cat /etc/init.d/demo", parse: (_o, code) => code === 0, dependsOn: ["/etc/init.d/demo"] },
+      ],
       read: (ctx) => ctx.facts.get({ key: "w", command: "cat /etc/init.d/demo", parse: (_o, code) => code === 0 }),
       diff: (_w, have) => (have ? [] : [{ key: "content", summary: "create /etc/init.d/demo" }]),
       apply: () => Promise.resolve(void disk.set("/etc/init.d/demo", "#!/bin/sh\n")),
     };
-    const readerFact = { key: "r", command: "cat /etc/init.d/demo", parse: (_o: string, code: number) => code === 0, dependsOn: ["/etc/init.d/demo"] };
+    const readerFact = {
+      key: "r",
+      command: "cat /etc/init.d/demo",
+      parse: (_o: string, code: number) => code === 0,
+      dependsOn: ["/etc/init.d/demo"],
+    };
     const reader: Resource<string, boolean> = {
-      id: "reader", want: "running",
+      id: "reader",
+      want: "running",
       facts: () => [readerFact, { key: "o", command: "cat /etc/other", parse: () => true }],
       read: (ctx) => ctx.facts.get(readerFact),
       diff: (_w, have) => {

@@ -41,7 +41,12 @@ export default definePlaybook({
 `;
 
 async function project(hostsYaml: string): Promise<string> {
-  return makeProject({ "roles/motd.ts": ROLE, "inventory/vars.ts": VARS, "playbooks/site.ts": SITE, "inventory/hosts.yaml": hostsYaml });
+  return makeProject({
+    "roles/motd.ts": ROLE,
+    "inventory/vars.ts": VARS,
+    "playbooks/site.ts": SITE,
+    "inventory/hosts.yaml": hostsYaml,
+  });
 }
 const hosts = (extra = "", groupVars = "") => `connection: { type: local }
 hosts:
@@ -57,9 +62,20 @@ groups:
 async function plan(root: string, extraVars: Record<string, unknown> = {}): Promise<LabError> {
   const before = await snapshot(root);
   const e = await runCommand({
-    root, inventory: join(root, "inventory"), playbook: join(root, "playbooks", "site.ts"), check: true, forks: 1, extraVars,
-    json: false, verbose: false, stdout: devNull(), stderr: devNull(),
-  }).then(() => undefined, (err: unknown) => err);
+    root,
+    inventory: join(root, "inventory"),
+    playbook: join(root, "playbooks", "site.ts"),
+    check: true,
+    forks: 1,
+    extraVars,
+    json: false,
+    verbose: false,
+    stdout: devNull(),
+    stderr: devNull(),
+  }).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   if (!(e instanceof LabError)) throw new Error(`expected a LabError, got ${String(e)}`);
   expect(e.code).toBe(2);
   expect(await snapshot(root)).toEqual(before);
@@ -71,7 +87,9 @@ describe("lab plan: exit 2 with a position", () => {
   it("a misspelled host var: where it is written, and the declared name it resembles", async () => {
     const root = await project(hosts("\n      compose_stack: [wiki]"));
     const e = await plan(root);
-    expect(e.message).toBe(`hosts.alpha.vars.compose_stack: host var "compose_stack" is not declared (did you mean "compose_stacks"?)`);
+    expect(e.message).toBe(
+      `hosts.alpha.vars.compose_stack: host var "compose_stack" is not declared (did you mean "compose_stacks"?)`,
+    );
     expect(e.where).toEqual({ file: join(root, "inventory", "hosts.yaml"), line: 6, col: 22 });
   });
 
@@ -121,7 +139,7 @@ describe("lab plan: exit 2 with a position", () => {
 
   it("a role var of the wrong type without declared host vars: the role names it, at the YAML of the value", async () => {
     const root = await project(hosts("\n      text: hi\n      admins: alice"));
-    await writeProjectFiles(root, { "playbooks/site.ts": SITE.replace("name: \"site\", vars,", "name: \"site\",") });
+    await writeProjectFiles(root, { "playbooks/site.ts": SITE.replace('name: "site", vars,', 'name: "site",') });
     const e = await plan(root);
     expect(e.message).toBe("role motd: vars.admins: must be array");
     expect(e.where).toMatchObject({ file: join(root, "inventory", "hosts.yaml"), line: 7, col: 15, host: "alpha" });

@@ -9,7 +9,10 @@ const inventory = "connection:\n  type: local\nhosts:\n  alpha: {}\n";
 
 async function failure(files: Record<string, string>): Promise<LabError> {
   const root = await makeProject({ "inventory/hosts.yaml": inventory, ...files });
-  const e: unknown = await runLab(root).then(() => undefined, (x: unknown) => x);
+  const e: unknown = await runLab(root).then(
+    () => undefined,
+    (x: unknown) => x,
+  );
   expect(e).toBeInstanceOf(LabError);
   return Object.assign(e as LabError, { root });
 }

@@ -78,7 +78,10 @@ const stepIds = (root: string, host: string) => [
 ];
 
 const rejected = async (p: Promise<unknown>): Promise<LabError> => {
-  const e = await p.then(() => undefined, (err: unknown) => err);
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   if (!(e instanceof LabError)) throw new Error(`expected a LabError, got ${String(e)}`);
   return e;
 };
@@ -89,11 +92,16 @@ describe("apply with the local transport", () => {
     const first = await runLab(root);
     expect(first.result.exitCode).toBe(0);
     expect(first.result.hosts.alpha).toMatchObject({ changed: 6, ok: 0, failed: 0, status: "changed" });
-    expect(first.steps.filter((s) => s.host === "alpha").map((s) => s.id)).toEqual([...stepIds(root, "alpha"), "handler:reload app"]);
+    expect(first.steps.filter((s) => s.host === "alpha").map((s) => s.id)).toEqual([
+      ...stepIds(root, "alpha"),
+      "handler:reload app",
+    ]);
     const t = join(root, "target", "alpha", "etc");
     expect(await readFile(join(t, "app.conf"), "utf8")).toBe("greeting=hello\n");
     expect(await readFile(join(t, "hosts"), "utf8")).toBe("10.0.0.5 db\n");
-    expect(await readFile(join(t, "fstab"), "utf8")).toBe("# BEGIN MANAGED BY lab\nnas:/x /mnt nfs defaults 0 0\n# END MANAGED BY lab\n");
+    expect(await readFile(join(t, "fstab"), "utf8")).toBe(
+      "# BEGIN MANAGED BY lab\nnas:/x /mnt nfs defaults 0 0\n# END MANAGED BY lab\n",
+    );
     expect(existsSync(join(t, "initialized"))).toBe(true);
     const snap = await snapshot(join(root, "target"));
     expect(snap["alpha/etc"]).toMatch(/^dir 750 /);
@@ -101,7 +109,8 @@ describe("apply with the local transport", () => {
 
     const second = await runLab(root);
     expect(second.result.exitCode).toBe(0);
-    for (const h of ["alpha", "beta"]) expect(second.result.hosts[h]).toMatchObject({ changed: 0, ok: ids.length, failed: 0, status: "ok" });
+    for (const h of ["alpha", "beta"])
+      expect(second.result.hosts[h]).toMatchObject({ changed: 0, ok: ids.length, failed: 0, status: "ok" });
     expect(second.steps.every((s) => s.status === "ok" && s.changes.length === 0 && s.reason)).toBe(true);
     expect(await snapshot(join(root, "target"))).toEqual(snap);
     // Facts for all steps of a host come in one round trip when nothing changes.
@@ -114,8 +123,14 @@ describe("apply with the local transport", () => {
     const plan = await runLab(root, { check: true });
     expect(plan.result.exitCode).toBe(0);
     expect(await snapshot(root)).toEqual(before);
-    const changed = (r: typeof plan) => r.steps.filter((s) => s.status === "changed").map((s) => `${s.host} ${s.id}`).sort();
-    expect(changed(plan)).toEqual(["alpha", "beta"].flatMap((h) => [...stepIds(root, h), "handler:reload app"].map((id) => `${h} ${id}`)).sort());
+    const changed = (r: typeof plan) =>
+      r.steps
+        .filter((s) => s.status === "changed")
+        .map((s) => `${s.host} ${s.id}`)
+        .sort();
+    expect(changed(plan)).toEqual(
+      ["alpha", "beta"].flatMap((h) => [...stepIds(root, h), "handler:reload app"].map((id) => `${h} ${id}`)).sort(),
+    );
     expect(plan.result.hosts.alpha).toMatchObject({ changed: 6, failed: 0 });
     const content = plan.steps.find((s) => s.id.endsWith("app.conf") && s.host === "beta")!.changes[0]!;
     expect(content.summary).toBe(`create ${root}/target/beta/etc/app.conf (15 bytes)`);
@@ -140,13 +155,19 @@ describe("apply with the local transport", () => {
 
     // One notifier changes: the handler runs once more.
     const third = await runLab(root, { limit: "alpha", extraVars: { greeting: "hi" } });
-    expect(third.lines.filter((l) => l.includes(" changed "))).toEqual([`alpha changed file:${root}/target/alpha/etc/app.conf`, "alpha changed handler:reload app"]);
+    expect(third.lines.filter((l) => l.includes(" changed "))).toEqual([
+      `alpha changed file:${root}/target/alpha/etc/app.conf`,
+      "alpha changed handler:reload app",
+    ]);
     expect(await readFile(log, "utf8")).toBe("reloaded\nreloaded\n");
 
     // Plan: the handler is reported but not run.
     await writeFile(join(root, "target", "alpha", "etc", "hosts"), "");
     const plan = await runLab(root, { limit: "alpha", check: true, extraVars: { greeting: "hi" } });
-    expect(plan.lines.filter((l) => l.includes(" changed "))).toEqual([`alpha changed line:${root}/target/alpha/etc/hosts:10.0.0.5 db`, "alpha changed handler:reload app"]);
+    expect(plan.lines.filter((l) => l.includes(" changed "))).toEqual([
+      `alpha changed line:${root}/target/alpha/etc/hosts:10.0.0.5 db`,
+      "alpha changed handler:reload app",
+    ]);
     expect(await readFile(log, "utf8")).toBe("reloaded\nreloaded\n");
   });
 });
@@ -162,7 +183,11 @@ describe("selection: --tags, --skip-tags, --limit", () => {
 
   it("--tags keeps the steps with a matching resource, role or play tag", async () => {
     expect((await selected({ tags: ["config"] })).ids).toEqual(["alpha file", "alpha line", "beta file", "beta line"]);
-    expect((await selected({ tags: ["init", "config"], limit: "alpha" })).ids).toEqual(["alpha file", "alpha line", "alpha command"]);
+    expect((await selected({ tags: ["init", "config"], limit: "alpha" })).ids).toEqual([
+      "alpha file",
+      "alpha line",
+      "alpha command",
+    ]);
     expect((await selected({ tags: ["app"], limit: "alpha" })).ids).toEqual(ids.map((k) => `alpha ${k}`));
     // A tag that no step has is a typo, not an empty run (issue 14).
     const e = await rejected(selected({ tags: ["nomatch"] }));
@@ -171,12 +196,22 @@ describe("selection: --tags, --skip-tags, --limit", () => {
   });
 
   it("--skip-tags drops them, and wins over --tags", async () => {
-    expect((await selected({ skipTags: ["config"], limit: "beta" })).ids).toEqual(["beta directory", "beta block", "beta command"]);
-    expect((await selected({ tags: ["app"], skipTags: ["init"], limit: "beta" })).ids).toEqual(["beta directory", "beta file", "beta line", "beta block"]);
+    expect((await selected({ skipTags: ["config"], limit: "beta" })).ids).toEqual([
+      "beta directory",
+      "beta block",
+      "beta command",
+    ]);
+    expect((await selected({ tags: ["app"], skipTags: ["init"], limit: "beta" })).ids).toEqual([
+      "beta directory",
+      "beta file",
+      "beta line",
+      "beta block",
+    ]);
   });
 
   it("--limit selects hosts by name, group and pattern", async () => {
-    const only = async (limit: string) => [...new Set((await selected({ limit })).ids.map((l) => l.split(" ")[0]))].sort();
+    const only = async (limit: string) =>
+      [...new Set((await selected({ limit })).ids.map((l) => l.split(" ")[0]))].sort();
     expect(await only("beta")).toEqual(["beta"]);
     expect(await only("web")).toEqual(["alpha"]);
     expect(await only("all:!db")).toEqual(["alpha"]);
@@ -206,7 +241,11 @@ export default definePlaybook({
 });`;
     // Only beta's vars are wrong (a number); alpha's are fine.
     const root = await appProject(site, "");
-    await writeProjectFiles(root, { "inventory/hosts.yaml": inventory(root).replace(`dir: ${root}/target/beta`, `dir: ${root}/target/beta\n      greeting: 42`).replace(`dir: ${root}/target/alpha`, `dir: ${root}/target/alpha\n      greeting: hi`) });
+    await writeProjectFiles(root, {
+      "inventory/hosts.yaml": inventory(root)
+        .replace(`dir: ${root}/target/beta`, `dir: ${root}/target/beta\n      greeting: 42`)
+        .replace(`dir: ${root}/target/alpha`, `dir: ${root}/target/alpha\n      greeting: hi`),
+    });
     const before = await snapshot(root);
     const e = await rejected(runLab(root));
     expect(e.code).toBe(2);
@@ -219,7 +258,10 @@ export default definePlaybook({
 
   it("an unknown key in role vars names it", async () => {
     // A playbook not type-checked (e.g. vars passed through from YAML): the schema still catches it.
-    const site = SITE.replace(`app({ dir: String(host.vars.dir), greeting: String(host.vars.greeting ?? "hello") })`, `app({ dir: String(host.vars.dir), greeting: "x", colour: "red" } as never)`);
+    const site = SITE.replace(
+      `app({ dir: String(host.vars.dir), greeting: String(host.vars.greeting ?? "hello") })`,
+      `app({ dir: String(host.vars.dir), greeting: "x", colour: "red" } as never)`,
+    );
     expect(site).toContain("colour");
     const root = await appProject(site);
     const e = await rejected(runLab(root));
@@ -243,7 +285,9 @@ export default definePlaybook({
     const before = await snapshot(root);
     const e = await rejected(runLab(root));
     expect(e.code).toBe(2);
-    expect(e.message).toBe(`host alpha: resource file:${root}/target/alpha/etc/app.conf is declared twice (roles app and inline)`);
+    expect(e.message).toBe(
+      `host alpha: resource file:${root}/target/alpha/etc/app.conf is declared twice (roles app and inline)`,
+    );
     expect(await snapshot(root)).toEqual(before);
   });
 
@@ -263,7 +307,9 @@ export default definePlaybook({ name: "site", plays: [{ name: "p", hosts: "alpha
     const root = await appProject(site);
     const e = await rejected(runLab(root));
     expect(e.code).toBe(2);
-    expect(e.message).toContain(`playbook ${join(root, "playbooks", "site.ts")} failed to load: boom: no such VLAN 'iot'`);
+    expect(e.message).toContain(
+      `playbook ${join(root, "playbooks", "site.ts")} failed to load: boom: no such VLAN 'iot'`,
+    );
     expect(e.where.file).toBe(join(root, "playbooks", "site.ts"));
   });
 
@@ -347,7 +393,9 @@ export default definePlaybook({ name: "site", plays: [{ name: "p", hosts: "alpha
     const apply = await runLab(root);
     const again = await runLab(root);
     for (const r of [plan, apply, again]) expect(JSON.stringify(r)).not.toContain("s3cret-runner");
-    expect(plan.steps[0]!.changes).toEqual([{ key: "content", summary: `create ${root}/target/alpha-token (secret content)` }]);
+    expect(plan.steps[0]!.changes).toEqual([
+      { key: "content", summary: `create ${root}/target/alpha-token (secret content)` },
+    ]);
     expect(await readFile(join(root, "target", "alpha-token"), "utf8")).toBe(value);
     expect((await snapshot(join(root, "target")))["alpha-token"]).toMatch(/^file 600 /);
     expect(again.result.hosts.alpha).toMatchObject({ changed: 0, ok: 1 });

@@ -18,15 +18,21 @@ const inv = inventoryOf({ "hosts.yaml": "hosts:\n  web1: {}\n  web2: {}\ngroups:
 const tools: RoleTools = {
   root: "/project",
   backups: NO_POLICY,
-  template: () => { throw new Error("no templates here"); },
+  template: () => {
+    throw new Error("no templates here");
+  },
   secret: (name) => new Secret(name, `value-of-${name}-0123`),
   lab: inv.lab,
   vmKeys: (vm) => inv.vmKeys(vm),
   hosts: inv.hosts,
 };
 const expand = (pb: Playbook, sel: Selection = {}) => expandPlaybook(pb, "/project/playbooks/site.ts", inv, sel, tools);
-const stepsOf = (pb: Playbook, sel: Selection = {}, host = "web1") => expand(pb, sel)[0]!.hosts.find((h) => h.host === host)!.steps;
-const one = (resources: Resource[], tags?: string[]): Playbook => ({ name: "pb", plays: [{ name: "p", hosts: "web1", roles: () => [inline(resources, tags ? { tags } : {})] }] });
+const stepsOf = (pb: Playbook, sel: Selection = {}, host = "web1") =>
+  expand(pb, sel)[0]!.hosts.find((h) => h.host === host)!.steps;
+const one = (resources: Resource[], tags?: string[]): Playbook => ({
+  name: "pb",
+  plays: [{ name: "p", hosts: "web1", roles: () => [inline(resources, tags ? { tags } : {})] }],
+});
 const threw = (f: () => unknown): LabError => {
   try {
     f();
@@ -39,29 +45,75 @@ const threw = (f: () => unknown): LabError => {
 
 describe("merging adjacent package steps", () => {
   it("merges adjacent packages of the same state into ONE step (one apt-get call)", () => {
-    const steps = stepsOf(one([packages({ names: ["curl"] }), packages({ names: ["git", "curl"] }), file({ path: "/etc/x", content: "" }), packages({ names: ["vim"] })]));
-    expect(steps.map((s) => s.resource.id)).toEqual(["packages:present:curl,git", "file:/etc/x", "packages:present:vim"]);
+    const steps = stepsOf(
+      one([
+        packages({ names: ["curl"] }),
+        packages({ names: ["git", "curl"] }),
+        file({ path: "/etc/x", content: "" }),
+        packages({ names: ["vim"] }),
+      ]),
+    );
+    expect(steps.map((s) => s.resource.id)).toEqual([
+      "packages:present:curl,git",
+      "file:/etc/x",
+      "packages:present:vim",
+    ]);
     const merged = steps[0]!.resource;
     expect((merged.want as PackagesWant).names).toEqual(["curl", "git"]);
     expect(merged.facts?.().map((f) => f.key)).toEqual(["apt:curl,git"]);
-    expect(merged.diff(merged.want, { installed: { curl: "1" }, candidate: {} }).map((c) => c.summary)).toEqual(["install git"]);
+    expect(merged.diff(merged.want, { installed: { curl: "1" }, candidate: {} }).map((c) => c.summary)).toEqual([
+      "install git",
+    ]);
   });
 
   it("does not merge different states, notifies or tags", () => {
     const handlers = [restartService("nginx")];
-    const pb: Playbook = { name: "pb", plays: [{ name: "p", hosts: "web1", roles: () => [inline([
-      packages({ names: ["a1"] }), packages({ names: ["b1"], state: "absent" }),
-      packages({ names: ["c1"] }), packages({ names: ["d1"] }, { notify: ["restart nginx"] }),
-      packages({ names: ["e1"] }, { tags: ["x"] }),
-    ], { handlers })] }] };
-    expect(stepsOf(pb).map((s) => s.resource.id)).toEqual(["packages:present:a1", "packages:absent:b1", "packages:present:c1", "packages:present:d1", "packages:present:e1"]);
+    const pb: Playbook = {
+      name: "pb",
+      plays: [
+        {
+          name: "p",
+          hosts: "web1",
+          roles: () => [
+            inline(
+              [
+                packages({ names: ["a1"] }),
+                packages({ names: ["b1"], state: "absent" }),
+                packages({ names: ["c1"] }),
+                packages({ names: ["d1"] }, { notify: ["restart nginx"] }),
+                packages({ names: ["e1"] }, { tags: ["x"] }),
+              ],
+              { handlers },
+            ),
+          ],
+        },
+      ],
+    };
+    expect(stepsOf(pb).map((s) => s.resource.id)).toEqual([
+      "packages:present:a1",
+      "packages:absent:b1",
+      "packages:present:c1",
+      "packages:present:d1",
+      "packages:present:e1",
+    ]);
   });
 });
 
 describe("tags", () => {
   const pb: Playbook = {
     name: "pb",
-    plays: [{ name: "p", hosts: "web", tags: ["base"], roles: () => [inline([file({ path: "/a", content: "" }, { tags: ["one"] }), file({ path: "/b", content: "" })], { tags: ["inl"] })] }],
+    plays: [
+      {
+        name: "p",
+        hosts: "web",
+        tags: ["base"],
+        roles: () => [
+          inline([file({ path: "/a", content: "" }, { tags: ["one"] }), file({ path: "/b", content: "" })], {
+            tags: ["inl"],
+          }),
+        ],
+      },
+    ],
   };
   const ids = (sel: Selection) => stepsOf(pb, sel).map((s) => s.resource.id);
   it("play, role and resource tags all count", () => {
@@ -81,22 +133,33 @@ describe("role vars", () => {
     vars: Type.Object({ port: Type.Integer({ minimum: 1 }), password: Type.String() }, { additionalProperties: false }),
     resources: (v) => [file({ path: `/etc/db/${v.port}.conf`, content: "x" })],
   });
-  const pb = (vars: unknown): Playbook => ({ name: "pb", plays: [{ name: "p", hosts: "web1", roles: () => [role(vars as never)] }] });
+  const pb = (vars: unknown): Playbook => ({
+    name: "pb",
+    plays: [{ name: "p", hosts: "web1", roles: () => [role(vars as never)] }],
+  });
 
   it("a Secret passes a string schema (validated as the string it stands for)", () => {
-    expect(stepsOf(pb({ port: 5432, password: tools.secret("db") })).map((s) => s.resource.id)).toEqual(["file:/etc/db/5432.conf"]);
+    expect(stepsOf(pb({ port: 5432, password: tools.secret("db") })).map((s) => s.resource.id)).toEqual([
+      "file:/etc/db/5432.conf",
+    ]);
   });
 
   it.each([
     [{ password: "x" }, "role db: vars.port: is required but missing"],
     [{ port: 0, password: "x" }, "role db: vars.port: must be >= 1"],
     [{ port: "5432", password: "x" }, "role db: vars.port: must be integer"],
-    [{ port: 1, password: "x", pasword: "y" }, `role db: vars.pasword: unknown var "pasword" (did you mean "password"?)`],
+    [
+      { port: 1, password: "x", pasword: "y" },
+      `role db: vars.pasword: unknown var "pasword" (did you mean "password"?)`,
+    ],
   ])("%j is refused with exit 2, at the playbook line that called the role", (vars, message) => {
     const e = threw(() => expand(pb(vars)));
     expect(e.code).toBe(2);
     expect(e.message).toBe(message);
-    const line = readFileSync(import.meta.filename, "utf8").split("\n").findIndex((l) => l.includes("roles: () => [role(vars as never)]")) + 1;
+    const line =
+      readFileSync(import.meta.filename, "utf8")
+        .split("\n")
+        .findIndex((l) => l.includes("roles: () => [role(vars as never)]")) + 1;
     expect(e.where).toMatchObject({ file: import.meta.filename, line, host: "web1" });
   });
 

@@ -27,7 +27,8 @@ interface Rule {
 const matches = (m: Matcher, command: string): boolean =>
   typeof m === "string" ? m === command : m instanceof RegExp ? m.test(command) : m(command);
 
-const BLOCK = /printf '%s\\n' '(@@lab-[0-9a-f]+):(\d+)'\n\( ([\s\S]*?)\n\) <\/dev\/null 2>\/dev\/null\nprintf '\\n%s:%s\\n' '\1:\2' "\$\?"\n/g;
+const BLOCK =
+  /printf '%s\\n' '(@@lab-[0-9a-f]+):(\d+)'\n\( ([\s\S]*?)\n\) <\/dev\/null 2>\/dev\/null\nprintf '\\n%s:%s\\n' '\1:\2' "\$\?"\n/g;
 
 /** The fact commands of a batched script, with their boundary and index. */
 export function parseBatch(script: string): { boundary: string; index: number; command: string }[] {

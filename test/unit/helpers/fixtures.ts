@@ -7,12 +7,17 @@ export const FIXTURES = join(import.meta.dirname, "..", "..", "fixtures");
 
 /** The sub-folders of a fixture area (sorted). */
 export const folders = (area: string): string[] =>
-  readdirSync(join(FIXTURES, area), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  readdirSync(join(FIXTURES, area), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
 
 /** The cases of one folder: [case name, parsed JSON] (sorted by name). */
 export function cases<T = Record<string, unknown>>(area: string, folder: string): [string, T][] {
   const dir = join(FIXTURES, area, folder);
-  const files = readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .sort();
   if (files.length === 0) throw new Error(`no fixtures in ${dir}`);
   return files.map((f) => [f.replace(/\.json$/, ""), revive(JSON.parse(readFileSync(join(dir, f), "utf8"))) as T]);
 }

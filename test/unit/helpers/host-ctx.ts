@@ -13,7 +13,13 @@ export interface TestCtx extends HostCtx {
 
 export function hostInfo(name = "fake", vars: Record<string, unknown> = {}, groups: string[] = ["all"]): HostInfo {
   const connection: ConnectionInfo = {
-    type: "local", address: name, port: 22, user: "root", knownHosts: "/dev/null", become: false, connectTimeoutMs: 1000,
+    type: "local",
+    address: name,
+    port: 22,
+    user: "root",
+    knownHosts: "/dev/null",
+    become: false,
+    connectTimeoutMs: 1000,
   };
   return { name, groups, vars, connection };
 }

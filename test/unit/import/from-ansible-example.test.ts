@@ -18,9 +18,21 @@ const EX = join(REPO, "examples", "from-ansible");
 
 async function expand(selection: { tags?: string[]; limit?: string } = {}) {
   const out = await tempDir();
-  const code = await importAnsible({ root: out, source: join(EX, "ansible", "inventory.ini"), out: join(out, "inventory"), force: false, stdout: { write: () => true } as unknown as NodeJS.WritableStream });
+  const code = await importAnsible({
+    root: out,
+    source: join(EX, "ansible", "inventory.ini"),
+    out: join(out, "inventory"),
+    force: false,
+    stdout: { write: () => true } as unknown as NodeJS.WritableStream,
+  });
   expect(code).toBe(0);
-  const run = await RunContext.open({ root: join(EX, "lab"), inventory: join(out, "inventory"), standIns: true, signal: new AbortController().signal, log: { debug: () => {}, warn: () => {} } });
+  const run = await RunContext.open({
+    root: join(EX, "lab"),
+    inventory: join(out, "inventory"),
+    standIns: true,
+    signal: new AbortController().signal,
+    log: { debug: () => {}, warn: () => {} },
+  });
   const { plays } = await prepare(run, join(EX, "lab", "playbooks", "site.ts"), selection).finally(() => run.close());
   const inv = run.inventory;
   return { plays, inv, converted: await readFile(join(out, "inventory", "hosts.yaml"), "utf8") };
@@ -33,12 +45,19 @@ describe("examples/from-ansible", () => {
     const hosts = plays[0]!.hosts;
     expect(hosts.map((h) => h.host)).toEqual(["web1", "web2"]);
     for (const h of hosts) {
-      expect(h.steps.map((s) => s.resource.id)).toEqual(["packages:present:nginx", "file:/etc/nginx/sites-enabled/default", "service:nginx"]);
+      expect(h.steps.map((s) => s.resource.id)).toEqual([
+        "packages:present:nginx",
+        "file:/etc/nginx/sites-enabled/default",
+        "service:nginx",
+      ]);
       expect(h.steps.map((s) => [...s.tags].sort())).toEqual([["nginx"], ["config", "nginx"], ["nginx"]]);
       expect([...h.handlers.keys()]).toEqual(["restart nginx"]);
     }
-    const conf = (host: string) => (hosts.find((h) => h.host === host)!.steps[1]!.resource as unknown as { want: { content: string } }).want.content;
-    expect(conf("web1")).toBe("server {\n    listen 8080;\n    server_name www.home.arpa;\n    root /var/www/html;\n}\n");
+    const conf = (host: string) =>
+      (hosts.find((h) => h.host === host)!.steps[1]!.resource as unknown as { want: { content: string } }).want.content;
+    expect(conf("web1")).toBe(
+      "server {\n    listen 8080;\n    server_name www.home.arpa;\n    root /var/www/html;\n}\n",
+    );
     expect(conf("web2")).toContain("listen 80;");
     // ansible_user / ansible_become / ansible_host became connection fields.
     expect(inv.hosts.get("web1")!.connection).toMatchObject({ address: "10.0.10.11", user: "admin", become: true });
@@ -46,8 +65,14 @@ describe("examples/from-ansible", () => {
 
   it("tags and limit select what ansible-playbook --tags/--limit select", { timeout: 60_000 }, async () => {
     const { plays } = await expand({ tags: ["config"], limit: "web2" });
-    expect(plays[0]!.hosts.map((h) => [h.host, h.steps.map((s) => s.resource.id)])).toEqual([["web2", ["file:/etc/nginx/sites-enabled/default"]]]);
-    const r = await promisify(execFile)("ansible-playbook", ["-i", "inventory.ini", "site.yml", "--list-tasks", "--list-hosts", "--tags", "config", "--limit", "web2"], { cwd: join(EX, "ansible"), timeout: 60_000 });
+    expect(plays[0]!.hosts.map((h) => [h.host, h.steps.map((s) => s.resource.id)])).toEqual([
+      ["web2", ["file:/etc/nginx/sites-enabled/default"]],
+    ]);
+    const r = await promisify(execFile)(
+      "ansible-playbook",
+      ["-i", "inventory.ini", "site.yml", "--list-tasks", "--list-hosts", "--tags", "config", "--limit", "web2"],
+      { cwd: join(EX, "ansible"), timeout: 60_000 },
+    );
     expect(r.stdout).toMatch(/hosts \(1\):\s+web2/);
     expect(r.stdout).toContain("nginx : the site's config\tTAGS: [config, nginx]");
     expect(r.stdout).not.toContain("nginx is installed");
@@ -55,13 +80,21 @@ describe("examples/from-ansible", () => {
 
   it("docs/from-ansible.md shows the example's files and the converted inventory verbatim", async () => {
     const doc = await readFile(join(REPO, "docs", "from-ansible.md"), "utf8");
-    const shown = /<!-- output: lab import ansible examples\/from-ansible\/ansible\/inventory\.ini -->\n```yaml\n([\s\S]*?)```\n/.exec(doc)?.[1];
+    const shown =
+      /<!-- output: lab import ansible examples\/from-ansible\/ansible\/inventory\.ini -->\n```yaml\n([\s\S]*?)```\n/.exec(
+        doc,
+      )?.[1];
     expect(shown).toBe((await expand()).converted.split("\n").slice(2).join("\n"));
     const blocks = [...doc.matchAll(/<!-- file: (\S+) -->\n```\w*\n([\s\S]*?)```\n/g)];
-    expect(blocks.map((b) => b[1])).toEqual(expect.arrayContaining([
-      "examples/from-ansible/ansible/site.yml", "examples/from-ansible/ansible/roles/nginx/tasks/main.yml",
-      "examples/from-ansible/ansible/roles/nginx/handlers/main.yml", "examples/from-ansible/lab/roles/nginx.ts", "examples/from-ansible/lab/playbooks/site.ts",
-    ]));
+    expect(blocks.map((b) => b[1])).toEqual(
+      expect.arrayContaining([
+        "examples/from-ansible/ansible/site.yml",
+        "examples/from-ansible/ansible/roles/nginx/tasks/main.yml",
+        "examples/from-ansible/ansible/roles/nginx/handlers/main.yml",
+        "examples/from-ansible/lab/roles/nginx.ts",
+        "examples/from-ansible/lab/playbooks/site.ts",
+      ]),
+    );
     for (const [, path, body] of blocks) expect(body, path).toBe(await readFile(join(REPO, path!), "utf8"));
   });
 });

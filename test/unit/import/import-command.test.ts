@@ -22,11 +22,15 @@ it("writes hosts.yaml with the schema modeline and schema.json, and prints the r
   expect(await main(["-C", root, "import", "ansible", join(FIXTURES, "ansible", "mixed"), "-o", "inv"])).toBe(0);
   const text = await readFile(join(root, "inv", "hosts.yaml"), "utf8");
   expect(text.split("\n")[0]).toBe("# yaml-language-server: $schema=./schema.json");
-  expect(JSON.parse(await readFile(join(root, "inv", "schema.json"), "utf8"))).toMatchObject({ title: "lab inventory file" });
+  expect(JSON.parse(await readFile(join(root, "inv", "schema.json"), "utf8"))).toMatchObject({
+    title: "lab inventory file",
+  });
   const report = out.join("");
   expect(report).toContain("2 host(s), 2 group(s)"); // 20-static.ini is skipped, as Ansible skips *.ini in a folder
   expect(report).toMatch(/20-static\.ini: skipped: Ansible ignores files with this extension/);
-  expect(report).toMatch(/dynamic inventory \(not converted\): 1\n {2}- \S+10-proxmox\.yml:1: inventory plugin community\.general\.proxmox/);
+  expect(report).toMatch(
+    /dynamic inventory \(not converted\): 1\n {2}- \S+10-proxmox\.yml:1: inventory plugin community\.general\.proxmox/,
+  );
   expect(report).toContain("ansible-inventory -i");
   expect(err.join("")).toBe("");
 });
@@ -65,20 +69,40 @@ it("lists what it could not convert, each with file:line and what to do", async 
   expect(await main(["-C", root, "import", "ansible", join(FIXTURES, "ansible", "ini", "hosts")])).toBe(0);
   const report = out.join("");
   const at = (f: string) => join(FIXTURES, "ansible", "ini", f);
-  expect(report).toContain(`vaulted values (not converted: move them into lab secrets): 1\n  - ${at("host_vars/db-a.yml")}:1: pg_password (host db-a) is vaulted`);
+  expect(report).toContain(
+    `vaulted values (not converted: move them into lab secrets): 1\n  - ${at("host_vars/db-a.yml")}:1: pg_password (host db-a) is vaulted`,
+  );
   expect(report).toMatch(/\n {6}lab secrets set pg_password {3}# paste the value on stdin/);
-  expect(report).toContain(`  - ${at("hosts")}:33: ansible_become_user="postgres" (group servers): lab becomes root only (sudo -n), not "postgres"`);
+  expect(report).toContain(
+    `  - ${at("hosts")}:33: ansible_become_user="postgres" (group servers): lab becomes root only (sudo -n), not "postgres"`,
+  );
   expect(report).toContain(`  - ${at("group_vars/servers")}:4: tier="from-group-vars" is what Ansible resolves`);
   expect(report).toMatch(/pinned on web01, web02, web03, web04\n/);
-  expect(report).toContain(`  - ${at("hosts")}:38: greeting (group all) is a Jinja2 template: "hello {{ inventory_hostname }}"`);
-  expect(report).toContain(`  - ${at("group_vars/nosuchgroup.yml")}: group_vars/nosuchgroup names no group of the inventory`);
+  expect(report).toContain(
+    `  - ${at("hosts")}:38: greeting (group all) is a Jinja2 template: "hello {{ inventory_hostname }}"`,
+  );
+  expect(report).toContain(
+    `  - ${at("group_vars/nosuchgroup.yml")}: group_vars/nosuchgroup names no group of the inventory`,
+  );
   expect(report).not.toContain("ansible_python_interpreter");
 });
 
 it("-o FILE.yaml writes that file, with schema.json next to it", async () => {
   const root = await tempDir();
-  expect(await main(["-C", root, "import", "ansible", join(FIXTURES, "ansible", "yaml", "hosts.yml"), "-o", "lab/from-ansible.yml"])).toBe(0);
+  expect(
+    await main([
+      "-C",
+      root,
+      "import",
+      "ansible",
+      join(FIXTURES, "ansible", "yaml", "hosts.yml"),
+      "-o",
+      "lab/from-ansible.yml",
+    ]),
+  ).toBe(0);
   expect(await readFile(join(root, "lab", "from-ansible.yml"), "utf8")).toContain("docker-a.home.arpa:");
   expect(await readFile(join(root, "lab", "schema.json"), "utf8")).toContain('"title": "lab inventory file"');
-  expect(out.join("")).toContain("-> lab/from-ansible.yml: 7 host(s), 5 group(s); check it with: lab -i lab/from-ansible.yml check");
+  expect(out.join("")).toContain(
+    "-> lab/from-ansible.yml: 7 host(s), 5 group(s); check it with: lab -i lab/from-ansible.yml check",
+  );
 });

@@ -21,7 +21,10 @@ describe("inventory errors carry file:line:col", () => {
   it.each(folders("inventory/errors"))("%s", async (name) => {
     const dir = join(FIXTURES, "inventory", "errors", name);
     const want = JSON.parse(readFileSync(join(dir, "expect.json"), "utf8")) as Expect;
-    const e = await loadInventory({ path: dir, root: dir }).then(() => undefined, (err: unknown) => err);
+    const e = await loadInventory({ path: dir, root: dir }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     expect(e).toBeInstanceOf(LabError);
     const err = e as LabError;
     expect(err.code).toBe(2);

@@ -6,7 +6,8 @@ import { LabError } from "../../../src/errors.ts";
 import { matchHosts } from "../../../src/inventory/patterns.ts";
 import { inventoryOf } from "../helpers/inventory.ts";
 
-const inv = inventoryOf({ "a.yaml": `
+const inv = inventoryOf({
+  "a.yaml": `
 hosts:
   web1: {}
   web2: {}
@@ -19,7 +20,8 @@ groups:
   prod: { hosts: [web1, db1, lb1.example.com] }
   staging: { hosts: [web2, db2] }
   edge: { children: [web], hosts: [lb1.example.com] }
-` });
+`,
+});
 const m = (p: string) => matchHosts(inv, p);
 
 describe("matchHosts", () => {
@@ -53,7 +55,8 @@ describe("matchHosts", () => {
 
   it("is independent of the order of the terms (unions, then &, then !)", () => {
     const want = ["web1"];
-    for (const p of ["web:db:&prod:!db1", "&prod:web:db:!db1", "!db1:&prod:web:db", "web:!db1:db:&prod"]) expect(m(p), p).toEqual(want);
+    for (const p of ["web:db:&prod:!db1", "&prod:web:db:!db1", "!db1:&prod:web:db", "web:!db1:db:&prod"])
+      expect(m(p), p).toEqual(want);
     expect(m("!db:all")).toEqual(m("all:!db"));
     expect(m("&prod:web")).toEqual(["web1"]);
   });
@@ -67,7 +70,7 @@ describe("matchHosts", () => {
   it("an unknown name is an error (exit 2) that says where it came from", () => {
     const e = (() => {
       try {
-        matchHosts(inv, "web:dbb", "play \"site\" hosts");
+        matchHosts(inv, "web:dbb", 'play "site" hosts');
       } catch (err) {
         return err;
       }

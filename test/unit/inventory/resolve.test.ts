@@ -41,9 +41,23 @@ describe("vars precedence", () => {
   it("all < grandparent < parent < child group < host < extra vars", () => {
     const inv = inventoryOf({ "a.yaml": VARS });
     const web1 = inv.hosts.get("web1")!.vars;
-    expect(web1).toMatchObject({ level: "host", from_all: true, from_prod: true, from_web: true, from_frontend: true, from_host: true, only_parents: "web" });
+    expect(web1).toMatchObject({
+      level: "host",
+      from_all: true,
+      from_prod: true,
+      from_web: true,
+      from_frontend: true,
+      from_host: true,
+      only_parents: "web",
+    });
     expect(inv.hosts.get("web2")!.vars.level).toBe("frontend");
-    expect(inv.hosts.get("db1")!.vars).toEqual({ level: "prod", from_all: true, from_prod: true, only_parents: "prod", shared: { a: "all", b: "all" } });
+    expect(inv.hosts.get("db1")!.vars).toEqual({
+      level: "prod",
+      from_all: true,
+      from_prod: true,
+      only_parents: "prod",
+      shared: { a: "all", b: "all" },
+    });
 
     const extra = inventoryOf({ "a.yaml": VARS }, { level: "extra", from_host: "overridden" });
     expect(extra.hosts.get("web1")!.vars).toMatchObject({ level: "extra", from_host: "overridden" });
@@ -59,13 +73,15 @@ describe("vars precedence", () => {
   });
 
   it("a deeper group wins even when reached through two paths (diamond)", () => {
-    const inv = inventoryOf({ "a.yaml": `
+    const inv = inventoryOf({
+      "a.yaml": `
 hosts: { h: {} }
 groups:
   leaf: { hosts: [h], vars: { x: leaf } }
   mid: { children: [leaf], vars: { x: mid } }
   top: { children: [mid, leaf], vars: { x: top } }
-` });
+`,
+    });
     expect(inv.hosts.get("h")!.vars.x).toBe("leaf");
     expect(inv.hosts.get("h")!.groups).toEqual(["all", "top", "mid", "leaf"]);
   });
@@ -103,17 +119,48 @@ groups:
   it("defaults < file < group < host; paths relative to the project root; ~ expanded", () => {
     const inv = inventoryOf({ "a.yaml": CONN });
     expect(inv.hosts.get("web1")!.connection).toEqual({
-      type: "ssh", address: "10.0.0.11", port: 2222, user: "admin", keyFile: "/project/keys/inner", knownHosts: "/project/keys/known_hosts", become: false, connectTimeoutMs: 10000,
-      bastion: { name: "jump", type: "ssh", address: "203.0.113.10", port: 22, user: "admin", keyFile: `${homedir()}/.ssh/jump`, knownHosts: "/project/keys/known_hosts", become: false, connectTimeoutMs: 10000 },
+      type: "ssh",
+      address: "10.0.0.11",
+      port: 2222,
+      user: "admin",
+      keyFile: "/project/keys/inner",
+      knownHosts: "/project/keys/known_hosts",
+      become: false,
+      connectTimeoutMs: 10000,
+      bastion: {
+        name: "jump",
+        type: "ssh",
+        address: "203.0.113.10",
+        port: 22,
+        user: "admin",
+        keyFile: `${homedir()}/.ssh/jump`,
+        knownHosts: "/project/keys/known_hosts",
+        become: false,
+        connectTimeoutMs: 10000,
+      },
     });
-    expect(inv.hosts.get("web2")!.connection).toMatchObject({ address: "web2", user: "deploy", become: true, connectTimeoutMs: 3000, bastion: { name: "jump" } });
+    expect(inv.hosts.get("web2")!.connection).toMatchObject({
+      address: "web2",
+      user: "deploy",
+      become: true,
+      connectTimeoutMs: 3000,
+      bastion: { name: "jump" },
+    });
     expect(inv.hosts.get("local1")!.connection).toMatchObject({ type: "local", address: "local1", port: 2222 });
     expect(inv.hosts.get("jump")!.connection.bastion).toBeUndefined();
   });
 
   it("default known_hosts is ~/.ssh/known_hosts and a host is its own address", () => {
     const c = inventoryOf({ "a.yaml": "hosts: { h1: {} }\n" }).hosts.get("h1")!.connection;
-    expect(c).toEqual({ type: "ssh", address: "h1", port: 22, user: "root", knownHosts: `${homedir()}/.ssh/known_hosts`, become: false, connectTimeoutMs: 10000 });
+    expect(c).toEqual({
+      type: "ssh",
+      address: "h1",
+      port: 22,
+      user: "root",
+      knownHosts: `${homedir()}/.ssh/known_hosts`,
+      become: false,
+      connectTimeoutMs: 10000,
+    });
   });
 
   it("where() points at a key for later errors", () => {

@@ -16,7 +16,8 @@ afterEach(async () => {
 /** Runs after the current test (children killed, directories removed), last registered first. */
 export const onCleanup = (f: () => Promise<unknown>): void => void cleanup.push(f);
 
-export const exited = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.on("exit", () => r())));
+export const exited = (p: ChildProcess) =>
+  new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.on("exit", () => r())));
 
 /** A real process holding the lock; resolves once it has it. */
 export async function child(dir: string, mode: "hold" | "exit" | "graceful"): Promise<ChildProcess> {
@@ -48,7 +49,10 @@ export async function root(): Promise<string> {
 }
 
 export async function lockError(p: Promise<unknown>): Promise<LabError> {
-  const e: unknown = await p.then(() => undefined, (x: unknown) => x);
+  const e: unknown = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
   expect(e).toBeInstanceOf(LabError);
   return e as LabError;
 }

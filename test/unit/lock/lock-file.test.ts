@@ -34,23 +34,32 @@ const malformed: [string, string][] = [
 ];
 
 describe("an unreadable lock file", () => {
-  it.each(malformed)("%s: has no holder, and once older than 5 s fails with exit 5 saying what to delete", async (_name, text) => {
-    const dir = await root();
-    const file = await writeLock(dir, text, 6000);
-    expect(await readLock(file)).toBeUndefined();
-    const e = await lockError(acquireLock({ root: dir, command: "x" }));
-    expect(e.code).toBe(ExitCode.locked);
-    expect(e.message).toBe(`lock file ${file} is unreadable`);
-    expect(e.where.file).toBe(file);
-    expect(e.format()).toContain(`if no lab run is active, delete ${file}`);
-    expect(await readFile(file, "utf8")).toBe(text); // left for the user to look at
-  });
+  it.each(malformed)(
+    "%s: has no holder, and once older than 5 s fails with exit 5 saying what to delete",
+    async (_name, text) => {
+      const dir = await root();
+      const file = await writeLock(dir, text, 6000);
+      expect(await readLock(file)).toBeUndefined();
+      const e = await lockError(acquireLock({ root: dir, command: "x" }));
+      expect(e.code).toBe(ExitCode.locked);
+      expect(e.message).toBe(`lock file ${file} is unreadable`);
+      expect(e.where.file).toBe(file);
+      expect(e.format()).toContain(`if no lab run is active, delete ${file}`);
+      expect(await readFile(file, "utf8")).toBe(text); // left for the user to look at
+    },
+  );
 
   it("a fresh one is a lock being written: the run waits for it instead of failing or deleting it", async () => {
     const dir = await root();
     const file = await writeLock(dir, "");
     // The other run finishes writing its lock (a dead one, here), which is then taken over.
-    const dead: LockHolder = { pid: await deadPid(), host: hostname(), user: "x", command: "old", startedAt: new Date().toISOString() };
+    const dead: LockHolder = {
+      pid: await deadPid(),
+      host: hostname(),
+      user: "x",
+      command: "old",
+      startedAt: new Date().toISOString(),
+    };
     setTimeout(() => void writeFile(file, JSON.stringify(dead)), 150);
     const stale: LockHolder[] = [];
     const lock = await acquireLock({ root: dir, command: "x", onStale: (h) => stale.push(h) });
@@ -72,7 +81,9 @@ describe("an unreadable lock file", () => {
 
   it("an error other than 'the lock exists' is reported at once, not waited on", async () => {
     const dir = await root();
-    const e: unknown = await acquireLock({ root: dir, command: "x", file: join(dir, "x".repeat(300)) }).catch((x: unknown) => x);
+    const e: unknown = await acquireLock({ root: dir, command: "x", file: join(dir, "x".repeat(300)) }).catch(
+      (x: unknown) => x,
+    );
     expect(e).toMatchObject({ code: "ENAMETOOLONG" });
   });
 });
@@ -80,7 +91,10 @@ describe("an unreadable lock file", () => {
 describe("what the lock records and reads back", () => {
   it("keeps only the fields it knows, as strings; hosts only when they are a list", async () => {
     const dir = await root();
-    const file = await writeLock(dir, JSON.stringify({ ...good, user: 5, command: ["a"], hosts: ["web1", 2], extra: "x" }));
+    const file = await writeLock(
+      dir,
+      JSON.stringify({ ...good, user: 5, command: ["a"], hosts: ["web1", 2], extra: "x" }),
+    );
     expect(await readLock(file)).toEqual({ ...good, user: "5", command: "a", hosts: ["web1", "2"] });
     await writeFile(file, JSON.stringify({ ...good, hosts: "web1" }));
     expect(await readLock(file)).toEqual(good);
@@ -116,8 +130,12 @@ describe("the error for a held lock", () => {
     const startedAt = new Date(Date.now() - 7 * 60_000 - 10_000).toISOString();
     const file = await writeLock(dir, JSON.stringify({ ...good, startedAt }));
     const e = await lockError(acquireLock({ root: dir, command: "x" }));
-    expect(e.message).toBe(`another lab run holds the lock: "lab apply" (pid 4242 on elsewhere, user bob, started ${startedAt}, 7 min ago)`);
-    expect(e.format()).toContain(`wait for it to finish, or rerun with --lock-timeout <seconds> to wait for it; if that run is gone (elsewhere crashed), delete ${file}`);
+    expect(e.message).toBe(
+      `another lab run holds the lock: "lab apply" (pid 4242 on elsewhere, user bob, started ${startedAt}, 7 min ago)`,
+    );
+    expect(e.format()).toContain(
+      `wait for it to finish, or rerun with --lock-timeout <seconds> to wait for it; if that run is gone (elsewhere crashed), delete ${file}`,
+    );
     expect(e.where.file).toBe(file);
   });
 
@@ -144,7 +162,14 @@ describe("waiting", () => {
     const dir = await root();
     const file = await writeLock(dir, JSON.stringify(good));
     const ac = new AbortController();
-    const pending = acquireLock({ root: dir, command: "x", timeoutSec: 60, pollMs: 20, signal: ac.signal, onWait: () => ac.abort() });
+    const pending = acquireLock({
+      root: dir,
+      command: "x",
+      timeoutSec: 60,
+      pollMs: 20,
+      signal: ac.signal,
+      onWait: () => ac.abort(),
+    });
     const e = await lockError(pending);
     expect(e.code).toBe(ExitCode.interrupted);
     expect(e.message).toBe("interrupted while waiting for the lab lock");
@@ -216,14 +241,17 @@ describe("release", () => {
     expect(process.listenerCount("SIGHUP")).toBe(before);
   });
 
-  it.each(["SIGINT", "SIGHUP"] as const)("a run killed by %s (no handler of its own) releases the lock and still dies of it", async (sig) => {
-    const dir = await root();
-    const p = await child(dir, "hold");
-    p.kill(sig);
-    await exited(p);
-    expect(p.signalCode).toBe(sig);
-    expect(await readLock(lockFile(dir))).toBeUndefined();
-  });
+  it.each(["SIGINT", "SIGHUP"] as const)(
+    "a run killed by %s (no handler of its own) releases the lock and still dies of it",
+    async (sig) => {
+      const dir = await root();
+      const p = await child(dir, "hold");
+      p.kill(sig);
+      await exited(p);
+      expect(p.signalCode).toBe(sig);
+      expect(await readLock(lockFile(dir))).toBeUndefined();
+    },
+  );
 });
 
 describe("isStale", () => {

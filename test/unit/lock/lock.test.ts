@@ -13,7 +13,11 @@ describe("lab lock", () => {
     const lock = await acquireLock({ root: dir, command: "lab apply site.ts" });
     const file = lockFile(dir);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(await readFile(file, "utf8"))).toMatchObject({ pid: process.pid, host: hostname(), command: "lab apply site.ts" });
+    expect(JSON.parse(await readFile(file, "utf8"))).toMatchObject({
+      pid: process.pid,
+      host: hostname(),
+      command: "lab apply site.ts",
+    });
     expect(Object.keys((await readLock(file))!).sort()).toEqual(["command", "host", "pid", "startedAt", "user"]);
     await lock.release();
     await lock.release();
@@ -48,7 +52,14 @@ describe("lab lock", () => {
     const waitedFor: LockHolder[] = [];
     const stale: LockHolder[] = [];
     const onStale = (h: LockHolder) => stale.push(h);
-    const pending = acquireLock({ root: dir, command: "lab apply", timeoutSec: 20, pollMs: 20, onWait: (h) => waitedFor.push(h), onStale });
+    const pending = acquireLock({
+      root: dir,
+      command: "lab apply",
+      timeoutSec: 20,
+      pollMs: 20,
+      onWait: (h) => waitedFor.push(h),
+      onStale,
+    });
     await new Promise((r) => setTimeout(r, 200));
     p.kill("SIGTERM");
     const lock = await pending;
@@ -63,7 +74,9 @@ describe("lab lock", () => {
   it("when the run handles the signal itself, the lock is kept until it exits", async () => {
     const dir = await root();
     const p = await child(dir, "graceful");
-    const stopping = new Promise<void>((r) => p.stdout!.on("data", (d: Buffer) => d.toString().includes("stopping") && r()));
+    const stopping = new Promise<void>((r) =>
+      p.stdout!.on("data", (d: Buffer) => d.toString().includes("stopping") && r()),
+    );
     p.kill("SIGTERM");
     await stopping;
     expect((await readLock(lockFile(dir)))?.pid).toBe(p.pid);
@@ -105,7 +118,13 @@ describe("lab lock", () => {
   it("does not take over a lock from another host (its pid cannot be checked)", async () => {
     const dir = await root();
     await mkdir(join(dir, ".lab"));
-    const other: LockHolder = { pid: await deadPid(), host: `not-${hostname()}`, user: "bob", command: "lab apply", startedAt: new Date().toISOString() };
+    const other: LockHolder = {
+      pid: await deadPid(),
+      host: `not-${hostname()}`,
+      user: "bob",
+      command: "lab apply",
+      startedAt: new Date().toISOString(),
+    };
     await writeFile(lockFile(dir), JSON.stringify(other));
     const e = await lockError(acquireLock({ root: dir, command: "x" }));
     expect(e.code).toBe(ExitCode.locked);
@@ -115,9 +134,18 @@ describe("lab lock", () => {
   it("two runs racing for one stale lock: exactly one wins", async () => {
     const dir = await root();
     await mkdir(join(dir, ".lab"));
-    const dead: LockHolder = { pid: await deadPid(), host: hostname(), user: "x", command: "old", startedAt: new Date().toISOString() };
+    const dead: LockHolder = {
+      pid: await deadPid(),
+      host: hostname(),
+      user: "x",
+      command: "old",
+      startedAt: new Date().toISOString(),
+    };
     await writeFile(lockFile(dir), JSON.stringify(dead));
-    const results = await Promise.allSettled([acquireLock({ root: dir, command: "a" }), acquireLock({ root: dir, command: "b" })]);
+    const results = await Promise.allSettled([
+      acquireLock({ root: dir, command: "a" }),
+      acquireLock({ root: dir, command: "b" }),
+    ]);
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     const rejected = results.find((r) => r.status === "rejected");
     expect((rejected?.reason as LabError).code).toBe(ExitCode.locked);
@@ -127,12 +155,19 @@ describe("lab lock", () => {
   it("the stale-lock race, interleaved on purpose: a run that saw the stale lock re-checks before deleting, and never removes the lock another run just took", async () => {
     const dir = await root();
     await mkdir(join(dir, ".lab"));
-    const dead: LockHolder = { pid: await deadPid(), host: hostname(), user: "x", command: "old", startedAt: new Date().toISOString() };
+    const dead: LockHolder = {
+      pid: await deadPid(),
+      host: hostname(),
+      user: "x",
+      command: "old",
+      startedAt: new Date().toISOString(),
+    };
     await writeFile(lockFile(dir), JSON.stringify(dead));
     let winner: Awaited<ReturnType<typeof acquireLock>> | undefined;
     // A has seen the stale lock; before it takes over, B takes it over completely and holds the lock.
     const a = acquireLock({
-      root: dir, command: "a",
+      root: dir,
+      command: "a",
       beforeTakeOver: async (seen) => {
         expect(seen.pid).toBe(dead.pid);
         winner ??= await acquireLock({ root: dir, command: "b" });
@@ -150,7 +185,9 @@ describe("lab lock", () => {
     const lock = await acquireLock({ root: dir, command: "lab apply", hosts: ["web1", "db1"] });
     const h = (await readLock(lockFile(dir)))!;
     expect(h.hosts).toEqual(["web1", "db1"]);
-    expect(staleWarning(h)).toMatch(/^took over a stale lab lock of dead pid \d+ \(lab apply, started .*\): its remote commands may still be running on web1, db1; check them/);
+    expect(staleWarning(h)).toMatch(
+      /^took over a stale lab lock of dead pid \d+ \(lab apply, started .*\): its remote commands may still be running on web1, db1; check them/,
+    );
     const { hosts: _, ...old } = h;
     expect(staleWarning(old)).toContain("may still be running on the hosts it targeted");
     await lock.release();

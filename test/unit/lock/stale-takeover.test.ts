@@ -12,7 +12,14 @@ import { deadPid, lockError, root } from "./helpers.ts";
 
 async function staleLock(dir: string, extra: Partial<LockHolder> = {}): Promise<LockHolder> {
   await mkdir(join(dir, ".lab"), { recursive: true });
-  const dead: LockHolder = { pid: await deadPid(), host: hostname(), user: "x", command: "old", startedAt: "2026-12-01T10:00:00.000Z", ...extra };
+  const dead: LockHolder = {
+    pid: await deadPid(),
+    host: hostname(),
+    user: "x",
+    command: "old",
+    startedAt: "2026-12-01T10:00:00.000Z",
+    ...extra,
+  };
   await writeFile(lockFile(dir), JSON.stringify(dead));
   return dead;
 }
@@ -30,7 +37,8 @@ describe("stale-lock takeover re-checks the lock it is about to delete", () => {
     const seen: number[] = [];
     const stale: LockHolder[] = [];
     const lock = await acquireLock({
-      root: dir, command: "new",
+      root: dir,
+      command: "new",
       onStale: (h) => stale.push(h),
       beforeTakeOver: async (h) => {
         seen.push(h.pid);
@@ -50,7 +58,8 @@ describe("stale-lock takeover re-checks the lock it is about to delete", () => {
     const stale: LockHolder[] = [];
     let calls = 0;
     const lock = await acquireLock({
-      root: dir, command: "new",
+      root: dir,
+      command: "new",
       onStale: (h) => stale.push(h),
       beforeTakeOver: async () => {
         if (++calls === 1) await writeFile(lockFile(dir), JSON.stringify(second));
@@ -66,11 +75,14 @@ describe("stale-lock takeover re-checks the lock it is about to delete", () => {
     const first = await staleLock(dir);
     const remote: LockHolder = { ...first, host: `not-${hostname()}` };
     const stale: LockHolder[] = [];
-    const e = await lockError(acquireLock({
-      root: dir, command: "new",
-      onStale: (h) => stale.push(h),
-      beforeTakeOver: async () => writeFile(lockFile(dir), JSON.stringify(remote)),
-    }));
+    const e = await lockError(
+      acquireLock({
+        root: dir,
+        command: "new",
+        onStale: (h) => stale.push(h),
+        beforeTakeOver: async () => writeFile(lockFile(dir), JSON.stringify(remote)),
+      }),
+    );
     expect(e.code).toBe(ExitCode.locked);
     expect(e.format()).toContain(`on ${remote.host}`);
     expect(stale).toEqual([]);
@@ -81,7 +93,12 @@ describe("stale-lock takeover re-checks the lock it is about to delete", () => {
     const dir = await root();
     await staleLock(dir);
     const stale: LockHolder[] = [];
-    const lock = await acquireLock({ root: dir, command: "new", onStale: (h) => stale.push(h), beforeTakeOver: () => rm(lockFile(dir)) });
+    const lock = await acquireLock({
+      root: dir,
+      command: "new",
+      onStale: (h) => stale.push(h),
+      beforeTakeOver: () => rm(lockFile(dir)),
+    });
     expect(stale).toEqual([]);
     expect((await readLock(lockFile(dir)))?.pid).toBe(process.pid);
     await lock.release();
@@ -93,10 +110,18 @@ describe("stale-lock takeover re-checks the lock it is about to delete", () => {
     const stale: LockHolder[] = [];
     let contentWhenRetried = "";
     const lock = await acquireLock({
-      root: dir, command: "new", onStale: (h) => stale.push(h),
+      root: dir,
+      command: "new",
+      onStale: (h) => stale.push(h),
       beforeTakeOver: async () => {
         await writeFile(lockFile(dir), ""); // O_EXCL-created, not yet written
-        setTimeout(() => void readFile(lockFile(dir), "utf8").then((t) => (contentWhenRetried = t)).then(() => rm(lockFile(dir))), 100);
+        setTimeout(
+          () =>
+            void readFile(lockFile(dir), "utf8")
+              .then((t) => (contentWhenRetried = t))
+              .then(() => rm(lockFile(dir))),
+          100,
+        );
       },
     });
     expect(contentWhenRetried).toBe(""); // the half-written lock was not deleted by the takeover
@@ -114,7 +139,9 @@ describe("the takeover guard file", () => {
     const stale: LockHolder[] = [];
     let tries = 0;
     const lock = await acquireLock({
-      root: dir, command: "new", onStale: (h) => stale.push(h),
+      root: dir,
+      command: "new",
+      onStale: (h) => stale.push(h),
       beforeTakeOver: async () => {
         if (++tries < 3) return;
         // Two rounds later the guard is still there and the dead run's lock untouched; now the other run finishes.

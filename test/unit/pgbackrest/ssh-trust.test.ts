@@ -21,14 +21,26 @@ async function peer(pinned: string): Promise<HostInfo> {
 }
 
 function ctxWith(peerKey: string | undefined) {
-  const local = new FakeTransport("db1").fact(/authorized_keys|known_hosts/, { stdout: "absent\n" }).otherwise({ code: 0 });
-  const remote = new FakeTransport("backup1").on(/id_ed25519\.pub/, peerKey ? { stdout: `${peerKey} pgbackrest@backup1\n` } : { code: 1, stderr: "No such file" });
+  const local = new FakeTransport("db1")
+    .fact(/authorized_keys|known_hosts/, { stdout: "absent\n" })
+    .otherwise({ code: 0 });
+  const remote = new FakeTransport("backup1").on(
+    /id_ed25519\.pub/,
+    peerKey ? { stdout: `${peerKey} pgbackrest@backup1\n` } : { code: 1, stderr: "No such file" },
+  );
   const ctx = hostCtx({ transport: local });
-  const service = <T>(name: string, make: () => Promise<T>): Promise<T> => (name === "peer-ssh:backup1" ? Promise.resolve(remote as T) : make());
+  const service = <T>(name: string, make: () => Promise<T>): Promise<T> =>
+    name === "peer-ssh:backup1" ? Promise.resolve(remote as T) : make();
   return { ctx: { ...ctx, service }, local, remote };
 }
 
-const want = (p: HostInfo) => ({ user: "postgres", home: "/var/lib/postgresql", peer: p, peerUser: "pgbackrest", peerHome: "/home/pgbackrest" });
+const want = (p: HostInfo) => ({
+  user: "postgres",
+  home: "/var/lib/postgresql",
+  peer: p,
+  peerUser: "pgbackrest",
+  peerHome: "/home/pgbackrest",
+});
 
 describe("sshTrust", () => {
   it("authorizes the peer user's key (restricted) and pins the peer's host key as lab pinned it", async () => {
@@ -47,7 +59,9 @@ describe("sshTrust", () => {
       `# BEGIN lab: pgbackrest@backup1 (pgBackRest)\n[10.0.0.9]:2222 ${HOST_KEY}\n# END lab: pgbackrest@backup1 (pgBackRest)\n`,
     ]);
     expect(local.commands[0]).toBe("install -d -m 0700 -o postgres -g postgres /var/lib/postgresql/.ssh");
-    expect(local.commands.filter((c) => c.includes("chmod 0600") && c.includes("chown postgres:postgres"))).toHaveLength(2);
+    expect(
+      local.commands.filter((c) => c.includes("chmod 0600") && c.includes("chown postgres:postgres")),
+    ).toHaveLength(2);
   });
 
   it("refuses when lab has no pinned key for the peer (no trust on first use)", async () => {
@@ -74,9 +88,24 @@ describe("sshTrust", () => {
     const own = "ssh-ed25519 AAAAadmin admin@laptop\n";
     const auth = `${own}# BEGIN lab: pgbackrest@backup1 (pgBackRest)\nrestrict ${USER_KEY} pgbackrest@backup1\n# END lab: pgbackrest@backup1 (pgBackRest)\n`;
     const known = `# BEGIN lab: pgbackrest@backup1 (pgBackRest)\n[10.0.0.9]:2222 ${HOST_KEY}\n# END lab: pgbackrest@backup1 (pgBackRest)\n`;
-    const file = (content: string) => ({ kind: "file" as const, mode: "0600", owner: "postgres", group: "postgres", content });
-    expect(r.diff(r.want, { authorized: file(auth), known: file(known), peerKey: USER_KEY, pins: [HOST_KEY] })).toEqual([]);
-    const wrongMode = r.diff(r.want, { authorized: { ...file(auth), mode: "0644" }, known: file(known), peerKey: USER_KEY, pins: [HOST_KEY] });
-    expect(wrongMode.map((c) => c.summary)).toEqual(["/var/lib/postgresql/.ssh/authorized_keys: mode/owner 0644 postgres -> 0600 postgres"]);
+    const file = (content: string) => ({
+      kind: "file" as const,
+      mode: "0600",
+      owner: "postgres",
+      group: "postgres",
+      content,
+    });
+    expect(r.diff(r.want, { authorized: file(auth), known: file(known), peerKey: USER_KEY, pins: [HOST_KEY] })).toEqual(
+      [],
+    );
+    const wrongMode = r.diff(r.want, {
+      authorized: { ...file(auth), mode: "0644" },
+      known: file(known),
+      peerKey: USER_KEY,
+      pins: [HOST_KEY],
+    });
+    expect(wrongMode.map((c) => c.summary)).toEqual([
+      "/var/lib/postgresql/.ssh/authorized_keys: mode/owner 0644 postgres -> 0600 postgres",
+    ]);
   });
 });

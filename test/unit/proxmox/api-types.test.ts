@@ -13,7 +13,13 @@ describe("generated API types", () => {
   it("hold every path and method of the PVE schema", () => {
     const text = readFileSync(TARGETS[0].out, "utf8");
     const schema = pveSchema();
-    const missing = schema.templates().filter((p) => ["GET", "POST", "PUT", "DELETE"].some((m) => schema.method(p, m)) && !text.includes(`\n  ${JSON.stringify(p)}: {\n`));
+    const missing = schema
+      .templates()
+      .filter(
+        (p) =>
+          ["GET", "POST", "PUT", "DELETE"].some((m) => schema.method(p, m)) &&
+          !text.includes(`\n  ${JSON.stringify(p)}: {\n`),
+      );
     expect(missing).toEqual([]);
     expect(schema.templates().length).toBeGreaterThan(400);
   });

@@ -28,13 +28,22 @@ afterAll(async () => {
 
 async function connect(extra: Partial<ProxmoxClientOptions> = {}): Promise<ProxmoxClient> {
   const client = await ProxmoxClient.connect({
-    url: sim.url, auth: { tokenId: sim.tokenId, tokenSecret: sim.tokenSecret }, tls: { fingerprint: sim.fingerprint },
-    retry: { attempts: 4, baseMs: 5 }, tasks: { pollMs: 5 }, recorder: (c) => calls.push(c), ...extra,
+    url: sim.url,
+    auth: { tokenId: sim.tokenId, tokenSecret: sim.tokenSecret },
+    tls: { fingerprint: sim.fingerprint },
+    retry: { attempts: 4, baseMs: 5 },
+    tasks: { pollMs: 5 },
+    recorder: (c) => calls.push(c),
+    ...extra,
   });
   clients.push(client);
   return client;
 }
-const caught = async (p: Promise<unknown>): Promise<unknown> => p.then(() => "no error", (e: unknown) => e);
+const caught = async (p: Promise<unknown>): Promise<unknown> =>
+  p.then(
+    () => "no error",
+    (e: unknown) => e,
+  );
 const WRONG = "AA:".repeat(31) + "AA";
 
 describe("TLS pinning", () => {
@@ -47,7 +56,9 @@ describe("TLS pinning", () => {
   it("refuses a wrong fingerprint, naming the endpoint, the expected and the actual one", async () => {
     const err = await caught(connect({ tls: { fingerprint: WRONG } }));
     expect(err).toBeInstanceOf(LabError);
-    expect((err as Error).message).toBe(`TLS certificate of ${sim.url} does not match the pinned fingerprint: expected ${WRONG}, got ${sim.fingerprint}`);
+    expect((err as Error).message).toBe(
+      `TLS certificate of ${sim.url} does not match the pinned fingerprint: expected ${WRONG}, got ${sim.fingerprint}`,
+    );
   });
 
   it("refuses a server whose certificate is not signed by the pinned CA, without retrying", async () => {
@@ -56,13 +67,15 @@ describe("TLS pinning", () => {
     const before = calls.length;
     const err = await caught(c.get("/version"));
     expect(err).toBeInstanceOf(LabError);
-    expect((err as Error).message).toMatch(new RegExp(`^TLS verification of ${sim.url} failed \\((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`^TLS verification of ${sim.url} failed \\((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)`),
+    );
     expect(calls.length - before).toBe(1);
   });
 
   it("checks the fingerprint on every connection when a CA file is pinned too", async () => {
     const c = await connect({ tls: { caFile: sim.caFile, fingerprint: WRONG } });
-    expect((await caught(c.get("/version")) as Error).message).toContain(`expected ${WRONG}, got ${sim.fingerprint}`);
+    expect(((await caught(c.get("/version"))) as Error).message).toContain(`expected ${WRONG}, got ${sim.fingerprint}`);
     const ok = await connect({ tls: { caFile: sim.caFile } });
     expect(await ok.get("/version")).toMatchObject({ release: "9.1" });
   });
@@ -87,7 +100,15 @@ describe("auth", () => {
   it("records values and replies for the conformance check, never a secret", async () => {
     const c = await connect();
     await c.put("/cluster/firewall/options", { enable: true, policy_in: "DROP" });
-    expect(calls.at(-1)).toEqual({ method: "PUT", path: "/cluster/firewall/options", keys: ["enable", "policy_in"], status: 200, product: "pve", values: { enable: "1", policy_in: "DROP" }, reply: null });
+    expect(calls.at(-1)).toEqual({
+      method: "PUT",
+      path: "/cluster/firewall/options",
+      keys: ["enable", "policy_in"],
+      status: 200,
+      product: "pve",
+      values: { enable: "1", policy_in: "DROP" },
+      reply: null,
+    });
     // The ticket login of an earlier test: password sent, ticket and CSRF token received, none of them recorded.
     const login = calls.find((x) => x.path === "/access/ticket" && x.status === 200)!;
     expect(login.values).toEqual({ username: "root@pam", password: "REDACTED" });
@@ -108,7 +129,10 @@ describe("retries", () => {
 
   it("retries a lock wait that timed out, not a plain 500", async () => {
     const c = await connect();
-    sim.faults.addHttp({ path: "^/cluster/nextid$", message: "can't lock file '/var/lock/pve-manager/pve-nextid.lck' - got timeout" });
+    sim.faults.addHttp({
+      path: "^/cluster/nextid$",
+      message: "can't lock file '/var/lock/pve-manager/pve-nextid.lck' - got timeout",
+    });
     expect(await c.get("/cluster/nextid")).toBeGreaterThanOrEqual(100);
     sim.faults.addHttp({ path: "^/cluster/nextid$", count: 2, message: "unexpected failure" });
     const before = calls.length;
@@ -155,7 +179,10 @@ describe("tasks", () => {
   it("runs a call and waits for its task", async () => {
     const c = await connect();
     const r = await c.run("POST", "/nodes/pve/qemu", { vmid: 400, scsi0: "local-lvm:1", net0: "virtio,bridge=vmbr0" });
-    expect(r).toMatchObject({ exitstatus: "OK", upid: expect.stringMatching(/:qmcreate:400:root@pam!lab:$/) as unknown });
+    expect(r).toMatchObject({
+      exitstatus: "OK",
+      upid: expect.stringMatching(/:qmcreate:400:root@pam!lab:$/) as unknown,
+    });
   });
 
   it("fails with the task's exit status and the last log lines", async () => {
@@ -163,19 +190,25 @@ describe("tasks", () => {
     sim.faults.addTask({ type: "qmclone", message: "clone failed: cannot allocate" });
     const err = await caught(c.run("POST", "/nodes/pve/qemu/400/clone", { newid: 401 }));
     expect(err).toBeInstanceOf(ProxmoxTaskError);
-    expect((err as Error).message).toBe([
-      "task qmclone 400 on pve failed: clone failed: cannot allocate",
-      "  task log (last lines):",
-      "    create full clone of drive scsi0 (local-lvm:vm-400-disk-0)",
-      "    scsi0: successfully created disk 'local-lvm:vm-401-disk-0,size=1G'",
-      "    TASK ERROR: clone failed: cannot allocate",
-    ].join("\n"));
+    expect((err as Error).message).toBe(
+      [
+        "task qmclone 400 on pve failed: clone failed: cannot allocate",
+        "  task log (last lines):",
+        "    create full clone of drive scsi0 (local-lvm:vm-400-disk-0)",
+        "    scsi0: successfully created disk 'local-lvm:vm-401-disk-0,size=1G'",
+        "    TASK ERROR: clone failed: cannot allocate",
+      ].join("\n"),
+    );
   });
 
   it("times out a task that does not end, pointing at the UPID", async () => {
     const slow = await startSimulator({ stateDir: tmp("lab-slow-"), taskDelayMs: 5000, pbsPort: false });
     try {
-      const c = await ProxmoxClient.connect({ url: slow.url, auth: { tokenId: slow.tokenId, tokenSecret: slow.tokenSecret }, tls: { caFile: slow.caFile } });
+      const c = await ProxmoxClient.connect({
+        url: slow.url,
+        auth: { tokenId: slow.tokenId, tokenSecret: slow.tokenSecret },
+        tls: { caFile: slow.caFile },
+      });
       clients.push(c);
       const err = await caught(c.run("POST", "/nodes/pve/qemu", { vmid: 100 }, { timeoutMs: 100, pollMs: 20 }));
       expect((err as Error).message).toBe("task qmcreate 100 on pve still running after 0 s");

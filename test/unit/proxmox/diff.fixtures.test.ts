@@ -6,7 +6,12 @@ import { describe, expect, it } from "vitest";
 import type { Change, Resource } from "../../../src/engine/types.ts";
 import { LabError } from "../../../src/errors.ts";
 import { VmidAllocator } from "../../../src/proxmox/resources/find.ts";
-import { firewallPolicy, vlanFirewall, type FirewallWant, type VlanPolicy } from "../../../src/proxmox/resources/firewall.ts";
+import {
+  firewallPolicy,
+  vlanFirewall,
+  type FirewallWant,
+  type VlanPolicy,
+} from "../../../src/proxmox/resources/firewall.ts";
 import { vlanBridge, type BridgeWant } from "../../../src/proxmox/resources/network.ts";
 import { permissionPreflight } from "../../../src/proxmox/resources/preflight.ts";
 import { backupJob, type BackupJobWant } from "../../../src/proxmox/resources/backup-job.ts";
@@ -37,16 +42,33 @@ interface DiffCase {
 const schema = pveSchema();
 type Make = (api: ReturnType<typeof fakePve>, want: never) => Resource;
 const resources: Record<string, Make> = {
-  vm: (api, w: VmWant) => vm({ pve: () => Promise.resolve(api), ids: () => Promise.resolve(new VmidAllocator({ min: 100, max: 999 })) }, w),
+  vm: (api, w: VmWant) =>
+    vm({ pve: () => Promise.resolve(api), ids: () => Promise.resolve(new VmidAllocator({ min: 100, max: 999 })) }, w),
   firewall: (api, w: FirewallWant) => vlanFirewall(() => Promise.resolve(api), w),
   sdn: (api, w: SdnWant) => sdnVlans(() => Promise.resolve(api), w),
   bridge: (api, w: BridgeWant) => vlanBridge(() => Promise.resolve(api), w),
-  template: (api, w: TemplateWant) => vmTemplate(() => Promise.resolve(api), () => Promise.resolve(new VmidAllocator({ min: 100, max: 999_999 })), w),
+  template: (api, w: TemplateWant) =>
+    vmTemplate(
+      () => Promise.resolve(api),
+      () => Promise.resolve(new VmidAllocator({ min: 100, max: 999_999 })),
+      w,
+    ),
   preflight: (api, w: Record<string, string[]>) => permissionPreflight(() => Promise.resolve(api), w),
   "backup-job": (api, w: BackupJobWant) => backupJob(() => Promise.resolve(api), w),
   // Secrets are plain strings in the fixture files; the resource gets them as Secrets.
-  "pbs-storage": (api, { password, encryptionKey, ...w }: Omit<PbsStorageWant, "password" | "encryptionKey"> & { password: string; encryptionKey?: string }) =>
-    pbsStorage(() => Promise.resolve(api), { ...w, password: new Secret("pbs_token", password), ...(encryptionKey ? { encryptionKey: new Secret("pbs_key", encryptionKey) } : {}) }),
+  "pbs-storage": (
+    api,
+    {
+      password,
+      encryptionKey,
+      ...w
+    }: Omit<PbsStorageWant, "password" | "encryptionKey"> & { password: string; encryptionKey?: string },
+  ) =>
+    pbsStorage(() => Promise.resolve(api), {
+      ...w,
+      password: new Secret("pbs_token", password),
+      ...(encryptionKey ? { encryptionKey: new Secret("pbs_key", encryptionKey) } : {}),
+    }),
 };
 const values = {
   "wanted-config": (c: { want: VmWant }) => wantedConfig(c.want),
@@ -67,7 +89,9 @@ describe.each(Object.keys(resources))("%s", (kind) => {
       return;
     }
     const changes: Change[] = r.diff(r.want, c.have);
-    expect(changes.map((x) => ({ key: x.key, summary: x.summary, ...(x.pending ? { pending: true } : {}) }))).toEqual(c.changes ?? []);
+    expect(changes.map((x) => ({ key: x.key, summary: x.summary, ...(x.pending ? { pending: true } : {}) }))).toEqual(
+      c.changes ?? [],
+    );
     // diff() is pure: the same inputs give the same changes.
     expect(r.diff(r.want, c.have)).toEqual(changes);
     if (changes.length === 0) {

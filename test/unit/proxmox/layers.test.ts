@@ -13,7 +13,8 @@ function reachable(entry: string): string[] {
   const visit = (file: string): void => {
     if (seen.has(file)) return;
     seen.add(file);
-    for (const m of readFileSync(file, "utf8").matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+"(\.[^"]+)"/gms)) visit(resolve(dirname(file), m[1]!));
+    for (const m of readFileSync(file, "utf8").matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+"(\.[^"]+)"/gms))
+      visit(resolve(dirname(file), m[1]!));
   };
   visit(resolve(ROOT, entry));
   return [...seen].map((f) => relative(ROOT, f)).sort();

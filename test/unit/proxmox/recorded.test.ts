@@ -11,18 +11,35 @@ const TOKEN = { tokenId: "root@pam!lab", tokenSecret: "11111111-2222-4333-8444-5
 let replay: Replay;
 let client: ProxmoxClient;
 
-const caught = async (p: Promise<unknown>): Promise<unknown> => p.then(() => undefined, (e: unknown) => e);
+const caught = async (p: Promise<unknown>): Promise<unknown> =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
 
 beforeAll(async () => {
   replay = await startReplay([
-    ...["pve62-01-version.json", "pve62-06-nodes.json", "pve62-08-cluster-nextid-400-invalid-vmid.json", "pve62-10-qemu-create.json",
-      "pve62-24-qemu-template-sync-null.json", "pve62-38-network-list.json", "pve62-17-task-log-complete.json",
-      "pve62-16-task-status-stopped-ok-qmconfig.json", "pve62-04-apitoken-401-invalid-token.json"].map(recording),
+    ...[
+      "pve62-01-version.json",
+      "pve62-06-nodes.json",
+      "pve62-08-cluster-nextid-400-invalid-vmid.json",
+      "pve62-10-qemu-create.json",
+      "pve62-24-qemu-template-sync-null.json",
+      "pve62-38-network-list.json",
+      "pve62-17-task-log-complete.json",
+      "pve62-16-task-status-stopped-ok-qmconfig.json",
+      "pve62-04-apitoken-401-invalid-token.json",
+    ].map(recording),
     { ...recording("pve62-11-qemu-create-500-already-exists.json"), path: "/nodes/pve/qemu/exists" },
     // Of two answers to the same token create, keep the successful one.
     ...probes().filter((p) => p.path !== "/version" && !(p.path.endsWith("/token/vault") && p.status === 400)),
   ]);
-  client = await ProxmoxClient.connect({ url: replay.url, auth: TOKEN, tls: { caFile: replay.caFile }, retry: { attempts: 2, baseMs: 1 } });
+  client = await ProxmoxClient.connect({
+    url: replay.url,
+    auth: TOKEN,
+    tls: { caFile: replay.caFile },
+    retry: { attempts: 2, baseMs: 1 },
+  });
 });
 afterAll(async () => {
   client.close();
@@ -46,8 +63,12 @@ describe("recorded PVE 6.2 replies", () => {
   it("turns a 400 into an error listing each parameter", async () => {
     const err = await caught(client.get("/cluster/nextid", { vmid: 99 }));
     expect(err).toBeInstanceOf(ProxmoxApiError);
-    expect((err as ProxmoxApiError).errors).toEqual({ vmid: "invalid format - value does not look like a valid VM ID\n" });
-    expect((err as Error).message).toContain("400 Parameter verification failed.\n  vmid: invalid format - value does not look like a valid VM ID");
+    expect((err as ProxmoxApiError).errors).toEqual({
+      vmid: "invalid format - value does not look like a valid VM ID\n",
+    });
+    expect((err as Error).message).toContain(
+      "400 Parameter verification failed.\n  vmid: invalid format - value does not look like a valid VM ID",
+    );
   });
 
   it("takes the message from the status line when the body has none (PVE < 8.3)", async () => {
@@ -75,7 +96,9 @@ describe("recorded PVE 6.2 replies", () => {
 describe("recorded PVE 9.2 replies (message in the body)", () => {
   it("uses the JSON message and does not retry a 403", async () => {
     const before = replay.seen.length;
-    const err = (await caught(client.get("/access/permissions", { userid: "<user>!vault", path: "/" }))) as ProxmoxApiError;
+    const err = (await caught(
+      client.get("/access/permissions", { userid: "<user>!vault", path: "/" }),
+    )) as ProxmoxApiError;
     expect([err.status, err.reason]).toEqual([403, "Permission check failed (/access, Sys.Audit)"]);
     expect(replay.seen.length - before).toBe(1);
   });
@@ -86,12 +109,19 @@ describe("recorded PVE 9.2 replies (message in the body)", () => {
   });
 
   it("accepts string-typed flags in data (privsep '0')", async () => {
-    const created = await client.post<{ info: { privsep: string } }>("/access/users/<userid>/token/vault", { privsep: 0 });
+    const created = await client.post<{ info: { privsep: string } }>("/access/users/<userid>/token/vault", {
+      privsep: 0,
+    });
     expect(created.info.privsep).toBe("0");
   });
 });
 
 it("blames the task's node for a failed task", () => {
-  const err = new ProxmoxTaskError("UPID:pve:1:2:3:qmclone:100:root@pam:", "VM is locked (clone)", ["TASK ERROR: VM is locked (clone)"], "x");
+  const err = new ProxmoxTaskError(
+    "UPID:pve:1:2:3:qmclone:100:root@pam:",
+    "VM is locked (clone)",
+    ["TASK ERROR: VM is locked (clone)"],
+    "x",
+  );
   expect(err.where.host).toBe("pve");
 });

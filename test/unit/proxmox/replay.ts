@@ -32,8 +32,12 @@ const apiPath = (p: string): string => p.replace(/^\/api2\/json\/*/, "/");
 export function recording(name: string): Recording {
   const f = load(name);
   return {
-    method: f.request!.method, path: apiPath(f.request!.path), status: f.response!.status, reason: f.response!.reason,
-    contentType: f.response!.content_type, body: f.response!.body_raw,
+    method: f.request!.method,
+    path: apiPath(f.request!.path),
+    status: f.response!.status,
+    reason: f.response!.reason,
+    contentType: f.response!.content_type,
+    body: f.response!.body_raw,
   };
 }
 
@@ -42,9 +46,12 @@ export function probes(): Recording[] {
   return load("pve9210-live-probe-bodies.json").responses!.map((r) => {
     const message = r.body_raw ? ((JSON.parse(r.body_raw) as { message?: string }).message ?? "") : "";
     return {
-      method: r.request.method, path: apiPath(r.request.path), status: r.status,
+      method: r.request.method,
+      path: apiPath(r.request.path),
+      status: r.status,
       reason: message.split("\n")[0] || (r.status === 200 ? "OK" : "Authentication failed!"),
-      contentType: r.body_raw ? "application/json;charset=UTF-8" : null, body: r.body_raw,
+      contentType: r.body_raw ? "application/json;charset=UTF-8" : null,
+      body: r.body_raw,
     };
   });
 }
@@ -66,12 +73,18 @@ export async function startReplay(recordings: Recording[]): Promise<Replay> {
     seen.push(`${req.method} ${path}`);
     const rec = recordings.find((r) => r.method === req.method && r.path === path);
     if (!rec) return void res.writeHead(599, "no recording").end();
-    res.writeHead(rec.status, rec.reason, { ...(rec.contentType ? { "Content-Type": rec.contentType } : {}), Server: "pve-api-daemon/3.0" });
+    res.writeHead(rec.status, rec.reason, {
+      ...(rec.contentType ? { "Content-Type": rec.contentType } : {}),
+      Server: "pve-api-daemon/3.0",
+    });
     res.end(rec.body);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return {
-    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, caFile: cert.certFile, fingerprint: cert.fingerprint, seen,
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    caFile: cert.certFile,
+    fingerprint: cert.fingerprint,
+    seen,
     close: () => new Promise((r) => (server.closeAllConnections(), server.close(() => r()))),
   };
 }

@@ -30,7 +30,9 @@ describe("isTransient", () => {
 
   it("sees 'already exists' in the reason or in a parameter error", () => {
     expect(isAlreadyExists(api(500, "unable to create VM 100 - VM 100 already exists on node 'pve'"))).toBe(true);
-    expect(isAlreadyExists(api(400, "Parameter verification failed.", undefined, { iface: "interface already exists" }))).toBe(true);
+    expect(
+      isAlreadyExists(api(400, "Parameter verification failed.", undefined, { iface: "interface already exists" })),
+    ).toBe(true);
     expect(isAlreadyExists(api(500, "storage ID 'pbs' already defined"))).toBe(true);
     expect(isAlreadyExists(api(500, "VM 100 not running"))).toBe(false);
   });
@@ -39,14 +41,19 @@ describe("isTransient", () => {
 describe("withRetry", () => {
   const failing = (errors: Error[], then: string): { fn: () => Promise<string>; tries: () => number } => {
     let calls = 0;
-    const fn = (): Promise<string> => (calls++ < errors.length ? Promise.reject(errors[calls - 1]!) : Promise.resolve(then));
+    const fn = (): Promise<string> =>
+      calls++ < errors.length ? Promise.reject(errors[calls - 1]!) : Promise.resolve(then);
     return { fn, tries: () => calls };
   };
 
   it("retries transient errors with growing delays, then succeeds", async () => {
     const delays: number[] = [];
     const f = failing([api(0, "reset", "ECONNRESET"), api(503, "busy")], "ok");
-    const result = await withRetry(f.fn, { attempts: 4, baseMs: 100 }, { ...noSleep, onRetry: (_e, _a, ms) => delays.push(ms) });
+    const result = await withRetry(
+      f.fn,
+      { attempts: 4, baseMs: 100 },
+      { ...noSleep, onRetry: (_e, _a, ms) => delays.push(ms) },
+    );
     expect(result).toBe("ok");
     expect(delays).toHaveLength(2);
     expect(delays[0]).toBeGreaterThanOrEqual(75);

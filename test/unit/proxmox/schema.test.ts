@@ -6,7 +6,10 @@ import { pveSchema, violationsToErrors } from "../../../src/proxmox/schema.ts";
 const schema = pveSchema();
 const errorsOf = (method: string, path: string, params: Record<string, unknown>): Record<string, string> =>
   violationsToErrors(schema.checkRequest(method, path, params).violations);
-interface Recorded { request: { query: Record<string, string> }; response: { body: { errors: Record<string, string>; data: unknown } } }
+interface Recorded {
+  request: { query: Record<string, string> };
+  response: { body: { errors: Record<string, string>; data: unknown } };
+}
 const fixture = (name: string): Recorded =>
   JSON.parse(readFileSync(new URL(`../../fixtures/pve/${name}`, import.meta.url), "utf8")) as Recorded;
 
@@ -33,10 +36,20 @@ describe("PVE schema: routing", () => {
 describe("PVE schema: request validation", () => {
   it("accepts a VM create with property strings, cloud-init and an import", () => {
     const check = schema.checkRequest("POST", "/nodes/pve/qemu", {
-      vmid: "120", name: "web-1", memory: "2048", cores: 2, agent: "enabled=1", scsihw: "virtio-scsi-pci",
-      scsi0: "local-lvm:0,import-from=local:import/debian.qcow2", ide2: "local-lvm:cloudinit",
-      net0: "virtio,bridge=vmbr0,tag=20,firewall=1", ipconfig0: "ip=10.0.20.5/24,gw=10.0.20.1",
-      sshkeys: "ssh-ed25519%20AAAA", boot: "order=scsi0", tags: "lab;web", onboot: true,
+      vmid: "120",
+      name: "web-1",
+      memory: "2048",
+      cores: 2,
+      agent: "enabled=1",
+      scsihw: "virtio-scsi-pci",
+      scsi0: "local-lvm:0,import-from=local:import/debian.qcow2",
+      ide2: "local-lvm:cloudinit",
+      net0: "virtio,bridge=vmbr0,tag=20,firewall=1",
+      ipconfig0: "ip=10.0.20.5/24,gw=10.0.20.1",
+      sshkeys: "ssh-ed25519%20AAAA",
+      boot: "order=scsi0",
+      tags: "lab;web",
+      onboot: true,
     });
     expect(check.violations).toEqual([]);
     expect(check.status).toBe(200);
@@ -61,7 +74,9 @@ describe("PVE schema: request validation", () => {
   });
 
   it("reports missing required parameters, enums, minimum and patterns", () => {
-    expect(errorsOf("POST", "/nodes/pve/qemu/100/clone", {})).toEqual({ newid: "property is missing and it is not optional" });
+    expect(errorsOf("POST", "/nodes/pve/qemu/100/clone", {})).toEqual({
+      newid: "property is missing and it is not optional",
+    });
     expect(errorsOf("POST", "/nodes/pve/qemu/100/clone", { newid: 50 })).toEqual({
       newid: "invalid format - value does not look like a valid VM ID\n",
     });
@@ -82,12 +97,17 @@ describe("PVE schema: request validation", () => {
 
   it("expands indexed properties only within PVE's limits", () => {
     expect(errorsOf("POST", "/nodes/pve/qemu/100/config", { net31: "virtio,bridge=vmbr0" })).toEqual({});
-    expect(Object.keys(errorsOf("POST", "/nodes/pve/qemu/100/config", { net32: "virtio,bridge=vmbr0" }))).toEqual(["net32"]);
+    expect(Object.keys(errorsOf("POST", "/nodes/pve/qemu/100/config", { net32: "virtio,bridge=vmbr0" }))).toEqual([
+      "net32",
+    ]);
   });
 
   it("reports 'requires' pairs (download-url checksum needs an algorithm)", () => {
     const errors = errorsOf("POST", "/nodes/pve/storage/local/download-url", {
-      url: "http://127.0.0.1/x.img", content: "import", filename: "x.img", checksum: "abc",
+      url: "http://127.0.0.1/x.img",
+      content: "import",
+      filename: "x.img",
+      checksum: "abc",
     });
     expect(errors["checksum-algorithm"]).toBe("missing property - 'checksum' requires this property");
   });
@@ -107,9 +127,16 @@ describe("PVE schema: reply validation", () => {
 
   it("checks enums and required keys of task status replies", () => {
     const bad = schema.checkReply("GET", "/nodes/{node}/tasks/{upid}/status", { status: "done", upid: "x" });
-    expect(bad.map((v) => v.path).sort()).toEqual(
-      ["data.id", "data.node", "data.pid", "data.pstart", "data.starttime", "data.status", "data.type", "data.user"],
-    );
+    expect(bad.map((v) => v.path).sort()).toEqual([
+      "data.id",
+      "data.node",
+      "data.pid",
+      "data.pstart",
+      "data.starttime",
+      "data.status",
+      "data.type",
+      "data.user",
+    ]);
   });
 });
 

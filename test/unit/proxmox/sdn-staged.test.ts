@@ -15,14 +15,31 @@ const calls: RecordedCall[] = [];
 let api: PveApi & { close(): void };
 beforeAll(async () => {
   t = await startTestSim({ taskDelayMs: 5 });
-  api = pveApi(await ProxmoxClient.connect({ url: t.sim.url, auth: { tokenId: t.sim.tokenId, tokenSecret: t.sim.tokenSecret }, tls: { caFile: t.sim.caFile }, tasks: { pollMs: 5 }, recorder: (c) => calls.push(c), retry: { attempts: 1 } }), "pve1");
+  api = pveApi(
+    await ProxmoxClient.connect({
+      url: t.sim.url,
+      auth: { tokenId: t.sim.tokenId, tokenSecret: t.sim.tokenSecret },
+      tls: { caFile: t.sim.caFile },
+      tasks: { pollMs: 5 },
+      recorder: (c) => calls.push(c),
+      retry: { attempts: 1 },
+    }),
+    "pve1",
+  );
 });
 afterAll(async () => {
   api.close();
   await t.close();
 });
 
-const want: SdnWant = { zone: "lab", bridge: "vmbr0", vnets: [{ vnet: "trusted", tag: 10, alias: "Trusted" }, { vnet: "iot", tag: 20, alias: "IoT", isolatePorts: true }] };
+const want: SdnWant = {
+  zone: "lab",
+  bridge: "vmbr0",
+  vnets: [
+    { vnet: "trusted", tag: 10, alias: "Trusted" },
+    { vnet: "iot", tag: 20, alias: "IoT", isolatePorts: true },
+  ],
+};
 
 async function run(): Promise<string[]> {
   const r = sdnVlans(() => Promise.resolve(api), want);
@@ -35,10 +52,20 @@ async function run(): Promise<string[]> {
 
 describe("SDN staged by an interrupted run", () => {
   it("is applied by the next run, not created again; the run after changes nothing", async () => {
-    t.sim.faults.addHttp({ method: "PUT", path: "/cluster/sdn", count: 1, status: 500, message: "interrupted before apply" });
+    t.sim.faults.addHttp({
+      method: "PUT",
+      path: "/cluster/sdn",
+      count: 1,
+      status: 500,
+      message: "interrupted before apply",
+    });
     await expect(run()).rejects.toThrow(/interrupted before apply/);
     // Staged, not applied: the new VNets' zone shows only under `pending`.
-    const staged = await t.ok<{ vnet: string; zone?: string; state?: string; pending?: { zone?: string } }[]>("GET", "/cluster/sdn/vnets", { pending: 1 });
+    const staged = await t.ok<{ vnet: string; zone?: string; state?: string; pending?: { zone?: string } }[]>(
+      "GET",
+      "/cluster/sdn/vnets",
+      { pending: 1 },
+    );
     expect(staged.find((v) => v.vnet === "iot")).toMatchObject({ state: "new", pending: { zone: "lab" } });
     expect(staged.find((v) => v.vnet === "iot")?.zone).toBeUndefined();
     expect(Object.keys(t.sim.state.sdn.running.vnets)).toEqual([]);

@@ -26,11 +26,26 @@ beforeAll(async () => {
   t = await startTestSim({ statusCycleMs: 3_600_000, taskDelayMs: 5 });
   images = createServer((_req, res) => res.end(IMAGE));
   await new Promise<void>((r) => images.listen(0, "127.0.0.1", r));
-  const client = await ProxmoxClient.connect({ url: t.sim.url, auth: { tokenId: t.sim.tokenId, tokenSecret: t.sim.tokenSecret }, tls: { caFile: t.sim.caFile }, tasks: { pollMs: 5 }, recorder: (c) => calls.push(c) });
+  const client = await ProxmoxClient.connect({
+    url: t.sim.url,
+    auth: { tokenId: t.sim.tokenId, tokenSecret: t.sim.tokenSecret },
+    tls: { caFile: t.sim.caFile },
+    tasks: { pollMs: 5 },
+    recorder: (c) => calls.push(c),
+  });
   api = pveApi(client, "pve1");
   tplWant = {
-    name: "deb", node: "pve", vmid: 9100, imageUrl: `http://127.0.0.1:${(images.address() as { port: number }).port}/deb.qcow2`,
-    checksum: `sha256:${createHash("sha256").update(IMAGE).digest("hex")}`, storage: "local-lvm", imageStorage: "local", bridge: "vmbr0", cores: 1, memory: 512, osType: "l26",
+    name: "deb",
+    node: "pve",
+    vmid: 9100,
+    imageUrl: `http://127.0.0.1:${(images.address() as { port: number }).port}/deb.qcow2`,
+    checksum: `sha256:${createHash("sha256").update(IMAGE).digest("hex")}`,
+    storage: "local-lvm",
+    imageStorage: "local",
+    bridge: "vmbr0",
+    cores: 1,
+    memory: 512,
+    osType: "l26",
   };
 });
 afterAll(async () => {
@@ -50,8 +65,20 @@ describe("with /cluster/resources behind", () => {
   const ids = new VmidAllocator({ min: 300, max: 399 });
   const deps = { pve: () => Promise.resolve(api), ids: () => Promise.resolve(ids) };
   const vmWant = (): VmWant => ({
-    name: "web1", node: "pve", template: tplWant, clone: "linked", storage: "local-lvm", cores: 1, memory: 512, nics: [{ bridge: "vmbr0", tag: 10, vlan: "Trusted" }],
-    ip: "dhcp", user: "lab", sshKeys: [], tags: [], started: false, agentTimeoutSec: 5,
+    name: "web1",
+    node: "pve",
+    template: tplWant,
+    clone: "linked",
+    storage: "local-lvm",
+    cores: 1,
+    memory: 512,
+    nics: [{ bridge: "vmbr0", tag: 10, vlan: "Trusted" }],
+    ip: "dhcp",
+    user: "lab",
+    sshKeys: [],
+    tags: [],
+    started: false,
+    agentTimeoutSec: 5,
   });
 
   it("builds a template and clones it in one apply, and a quick re-run changes nothing", async () => {
@@ -59,7 +86,11 @@ describe("with /cluster/resources behind", () => {
     const ctx = hostCtx();
     expect(await converge(vmTemplate(deps.pve, deps.ids, tplWant), ctx)).toEqual(["download", "create"]);
     // The simulator's list still shows the new template as a VM of unknown status without a name.
-    const listed = (await t.ok<{ vmid: number; status: string; name?: string; template?: number }[]>("GET", "/cluster/resources", { type: "vm" })).find((v) => v.vmid === 9100);
+    const listed = (
+      await t.ok<{ vmid: number; status: string; name?: string; template?: number }[]>("GET", "/cluster/resources", {
+        type: "vm",
+      })
+    ).find((v) => v.vmid === 9100);
     expect(listed).toMatchObject({ status: "unknown" });
     expect(listed?.template).toBeUndefined();
     expect(await converge(vm(deps, vmWant()), ctx)).toEqual(expect.arrayContaining(["clone", "firewall"]));
@@ -74,14 +105,21 @@ describe("the simulator's status cycle", () => {
   it("shows a new VM as 'unknown' until the next cycle, then with its name; lock and tags at once", async () => {
     const s = await startTestSim({ statusCycleMs: 300, taskDelayMs: 5 });
     try {
-      const list = async () => (await s.ok<{ vmid: number; status: string; name?: string; tags?: string }[]>("GET", "/cluster/resources", { type: "vm" })).find((v) => v.vmid === 700);
+      const list = async () =>
+        (
+          await s.ok<{ vmid: number; status: string; name?: string; tags?: string }[]>("GET", "/cluster/resources", {
+            type: "vm",
+          })
+        ).find((v) => v.vmid === 700);
       await s.ok("GET", "/cluster/resources", { type: "vm" });
       await s.task(await s.ok<string>("POST", "/nodes/pve/qemu", { vmid: 700, name: "fresh", tags: "a" }));
       const before = await list();
       expect(before).toMatchObject({ status: "unknown", tags: "a" });
       expect(before?.name).toBeUndefined();
       // The node's own list reads the config: current.
-      expect((await s.ok<{ vmid: number; name: string }[]>("GET", "/nodes/pve/qemu")).find((v) => v.vmid === 700)?.name).toBe("fresh");
+      expect(
+        (await s.ok<{ vmid: number; name: string }[]>("GET", "/nodes/pve/qemu")).find((v) => v.vmid === 700)?.name,
+      ).toBe("fresh");
       await new Promise((r) => setTimeout(r, 350));
       expect(await list()).toMatchObject({ status: "stopped", name: "fresh" });
     } finally {
@@ -99,12 +137,18 @@ describe("conformance", () => {
 
 describe("the status index of a running VM", () => {
   it("is a valid /cluster/resources item (no vmstatus-only keys such as pid)", async () => {
-    const s = await startTestSim({ statusCycleMs: 0, taskDelayMs: 5, guestBackend: { start: () => Promise.resolve({ ip: "127.0.44.9" }), stop: () => Promise.resolve() } });
+    const s = await startTestSim({
+      statusCycleMs: 0,
+      taskDelayMs: 5,
+      guestBackend: { start: () => Promise.resolve({ ip: "127.0.44.9" }), stop: () => Promise.resolve() },
+    });
     try {
       await s.task(await s.ok<string>("POST", "/nodes/pve/qemu", { vmid: 701, name: "up", start: 1 }));
       const r = await s.call("GET", "/cluster/resources", { type: "vm" });
       expect(r.status, r.raw).toBe(200);
-      expect((r.body.data as { vmid: number; status: string }[]).find((v) => v.vmid === 701)).toMatchObject({ status: "running" });
+      expect((r.body.data as { vmid: number; status: string }[]).find((v) => v.vmid === 701)).toMatchObject({
+        status: "running",
+      });
     } finally {
       await s.close();
     }

@@ -15,23 +15,35 @@ const CHECK = new URL("./typed-calls.check.ts", import.meta.url).pathname;
 function compileWithoutMarkers(): { marked: Map<number, string>; errors: Map<number, string[]> } {
   const source = readFileSync(CHECK, "utf8");
   const marked = new Map<number, string>();
-  const stripped = source.split("\n").map((line, i) => {
-    const m = /^\s*\/\/ @ts-expect-error (TS\d+)/.exec(line);
-    if (!m) return line;
-    marked.set(i + 2, m[1]!); // the error is on the next line
-    return "";
-  }).join("\n");
+  const stripped = source
+    .split("\n")
+    .map((line, i) => {
+      const m = /^\s*\/\/ @ts-expect-error (TS\d+)/.exec(line);
+      if (!m) return line;
+      marked.set(i + 2, m[1]!); // the error is on the next line
+      return "";
+    })
+    .join("\n");
   const options: ts.CompilerOptions = {
-    strict: true, noUncheckedIndexedAccess: true, noEmit: true, skipLibCheck: true, types: ["node"],
-    target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, allowImportingTsExtensions: true,
+    strict: true,
+    noUncheckedIndexedAccess: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: ["node"],
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    allowImportingTsExtensions: true,
   };
   const host = ts.createCompilerHost(options);
   const getSourceFile = host.getSourceFile.bind(host);
-  host.getSourceFile = (name, lang, ...rest) => (name === CHECK ? ts.createSourceFile(name, stripped, lang) : getSourceFile(name, lang, ...rest));
+  host.getSourceFile = (name, lang, ...rest) =>
+    name === CHECK ? ts.createSourceFile(name, stripped, lang) : getSourceFile(name, lang, ...rest);
   const program = ts.createProgram([CHECK], options, host);
   const errors = new Map<number, string[]>();
   for (const d of ts.getPreEmitDiagnostics(program)) {
-    if (d.file?.fileName !== CHECK || d.start === undefined) throw new Error(`unexpected diagnostic: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
+    if (d.file?.fileName !== CHECK || d.start === undefined)
+      throw new Error(`unexpected diagnostic: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
     const line = d.file.getLineAndCharacterOfPosition(d.start).line + 1;
     errors.set(line, [...(errors.get(line) ?? []), `TS${d.code}`]);
   }
@@ -54,7 +66,13 @@ describe("typed Proxmox calls", () => {
     });
     const upid = "UPID:pve:00000001:00000002:00000003:qmstart:100:root@pam:";
     await api.delete("/cluster/firewall/ipset/{name}/{cidr}", { name: "vlan-iot", cidr: "10.0.20.0/24" });
-    await api.post("/nodes/{node}/qemu/{vmid}/clone", { node: "pve", vmid: 9000, newid: 101, full: false, storage: undefined });
+    await api.post("/nodes/{node}/qemu/{vmid}/clone", {
+      node: "pve",
+      vmid: 9000,
+      newid: 101,
+      full: false,
+      storage: undefined,
+    });
     await api.put("/cluster/sdn");
     const log = await api.envelope("/nodes/{node}/tasks/{upid}/log", { node: "pve", upid, start: 0 });
     expect(sent).toEqual([
@@ -67,7 +85,12 @@ describe("typed Proxmox calls", () => {
   });
 
   it("refuse a call whose path parameter is missing at run time too", () => {
-    expect(() => concrete("/nodes/{node}/qemu/{vmid}/config", { node: "pve" })).toThrow("/nodes/{node}/qemu/{vmid}/config: path parameter 'vmid' is missing");
-    expect(concrete("/nodes/{node}/network", { node: "pve1", type: "bridge" })).toEqual(["/nodes/pve1/network", { type: "bridge" }]);
+    expect(() => concrete("/nodes/{node}/qemu/{vmid}/config", { node: "pve" })).toThrow(
+      "/nodes/{node}/qemu/{vmid}/config: path parameter 'vmid' is missing",
+    );
+    expect(concrete("/nodes/{node}/network", { node: "pve1", type: "bridge" })).toEqual([
+      "/nodes/pve1/network",
+      { type: "bridge" },
+    ]);
   });
 });

@@ -7,10 +7,35 @@ import { hostCtx } from "../helpers/host-ctx.ts";
 import { fakePve } from "./fake-pve.ts";
 
 const want: VmWant = {
-  name: "iot1", node: "pve1", clone: "linked", storage: "local-lvm", cores: 1, memory: 512,
-  template: { name: "debian12", node: "pve1", vmid: 9000, imageUrl: "http://127.0.0.1/x.qcow2", checksum: `sha256:${"0".repeat(64)}`, storage: "local-lvm", imageStorage: "local", bridge: "vmbr0", cores: 1, memory: 512, osType: "l26" },
-  nics: [{ bridge: "vmbr0", tag: 30, vlan: "iot" }, { bridge: "vmbr0", tag: 40, vlan: "guest" }],
-  ip: "dhcp", user: "debian", sshKeys: [], tags: [], started: false, agentTimeoutSec: 1,
+  name: "iot1",
+  node: "pve1",
+  clone: "linked",
+  storage: "local-lvm",
+  cores: 1,
+  memory: 512,
+  template: {
+    name: "debian12",
+    node: "pve1",
+    vmid: 9000,
+    imageUrl: "http://127.0.0.1/x.qcow2",
+    checksum: `sha256:${"0".repeat(64)}`,
+    storage: "local-lvm",
+    imageStorage: "local",
+    bridge: "vmbr0",
+    cores: 1,
+    memory: 512,
+    osType: "l26",
+  },
+  nics: [
+    { bridge: "vmbr0", tag: 30, vlan: "iot" },
+    { bridge: "vmbr0", tag: 40, vlan: "guest" },
+  ],
+  ip: "dhcp",
+  user: "debian",
+  sshKeys: [],
+  tags: [],
+  started: false,
+  agentTimeoutSec: 1,
 };
 
 describe("VM NICs", () => {
@@ -25,8 +50,14 @@ describe("VM NICs", () => {
     const r = vm({ pve: () => Promise.resolve(api), ids: () => Promise.reject(new Error("no clone here")) }, want);
     const cfg = wantedConfig(want);
     const have: VmHave = {
-      vmid: 120, pending: [], running: false, firewall: { enabled: true, groups: [groupName("iot"), groupName("guest")] },
-      config: { ...Object.fromEntries(Object.entries(cfg).map(([k, v]) => [k, String(v)])), net0: "virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=0,tag=30" },
+      vmid: 120,
+      pending: [],
+      running: false,
+      firewall: { enabled: true, groups: [groupName("iot"), groupName("guest")] },
+      config: {
+        ...Object.fromEntries(Object.entries(cfg).map(([k, v]) => [k, String(v)])),
+        net0: "virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=0,tag=30",
+      },
     };
     delete have.config.net1;
     const changes = r.diff(r.want, have);

@@ -100,7 +100,9 @@ describe.each(Object.keys(make))("%s", (kind) => {
       return;
     }
     const changes: Change[] = r.diff(r.want, c.have);
-    expect(changes.map((x) => ({ key: x.key, summary: x.summary }))).toEqual((c.changes ?? []).map((x) => ({ key: x.key, summary: x.summary })));
+    expect(changes.map((x) => ({ key: x.key, summary: x.summary }))).toEqual(
+      (c.changes ?? []).map((x) => ({ key: x.key, summary: x.summary })),
+    );
     (c.changes ?? []).forEach((want, i) => {
       const got = changes[i]!;
       if (want.diff === null) expect(got.diff).toBeUndefined();
@@ -120,7 +122,11 @@ describe.each(Object.keys(make))("%s", (kind) => {
     }
 
     // Every case with changes says what apply() sends (or that it refuses).
-    if (changes.length > 0) expect(c.commands ?? c.applyThrows ?? c.applyNotScripted, "a fixture with changes lists the commands apply() sends").toBeDefined();
+    if (changes.length > 0)
+      expect(
+        c.commands ?? c.applyThrows ?? c.applyNotScripted,
+        "a fixture with changes lists the commands apply() sends",
+      ).toBeDefined();
     if (c.commands || c.stdin || c.applyThrows) {
       const t = new FakeTransport();
       if (c.factsAfter !== undefined) t.fact(/./, { stdout: c.factsAfter });
@@ -146,12 +152,15 @@ describe.each(Object.keys(make))("%s", (kind) => {
       // A staged write renames only a file of exactly the bytes sent: its size and sha256 are in the script.
       for (const call of t.calls.filter((x) => x.command.includes("\nwant_sha="))) {
         const body = Buffer.from(call.stdin ?? "");
-        expect(call.command).toContain(`\nwant_size=${body.length}\nwant_sha=${createHash("sha256").update(body).digest("hex")}\n`);
+        expect(call.command).toContain(
+          `\nwant_size=${body.length}\nwant_sha=${createHash("sha256").update(body).digest("hex")}\n`,
+        );
       }
       // Commands may carry a secret on stdin, never in the command line (it would show in ps and logs).
       for (const s of secretValues(c.want)) for (const call of t.calls) expect(call.command).not.toContain(s);
       // A secret that is written goes over stdin, whole.
-      if (changes.some((ch) => ch.key === "content")) for (const s of secretValues(c.want)) expect(t.calls.some((x) => String(x.stdin ?? "").includes(s))).toBe(true);
+      if (changes.some((ch) => ch.key === "content"))
+        for (const s of secretValues(c.want)) expect(t.calls.some((x) => String(x.stdin ?? "").includes(s))).toBe(true);
     }
   });
 });

@@ -24,12 +24,17 @@ beforeEach(async () => {
 });
 
 /** Plan, apply, then apply again: returns the three runs' step statuses. */
-async function converge(...resources: Resource[]): Promise<{ plan: StepResult[]; apply: StepResult[]; again: StepResult[] }> {
+async function converge(
+  ...resources: Resource[]
+): Promise<{ plan: StepResult[]; apply: StepResult[]; again: StepResult[] }> {
   const once = async (check: boolean) => {
     const results: StepResult[] = [];
     const ctx = hostCtx({ transport: new LocalTransport("local") });
-    await runHostPlay(ctx, { host: "local", steps: resources.map((resource) => ({ resource, role: "t", tags: [] })), handlers: new Map() },
-      { play: "p", check, onStep: (r) => results.push(r), onStart: () => undefined });
+    await runHostPlay(
+      ctx,
+      { host: "local", steps: resources.map((resource) => ({ resource, role: "t", tags: [] })), handlers: new Map() },
+      { play: "p", check, onStep: (r) => results.push(r), onStart: () => undefined },
+    );
     return results;
   };
   return { plan: await once(true), apply: await once(false), again: await once(false) };
@@ -47,12 +52,19 @@ describe("file, directory, line, block on this machine", () => {
     );
     // The block's file does not exist until the line creates it: known only after apply.
     expect(statuses(r.plan)).toEqual(["changed", "changed", "changed", "changed"]);
-    expect(r.plan[3]!.changes).toEqual([{ key: "known-after-apply", summary: `known after apply: depends on ${join(dir, "etc/app/hosts")}, which line:${join(dir, "etc/app/hosts")}:10.0.0.1 db changes first` }]);
+    expect(r.plan[3]!.changes).toEqual([
+      {
+        key: "known-after-apply",
+        summary: `known after apply: depends on ${join(dir, "etc/app/hosts")}, which line:${join(dir, "etc/app/hosts")}:10.0.0.1 db changes first`,
+      },
+    ]);
     expect(statuses(r.apply)).toEqual(["changed", "changed", "changed", "changed"]);
     expect(statuses(r.again)).toEqual(["ok", "ok", "ok", "ok"]);
     expect((await stat(join(dir, "etc/app"))).mode & 0o7777).toBe(0o750);
     expect((await stat(join(dir, "etc/app/app.conf"))).mode & 0o7777).toBe(0o640);
-    expect(await readFile(join(dir, "etc/app/hosts"), "utf8")).toBe("10.0.0.1 db\n# BEGIN MANAGED BY lab\n10.0.0.2 nas\n# END MANAGED BY lab\n");
+    expect(await readFile(join(dir, "etc/app/hosts"), "utf8")).toBe(
+      "10.0.0.1 db\n# BEGIN MANAGED BY lab\n10.0.0.2 nas\n# END MANAGED BY lab\n",
+    );
   });
 
   it("keeps the mode of an existing file when its content changes", async () => {
@@ -128,7 +140,10 @@ describe("file, directory, line, block on this machine", () => {
     await mkdir(join(dir, "old/sub"), { recursive: true });
     await writeFile(join(dir, "old/sub/x"), "x");
     await writeFile(join(dir, "gone.txt"), "x");
-    const r = await converge(directory({ path: join(dir, "old"), state: "absent" }), file({ path: join(dir, "gone.txt"), state: "absent" }));
+    const r = await converge(
+      directory({ path: join(dir, "old"), state: "absent" }),
+      file({ path: join(dir, "gone.txt"), state: "absent" }),
+    );
     expect(statuses(r.apply)).toEqual(["changed", "changed"]);
     expect(statuses(r.again)).toEqual(["ok", "ok"]);
     expect(existsSync(join(dir, "old"))).toBe(false);

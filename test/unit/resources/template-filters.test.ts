@@ -18,7 +18,11 @@ const render = async (tpl: string, vars: Record<string, unknown> = {}) => {
 describe("Ansible filters", () => {
   it.each([
     ["{{ v | to_json }}", { v: { b: 1, a: [true, null] } }, '{"b":1,"a":[true,null]}'],
-    ["{{ v | to_nice_json }}", { v: { b: 1, a: { d: 2, c: 3 } } }, '{\n    "a": {\n        "c": 3,\n        "d": 2\n    },\n    "b": 1\n}'],
+    [
+      "{{ v | to_nice_json }}",
+      { v: { b: 1, a: { d: 2, c: 3 } } },
+      '{\n    "a": {\n        "c": 3,\n        "d": 2\n    },\n    "b": 1\n}',
+    ],
     ["{{ v | to_nice_json(indent=2) }}", { v: { b: 1 } }, '{\n  "b": 1\n}'],
     ["{{ v | to_yaml }}", { v: { name: "web", ports: [80, 443] } }, "name: web\nports:\n  - 80\n  - 443\n"],
     ["{{ v | to_nice_yaml }}", { v: { a: { b: 1 } } }, "a:\n    b: 1\n"],
@@ -31,9 +35,22 @@ describe("Ansible filters", () => {
     ["{% if 'yes' | bool %}on{% endif %}{% if 'no' | bool %}NO{% endif %}", {}, "on"],
     ["{% for i in d | dict2items %}{{ i.key }}={{ i.value }};{% endfor %}", { d: { a: 1, b: 2 } }, "a=1;b=2;"],
     ["{% for i in d | dict2items('k', 'v') %}{{ i.k }}{{ i.v }}{% endfor %}", { d: { a: 1 } }, "a1"],
-    ["{{ l | items2dict | to_json }}", { l: [{ key: "a", value: 1 }, { key: "b", value: 2 }] }, '{"a":1,"b":2}'],
+    [
+      "{{ l | items2dict | to_json }}",
+      {
+        l: [
+          { key: "a", value: 1 },
+          { key: "b", value: 2 },
+        ],
+      },
+      '{"a":1,"b":2}',
+    ],
     ["{{ l | items2dict(key_name='n', value_name='x') | to_json }}", { l: [{ n: "a", x: 1 }] }, '{"a":1}'],
-    ["[{{ missing | default('d') }}][{{ empty | default('d') }}][{{ empty | default('d', true) }}]", { empty: "" }, "[d][][d]"],
+    [
+      "[{{ missing | default('d') }}][{{ empty | default('d') }}][{{ empty | default('d', true) }}]",
+      { empty: "" },
+      "[d][][d]",
+    ],
     ["{{ l | join(', ') }}", { l: ["a", "b"] }, "a, b"],
     ["{{ 'lab:secret' | b64encode }}|{{ 'bGFiOnNlY3JldA==' | b64decode }}", {}, "bGFiOnNlY3JldA==|lab:secret"],
     ["{{ x | mandatory }}", { x: 0 }, "0"],
@@ -68,7 +85,9 @@ describe("Ansible filters", () => {
   });
 
   it("mandatory names the missing variable and its line", async () => {
-    const e = await render("a={{ a | mandatory }}\nb={{ b.c | mandatory }}\n", { a: 1, b: {} }).catch((x: unknown) => x);
+    const e = await render("a={{ a | mandatory }}\nb={{ b.c | mandatory }}\n", { a: 1, b: {} }).catch(
+      (x: unknown) => x,
+    );
     expect(e).toBeInstanceOf(LabError);
     expect((e as LabError).message).toBe("template templates/t.njk: mandatory variable b.c is not defined");
     expect((e as LabError).where).toMatchObject({ line: 2, col: 6 });
@@ -79,6 +98,8 @@ describe("keyword arguments", () => {
   it("map onto parameters by name, as in Jinja, and an unknown one is an error", async () => {
     expect(await render("{{ 'a\\nb' | regex_replace('^b', 'B', multiline=true) }}")).toBe("a\nB");
     expect(await render("{{ 'a\\nb' | regex_replace('^b', 'B', multiline=false) }}")).toBe("a\nb");
-    await expect(render("{{ v | to_nice_json(width=2) }}", { v: 1 })).rejects.toThrow('unexpected keyword argument "width" (takes indent)');
+    await expect(render("{{ v | to_nice_json(width=2) }}", { v: 1 })).rejects.toThrow(
+      'unexpected keyword argument "width" (takes indent)',
+    );
   });
 });

@@ -43,7 +43,9 @@ describe.runIf(root)("writeFileAtomic sets owner and group before the rename", (
   });
 
   it("an unknown owner fails the write and leaves the old file (and no temp file)", async () => {
-    const e = await writeFileAtomic(ctx(), target, "new\n", { mode: "0600", owner: "no-such-user-lab" }).catch((x: unknown) => x);
+    const e = await writeFileAtomic(ctx(), target, "new\n", { mode: "0600", owner: "no-such-user-lab" }).catch(
+      (x: unknown) => x,
+    );
     expect(e).toBeInstanceOf(LabError);
     expect((e as LabError).message).toContain(`write ${target} failed`);
     expect(await readFile(target, "utf8")).toBe("old\n");
@@ -87,7 +89,10 @@ describe("setAttrs with nothing to set", () => {
 
 describe("currentOwner", () => {
   it("keeps the owner and group a file has; a directory, link or absent path gives none", () => {
-    expect(currentOwner({ kind: "file", mode: "0644", owner: "www-data", group: "adm" })).toEqual({ owner: "www-data", group: "adm" });
+    expect(currentOwner({ kind: "file", mode: "0644", owner: "www-data", group: "adm" })).toEqual({
+      owner: "www-data",
+      group: "adm",
+    });
     expect(currentOwner({ kind: "file", owner: "www-data" })).toEqual({ owner: "www-data" });
     expect(currentOwner({ kind: "file", group: "adm" })).toEqual({ group: "adm" });
     expect(currentOwner({ kind: "file" })).toEqual({});

@@ -28,11 +28,16 @@ beforeEach(async () => {
 const temps = async () => (await readdir(dir)).filter((f) => f.startsWith(".lab-tmp."));
 
 /** Run the script with stdin open; `feed` writes to it and decides when it ends. */
-function runScript(script: string, feed: (stdin: NodeJS.WritableStream) => Promise<void>): Promise<{ code: number | null; stderr: string }> {
+function runScript(
+  script: string,
+  feed: (stdin: NodeJS.WritableStream) => Promise<void>,
+): Promise<{ code: number | null; stderr: string }> {
   const child = spawn("sh", ["-c", script], { stdio: ["pipe", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on("close", (code) => resolve({ code, stderr })));
+  const done = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    child.on("close", (code) => resolve({ code, stderr })),
+  );
   void feed(child.stdin);
   return done;
 }
@@ -48,7 +53,9 @@ async function waitForTemp(): Promise<string> {
 
 describe("writeScript", () => {
   it("replaces the file when the staged copy has the expected size and sha256", async () => {
-    const r = await runScript(writeScript(target, NEW.length, sha(NEW), { mode: "0640" }), (s) => Promise.resolve(void s.end(NEW)));
+    const r = await runScript(writeScript(target, NEW.length, sha(NEW), { mode: "0640" }), (s) =>
+      Promise.resolve(void s.end(NEW)),
+    );
     expect(r).toEqual({ code: 0, stderr: "" });
     expect((await readFile(target)).equals(NEW)).toBe(true);
     expect((await stat(target)).mode & 0o777).toBe(0o640);
@@ -56,15 +63,29 @@ describe("writeScript", () => {
   });
 
   it("validate: runs on the staged copy (%s is its path, at its final mode); the file is replaced only when it exits 0", async () => {
-    const ok = await runScript(writeScript(target, NEW.length, sha(NEW), { mode: "0640", validate: `test "$(stat -c %a %s)" = 640 && grep -q 'new content' %s` }), (s) => Promise.resolve(void s.end(NEW)));
+    const ok = await runScript(
+      writeScript(target, NEW.length, sha(NEW), {
+        mode: "0640",
+        validate: `test "$(stat -c %a %s)" = 640 && grep -q 'new content' %s`,
+      }),
+      (s) => Promise.resolve(void s.end(NEW)),
+    );
     expect(ok).toEqual({ code: 0, stderr: "" });
     expect((await readFile(target)).equals(NEW)).toBe(true);
     await writeFile(target, OLD);
     const bad = Buffer.from("broken\n");
-    const refused = await runScript(writeScript(target, bad.length, sha(bad), { mode: "0644", validate: "grep -q 'new content' %s || { echo \"parse error in %s\"; exit 3; }" }), (s) => Promise.resolve(void s.end(bad)));
+    const refused = await runScript(
+      writeScript(target, bad.length, sha(bad), {
+        mode: "0644",
+        validate: "grep -q 'new content' %s || { echo \"parse error in %s\"; exit 3; }",
+      }),
+      (s) => Promise.resolve(void s.end(bad)),
+    );
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(new RegExp(`^parse error in ${dir}/\\.lab-tmp\\.\\w+\\n`));
-    expect(refused.stderr).toContain(`validate (grep -q 'new content' %s || { echo "parse error in %s"; exit 3; }) refused the new content; ${target} was not replaced`);
+    expect(refused.stderr).toContain(
+      `validate (grep -q 'new content' %s || { echo "parse error in %s"; exit 3; }) refused the new content; ${target} was not replaced`,
+    );
     expect(await readFile(target, "utf8")).toBe(OLD);
     expect(await temps()).toEqual([]);
   });
@@ -73,7 +94,9 @@ describe("writeScript", () => {
     const odd = join(dir, "a b $(touch pwned)");
     await (await import("node:fs/promises")).mkdir(odd);
     const path = join(odd, "f");
-    const r = await runScript(writeScript(path, NEW.length, sha(NEW), { mode: "0644", validate: "test -s %s" }), (s) => Promise.resolve(void s.end(NEW)));
+    const r = await runScript(writeScript(path, NEW.length, sha(NEW), { mode: "0644", validate: "test -s %s" }), (s) =>
+      Promise.resolve(void s.end(NEW)),
+    );
     expect(r).toEqual({ code: 0, stderr: "" });
     expect((await readFile(path)).equals(NEW)).toBe(true);
     expect((await readdir(dir)).includes("pwned")).toBe(false);
@@ -88,7 +111,9 @@ describe("writeScript", () => {
       s.end(); // what the remote cat sees when the connection dies: end of input
     });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`staged file has 100000 of ${NEW.length} bytes (the upload was cut short); ${target} was not replaced`);
+    expect(r.stderr).toContain(
+      `staged file has 100000 of ${NEW.length} bytes (the upload was cut short); ${target} was not replaced`,
+    );
     expect(await readFile(target, "utf8")).toBe(OLD);
     expect(await temps()).toEqual([]);
   });
@@ -96,15 +121,21 @@ describe("writeScript", () => {
   it("keeps the old file when the bytes differ but the size matches", async () => {
     const other = Buffer.from(NEW);
     other[1000] = 0x21;
-    const r = await runScript(writeScript(target, NEW.length, sha(NEW), { mode: "0644" }), (s) => Promise.resolve(void s.end(other)));
+    const r = await runScript(writeScript(target, NEW.length, sha(NEW), { mode: "0644" }), (s) =>
+      Promise.resolve(void s.end(other)),
+    );
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`staged file has sha256 ${sha(other)}, expected ${sha(NEW)}; ${target} was not replaced`);
+    expect(r.stderr).toContain(
+      `staged file has sha256 ${sha(other)}, expected ${sha(NEW)}; ${target} was not replaced`,
+    );
     expect(await readFile(target, "utf8")).toBe(OLD);
     expect(await temps()).toEqual([]);
   });
 
   it("removes the temp when the script is stopped by SIGTERM mid-upload", async () => {
-    const child = spawn("sh", ["-c", writeScript(target, NEW.length, sha(NEW), { mode: "0644" })], { stdio: ["pipe", "ignore", "ignore"] });
+    const child = spawn("sh", ["-c", writeScript(target, NEW.length, sha(NEW), { mode: "0644" })], {
+      stdio: ["pipe", "ignore", "ignore"],
+    });
     const closed = new Promise((r) => child.on("close", r));
     child.stdin.write(NEW.subarray(0, 1000));
     await waitForTemp();
@@ -130,10 +161,16 @@ describe("writeFileAtomic", () => {
     const local = new LocalTransport("local");
     const cut: Transport = {
       host: "local",
-      exec: (command: string, o: ExecOptions = {}) => local.exec(command, { ...o, ...(o.stdin !== undefined ? { stdin: Buffer.from(o.stdin).subarray(0, 4096) } : {}) }),
+      exec: (command: string, o: ExecOptions = {}) =>
+        local.exec(command, {
+          ...o,
+          ...(o.stdin !== undefined ? { stdin: Buffer.from(o.stdin).subarray(0, 4096) } : {}),
+        }),
       close: () => local.close(),
     };
-    const e = await writeFileAtomic(hostCtx({ transport: cut }), target, NEW, { mode: "0644" }).catch((x: unknown) => x);
+    const e = await writeFileAtomic(hostCtx({ transport: cut }), target, NEW, { mode: "0644" }).catch(
+      (x: unknown) => x,
+    );
     expect(e).toBeInstanceOf(LabError);
     expect((e as LabError).code).toBe(3);
     expect((e as LabError).message).toContain(`write ${target} failed (exit 1)`);
@@ -146,7 +183,13 @@ describe("writeFileAtomic", () => {
 describe("file({ validate })", () => {
   it("a validate command without %s is refused when the resource is declared", async () => {
     const { file } = await import("../../../src/resources/file.ts");
-    const e = (() => { try { file({ path: "/etc/sudoers.d/x", content: "x\n", validate: "visudo -c" }); } catch (err) { return err; } })();
+    const e = (() => {
+      try {
+        file({ path: "/etc/sudoers.d/x", content: "x\n", validate: "visudo -c" });
+      } catch (err) {
+        return err;
+      }
+    })();
     expect(e).toBeInstanceOf(LabError);
     expect((e as LabError).code).toBe(2);
     expect((e as LabError).message).toContain("validate");

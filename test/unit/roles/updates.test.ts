@@ -27,7 +27,9 @@ describe("pending upgrades", () => {
 describe("updates role", () => {
   it("replaces Debian's origins and blacklist, and never lets apt's daily run upgrade outside the window", () => {
     const conf = unattendedConf({ window: { start: "03:00" } });
-    expect(conf).toContain(`#clear Unattended-Upgrade::Origins-Pattern;\nUnattended-Upgrade::Origins-Pattern {\n${DEBIAN_SECURITY_ORIGINS.map((o) => `    "${o}";`).join("\n")}\n};`);
+    expect(conf).toContain(
+      `#clear Unattended-Upgrade::Origins-Pattern;\nUnattended-Upgrade::Origins-Pattern {\n${DEBIAN_SECURITY_ORIGINS.map((o) => `    "${o}";`).join("\n")}\n};`,
+    );
     expect(conf).toContain('APT::Periodic::Unattended-Upgrade "0";');
     expect(conf).toContain('Unattended-Upgrade::Automatic-Reboot "false";');
     expect(conf).not.toContain("Automatic-Reboot-Time");

@@ -13,15 +13,47 @@ import { invocation, jobCommand, labBin } from "../../../src/schedule/invocation
 import { DEFAULTS, nextRun, plannedJobs } from "../../../src/schedule/jobs.ts";
 
 const pg = (name: string, extra: Partial<PgPolicy> = {}): PgPolicy => ({
-  kind: "postgres", name, host: "db1", cluster: "15/main", stanza: name, rpoSec: 60, rtoSec: 7200, drillEverySec: 90 * 86_400, timezone: "UTC",
-  schedule: { full: "0 1 * * 0" }, acceptWalLoss: false, repositories: [{ name: "local", index: 1, path: "/p", user: "postgres", retention: { full: 2 } }], ...extra,
+  kind: "postgres",
+  name,
+  host: "db1",
+  cluster: "15/main",
+  stanza: name,
+  rpoSec: 60,
+  rtoSec: 7200,
+  drillEverySec: 90 * 86_400,
+  timezone: "UTC",
+  schedule: { full: "0 1 * * 0" },
+  acceptWalLoss: false,
+  repositories: [{ name: "local", index: 1, path: "/p", user: "postgres", retention: { full: 2 } }],
+  ...extra,
 });
-const vm: VmPolicy = { kind: "vm", name: "vms", vms: ["a"], selector: { vms: ["a"] }, endpoint: "pve1", pbs: "pbs1", datastore: "d", storage: "s", schedule: "02:30", mode: "snapshot", retention: { last: 1 }, rpoSec: 86_400, rtoSec: 1, drillEverySec: 1, timezone: "UTC" };
+const vm: VmPolicy = {
+  kind: "vm",
+  name: "vms",
+  vms: ["a"],
+  selector: { vms: ["a"] },
+  endpoint: "pve1",
+  pbs: "pbs1",
+  datastore: "d",
+  storage: "s",
+  schedule: "02:30",
+  mode: "snapshot",
+  retention: { last: 1 },
+  rpoSec: 86_400,
+  rtoSec: 1,
+  drillEverySec: 1,
+  timezone: "UTC",
+};
 const policy = (...targets: (PgPolicy | VmPolicy)[]): BackupPolicy => ({
-  file: "p.yaml", postgres: targets.filter((t): t is PgPolicy => t.kind === "postgres"), vms: targets.filter((t): t is VmPolicy => t.kind === "vm"), targets, where: () => undefined,
+  file: "p.yaml",
+  postgres: targets.filter((t): t is PgPolicy => t.kind === "postgres"),
+  vms: targets.filter((t): t is VmPolicy => t.kind === "vm"),
+  targets,
+  where: () => undefined,
 });
 const NOW = new Date("2026-12-01T12:00:00Z");
-const short = (p: BackupPolicy, flags = {}) => plannedJobs(p, flags, NOW).jobs.map((j) => `${j.name} | ${j.schedule} | lab ${j.args.join(" ")} | ${j.source}`);
+const short = (p: BackupPolicy, flags = {}) =>
+  plannedJobs(p, flags, NOW).jobs.map((j) => `${j.name} | ${j.schedule} | lab ${j.args.join(" ")} | ${j.source}`);
 
 describe("the jobs and their schedules", () => {
   it("defaults: nightly 02:30, weekly verify, quarterly drill (drill_every 90d)", () => {
@@ -33,8 +65,12 @@ describe("the jobs and their schedules", () => {
   });
 
   it("the policy's schedule.verify is the verify job's; different ones make one job per schedule naming its targets", () => {
-    expect(short(policy(pg("a", { schedule: { full: "0 1 * * 0", verify: "0 5 * * 6" } })))[1]).toBe("lab-backup-verify | 0 5 * * 6 | lab backup verify | policy: postgres.a.schedule.verify");
-    expect(short(policy(pg("a", { schedule: { full: "0 1 * * 0", verify: "0 5 * * 6" } }), pg("b"), vm)).slice(1, 3)).toEqual([
+    expect(short(policy(pg("a", { schedule: { full: "0 1 * * 0", verify: "0 5 * * 6" } })))[1]).toBe(
+      "lab-backup-verify | 0 5 * * 6 | lab backup verify | policy: postgres.a.schedule.verify",
+    );
+    expect(
+      short(policy(pg("a", { schedule: { full: "0 1 * * 0", verify: "0 5 * * 6" } }), pg("b"), vm)).slice(1, 3),
+    ).toEqual([
       "lab-backup-verify-a | 0 5 * * 6 | lab backup verify a | policy: postgres.a.schedule.verify",
       "lab-backup-verify-b | 30 3 * * 0 | lab backup verify b vms | default: weekly, Sunday 03:30",
     ]);
@@ -43,7 +79,9 @@ describe("the jobs and their schedules", () => {
   it("the drill runs as often as the strictest drill_every needs, and says when a schedule cannot keep it", () => {
     const monthly = plannedJobs(policy(pg("a", { drillEverySec: 30 * 86_400 }), pg("b")), {}, NOW);
     expect(monthly.jobs[2]).toMatchObject({ schedule: "0 4 1 * *", source: "policy: drill_every 30d of a, monthly" });
-    expect(monthly.notes).toEqual(["lab-drill: monthly runs leave up to 31d between drills, more than drill_every 30d of a: lab backup warns in the days before a drill (set drill_every: 92d, or pass --drill)"]);
+    expect(monthly.notes).toEqual([
+      "lab-drill: monthly runs leave up to 31d between drills, more than drill_every 30d of a: lab backup warns in the days before a drill (set drill_every: 92d, or pass --drill)",
+    ]);
     expect(plannedJobs(policy(pg("a", { drillEverySec: 92 * 86_400 })), {}, NOW).notes).toEqual([]);
     expect(plannedJobs(policy(pg("a", { drillEverySec: 86_400 })), {}, NOW).jobs[2]!.schedule).toBe("0 4 * * *");
   });
@@ -61,7 +99,13 @@ describe("the jobs and their schedules", () => {
       "lab-backup-verify | 0 4 * * 1 | lab backup verify | --verify",
     ]);
     for (const bad of ["@daily", "61 * * * *", "0 2 * *", "0 2 * * 1-5/2"]) {
-      const e = (() => { try { plannedJobs(policy(pg("a")), { backup: bad }, NOW); } catch (x) { return x; } })();
+      const e = (() => {
+        try {
+          plannedJobs(policy(pg("a")), { backup: bad }, NOW);
+        } catch (x) {
+          return x;
+        }
+      })();
       expect(e, bad).toBeInstanceOf(LabError);
       expect((e as LabError).code).toBe(2);
       expect((e as LabError).message).toContain(JSON.stringify(bad));
@@ -74,27 +118,49 @@ describe("the jobs and their schedules", () => {
   });
 
   const analyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].find(existsSync);
-  it.runIf(analyze)("the timer's OnCalendar= fires when cron would: systemd-analyze's next elapses equal croner's", () => {
-    for (const s of [DEFAULTS.backup, DEFAULTS.verify, DEFAULTS.drill, "0 4 1 * *", "*/15 1-3 * * 1-5"]) {
-      const out = execFileSync(analyze!, ["calendar", "--iterations=3", `--base-time=@${Math.floor(NOW.getTime() / 1000)}`, onCalendar(s)], { encoding: "utf8", env: { ...process.env, TZ: "UTC" } });
-      const elapses = [...out.matchAll(/(?:Next elapse|Iter\. #\d+): \w+ (\S+ \S+) UTC/g)].map((m) => new Date(`${m[1]!.replace(" ", "T")}Z`).toISOString());
-      const cron: string[] = [];
-      let t = NOW;
-      for (let i = 0; i < 3; i++) cron.push((t = nextRun(s, t, "UTC")!).toISOString());
-      expect(elapses, s).toEqual(cron);
-    }
-  });
+  it.runIf(analyze)(
+    "the timer's OnCalendar= fires when cron would: systemd-analyze's next elapses equal croner's",
+    () => {
+      for (const s of [DEFAULTS.backup, DEFAULTS.verify, DEFAULTS.drill, "0 4 1 * *", "*/15 1-3 * * 1-5"]) {
+        const out = execFileSync(
+          analyze!,
+          ["calendar", "--iterations=3", `--base-time=@${Math.floor(NOW.getTime() / 1000)}`, onCalendar(s)],
+          { encoding: "utf8", env: { ...process.env, TZ: "UTC" } },
+        );
+        const elapses = [...out.matchAll(/(?:Next elapse|Iter\. #\d+): \w+ (\S+ \S+) UTC/g)].map((m) =>
+          new Date(`${m[1]!.replace(" ", "T")}Z`).toISOString(),
+        );
+        const cron: string[] = [];
+        let t = NOW;
+        for (let i = 0; i < 3; i++) cron.push((t = nextRun(s, t, "UTC")!).toISOString());
+        expect(elapses, s).toEqual(cron);
+      }
+    },
+  );
 });
 
 describe("the command a job runs", () => {
-  const { inv, warnings } = invocation({ root: "/srv/my lab", inventory: "/srv/my lab/inventory", node: "/opt/node/bin/node", home: "/home/op", env: { LAB_AGE_KEY_FILE: "keys/age.key", LAB_SECRETS_FILE: "/srv/secrets.age" } });
+  const { inv, warnings } = invocation({
+    root: "/srv/my lab",
+    inventory: "/srv/my lab/inventory",
+    node: "/opt/node/bin/node",
+    home: "/home/op",
+    env: { LAB_AGE_KEY_FILE: "keys/age.key", LAB_SECRETS_FILE: "/srv/secrets.age" },
+  });
   const job = plannedJobs(policy(pg("a")), {}, NOW).jobs[0]!;
 
   it("is absolute (node, lab entry, project, inventory) with the key file's path, never a key", () => {
     expect(warnings).toEqual([]);
-    expect(jobCommand(inv, job)).toBe(`cd '/srv/my lab' && exec env HOME=/home/op PATH=/opt/node/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin 'LAB_AGE_KEY_FILE=/srv/my lab/keys/age.key' LAB_SECRETS_FILE=/srv/secrets.age /opt/node/bin/node ${labBin()} -C '/srv/my lab' -i '/srv/my lab/inventory' backup --run`);
+    expect(jobCommand(inv, job)).toBe(
+      `cd '/srv/my lab' && exec env HOME=/home/op PATH=/opt/node/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin 'LAB_AGE_KEY_FILE=/srv/my lab/keys/age.key' LAB_SECRETS_FILE=/srv/secrets.age /opt/node/bin/node ${labBin()} -C '/srv/my lab' -i '/srv/my lab/inventory' backup --run`,
+    );
     expect(existsSync(labBin())).toBe(true);
-    const secretOnly = invocation({ root: "/r", inventory: "/r/i", home: "/h", env: { LAB_AGE_KEY: "AGE-SECRET-KEY-1QQQ" } });
+    const secretOnly = invocation({
+      root: "/r",
+      inventory: "/r/i",
+      home: "/h",
+      env: { LAB_AGE_KEY: "AGE-SECRET-KEY-1QQQ" },
+    });
     expect(JSON.stringify(secretOnly.inv)).not.toContain("AGE-SECRET-KEY");
     expect(secretOnly.warnings[0]).toContain("LAB_AGE_KEY is set, and a key is never written into a schedule");
   });

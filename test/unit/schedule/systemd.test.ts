@@ -41,28 +41,58 @@ beforeAll(async () => {
   root = join(dir, "project");
   await mkdir(join(root, "inventory"), { recursive: true });
   await mkdir(join(root, "backups"), { recursive: true });
-  await writeFile(join(root, "inventory", "hosts.yaml"), "hosts:\n  db1: { address: 127.0.42.1 }\n  backup1: { address: 127.0.42.2 }\n");
-  await writeFile(join(root, "backups", "policy.yaml"), `defaults: { rpo: 60s, timezone: UTC }
+  await writeFile(
+    join(root, "inventory", "hosts.yaml"),
+    "hosts:\n  db1: { address: 127.0.42.1 }\n  backup1: { address: 127.0.42.2 }\n",
+  );
+  await writeFile(
+    join(root, "backups", "policy.yaml"),
+    `defaults: { rpo: 60s, timezone: UTC }
 postgres:
   db1-main:
     host: db1
     schedule: { full: "0 1 * * 0", verify: "15 5 * * 6" }
     repositories: { local: { repo: 1 }, offsite: { repo: 2, host: backup1 } }
-`);
+`,
+  );
   await mkdir(join(dir, "bin"));
   await writeFile(join(dir, "bin", "systemctl"), FAKE);
   await chmod(join(dir, "bin", "systemctl"), 0o755);
-  scope = { dir: join(dir, "units"), systemctl: `${join(dir, "bin", "systemctl")} --user`, running: "true", user: true };
+  scope = {
+    dir: join(dir, "units"),
+    systemctl: `${join(dir, "bin", "systemctl")} --user`,
+    running: "true",
+    user: true,
+  };
 });
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function schedule(action: "install" | "status" | "remove", extra: Partial<ScheduleOptions> = {}): Promise<{ code: number; out: string; calls: string[] }> {
+async function schedule(
+  action: "install" | "status" | "remove",
+  extra: Partial<ScheduleOptions> = {},
+): Promise<{ code: number; out: string; calls: string[] }> {
   let out = "";
-  const sink = new Writable({ write: (c: Buffer, _e, done) => { out += c.toString(); done(); } });
+  const sink = new Writable({
+    write: (c: Buffer, _e, done) => {
+      out += c.toString();
+      done();
+    },
+  });
   await writeFile(join(dir, "bin", "calls"), "");
-  const code = await scheduleCommand(action, { root, inventory: join(root, "inventory"), using: "systemd", user: true, json: true, flags: {}, scope, stdout: sink, stderr: new Writable({ write: (_c, _e, done) => done() }), ...extra });
+  const code = await scheduleCommand(action, {
+    root,
+    inventory: join(root, "inventory"),
+    using: "systemd",
+    user: true,
+    json: true,
+    flags: {},
+    scope,
+    stdout: sink,
+    stderr: new Writable({ write: (_c, _e, done) => done() }),
+    ...extra,
+  });
   const calls = (await readFile(join(dir, "bin", "calls"), "utf8")).split("\n").filter(Boolean);
   return { code, out, calls };
 }
@@ -72,7 +102,10 @@ describe("lab schedule with systemd (user manager)", { timeout: 60_000 }, () => 
   it("install writes a service and a timer per job, reloads once, enables and starts the timers", async () => {
     await mkdir(scope.dir, { recursive: true });
     // A unit of an earlier install that is no longer wanted, and one that is not lab's.
-    await writeFile(join(scope.dir, "lab-old.timer"), `# Managed by lab (lab schedule ${root}).\n[Timer]\nOnCalendar=daily\n`);
+    await writeFile(
+      join(scope.dir, "lab-old.timer"),
+      `# Managed by lab (lab schedule ${root}).\n[Timer]\nOnCalendar=daily\n`,
+    );
     await writeFile(join(scope.dir, "other.timer"), "[Timer]\nOnCalendar=daily\n");
     await writeFile(join(dir, "bin", "enabled"), "lab-old.timer\nother.timer\n");
 
@@ -82,13 +115,23 @@ describe("lab schedule with systemd (user manager)", { timeout: 60_000 }, () => 
     expect(report.changed).toBe(true);
     expect(report.jobs.map((j) => j.name)).toEqual(["lab-backup", "lab-backup-verify", "lab-drill"]);
     expect((await readdir(scope.dir)).sort()).toEqual([
-      "lab-backup-verify.service", "lab-backup-verify.timer", "lab-backup.service", "lab-backup.timer", "lab-drill.service", "lab-drill.timer", "other.timer",
+      "lab-backup-verify.service",
+      "lab-backup-verify.timer",
+      "lab-backup.service",
+      "lab-backup.timer",
+      "lab-drill.service",
+      "lab-drill.timer",
+      "other.timer",
     ]);
     expect(mutating(r.calls)).toEqual([
-      "--user disable lab-old.timer", "--user daemon-reload",
-      "--user enable lab-backup.timer", "--user start lab-backup.timer",
-      "--user enable lab-backup-verify.timer", "--user start lab-backup-verify.timer",
-      "--user enable lab-drill.timer", "--user start lab-drill.timer",
+      "--user disable lab-old.timer",
+      "--user daemon-reload",
+      "--user enable lab-backup.timer",
+      "--user start lab-backup.timer",
+      "--user enable lab-backup-verify.timer",
+      "--user start lab-backup-verify.timer",
+      "--user enable lab-drill.timer",
+      "--user start lab-drill.timer",
     ]);
     const timer = await readFile(join(scope.dir, "lab-backup-verify.timer"), "utf8");
     expect(timer).toContain("OnCalendar=Sat *-*-* 5:15:00\nPersistent=true\n");
@@ -104,10 +147,15 @@ describe("lab schedule with systemd (user manager)", { timeout: 60_000 }, () => 
     expect(r.out).toContain("nothing to change: the schedule is already installed (3 jobs, systemd user manager");
     expect(mutating(r.calls)).toEqual([]);
     const s = await schedule("status");
-    const st = JSON.parse(s.out) as { in_sync: boolean; jobs: { name: string; installed: boolean; on_calendar: string; next_run: string; last_result: unknown }[] };
+    const st = JSON.parse(s.out) as {
+      in_sync: boolean;
+      jobs: { name: string; installed: boolean; on_calendar: string; next_run: string; last_result: unknown }[];
+    };
     expect(st.in_sync).toBe(true);
     expect(st.jobs.map((j) => [j.name, j.installed, j.on_calendar, j.last_result])).toEqual([
-      ["lab-backup", true, "*-*-* 2:30:00", null], ["lab-backup-verify", true, "Sat *-*-* 5:15:00", null], ["lab-drill", true, "*-1,4,7,10-1 4:0:00", null],
+      ["lab-backup", true, "*-*-* 2:30:00", null],
+      ["lab-backup-verify", true, "Sat *-*-* 5:15:00", null],
+      ["lab-drill", true, "*-1,4,7,10-1 4:0:00", null],
     ]);
     expect(Date.parse(st.jobs[0]!.next_run)).toBeGreaterThan(Date.now());
   });
@@ -124,8 +172,13 @@ describe("lab schedule with systemd (user manager)", { timeout: 60_000 }, () => 
     const r = await schedule("remove");
     expect(r.code).toBe(0);
     expect(mutating(r.calls)).toEqual([
-      "--user stop lab-backup-verify.timer", "--user disable lab-backup-verify.timer", "--user stop lab-backup.timer", "--user disable lab-backup.timer",
-      "--user stop lab-drill.timer", "--user disable lab-drill.timer", "--user daemon-reload",
+      "--user stop lab-backup-verify.timer",
+      "--user disable lab-backup-verify.timer",
+      "--user stop lab-backup.timer",
+      "--user disable lab-backup.timer",
+      "--user stop lab-drill.timer",
+      "--user disable lab-drill.timer",
+      "--user daemon-reload",
     ]);
     expect(await readdir(scope.dir)).toEqual(["other.timer"]);
     expect((await readFile(join(dir, "bin", "enabled"), "utf8")).trim()).toBe("other.timer");

@@ -2,14 +2,27 @@ import { access, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { secretsEdit, secretsGet, secretsInit, secretsList, secretsRekey, secretsRemove, secretsSet } from "../../../src/cli/secrets-command.ts";
+import {
+  secretsEdit,
+  secretsGet,
+  secretsInit,
+  secretsList,
+  secretsRekey,
+  secretsRemove,
+  secretsSet,
+} from "../../../src/cli/secrets-command.ts";
 import { LabError } from "../../../src/errors.ts";
 import { loadSecrets } from "../../../src/secrets/store.ts";
 import { projectOpts, tempDir } from "./helpers.ts";
 
 function capture() {
   let text = "";
-  return { write: (s: string) => void (text += s), get text() { return text; } };
+  return {
+    write: (s: string) => void (text += s),
+    get text() {
+      return text;
+    },
+  };
 }
 
 async function setup() {
@@ -29,7 +42,11 @@ async function fakeEditor(root: string, action: string): Promise<{ editor: strin
   return { editor: `sh ${script}`, log };
 }
 
-const gone = (path: string) => access(path).then(() => false, () => true);
+const gone = (path: string) =>
+  access(path).then(
+    () => false,
+    () => true,
+  );
 
 describe("lab secrets commands", () => {
   it("set (stdin) / get / list / rm", async () => {

@@ -36,7 +36,10 @@ async function start(signals: NodeJS.Signals[], stubborn: boolean) {
   await secretsSet("db_password", "hunter2-very-secret", opts);
   const before = await readFile(join(root, "secrets.age"), "utf8");
   const log = join(root, "editor.log");
-  await writeFile(join(root, "editor.sh"), `${stubborn ? "trap '' TERM\n" : ""}sleep 300 &\necho "$1 $$ $!" > ${log}.tmp && mv ${log}.tmp ${log}\nwait\nwait\n`);
+  await writeFile(
+    join(root, "editor.sh"),
+    `${stubborn ? "trap '' TERM\n" : ""}sleep 300 &\necho "$1 $$ $!" > ${log}.tmp && mv ${log}.tmp ${log}\nwait\nwait\n`,
+  );
   const child = spawn(process.execPath, [LAB, "-C", root, "secrets", "edit"], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...opts.env, EDITOR: `sh ${join(root, "editor.sh")}`, VISUAL: "" },
@@ -44,7 +47,12 @@ async function start(signals: NodeJS.Signals[], stubborn: boolean) {
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const exit = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
-  await until(() => access(log).then(() => true, () => false));
+  await until(() =>
+    access(log).then(
+      () => true,
+      () => false,
+    ),
+  );
   const [file, editorPid, grandchild] = (await readFile(log, "utf8")).trim().split(" ");
   for (const s of signals) {
     child.kill(s);

@@ -18,7 +18,9 @@ describe("age CLI interop", () => {
     const s = await loadSecrets(opts);
     s.set("pw", "written-by-lab");
     await s.save();
-    const plain = execFileSync("age", ["-d", "-i", opts.env.LAB_AGE_KEY_FILE, join(root, "secrets.age")], { encoding: "utf8" });
+    const plain = execFileSync("age", ["-d", "-i", opts.env.LAB_AGE_KEY_FILE, join(root, "secrets.age")], {
+      encoding: "utf8",
+    });
     expect(plain).toContain("pw: written-by-lab");
   });
 
@@ -26,7 +28,9 @@ describe("age CLI interop", () => {
     const root = await tempDir();
     const opts = projectOpts(root);
     await initSecrets(opts);
-    execFileSync("age", ["-R", join(root, ".age-recipients"), "-o", join(root, "secrets.age")], { input: "x: written-by-age\n" });
+    execFileSync("age", ["-R", join(root, ".age-recipients"), "-o", join(root, "secrets.age")], {
+      input: "x: written-by-age\n",
+    });
     expect((await loadSecrets(opts)).get("x").reveal()).toBe("written-by-age");
   });
 });

@@ -14,7 +14,9 @@ describe("Redactor boundaries", () => {
     const r = new Redactor();
     const v = 'pa"ss\\word';
     r.add(v);
-    expect(r.redact(JSON.stringify({ msg: `login failed for ${v} at db1` }))).toBe('{"msg":"login failed for «redacted» at db1"}');
+    expect(r.redact(JSON.stringify({ msg: `login failed for ${v} at db1` }))).toBe(
+      '{"msg":"login failed for «redacted» at db1"}',
+    );
   });
 
   it("scrubs a multi-line value's lines of 8+ characters, trimmed, and leaves shorter lines alone", () => {

@@ -18,7 +18,10 @@ async function project() {
 }
 
 async function caught(p: Promise<unknown>): Promise<LabError> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(e).toBeInstanceOf(LabError);
   return e as LabError;
 }
@@ -110,7 +113,9 @@ describe("secrets store", () => {
 
   it("key from $LAB_AGE_KEY and from ~/.config/lab/age.key", async () => {
     const { root, opts } = await project();
-    const key = (await readFile(opts.env.LAB_AGE_KEY_FILE, "utf8")).split("\n").find((l) => l.startsWith("AGE-SECRET-KEY-"))!;
+    const key = (await readFile(opts.env.LAB_AGE_KEY_FILE, "utf8"))
+      .split("\n")
+      .find((l) => l.startsWith("AGE-SECRET-KEY-"))!;
     await expect(loadSecrets({ root, env: { LAB_AGE_KEY: key } })).resolves.toBeDefined();
     const home = join(root, "h2");
     await mkdir(join(home, ".config", "lab"), { recursive: true });
@@ -157,7 +162,7 @@ describe("secrets store", () => {
 
   it("missing secrets file: error, or an empty store with missingOk", async () => {
     const root = await tempDir();
-    const e = await caught(loadSecrets({ root, env: {} , home: root }));
+    const e = await caught(loadSecrets({ root, env: {}, home: root }));
     expect(e.hint).toContain("lab secrets init");
     const s = await loadSecrets({ root, env: {}, home: root, missingOk: true });
     expect(s.names()).toEqual([]);

@@ -50,10 +50,17 @@ export async function startTestSim(extra: Partial<SimulatorOptions> = {}): Promi
   let sim = await startSimulator({ stateDir: dir, taskDelayMs: 20, ...extra });
   const ca = readFileSync(sim.caFile);
 
-  const call = (method: string, path: string, params: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<Reply> => {
+  const call = (
+    method: string,
+    path: string,
+    params: Record<string, unknown> = {},
+    opts: CallOptions = {},
+  ): Promise<Reply> => {
     const url = new URL(`${opts.base ?? sim.url}${path.startsWith("/_sim/") ? "" : "/api2/json"}${path}`);
     let body: string | undefined;
-    const headers: Record<string, string> = opts.headers ?? { Authorization: `PVEAPIToken=${sim.tokenId}=${sim.tokenSecret}` };
+    const headers: Record<string, string> = opts.headers ?? {
+      Authorization: `PVEAPIToken=${sim.tokenId}=${sim.tokenSecret}`,
+    };
     const form = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
     if (method === "GET" || method === "DELETE") {
       url.search = form.toString();
@@ -66,10 +73,15 @@ export async function startTestSim(extra: Partial<SimulatorOptions> = {}): Promi
         let raw = "";
         res.setEncoding("utf8");
         res.on("data", (d: string) => (raw += d));
-        res.on("end", () => resolve({
-          status: res.statusCode ?? 0, statusText: res.statusMessage ?? "", headers: res.headers, raw,
-          body: parseJson(raw),
-        }));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            statusText: res.statusMessage ?? "",
+            headers: res.headers,
+            raw,
+            body: parseJson(raw),
+          }),
+        );
       });
       req.on("error", reject);
       req.end(body);
@@ -82,7 +94,7 @@ export async function startTestSim(extra: Partial<SimulatorOptions> = {}): Promi
     },
     dir,
     call,
-    ok: async <T,>(method: string, path: string, params?: Record<string, unknown>, opts?: CallOptions): Promise<T> => {
+    ok: async <T>(method: string, path: string, params?: Record<string, unknown>, opts?: CallOptions): Promise<T> => {
       const r = await call(method, path, params, opts);
       if (r.status !== 200) throw new Error(`${method} ${path}: ${r.status} ${r.statusText} ${r.raw}`);
       return r.body.data as T;
@@ -90,9 +102,14 @@ export async function startTestSim(extra: Partial<SimulatorOptions> = {}): Promi
     task: async (upid) => {
       const node = upid.split(":")[1]!;
       for (;;) {
-        const status = await t.ok<{ status: string; exitstatus: string }>("GET", `/nodes/${node}/tasks/${encodeURIComponent(upid)}/status`);
+        const status = await t.ok<{ status: string; exitstatus: string }>(
+          "GET",
+          `/nodes/${node}/tasks/${encodeURIComponent(upid)}/status`,
+        );
         if (status.status === "stopped") {
-          const log = await t.ok<{ t: string }[]>("GET", `/nodes/${node}/tasks/${encodeURIComponent(upid)}/log`, { limit: 0 });
+          const log = await t.ok<{ t: string }[]>("GET", `/nodes/${node}/tasks/${encodeURIComponent(upid)}/log`, {
+            limit: 0,
+          });
           return { exitstatus: status.exitstatus, log: log.map((l) => l.t) };
         }
         await new Promise((r) => setTimeout(r, 10));
@@ -111,13 +128,25 @@ export async function startTestSim(extra: Partial<SimulatorOptions> = {}): Promi
 }
 
 /** Run a call that returns a UPID and wait for the task; returns its exit status. */
-export async function runTask(t: TestSim, method: string, path: string, params?: Record<string, unknown>): Promise<{ exitstatus: string; log: string[] }> {
+export async function runTask(
+  t: TestSim,
+  method: string,
+  path: string,
+  params?: Record<string, unknown>,
+): Promise<{ exitstatus: string; log: string[] }> {
   return t.task(await t.ok<string>(method, path, params));
 }
 
 /** A minimal VM: 1 GiB disk on local-lvm, virtio NIC on vmbr0. */
 export async function createVm(t: TestSim, vmid: number, extra: Record<string, unknown> = {}): Promise<void> {
-  const r = await runTask(t, "POST", "/nodes/pve/qemu", { vmid, name: `vm${vmid}`, memory: 512, scsi0: "local-lvm:1", net0: "virtio,bridge=vmbr0", ...extra });
+  const r = await runTask(t, "POST", "/nodes/pve/qemu", {
+    vmid,
+    name: `vm${vmid}`,
+    memory: 512,
+    scsi0: "local-lvm:1",
+    net0: "virtio,bridge=vmbr0",
+    ...extra,
+  });
   if (r.exitstatus !== "OK") throw new Error(`create ${vmid}: ${r.exitstatus}`);
 }
 

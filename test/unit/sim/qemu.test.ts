@@ -27,13 +27,19 @@ describe("create", () => {
     expect(c.ide2).toBe("local-lvm:vm-100-cloudinit,media=cdrom");
     expect(c.net0).toMatch(/^virtio=BC:24:11:[0-9A-F:]{8},bridge=vmbr0$/);
     expect(c.digest).toMatch(/^[0-9a-f]{40}$/);
-    const imported = await runTask(t, "POST", "/nodes/pve/qemu", { vmid: 109, scsi0: "local-lvm:0,import-from=local-lvm:vm-100-disk-0" });
+    const imported = await runTask(t, "POST", "/nodes/pve/qemu", {
+      vmid: 109,
+      scsi0: "local-lvm:0,import-from=local-lvm:vm-100-disk-0",
+    });
     expect(imported.exitstatus).toBe("OK");
     expect((await config(109)).scsi0).toBe("local-lvm:vm-109-disk-0,size=1G");
   });
 
   it("fails an import from a missing volume inside the task and leaves no VM", async () => {
-    const r = await runTask(t, "POST", "/nodes/pve/qemu", { vmid: 108, scsi0: "local-lvm:0,import-from=local:import/none.qcow2" });
+    const r = await runTask(t, "POST", "/nodes/pve/qemu", {
+      vmid: 108,
+      scsi0: "local-lvm:0,import-from=local:import/none.qcow2",
+    });
     expect(r.exitstatus).toBe("volume 'local:import/none.qcow2' does not exist");
     expect(r.log.at(-1)).toBe("TASK ERROR: volume 'local:import/none.qcow2' does not exist");
     expect((await t.call("GET", "/nodes/pve/qemu/108/config")).status).toBe(500);
@@ -104,7 +110,11 @@ describe("templates and clones", () => {
   });
 
   it("refuses disk options together with a restore archive", async () => {
-    const r = await t.call("POST", "/nodes/pve/qemu", { vmid: 160, archive: "local:backup/vzdump-qemu-100.vma.zst", scsi0: "local-lvm:1" });
+    const r = await t.call("POST", "/nodes/pve/qemu", {
+      vmid: 160,
+      archive: "local:backup/vzdump-qemu-100.vma.zst",
+      scsi0: "local-lvm:1",
+    });
     expect([r.status, r.body.errors]).toEqual([400, { scsi0: "option conflicts with option 'archive'" }]);
   });
 
@@ -140,7 +150,10 @@ describe("config updates", () => {
     expect((await config(100, { current: 1 })).memory).toBe("1024");
     expect((await config(100)).memory).toBe("2048");
     expect((await config(100, { current: 1 })).name).toBe("renamed");
-    const pending = await t.ok<{ key: string; value?: string; pending?: string }[]>("GET", "/nodes/pve/qemu/100/pending");
+    const pending = await t.ok<{ key: string; value?: string; pending?: string }[]>(
+      "GET",
+      "/nodes/pve/qemu/100/pending",
+    );
     expect(pending.find((p) => p.key === "memory")).toEqual({ key: "memory", value: "1024", pending: "2048" });
     expect((await runTask(t, "POST", "/nodes/pve/qemu/100/status/reboot")).exitstatus).toBe("OK");
     expect((await config(100, { current: 1 })).memory).toBe("2048");
@@ -166,22 +179,32 @@ describe("power and agent", () => {
   it("answers the guest agent with the backend's address, and PVE's errors otherwise", async () => {
     expect(started).toContain(100);
     const ifaces = await t.ok<{ result: { name: string; "ip-addresses": { "ip-address": string }[] }[] }>(
-      "GET", "/nodes/pve/qemu/100/agent/network-get-interfaces");
+      "GET",
+      "/nodes/pve/qemu/100/agent/network-get-interfaces",
+    );
     expect(ifaces.result.find((i) => i.name === "eth0")?.["ip-addresses"][0]?.["ip-address"]).toBe("127.0.0.100");
-    expect((await t.call("GET", "/nodes/pve/qemu/131/agent/network-get-interfaces")).statusText).toBe("No QEMU guest agent configured");
+    expect((await t.call("GET", "/nodes/pve/qemu/131/agent/network-get-interfaces")).statusText).toBe(
+      "No QEMU guest agent configured",
+    );
     await t.ok("PUT", "/nodes/pve/qemu/131/config", { agent: "enabled=1" });
-    expect((await t.call("POST", "/nodes/pve/qemu/131/agent", { command: "ping" })).statusText).toBe("VM 131 is not running");
+    expect((await t.call("POST", "/nodes/pve/qemu/131/agent", { command: "ping" })).statusText).toBe(
+      "VM 131 is not running",
+    );
   });
 
   it("refuses to start a VM on a bridge that does not exist", async () => {
     await createVm(t, 150, { net0: "virtio,bridge=vmbr9" });
-    expect((await runTask(t, "POST", "/nodes/pve/qemu/150/status/start")).exitstatus).toBe("bridge 'vmbr9' does not exist");
+    expect((await runTask(t, "POST", "/nodes/pve/qemu/150/status/start")).exitstatus).toBe(
+      "bridge 'vmbr9' does not exist",
+    );
   });
 });
 
 describe("resize and destroy", () => {
   it("grows a disk and refuses to shrink it", async () => {
-    expect((await runTask(t, "PUT", "/nodes/pve/qemu/109/resize", { disk: "scsi0", size: "+1G" })).exitstatus).toBe("OK");
+    expect((await runTask(t, "PUT", "/nodes/pve/qemu/109/resize", { disk: "scsi0", size: "+1G" })).exitstatus).toBe(
+      "OK",
+    );
     expect((await config(109)).scsi0).toContain("size=2G");
     const r = await t.call("PUT", "/nodes/pve/qemu/109/resize", { disk: "scsi0", size: "1G" });
     expect(r.statusText).toBe("shrinking disks is not supported");
@@ -201,7 +224,14 @@ describe("tasks", () => {
     await t.task(upid);
     const status = await t.ok<Record<string, unknown>>("GET", `/nodes/pve/tasks/${encodeURIComponent(upid)}/status`);
     expect(Object.keys(status).sort()).toEqual([...Object.keys(rec.response.body.data as object), "tokenid"].sort());
-    expect(status).toMatchObject({ status: "stopped", exitstatus: "OK", type: "qmconfig", id: "131", user: "root@pam", tokenid: "lab" });
+    expect(status).toMatchObject({
+      status: "stopped",
+      exitstatus: "OK",
+      type: "qmconfig",
+      id: "131",
+      user: "root@pam",
+      tokenid: "lab",
+    });
     const log = await t.call("GET", `/nodes/pve/tasks/${encodeURIComponent(upid)}/log`);
     const lines = log.body.data as { n: number; t: string }[];
     expect(log.body.total).toBe(lines.length);
@@ -209,7 +239,10 @@ describe("tasks", () => {
   });
 
   it("answers an unknown UPID with 400 'no such task'", async () => {
-    const r = await t.call("GET", `/nodes/pve/tasks/${encodeURIComponent("UPID:pve:00000001:00000001:00000001:qmstart:1:root@pam:")}/status`);
+    const r = await t.call(
+      "GET",
+      `/nodes/pve/tasks/${encodeURIComponent("UPID:pve:00000001:00000001:00000001:qmstart:1:root@pam:")}/status`,
+    );
     expect([r.status, r.body.errors]).toEqual([400, { upid: "no such task" }]);
   });
 
@@ -221,15 +254,27 @@ describe("tasks", () => {
 
 describe("HTTP faults", () => {
   it("fails the next N calls of a path, then recovers", async () => {
-    t.sim.faults.addHttp({ path: "^/nodes/pve/qemu/131/config$", count: 2, message: "can't lock file '/var/lock/qemu-server/lock-131.conf' - got timeout" });
+    t.sim.faults.addHttp({
+      path: "^/nodes/pve/qemu/131/config$",
+      count: 2,
+      message: "can't lock file '/var/lock/qemu-server/lock-131.conf' - got timeout",
+    });
     const r1 = await t.call("GET", "/nodes/pve/qemu/131/config");
-    expect([r1.status, r1.statusText]).toEqual([500, "can't lock file '/var/lock/qemu-server/lock-131.conf' - got timeout"]);
+    expect([r1.status, r1.statusText]).toEqual([
+      500,
+      "can't lock file '/var/lock/qemu-server/lock-131.conf' - got timeout",
+    ]);
     expect((await t.call("GET", "/nodes/pve/qemu/131/config")).status).toBe(500);
     expect((await t.call("GET", "/nodes/pve/qemu/131/config")).status).toBe(200);
   });
 
   it("can be armed over HTTP at /_sim/faults", async () => {
-    const r = await t.call("POST", "/_sim/faults", { http: [{ path: "^/version$", status: 503, message: "busy" }] }, { json: true });
+    const r = await t.call(
+      "POST",
+      "/_sim/faults",
+      { http: [{ path: "^/version$", status: 503, message: "busy" }] },
+      { json: true },
+    );
     expect(r.status).toBe(200);
     expect((await t.call("GET", "/version")).status).toBe(503);
   });

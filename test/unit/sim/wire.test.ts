@@ -24,7 +24,12 @@ describe("envelope and errors", () => {
   });
 
   it("rejects a wrong token secret with 401 'Authentication failed!' (current PVE wording)", async () => {
-    const r = await t.call("GET", "/nodes", {}, { headers: { Authorization: `PVEAPIToken=${t.sim.tokenId}=00000000-0000-0000-0000-000000000000` } });
+    const r = await t.call(
+      "GET",
+      "/nodes",
+      {},
+      { headers: { Authorization: `PVEAPIToken=${t.sim.tokenId}=00000000-0000-0000-0000-000000000000` } },
+    );
     expect([r.status, r.statusText]).toEqual([401, "Authentication failed!"]);
   });
 
@@ -97,33 +102,63 @@ describe("tickets", () => {
 
   it("issues a ticket usable as cookie; writes need the CSRF token", async () => {
     const login = await t.ok<{ ticket: string; CSRFPreventionToken: string; username: string }>(
-      "POST", "/access/ticket", { username: "root@pam", password: t.sim.password }, { headers: {} });
+      "POST",
+      "/access/ticket",
+      { username: "root@pam", password: t.sim.password },
+      { headers: {} },
+    );
     expect(login.ticket).toMatch(/^PVE:root@pam:[0-9A-F]{8}::/);
     expect(login.CSRFPreventionToken).toMatch(/^[0-9A-F]{8}:[A-Za-z0-9+/]{43}$/);
     const cookie = { Cookie: `PVEAuthCookie=${encodeURIComponent(login.ticket)}` };
     expect((await t.call("GET", "/nodes", {}, { headers: cookie })).status).toBe(200);
-    const noCsrf = await t.call("POST", "/cluster/firewall/aliases", { name: "dns", cidr: "10.0.0.53" }, { headers: cookie });
+    const noCsrf = await t.call(
+      "POST",
+      "/cluster/firewall/aliases",
+      { name: "dns", cidr: "10.0.0.53" },
+      { headers: cookie },
+    );
     expect([noCsrf.status, noCsrf.statusText]).toEqual([401, "Permission denied - invalid csrf token"]);
-    const withCsrf = await t.call("POST", "/cluster/firewall/aliases", { name: "dns", cidr: "10.0.0.53" }, { headers: { ...cookie, CSRFPreventionToken: login.CSRFPreventionToken } });
+    const withCsrf = await t.call(
+      "POST",
+      "/cluster/firewall/aliases",
+      { name: "dns", cidr: "10.0.0.53" },
+      { headers: { ...cookie, CSRFPreventionToken: login.CSRFPreventionToken } },
+    );
     expect(withCsrf.status).toBe(200);
   });
 
   it("renews a ticket when it is given as the password", async () => {
-    const first = await t.ok<{ ticket: string }>("POST", "/access/ticket", { username: "root@pam", password: t.sim.password }, { headers: {} });
-    const again = await t.call("POST", "/access/ticket", { username: "root@pam", password: first.ticket }, { headers: {} });
+    const first = await t.ok<{ ticket: string }>(
+      "POST",
+      "/access/ticket",
+      { username: "root@pam", password: t.sim.password },
+      { headers: {} },
+    );
+    const again = await t.call(
+      "POST",
+      "/access/ticket",
+      { username: "root@pam", password: first.ticket },
+      { headers: {} },
+    );
     expect(again.status).toBe(200);
   });
 
   it("does not serve ticket-only endpoints to tokens", async () => {
     const r = await t.call("PUT", "/access/password", { userid: "root@pam", password: "whatever1" });
-    expect([r.status, r.statusText]).toEqual([403, "URI '/access/password' not available with API token, need proper ticket."]);
+    expect([r.status, r.statusText]).toEqual([
+      403,
+      "URI '/access/password' not available with API token, need proper ticket.",
+    ]);
   });
 });
 
 describe("tokens and permissions", () => {
   it("limits a privilege-separated token to its own ACL and answers 403 with PVE's text", async () => {
     await t.ok("POST", "/access/users", { userid: "auditor@pve", password: "not-used-here" });
-    const token = await t.ok<{ "full-tokenid": string; value: string; info: { privsep: number } }>("POST", "/access/users/auditor@pve/token/ro");
+    const token = await t.ok<{ "full-tokenid": string; value: string; info: { privsep: number } }>(
+      "POST",
+      "/access/users/auditor@pve/token/ro",
+    );
     expect(token["full-tokenid"]).toBe("auditor@pve!ro");
     expect(token.info.privsep).toBe(1);
     const dup = await t.call("POST", "/access/users/auditor@pve/token/ro");

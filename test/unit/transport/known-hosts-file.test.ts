@@ -8,7 +8,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  algorithmsFor, appendKnownHost, blobType, findKeys, fingerprint, hostMatches, hostToken, readKnownHosts,
+  algorithmsFor,
+  appendKnownHost,
+  blobType,
+  findKeys,
+  fingerprint,
+  hostMatches,
+  hostToken,
+  readKnownHosts,
 } from "../../../src/transport/known-hosts.ts";
 
 let dir = "";
@@ -16,7 +23,11 @@ const keys: Record<string, { line: string; blob: Buffer; pub: string }> = {};
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "lab-khf-"));
-  for (const [name, args] of [["ed", ["-t", "ed25519"]], ["rsa", ["-t", "rsa", "-b", "1024"]], ["ecdsa", ["-t", "ecdsa", "-b", "256"]]] as const) {
+  for (const [name, args] of [
+    ["ed", ["-t", "ed25519"]],
+    ["rsa", ["-t", "rsa", "-b", "1024"]],
+    ["ecdsa", ["-t", "ecdsa", "-b", "256"]],
+  ] as const) {
     execFileSync("ssh-keygen", ["-q", ...args, "-N", "", "-C", name, "-f", join(dir, name)]);
     const pub = join(dir, `${name}.pub`);
     const line = readFileSync(pub, "utf8").split(" ").slice(0, 2).join(" ");
@@ -37,12 +48,17 @@ function sshKeygenF(file: string, token: string): number[] {
 }
 
 describe("fingerprint, blobType, algorithmsFor", () => {
-  it.each(["ed", "rsa", "ecdsa"])("%s: the fingerprint is what ssh-keygen -l prints, the type the key's own", (name) => {
-    const k = keys[name]!;
-    const printed = execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", k.pub], { encoding: "utf8" }).split(" ")[1];
-    expect(fingerprint(k.blob)).toBe(printed);
-    expect(blobType(k.blob)).toBe(k.line.split(" ")[0]);
-  });
+  it.each(["ed", "rsa", "ecdsa"])(
+    "%s: the fingerprint is what ssh-keygen -l prints, the type the key's own",
+    (name) => {
+      const k = keys[name]!;
+      const printed = execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", k.pub], { encoding: "utf8" }).split(
+        " ",
+      )[1];
+      expect(fingerprint(k.blob)).toBe(printed);
+      expect(blobType(k.blob)).toBe(k.line.split(" ")[0]);
+    },
+  );
 
   it("offers every signature algorithm of an RSA pin (ssh-rsa keys sign with SHA-2 today), other types as they are", () => {
     expect(algorithmsFor("ssh-rsa")).toEqual(["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]);
@@ -95,7 +111,8 @@ describe("lines OpenSSH skips are skipped", () => {
 });
 
 describe("hashed entries", () => {
-  const hashed = (salt: Buffer, token: string) => `|1|${salt.toString("base64")}|${createHmac("sha1", salt).update(token).digest("base64")}`;
+  const hashed = (salt: Buffer, token: string) =>
+    `|1|${salt.toString("base64")}|${createHmac("sha1", salt).update(token).digest("base64")}`;
 
   it("an entry hashed with OpenSSH's 20-byte salt matches exactly its own token", () => {
     const salt = Buffer.alloc(20, 7);

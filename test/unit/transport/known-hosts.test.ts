@@ -7,7 +7,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkHostKey, findKeys, hostKeys, hostMatches, hostToken, pinned } from "../../../src/transport/known-hosts.ts";
+import {
+  checkHostKey,
+  findKeys,
+  hostKeys,
+  hostMatches,
+  hostToken,
+  pinned,
+} from "../../../src/transport/known-hosts.ts";
 
 let dir = "";
 let k1 = "";
@@ -18,7 +25,10 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "lab-kh-"));
   const key = (name: string) => {
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", join(dir, name)]);
-    return readFileSync(join(dir, `${name}.pub`), "utf8").split(" ").slice(0, 2).join(" ");
+    return readFileSync(join(dir, `${name}.pub`), "utf8")
+      .split(" ")
+      .slice(0, 2)
+      .join(" ");
   };
   k1 = key("k1");
   k2 = key("k2");
@@ -46,19 +56,120 @@ const ours = (file: string, address: string, port: number) =>
 // [file lines ("K1"/"K2" stand for the keys), lookups, and whether ssh-keygen -H can hash the file]
 type Case = [string, string[], [string, number][], boolean?];
 const table: Case[] = [
-  ["plain, port 22 is the bare address", ["10.0.0.8 K1", "[10.0.0.8]:22 K2"], [["10.0.0.8", 22], ["10.0.0.9", 22]]],
-  ["other ports are [addr]:port only", ["[10.0.0.7]:2222 K1", "10.0.0.7 K2"], [["10.0.0.7", 2222], ["10.0.0.7", 22], ["10.0.0.7", 2223]]],
-  ["comma lists", ["a.lab,10.0.0.1,[10.0.0.1]:2222 K1"], [["10.0.0.1", 22], ["10.0.0.1", 2222], ["a.lab", 22], ["b.lab", 22]]],
-  ["negation vetoes the whole line", ["*,!10.0.0.5 K1", "10.0.0.*,!10.0.0.6 K2"], [["10.0.0.5", 22], ["10.0.0.6", 22], ["10.0.0.7", 22], ["10.0.0.5", 2222]]],
-  ["a negation alone matches nothing", ["!10.0.0.5 K1"], [["10.0.0.5", 22], ["10.0.0.6", 22]]],
-  ["wildcards * and ?", ["10.0.0.? K1", "[10.0.1.*]:2222 K2", "*.lab K1"], [["10.0.0.3", 22], ["10.0.0.33", 22], ["10.0.1.40", 2222], ["10.0.1.40", 22], ["web.lab", 22], ["lab", 22]]],
-  ["glob metacharacters of regexps are literal", ["10.0.0.1+ K1", "a[b]c K2", "x.y K1"], [["10.0.0.11", 22], ["abc", 22], ["xzy", 22], ["x.y", 22]]],
-  ["the other regexp metacharacters are literal too", ["a(b)c K1", "a|b K2", "a{2} K1", "a^b$c K2", "a\\d K1"], [["a(b)c", 22], ["abc", 22], ["a", 22], ["b", 22], ["a|b", 22], ["aa", 22], ["a{2}", 22], ["a^b$c", 22], ["a\\d", 22], ["a1", 22]]],
-  ["case-insensitive", ["WEB1.LAB K1"], [["web1.lab", 22], ["Web1.Lab", 22]]],
-  ["markers: @revoked counts, @cert-authority does not", ["@revoked 10.0.0.6 K1", "@cert-authority 10.0.0.6 K2", "10.0.0.6 K1", "@revoked * K2"], [["10.0.0.6", 22], ["10.0.0.7", 22]]],
+  [
+    "plain, port 22 is the bare address",
+    ["10.0.0.8 K1", "[10.0.0.8]:22 K2"],
+    [
+      ["10.0.0.8", 22],
+      ["10.0.0.9", 22],
+    ],
+  ],
+  [
+    "other ports are [addr]:port only",
+    ["[10.0.0.7]:2222 K1", "10.0.0.7 K2"],
+    [
+      ["10.0.0.7", 2222],
+      ["10.0.0.7", 22],
+      ["10.0.0.7", 2223],
+    ],
+  ],
+  [
+    "comma lists",
+    ["a.lab,10.0.0.1,[10.0.0.1]:2222 K1"],
+    [
+      ["10.0.0.1", 22],
+      ["10.0.0.1", 2222],
+      ["a.lab", 22],
+      ["b.lab", 22],
+    ],
+  ],
+  [
+    "negation vetoes the whole line",
+    ["*,!10.0.0.5 K1", "10.0.0.*,!10.0.0.6 K2"],
+    [
+      ["10.0.0.5", 22],
+      ["10.0.0.6", 22],
+      ["10.0.0.7", 22],
+      ["10.0.0.5", 2222],
+    ],
+  ],
+  [
+    "a negation alone matches nothing",
+    ["!10.0.0.5 K1"],
+    [
+      ["10.0.0.5", 22],
+      ["10.0.0.6", 22],
+    ],
+  ],
+  [
+    "wildcards * and ?",
+    ["10.0.0.? K1", "[10.0.1.*]:2222 K2", "*.lab K1"],
+    [
+      ["10.0.0.3", 22],
+      ["10.0.0.33", 22],
+      ["10.0.1.40", 2222],
+      ["10.0.1.40", 22],
+      ["web.lab", 22],
+      ["lab", 22],
+    ],
+  ],
+  [
+    "glob metacharacters of regexps are literal",
+    ["10.0.0.1+ K1", "a[b]c K2", "x.y K1"],
+    [
+      ["10.0.0.11", 22],
+      ["abc", 22],
+      ["xzy", 22],
+      ["x.y", 22],
+    ],
+  ],
+  [
+    "the other regexp metacharacters are literal too",
+    ["a(b)c K1", "a|b K2", "a{2} K1", "a^b$c K2", "a\\d K1"],
+    [
+      ["a(b)c", 22],
+      ["abc", 22],
+      ["a", 22],
+      ["b", 22],
+      ["a|b", 22],
+      ["aa", 22],
+      ["a{2}", 22],
+      ["a^b$c", 22],
+      ["a\\d", 22],
+      ["a1", 22],
+    ],
+  ],
+  [
+    "case-insensitive",
+    ["WEB1.LAB K1"],
+    [
+      ["web1.lab", 22],
+      ["Web1.Lab", 22],
+    ],
+  ],
+  [
+    "markers: @revoked counts, @cert-authority does not",
+    ["@revoked 10.0.0.6 K1", "@cert-authority 10.0.0.6 K2", "10.0.0.6 K1", "@revoked * K2"],
+    [
+      ["10.0.0.6", 22],
+      ["10.0.0.7", 22],
+    ],
+  ],
   ["a line with an unknown marker is skipped", ["@foo 10.0.0.6 K2", "10.0.0.6 K1"], [["10.0.0.6", 22]], false],
-  ["comments, blank lines, trailing comments", ["# 10.0.0.2 K1", "", "   # indented comment", "10.0.0.2 K2 root@old-host", "  10.0.0.2 K1"], [["10.0.0.2", 22]]],
-  ["a commented-out line pins nothing, even one with a wildcard in its list", ["#old.lab,* K1", "#* K2", "10.0.0.2 K2"], [["10.0.0.2", 22], ["10.0.0.3", 22]], false],
+  [
+    "comments, blank lines, trailing comments",
+    ["# 10.0.0.2 K1", "", "   # indented comment", "10.0.0.2 K2 root@old-host", "  10.0.0.2 K1"],
+    [["10.0.0.2", 22]],
+  ],
+  [
+    "a commented-out line pins nothing, even one with a wildcard in its list",
+    ["#old.lab,* K1", "#* K2", "10.0.0.2 K2"],
+    [
+      ["10.0.0.2", 22],
+      ["10.0.0.3", 22],
+    ],
+    false,
+  ],
 ];
 
 describe("findKeys agrees with ssh-keygen -F", () => {
@@ -101,13 +212,24 @@ describe("host-key verdicts", () => {
   it("falls back to the bare address on another port only when [addr]:port pins nothing (like ssh)", () => {
     const lines = (l: string[]) => l.map((x) => x.replace("K1", k1).replace("K2", k2)).join("\n");
     expect(checkHostKey(hostKeys(lines(["10.0.0.8 K1"]), "10.0.0.8", 2222), blob(k1))).toBe("ok");
-    expect(checkHostKey(hostKeys(lines(["10.0.0.8 K1", "[10.0.0.8]:2222 K2"]), "10.0.0.8", 2222), blob(k1))).toBe("changed");
-    expect(checkHostKey(hostKeys(lines(["10.0.0.8 K1", "@revoked [10.0.0.8]:2222 K1"]), "10.0.0.8", 2222), blob(k1))).toBe("revoked");
+    expect(checkHostKey(hostKeys(lines(["10.0.0.8 K1", "[10.0.0.8]:2222 K2"]), "10.0.0.8", 2222), blob(k1))).toBe(
+      "changed",
+    );
+    expect(
+      checkHostKey(hostKeys(lines(["10.0.0.8 K1", "@revoked [10.0.0.8]:2222 K1"]), "10.0.0.8", 2222), blob(k1)),
+    ).toBe("revoked");
     // Port 22 has no second name to fall back to.
     expect(hostKeys(lines(["[10.0.0.8]:2222 K1"]), "10.0.0.8", 22)).toEqual([]);
     // ...and its entries are listed once (the pins an error message names).
-    expect(hostKeys(lines(["10.0.0.8 K1", "@revoked 10.0.0.8 K2"]), "10.0.0.8", 22).map((k) => [k.line, k.revoked])).toEqual([[1, false], [2, true]]);
-    expect(hostKeys(lines(["@revoked 10.0.0.8 K2"]), "10.0.0.8", 22).map((k) => [k.line, k.revoked])).toEqual([[1, true]]);
+    expect(
+      hostKeys(lines(["10.0.0.8 K1", "@revoked 10.0.0.8 K2"]), "10.0.0.8", 22).map((k) => [k.line, k.revoked]),
+    ).toEqual([
+      [1, false],
+      [2, true],
+    ]);
+    expect(hostKeys(lines(["@revoked 10.0.0.8 K2"]), "10.0.0.8", 22).map((k) => [k.line, k.revoked])).toEqual([
+      [1, true],
+    ]);
   });
 
   it("refuses a @revoked key even when another line pins it", () => {

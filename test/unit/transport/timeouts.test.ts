@@ -38,15 +38,27 @@ describe("limits", () => {
     await run(ctx, "true", "apt", { kind: "packages" });
     await run(ctx, "true", "mine", { kind: "command", timeout: 7 });
     await ctx.facts.get({ key: "k", command: "true", parse: (s) => s });
-    expect(t.limits).toEqual([DEFAULT_TIMEOUT_S.change * 1000, DEFAULT_TIMEOUT_S.packages * 1000, 7000, DEFAULT_TIMEOUT_S.fact * 1000]);
+    expect(t.limits).toEqual([
+      DEFAULT_TIMEOUT_S.change * 1000,
+      DEFAULT_TIMEOUT_S.packages * 1000,
+      7000,
+      DEFAULT_TIMEOUT_S.fact * 1000,
+    ]);
   });
 
   it("applies command, packages and service timeouts to their commands", async () => {
     const t = new Limits().otherwise({ code: 0 });
     const ctx = hostCtx({ transport: t });
     await command({ command: "make", creates: "/x", timeout: 11 }).apply(ctx, [{ key: "run", summary: "" }], {});
-    await packages({ names: ["cron"], timeout: 12 }).apply(ctx, [{ key: "cron", summary: "" }], { installed: {}, candidate: {} });
-    await service({ name: "cron", state: "started", timeout: 13 }).apply(ctx, [{ key: "start", summary: "" }], { manager: "systemd", active: false, enabled: false });
+    await packages({ names: ["cron"], timeout: 12 }).apply(ctx, [{ key: "cron", summary: "" }], {
+      installed: {},
+      candidate: {},
+    });
+    await service({ name: "cron", state: "started", timeout: 13 }).apply(ctx, [{ key: "start", summary: "" }], {
+      manager: "systemd",
+      active: false,
+      enabled: false,
+    });
     expect(t.limits).toEqual([11_000, 12_000, 13_000]);
   });
 
@@ -57,7 +69,11 @@ describe("limits", () => {
   });
 
   it.each([0, -1, Number.NaN, Infinity, "60" as unknown as number])("refuses timeout %s as bad input", (bad) => {
-    for (const make of [() => command({ command: "x", creates: "/x", timeout: bad }), () => packages({ names: ["aa"], timeout: bad }), () => service({ name: "a", timeout: bad })]) {
+    for (const make of [
+      () => command({ command: "x", creates: "/x", timeout: bad }),
+      () => packages({ names: ["aa"], timeout: bad }),
+      () => service({ name: "a", timeout: bad }),
+    ]) {
       let e: unknown;
       try {
         make();
@@ -80,8 +96,15 @@ describe("a command past its limit", () => {
   });
 
   it("fails the host (exit 3) naming the step, the command and the limit", async () => {
-    const slow: Transport = { host: "h", exec: (c, o) => Promise.reject(new CommandTimeoutError("h", c, o?.timeoutMs ?? 0)), close: () => Promise.resolve() };
-    const e = await run(hostCtx({ transport: slow }), "sleep 99", "command sleep", { kind: "command", timeout: 2 }).catch((x: unknown) => x);
+    const slow: Transport = {
+      host: "h",
+      exec: (c, o) => Promise.reject(new CommandTimeoutError("h", c, o?.timeoutMs ?? 0)),
+      close: () => Promise.resolve(),
+    };
+    const e = await run(hostCtx({ transport: slow }), "sleep 99", "command sleep", {
+      kind: "command",
+      timeout: 2,
+    }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(LabError);
     expect((e as LabError).code).toBe(3);
     expect((e as LabError).message).toBe("command sleep timed out after 2 s (the command was stopped)");
