@@ -3,7 +3,9 @@
 // starts). The second stops at once: the "before hard exit" hooks run
 // synchronously (the audit record, a one-line recap, killing an editor and
 // shredding its temp file), then the process exits 130 without waiting for
-// anything else.
+// anything else. A second signal before the command registered its hook (it is
+// still loading its module) waits for that hook, at most HOOK_WAIT_MS: a record
+// is written for every interrupted run.
 import { ExitCode } from "../errors.ts";
 
 export const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
@@ -33,7 +35,12 @@ export interface Signals {
 export interface SignalOptions {
   host?: SignalHost;
   stderr?: { write(text: string): unknown };
+  /** How long a hard exit waits for the command's first hook (default HOOK_WAIT_MS). */
+  hookWaitMs?: number;
 }
+
+/** Long enough to load a command's module on a loaded machine, short enough to feel "at once". */
+export const HOOK_WAIT_MS = 3000;
 
 export function installSignals(opts: SignalOptions = {}): Signals {
   const host: SignalHost = opts.host ?? process;
@@ -41,9 +48,22 @@ export function installSignals(opts: SignalOptions = {}): Signals {
   const abort = new AbortController();
   const hooks: (() => void)[] = [];
   let sigintYielded = 0;
+  let pending: LabSignal | undefined;
 
-  const hardExit = (sig: LabSignal): never => {
-    stderr.write(`\nlab: ${sig} again: aborting now\n`);
+  const hardExit = (sig: LabSignal): void => {
+    if (hooks.length === 0 && pending === undefined) {
+      // The command has not hooked its record yet: exit when it does, or when the wait is over.
+      pending = sig;
+      stderr.write(`\nlab: ${sig} again: aborting as soon as the run's record can be written\n`);
+      const timer = setTimeout(() => runHooksAndExit(), opts.hookWaitMs ?? HOOK_WAIT_MS);
+      (timer as { unref?: () => void }).unref?.();
+      return;
+    }
+    if (pending === undefined) stderr.write(`\nlab: ${sig} again: aborting now\n`);
+    runHooksAndExit();
+  };
+
+  const runHooksAndExit = (): never => {
     for (const hook of [...hooks].reverse()) {
       try {
         hook();
@@ -57,7 +77,7 @@ export function installSignals(opts: SignalOptions = {}): Signals {
 
   const onSignal = (sig: LabSignal): void => {
     if (sig === "SIGINT" && sigintYielded > 0) return;
-    if (abort.signal.aborted) hardExit(sig);
+    if (abort.signal.aborted) return hardExit(sig);
     stderr.write(`\nlab: ${sig}: finishing the steps in flight, then stopping (again to abort at once)\n`);
     abort.abort(sig);
   };
@@ -67,6 +87,7 @@ export function installSignals(opts: SignalOptions = {}): Signals {
     signal: abort.signal,
     beforeHardExit(hook) {
       hooks.push(hook);
+      if (pending !== undefined) runHooksAndExit();
       return () => {
         const i = hooks.indexOf(hook);
         if (i >= 0) hooks.splice(i, 1);

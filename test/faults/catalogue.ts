@@ -52,7 +52,7 @@ const signal = (sig: NodeJS.Signals, times: 1 | 2): FaultKind => ({
   name: `${sig}${times === 2 ? " x2" : ""}`,
   scope: "plain",
   async inject(c, p) {
-    if (!(await p.sleep(someMoment(c)))) return false;
+    if (!(await p.handlesSignals()) || !(await p.sleep(someMoment(c)))) return false;
     p.child.kill(sig);
     if (times === 2 && (await p.sleep(c.rng.int(50, 600)))) p.child.kill(sig);
     return true;

@@ -1,6 +1,8 @@
 // One `lab apply` as a real child process, watched while it runs: its output, which
 // hosts have shown progress (so a fault can wait until lab has logged in to one).
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { constants } from "node:os";
 import { LAB_BIN } from "../integration/project.ts";
 
 export interface Finished {
@@ -19,6 +21,12 @@ export interface LabProcess {
   waitFor: (re: RegExp, ms?: number) => Promise<boolean>;
   /** Sleep up to `ms`; false if lab ended first. */
   sleep: (ms: number) => Promise<boolean>;
+  /**
+   * Resolves true once lab's signal handlers are installed, false if lab ended first. A signal sent
+   * earlier reaches a process whose JavaScript has not started yet, which no program can handle; the
+   * suite's signal faults start from this moment.
+   */
+  handlesSignals: () => Promise<boolean>;
 }
 
 export function startLab(root: string, args: string[], env: Record<string, string>): LabProcess {
@@ -72,5 +80,17 @@ export function startLab(root: string, args: string[], env: Record<string, strin
       };
       listeners.add(check);
     });
-  return { child, done, running: () => !ended, waitFor, sleep };
+  // SIGHUP in SigCgt (/proc): Node itself catches SIGINT and SIGTERM from its first instant (to
+  // restore the terminal, then die), but not SIGHUP; bin/lab.mjs hooks all three at once.
+  const handlesSignals = async () => {
+    const bit = 1n << BigInt(constants.signals.SIGHUP - 1);
+    for (let i = 0; i < 3000 && !ended; i++) {
+      const status = await readFile(`/proc/${child.pid}/status`, "utf8").catch(() => "");
+      const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+      if (mask && (BigInt(`0x${mask}`) & bit) !== 0n) return true;
+      if (!(await sleep(10))) return false;
+    }
+    return false;
+  };
+  return { child, done, running: () => !ended, waitFor, sleep, handlesSignals };
 }

@@ -68,6 +68,38 @@ describe("signals", () => {
     expect(f.signals.signal.aborted).toBe(true);
   });
 
+  it("a second signal before the command hooked its record waits for the hook, then runs it and exits 130", () => {
+    const f = fake();
+    f.send("SIGTERM");
+    expect(() => f.send("SIGTERM")).not.toThrow();
+    expect(f.err()).toContain("aborting as soon as the run's record can be written");
+    let ran = 0;
+    expect(() => f.signals.beforeHardExit(() => ran++)).toThrow(new Exit(130));
+    expect(ran).toBe(1);
+  });
+
+  it("a third signal while waiting for the hook exits at once", () => {
+    const f = fake();
+    f.send("SIGINT");
+    f.send("SIGINT");
+    expect(() => f.send("SIGINT")).toThrow(new Exit(130));
+  });
+
+  it("the wait for a hook is bounded: with none registered, it exits 130 when the wait is over", async () => {
+    const exits: number[] = [];
+    const ee = new EventEmitter();
+    installSignals({
+      host: { on: (e, fn) => ee.on(e, fn), off: (e, fn) => ee.off(e, fn), exit: (c) => exits.push(c) as never },
+      stderr: { write: () => true },
+      hookWaitMs: 20,
+    });
+    ee.emit("SIGHUP", "SIGHUP");
+    ee.emit("SIGHUP", "SIGHUP");
+    expect(exits).toEqual([]);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(exits).toEqual([130]);
+  });
+
   it("dispose stops listening", () => {
     const f = fake();
     f.signals.dispose();
