@@ -69,7 +69,8 @@ async function startSim(stateDir: string): Promise<Sim> {
   const child = spawn(
     "node",
     ["--import", "tsx", join(REPO, "test/faults/sim-child.ts"), stateDir, SIM_HOST, String(SIM_PORT)],
-    { stdio: ["ignore", "pipe", "inherit"], cwd: REPO },
+    // stdin stays open as the child's lifeline: it ends with this process, however that dies.
+    { stdio: ["pipe", "pipe", "inherit"], cwd: REPO },
   );
   const line = await new Promise<string>((ok, fail) => {
     let out = "";

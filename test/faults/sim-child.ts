@@ -9,3 +9,5 @@ if (!stateDir || !host || !port) throw new Error("usage: sim-child.ts DIR HOST P
 const sim = await startSimulator({ stateDir, host, port: Number(port), taskDelayMs: 150, pbsPort: false });
 process.stdout.write(`${JSON.stringify({ url: sim.url, caFile: sim.caFile, tokenSecret: sim.tokenSecret })}\n`);
 process.once("SIGTERM", () => void sim.stop().then(() => process.exit(0)));
+// The suite's process ended (a timeout, a crash): do not outlive it holding the port.
+process.stdin.on("end", () => process.exit(0)).resume();
