@@ -12,10 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHosts, type TestLab } from "../hosts/hosts.ts";
 import { REPO, type LabRun } from "./project.ts";
 
-/** Bounds of each npm step (a cold cache on a busy 2-core machine takes ~1 min). */
+/** Bounds of each npm step (from the cache on a busy 2-core machine: ~1 min each). */
 const NPM_TIMEOUT_MS = 240_000;
 
-function run(cmd: string, args: string[], cwd: string, timeout = 120_000): Promise<LabRun & { ms: number }> {
+function run(cmd: string, args: string[], cwd: string, timeout = 300_000): Promise<LabRun & { ms: number }> {
   const t0 = Date.now();
   return new Promise((done) => {
     execFile(
@@ -133,5 +133,5 @@ hosts:
     expect((JSON.parse(again.stdout) as { hosts: Record<string, { changed: number }> }).hosts.pkg1!.changed).toBe(0);
     const after = await labIn(site, ["plan", "--detailed-exitcode"]);
     expect(after.code, after.stdout).toBe(0);
-  });
+  }, 1_500_000);
 });

@@ -55,6 +55,7 @@ describe("ssh config", () => {
     const r = await p.lab(["exec", "target", "--", "hostname"]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^target \| rc=0 /m);
+    console.log(`lab exec target -- hostname\n${r.stdout}`); // the README's sample
   });
 
   it("goes through the jump host: with it stopped, the target is unreachable", async () => {
