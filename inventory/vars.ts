@@ -1,7 +1,7 @@
 // The example lab's host vars, declared once: `lab check` / `lab plan` reject a
 // var in inventory/*.yaml (or -e) that is not declared here or has the wrong
 // type (file:line:col, "did you mean"), and playbooks read them typed (host.vars).
-import { Type, defineHostVars } from "../src/index.ts";
+import { Type, defineHostVars } from "lab";
 import { dockerPlayVars } from "../roles/example-stacks.ts";
 
 export const siteVars = defineHostVars({

@@ -2,7 +2,7 @@
 // first Proxmox (VLANs, templates, VMs, and the PBS backups of backups/policy.yaml),
 // then every server over SSH — the VMs' guests included, reached at the address
 // their guest agent reports — and the database with its pgBackRest archiving.
-import { definePlaybook } from "../src/index.ts";
+import { definePlaybook } from "lab";
 import { siteVars } from "../inventory/vars.ts";
 import { base } from "../roles/base.ts";
 import { demoDatabase } from "../roles/demo-database.ts";

@@ -1,17 +1,6 @@
 // base: what every server in the lab has: a motd, admin accounts, the core
 // packages, a heartbeat cron job, cron running and enabled.
-import {
-  Type,
-  defineRole,
-  directory,
-  file,
-  group,
-  packages,
-  restartService,
-  service,
-  user,
-  type Static,
-} from "../src/index.ts";
+import { Type, defineRole, directory, file, group, packages, restartService, service, user, type Static } from "lab";
 
 export const BaseVars = Type.Object(
   {

@@ -10,15 +10,19 @@
 //                  env: { "wiki.env": { WIKI_ADMIN_PASSWORD: { secret: "wiki_admin_password" } } } })
 //
 // `lab apply -e compose_rollback=false` keeps a failed revision running for debugging.
-import { Type, defineRole, type HostInfo, type RoleTools, type Static } from "../src/index.ts";
-import { badInput } from "../src/errors.ts";
 import {
+  Type,
+  defineRole,
+  type HostInfo,
+  type RoleTools,
+  type Static,
+  badInput,
   composeProject,
   composeYaml,
   stackFile,
   type ComposeDefinition,
   type StackFile,
-} from "../src/resources/compose/index.ts";
+} from "lab";
 
 const closed = { additionalProperties: false } as const;
 const EnvValue = Type.Union([Type.String({ pattern: "^[^\\n\\r]*$" }), Type.Object({ secret: Type.String() }, closed)]);

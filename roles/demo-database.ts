@@ -1,7 +1,7 @@
 // demo-database: the example lab's data on its PostgreSQL host — a small wiki
 // (tables page and revision) loaded once from templates/postgres/demo-seed.sql.njk,
 // so `lab backup` has WAL to archive and `lab drill` real tables to checksum.
-import { Type, command, defineRole, directory, file, sh } from "../src/index.ts";
+import { Type, command, defineRole, directory, file, sh } from "lab";
 
 const SEED = "/var/lib/lab/demo-seed.sql";
 

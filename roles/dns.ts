@@ -13,12 +13,13 @@ import {
   service,
   type HostInfo,
   type Static,
-} from "../src/index.ts";
-import { NotCreatedYetError, badInput } from "../src/errors.ts";
-import type { LabModel } from "../src/inventory/model.ts";
-import { vmIpv4 } from "../src/proxmox/resources/guest.ts";
-import { file } from "../src/resources/file.ts";
-import { lateFile } from "../src/resources/late-file.ts";
+  NotCreatedYetError,
+  badInput,
+  type LabModel,
+  vmIpv4,
+  file,
+  lateFile,
+} from "lab";
 
 const IPV4 = "^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}$";
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;

@@ -5,7 +5,7 @@
 // manageService: false leaves the service alone, for a host that drives an engine
 // it does not run (the integration tests' hosts use the machine's dockerd through
 // a mounted socket: daemon.json is then written but not in effect).
-import { Type, defineRole, directory, file, packages, restartService, service, type Static } from "../src/index.ts";
+import { Type, defineRole, directory, file, packages, restartService, service, type Static } from "lab";
 
 export const DockerHostVars = Type.Object(
   {

@@ -2,8 +2,7 @@
 // vars, and the site playbook's docker play: which of them a host runs, from its
 // (declared, typed) host vars.
 import { Ajv } from "ajv";
-import { Type, type HostInfo, type RoleUse, type Static } from "../src/index.ts";
-import { badInput } from "../src/errors.ts";
+import { Type, type HostInfo, type RoleUse, type Static, badInput } from "lab";
 import { composeStack, type ComposeStackVars, type EnvValue } from "./compose-stack.ts";
 import { dockerHost, dockerHostDefaults } from "./docker-host.ts";
 

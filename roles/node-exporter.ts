@@ -3,7 +3,7 @@
 // demo's do), with the textfile collector reading a directory where jobs leave
 // *.prom files. Its options live in /etc/default (read by the init script and by
 // the systemd unit alike); a change restarts it.
-import { Type, defineRole, directory, file, packages, restartService, service, sh } from "../src/index.ts";
+import { Type, defineRole, directory, file, packages, restartService, service, sh } from "lab";
 
 export const NodeExporterVars = Type.Object(
   {

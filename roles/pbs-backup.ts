@@ -4,19 +4,22 @@
 // VMs), and on the PBS the prune job (the policy's retention), the verify job,
 // the GC schedule and the sync job that makes the offsite copy.
 import { resolve } from "node:path";
-import { Type, defineRole, type Resource } from "../src/index.ts";
-import { vmJobIds } from "../src/backup/policy.ts";
-import { badInput } from "../src/errors.ts";
-import { backupJob } from "../src/proxmox/resources/backup-job.ts";
-import { pbsService, pveService } from "../src/proxmox/resources/connect.ts";
 import {
+  Type,
+  defineRole,
+  type Resource,
+  vmJobIds,
+  badInput,
+  backupJob,
+  pbsService,
+  pveService,
   pbsDatastore,
   pbsGcSchedule,
   pbsPruneJob,
   pbsSyncJob,
   pbsVerifyJob,
-} from "../src/proxmox/resources/pbs-jobs.ts";
-import { pbsStorage } from "../src/proxmox/resources/pbs-storage.ts";
+  pbsStorage,
+} from "lab";
 
 export const pbsBackup = defineRole({
   name: "pbs-backup",

@@ -3,9 +3,7 @@
 // on a backup host), retention and encryption key become the roles' vars, so the
 // policy is written once and `lab backup` checks exactly what was configured.
 //   plays: [...pgbackrestPolicyPlays({ target: "db1-main" })]
-import { Type, defineRole, type Play, type RoleTools } from "../src/index.ts";
-import { badInput } from "../src/errors.ts";
-import type { PgPolicy } from "../src/backup/policy.ts";
+import { Type, defineRole, type Play, type RoleTools, badInput, type PgPolicy } from "lab";
 import {
   pgbackrest,
   pgbackrestDefaults,

@@ -25,13 +25,14 @@ import {
   type Resource,
   type RoleTools,
   type Static,
-} from "../src/index.ts";
-import { badInput } from "../src/errors.ts";
-import { pgbackrestConf, processMaxFor } from "../src/resources/pgbackrest/conf.ts";
-import { sshTrust } from "../src/resources/pgbackrest/ssh-trust.ts";
-import { pgbackrestStanza as stanzaResource } from "../src/resources/pgbackrest/stanza.ts";
-import { postgresRunning } from "../src/resources/postgres/settings.ts";
-import { scheduledJob } from "../src/resources/scheduled-job.ts";
+  badInput,
+  pgbackrestConf,
+  processMaxFor,
+  sshTrust,
+  pgbackrestStanza as stanzaResource,
+  postgresRunning,
+  scheduledJob,
+} from "lab";
 import { clusterPaths, sortedSettings } from "./postgres.ts";
 
 const Int = (max: number, description?: string) =>

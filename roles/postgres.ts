@@ -4,9 +4,7 @@
 // effect (checked in pg_settings; reloaded or restarted when they are not).
 // No systemd is assumed: pg_ctlcluster starts the cluster (it hands over to
 // systemd itself on hosts that run it).
-import { Type, defineRole, directory, file, line, packages, type Static } from "../src/index.ts";
-import { postgresCluster } from "../src/resources/postgres/cluster.ts";
-import { postgresRunning } from "../src/resources/postgres/settings.ts";
+import { Type, defineRole, directory, file, line, packages, type Static, postgresCluster, postgresRunning } from "lab";
 
 export const PostgresVars = Type.Object(
   {

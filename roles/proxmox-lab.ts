@@ -2,16 +2,24 @@
 // VLAN-aware bridge, the SDN VLAN zone with a VNet per VLAN, the firewall
 // policy between VLANs, the VM templates, and the VMs on their VLANs. Pure: the
 // VMs' .pub keys were read when the inventory was loaded (lab.vmKeys).
-import { Type, defineRole, type Resource } from "../src/index.ts";
-import type { VmTemplate } from "../src/inventory/model.ts";
-import { vlanBridge } from "../src/proxmox/resources/network.ts";
-import { sdnVlans } from "../src/proxmox/resources/sdn.ts";
-import { firewallPolicy, vlanFirewall } from "../src/proxmox/resources/firewall.ts";
-import { vmTemplate, type TemplateWant } from "../src/proxmox/resources/template.ts";
-import { vm } from "../src/proxmox/resources/vm.ts";
-import { pveService, vmidService } from "../src/proxmox/resources/connect.ts";
-import { neededPrivileges, permissionPreflight } from "../src/proxmox/resources/preflight.ts";
-import { badInput } from "../src/errors.ts";
+import {
+  Type,
+  defineRole,
+  type Resource,
+  type VmTemplate,
+  vlanBridge,
+  sdnVlans,
+  firewallPolicy,
+  vlanFirewall,
+  vmTemplate,
+  type TemplateWant,
+  vm,
+  pveService,
+  vmidService,
+  neededPrivileges,
+  permissionPreflight,
+  badInput,
+} from "lab";
 
 export const proxmoxLab = defineRole({
   name: "proxmox-lab",

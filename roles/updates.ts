@@ -4,8 +4,7 @@
 // unattended-upgrades honours between steps, when the window closes), whether and
 // when to reboot, who gets the report. apt's own daily run is told not to upgrade.
 // Every plan and apply shows how many upgrades are pending on the host.
-import { Type, defineRole, file, packages, scheduledJob, sh, type Static } from "../src/index.ts";
-import { pendingUpgrades } from "../src/resources/pending-upgrades.ts";
+import { Type, defineRole, file, packages, scheduledJob, sh, type Static, pendingUpgrades } from "lab";
 
 // apt.conf has no escapes: a value is anything but a double quote or a newline.
 const AptValue = (description: string, extra: Record<string, unknown> = {}) =>

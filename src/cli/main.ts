@@ -126,6 +126,15 @@ export async function main(argv: string[], hooks: { inspect?: (program: Command)
       code = await checkCommand({ root, inventory: resolve(root, g.inventory), playbooks: pbs, out: process.stdout });
     });
 
+  program
+    .command("init")
+    .description("scaffold a lab repository of your own in DIR (package.json, inventory/, playbooks/site.ts, ...)")
+    .argument("<dir>", "a new or empty folder")
+    .action(async (dir: string) => {
+      const { initCommand } = await import("./init-command.ts");
+      code = await initCommand({ dir: resolve(dir), shown: dir, out: process.stdout });
+    });
+
   const hosts = program.command("hosts").description("manage host keys");
   hosts
     .command("trust")

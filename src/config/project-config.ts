@@ -23,6 +23,9 @@ export const ProjectConfig = Type.Object(
     known_hosts: path(
       "known_hosts for hosts whose inventory sets none (env LAB_KNOWN_HOSTS; default ~/.ssh/known_hosts)",
     ),
+    ssh_config: path(
+      "OpenSSH client config read for inventory hosts, or none (env LAB_SSH_CONFIG; default ~/.ssh/config; the inventory wins)",
+    ),
     forks: Type.Optional(
       Type.Integer({ minimum: 1, description: "hosts in parallel (flag -f, env LAB_FORKS; default 10)" }),
     ),
@@ -67,8 +70,8 @@ export async function loadProjectConfig(root: string): Promise<LoadedConfig> {
     p === undefined ? undefined : resolve(root, p.replace(/^~(?=\/|$)/, homedir()));
   const c = src.data;
   const config: ProjectConfig = { ...c };
-  for (const k of ["inventory", "secrets_file", "age_key_file", "known_hosts"] as const)
-    if (c[k] !== undefined) config[k] = abs(c[k]);
+  for (const k of ["inventory", "secrets_file", "age_key_file", "known_hosts", "ssh_config"] as const)
+    if (c[k] !== undefined && !(k === "ssh_config" && c[k] === "none")) config[k] = abs(c[k]);
   return { file, config };
 }
 
@@ -78,6 +81,7 @@ const ENV_OF = {
   secrets_file: "LAB_SECRETS_FILE",
   age_key_file: "LAB_AGE_KEY_FILE",
   known_hosts: "LAB_KNOWN_HOSTS",
+  ssh_config: "LAB_SSH_CONFIG",
   forks: "LAB_FORKS",
   lock_timeout: "LAB_LOCK_TIMEOUT",
 } as const;

@@ -8,6 +8,7 @@ import type { ConnectionInfo, HostInfo } from "../engine/types.ts";
 import { readYaml, type YamlSource } from "./yaml-source.ts";
 import { validateInventoryFile, type InventorySource } from "./validate.ts";
 import { checkLabRefs } from "./lab-refs.ts";
+import { NO_SSH_CONFIG, readSshConfig, type JumpSpec, type SshClientConfig } from "./ssh-config.ts";
 import {
   sectionNames,
   type Connection,
@@ -66,6 +67,8 @@ export interface LoadOptions {
   /** Base for relative key_file / known_hosts / .pub paths. */
   root: string;
   extraVars?: Vars;
+  /** ~/.ssh/config or lab.config.yaml's ssh_config, read by loadInventory (none when absent). */
+  sshConfig?: SshClientConfig;
   /** `lab check`: a `.pub` file that does not exist yet (made by the demo) is a stand-in key, not an error. */
   missingKeyFiles?: "error" | "stand-in";
 }
@@ -74,7 +77,8 @@ export async function loadInventory(opts: LoadOptions): Promise<Inventory> {
   const files = await inventoryFiles(opts.path);
   const sources: InventorySource[] = [];
   for (const file of files) sources.push(validateInventoryFile(await readYaml(file)));
-  const inv = resolveInventory(sources, opts);
+  const sshConfig = opts.sshConfig ?? (await readSshConfig(process.env.LAB_SSH_CONFIG || "~/.ssh/config"));
+  const inv = resolveInventory(sources, { ...opts, sshConfig });
   return withKeyFiles(inv, await readKeyFiles(inv, opts));
 }
 
@@ -330,6 +334,7 @@ function resolveHosts(
   fail: Fail,
 ): Map<string, HostInfo> {
   const expand = (p: string) => resolvePath(opts.root, p.replace(/^~(?=\/|$)/, homedir()));
+  const sshConfig = opts.sshConfig ?? NO_SSH_CONFIG;
   const connectionOf = (name: string, seen: string[]): ConnectionInfo & { name: string } => {
     const def = c.hostDefs.get(name);
     if (!def)
@@ -349,19 +354,61 @@ function resolveHosts(
         `bastion loop: ${[...seen, name, conn.bastion].join(" -> ")}`,
         "a bastion cannot reach itself",
       );
+    // Precedence: inventory > ~/.ssh/config (ssh-config.ts; looked up by the inventory name) > defaults.
+    const ssh = (conn.type ?? "ssh") === "ssh" && !conn.vm ? sshConfig.lookup(name) : {};
+    // $LAB_KNOWN_HOSTS (or known_hosts of lab.config.yaml) stands in where the inventory names none.
+    const knownHosts = expand(conn.known_hosts ?? (process.env.LAB_KNOWN_HOSTS || "~/.ssh/known_hosts"));
+    const connectTimeoutMs = (conn.connect_timeout ?? 10) * 1000;
+    const jump = conn.bastion
+      ? conn.bastion !== name
+        ? connectionOf(conn.bastion, [...seen, name])
+        : undefined
+      : ssh.proxyJump?.length
+        ? jumpOf(ssh.proxyJump, { knownHosts, connectTimeoutMs }, [...seen, name])
+        : undefined;
     return {
       name,
       type: conn.type ?? "ssh",
-      address: conn.address ?? name,
-      port: conn.port ?? 22,
-      user: conn.user ?? "root",
-      ...(conn.key_file ? { keyFile: expand(conn.key_file) } : {}),
-      // $LAB_KNOWN_HOSTS (or known_hosts of lab.config.yaml) stands in where the inventory names none.
-      knownHosts: expand(conn.known_hosts ?? (process.env.LAB_KNOWN_HOSTS || "~/.ssh/known_hosts")),
+      address: conn.address ?? ssh.hostName ?? name,
+      port: conn.port ?? ssh.port ?? 22,
+      user: conn.user ?? ssh.user ?? "root",
+      ...(conn.key_file ? { keyFile: expand(conn.key_file) } : ssh.identityFile ? { keyFile: ssh.identityFile } : {}),
+      knownHosts,
       become: conn.become ?? false,
-      ...(conn.bastion && conn.bastion !== name ? { bastion: connectionOf(conn.bastion, [...seen, name]) } : {}),
-      connectTimeoutMs: (conn.connect_timeout ?? 10) * 1000,
+      ...(jump ? { bastion: jump } : {}),
+      connectTimeoutMs,
       ...(conn.vm ? { vm: conn.vm } : {}),
+    };
+  };
+  /** The last hop of a ProxyJump list, through the hops before it; an inventory host is used as such. */
+  const jumpOf = (
+    hops: JumpSpec[],
+    via: { knownHosts: string; connectTimeoutMs: number },
+    seen: string[],
+  ): ConnectionInfo & { name: string } => {
+    const hop = hops[hops.length - 1] as JumpSpec;
+    const before = hops.slice(0, -1);
+    if (seen.includes(hop.host))
+      fail(
+        ["hosts", seen[0] ?? hop.host],
+        `ProxyJump loop: ${[...seen, hop.host].join(" -> ")} (ssh config${sshConfig.file ? ` ${sshConfig.file}` : ""})`,
+        "a jump host cannot reach itself",
+      );
+    if (c.hostDefs.has(hop.host) && !hop.user && !hop.port && !before.length) return connectionOf(hop.host, seen);
+    const cfg = sshConfig.lookup(hop.host);
+    // Only the first hop has ProxyJump of its own (as in OpenSSH); strict host keys as for the host behind it.
+    const prev = before.length ? before : (cfg.proxyJump ?? []);
+    return {
+      name: hop.host,
+      type: "ssh",
+      address: cfg.hostName ?? hop.host,
+      port: hop.port ?? cfg.port ?? 22,
+      user: hop.user ?? cfg.user ?? "root",
+      ...(cfg.identityFile ? { keyFile: cfg.identityFile } : {}),
+      knownHosts: via.knownHosts,
+      become: false,
+      ...(prev.length ? { bastion: jumpOf(prev, via, [...seen, hop.host]) } : {}),
+      connectTimeoutMs: via.connectTimeoutMs,
     };
   };
   const hosts = new Map<string, HostInfo>();

@@ -23,6 +23,7 @@ const CLEAN = {
   LAB_AGE_KEY_FILE: undefined,
   LAB_AGE_KEY: undefined,
   LAB_KNOWN_HOSTS: undefined,
+  LAB_SSH_CONFIG: undefined,
   LAB_FORKS: undefined,
   LAB_LOCK_TIMEOUT: undefined,
 };
@@ -52,7 +53,9 @@ describe("validation", () => {
     const r = await runMain(["-C", root, "plan"], CLEAN);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${join(root, "lab.config.yaml")}:2:1: forkz: unknown key "forkz"`);
-    expect(r.stderr).toContain("keys: inventory, secrets_file, age_key_file, known_hosts, forks, lock_timeout");
+    expect(r.stderr).toContain(
+      "keys: inventory, secrets_file, age_key_file, known_hosts, ssh_config, forks, lock_timeout",
+    );
   });
 
   it("invalid YAML is exit 2 with its position", async () => {
@@ -169,6 +172,29 @@ describe("precedence: flag > env > config > default", () => {
     } finally {
       if (saved === undefined) delete process.env.LAB_KNOWN_HOSTS;
       else process.env.LAB_KNOWN_HOSTS = saved;
+    }
+  });
+
+  it("ssh_config: a path relative to the root, or none; the inventory reads it", async () => {
+    const root = await project("ssh_config: conf/ssh\n");
+    expect(configEnv((await loadProjectConfig(root)).config, {})).toEqual({ LAB_SSH_CONFIG: join(root, "conf/ssh") });
+    const none = await project("ssh_config: none\n");
+    expect(configEnv((await loadProjectConfig(none)).config, {})).toEqual({ LAB_SSH_CONFIG: "none" });
+    await writeProjectFiles(root, {
+      "conf/ssh": "Host a\n  HostName 127.0.0.7\n  User cfg\n",
+      "inv-ssh/hosts.yaml": "hosts:\n  a: {}\n",
+    });
+    const saved = process.env.LAB_SSH_CONFIG;
+    try {
+      process.env.LAB_SSH_CONFIG = join(root, "conf/ssh");
+      const c = (await loadInventory({ path: join(root, "inv-ssh"), root })).hosts.get("a")!.connection;
+      expect(c).toMatchObject({ address: "127.0.0.7", user: "cfg" });
+      process.env.LAB_SSH_CONFIG = "none";
+      const d = (await loadInventory({ path: join(root, "inv-ssh"), root })).hosts.get("a")!.connection;
+      expect(d).toMatchObject({ address: "a", user: "root" });
+    } finally {
+      if (saved === undefined) delete process.env.LAB_SSH_CONFIG;
+      else process.env.LAB_SSH_CONFIG = saved;
     }
   });
 });

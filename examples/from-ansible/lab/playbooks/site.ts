@@ -1,5 +1,5 @@
 // site.yml of the Ansible version. Role defaults are plain TypeScript defaults.
-import { definePlaybook } from "../../../../src/index.ts";
+import { definePlaybook } from "lab";
 import { nginx } from "../roles/nginx.ts";
 
 export default definePlaybook({

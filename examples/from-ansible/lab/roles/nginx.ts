@@ -1,5 +1,5 @@
 // roles/nginx/{defaults,tasks,handlers} of the Ansible version, as one typed role.
-import { Type, defineRole, file, packages, restartService, service, type Static } from "../../../../src/index.ts";
+import { Type, defineRole, file, packages, restartService, service, type Static } from "lab";
 
 // The role's vars, declared once: their TypeScript type and their run-time check.
 export const NginxVars = Type.Object({
