@@ -40,7 +40,7 @@ export default definePlaybook({ name: "bad", plays: [{ name: "bad", hosts: "all"
 }
 
 function apply(root: string, args: string[] = []) {
-  const child = spawn(process.execPath, [BIN, "-C", root, "apply", "playbooks/slow.ts", ...args], {
+  const child = spawn(process.execPath, [BIN, "-C", root, "apply", "-y", "playbooks/slow.ts", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, LAB_TEST_DIR: join(root, "out") },
   });
@@ -136,7 +136,7 @@ describe("lab apply interrupted (a real process, the local transport)", () => {
         startedAt: new Date().toISOString(),
       }),
     );
-    const bad = spawn(process.execPath, [BIN, "-C", root, "apply", "playbooks/bad.ts"], {
+    const bad = spawn(process.execPath, [BIN, "-C", root, "apply", "-y", "playbooks/bad.ts"], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let err = "";
