@@ -1,4 +1,4 @@
-// `--json` and the run fails before a report exists (bad input, lock held, a bug): the
+// `lab plan|apply --json` and the run fails before a report exists (bad input, lock held, a bug): the
 // error as one object on stdout (docs/schema/report.schema.json, `error`), the human
 // message on stderr as always.
 import { CommanderError } from "commander";

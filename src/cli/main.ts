@@ -462,11 +462,21 @@ export async function main(argv: string[], hooks: { inspect?: (program: Command)
   } catch (e) {
     code = report(e, verbose);
     // --json: the error as an object on stdout as well, for the program reading it.
-    if (code !== ExitCode.ok && argv.includes("--json")) process.stdout.write(`${redact(jsonError(e, code))}\n`);
+    if (code !== ExitCode.ok && isConvergeJson(argv)) process.stdout.write(`${redact(jsonError(e, code))}\n`);
   } finally {
     signals.dispose();
   }
   return code;
+}
+
+/** `lab plan|apply ... --json`: the commands whose report docs/schema/report.schema.json describes. */
+function isConvergeJson(argv: string[]): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (["-C", "--root", "-i", "--inventory"].includes(a)) i++;
+    else if (!a.startsWith("-")) return (a === "plan" || a === "apply") && argv.includes("--json");
+  }
+  return false;
 }
 
 function report(e: unknown, verbose: boolean): number {

@@ -47,7 +47,7 @@ export interface RunCommandOptions extends Omit<RunOptions, "reporter" | "log" |
   /** plan only: write the saved plan here (`lab plan -o FILE`). */
   planOut?: string;
   /** apply only: apply this saved plan (`lab apply FILE`), after checking sources and drift. */
-  saved?: { file: string; plan: SavedPlan };
+  saved?: { file?: string; plan: SavedPlan };
   /** apply only, on a terminal: show the plan and apply only if this says yes. */
   confirm?: (question: string) => Promise<boolean>;
   stdout?: NodeJS.WritableStream & { isTTY?: boolean };
@@ -85,7 +85,7 @@ export async function runCommand(opts: RunCommandOptions): Promise<{ code: ExitC
     }),
   );
   // A plan made from other project files: refused before anything is opened.
-  if (opts.saved) checkSources(opts.saved.file, opts.saved.plan, projectSources(opts));
+  if (opts.saved) checkSources(opts.saved.file ?? "", opts.saved.plan, projectSources(opts));
   let ctx: RunContext;
   try {
     ctx = await RunContext.open({ ...opts, log, signal, guests: opts.guests ?? guests });
@@ -149,16 +149,15 @@ export async function runCommand(opts: RunCommandOptions): Promise<{ code: ExitC
             redact(`${formatChanges(planned, opts.verbose, useColor(stdout, opts.color))}\n${formatRecap(planned)}\n`),
           );
           const n = Object.values(planned.hosts).reduce((k, h) => k + h.changed, 0);
-          if (planned.exitCode !== ExitCode.ok || n === 0 || ctx.signal.aborted) {
-            return { code: planned.exitCode, result: planned };
-          }
-          if (!(await opts.confirm!(`apply these ${n} change(s)? only "yes" applies: `))) {
-            stderr.write("lab: apply cancelled: nothing was changed\n");
-            return { code: ExitCode.declined, result: planned };
+          const asked = planned.exitCode === ExitCode.ok && n > 0 && !ctx.signal.aborted;
+          if (!asked || !(await opts.confirm!(`apply these ${n} change(s)? only "yes" applies: `))) {
+            if (asked) stderr.write("lab: apply cancelled: nothing was changed\n");
+            if (opts.json) stdout.write(`${redact(jsonReport(planned))}\n`);
+            return { code: asked ? ExitCode.declined : planned.exitCode, result: planned };
           }
           // What the host is now is read again below: a change since the plan was shown is drift.
           for (const h of hosts) ctx.host(h).facts.invalidate();
-          saved = { file: "the plan shown", plan: savedPlan(opts, rec, rec.steps(wrapped, planned)) };
+          saved = { plan: savedPlan(opts, rec, rec.steps(wrapped, planned)) };
         }
         const rec = new ReadRecorder(saved.plan.salt);
         const wrapped = rec.wrap(prepared);

@@ -201,14 +201,20 @@ export function driftOf(
   return out;
 }
 
-export function driftError(file: string, drift: readonly { host: string; id: string; why: string }[]): LabError {
+/** `file` undefined: the plan just shown on the terminal. */
+export function driftError(
+  file: string | undefined,
+  drift: readonly { host: string; id: string; why: string }[],
+): LabError {
   const hosts = [...new Set(drift.map((d) => d.host))];
   return new LabError(
     `${hosts.length} host(s) drifted since the plan was made (${hosts.join(", ")}); nothing was changed on any host:\n${drift
       .map((d) => `  ${d.host}: ${d.id}: ${d.why}`)
       .join("\n")}`,
     ExitCode.planStale,
-    { file },
-    "review what changed on the host, then make a new plan (lab plan -o FILE)",
+    file ? { file } : {},
+    file
+      ? "review what changed on the host, then make a new plan (lab plan -o FILE)"
+      : "review what changed, then run lab apply again",
   );
 }

@@ -1,7 +1,7 @@
 // `lab apply` on a real terminal (a pty made by util-linux `script`): it shows the plan and
 // asks; only "yes" applies, "no" changes nothing (exit 12), -y does not ask.
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -12,7 +12,12 @@ const BIN = resolve(import.meta.dirname, "../../../bin/lab.mjs");
 const QUESTION = 'apply these 2 change(s)? only "yes" applies: ';
 
 /** Run `lab ARGS` on a pty; type `answer` once the question is shown. Returns the exit code and the screen. */
-function onPty(root: string, args: string[], answer: string): Promise<{ code: number | null; screen: string }> {
+function onPty(
+  root: string,
+  args: string[],
+  answer: string,
+  beforeAnswer: () => void = () => {},
+): Promise<{ code: number | null; screen: string }> {
   const cmd = ["node", BIN, "-C", root, ...args].map(quote).join(" ");
   const child = spawn("script", ["-qfec", cmd, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"], env: process.env });
   let screen = "";
@@ -21,6 +26,7 @@ function onPty(root: string, args: string[], answer: string): Promise<{ code: nu
     screen += d.toString();
     if (!typed && screen.includes(QUESTION)) {
       typed = true;
+      beforeAnswer();
       child.stdin.write(answer);
     }
   });
@@ -41,6 +47,18 @@ describe("lab apply on a terminal", { timeout: 90_000 }, () => {
     expect(no.screen).toContain(`~ file:${root}/alpha/motd: create ${root}/alpha/motd (3 bytes)`);
     expect(no.screen).toContain("apply cancelled: nothing was changed");
     expect(existsSync(join(root, "alpha/motd"))).toBe(false);
+
+    // The host changes while the question waits: "yes" covers only what was shown, so it is refused.
+    const drifted = await onPty(root, ["apply", "--no-color"], "yes\r", () =>
+      writeFileSync(join(root, "alpha/motd"), "meanwhile\n"),
+    );
+    expect(drifted.code, drifted.screen).toBe(11);
+    expect(drifted.screen).toContain(
+      `alpha: file:${root}/alpha/motd: its current state differs from what the plan read`,
+    );
+    expect(readFileSync(join(root, "alpha/motd"), "utf8")).toBe("meanwhile\n");
+    expect(existsSync(join(root, "beta/pg"))).toBe(false);
+    await rm(join(root, "alpha/motd"));
 
     const yes = await onPty(root, ["apply", "--no-color"], "yes\r");
     expect(yes.code, yes.screen).toBe(0);

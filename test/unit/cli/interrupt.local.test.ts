@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { readAudit } from "../../../src/engine/audit.ts";
 import { lockFile } from "../../../src/engine/lock.ts";
 import { LAB, makeProject } from "../helpers/project.ts";
+import { validReport } from "../helpers/report-schema.ts";
 
 const BIN = join(import.meta.dirname, "../../../bin/lab.mjs");
 const exists = (p: string) =>
@@ -119,7 +120,7 @@ describe("lab apply interrupted (a real process, the local transport)", () => {
     run.child.kill("SIGINT");
     const r = await run.done;
     expect(r.code).toBe(130);
-    expect(JSON.parse(r.stdout)).toMatchObject({ aborted: true, exitCode: 130 });
+    expect(validReport(r.stdout)).toMatchObject({ format_version: 1, aborted: true, exitCode: 130 });
   }, 30_000);
 
   it("bad input while another run holds the lock exits 2 (validated before locking), and the good playbook meets the lock (5)", async () => {

@@ -1,11 +1,11 @@
 // Saved plans, the apply gate and `--json` through the CLI entry with the local transport
 // (on real SSH hosts: test/integration/saved-plan.test.ts).
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { Ajv } from "ajv";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LAB } from "../helpers/project.ts";
+import { validReport as valid } from "../helpers/report-schema.ts";
 import { localProject, runMain } from "./helpers-main.ts";
 
 const SITE = `import { definePlaybook, inline, file } from ${LAB};
@@ -16,16 +16,6 @@ export default definePlaybook({ name: "site", plays: [
   ])] },
 ] });
 `;
-
-const schema = JSON.parse(
-  readFileSync(resolve(import.meta.dirname, "../../../docs/schema/report.schema.json"), "utf8"),
-) as object;
-const validate = new Ajv({ strict: true, allErrors: true }).compile(schema);
-const valid = (text: string): Record<string, unknown> => {
-  const v = JSON.parse(text) as Record<string, unknown>;
-  expect(validate(v), JSON.stringify(validate.errors)).toBe(true);
-  return v;
-};
 
 describe("lab plan -o / lab apply FILE", () => {
   it("applies exactly the saved plan; refuses drift (exit 11) naming host and resource, changing nothing", async () => {
