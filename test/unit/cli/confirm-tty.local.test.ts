@@ -1,43 +1,16 @@
 // `lab apply` on a real terminal (a pty made by util-linux `script`): it shows the plan and
 // asks; only "yes" applies, "no" changes nothing (exit 12), -y does not ask.
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { quote } from "../../../src/sh.ts";
 import { localProject } from "./helpers-main.ts";
+import { onPty as ptyRun } from "../helpers/pty.ts";
 
-const BIN = resolve(import.meta.dirname, "../../../bin/lab.mjs");
 const QUESTION = 'apply these 2 change(s)? only "yes" applies: ';
 
-/** Run `lab ARGS` on a pty; type `answer` once the question is shown. Returns the exit code and the screen. */
-function onPty(
-  root: string,
-  args: string[],
-  answer: string,
-  beforeAnswer: () => void = () => {},
-): Promise<{ code: number | null; screen: string }> {
-  const cmd = ["node", BIN, "-C", root, ...args].map(quote).join(" ");
-  const child = spawn("script", ["-qfec", cmd, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"], env: process.env });
-  let screen = "";
-  let typed = false;
-  child.stdout.on("data", (d: Buffer) => {
-    screen += d.toString();
-    if (!typed && screen.includes(QUESTION)) {
-      typed = true;
-      beforeAnswer();
-      child.stdin.write(answer);
-    }
-  });
-  const timer = setTimeout(() => child.kill(), 30_000);
-  return new Promise((done) =>
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      done({ code, screen });
-    }),
-  );
-}
+const onPty = (root: string, args: string[], keys: string, beforeKeys?: () => void) =>
+  ptyRun({ root, args, prompt: QUESTION, keys, timeoutMs: 30_000, ...(beforeKeys ? { beforeKeys } : {}) });
 
 describe("lab apply on a terminal", { timeout: 90_000 }, () => {
   it("asks after showing the plan: no changes nothing, yes applies, -y does not ask", async () => {
