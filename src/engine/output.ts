@@ -70,7 +70,7 @@ export function formatRecap(r: RunResult): string {
 export const REPORT_FORMAT_VERSION = 1;
 
 /** A value in the report: a Secret, or any value of a sensitive change, as a marker. */
-const shown = (v: unknown, sensitive: boolean | undefined): unknown => (sensitive || isSecret(v) ? "(sensitive)" : v);
+const shown = (v: unknown, sensitive: boolean | undefined): unknown => (sensitive || isSecret(v) ? SENSITIVE : v);
 
 export function jsonReport(r: RunResult): string {
   return JSON.stringify(
