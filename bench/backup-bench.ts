@@ -172,7 +172,7 @@ async function main(): Promise<void> {
   await must(["secrets", "init"]);
   await p.lab(["secrets", "set", "pgbackrest_repo2_cipher"], { env, stdin: "bench-Cipher-Pass-0d4c1b7e\n" });
   log("lab apply (PostgreSQL + pgBackRest, two repositories)");
-  await must(["apply"]);
+  await must(["apply", "-y"]);
   log(`pgbench -i -s ${SCALE} (about ${SCALE * 15} MB)`);
   await psql("postgres", "create database bench");
   await on("db1", `cd / && runuser -u postgres -- ${PG_BIN}/pgbench -i -q -s ${SCALE} bench 2>&1 | tail -1`);

@@ -121,7 +121,7 @@ interface LabReport {
 }
 
 export async function labApply(site: Site, forks: number): Promise<Outcome> {
-  const m = await measure(["node", ...labArgs(site, "apply", "--forks", String(forks), "--json")], {
+  const m = await measure(["node", ...labArgs(site, "apply", "-y", "--forks", String(forks), "--json")], {
     cwd: REPO,
     timeoutMs: RUN_TIMEOUT_MS,
   });

@@ -58,7 +58,7 @@ for _ in $(seq 1 100); do grep -q "listening" .lab/sim.log 2>/dev/null && break;
 grep -q "listening" .lab/sim.log || { cat .lab/sim.log; echo "demo: the simulator did not start" >&2; exit 1; }
 
 # The project config (lab.config.yaml): after the demo a plain `node bin/lab.mjs plan` needs nothing exported.
-[[ -f lab.config.yaml ]] || printf '# Written by scripts/demo.sh: the demo lab'"'"'s secrets.\nsecrets_file: .lab/demo/secrets.age\nage_key_file: .lab/demo/age.key\n' > lab.config.yaml
+[[ -f lab.config.yaml ]] || printf '# yaml-language-server: $schema=docs/schema/lab.config.schema.json\n# Written by scripts/demo.sh: the demo lab'"'"'s secrets.\nsecrets_file: .lab/demo/secrets.age\nage_key_file: .lab/demo/age.key\n' > lab.config.yaml
 [[ -f $LAB_SECRETS_FILE ]] || lab secrets init >/dev/null
 lab secrets set pve1_token < .lab/sim/token-secret
 # Random once, kept in the secrets file: the stacks' passwords and pgBackRest's repo2 passphrase.
@@ -72,9 +72,9 @@ lab secrets list | grep -qx pbs_encryption_key || node -e '
   lab secrets set pbs_encryption_key
 
 echo "== lab apply (first run)"
-lab apply
+lab apply -y
 echo "== lab apply (second run: must change nothing)"
-lab apply --json > .lab/demo/second-run.json
+lab apply -y --json > .lab/demo/second-run.json
 node -e '
 const r = JSON.parse(require("fs").readFileSync(".lab/demo/second-run.json", "utf8"));
 const changed = Object.values(r.hosts).reduce((n, h) => n + h.changed, 0);

@@ -22,6 +22,10 @@ export const ExitCode = {
   interrupted: 130,
   /** `lab plan --detailed-exitcode`: the plan has changes. */
   planHasChanges: 10,
+  /** `lab apply FILE`: the saved plan no longer matches (a host drifted, or the project changed since); nothing was changed. */
+  planStale: 11,
+  /** `lab apply` on a terminal: the answer to "apply these changes?" was not yes; nothing was changed. */
+  declined: 12,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

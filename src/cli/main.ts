@@ -11,6 +11,7 @@ import { listOption, registerEverydayCommands } from "./everyday-commands.ts";
 import { installSignals } from "./signals.ts";
 import { registerBackupCommands } from "./backup-command.ts";
 import { registerScheduleCommands } from "./schedule-cli.ts";
+import { jsonError } from "./json-error.ts";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const list = (v: string, prev: string[]) => [
@@ -84,21 +85,40 @@ export async function main(argv: string[], hooks: { inspect?: (program: Command)
     const root = resolve(g.root);
     const { runCommand } = await import("./run-command.ts");
     const { parseExtraVars } = await import("./extra-vars.ts");
+    const { readSavedPlan } = await import("./saved-plan-arg.ts");
+    // `lab apply FILE`: the playbook and selection come from the plan, never from flags.
+    const saved = check ? undefined : readSavedPlan(resolve(root, playbook), o);
+    const list = listOption(o);
+    let confirm: ((q: string) => Promise<boolean>) | undefined;
+    if (!check && !list.list) {
+      const { applyConsent, terminalConfirm } = await import("./confirm.ts");
+      const how = applyConsent({
+        yes: Boolean(o.yes),
+        saved: Boolean(saved),
+        stdin: process.stdin,
+        stderr: process.stderr,
+      });
+      if (how === "ask") confirm = terminalConfirm(process.stdin, process.stderr, signals.signal);
+    }
+    const sel = saved?.plan.selection;
     const r = await runCommand({
       root,
       inventory: resolve(root, g.inventory),
-      playbook: resolve(root, playbook),
+      playbook: resolve(root, sel ? saved.plan.playbook : playbook),
       check,
       forks: o.forks as number,
-      ...(o.limit ? { limit: o.limit as string } : {}),
-      tags: o.tags as string[],
-      skipTags: o.skipTags as string[],
-      extraVars: parseExtraVars(o.extraVars as string[]),
+      ...(sel ? (sel.limit ? { limit: sel.limit } : {}) : o.limit ? { limit: o.limit as string } : {}),
+      tags: sel?.tags ?? (o.tags as string[]),
+      skipTags: sel?.skipTags ?? (o.skipTags as string[]),
+      extraVars: sel?.extraVars ?? parseExtraVars(o.extraVars as string[]),
+      ...(saved ? { saved } : {}),
+      ...(confirm ? { confirm } : {}),
+      ...(o.out ? { planOut: resolve(o.out as string) } : {}),
       json: Boolean(o.json),
       verbose,
       detailedExitCode: Boolean(o.detailedExitcode),
       lockTimeout: o.lockTimeout as number,
-      ...listOption(o),
+      ...list,
       ...(o.color === false ? { color: false } : {}),
       argv,
       signals,
@@ -108,9 +128,20 @@ export async function main(argv: string[], hooks: { inspect?: (program: Command)
 
   runOpts(program.command("plan").description("show what apply would change; change nothing (= apply --check)"))
     .option("--detailed-exitcode", "exit 10 when the plan has changes")
+    .option(
+      "-o, --out <file>",
+      "also save the plan to FILE, for `lab apply FILE` (applies exactly it, or refuses on drift)",
+    )
     .action((pb: string, o: Record<string, unknown>) => doRun(pb, o, true));
-  runOpts(program.command("apply").description("converge hosts, then read back and fail on any remaining difference"))
+  runOpts(
+    program
+      .command("apply")
+      .description(
+        "converge hosts, then read back and fail on any remaining difference; [playbook] may be a saved plan (lab plan -o)",
+      ),
+  )
     .option("--check", "plan only")
+    .option("-y, --yes", "apply without asking (needed when not on a terminal, unless applying a saved plan)")
     .action((pb: string, o: Record<string, unknown>) => doRun(pb, o, Boolean(o.check)));
 
   program
@@ -439,10 +470,22 @@ export async function main(argv: string[], hooks: { inspect?: (program: Command)
     verbose = Boolean(program.opts<{ verbose?: boolean }>().verbose);
   } catch (e) {
     code = report(e, verbose);
+    // --json: the error as an object on stdout as well, for the program reading it.
+    if (code !== ExitCode.ok && isConvergeJson(argv)) process.stdout.write(`${redact(jsonError(e, code))}\n`);
   } finally {
     signals.dispose();
   }
   return code;
+}
+
+/** `lab plan|apply ... --json`: the commands whose report docs/schema/report.schema.json describes. */
+function isConvergeJson(argv: string[]): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (["-C", "--root", "-i", "--inventory"].includes(a)) i++;
+    else if (!a.startsWith("-")) return (a === "plan" || a === "apply") && argv.includes("--json");
+  }
+  return false;
 }
 
 function report(e: unknown, verbose: boolean): number {

@@ -6,7 +6,7 @@ import { redact } from "../secrets/secret.ts";
 import { formatChanges, formatRecap, jsonReport } from "../engine/output.ts";
 import { ListrReporter, PlainReporter } from "../engine/progress.ts";
 import { RunContext, type GuestResolver } from "../engine/context.ts";
-import { prepare, runPlays, type RunOptions, type RunResult } from "../engine/runner.ts";
+import { prepare, runPlays, type Prepared, type RunOptions, type RunResult } from "../engine/runner.ts";
 import { staleWarning } from "../engine/lock.ts";
 import type { AuditOutcome } from "../engine/audit.ts";
 import type { Logger } from "../engine/types.ts";
@@ -14,6 +14,16 @@ import { RunTracker, recordAbort } from "./run-tracker.ts";
 import { quietSignals, type Signals } from "./signals.ts";
 import { formatList, type ListKind } from "./list-plays.ts";
 import { useColor } from "./color.ts";
+import { relative } from "node:path";
+import {
+  PLAN_FORMAT_VERSION,
+  checkSources,
+  driftError,
+  driftOf,
+  ReadRecorder,
+  type SavedPlan,
+} from "../engine/saved-plan.ts";
+import { LAB_VERSION, projectSources, writePlanFile } from "./plan-file.ts";
 
 // The Proxmox client is loaded only when a VM guest is connected to.
 const guests: GuestResolver = (run, ctx, host) =>
@@ -34,6 +44,12 @@ export interface RunCommandOptions extends Omit<RunOptions, "reporter" | "log" |
   list?: ListKind;
   /** Seconds to wait for another apply's lock (default 0: fail at once). */
   lockTimeout?: number;
+  /** plan only: write the saved plan here (`lab plan -o FILE`). */
+  planOut?: string;
+  /** apply only: apply this saved plan (`lab apply FILE`), after checking sources and drift. */
+  saved?: { file?: string; plan: SavedPlan };
+  /** apply only, on a terminal: show the plan and apply only if this says yes. */
+  confirm?: (question: string) => Promise<boolean>;
   stdout?: NodeJS.WritableStream & { isTTY?: boolean };
   stderr?: NodeJS.WritableStream & { isTTY?: boolean };
 }
@@ -68,6 +84,8 @@ export async function runCommand(opts: RunCommandOptions): Promise<{ code: ExitC
       ...(opts.check ? {} : { audit: auditBase(opts, argv) }),
     }),
   );
+  // A plan made from other project files: refused before anything is opened.
+  if (opts.saved) checkSources(opts.saved.file ?? "", opts.saved.plan, projectSources(opts));
   let ctx: RunContext;
   try {
     ctx = await RunContext.open({ ...opts, log, signal, guests: opts.guests ?? guests });
@@ -112,7 +130,42 @@ export async function runCommand(opts: RunCommandOptions): Promise<{ code: ExitC
         onStale: (h) => log.warn(staleWarning(h)),
       });
     try {
-      result = await runPlays(ctx, prepared, { check: opts.check, forks: opts.forks, reporter: tracker });
+      const play = (p: Prepared, check: boolean) => runPlays(ctx, p, { check, forks: opts.forks, reporter: tracker });
+      if (opts.check && opts.planOut) {
+        const rec = new ReadRecorder();
+        const wrapped = rec.wrap(prepared);
+        result = await play(wrapped, true);
+        if (result.exitCode === ExitCode.ok)
+          await writePlanFile(opts.planOut, savedPlan(opts, rec, rec.steps(wrapped, result)));
+        else log.warn(`the plan did not succeed (exit ${result.exitCode}): ${opts.planOut} was not written`);
+      } else if (!opts.check && (opts.saved || opts.confirm)) {
+        let saved = opts.saved;
+        if (!saved) {
+          // Interactive: plan, show, ask; the answer covers exactly the changes shown.
+          const rec = new ReadRecorder();
+          const wrapped = rec.wrap(prepared);
+          const planned = await play(wrapped, true);
+          (opts.json ? stderr : stdout).write(
+            redact(`${formatChanges(planned, opts.verbose, useColor(stdout, opts.color))}\n${formatRecap(planned)}\n`),
+          );
+          const n = Object.values(planned.hosts).reduce((k, h) => k + h.changed, 0);
+          const asked = planned.exitCode === ExitCode.ok && n > 0 && !ctx.signal.aborted;
+          if (!asked || !(await opts.confirm!(`apply these ${n} change(s)? only "yes" applies: `))) {
+            if (asked) stderr.write("lab: apply cancelled: nothing was changed\n");
+            if (opts.json) stdout.write(`${redact(jsonReport(planned))}\n`);
+            return { code: asked ? ExitCode.declined : planned.exitCode, result: planned };
+          }
+          // What the host is now is read again below: a change since the plan was shown is drift.
+          for (const h of hosts) ctx.host(h).facts.invalidate();
+          saved = { plan: savedPlan(opts, rec, rec.steps(wrapped, planned)) };
+        }
+        const rec = new ReadRecorder(saved.plan.salt);
+        const wrapped = rec.wrap(prepared);
+        const now = await runPlays(ctx, wrapped, { check: true, forks: opts.forks, reporter: quiet });
+        const drift = driftOf(saved.plan.steps, rec.steps(wrapped, now));
+        if (drift.length) throw driftError(saved.file, drift);
+        result = await play(prepared, false);
+      } else result = await play(prepared, Boolean(opts.check));
     } catch (e) {
       if (!opts.check)
         await audit(ctx, opts, argv, {
@@ -139,6 +192,28 @@ export async function runCommand(opts: RunCommandOptions): Promise<{ code: ExitC
       ? ExitCode.planHasChanges
       : result.exitCode;
   return { code, result };
+}
+
+/** The drift check's re-read prints nothing: what it found is the plan already shown. */
+const quiet = { playStart: () => {}, stepStart: () => {}, step: () => {}, playEnd: () => Promise.resolve() };
+
+function savedPlan(opts: RunCommandOptions, rec: ReadRecorder, steps: SavedPlan["steps"]): SavedPlan {
+  return {
+    format_version: PLAN_FORMAT_VERSION,
+    kind: "lab-plan",
+    lab_version: LAB_VERSION,
+    created_at: new Date().toISOString(),
+    playbook: relative(opts.root, opts.playbook),
+    selection: {
+      ...(opts.limit ? { limit: opts.limit } : {}),
+      tags: opts.tags ?? [],
+      skipTags: opts.skipTags ?? [],
+      extraVars: opts.extraVars ?? {},
+    },
+    sources: projectSources(opts),
+    salt: rec.salt,
+    steps,
+  };
 }
 
 const auditBase = (opts: RunCommandOptions, argv: string[]) => ({

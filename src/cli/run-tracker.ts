@@ -1,6 +1,7 @@
 // What a run has done so far and which steps are running right now, kept as
 // the reporter sees it: the one place that can still say so when a second
 // signal stops the process in the middle of everything.
+import { REPORT_FORMAT_VERSION } from "../engine/output.ts";
 import { appendAuditSync, type AuditEntry } from "../engine/audit.ts";
 import type { StepResult } from "../engine/results.ts";
 import type { Reporter } from "../engine/runner.ts";
@@ -84,5 +85,9 @@ export function recordAbort(a: AbortContext): void {
     );
   }
   const recap = abortRecap(inFlight, changes.length);
-  a.stdout.write(a.json ? `${JSON.stringify({ aborted: true, exitCode: 130, inFlight, recap })}\n` : `\n${recap}\n`);
+  a.stdout.write(
+    a.json
+      ? `${JSON.stringify({ format_version: REPORT_FORMAT_VERSION, aborted: true, exitCode: 130, inFlight, recap })}\n`
+      : `\n${recap}\n`,
+  );
 }

@@ -44,6 +44,10 @@ export const ProjectConfig = Type.Object(
 );
 export type ProjectConfig = Static<typeof ProjectConfig>;
 
+/** docs/schema/lab.config.schema.json (`npm run gen:schema`): for editors, via the file's yaml-language-server modeline. */
+export const projectConfigSchemaJson = (): string =>
+  `${JSON.stringify({ $schema: "http://json-schema.org/draft-07/schema#", title: CONFIG_FILE, ...ProjectConfig }, null, 2)}\n`;
+
 const validate = new Ajv({ allErrors: true, strict: false, verbose: true }).compile<ProjectConfig>(ProjectConfig);
 
 export interface LoadedConfig {

@@ -1,7 +1,9 @@
 // What a finished run prints: the changes per host (with diffs), an Ansible-like
 // recap, and the JSON report. All text here is already redacted by the engine.
 import { styleText } from "node:util";
+import { isSecret } from "../secrets/secret.ts";
 import type { RunResult } from "./runner.ts";
+import { SENSITIVE } from "./types.ts";
 
 /** A unified diff's lines coloured as git does: additions green, removals red, hunks cyan. */
 export function colorDiff(diff: string): string {
@@ -64,16 +66,31 @@ export function formatRecap(r: RunResult): string {
   return `${head}\n${lines.join("\n")}\n${r.check ? `${total} change(s) planned; nothing was changed.` : `${total} change(s) made.`}`;
 }
 
+/** `--json` (docs/schema/report.schema.json); bump on an incompatible change. */
+export const REPORT_FORMAT_VERSION = 1;
+
+/** A value in the report: a Secret, or any value of a sensitive change, as a marker. */
+const shown = (v: unknown, sensitive: boolean | undefined): unknown => (sensitive || isSecret(v) ? SENSITIVE : v);
+
 export function jsonReport(r: RunResult): string {
   return JSON.stringify(
     {
+      format_version: REPORT_FORMAT_VERSION,
       playbook: r.playbook,
       mode: r.check ? "plan" : "apply",
       exitCode: r.exitCode,
       interrupted: r.interrupted,
       durationMs: Math.round(r.durationMs),
       hosts: r.hosts,
-      steps: r.results.map((s) => ({ ...s, durationMs: Math.round(s.durationMs) })),
+      steps: r.results.map((s) => ({
+        ...s,
+        changes: s.changes.map(({ before, after, sensitive, ...c }) => ({
+          ...c,
+          ...(before !== undefined ? { before: shown(before, sensitive) } : {}),
+          ...(after !== undefined ? { after: shown(after, sensitive) } : {}),
+        })),
+        durationMs: Math.round(s.durationMs),
+      })),
     },
     null,
     2,

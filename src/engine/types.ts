@@ -9,6 +9,9 @@ export type { Logger } from "../log.ts";
 /** Renders templates/<file> (nunjucks) with vars; a Secret when a secret was used. */
 export type Renderer = (file: string, vars: Record<string, unknown>) => string | Secret;
 
+/** What a Change's before/after shows in place of a secret value. */
+export const SENSITIVE = "(sensitive)";
+
 /** One difference between wanted and current state, described in one line. */
 export interface Change {
   /** What differs: "content", "mode", "state", "net0", ... */
@@ -19,6 +22,11 @@ export interface Change {
   readonly diff?: string;
   /** The change needs a reboot/restart to take effect (e.g. Proxmox pending config). */
   readonly pending?: boolean;
+  /** The value before and after (the JSON report); a Secret, or `sensitive`, shows as "(sensitive)". */
+  readonly before?: unknown;
+  readonly after?: unknown;
+  /** before/after hold or derive from a secret: never printed. */
+  readonly sensitive?: boolean;
 }
 
 /** A fact: a command plus a parser that turns its output into a typed value. */

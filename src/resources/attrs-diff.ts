@@ -12,11 +12,26 @@ export interface WantAttrs {
 export function attrChanges(want: WantAttrs, have: PathState, existed: boolean): Change[] {
   const out: Change[] = [];
   if (want.mode && have.mode !== want.mode)
-    out.push({ key: "mode", summary: `mode ${existed ? have.mode : "(new)"} -> ${want.mode}` });
+    out.push({
+      key: "mode",
+      summary: `mode ${existed ? have.mode : "(new)"} -> ${want.mode}`,
+      before: existed ? have.mode : null,
+      after: want.mode,
+    });
   if (want.owner && have.owner !== want.owner)
-    out.push({ key: "owner", summary: `owner ${existed ? have.owner : "(new)"} -> ${want.owner}` });
+    out.push({
+      key: "owner",
+      summary: `owner ${existed ? have.owner : "(new)"} -> ${want.owner}`,
+      before: existed ? have.owner : null,
+      after: want.owner,
+    });
   if (want.group && have.group !== want.group)
-    out.push({ key: "group", summary: `group ${existed ? have.group : "(new)"} -> ${want.group}` });
+    out.push({
+      key: "group",
+      summary: `group ${existed ? have.group : "(new)"} -> ${want.group}`,
+      before: existed ? have.group : null,
+      after: want.group,
+    });
   return out;
 }
 

@@ -6,6 +6,7 @@ import { Secret, isSecret } from "../secrets/secret.ts";
 import { sh } from "../sh.ts";
 import { attrChanges, checkOwner } from "./attrs-diff.ts";
 import { checkPath, pathFact, sha256, type PathState } from "./path-fact.ts";
+import { SENSITIVE } from "../engine/types.ts";
 import { octal, run } from "./run.ts";
 import { unifiedDiff } from "./text-diff.ts";
 import { currentOwner, setAttrs, writeFileAtomic } from "./write-file.ts";
@@ -114,6 +115,10 @@ export function fileDiff(want: FileWant, have: PathState): Change[] {
     out.push({
       key: "content",
       summary: `${existed ? "update" : "create"} ${want.path}${secret ? " (secret content)" : ` (${Buffer.byteLength(text)} bytes)`}`,
+      // A secret's value never enters a Change: only the marker.
+      ...(secret
+        ? { before: existed ? SENSITIVE : null, after: SENSITIVE, sensitive: true }
+        : { before: existed ? (have.content ?? `sha256:${have.sha256}`) : null, after: text }),
       ...(secret || (existed && have.content === undefined)
         ? {}
         : { diff: unifiedDiff(want.path, existed ? have.content : undefined, text) }),

@@ -132,11 +132,21 @@ export function packagesDiff(want: PackagesWant, have: PackageState): Change[] {
   for (const name of want.names) {
     const v = have.installed[name];
     if (want.state === "absent") {
-      if (v) out.push({ key: name, summary: `remove ${name} ${v}` });
+      if (v) out.push({ key: name, summary: `remove ${name} ${v}`, before: v, after: null });
     } else if (!v)
-      out.push({ key: name, summary: `install ${name}${have.candidate[name] ? ` ${have.candidate[name]}` : ""}` });
+      out.push({
+        key: name,
+        summary: `install ${name}${have.candidate[name] ? ` ${have.candidate[name]}` : ""}`,
+        before: null,
+        after: have.candidate[name] ?? "installed",
+      });
     else if (want.state === "latest" && have.candidate[name] && have.candidate[name] !== v) {
-      out.push({ key: name, summary: `upgrade ${name} ${v} -> ${have.candidate[name]}` });
+      out.push({
+        key: name,
+        summary: `upgrade ${name} ${v} -> ${have.candidate[name]}`,
+        before: v,
+        after: have.candidate[name],
+      });
     }
   }
   return out;

@@ -131,10 +131,14 @@ export function serviceDiff(want: ServiceWant, have: ServiceState): Change[] {
       "install the package that provides the service, or manage it with a command resource",
     );
   const out: Change[] = [];
-  if (want.enabled === true && !have.enabled) out.push({ key: "enable", summary: `enable ${want.name} at boot` });
-  if (want.enabled === false && have.enabled) out.push({ key: "disable", summary: `disable ${want.name} at boot` });
-  if (want.state === "started" && !have.active) out.push({ key: "start", summary: `start ${want.name}` });
-  if (want.state === "stopped" && have.active) out.push({ key: "stop", summary: `stop ${want.name}` });
+  if (want.enabled === true && !have.enabled)
+    out.push({ key: "enable", summary: `enable ${want.name} at boot`, before: false, after: true });
+  if (want.enabled === false && have.enabled)
+    out.push({ key: "disable", summary: `disable ${want.name} at boot`, before: true, after: false });
+  if (want.state === "started" && !have.active)
+    out.push({ key: "start", summary: `start ${want.name}`, before: "stopped", after: "started" });
+  if (want.state === "stopped" && have.active)
+    out.push({ key: "stop", summary: `stop ${want.name}`, before: "started", after: "stopped" });
   return out;
 }
 

@@ -40,6 +40,7 @@ export interface SuiteOptions {
 const ALL = "proxmox:plain:docker";
 const applyArgs = (scope: string, round: number) => [
   "apply",
+  "-y",
   "--json",
   "playbooks/faults.ts",
   "-l",

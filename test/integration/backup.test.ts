@@ -96,11 +96,11 @@ afterAll(async () => {
 
 describe("lab backup on real PostgreSQL + pgBackRest", { timeout: 600_000 }, () => {
   it("the policy configures archiving to both repositories; the second apply changes nothing", async () => {
-    const first = keep(await p.lab(["apply", "--json"], { env, timeoutMs: 600_000 }));
+    const first = keep(await p.lab(["apply", "-y", "--json"], { env, timeoutMs: 600_000 }));
     expect(first.code, first.stderr).toBe(0);
     // The policy's RPO is PostgreSQL's archive_timeout.
     expect(await psql("select current_setting('archive_timeout')")).toBe("30s");
-    const again = keep(await p.lab(["apply", "--json"], { env, timeoutMs: 600_000 }));
+    const again = keep(await p.lab(["apply", "-y", "--json"], { env, timeoutMs: 600_000 }));
     expect(again.code).toBe(0);
     expect(changedCount(JSON.parse(again.stdout) as JsonReport)).toBe(0);
   });

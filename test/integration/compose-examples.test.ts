@@ -91,14 +91,14 @@ afterAll(async () => {
 
 describe("the homelab's example stacks", { timeout: 600_000 }, () => {
   it("come up healthy, and a second apply changes nothing", async () => {
-    const first = await p.lab(["apply"], { env, timeoutMs: 600_000 });
+    const first = await p.lab(["apply", "-y"], { env, timeoutMs: 600_000 });
     expect(first.code, first.stdout + first.stderr).toBe(0);
     for (const stack of STACKS) {
       const cs = await containers(stack);
       expect(cs.length, stack).toBeGreaterThan(0);
       for (const c of cs) expect(c, `${stack}/${c.service}`).toMatchObject({ status: "running", health: "healthy" });
     }
-    const again = await p.lab(["apply", "--json"], { env, timeoutMs: 600_000 });
+    const again = await p.lab(["apply", "-y", "--json"], { env, timeoutMs: 600_000 });
     expect(again.code, again.stderr).toBe(0);
     const report = JSON.parse(again.stdout) as JsonReport;
     expect(changedCount(report), JSON.stringify(report.steps.filter((s) => s.status !== "ok"))).toBe(0);

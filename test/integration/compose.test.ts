@@ -101,7 +101,7 @@ const stackDir = () => `${dl.stacksRoot}/${APP}`;
 const onHost = async (script: string) => (await inHost(host().container, script)).stdout.trim();
 const lab = async (args: string[]) => keep(await p.lab(args, { env, timeoutMs: 300_000 }));
 const applyJson = async (args: string[] = []) => {
-  const r = await lab(["apply", "--json", ...args]);
+  const r = await lab(["apply", "-y", "--json", ...args]);
   if (process.env.LAB_DEBUG_TESTS) console.error(r.stdout, r.stderr);
   return {
     run: r,
@@ -266,7 +266,7 @@ describe("compose stacks on a real Docker engine (docker-compose 1.29.2 over SSH
   it("manages daemon.json and the typed stack, and a secret never appears in any output", async () => {
     expect(await onHost("cat /etc/docker/daemon.json")).toContain('"live-restore": true');
     expect(byService(await containers(TYPED)).one).toMatchObject({ status: "running", health: "healthy" });
-    const verbose = await lab(["apply", "-v", "-e", "api_mode=blue"]);
+    const verbose = await lab(["apply", "-y", "-v", "-e", "api_mode=blue"]);
     expect(verbose.code).toBe(0);
     outputs.push(await readFile(join(p.root, ".lab/audit.jsonl"), "utf8"));
     for (const out of outputs) expect(out).not.toContain(APP_TOKEN);

@@ -30,7 +30,7 @@ describe("host keys", () => {
       "inventory/hosts.yaml",
       (await readFile(join(p.root, "inventory/hosts.yaml"), "utf8")).replace(lab.knownHostsFile, kh),
     );
-    const r = await p.lab(["apply", "--limit", "web1"]);
+    const r = await p.lab(["apply", "-y", "--limit", "web1"]);
     expect(r.code).toBe(4);
     expect(r.stdout + r.stderr).toContain("no host key for 127.0.10.2:2222");
     expect(r.stdout + r.stderr).toContain("lab hosts trust web1");
@@ -51,7 +51,7 @@ describe("host keys", () => {
     expect(trust.code, trust.stderr).toBe(0);
     expect(trust.stdout).toMatch(/pinned SHA256:[A-Za-z0-9+/]{43}/);
     expect(await readFile(kh, "utf8")).toBe(`[127.0.10.2]:2222 ${host("web1").hostKeyPub}\n`);
-    const ok = await p.lab(["apply", "--limit", "web1"]);
+    const ok = await p.lab(["apply", "-y", "--limit", "web1"]);
     expect(ok.code, ok.stderr).toBe(0);
   });
 
@@ -60,7 +60,7 @@ describe("host keys", () => {
     // web1's address pinned to web2's key: what a reinstalled or spoofed host looks like.
     await writeFile(kh, `[127.0.10.2]:2222 ${host("web2").hostKeyPub}\n`);
     const p = await makeProject(lab, { knownHosts: kh, files: { "playbooks/site.ts": MARK } });
-    const r = await p.lab(["apply", "--limit", "web1"]);
+    const r = await p.lab(["apply", "-y", "--limit", "web1"]);
     expect(r.code).toBe(4);
     expect(r.stdout + r.stderr).toContain("CHANGED host key for 127.0.10.2:2222");
   });
@@ -84,7 +84,7 @@ describe("bastion and become", () => {
       hosts: { web2: { address: "web2" } },
       files: { "playbooks/site.ts": MARK },
     });
-    expect((await direct.lab(["apply", "--limit", "web2"])).code).toBe(4);
+    expect((await direct.lab(["apply", "-y", "--limit", "web2"])).code).toBe(4);
   });
 
   it("runs as a plain user through sudo with become", async () => {
@@ -130,7 +130,7 @@ describe("bad input changes nothing", () => {
     const text = await readFile(inv, "utf8");
     await writeFile(inv, text.replace("  web1:\n", "  web1:\n    prot: 22\n"));
     const line = (await readFile(inv, "utf8")).split("\n").findIndex((l) => l.includes("prot: 22")) + 1;
-    const r = await p.lab(["apply"]);
+    const r = await p.lab(["apply", "-y"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`inventory/hosts.yaml:${line}:5: hosts.web1.prot: unknown key "prot"`);
     expect(r.stderr).toContain("allowed keys here: address, port");
@@ -157,7 +157,7 @@ export default definePlaybook({ name: "bad-vars", plays: [
       },
       vars: { motd_count: 3 },
     });
-    const r = await p.lab(["apply"]);
+    const r = await p.lab(["apply", "-y"]);
     expect(r.code).toBe(2);
     // Not traceable to the YAML (another var's name): the playbook line that called the role.
     expect(r.stderr).toContain("playbooks/site.ts:10:");

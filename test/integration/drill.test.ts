@@ -152,7 +152,7 @@ beforeAll(async () => {
   expect(
     (await p.lab(["secrets", "set", "pgbackrest_repo2_cipher_pass"], { env, stdin: `${CIPHER_PASS}\n` })).code,
   ).toBe(0);
-  const applied = await p.lab(["apply"], { env, timeoutMs: 600_000 });
+  const applied = await p.lab(["apply", "-y"], { env, timeoutMs: 600_000 });
   expect(applied.code, applied.stdout + applied.stderr).toBe(0);
   await psql("postgres", "create database app");
   await psql(

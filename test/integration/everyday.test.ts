@@ -157,7 +157,7 @@ describe("file validate", () => {
     const again = await q.applyJson(["-e", `rule=${good}`]);
     expect(again.report.hosts.db1!.changed).toBe(0);
 
-    const broken = await q.lab(["apply", "-e", "rule=%sudo ALL=(ALL NOPASSWD ALL"]);
+    const broken = await q.lab(["apply", "-y", "-e", "rule=%sudo ALL=(ALL NOPASSWD ALL"]);
     expect(broken.code).toBe(3);
     expect(broken.stdout + broken.stderr).toContain(
       "validate (visudo -cf %s) refused the new content; /etc/sudoers.d/lab-it was not replaced",

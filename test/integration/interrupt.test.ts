@@ -28,7 +28,7 @@ export default definePlaybook({ name: "slow", plays: [{ name: "slow", hosts: "we
 });
 
 function startApply(args: string[]) {
-  const child = spawn("node", [LAB_BIN, "-C", p.root, "apply", "playbooks/slow.ts", ...args], {
+  const child = spawn("node", [LAB_BIN, "-C", p.root, "apply", "-y", "playbooks/slow.ts", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
@@ -79,7 +79,7 @@ it("lets one apply run at a time: the second exits 5 naming the holder", async (
   await inHost(web1().container, "rm -rf /srv/intr");
   const first = startApply([]);
   await waitFor(started);
-  const second = await p.lab(["apply", "playbooks/slow.ts"]);
+  const second = await p.lab(["apply", "-y", "playbooks/slow.ts"]);
   expect(second.code).toBe(5);
   expect(second.stderr).toMatch(/pid \d+/);
   expect(second.stderr).toContain("apply playbooks/slow.ts");

@@ -47,7 +47,7 @@ let p: TestProject;
 const host = () => lab.hosts[0]!;
 const on = async (script: string) => (await inHost(host().container, script)).stdout.trim();
 const apply = async (args: string[] = []) => {
-  const r = await p.lab(["apply", "--json", ...args]);
+  const r = await p.lab(["apply", "-y", "--json", ...args]);
   const report = JSON.parse(r.stdout) as JsonReport;
   expect(r.code, r.stderr + JSON.stringify(report.steps.filter((s) => s.status === "failed"))).toBe(0);
   return report;

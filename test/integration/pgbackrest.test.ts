@@ -64,7 +64,7 @@ const on = async (name: string, script: string) => {
   return r.stdout.trim();
 };
 const applyJson = async (args: string[] = []) => {
-  const r = keep(await p.lab(["apply", "--json", ...args], { env, timeoutMs: 600_000 }));
+  const r = keep(await p.lab(["apply", "-y", "--json", ...args], { env, timeoutMs: 600_000 }));
   let report: JsonReport;
   try {
     report = JSON.parse(r.stdout) as JsonReport;
@@ -297,7 +297,7 @@ describe("PostgreSQL 15 + pgBackRest: database host and separate backup host", {
       "echo 'create_main_cluster = false' > /tmp/plain.conf && pg_createcluster --createclusterconf=/tmp/plain.conf 15 nosums -p 5433 >/dev/null",
     );
     try {
-      const r = keep(await p.lab(["apply", "playbooks/nosums.ts", "--json"], { env, timeoutMs: 300_000 }));
+      const r = keep(await p.lab(["apply", "-y", "playbooks/nosums.ts", "--json"], { env, timeoutMs: 300_000 }));
       expect(r.code).toBe(3);
       const failed = (JSON.parse(r.stdout) as JsonReport).steps.find((s) => s.status === "failed")!;
       expect(failed.id).toBe("pg-cluster:15/nosums");

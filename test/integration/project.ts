@@ -83,7 +83,7 @@ export async function makeProject(lab: TestLabData, opts: ProjectOptions = {}): 
     write,
     lab: lab_,
     async applyJson(args = [], opts = {}) {
-      const run = await lab_(["apply", "--json", ...args], opts);
+      const run = await lab_(["apply", "-y", "--json", ...args], opts);
       let report: JsonReport;
       try {
         report = JSON.parse(run.stdout) as JsonReport;

@@ -141,7 +141,7 @@ describe("the README's least-privilege token", () => {
       yaml.replace("vms:\n", "vms:\n  vm-new:\n    template: debian-12\n    vlan: IoT\n"),
     );
     try {
-      const run = await p.lab(["apply", "playbooks/pve.ts"], { env });
+      const run = await p.lab(["apply", "-y", "playbooks/pve.ts"], { env });
       expect(run.code).toBe(3);
       expect(run.stdout).toContain("the API token lacks privileges this playbook needs");
       expect(run.stdout).toContain("/sdn/zones/localnetwork/vmbr0/20: SDN.Use");

@@ -249,7 +249,7 @@ describe("changes and guards", () => {
     const vmsBefore = Object.keys(sim.state.vms).length;
     let r;
     try {
-      r = await p.lab(["apply", "playbooks/pve.ts", "--limit", "pve1"], { env });
+      r = await p.lab(["apply", "-y", "playbooks/pve.ts", "--limit", "pve1"], { env });
     } finally {
       await writeFile(join(p.root, "inventory/pve.yaml"), inv);
     }

@@ -56,18 +56,18 @@ it("never shows a secret value, in any output of any run", async () => {
   const plan = keep(await p.lab(["plan", "-v"], { env }));
   expect(plan.code, plan.stderr).toBe(0);
   expect(plan.stdout).toContain("(secret content)");
-  const first = keep(await p.lab(["apply", "-v", "--json"], { env }));
+  const first = keep(await p.lab(["apply", "-y", "-v", "--json"], { env }));
   expect(first.code, first.stderr).toBe(0);
-  const second = keep(await p.lab(["apply", "--json"], { env }));
+  const second = keep(await p.lab(["apply", "-y", "--json"], { env }));
   expect(changedCount(JSON.parse(second.stdout) as JsonReport)).toBe(0);
 
   // A changed secret shows as changed, never with its value.
   await setSecret("db_password", NEW_PASSWORD);
   const changed = keep(await p.lab(["plan", "-v"], { env }));
   expect(changed.stdout).toMatch(/update \/etc\/app\/app\.env \(secret content\)/);
-  keep(await p.lab(["apply", "-v"], { env }));
+  keep(await p.lab(["apply", "-y", "-v"], { env }));
   // A failing command that prints a secret: the error is redacted.
-  const failing = keep(await p.lab(["apply", "-v", "-e", "fail=yes"], { env }));
+  const failing = keep(await p.lab(["apply", "-y", "-v", "-e", "fail=yes"], { env }));
   expect(failing.code).toBe(3);
   expect(failing.stdout + failing.stderr).toContain("«redacted»");
   outputs.push(await readFile(join(p.root, ".lab/audit.jsonl"), "utf8"));

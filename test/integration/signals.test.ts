@@ -86,7 +86,7 @@ describe("interrupts and states against a real host", { timeout: 600_000 }, () =
     expect(first.run.code, first.run.stderr).toBe(0);
     const v1 = await onHost(`readlink ${dl.stacksRoot}/${STACK}/current`);
 
-    const child = spawn("node", [LAB_BIN, "-C", p.root, "apply", "playbooks/stack.ts", "-e", "stage=2"], {
+    const child = spawn("node", [LAB_BIN, "-C", p.root, "apply", "-y", "playbooks/stack.ts", "-e", "stage=2"], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

@@ -35,7 +35,7 @@ async function applyT1(host: Record<string, unknown>, knownHosts?: string): Prom
     ...(knownHosts ? { knownHosts } : {}),
     files: { "playbooks/site.ts": MARK },
   });
-  return p.lab(["apply", "--limit", "t1"]);
+  return p.lab(["apply", "-y", "--limit", "t1"]);
 }
 
 /** Unreachable (exit 4), this message and hint, and no interception alarm. */
@@ -94,7 +94,7 @@ describe("not a host-key problem", () => {
       knownHosts: kh,
       files: { "playbooks/site.ts": MARK },
     });
-    const run = p.lab(["apply", "--limit", "t1"]);
+    const run = p.lab(["apply", "-y", "--limit", "t1"]);
     await waitFor(
       "sshd looks up the login key",
       async () => (await inHost(t1().container, "test -e /tmp/slowkeys-called && echo y")).stdout.trim() === "y",

@@ -57,7 +57,7 @@ beforeEach(async () => {
 });
 
 function startApply(env: Record<string, string>, args: string[] = []) {
-  const child = spawn("node", [LAB_BIN, "-C", p.root, "apply", ...args], {
+  const child = spawn("node", [LAB_BIN, "-C", p.root, "apply", "-y", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },
   });
@@ -145,7 +145,7 @@ describe("a bastion whose connection dies", () => {
       hosts: { t2: { address: "t2", bastion: "t1" } },
       files: { "playbooks/site.ts": PLAYBOOK },
     });
-    const child = spawn("node", [LAB_BIN, "-C", jp.root, "apply", "--limit", "t2"], {
+    const child = spawn("node", [LAB_BIN, "-C", jp.root, "apply", "-y", "--limit", "t2"], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, TF_HOST: "t2", TF_CMD: "touch /srv/tf/started && sleep 10" },
     });

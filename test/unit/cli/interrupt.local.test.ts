@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { readAudit } from "../../../src/engine/audit.ts";
 import { lockFile } from "../../../src/engine/lock.ts";
 import { LAB, makeProject } from "../helpers/project.ts";
+import { validReport } from "../helpers/report-schema.ts";
 
 const BIN = join(import.meta.dirname, "../../../bin/lab.mjs");
 const exists = (p: string) =>
@@ -40,7 +41,7 @@ export default definePlaybook({ name: "bad", plays: [{ name: "bad", hosts: "all"
 }
 
 function apply(root: string, args: string[] = []) {
-  const child = spawn(process.execPath, [BIN, "-C", root, "apply", "playbooks/slow.ts", ...args], {
+  const child = spawn(process.execPath, [BIN, "-C", root, "apply", "-y", "playbooks/slow.ts", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, LAB_TEST_DIR: join(root, "out") },
   });
@@ -119,7 +120,7 @@ describe("lab apply interrupted (a real process, the local transport)", () => {
     run.child.kill("SIGINT");
     const r = await run.done;
     expect(r.code).toBe(130);
-    expect(JSON.parse(r.stdout)).toMatchObject({ aborted: true, exitCode: 130 });
+    expect(validReport(r.stdout)).toMatchObject({ format_version: 1, aborted: true, exitCode: 130 });
   }, 30_000);
 
   it("bad input while another run holds the lock exits 2 (validated before locking), and the good playbook meets the lock (5)", async () => {
@@ -136,7 +137,7 @@ describe("lab apply interrupted (a real process, the local transport)", () => {
         startedAt: new Date().toISOString(),
       }),
     );
-    const bad = spawn(process.execPath, [BIN, "-C", root, "apply", "playbooks/bad.ts"], {
+    const bad = spawn(process.execPath, [BIN, "-C", root, "apply", "-y", "playbooks/bad.ts"], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let err = "";

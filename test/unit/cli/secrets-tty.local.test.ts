@@ -1,39 +1,23 @@
 // `lab secrets set NAME` on a real terminal (a pty made by util-linux `script`): the
 // value is typed with echo off, so it appears nowhere in what the terminal shows.
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { quote } from "../../../src/sh.ts";
 import { makeProject } from "../helpers/project.ts";
+import { onPty as ptyRun } from "../helpers/pty.ts";
 
 const BIN = resolve(import.meta.dirname, "../../../bin/lab.mjs");
 const VALUE = "s3cret-typed-value";
 
-/** Run `lab ARGS` on a pty; type `keys` once the prompt is shown. Returns what the terminal showed. */
-function onPty(root: string, args: string[], keys: string): Promise<{ code: number | null; screen: string }> {
-  const cmd = ["node", BIN, "-C", root, ...args].map(quote).join(" ");
-  const child = spawn("script", ["-qfec", cmd, "/dev/null"], {
+const onPty = (root: string, args: string[], keys: string) =>
+  ptyRun({
+    root,
+    args,
+    prompt: "(not shown): ",
+    keys,
     env: { ...process.env, LAB_AGE_KEY_FILE: join(root, "age.key"), LAB_SECRETS_FILE: "" },
-    stdio: ["pipe", "pipe", "pipe"],
   });
-  let screen = "";
-  let typed = false;
-  child.stdout.on("data", (d: Buffer) => {
-    screen += d.toString();
-    if (!typed && screen.includes("(not shown): ")) {
-      typed = true;
-      child.stdin.write(keys);
-    }
-  });
-  const timer = setTimeout(() => child.kill(), 20_000);
-  return new Promise((done) =>
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      done({ code, screen });
-    }),
-  );
-}
 
 describe("lab secrets set on a terminal", { timeout: 60_000 }, () => {
   it("prompts, reads without echo (backspace works), stores exactly what was typed", async () => {

@@ -95,7 +95,7 @@ export default definePlaybook({ name: "site", vars, plays: [{ name: "p", hosts: 
 `;
   it("flag=true is a boolean, n=3 a number, name=007 stays a string", async () => {
     const root = await localProject(TYPED);
-    const r = await runMain(["-C", root, "apply", "-e", "flag=true", "-e", "n=3", "-e", "name=007"]);
+    const r = await runMain(["-C", root, "apply", "-y", "-e", "flag=true", "-e", "n=3", "-e", "name=007"]);
     expect(r.code, r.stderr).toBe(0);
     const { readFile } = await import("node:fs/promises");
     expect(await readFile(join(root, "alpha", "types"), "utf8")).toBe("boolean true number 3 string 007\n");

@@ -394,7 +394,13 @@ export default definePlaybook({ name: "site", plays: [{ name: "p", hosts: "alpha
     const again = await runLab(root);
     for (const r of [plan, apply, again]) expect(JSON.stringify(r)).not.toContain("s3cret-runner");
     expect(plan.steps[0]!.changes).toEqual([
-      { key: "content", summary: `create ${root}/target/alpha-token (secret content)` },
+      {
+        key: "content",
+        summary: `create ${root}/target/alpha-token (secret content)`,
+        before: null,
+        after: "(sensitive)",
+        sensitive: true,
+      },
     ]);
     expect(await readFile(join(root, "target", "alpha-token"), "utf8")).toBe(value);
     expect((await snapshot(join(root, "target")))["alpha-token"]).toMatch(/^file 600 /);
