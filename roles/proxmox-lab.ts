@@ -19,6 +19,8 @@ import {
   neededPrivileges,
   permissionPreflight,
   badInput,
+  endpointNodes,
+  placeVms,
 } from "lab";
 
 export const proxmoxLab = defineRole({
@@ -48,14 +50,38 @@ export const proxmoxLab = defineRole({
     const ids = vmidService(v.endpoint, ep);
     const bridge = ep.bridge ?? "vmbr0";
     const vlanOf = (name: string) => vlans.find(([n]) => n === name)![1];
+    const nodes = endpointNodes(ep);
+    const placement = placeVms(lab, v.endpoint);
+    const needed = neededPrivileges(
+      ep.node,
+      [
+        ...new Set([
+          ep.storage ?? "local-lvm",
+          ep.image_storage ?? "local",
+          ...templates.flatMap(([, t]) => t.storage ?? []),
+        ]),
+      ],
+      [
+        {
+          bridge,
+          untagged: templates.length > 0,
+          tags: [...new Set(vms.flatMap(([, m]) => [m.vlan, ...(m.extra_vlans ?? [])]).map((n) => vlanOf(n).tag))].sort(
+            (a, b) => a - b,
+          ),
+        },
+      ],
+    );
+    // A cluster: the bridge on every node, and VM.Migrate where the inventory pins VMs to nodes.
+    for (const n of nodes) needed[`/nodes/${n}`] = needed[`/nodes/${ep.node}`]!;
+    if (nodes.length > 1 && vms.some(([, m]) => m.node)) needed["/vms"] = [...needed["/vms"]!, "VM.Migrate"];
 
     const templateWant = (name: string, t: VmTemplate): TemplateWant => ({
       name,
-      node: ep.node,
+      node: t.node ?? ep.node,
       vmid: t.vmid,
       imageUrl: t.image_url,
       checksum: t.checksum,
-      storage: ep.storage ?? "local-lvm",
+      storage: t.storage ?? ep.storage ?? "local-lvm",
       imageStorage: ep.image_storage ?? "local",
       bridge,
       cores: t.cores ?? 2,
@@ -65,32 +91,19 @@ export const proxmoxLab = defineRole({
 
     const resources: Resource[] = [
       // First: a missing privilege stops the play before anything changes.
-      permissionPreflight(
-        pve,
-        neededPrivileges(
-          ep.node,
-          [...new Set([ep.storage ?? "local-lvm", ep.image_storage ?? "local"])],
-          [
-            {
-              bridge,
-              untagged: templates.length > 0,
-              tags: [
-                ...new Set(vms.flatMap(([, m]) => [m.vlan, ...(m.extra_vlans ?? [])]).map((n) => vlanOf(n).tag)),
-              ].sort((a, b) => a - b),
-            },
-          ],
-        ),
+      permissionPreflight(pve, needed),
+      ...nodes.map((node) =>
+        vlanBridge(pve, {
+          node,
+          bridge,
+          vids: vlans
+            .map(([, x]) => x.tag)
+            .sort((a, b) => a - b)
+            .join(" "),
+          ...(ep.bridge_ports ? { ports: ep.bridge_ports } : {}),
+          comment: "lab: VLAN trunk",
+        }),
       ),
-      vlanBridge(pve, {
-        node: ep.node,
-        bridge,
-        vids: vlans
-          .map(([, x]) => x.tag)
-          .sort((a, b) => a - b)
-          .join(" "),
-        ...(ep.bridge_ports ? { ports: ep.bridge_ports } : {}),
-        comment: "lab: VLAN trunk",
-      }),
       sdnVlans(pve, {
         zone: ep.sdn_zone ?? "lab",
         bridge,
@@ -115,11 +128,13 @@ export const proxmoxLab = defineRole({
       ...vms.map(([n, m]) => {
         const t = templates.find(([tn]) => tn === m.template)!;
         const net0 = vlanOf(m.vlan);
+        const at = placement.get(n)!;
         return vm(
           { pve, ids },
           {
             name: n,
-            node: ep.node,
+            node: at.node,
+            nodePinned: at.pinned,
             template: templateWant(t[0], t[1]),
             clone: m.clone ?? "linked",
             storage: ep.storage ?? "local-lvm",

@@ -51,8 +51,8 @@ trap 'kill $IMAGES 2>/dev/null || true' EXIT
 
 stop_sim
 mkdir -p .lab
-# Proxmox VE on :8006 and its Proxmox Backup Server on :8007 (inventory pbs.pbs1).
-node bin/lab.mjs sim --guests containers --state .lab/sim --port 8006 --pbs-port 8007 > .lab/sim.log 2>&1 &
+# Proxmox VE on :8006 (a two-node cluster, inventory proxmox.pve1.nodes) and its Proxmox Backup Server on :8007 (inventory pbs.pbs1).
+node bin/lab.mjs sim --guests containers --state .lab/sim --nodes pve,pve2 --port 8006 --pbs-port 8007 > .lab/sim.log 2>&1 &
 echo $! > .lab/sim.pid
 for _ in $(seq 1 100); do grep -q "listening" .lab/sim.log 2>/dev/null && break; sleep 0.1; done
 grep -q "listening" .lab/sim.log || { cat .lab/sim.log; echo "demo: the simulator did not start" >&2; exit 1; }

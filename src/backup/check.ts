@@ -145,15 +145,18 @@ async function checkVms(env: BackupEnv, p: VmPolicy, now: Date, run: boolean): P
       const due = vms.filter(
         (v) => v.vmid !== undefined && !local.some((b) => b.vmid === v.vmid && now.getTime() / 1000 - b.ctime <= gap),
       );
-      if (due.length) {
-        env.progress?.(`${p.name}: running vzdump of ${due.map((v) => v.name).join(", ")} into ${p.storage}`);
+      // vzdump backs up the guests of the node it runs on: one run per node of a cluster (ADR 0017).
+      const nodeOf = (vmid: number | undefined) => found.find((v) => v.vmid === vmid)?.node ?? node;
+      for (const at of new Set(due.map((v) => nodeOf(v.vmid)))) {
+        const here = due.filter((v) => nodeOf(v.vmid) === at);
+        env.progress?.(`${p.name}: running vzdump of ${here.map((v) => v.name).join(", ")} into ${p.storage}`);
         const upid = await api.post("/nodes/{node}/vzdump", {
-          node,
-          vmid: due.map((v) => v.vmid).join(","),
+          node: at,
+          vmid: here.map((v) => v.vmid).join(","),
           storage: p.storage,
           mode: p.mode,
         });
-        await api.wait(upid, `vzdump of ${due.map((v) => v.name).join(", ")}`);
+        await api.wait(upid, `vzdump of ${here.map((v) => v.name).join(", ")}`);
       }
     }
     const local = await list();

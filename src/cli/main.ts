@@ -427,7 +427,11 @@ export async function main(argv: string[], hooks: { inspect?: (program: Command)
         .choices(["none", "containers"])
         .default("none"),
     )
-    .action(async (o: { state: string; port: number; pbsPort?: number; guests: string }) => {
+    .option(
+      "--nodes <names>",
+      "cluster nodes, comma-separated (default pve; added to an existing state); two or more add the shared storage 'shared'",
+    )
+    .action(async (o: { state: string; port: number; pbsPort?: number; guests: string; nodes?: string }) => {
       const root = resolve(program.opts<{ root: string }>().root);
       // Loaded on demand: the simulator (and its schema) are not needed by other commands.
       const { simCommand } = await import("../sim/main.ts");
@@ -442,8 +446,18 @@ export async function main(argv: string[], hooks: { inspect?: (program: Command)
         if (n !== undefined && !(Number.isInteger(n) && n >= 1 && n <= 65535))
           throw new LabError(`${flag}: a port number 1-65535, not ${String(n)}`, ExitCode.badInput);
       }
+      const nodes = o.nodes?.split(",").map((n) => n.trim());
+      const badNode = nodes?.find((n) => !/^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/.test(n));
+      if (badNode !== undefined || (nodes && new Set(nodes).size !== nodes.length))
+        throw new LabError(
+          `--nodes: distinct node names (letters, digits, -), not "${o.nodes ?? ""}"`,
+          ExitCode.badInput,
+          {},
+          "e.g. --nodes pve,pve2,pve3",
+        );
       code = await simCommand({
         stateDir: resolve(root, o.state),
+        ...(nodes ? { nodes } : {}),
         port: o.port,
         pbsPort: o.pbsPort,
         verbose,

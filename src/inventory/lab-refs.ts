@@ -31,12 +31,27 @@ export function checkLabRefs(lab: LabModel, hostVms: Map<string, string>, where:
       );
     }
   }
+  const nodesOf = (ep: string): string[] => pve[ep]?.nodes ?? (pve[ep] ? [pve[ep].node] : []);
+  for (const [name, ep] of Object.entries(pve)) {
+    must(
+      !ep.nodes || ep.nodes.includes(ep.node),
+      ["proxmox", name, "nodes"],
+      `Proxmox endpoint ${name}: node "${ep.node}" is not among its nodes`,
+      `add ${ep.node} to nodes: (lab's API calls and the templates default to it)`,
+    );
+  }
   for (const [name, t] of Object.entries(templates)) {
     must(
       t.endpoint in pve,
       ["templates", name, "endpoint"],
       `template ${name}: unknown Proxmox endpoint "${t.endpoint}"`,
       `defined endpoints: ${names(pve)}`,
+    );
+    must(
+      !t.node || nodesOf(t.endpoint).includes(t.node),
+      ["templates", name, "node"],
+      `template ${name}: node "${t.node}" is not a node of endpoint ${t.endpoint}`,
+      `its nodes: ${nodesOf(t.endpoint).join(", ")} (proxmox.${t.endpoint}.nodes)`,
     );
   }
   const vmids = new Map<number, string>();
@@ -47,6 +62,13 @@ export function checkLabRefs(lab: LabModel, hostVms: Map<string, string>, where:
       ["vms", name, "template"],
       `VM ${name}: unknown template "${vm.template}"`,
       `defined templates: ${names(templates)}`,
+    );
+    const ep = templates[vm.template]!.endpoint;
+    must(
+      !vm.node || nodesOf(ep).includes(vm.node),
+      ["vms", name, "node"],
+      `VM ${name}: node "${vm.node}" is not a node of endpoint ${ep}`,
+      `its nodes: ${nodesOf(ep).join(", ")} (proxmox.${ep}.nodes)`,
     );
     for (const [i, vlan] of [vm.vlan, ...(vm.extra_vlans ?? [])].entries()) {
       must(

@@ -87,7 +87,17 @@ export type Host = Static<typeof Host>;
 export const PveEndpoint = Type.Object(
   {
     url: Type.String({ pattern: "^https://", description: "API base, e.g. https://pve1.home.arpa:8006 (https only)." }),
-    node: Type.String({ description: "Node that VMs, templates and the bridge live on." }),
+    node: Type.String({
+      description: "Node that templates live on by default (and VMs, on a one-node endpoint); lab's API calls go here.",
+    }),
+    nodes: Type.Optional(
+      Type.Array(Type.String({ pattern: "^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$" }), {
+        minItems: 1,
+        uniqueItems: true,
+        description:
+          "A cluster: the nodes lab may put VMs on (node among them; default [node]). Each gets the VLAN bridge; a VM without node: is placed round-robin over them at creation.",
+      }),
+    ),
     token_id: Type.String({
       pattern: "^[^@!\\s]+@[^@!\\s]+![A-Za-z][A-Za-z0-9._-]*$",
       description: "API token id: user@realm!name (see README: least-privilege role).",
@@ -215,6 +225,17 @@ export const VmTemplate = Type.Object(
       description: "sha256:HEX of the image; a new checksum builds a new template version.",
     }),
     vmid: Type.Integer({ minimum: 100 }),
+    node: Type.Optional(
+      Type.String({
+        description: "Node the template is built on (default the endpoint's node); one per node: one template each.",
+      }),
+    ),
+    storage: Type.Optional(
+      Type.String({
+        description:
+          "Storage of the template's disks (default the endpoint's storage). Shared storage lets VMs on every node clone it (clone target).",
+      }),
+    ),
     cores: Type.Optional(Type.Integer({ minimum: 1 })),
     memory: Type.Optional(Type.Integer({ minimum: 64, description: "MiB" })),
     os_type: Type.Optional(
@@ -235,6 +256,12 @@ export const Vm = Type.Object(
       Type.Integer({
         minimum: 100,
         description: "Fixed VMID; default: the next free one in the endpoint's vmid_range.",
+      }),
+    ),
+    node: Type.Optional(
+      Type.String({
+        description:
+          "Cluster node the VM lives on (one of the endpoint's nodes). Changing it migrates the VM (online when running). Without it: placed round-robin at creation, never moved.",
       }),
     ),
     clone: Type.Optional(literals(["linked", "full"], { description: "default linked" })),

@@ -26,6 +26,11 @@ export interface SimulatorOptions {
   readonly stateDir: string;
   /** PVE API port; 0 (default) picks a free one. */
   readonly port?: number;
+  /**
+   * Cluster nodes (default: the one node "pve"); two or more also get the shared storage "shared".
+   * A state on disk keeps its nodes and gets the missing ones added.
+   */
+  readonly nodes?: readonly string[];
   /** Listen address; default 127.0.0.1. */
   readonly host?: string;
   /** How long each step of a worker task takes; default 50 ms. */
@@ -80,7 +85,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const host = options.host ?? "127.0.0.1";
   const log = options.log ?? (() => undefined);
   const cert = await ensureCert(options.stateDir, host);
-  const state = loadState(options.stateDir);
+  const state = loadState(options.stateDir, options.nodes);
   const save = (): void => saveState(options.stateDir, state);
   const faults = new Faults();
   const tasks = new Tasks(state, save, options.taskDelayMs ?? 50, faults);

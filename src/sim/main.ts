@@ -10,6 +10,8 @@ export interface SimCommandOptions {
   /** Default 8006; 0 = random. */
   readonly port?: number;
   readonly host?: string;
+  /** Cluster nodes (default: pve; missing ones are added to an existing state). */
+  readonly nodes?: readonly string[];
   readonly taskDelayMs?: number;
   readonly pbsPort?: number | false;
   readonly guestBackend?: GuestBackend;
@@ -29,6 +31,7 @@ export async function simCommand(opts: SimCommandOptions = {}): Promise<number> 
     stateDir,
     port: opts.port ?? 8006,
     host: opts.host,
+    ...(opts.nodes ? { nodes: opts.nodes } : {}),
     taskDelayMs: opts.taskDelayMs,
     pbsPort: opts.pbsPort,
     guestBackend: opts.guestBackend,
@@ -41,6 +44,7 @@ export async function simCommand(opts: SimCommandOptions = {}): Promise<number> 
   print(`  TLS fingerprint (SHA-256): ${sim.fingerprint}`);
   print(`  CA file:                   ${sim.caFile}`);
   print(`  API token:                 ${sim.tokenId} (secret in ${secretFile})`);
+  print(`  nodes:                     ${sim.state.nodes.join(", ")}`);
   print(`  state:                     ${join(stateDir, "state.json")}`);
   await (opts.until ??
     new Promise((resolve) => {

@@ -6,6 +6,7 @@ import { firewallRoutes } from "./api/firewall.ts";
 import { networkRoutes } from "./api/network.ts";
 import { qemuConfigRoutes } from "./api/qemu-config.ts";
 import { qemuLifecycleRoutes } from "./api/qemu-lifecycle.ts";
+import { qemuMigrateRoutes } from "./api/qemu-migrate.ts";
 import { qemuPowerRoutes } from "./api/qemu-power.ts";
 import { sdnRoutes } from "./api/sdn.ts";
 import { storageRoutes } from "./api/storage.ts";
@@ -17,6 +18,7 @@ export const pveRoutes: Routes = {
   ...accessRoutes,
   ...qemuConfigRoutes,
   ...qemuLifecycleRoutes,
+  ...qemuMigrateRoutes,
   ...qemuPowerRoutes,
   ...storageRoutes,
   ...networkRoutes,

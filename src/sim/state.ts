@@ -41,6 +41,8 @@ export interface Volume {
   protected?: 1;
   /** PBS: fingerprint of the encryption key. */
   encrypted?: string;
+  /** The node holding it, on storage that is not shared (local, local-lvm are per node; absent: the first node). */
+  node?: string;
   verification?: { state: string; upid: string };
 }
 
@@ -190,12 +192,28 @@ function defaultNetwork(): Record<string, Item> {
   };
 }
 
-/** A fresh one-node cluster "pve" with local (dir) and local-lvm (lvmthin) storage and root@pam!lab. */
-export function defaultState(node = "pve"): SimState {
+/** The storage every node of a multi-node cluster mounts (an NFS export): what cross-node clones and templates use. */
+const sharedStorage = (): Item => ({
+  storage: "shared",
+  type: "nfs",
+  server: "192.168.100.10",
+  export: "/export/lab",
+  path: "/mnt/pve/shared",
+  content: "images,iso,import",
+  shared: 1,
+  total: 2048 * GiB,
+});
+
+/**
+ * A fresh cluster, by default the one node "pve", with local (dir) and local-lvm (lvmthin) storage
+ * on each node and root@pam!lab. Several nodes also get the NFS storage "shared".
+ */
+export function defaultState(nodes: readonly string[] = ["pve"]): SimState {
+  const multi = nodes.length > 1;
   return {
     version: 1,
     clusterName: "lab-sim",
-    nodes: [node],
+    nodes: [...nodes],
     authKey: randomBytes(32).toString("base64"),
     users: { "root@pam": { password: randomBytes(12).toString("base64url"), enable: true } },
     tokens: { "root@pam!lab": { secret: randomUUID(), privsep: false, comment: "lab simulator" } },
@@ -220,10 +238,11 @@ export function defaultState(node = "pve"): SimState {
         shared: 0,
         total: 500 * GiB,
       },
+      ...(multi ? { shared: sharedStorage() } : {}),
     },
     storageSecrets: {},
-    volumes: { local: [], "local-lvm": [] },
-    network: { [node]: { active: defaultNetwork(), staged: null } },
+    volumes: { local: [], "local-lvm": [], ...(multi ? { shared: [] } : {}) },
+    network: Object.fromEntries(nodes.map((n) => [n, { active: defaultNetwork(), staged: null }])),
     sdn: { config: { zones: {}, vnets: {} }, running: { zones: {}, vnets: {} } },
     firewall: { groups: {}, ipsets: {}, aliases: {}, options: {}, vms: {} },
     backupJobs: {},
@@ -244,15 +263,25 @@ const emptyPbs = (): PbsState => ({
 
 const stateFile = (dir: string): string => join(dir, "state.json");
 
-export function loadState(dir: string): SimState {
+/** `nodes` shapes a fresh state; a state on disk keeps its nodes and gets the missing ones added (a node joins). */
+export function loadState(dir: string, nodes?: readonly string[]): SimState {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = stateFile(dir);
   if (!existsSync(file)) {
-    const fresh = defaultState();
+    const fresh = defaultState(nodes);
     saveState(dir, fresh);
     return fresh;
   }
   const state = JSON.parse(readFileSync(file, "utf8")) as SimState;
+  for (const n of nodes ?? []) {
+    if (state.nodes.includes(n)) continue;
+    state.nodes.push(n);
+    state.network[n] = { active: defaultNetwork(), staged: null };
+  }
+  if (state.nodes.length > 1 && !state.storage.shared) {
+    state.storage.shared = sharedStorage();
+    state.volumes.shared ??= [];
+  }
   // States written before the PBS jobs existed get the new parts empty.
   const fresh = emptyPbs();
   state.pbs = {

@@ -107,11 +107,22 @@ export const guestOf = (vm: VmState): GuestVm => ({
 
 // ---- volumes ---------------------------------------------------------------
 
-export function findVolume(state: SimState, volid: string): Volume | undefined {
+/** The volume `volid`; with `nodeName`, only as that node sees it (local storage is per node). */
+export function findVolume(state: SimState, volid: string, nodeName?: string): Volume | undefined {
   const sid = volid.split(":")[0]!;
   const list = state.storage[sid]?.type === "pbs" ? pbsSnapshotVolumes(state, sid) : state.volumes[sid];
-  return list?.find((v) => v.volid === volid);
+  return list?.find((v) => v.volid === volid && (nodeName === undefined || volumeOnNode(state, v, nodeName)));
 }
+
+/** Storage every node reaches: `shared` set in storage.cfg, or a type that is shared by nature (NFS, PBS). */
+export function isShared(state: SimState, sid: string): boolean {
+  const cfg = state.storage[sid];
+  return !!cfg && (Number(cfg.shared ?? 0) === 1 || ["nfs", "cifs", "pbs", "cephfs", "rbd"].includes(String(cfg.type)));
+}
+
+/** Whether `node` sees the volume: shared storage everywhere, local storage only on the node holding it. */
+export const volumeOnNode = (state: SimState, vol: Volume, nodeName: string): boolean =>
+  isShared(state, vol.volid.split(":")[0]!) || (vol.node ?? state.nodes[0]) === nodeName;
 
 export function storageOf(state: SimState, sid: string): Item {
   const cfg = state.storage[sid];
@@ -135,14 +146,17 @@ export function nextDiskIndex(state: SimState, sid: string, vmid: number): numbe
 function newDiskVolid(state: SimState, sid: string, vmid: number, kind: "disk" | "cloudinit"): string {
   if (kind === "cloudinit") return `${sid}:vm-${vmid}-cloudinit`;
   const n = nextDiskIndex(state, sid, vmid);
-  return storageOf(state, sid).type === "dir"
+  return ["dir", "nfs"].includes(String(storageOf(state, sid).type))
     ? `${sid}:${vmid}/vm-${vmid}-disk-${n}.qcow2`
     : `${sid}:vm-${vmid}-disk-${n}`;
 }
 
-export function addVolume(state: SimState, volume: Volume): void {
+/** Add a volume; one on local storage lands on `node` (default: the node of its VM). */
+export function addVolume(state: SimState, volume: Volume, node?: string): void {
   const sid = volume.volid.split(":")[0]!;
-  (state.volumes[sid] ??= []).push(volume);
+  const at = node ?? (volume.vmid !== undefined ? state.vms[volume.vmid]?.node : undefined);
+  const { node: _old, ...rest } = volume;
+  (state.volumes[sid] ??= []).push(isShared(state, sid) || !at ? rest : { ...rest, node: at });
 }
 
 export function removeVolume(state: SimState, volid: string): boolean {
@@ -185,7 +199,8 @@ export function allocateDrive(
   let size = Math.round(Number(m[2]) * 1024 ** 3);
   const source = parts["import-from"];
   if (source) {
-    const src = findVolume(state, source);
+    // Local storage is per node: an image downloaded to pve's `local` is not on pve2's.
+    const src = findVolume(state, source, state.vms[vmid]?.node ?? state.nodes[0]!);
     if (!src && !source.startsWith("/")) throw new Error(`volume '${source}' does not exist`);
     size = src?.size ?? size;
     log(`importing disk '${source}' to VM ${vmid} ...`);

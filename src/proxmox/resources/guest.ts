@@ -19,17 +19,18 @@ export function endpointOfVm(lab: LabModel, vm: string): { name: string; ep: Pve
   return { name: t.endpoint, ep };
 }
 
-export async function guestAddress(api: PveApi, node: string, vm: string): Promise<{ vmid: number; ip: string }> {
-  const found = (await listVms(api, { current: true })).find((v) => v.name === vm && !isTemplate(v) && v.node === node);
+/** The VM's address; it is looked up on every node of the endpoint's cluster (VM names are unique there). */
+export async function guestAddress(api: PveApi, vm: string): Promise<{ vmid: number; node: string; ip: string }> {
+  const found = (await listVms(api, { current: true })).find((v) => v.name === vm && !isTemplate(v));
   if (!found)
     throw new NotCreatedYetError(
       vm,
-      `VM ${vm} does not exist on ${api.endpoint}/${node} yet`,
+      `VM ${vm} does not exist on ${api.endpoint} yet`,
       "the Proxmox play creates it; plan again after apply",
     );
-  const ip = await agentIpv4(api, node, found.vmid);
+  const ip = await agentIpv4(api, found.node, found.vmid);
   if (!ip) throw new LabError(`VM ${vm}: the guest agent reports no IPv4 address`, ExitCode.unreachable, { host: vm });
-  return { vmid: found.vmid, ip };
+  return { vmid: found.vmid, node: found.node, ip };
 }
 
 /** How the run context reaches a host whose connection names a VM (passed in as its GuestResolver). */
@@ -37,9 +38,9 @@ export const guestResolver: GuestResolver = async (run, ctx, host) => {
   const vm = host.connection.vm!;
   const { name, ep } = endpointOfVm(run.lab, vm);
   const api = await pveService(name, ep, run.secret(ep.token_secret), run.root)(ctx);
-  const { vmid, ip } = await guestAddress(api, ep.node, vm);
+  const { vmid, node, ip } = await guestAddress(api, vm);
   const conn = { ...host.connection, address: ip };
-  await pinGuestKey(api, ep.node, vmid, ip, [{ ...host, connection: conn }]);
+  await pinGuestKey(api, node, vmid, ip, [{ ...host, connection: conn }]);
   return conn;
 };
 
@@ -84,5 +85,5 @@ export async function vmIpv4(
 ): Promise<string> {
   const { name, ep } = endpointOfVm(tools.lab, vm);
   const api = await pveService(name, ep, tools.secret(ep.token_secret), tools.root)(ctx);
-  return (await guestAddress(api, ep.node, vm)).ip;
+  return (await guestAddress(api, vm)).ip;
 }

@@ -18,7 +18,10 @@ export interface NicWant {
 
 export interface VmWant {
   name: string;
+  /** The node it is created on (clone `target` when the template is elsewhere). */
   node: string;
+  /** The inventory names the node: a VM found on another one is migrated (ADR 0017); else it stays where it is. */
+  nodePinned?: boolean;
   vmid?: number;
   template: TemplateWant;
   clone: "linked" | "full";
@@ -41,6 +44,8 @@ export interface VmWant {
 
 export interface VmHave {
   vmid?: number;
+  /** The node it is on now. */
+  node?: string;
   config: Record<string, string>;
   /** Keys whose value is pending (applied at the next reboot). */
   pending: string[];
@@ -99,9 +104,15 @@ export function vmDiff(want: VmWant, have: VmHave): Change[] {
   }
   const out: Change[] = [];
   if (have.vmid === undefined) {
+    const elsewhere = want.node !== want.template.node ? ` on node ${want.node}` : "";
     out.push({
       key: "clone",
-      summary: `${want.clone} clone of template ${want.template.name} -> VM ${want.name}${want.vmid ? ` (vmid ${want.vmid})` : ""}`,
+      summary: `${want.clone} clone of template ${want.template.name} -> VM ${want.name}${want.vmid ? ` (vmid ${want.vmid})` : ""}${elsewhere}`,
+    });
+  } else if (want.nodePinned && have.node && have.node !== want.node) {
+    out.push({
+      key: "migrate",
+      summary: `migrate VM ${want.name} from ${have.node} to ${want.node} (${have.running ? "online" : "offline"})`,
     });
   }
   const cfg = wantedConfig(want);
@@ -137,7 +148,6 @@ export interface VmDeps {
 }
 
 export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
-  const node = want.node;
   const version = `${want.template.name}@${templateVersion(want.template)}`;
   return {
     id: `pve:vm/${want.name}`,
@@ -167,14 +177,7 @@ export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
           );
         return { config: {}, pending: [], running: false, firewall: { enabled: false, groups: [] } };
       }
-      if (found.node !== want.node)
-        throw new LabError(
-          `VM ${want.name} is on node ${found.node}, not ${want.node}`,
-          ExitCode.failed,
-          {},
-          "migrate it or fix proxmox.<endpoint>.node",
-        );
-      const at = { node, vmid: found.vmid };
+      const at = { node: found.node, vmid: found.vmid };
       const pendingList = await api.get("/nodes/{node}/qemu/{vmid}/pending", at);
       const config: Record<string, string> = {};
       const pending: string[] = [];
@@ -197,6 +200,7 @@ export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
       const rules = await api.get("/nodes/{node}/qemu/{vmid}/firewall/rules", at);
       return {
         vmid: found.vmid,
+        node: found.node,
         config,
         pending,
         running: status.status === "running",
@@ -214,6 +218,16 @@ export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
       let vmid = have.vmid;
       if (vmid === undefined) vmid = await cloneVm(ctx, api, deps, want, version);
       const keys = new Set(changes.map((c) => c.key));
+      let node = have.node ?? want.node;
+      if (keys.has("migrate")) {
+        // Live when it runs (PVE refuses a running VM without online=1); local disks go along.
+        const online = have.running ? { online: true, "with-local-disks": true } : {};
+        await api.wait(
+          await api.post("/nodes/{node}/qemu/{vmid}/migrate", { node, vmid, target: want.node, ...online }),
+          `migrate VM ${want.name} to ${want.node}`,
+        );
+        node = want.node;
+      }
       const at = { node, vmid };
       const cfg = wantedConfig(want);
       // The changed keys of cfg.
@@ -259,7 +273,7 @@ export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
         await api.wait(await api.post("/nodes/{node}/qemu/{vmid}/status/start", at), `start VM ${want.name}`);
       }
       if (want.started && (keys.has("start") || keys.has("clone"))) {
-        await waitForAgentIp(api, want, vmid, ctx.signal);
+        await waitForAgentIp(api, want, node, vmid, ctx.signal);
       }
     },
     ok: (have) =>
@@ -269,7 +283,8 @@ export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
 
 async function cloneVm(ctx: HostCtx, api: PveApi, deps: VmDeps, want: VmWant, version: string): Promise<number> {
   const tversion = templateVersion(want.template);
-  const source = (await labTemplates(api, want.node, want.template.name)).find(
+  const from = want.template.node;
+  const source = (await labTemplates(api, from, want.template.name)).find(
     (t) => t.template && t.version === tversion,
   )?.vmid;
   if (source === undefined)
@@ -288,13 +303,15 @@ async function cloneVm(ctx: HostCtx, api: PveApi, deps: VmDeps, want: VmWant, ve
   try {
     await api.wait(
       await api.post("/nodes/{node}/qemu/{vmid}/clone", {
-        node: want.node,
+        node: from,
         vmid: source,
         newid: vmid,
         name: want.name,
         full: want.clone === "full",
         description,
-        storage: want.clone === "full" ? want.storage : undefined,
+        // Onto another node PVE needs the template on shared storage: a full clone there stays on it.
+        storage: want.clone === "full" && want.node === from ? want.storage : undefined,
+        target: want.node !== from ? want.node : undefined,
       }),
       `clone template ${source} to VM ${vmid} (${want.name})`,
     );
@@ -315,12 +332,18 @@ async function cloneVm(ctx: HostCtx, api: PveApi, deps: VmDeps, want: VmWant, ve
   return vmid;
 }
 
-async function waitForAgentIp(api: PveApi, want: VmWant, vmid: number, signal: AbortSignal): Promise<string> {
+async function waitForAgentIp(
+  api: PveApi,
+  want: VmWant,
+  node: string,
+  vmid: number,
+  signal: AbortSignal,
+): Promise<string> {
   const deadline = Date.now() + want.agentTimeoutSec * 1000;
   let last = "";
   while (Date.now() < deadline && !signal.aborted) {
     try {
-      const ip = await agentIpv4(api, want.node, vmid);
+      const ip = await agentIpv4(api, node, vmid);
       if (ip) return ip;
     } catch (e) {
       last = errorMessage(e);

@@ -5,6 +5,7 @@ import { paramError } from "../errors.ts";
 import { hasPriv } from "../permissions.ts";
 import type { Item, SimState } from "../state.ts";
 import { diskSize, isTemplate, vmName } from "../vm.ts";
+import { nodeIp } from "./qemu-migrate.ts";
 import { storageUsage } from "./storage.ts";
 
 export const PVE_VERSION = { version: "9.1.3", release: "9.1", repoid: "e5010dce" };
@@ -197,7 +198,7 @@ export const clusterRoutes: Routes = {
       nodeid: i + 1,
       online: 1,
       local: i === 0 ? 1 : 0,
-      ip: "127.0.0.1",
+      ip: nodeIp(i),
       level: "",
     })),
   ],

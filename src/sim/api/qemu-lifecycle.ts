@@ -20,10 +20,12 @@ import {
   findVolume,
   nextDiskIndex,
   getVm,
+  isShared,
   isTemplate,
   now,
   ownedVolumes,
   removeVolume,
+  storageOf,
   vmName,
   withMac,
 } from "../vm.ts";
@@ -165,11 +167,19 @@ function clone(c: Call): string {
   if (!full && !template) throw fail("linked clone feature is only available for templates");
   if (!full && (str(c, "storage") || str(c, "format")))
     throw fail(`parameter '${str(c, "storage") ? "storage" : "format"}' not allowed for linked clones`);
-  const target = str(c, "target") ?? source.node;
-  if (!state.nodes.includes(target)) throw fail(`no such cluster node '${target}'`);
+  // clone_vm: a target that is the local node is no target; another node needs every volume of
+  // the source (CD-ROM images and the cloud-init drive too) and the `storage` asked for to be shared.
+  const asked = str(c, "target");
+  const target = asked && asked !== source.node && asked !== "localhost" ? asked : undefined;
+  if (target && !state.nodes.includes(target)) throw fail(`no such cluster node '${target}'`);
+  const storage = str(c, "storage");
+  if (storage) storageOf(state, storage);
+  if (storage && target && !isShared(state, storage)) throw fail(`can't clone to non-shared storage '${storage}'`);
   checkCloneStorage(c, source.config);
+  if (target && !sharedVm(state, source.config))
+    throw fail(`can't clone VM to node '${target}' (VM uses local storage)`);
   checkBridges(state, c.auth, source.config);
-  const vm = newVm(newid, target, { lock: "clone" });
+  const vm = newVm(newid, target ?? source.node, { lock: "clone" });
   state.vms[newid] = vm;
   const onError = (): void => purgeVm(state, newid);
   return c.sim.tasks.start(
@@ -200,6 +210,14 @@ function clone(c: Call): string {
   );
 }
 
+/** $check_storage_access_clone's $sharedvm: every volume of the config (drives, CD-ROM images) on shared storage. */
+function sharedVm(state: SimState, config: Flat): boolean {
+  return Object.entries(config).every(([key, value]) => {
+    const file = DISK_KEY.test(key) ? parsePropString(value, "file").file : undefined;
+    return !file || !file.includes(":") || isShared(state, file.split(":")[0]!);
+  });
+}
+
 /** $check_storage_access_clone: Datastore.AllocateSpace on the storage each disk lands on. */
 function checkCloneStorage(c: Call, config: Flat): void {
   if (c.auth.userid === "root@pam") return;
@@ -225,7 +243,8 @@ function cloneDisk(c: Call, newid: number, key: string, parts: Flat, full: boole
   t.log(`create full clone of drive ${key} (${src.volid})`);
   const spec = formatPropString(
     {
-      file: `${sid}:${src.size / 1024 ** 3}`,
+      // Fixed-point: a tiny test image's size in GiB would print as 2.3e-8, which is no size.
+      file: `${sid}:${(src.size / 1024 ** 3).toFixed(9)}`,
       ...Object.fromEntries(Object.entries(parts).filter(([k]) => k !== "file" && k !== "size")),
     },
     "file",

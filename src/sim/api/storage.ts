@@ -9,7 +9,7 @@ import { deleteList, flag, need, node, settings, str } from "../context.ts";
 import { fail, paramError } from "../errors.ts";
 import { checkPrivs, hasPriv } from "../permissions.ts";
 import type { Item, SimState, Volume } from "../state.ts";
-import { addVolume, findVolume, now, removeVolume, storageOf } from "../vm.ts";
+import { addVolume, findVolume, isShared, now, removeVolume, storageOf, volumeOnNode } from "../vm.ts";
 import { pbsSnapshotVolumes } from "../pbs-store.ts";
 
 const TiB = 1024 ** 4;
@@ -46,7 +46,7 @@ function nodeStorage(c: Call): Item[] {
         content: contents(cfg).join(","),
         active: 1,
         enabled: Number(cfg.disable ?? 0) ? 0 : 1,
-        shared: Number(cfg.shared ?? (cfg.type === "pbs" ? 1 : 0)),
+        shared: isShared(state, String(cfg.storage)) ? 1 : 0,
         total: u.total,
         used: u.used,
         avail: u.total - u.used,
@@ -62,12 +62,13 @@ function volumesOf(c: Call): Volume[] {
 }
 
 function content(c: Call): Record<string, unknown>[] {
-  node(c);
+  const n = node(c);
   const kind = str(c, "content");
   const vmid = str(c, "vmid");
   return volumesOf(c)
+    .filter((v) => volumeOnNode(c.sim.state, v, n))
     .filter((v) => (!kind || v.content === kind) && (!vmid || String(v.vmid) === vmid))
-    .map(({ file: _f, backup: _b, ...v }) => v);
+    .map(({ file: _f, backup: _b, node: _n, ...v }) => v);
 }
 
 function deleteVolume(c: Call): string {
@@ -108,7 +109,7 @@ function downloadUrl(c: Call): string {
     throw paramError({ filename: "invalid filename or wrong extension" });
   if (!contents(cfg).includes(kind)) throw fail(`storage '${sid}' does not support content-type '${kind}'`);
   const volid = `${sid}:${kind}/${filename}`;
-  if (findVolume(state, volid)) throw fail(`refusing to override existing file '${filename}'`);
+  if (findVolume(state, volid, n)) throw fail(`refusing to override existing file '${filename}'`);
   const url = need(c, "url");
   if (url.startsWith("https:") && flag(c, "verify-certificates") === false) {
     throw fail("verify-certificates=0 is not supported by the lab simulator");
@@ -133,14 +134,18 @@ function downloadUrl(c: Call): string {
       mkdirSync(dir, { recursive: true });
       const file = join(dir, filename);
       writeFileSync(file, bytes);
-      addVolume(state, {
-        volid,
-        content: kind,
-        format: filename.split(".").pop()!,
-        size: bytes.length,
-        ctime: now(),
-        file,
-      });
+      addVolume(
+        state,
+        {
+          volid,
+          content: kind,
+          format: filename.split(".").pop()!,
+          size: bytes.length,
+          ctime: now(),
+          file,
+        },
+        n,
+      );
     },
   );
 }

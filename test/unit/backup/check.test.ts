@@ -75,19 +75,23 @@ const framedOk = () => {
     .join("");
 };
 
-function env(now: Date, opts: { dbDown?: boolean; backups?: { vmid: number; ctime: number }[] } = {}) {
+function env(now: Date, opts: { dbDown?: boolean; backups?: { vmid: number; ctime: number }[]; vmNode?: string } = {}) {
+  const vmNode = opts.vmNode ?? "pve";
   const commands: string[] = [];
   const backups = opts.backups ?? [{ vmid: 201, ctime: now.getTime() / 1000 - 3600 }];
   const api = fakePve({
     // The index may lag (pvestatd's cycle): name and template are read from the node's own list.
     "GET /cluster/resources": [
-      { type: "qemu", vmid: 201, name: "(lagging)", node: "pve" },
+      { type: "qemu", vmid: 201, name: "(lagging)", node: vmNode },
       { type: "qemu", vmid: 9000, name: "trusted1", node: "pve", template: 1 },
     ],
     "GET /nodes/pve/qemu": [
-      { vmid: 201, name: "trusted1", status: "running" },
+      ...(vmNode === "pve" ? [{ vmid: 201, name: "trusted1", status: "running" }] : []),
       { vmid: 9000, name: "trusted1", status: "stopped", template: 1 },
     ],
+    ...(vmNode === "pve"
+      ? {}
+      : { [`GET /nodes/${vmNode}/qemu`]: [{ vmid: 201, name: "trusted1", status: "running" }] }),
     "GET /nodes/pve/storage/pbs-lab/content": backups.map((b) => ({
       ...b,
       volid: `pbs-lab:backup/vm/${b.vmid}/${b.ctime}`,
@@ -140,6 +144,16 @@ describe("lab backup (the check)", () => {
     ]);
     expect(calls).toContainEqual(["POST", "/nodes/pve/vzdump", { vmid: "201", storage: "pbs-lab", mode: "snapshot" }]);
     expect(calls).toContainEqual(["wait", "vzdump of trusted1"]);
+  });
+
+  it("--run runs vzdump on the node the VM lives on (a cluster: vzdump backs up its own node's guests)", async () => {
+    const now = new Date("2026-12-05T20:24:30Z");
+    const backups = [{ vmid: 201, ctime: now.getTime() / 1000 - 3 * 86_400 }];
+    const { e, calls } = env(now, { backups, vmNode: "pve2" });
+    await checkBackups(e, { run: true });
+    expect(calls.filter((c) => c[1].endsWith("/vzdump"))).toEqual([
+      ["POST", "/nodes/pve2/vzdump", { vmid: "201", storage: "pbs-lab", mode: "snapshot" }],
+    ]);
   });
 
   it("--run runs the offsite sync job when the offsite copy lacks a VM's newest backup; without --run it is a breach", async () => {
