@@ -17,6 +17,7 @@ import {
   pbsVerifyJob,
 } from "../src/proxmox/resources/pbs-jobs.ts";
 import { pbsStorage } from "../src/proxmox/resources/pbs-storage.ts";
+import { backupPrivileges, permissionPreflight } from "../src/proxmox/resources/preflight.ts";
 
 export const pbsBackup = defineRole({
   name: "pbs-backup",
@@ -38,7 +39,11 @@ export const pbsBackup = defineRole({
         `defined endpoints: ${Object.keys(tools.lab.proxmox).join(", ") || "(none)"}`,
       );
     const pve = pveService(v.endpoint, ep, tools.secret(ep.token_secret), tools.root);
-    const out: Resource[] = [];
+    const storages = [...new Set(tools.backups.vms.filter((x) => x.endpoint === v.endpoint).map((x) => x.storage))];
+    // Before anything changes: the PVE token may set up and run these backups (README: least-privilege token).
+    const out: Resource[] = storages.length
+      ? [permissionPreflight(pve, backupPrivileges(storages), "pve:preflight/backup-permissions")]
+      : [];
     const gcDone = new Set<string>();
     const storesDone = new Set<string>();
     for (const t of tools.backups.vms.filter((x) => x.endpoint === v.endpoint)) {
