@@ -23,6 +23,24 @@ async function rootOk<T = unknown>(method: string, path: string, params: Record<
   return r.body.data as T;
 }
 
+/** Run `fn` with `authId`'s role on `path` swapped from `from` to `to` (root's token), then swap back. */
+async function withRole(
+  authId: string,
+  path: string,
+  from: string,
+  to: string,
+  fn: () => Promise<void>,
+): Promise<void> {
+  await rootOk("PUT", "/access/acl", { path, role: from, "auth-id": authId, delete: 1 });
+  if (to) await rootOk("PUT", "/access/acl", { path, role: to, "auth-id": authId });
+  try {
+    await fn();
+  } finally {
+    if (to) await rootOk("PUT", "/access/acl", { path, role: to, "auth-id": authId, delete: 1 });
+    await rootOk("PUT", "/access/acl", { path, role: from, "auth-id": authId });
+  }
+}
+
 /** Follow a PBS worker task to its end. */
 async function pbsTask(upid: string): Promise<string> {
   for (;;) {
@@ -141,25 +159,10 @@ describe("the checks of the calls lab makes", () => {
     expect(run.status).toBe(200);
     expect(await pbsTask(String(run.body.data))).toBe("OK");
     // Without Datastore.Read on the source (DatastoreBackup instead of DatastoreAdmin there): PBS's terse 400.
-    await rootOk("PUT", "/access/acl", {
-      path: "/datastore/lab",
-      role: "DatastoreAdmin",
-      "auth-id": "lab@pbs!lab",
-      delete: 1,
-    });
-    await rootOk("PUT", "/access/acl", { path: "/datastore/lab", role: "DatastoreBackup", "auth-id": "lab@pbs!lab" });
-    try {
+    await withRole("lab@pbs!lab", "/datastore/lab", "DatastoreAdmin", "DatastoreBackup", async () => {
       const refused = await pbs("lab@pbs!lab", "POST", "/admin/sync/lab-t-offsite/run");
       expect([refused.status, refused.raw]).toEqual([400, "permission check failed"]);
-    } finally {
-      await rootOk("PUT", "/access/acl", {
-        path: "/datastore/lab",
-        role: "DatastoreBackup",
-        "auth-id": "lab@pbs!lab",
-        delete: 1,
-      });
-      await rootOk("PUT", "/access/acl", { path: "/datastore/lab", role: "DatastoreAdmin", "auth-id": "lab@pbs!lab" });
-    }
+    });
   });
 
   it("tasks: one's own, else Sys.Audit on /system/tasks", async () => {
@@ -210,13 +213,7 @@ describe("Proxmox's pbs storage logs in as its token", () => {
       "prune-backups": "keep-last=2",
     });
     expect((await t.task(ok)).exitstatus).toBe("OK");
-    await rootOk("PUT", "/access/acl", {
-      path: "/datastore/lab",
-      role: "DatastorePowerUser",
-      "auth-id": "lab@pbs!pve",
-      delete: 1,
-    });
-    try {
+    await withRole("lab@pbs!pve", "/datastore/lab", "DatastorePowerUser", "", async () => {
       const upid = await t.ok<string>("POST", "/nodes/pve/vzdump", { vmid: 150, storage: "pbs-lab" });
       const task = await t.task(upid);
       expect(task.exitstatus).toBe("job errors");
@@ -224,24 +221,11 @@ describe("Proxmox's pbs storage logs in as its token", () => {
       // Nor does the storage list the backups any more.
       const listed = await t.ok<unknown[]>("GET", "/nodes/pve/storage/pbs-lab/content", { content: "backup" });
       expect(listed).toEqual([]);
-    } finally {
-      await rootOk("PUT", "/access/acl", {
-        path: "/datastore/lab",
-        role: "DatastorePowerUser",
-        "auth-id": "lab@pbs!pve",
-      });
-    }
+    });
   });
 
   it("prune-backups after vzdump needs Datastore.Prune (DatastoreBackup is not enough)", async () => {
-    await rootOk("PUT", "/access/acl", {
-      path: "/datastore/lab",
-      role: "DatastorePowerUser",
-      "auth-id": "lab@pbs!pve",
-      delete: 1,
-    });
-    await rootOk("PUT", "/access/acl", { path: "/datastore/lab", role: "DatastoreBackup", "auth-id": "lab@pbs!pve" });
-    try {
+    await withRole("lab@pbs!pve", "/datastore/lab", "DatastorePowerUser", "DatastoreBackup", async () => {
       await new Promise((r) => setTimeout(r, 1100)); // a new backup-time
       const upid = await t.ok<string>("POST", "/nodes/pve/vzdump", {
         vmid: 150,
@@ -251,18 +235,6 @@ describe("Proxmox's pbs storage logs in as its token", () => {
       const task = await t.task(upid);
       expect(task.exitstatus).toBe("job errors");
       expect(task.log.join("\n")).toMatch(/permission check failed/);
-    } finally {
-      await rootOk("PUT", "/access/acl", {
-        path: "/datastore/lab",
-        role: "DatastoreBackup",
-        "auth-id": "lab@pbs!pve",
-        delete: 1,
-      });
-      await rootOk("PUT", "/access/acl", {
-        path: "/datastore/lab",
-        role: "DatastorePowerUser",
-        "auth-id": "lab@pbs!pve",
-      });
-    }
+    });
   });
 });
