@@ -19,6 +19,8 @@ import {
   pbsSyncJob,
   pbsVerifyJob,
   pbsStorage,
+  backupPrivileges,
+  permissionPreflight,
 } from "lab";
 
 export const pbsBackup = defineRole({
@@ -41,7 +43,11 @@ export const pbsBackup = defineRole({
         `defined endpoints: ${Object.keys(tools.lab.proxmox).join(", ") || "(none)"}`,
       );
     const pve = pveService(v.endpoint, ep, tools.secret(ep.token_secret), tools.root);
-    const out: Resource[] = [];
+    const storages = [...new Set(tools.backups.vms.filter((x) => x.endpoint === v.endpoint).map((x) => x.storage))];
+    // Before anything changes: the PVE token may set up and run these backups (README: least-privilege token).
+    const out: Resource[] = storages.length
+      ? [permissionPreflight(pve, backupPrivileges(storages), "pve:preflight/backup-permissions")]
+      : [];
     const gcDone = new Set<string>();
     const storesDone = new Set<string>();
     for (const t of tools.backups.vms.filter((x) => x.endpoint === v.endpoint)) {

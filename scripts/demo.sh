@@ -60,7 +60,15 @@ grep -q "listening" .lab/sim.log || { cat .lab/sim.log; echo "demo: the simulato
 # The project config (lab.config.yaml): after the demo a plain `node bin/lab.mjs plan` needs nothing exported.
 [[ -f lab.config.yaml ]] || printf '# yaml-language-server: $schema=docs/schema/lab.config.schema.json\n# Written by scripts/demo.sh: the demo lab'"'"'s secrets.\nsecrets_file: .lab/demo/secrets.age\nage_key_file: .lab/demo/age.key\n' > lab.config.yaml
 [[ -f $LAB_SECRETS_FILE ]] || lab secrets init >/dev/null
-lab secrets set pve1_token < .lab/sim/token-secret
+# Least-privilege tokens, made with the simulator's root token exactly as the README tells you to (its
+# pveum and proxmox-backup-manager lines): lab@pve!lab (role LabAutomation) for Proxmox, lab@pbs!lab for
+# lab's PBS jobs and lab@pbs!pve for Proxmox's pbs storage. Tokens whose secret is already held are kept.
+echo "== least-privilege API tokens (README: Least-privilege token / PBS tokens), made with the root token"
+npx tsx scripts/demo-tokens.ts --pve https://127.0.0.1:8006 --pbs https://127.0.0.1:8007 --ca .lab/sim/sim-cert.pem \
+  --token-secret .lab/sim/token-secret --have "$(lab secrets list | paste -sd, -)" > .lab/demo/new-tokens
+chmod 600 .lab/demo/new-tokens
+while read -r name secret; do printf %s "$secret" | lab secrets set "$name"; done < .lab/demo/new-tokens
+rm -f .lab/demo/new-tokens
 # Random once, kept in the secrets file: the stacks' passwords and pgBackRest's repo2 passphrase.
 for s in wiki_edit_token grafana_admin_password pgbackrest_repo2_cipher; do
   lab secrets list | grep -qx "$s" || head -c 24 /dev/urandom | base64 | tr -d '/+=' | lab secrets set "$s"

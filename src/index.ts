@@ -39,7 +39,7 @@ export { vmTemplate } from "./proxmox/resources/template.ts";
 export type { TemplateWant } from "./proxmox/resources/template.ts";
 export { vm } from "./proxmox/resources/vm.ts";
 export { pveService, vmidService, pbsService } from "./proxmox/resources/connect.ts";
-export { neededPrivileges, permissionPreflight } from "./proxmox/resources/preflight.ts";
+export { backupPrivileges, neededPrivileges, permissionPreflight } from "./proxmox/resources/preflight.ts";
 export { endpointNodes, placeVms } from "./proxmox/placement.ts";
 export { vmIpv4 } from "./proxmox/resources/guest.ts";
 export { lateFile } from "./resources/late-file.ts";

@@ -166,7 +166,8 @@ export const PbsEndpoint = Type.Object(
     backup_token_id: Type.Optional(
       Type.String({
         pattern: "^[^@!\\s]+@[^@!\\s]+![A-Za-z][A-Za-z0-9._-]*$",
-        description: "Token Proxmox logs in with to store backups (DatastoreBackup only); default token_id.",
+        description:
+          "Token Proxmox's pbs storage logs in with (DatastorePowerUser: back up, restore, prune its own); default token_id.",
       }),
     ),
     backup_token_secret: Type.Optional(Type.String({ description: "Secret name of backup_token_id." })),

@@ -7,6 +7,7 @@ import { request } from "node:https";
 import { ExitCode, LabError } from "../errors.ts";
 import type { PvePaths } from "./api-types/pve.ts";
 import { ProxmoxApiError } from "./errors.ts";
+import { pbsPermissionHint } from "./pbs-permission-hint.ts";
 import { type TlsTrust, tlsFailure } from "./tls.ts";
 import type { ParamsOf, PathsFor } from "./typed.ts";
 
@@ -234,7 +235,8 @@ export class ApiTransport {
       (json === undefined && res.text.trim()) ||
       res.statusText;
     const errors = body.errors && typeof body.errors === "object" ? (body.errors as Record<string, string>) : {};
-    throw new ProxmoxApiError(this.endpoint, method, path, res.status, reason, errors);
+    const hint = this.o.product === "pbs" ? pbsPermissionHint(method, path, res.status, reason) : undefined;
+    throw new ProxmoxApiError(this.endpoint, method, path, res.status, reason, errors, undefined, hint);
   }
 }
 

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SimError } from "./errors.ts";
+import { pbsStorageSees } from "./pbs-acl.ts";
 import type { PbsSnapshot, SimState, Volume } from "./state.ts";
 
 export const pbsTime = (epoch: number): string => new Date(epoch * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -86,17 +87,20 @@ export const publicSnapshot = ({
 
 export function pbsSnapshotVolumes(state: SimState, sid: string): Volume[] {
   const datastore = String(state.storage[sid]?.datastore ?? "");
-  return (state.pbs.snapshots[datastore] ?? []).map((s) => ({
-    volid: `${sid}:backup/${snapshotPath(s)}`,
-    content: "backup",
-    format: `pbs-${s["backup-type"]}`,
-    size: s.size,
-    ctime: s["backup-time"],
-    vmid: Number(s["backup-id"]),
-    ...(s.comment ? { notes: s.comment } : {}),
-    ...(s.protected ? { protected: 1 as const } : {}),
-    ...(s.fingerprint ? { encrypted: s.fingerprint } : {}),
-    ...(s.verification ? { verification: s.verification } : {}),
-    backup: { config: s.config, pbs: { store: datastore, path: snapshotPath(s) } },
-  }));
+  // PVE lists them logged in as the storage's token: only what it may see.
+  return (state.pbs.snapshots[datastore] ?? [])
+    .filter((s) => pbsStorageSees(state, sid, s.owner))
+    .map((s) => ({
+      volid: `${sid}:backup/${snapshotPath(s)}`,
+      content: "backup",
+      format: `pbs-${s["backup-type"]}`,
+      size: s.size,
+      ctime: s["backup-time"],
+      vmid: Number(s["backup-id"]),
+      ...(s.comment ? { notes: s.comment } : {}),
+      ...(s.protected ? { protected: 1 as const } : {}),
+      ...(s.fingerprint ? { encrypted: s.fingerprint } : {}),
+      ...(s.verification ? { verification: s.verification } : {}),
+      backup: { config: s.config, pbs: { store: datastore, path: snapshotPath(s) } },
+    }));
 }

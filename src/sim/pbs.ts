@@ -15,6 +15,8 @@ import { SimError } from "./errors.ts";
 import { Envelope, JSON_TYPE, readParams, reason, sendJson } from "./http.ts";
 import type { AuthId } from "./auth.ts";
 import { pbsAdminRoutes } from "./pbs-admin.ts";
+import { pbsAccessRoutes, pbsFilterReply, pbsHandlerCheck } from "./pbs-access.ts";
+import { forbidden, pbsAccess, schemaAllows } from "./pbs-acl.ts";
 import { replyViolations } from "../proxmox/known-drift.ts";
 import { datastoreSnapshots, publicSnapshot } from "./pbs-store.ts";
 import type { PbsSnapshot } from "./state.ts";
@@ -29,7 +31,7 @@ const store = (sim: SimContext, p: Params): PbsSnapshot[] => datastoreSnapshots(
 const routes: Record<string, PbsHandler> = {
   "GET /version": () => ({ version: "4.0.14", release: "4.0", repoid: "8c2f5a4a" }),
   "POST /access/ticket": (sim, p) => {
-    const user = sim.state.users[String(p.username)];
+    const user = pbsAccess(sim.state).users[String(p.username)];
     if (!user?.enable || user.password !== p.password) throw new SimError(401, "authentication failure");
     const { ticket, csrf } = makeTicket(sim.state, String(p.username));
     return { username: p.username, ticket: ticket.replace(/^PVE:/, "PBS:"), CSRFPreventionToken: csrf };
@@ -90,20 +92,25 @@ const routes: Record<string, PbsHandler> = {
     ];
   },
   ...pbsAdminRoutes,
+  ...pbsAccessRoutes,
 };
 
 /** PBSAPIToken=user@realm!name:secret (or a space), or a PBSAuthCookie ticket. */
 function authenticate(sim: SimContext, req: IncomingMessage): AuthId {
   const token = /^PBSAPIToken[= ]([^:]+):(.+)$/.exec(req.headers.authorization ?? "");
   if (token) {
-    if (sim.state.tokens[token[1]!]?.secret !== token[2])
-      throw new SimError(401, "authentication failed - invalid token");
+    const access = pbsAccess(sim.state);
+    const t = access.tokens[token[1]!];
     const [userid, tokenid] = token[1]!.split("!");
+    const expired = t?.expire && t.expire < Date.now() / 1000;
+    if (!t || t.secret !== token[2] || !t.enable || expired || !access.users[userid!]?.enable)
+      throw new SimError(401, "authentication failed - invalid token");
     return { userid: userid!, tokenid: tokenid!, authid: token[1]!, ticket: false };
   }
   const cookie = /(?:^|;\s*)(?:__Host-)?PBSAuthCookie=([^;]+)/.exec(req.headers.cookie ?? "")?.[1];
   const userid = cookie && verifyTicket(sim.state, decodeURIComponent(cookie).replace(/^PBS:/, "PVE:"));
-  if (!userid) throw new SimError(401, "authentication failed - no valid ticket");
+  if (!userid || !pbsAccess(sim.state).users[userid]?.enable)
+    throw new SimError(401, "authentication failed - no valid ticket");
   return { userid, authid: userid, ticket: true };
 }
 
@@ -158,13 +165,15 @@ async function handle(sim: SimContext, req: IncomingMessage, res: ServerResponse
       400,
       `parameter verification errors\n\n${check.violations.map((v) => `parameter '${v.path}': ${v.message}`).join("\n")}`,
     );
-  const result = await handler(
-    sim,
-    typedParams(schema, method, check.template, { ...params, ...check.pathParams }),
-    auth,
-  );
+  const typed = typedParams(schema, method, check.template, { ...params, ...check.pathParams });
+  // The router's access.permission first (403), then what the handler itself checks (pbs-access.ts).
+  if (!schemaAllows(sim.state, auth, info?.permissions as Parameters<typeof schemaAllows>[2], typed)) throw forbidden();
+  const key = `${method} ${check.template}`;
+  pbsHandlerCheck(sim, key, typed, auth);
+  const result = await handler(sim, typed, auth);
   sim.save();
-  const envelope = result instanceof Envelope ? result : new Envelope(result ?? null, {});
+  const raw = result instanceof Envelope ? result : new Envelope(result ?? null, {});
+  const envelope = new Envelope(pbsFilterReply(sim, key, raw.data, typed, auth), raw.extra);
   // Where the schema says null but PBS's code returns something (a worker's UPID, the task log), that is what a client gets.
   const bad = replyViolations(schema, "pbs", method, check.template, envelope.data);
   if (bad.length)

@@ -119,6 +119,15 @@ export interface PbsState {
   /** Per datastore: bytes left unreferenced by prunes since the last GC, and the last GC's counts. */
   gc: Record<string, { pendingBytes: number; last?: Record<string, number | string> }>;
   tasks: TaskRecord[];
+  /** PBS's own user.cfg, token.shadow and acl.cfg (pbs-acl.ts seeds it on first use: root@pam, its token, Admin on /). */
+  access?: PbsAccess;
+}
+
+export interface PbsAccess {
+  users: Record<string, { password?: string; enable: boolean; comment?: string }>;
+  /** user@realm!name -> secret; PBS tokens are always privilege-separated. */
+  tokens: Record<string, { secret: string; enable: boolean; comment?: string; expire?: number }>;
+  acl: AclEntry[];
 }
 
 /** One backup snapshot in a PBS datastore (what PVE's vzdump to a PBS storage leaves behind). */

@@ -55,6 +55,21 @@ export function neededPrivileges(
   };
 }
 
+/**
+ * What the pbs-backup role and `lab backup` / `lab drill` call: the `pbs` storage (POST/PUT check /storage,
+ * GET its own path), the vzdump job (/cluster/backup), vzdump with prune-backups, and restores of the VMs.
+ */
+export function backupPrivileges(storages: string[]): Record<string, string[]> {
+  return {
+    "/": ["Sys.Audit", "Sys.Modify"],
+    "/storage": ["Datastore.Allocate"],
+    ...Object.fromEntries(
+      storages.map((s) => [`/storage/${s}`, ["Datastore.Allocate", "Datastore.AllocateSpace", "Datastore.Audit"]]),
+    ),
+    "/vms": ["VM.Audit", "VM.Backup"],
+  };
+}
+
 type Perms = Record<string, Record<string, number>>;
 
 /**
@@ -89,9 +104,10 @@ export function missingPrivileges(perms: Perms, needed: Record<string, string[]>
 export function permissionPreflight(
   pve: (ctx: HostCtx) => Promise<PveApi>,
   needed: Record<string, string[]>,
+  id = "pve:preflight/permissions",
 ): Resource<Record<string, string[]>, Perms> {
   return {
-    id: "pve:preflight/permissions",
+    id,
     want: needed,
     async read(ctx) {
       const api = await pve(ctx);

@@ -22,6 +22,7 @@ import {
   snapshotPath,
   writeSnapshotFiles,
 } from "../pbs-store.ts";
+import { pbsStorageNeeds } from "../pbs-acl.ts";
 
 const INT_KEYS = /^(bwlimit|ionice|lockwait|maxfiles|pigz|stopwait|zstd)$/;
 
@@ -143,6 +144,7 @@ async function backupToPbs(
   const { state, stateDir } = c.sim;
   const store = String(cfg.datastore);
   const list = datastoreSnapshots(state, store);
+  pbsStorageNeeds(state, String(cfg.storage), "backup");
   const snap: PbsSnapshot = {
     "backup-type": "vm",
     "backup-id": String(vm.vmid),
@@ -224,6 +226,7 @@ function pruneAfterBackup(c: Call, cfg: Item, store: string, snap: PbsSnapshot, 
       .map(([k, v]) => `${k}=${v}`)
       .join(", ")}`,
   );
+  pbsStorageNeeds(c.sim.state, String(cfg.storage), "prune", snap.owner);
   const group = datastoreSnapshots(c.sim.state, store).filter((s) => groupPath(s) === groupPath(snap));
   const pruned = pruneGroup(c.sim, store, group, keepOptions(keep), false).filter((r) => !r.keep).length;
   t.log(`INFO: pruned ${pruned} backup(s)${pruned > 0 ? " not covered by keep-retention policy" : ""}`);
@@ -235,6 +238,8 @@ function vzdump(c: Call): string {
   const sid = str(c, "storage") ?? "local";
   storageOf(state, sid);
   checkPrivs(state, c.auth, `/storage/${sid}`, ["Datastore.AllocateSpace"]);
+  // VZDump's API: a prune-backups given with the call may remove backups, so it needs Datastore.Allocate.
+  if (str(c, "prune-backups") !== undefined) checkPrivs(state, c.auth, `/storage/${sid}`, ["Datastore.Allocate"]);
   const listed = flag(c, "all") ? Object.keys(state.vms) : (str(c, "vmid") ?? "").split(/[,;\s]+/).filter(Boolean);
   const excluded = new Set((str(c, "exclude") ?? "").split(/[,;\s]+/));
   const vms = listed

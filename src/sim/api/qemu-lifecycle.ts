@@ -33,6 +33,7 @@ import { checkBridges, checkConfigKeys, checkDrives } from "../qemu-perms.ts";
 import { CONTROL_KEYS } from "./qemu-config.ts";
 import { startVm } from "./qemu-power.ts";
 import { mergeRestoreConfig, restoreOverrides } from "../restore-overrides.ts";
+import { pbsStorageNeeds } from "../pbs-acl.ts";
 
 const newVm = (vmid: number, nodeName: string, config: Flat): VmState => ({
   vmid,
@@ -110,6 +111,12 @@ function restore(c: Call, nodeName: string, vmid: number, archive: string, overr
     if (!backup) throw new Error(`volume '${archive}' does not exist`);
     // check_restore_permissions: the NICs of the backed-up config.
     checkBridges(state, c.auth, backup.config);
+    // The PBS reader protocol, logged in as the storage: Datastore.Read, or Datastore.Backup on an owned group.
+    if (backup.pbs) {
+      const { store, path } = backup.pbs;
+      const owner = state.pbs.snapshots[store]?.find((s) => snapshotPath(s) === path)?.owner;
+      pbsStorageNeeds(state, archive.split(":")[0]!, "restore", owner);
+    }
     t.log(backup.pbs ? `restore proxmox backup image: ${archive}` : `restore vma archive: ${archive}`);
     await t.step();
     purgeVm(state, vmid);

@@ -11,6 +11,7 @@ import { checkPrivs, hasPriv } from "../permissions.ts";
 import type { Item, SimState, Volume } from "../state.ts";
 import { addVolume, findVolume, isShared, now, removeVolume, storageOf, volumeOnNode } from "../vm.ts";
 import { pbsSnapshotVolumes } from "../pbs-store.ts";
+import { pbsLogin, pbsPrivileges } from "../pbs-acl.ts";
 
 const TiB = 1024 ** 4;
 const FIXED_KEYS = ["storage", "type", "total"];
@@ -224,7 +225,12 @@ function checkPbsReachable(c: Call, values: Item): void {
   if (values.fingerprint && String(values.fingerprint).toUpperCase() !== c.sim.fingerprint) {
     throw fail(`error fetching datastores - fingerprint '${c.sim.fingerprint}' not verified, abort!`);
   }
-  if (!c.sim.state.pbs.datastores[datastore])
+  // scan_datastores logs in with the storage's credentials and sees only the datastores it has privileges on.
+  const auth = pbsLogin(c.sim.state, String(values.username), str(c, "password"));
+  if (
+    !c.sim.state.pbs.datastores[datastore] ||
+    !pbsPrivileges(c.sim.state, auth.authid, `/datastore/${datastore}`).size
+  )
     throw fail(`Cannot find datastore '${datastore}', check permissions and existence!`);
 }
 

@@ -61,6 +61,7 @@ describe("role pbs-backup", () => {
     const use = pbsBackup({ endpoint: "pve1" });
     const out = use.expand(use.vars, inv.hosts.get("pve1")!, tools);
     expect(out.resources.map((r) => r.id)).toEqual([
+      "pve:preflight/backup-permissions",
       "pve:storage/pbs-lab",
       "pve:backup-job/lab-trusted-vms",
       "pbs:prune/lab-trusted-vms",
@@ -70,8 +71,13 @@ describe("role pbs-backup", () => {
       "pbs:gc/lab",
       "pbs:gc/offsite",
     ]);
-    const storage = out.resources[0]! as unknown as { want: Record<string, unknown> };
-    const job = out.resources[1]! as unknown as { want: Record<string, unknown> };
+    expect((out.resources[0]! as unknown as { want: Record<string, string[]> }).want["/storage/pbs-lab"]).toEqual([
+      "Datastore.Allocate",
+      "Datastore.AllocateSpace",
+      "Datastore.Audit",
+    ]);
+    const storage = out.resources[1]! as unknown as { want: Record<string, unknown> };
+    const job = out.resources[2]! as unknown as { want: Record<string, unknown> };
     expect(storage.want).toMatchObject({
       server: "127.0.0.1",
       port: 8007,
