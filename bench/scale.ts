@@ -139,6 +139,8 @@ interface LabRun {
   failed: number;
   roundTrips: number[];
   engineMs: number;
+  /** The first distinct reasons of failed or unreachable steps. */
+  why: string[];
 }
 
 async function labApply(inv: string, n: number): Promise<LabRun> {
@@ -150,6 +152,7 @@ async function labApply(inv: string, n: number): Promise<LabRun> {
     const r = JSON.parse(m.stdout) as {
       durationMs: number;
       hosts: Record<string, { changed: number; failed: number; unreachable: number; roundTrips: number }>;
+      steps: { host: string; status: string; reason?: string }[];
     };
     const hs = Object.values(r.hosts);
     return {
@@ -158,6 +161,13 @@ async function labApply(inv: string, n: number): Promise<LabRun> {
       failed: hs.filter((h) => h.failed || h.unreachable).length + (n - hs.length),
       roundTrips: hs.map((h) => h.roundTrips),
       engineMs: r.durationMs,
+      why: [
+        ...new Set(
+          r.steps
+            .filter((x) => x.status === "failed" || x.status === "unreachable")
+            .map((x) => `${x.status}: ${x.reason ?? ""}`),
+        ),
+      ].slice(0, 3),
     };
   } catch {
     throw new Error(`lab printed no JSON (exit ${m.code}): ${m.stderr.trim().split("\n").slice(-5).join(" | ")}`);
@@ -190,7 +200,9 @@ async function main(): Promise<void> {
         `${n} hosts, first run: ${secs(first.m.wallMs)}, changed ${first.changed}, round trips/host max ${Math.max(...first.roundTrips)}`,
       );
       if (first.changed !== 3 * n || first.failed)
-        problems.push(`${n} hosts: first run changed ${first.changed} of ${3 * n}, ${first.failed} hosts failed`);
+        problems.push(
+          `${n} hosts: first run changed ${first.changed} of ${3 * n}, ${first.failed} hosts failed ${first.why.join(" | ")}`,
+        );
       const row: Row = { hosts: n, first, noop: [], floor: [] };
       for (let rep = 0; rep < reps; rep++) {
         const pair = async (what: "lab" | "floor") => {
@@ -201,7 +213,9 @@ async function main(): Promise<void> {
           } else {
             const o = await labApply(inv, n);
             if (o.changed || o.failed)
-              problems.push(`${n} hosts, no-op run: changed ${o.changed}, ${o.failed} hosts failed`);
+              problems.push(
+                `${n} hosts, no-op run: changed ${o.changed}, ${o.failed} hosts failed ${o.why.join(" | ")}`,
+              );
             row.noop.push(o);
           }
         };
