@@ -53,7 +53,7 @@ it("a first run takes at most 3 round trips per host and converges; the second c
   const first = await p.applyJson(["playbooks/site.ts"]);
   expect(first.run.code, first.run.stderr + first.run.stdout).toBe(0);
   for (const [name, h] of Object.entries(first.report.hosts)) {
-    expect(h.changed, name).toBe(6);
+    expect(h.changed, name).toBe(7); // 6 resources and the handler
     expect(h.roundTrips, name).toBeLessThanOrEqual(3);
   }
   expect(first.report.steps.filter((s) => s.host === "b1").map((s) => [s.id, s.status])).toEqual([
