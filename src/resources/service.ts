@@ -107,6 +107,7 @@ export function service(want: ServiceWant, opts: ResourceOptions = {}): Resource
     id: `service:${want.name}`,
     want,
     ...opts,
+    batch: "yes",
     diff: serviceDiff,
     async apply(ctx, changes, have) {
       if (have.manager === "none") throw noManager(ctx.host.name, want.name);
@@ -148,6 +149,7 @@ export function restartService(name: string, id = `restart ${name}`): Handler {
   return {
     id,
     summary: `restart ${name}`,
+    batch: true,
     async run(ctx: HostCtx) {
       const state = await ctx.facts.get(serviceFact(name));
       if (state.manager === "none") throw noManager(ctx.host.name, name);
