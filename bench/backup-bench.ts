@@ -9,19 +9,16 @@
 //     `pgbackrest restore` + start of the same backup done by hand (target: the
 //     drill's restore at most 30 % above the bare one).
 // Usage: tsx bench/backup-bench.ts [--scale 50] [--load-sec 90] [--out FILE]
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { promisify } from "node:util";
 import type { BackupReport } from "../src/backup/report.ts";
 import type { DrillReport } from "../src/drill/report.ts";
-import { startHosts, stopPrefix, type TestLab } from "../test/hosts/hosts.ts";
-import { REPO, inHost, makeProject, type TestProject } from "../test/integration/project.ts";
+import { stopPrefix } from "../test/hosts/hosts.ts";
+import { startPgPair, type PgPair } from "../test/integration/pg-pair.ts";
+import { REPO } from "../test/integration/project.ts";
 
-const exec = promisify(execFile);
 const PREFIX = "lab-bench-pg";
-const IMAGE = "lab-testhost-pg:bookworm";
 const RPO_SEC = 60;
 const PG_BIN = "/usr/lib/postgresql/15/bin";
 
@@ -67,14 +64,10 @@ export default definePlaybook({
 });
 `;
 
-let lab: TestLab | undefined;
+let pair: PgPair | undefined;
 let load: ChildProcess | undefined;
 
-async function on(host: string, script: string): Promise<string> {
-  const r = await inHost(lab!.hosts.find((h) => h.name === host)!.container, script);
-  if (r.code !== 0) throw new Error(`${host}: ${script.slice(0, 120)}: exit ${r.code}\n${r.stderr}`);
-  return r.stdout.trim();
-}
+const on = (host: string, script: string): Promise<string> => pair!.on(host, script);
 const psql = (db: string, sql: string) => on("db1", `cd / && runuser -u postgres -- psql -XAtq -d ${db} -c "${sql}"`);
 
 async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
@@ -85,7 +78,7 @@ async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
 
 /** pgbench with a fixed rate in the background, inside the database host, until stopped. */
 function startLoad(sec: number): ChildProcess {
-  const c = lab!.hosts.find((h) => h.name === "db1")!.container;
+  const c = pair!.container("db1");
   return spawn(
     "docker",
     [
@@ -135,42 +128,22 @@ async function bareRestore(): Promise<{ copySec: number; startSec: number; repla
 const s1 = (x: number) => `${x.toFixed(1)} s`;
 
 async function main(): Promise<void> {
-  await exec("bash", [join(REPO, "test/hosts/pg-image.sh")], { timeout: 900_000 });
-  lab = await startHosts({
+  pair = await startPgPair({
     prefix: PREFIX,
-    names: ["db1", "backup1"],
     subnet: "127.0.38",
     stateDir: join(REPO, ".lab/bench-pg"),
-    image: IMAGE,
-  });
-  const p: TestProject = await makeProject(lab, {
     hosts: { db1: { vars: { stateful: true } } },
-    groups: { databases: { hosts: ["db1"] }, backup_hosts: { hosts: ["backup1"] } },
-    files: {
-      "playbooks/site.ts": PLAYBOOK,
-      "backups/policy.yaml": POLICY,
-      "backups/drills.yaml": DRILLS,
-      ...Object.fromEntries(
-        await Promise.all(
-          [
-            "postgres/createcluster.conf.njk",
-            "postgres/settings.conf.njk",
-            "pgbackrest/db.conf.njk",
-            "pgbackrest/repo.conf.njk",
-          ].map(async (t) => [`templates/${t}`, await readFile(join(REPO, "templates", t), "utf8")] as const),
-        ),
-      ),
-    },
+    files: { "playbooks/site.ts": PLAYBOOK, "backups/policy.yaml": POLICY, "backups/drills.yaml": DRILLS },
+    cipherSecret: "pgbackrest_repo2_cipher",
+    cipherPass: "bench-Cipher-Pass-0d4c1b7e",
   });
-  const env = { LAB_AGE_KEY_FILE: join(p.root, "age.key") };
+  const { p, env } = pair;
   const must = async (args: string[], timeoutMs = 1_800_000) => {
     const r = await p.lab(args, { env, timeoutMs });
     if (r.code !== 0)
       throw new Error(`lab ${args.join(" ")}: exit ${r.code}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
     return r;
   };
-  await must(["secrets", "init"]);
-  await p.lab(["secrets", "set", "pgbackrest_repo2_cipher"], { env, stdin: "bench-Cipher-Pass-0d4c1b7e\n" });
   log("lab apply (PostgreSQL + pgBackRest, two repositories)");
   await must(["apply", "-y"]);
   log(`pgbench -i -s ${SCALE} (about ${SCALE * 15} MB)`);

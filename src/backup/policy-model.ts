@@ -3,8 +3,9 @@
 // backups/policy.schema.json is generated from (`npm run gen:schema`), and the
 // TypeScript types the backup and drill code reads.
 import { Type, type Static } from "@sinclair/typebox";
-import { Name, literals, named } from "../inventory/model.ts";
+import { Name, literals } from "../inventory/model.ts";
 import { DURATION_PATTERN } from "./duration.ts";
+import { namedTargets } from "./named-targets.ts";
 
 const closed = { additionalProperties: false } as const;
 const Duration = (description: string) =>
@@ -191,10 +192,13 @@ export type VmTarget = Static<typeof VmTarget>;
 export const PolicyFile = Type.Object(
   {
     defaults: Type.Optional(PolicyDefaults),
-    postgres: Type.Optional(
-      named(PgTarget, "PostgreSQL clusters protected with pgBackRest (WAL archiving + base backups), by target name."),
+    ...namedTargets(
+      {
+        item: PgTarget,
+        description: "PostgreSQL clusters protected with pgBackRest (WAL archiving + base backups), by target name.",
+      },
+      { item: VmTarget, description: "VMs protected with Proxmox Backup Server jobs, by target name." },
     ),
-    vms: Type.Optional(named(VmTarget, "VMs protected with Proxmox Backup Server jobs, by target name.")),
   },
   {
     ...closed,

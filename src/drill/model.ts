@@ -4,7 +4,7 @@
 // Every key is optional: a target of the policy is drilled without an entry.
 import { Type, type Static } from "@sinclair/typebox";
 import { DURATION_PATTERN } from "../backup/duration.ts";
-import { named } from "../inventory/model.ts";
+import { namedTargets } from "../backup/named-targets.ts";
 
 const closed = { additionalProperties: false } as const;
 
@@ -174,11 +174,15 @@ export type VmDrill = Static<typeof VmDrill>;
 
 export const DrillsFile = Type.Object(
   {
-    postgres: Type.Optional(
-      named(PgDrill, "Overrides for the drills of PostgreSQL targets, by target name (as in backups/policy.yaml)."),
-    ),
-    vms: Type.Optional(
-      named(VmDrill, "Probes and settings of the drills of VM targets, by target name (as in backups/policy.yaml)."),
+    ...namedTargets(
+      {
+        item: PgDrill,
+        description: "Overrides for the drills of PostgreSQL targets, by target name (as in backups/policy.yaml).",
+      },
+      {
+        item: VmDrill,
+        description: "Probes and settings of the drills of VM targets, by target name (as in backups/policy.yaml).",
+      },
     ),
   },
   {

@@ -97,11 +97,15 @@ function distance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
-/** Secrets are objects at run time; schemas see them as the strings they stand for. */
+/** Secrets are objects at run time; schemas see them as the strings they stand for. A key set to undefined is absent. */
 export function plain(v: unknown): unknown {
   if (isSecret(v)) return v.toString();
   if (Array.isArray(v)) return v.map(plain);
   if (v && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype)
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([, x]) => x !== undefined)
+        .map(([k, x]) => [k, plain(x)]),
+    );
   return v;
 }

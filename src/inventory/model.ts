@@ -217,6 +217,23 @@ export const Vlan = Type.Object(
 );
 export type Vlan = Static<typeof Vlan>;
 
+/** PVE's guest OS types (ostype), also checked by the template resource. */
+export const OS_TYPES = [
+  "other",
+  "wxp",
+  "w2k",
+  "w2k3",
+  "w2k8",
+  "wvista",
+  "win7",
+  "win8",
+  "win10",
+  "win11",
+  "l24",
+  "l26",
+  "solaris",
+] as const;
+
 export const VmTemplate = Type.Object(
   {
     endpoint: Type.String({ description: "Name under proxmox:." }),
@@ -239,12 +256,7 @@ export const VmTemplate = Type.Object(
     ),
     cores: Type.Optional(Type.Integer({ minimum: 1 })),
     memory: Type.Optional(Type.Integer({ minimum: 64, description: "MiB" })),
-    os_type: Type.Optional(
-      literals(
-        ["other", "wxp", "w2k", "w2k3", "w2k8", "wvista", "win7", "win8", "win10", "win11", "l24", "l26", "solaris"],
-        { description: "Guest OS type (PVE ostype; default l26)." },
-      ),
-    ),
+    os_type: Type.Optional(literals(OS_TYPES, { description: "Guest OS type (PVE ostype; default l26)." })),
   },
   closed,
 );

@@ -3,7 +3,7 @@
 // or mistyped option (`contnet:`, `regex:`) stops `lab plan`/`lab apply` with
 // exit 2 naming the option, the resource and the playbook/role line, before any
 // host is contacted (TypeScript types are gone once playbooks are loaded).
-import { Type, type Static, type TObject } from "@sinclair/typebox";
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { badInput } from "../errors.ts";
 import { callSite } from "../engine/call-site.ts";
 import { firstProblem, formatPath } from "../engine/validation.ts";
@@ -25,6 +25,9 @@ export type ResourceOptions = Static<typeof ResourceOptions>;
 /** Text that may be a Secret (checked as the string it stands for). */
 export const Text = Type.Unsafe<string | Secret>({ type: "string" });
 
+/** A Secret only (a password, a key), checked as the string it stands for. */
+export const SecretText = Type.Unsafe<Secret>({ type: "string" });
+
 /** Octal file mode, e.g. "0644" (its digits are checked by octal(), with its own message). */
 export const Mode = Type.String({ description: "octal, e.g. 0644" });
 
@@ -32,7 +35,13 @@ export const Mode = Type.String({ description: "octal, e.g. 0644" });
 export const oneOf = <const T extends readonly string[]>(values: T) => Type.Unsafe<T[number]>({ enum: [...values] });
 
 /** Check a resource's want and options against their declarations; throws exit 2 at the caller's line. */
-export function checkOptions(kind: string, schema: TObject, want: unknown, opts: unknown = {}): void {
+export function checkOptions(
+  kind: string,
+  schema: TSchema,
+  want: unknown,
+  opts: unknown = {},
+  declaredIn = "src/resources/",
+): void {
   const problem = firstProblem(schema, want, "option") ?? firstProblem(ResourceOptions, opts, "resource option");
   if (!problem) return;
   const label = problem.key
@@ -42,6 +51,6 @@ export function checkOptions(kind: string, schema: TObject, want: unknown, opts:
   throw badInput(
     `${kind}: ${problem.key && label ? `${label}: ` : ""}${what}`,
     callSite() ?? {},
-    `see the options of ${kind}() (src/resources/); TypeScript (lab check) catches this too when the playbook is typed`,
+    `see the options of ${kind}() (${declaredIn}); TypeScript (lab check) catches this too when the playbook is typed`,
   );
 }

@@ -2,8 +2,12 @@
 // systemd service + timer per job (the system manager, or the user's with
 // --user), or one marked block in the user's crontab where systemd does not run.
 // Everything lab writes carries the project root in its marker, so `remove`
-// (and an install whose jobs changed) removes exactly lab's own entries.
-import { join } from "node:path";
+// (and an install whose jobs changed) removes exactly lab's own entries. Units
+// and crontab entries are named per project (lab-backup-1a2b3c4d), so two projects
+// on one host do not overwrite each other's; the per-machine names of earlier
+// installs (lab-backup) are still found by their marker, and replaced.
+import { createHash } from "node:crypto";
+import { join, resolve } from "node:path";
 import type { Fact, HostCtx, Resource } from "../engine/types.ts";
 import { cronCommand } from "../resources/cron.ts";
 import { crontab, crontabBlock, crontabFact } from "../resources/crontab.ts";
@@ -20,6 +24,18 @@ export type Backend = { readonly kind: "cron" } | { readonly kind: "systemd"; re
 export const scheduleMark = (root: string): string => `lab schedule ${root}`;
 const cronMarker = (root: string) => `# {mark} ${scheduleMark(root)}`;
 const unitMarker = (root: string) => `# Managed by lab (${scheduleMark(root)}).`;
+
+/** The project's part of installed names: a short hash of its root. */
+export const projectTag = (root: string): string =>
+  createHash("sha256").update(resolve(root)).digest("hex").slice(0, 8);
+/** The unit name (without .service/.timer) and crontab entry name of a job of the project at `root`. */
+export const installedName = (root: string, job: Pick<ScheduleJob, "name">): string =>
+  `${job.name}-${projectTag(root)}`;
+/** The job an installed name stands for: this project's names, and the per-machine names of earlier installs. */
+const jobOf = (root: string, name: string): string => {
+  const suffix = `-${projectTag(root)}`;
+  return name.endsWith(suffix) ? name.slice(0, -suffix.length) : name;
+};
 
 /** The user's systemd manager: units in ~/.config/systemd/user, `systemctl --user`. */
 export function userScope(home: string, env: NodeJS.ProcessEnv = process.env): SystemdScope {
@@ -60,7 +76,7 @@ export function cronBlock(jobs: readonly ScheduleJob[], inv: Invocation): string
   return jobs
     .map(
       (j) =>
-        `# ${j.name}: ${j.description} [${j.source}]\n${j.schedule} ${cronCommand(jobCommand(inv, j, { log: true }))}`,
+        `# ${installedName(inv.root, j)}: ${j.description} [${j.source}]\n${j.schedule} ${cronCommand(jobCommand(inv, j, { log: true }))}`,
     )
     .join("\n");
 }
@@ -72,14 +88,15 @@ export async function installedJobs(ctx: HostCtx, b: Backend, root: string): Pro
     const lines = crontabBlock(await ctx.facts.get(crontabFact), cronMarker(root)) ?? [];
     lines.forEach((l, i) => {
       const m = /^# ([A-Za-z0-9_.-]+): /.exec(l);
-      if (m && lines[i + 1] !== undefined) found.set(m[1]!, lines[i + 1]!.split(" ").slice(0, 5).join(" "));
+      if (m && lines[i + 1] !== undefined)
+        found.set(jobOf(root, m[1]!), lines[i + 1]!.split(" ").slice(0, 5).join(" "));
     });
     return found;
   }
   for (const f of await ctx.facts.get(markedUnitsFact(b.scope, root))) {
     if (!f.endsWith(".timer")) continue;
     const r = await ctx.transport.exec(sh`sed -n 's/^OnCalendar=//p' ${join(b.scope.dir, f)}`);
-    found.set(f.replace(/\.timer$/, ""), r.stdout.trim());
+    found.set(jobOf(root, f.replace(/\.timer$/, "")), r.stdout.trim());
   }
   return found;
 }
@@ -105,7 +122,7 @@ export async function scheduleResources(
   const wanted = jobs.flatMap((j) => {
     const u = jobUnits(
       {
-        name: j.name,
+        name: installedName(inv.root, j),
         description: j.description,
         user: currentUser(),
         command: jobCommand(inv, j),

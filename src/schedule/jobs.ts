@@ -14,7 +14,7 @@ import { onCalendar } from "../resources/scheduled-job.ts";
 export type JobKind = "backup" | "verify" | "drill";
 
 export interface ScheduleJob {
-  /** Unit names (NAME.service, NAME.timer) and the crontab comment. */
+  /** The job's name; installed as NAME-PROJECT (see installedName in backend.ts). */
   readonly name: string;
   readonly kind: JobKind;
   readonly description: string;

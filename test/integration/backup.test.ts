@@ -4,15 +4,13 @@
 // the target and the cause: a repository made read-only (archiving fails, lag grows
 // past the RPO), a WAL segment deleted, one flipped byte (verify), a backup older than
 // its schedule allows, the backup host unreachable.
-import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startHosts, type TestLab } from "../hosts/hosts.ts";
-import { REPO, changedCount, inHost, makeProject, type JsonReport, type LabRun, type TestProject } from "./project.ts";
+import type { TestLab } from "../hosts/hosts.ts";
+import { startPgPair, type PgPair } from "./pg-pair.ts";
+import { REPO, changedCount, type JsonReport, type LabRun, type TestProject } from "./project.ts";
 
-const IMAGE = "lab-testhost-pg:bookworm";
 const CIPHER_PASS = "repo2-Cipher-backup-test-7c1e90";
 const POLICY = `
 defaults: { rto: 2h, drill_every: 90d, timezone: UTC }
@@ -41,53 +39,24 @@ export default definePlaybook({
 });
 `;
 
-const run = promisify(execFile);
 let lab: TestLab;
 let p: TestProject;
 let env: Record<string, string>;
+let on: PgPair["on"];
 const outputs: string[] = [];
 const keep = (r: LabRun): LabRun => (outputs.push(r.stdout, r.stderr), r);
-const on = async (name: string, script: string) => {
-  const r = await inHost(lab.hosts.find((h) => h.name === name)!.container, script);
-  if (r.code !== 0) throw new Error(`${name}: ${script}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
-  return r.stdout.trim();
-};
 const backup = async (...args: string[]) => keep(await p.lab(["backup", ...args], { env, timeoutMs: 300_000 }));
 const psql = (sql: string) => on("db1", `runuser -u postgres -- psql -XAtq -c "${sql}"`);
 
 beforeAll(async () => {
-  await run("bash", [join(REPO, "test/hosts/pg-image.sh")], { timeout: 900_000 });
-  lab = await startHosts({
+  ({ lab, p, env, on } = await startPgPair({
     prefix: "lab-it-backup",
-    names: ["db1", "backup1"],
     subnet: "127.0.41",
     stateDir: ".lab/lab-it-backup",
-    image: IMAGE,
-  });
-  p = await makeProject(lab, {
     hosts: { db1: { vars: { stateful: true } } },
-    groups: { databases: { hosts: ["db1"] }, backup_hosts: { hosts: ["backup1"] } },
-    files: {
-      "playbooks/site.ts": PLAYBOOK,
-      "backups/policy.yaml": POLICY,
-      ...Object.fromEntries(
-        await Promise.all(
-          [
-            "motd.njk",
-            "postgres/createcluster.conf.njk",
-            "postgres/settings.conf.njk",
-            "pgbackrest/db.conf.njk",
-            "pgbackrest/repo.conf.njk",
-          ].map(async (t) => [`templates/${t}`, await readFile(join(REPO, "templates", t), "utf8")] as const),
-        ),
-      ),
-    },
-  });
-  env = { LAB_AGE_KEY_FILE: join(p.root, "age.key") };
-  expect((await p.lab(["secrets", "init"], { env })).code).toBe(0);
-  expect(
-    (await p.lab(["secrets", "set", "pgbackrest_repo2_cipher_pass"], { env, stdin: `${CIPHER_PASS}\n` })).code,
-  ).toBe(0);
+    files: { "playbooks/site.ts": PLAYBOOK, "backups/policy.yaml": POLICY },
+    cipherPass: CIPHER_PASS,
+  }));
 }, 900_000);
 
 afterAll(async () => {

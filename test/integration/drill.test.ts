@@ -2,11 +2,10 @@
 // pgbackrest roles applied by the real CLI (repo1 on the database host, repo2
 // encrypted on the backup host), a small application table written to while
 // drills run. What the drills claim is checked inside the hosts, independently.
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { drillCommand } from "../../src/cli/drill-command.ts";
 import type { PgDrillResult } from "../../src/drill/postgres-drill.ts";
@@ -14,10 +13,10 @@ import type { DrillReport } from "../../src/drill/report.ts";
 
 /** This file drills PostgreSQL targets only. */
 type PgReport = Omit<DrillReport, "drills"> & { drills: PgDrillResult[] };
-import { startHosts, type TestLab } from "../hosts/hosts.ts";
-import { LAB_BIN, REPO, inHost, makeProject, type LabRun, type TestProject } from "./project.ts";
+import type { TestLab } from "../hosts/hosts.ts";
+import { startPgPair, type PgPair } from "./pg-pair.ts";
+import { LAB_BIN, REPO, inHost, type LabRun, type TestProject } from "./project.ts";
 
-const IMAGE = "lab-testhost-pg:bookworm";
 const CIPHER_PASS = "drill-Cipher-41c9e2-Pass-77ab";
 
 const PLAYBOOK = `
@@ -57,16 +56,11 @@ postgres:
       - { name: customers are there, sql: "select count(*) from customers", expect: "50" }
 `;
 
-const run = promisify(execFile);
 let lab: TestLab;
 let p: TestProject;
 let env: Record<string, string>;
-const container = (name: string) => lab.hosts.find((h) => h.name === name)!.container;
-const on = async (name: string, script: string) => {
-  const r = await inHost(container(name), script);
-  if (r.code !== 0) throw new Error(`${name}: ${script}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
-  return r.stdout.trim();
-};
+let on: PgPair["on"];
+let container: PgPair["container"];
 const psql = (db: string, sql: string) => on("db1", `runuser -u postgres -- psql -XAtq -d ${db} -c "${sql}"`);
 /** Every file name in a repository's archive (names are clear text even in the encrypted repo2). */
 const archiveFiles = async (host: string) =>
@@ -120,38 +114,14 @@ const drillChild = () => {
 };
 
 beforeAll(async () => {
-  await run("bash", [join(REPO, "test/hosts/pg-image.sh")], { timeout: 900_000 });
-  lab = await startHosts({
+  ({ lab, p, env, on, container } = await startPgPair({
     prefix: "lab-it-drill",
-    names: ["db1", "backup1"],
     subnet: "127.0.40",
     stateDir: ".lab/lab-it-drill",
-    image: IMAGE,
-  });
-  p = await makeProject(lab, {
     groups: {},
-    files: {
-      "playbooks/site.ts": PLAYBOOK,
-      "backups/policy.yaml": POLICY,
-      "backups/drills.yaml": DRILLS,
-      ...Object.fromEntries(
-        await Promise.all(
-          [
-            "motd.njk",
-            "postgres/createcluster.conf.njk",
-            "postgres/settings.conf.njk",
-            "pgbackrest/db.conf.njk",
-            "pgbackrest/repo.conf.njk",
-          ].map(async (t) => [`templates/${t}`, await readFile(join(REPO, "templates", t), "utf8")] as const),
-        ),
-      ),
-    },
-  });
-  env = { LAB_AGE_KEY_FILE: join(p.root, "age.key") };
-  expect((await p.lab(["secrets", "init"], { env })).code).toBe(0);
-  expect(
-    (await p.lab(["secrets", "set", "pgbackrest_repo2_cipher_pass"], { env, stdin: `${CIPHER_PASS}\n` })).code,
-  ).toBe(0);
+    files: { "playbooks/site.ts": PLAYBOOK, "backups/policy.yaml": POLICY, "backups/drills.yaml": DRILLS },
+    cipherPass: CIPHER_PASS,
+  }));
   const applied = await p.lab(["apply", "-y"], { env, timeoutMs: 600_000 });
   expect(applied.code, applied.stdout + applied.stderr).toBe(0);
   await psql("postgres", "create database app");

@@ -2,15 +2,13 @@
 // test hosts over SSH: a database host (repo1) and a separate backup host
 // (repo2, pgBackRest's repository host, encrypted). The roles are applied by the
 // real CLI; what they did is checked inside the hosts, independently of lab.
-import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startHosts, type TestLab } from "../hosts/hosts.ts";
-import { REPO, changedCount, inHost, makeProject, type JsonReport, type LabRun, type TestProject } from "./project.ts";
+import type { TestLab } from "../hosts/hosts.ts";
+import { startPgPair, type PgPair } from "./pg-pair.ts";
+import { REPO, changedCount, type JsonReport, type LabRun, type TestProject } from "./project.ts";
 
-const IMAGE = "lab-testhost-pg:bookworm";
 const CIPHER_PASS = "repo2-Cipher-9d1f3a7c-Pass-e5b2";
 
 const PLAYBOOK = `
@@ -51,18 +49,12 @@ export default definePlaybook({
 });
 `;
 
-const run = promisify(execFile);
 let lab: TestLab;
 let p: TestProject;
 let env: Record<string, string>;
+let on: PgPair["on"];
 const outputs: string[] = [];
 const keep = (r: LabRun): LabRun => (outputs.push(r.stdout, r.stderr), r);
-const container = (name: string) => lab.hosts.find((h) => h.name === name)!.container;
-const on = async (name: string, script: string) => {
-  const r = await inHost(container(name), script);
-  if (r.code !== 0) throw new Error(`${name}: ${script}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
-  return r.stdout.trim();
-};
 const applyJson = async (args: string[] = []) => {
   const r = keep(await p.lab(["apply", "-y", "--json", ...args], { env, timeoutMs: 600_000 }));
   let report: JsonReport;
@@ -98,37 +90,13 @@ const cronJob = async (host: string, name: string) => {
 };
 
 beforeAll(async () => {
-  await run("bash", [join(REPO, "test/hosts/pg-image.sh")], { timeout: 900_000 });
-  lab = await startHosts({
+  ({ lab, p, env, on } = await startPgPair({
     prefix: "lab-it-pg",
-    names: ["db1", "backup1"],
     subnet: "127.0.37",
     stateDir: ".lab/lab-it-pg",
-    image: IMAGE,
-  });
-  p = await makeProject(lab, {
-    groups: { databases: { hosts: ["db1"] }, backup_hosts: { hosts: ["backup1"] } },
-    files: {
-      "playbooks/site.ts": PLAYBOOK,
-      "playbooks/nosums.ts": NOSUMS,
-      ...Object.fromEntries(
-        await Promise.all(
-          [
-            "motd.njk",
-            "postgres/createcluster.conf.njk",
-            "postgres/settings.conf.njk",
-            "pgbackrest/db.conf.njk",
-            "pgbackrest/repo.conf.njk",
-          ].map(async (t) => [`templates/${t}`, await readFile(join(REPO, "templates", t), "utf8")] as const),
-        ),
-      ),
-    },
-  });
-  env = { LAB_AGE_KEY_FILE: join(p.root, "age.key") };
-  expect((await p.lab(["secrets", "init"], { env })).code).toBe(0);
-  expect(
-    (await p.lab(["secrets", "set", "pgbackrest_repo2_cipher_pass"], { env, stdin: `${CIPHER_PASS}\n` })).code,
-  ).toBe(0);
+    files: { "playbooks/site.ts": PLAYBOOK, "playbooks/nosums.ts": NOSUMS },
+    cipherPass: CIPHER_PASS,
+  }));
 }, 900_000);
 
 afterAll(async () => {

@@ -5,31 +5,36 @@
 // VM to the inventory shows up in `lab plan` as a change of `vmid`.
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
 import { ExitCode, LabError } from "../../errors.ts";
+import { Type, type Static } from "@sinclair/typebox";
+import { closed, oneOf } from "../../resources/options.ts";
 import { isMissing, type ParamsFor, type PveApi, type Reply } from "./api.ts";
+import { checkWant } from "./check.ts";
 import { isTemplate, listVms } from "./find.ts";
 
-export interface Retention {
-  last?: number;
-  hourly?: number;
-  daily?: number;
-  weekly?: number;
-  monthly?: number;
-  yearly?: number;
-}
+const Keep = Type.Optional(Type.Integer({ minimum: 0 }));
+export const Retention = Type.Object(
+  { last: Keep, hourly: Keep, daily: Keep, weekly: Keep, monthly: Keep, yearly: Keep },
+  closed,
+);
+export type Retention = Static<typeof Retention>;
 
-export interface BackupJobWant {
-  /** Job id, e.g. "lab-trusted-vms". */
-  id: string;
-  /** Proxmox calendar event, e.g. "*-*-* 02:30". */
-  schedule: string;
-  storage: string;
-  /** VM names (inventory vms:), in Proxmox as guests of this endpoint. */
-  vms: string[];
-  mode: "snapshot" | "suspend" | "stop";
-  retention: Retention;
-  notesTemplate?: string;
-  comment?: string;
-}
+export const BackupJobWant = Type.Object(
+  {
+    /** Job id, e.g. "lab-trusted-vms". */
+    id: Type.String({ minLength: 1 }),
+    /** Proxmox calendar event, e.g. "*-*-* 02:30". */
+    schedule: Type.String({ minLength: 1 }),
+    storage: Type.String({ minLength: 1 }),
+    /** VM names (inventory vms:), in Proxmox as guests of this endpoint. */
+    vms: Type.Array(Type.String()),
+    mode: oneOf(["snapshot", "suspend", "stop"]),
+    retention: Retention,
+    notesTemplate: Type.Optional(Type.String()),
+    comment: Type.Optional(Type.String()),
+  },
+  closed,
+);
+export type BackupJobWant = Static<typeof BackupJobWant>;
 
 export interface BackupJobHave {
   job: Reply<"/cluster/backup/{id}"> | undefined;
@@ -75,6 +80,7 @@ export function backupJob(
   pve: (ctx: HostCtx) => Promise<PveApi>,
   want: BackupJobWant,
 ): Resource<BackupJobWant, BackupJobHave> {
+  checkWant("backupJob", BackupJobWant, want);
   return {
     id: `pve:backup-job/${want.id}`,
     want,

@@ -2,7 +2,10 @@
 // security group per VLAN holding its DROP rules. VMs join their VLAN's group
 // (see vm.ts). Rules are compared as a list; a differing group is rewritten.
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
+import { Type, type Static } from "@sinclair/typebox";
+import { closed, oneOf } from "../../resources/options.ts";
 import type { PveApi, Reply } from "./api.ts";
+import { checkWant } from "./check.ts";
 
 export interface VlanPolicy {
   name: string;
@@ -11,17 +14,28 @@ export interface VlanPolicy {
   denyTo: string[];
 }
 
-export interface Rule {
-  type: "in" | "out";
-  action: "DROP" | "ACCEPT" | "REJECT";
-  source?: string;
-  dest?: string;
-  comment: string;
-}
-export interface FirewallWant {
-  ipsets: Record<string, string>;
-  groups: Record<string, Rule[]>;
-}
+export const Rule = Type.Object(
+  {
+    type: oneOf(["in", "out"]),
+    action: oneOf(["DROP", "ACCEPT", "REJECT"]),
+    source: Type.Optional(Type.String()),
+    dest: Type.Optional(Type.String()),
+    comment: Type.String(),
+  },
+  closed,
+);
+export type Rule = Static<typeof Rule>;
+
+export const FirewallWant = Type.Object(
+  {
+    /** IP set name -> its CIDR. */
+    ipsets: Type.Record(Type.String(), Type.String()),
+    /** Security group name -> its rules. */
+    groups: Type.Record(Type.String(), Type.Array(Rule)),
+  },
+  closed,
+);
+export type FirewallWant = Static<typeof FirewallWant>;
 type HaveRule = Reply<"/cluster/firewall/groups/{group}">[number];
 export interface FirewallHave {
   ipsets: Record<string, string[]>;
@@ -62,6 +76,7 @@ export function vlanFirewall(
   pve: (ctx: HostCtx) => Promise<PveApi>,
   want: FirewallWant,
 ): Resource<FirewallWant, FirewallHave> {
+  checkWant("vlanFirewall", FirewallWant, want);
   return {
     id: "pve:firewall/vlans",
     want,

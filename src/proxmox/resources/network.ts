@@ -2,21 +2,29 @@
 // network config, then applied (PUT /nodes/{node}/network = ifreload).
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
 import { ExitCode, LabError } from "../../errors.ts";
+import { Type, type Static } from "@sinclair/typebox";
+import { closed } from "../../resources/options.ts";
 import type { ParamsFor, PveApi, Reply } from "./api.ts";
+import { checkWant } from "./check.ts";
 
-export interface BridgeWant {
-  node: string;
-  bridge: string;
-  /** Physical ports, e.g. "eno1" (omit to leave as is). */
-  ports?: string;
-  /** VLAN ids the bridge carries, e.g. "10 20 30 40". */
-  vids: string;
-  comment?: string;
-}
+export const BridgeWant = Type.Object(
+  {
+    node: Type.String({ minLength: 1 }),
+    bridge: Type.String({ minLength: 1 }),
+    /** Physical ports, e.g. "eno1" (omit to leave as is). */
+    ports: Type.Optional(Type.String()),
+    /** VLAN ids the bridge carries, e.g. "10 20 30 40". */
+    vids: Type.String(),
+    comment: Type.Optional(Type.String()),
+  },
+  closed,
+);
+export type BridgeWant = Static<typeof BridgeWant>;
 
 export type BridgeHave = Reply<"/nodes/{node}/network">[number] | undefined;
 
 export function vlanBridge(pve: (ctx: HostCtx) => Promise<PveApi>, want: BridgeWant): Resource<BridgeWant, BridgeHave> {
+  checkWant("vlanBridge", BridgeWant, want);
   const node = want.node;
   return {
     id: `pve:network/${want.node}/${want.bridge}`,

@@ -6,8 +6,11 @@
 // `keep-daily 7 -> 14` for one job and nothing for the others.
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
 import { ExitCode, LabError } from "../../errors.ts";
-import type { Retention } from "./backup-job.ts";
+import { Type, type Static } from "@sinclair/typebox";
+import { closed } from "../../resources/options.ts";
+import { Retention } from "./backup-job.ts";
 import { isMissing, type PbsApi, type PbsParamsFor } from "./api.ts";
+import { checkWant } from "./check.ts";
 
 type Conf = Record<string, unknown>;
 type Api = (ctx: HostCtx) => Promise<PbsApi>;
@@ -58,15 +61,18 @@ async function readOr<T>(get: () => Promise<T>): Promise<T | undefined> {
   }
 }
 
-export interface PruneJobWant {
-  id: string;
-  store: string;
-  schedule: string;
-  retention: Retention;
-  ns?: string;
-}
+const Id = Type.String({ minLength: 1 });
+/** PBS calendar event, e.g. "daily", "sat 05:00". */
+const Schedule = Type.String({ minLength: 1 });
+
+export const PruneJobWant = Type.Object(
+  { id: Id, store: Id, schedule: Schedule, retention: Retention, ns: Type.Optional(Type.String()) },
+  closed,
+);
+export type PruneJobWant = Static<typeof PruneJobWant>;
 
 export function pbsPruneJob(pbs: Api, want: PruneJobWant): Resource<PruneJobWant, Conf | undefined> {
+  checkWant("pbsPruneJob", PruneJobWant, want);
   const conf = { store: want.store, schedule: want.schedule, ns: want.ns, ...keep(want.retention) };
   return {
     id: `pbs:prune/${want.id}`,
@@ -90,14 +96,14 @@ export function pbsPruneJob(pbs: Api, want: PruneJobWant): Resource<PruneJobWant
   };
 }
 
-export interface VerifyJobWant {
-  id: string;
-  store: string;
-  schedule: string;
-  outdatedAfter?: number;
-}
+export const VerifyJobWant = Type.Object(
+  { id: Id, store: Id, schedule: Schedule, outdatedAfter: Type.Optional(Type.Integer({ minimum: 1 })) },
+  closed,
+);
+export type VerifyJobWant = Static<typeof VerifyJobWant>;
 
 export function pbsVerifyJob(pbs: Api, want: VerifyJobWant): Resource<VerifyJobWant, Conf | undefined> {
+  checkWant("pbsVerifyJob", VerifyJobWant, want);
   // ignore-verified: a snapshot verified once is not read again until outdated-after days passed.
   const conf = {
     store: want.store,
@@ -123,19 +129,24 @@ export function pbsVerifyJob(pbs: Api, want: VerifyJobWant): Resource<VerifyJobW
   };
 }
 
-export interface SyncJobWant {
-  id: string;
-  /** The datastore the copy goes to (the offsite copy). */
-  store: string;
-  /** The datastore copied from. */
-  remoteStore: string;
-  /** A PBS remote (another server); absent: a datastore of the same server. */
-  remote?: string;
-  schedule: string;
-  removeVanished?: boolean;
-}
+export const SyncJobWant = Type.Object(
+  {
+    id: Id,
+    /** The datastore the copy goes to (the offsite copy). */
+    store: Id,
+    /** The datastore copied from. */
+    remoteStore: Id,
+    /** A PBS remote (another server); absent: a datastore of the same server. */
+    remote: Type.Optional(Type.String()),
+    schedule: Schedule,
+    removeVanished: Type.Optional(Type.Boolean()),
+  },
+  closed,
+);
+export type SyncJobWant = Static<typeof SyncJobWant>;
 
 export function pbsSyncJob(pbs: Api, want: SyncJobWant): Resource<SyncJobWant, Conf | undefined> {
+  checkWant("pbsSyncJob", SyncJobWant, want);
   const conf = {
     store: want.store,
     "remote-store": want.remoteStore,
@@ -161,16 +172,15 @@ export function pbsSyncJob(pbs: Api, want: SyncJobWant): Resource<SyncJobWant, C
   };
 }
 
-export interface DatastoreWant {
-  store: string;
-  path: string;
-}
+export const DatastoreWant = Type.Object({ store: Id, path: Type.String({ pattern: "^/" }) }, closed);
+export type DatastoreWant = Static<typeof DatastoreWant>;
 
 /**
  * A datastore the inventory declares (pbs.NAME.datastores): created at its path when missing (a PBS worker
  * task). Never removed or moved: a datastore at another path is a failure naming both paths.
  */
 export function pbsDatastore(pbs: Api, want: DatastoreWant): Resource<DatastoreWant, Conf | undefined> {
+  checkWant("pbsDatastore", DatastoreWant, want);
   return {
     id: `pbs:datastore/${want.store}`,
     want,
@@ -197,12 +207,11 @@ export function pbsDatastore(pbs: Api, want: DatastoreWant): Resource<DatastoreW
   };
 }
 
-export interface GcScheduleWant {
-  store: string;
-  schedule: string;
-}
+export const GcScheduleWant = Type.Object({ store: Id, schedule: Schedule }, closed);
+export type GcScheduleWant = Static<typeof GcScheduleWant>;
 
 export function pbsGcSchedule(pbs: Api, want: GcScheduleWant): Resource<GcScheduleWant, Conf | undefined> {
+  checkWant("pbsGcSchedule", GcScheduleWant, want);
   return {
     id: `pbs:gc/${want.store}`,
     want,

@@ -7,27 +7,33 @@ import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
 import { ExitCode, LabError } from "../../errors.ts";
+import { Type, type Static } from "@sinclair/typebox";
+import { SecretText, closed } from "../../resources/options.ts";
 import { isMissing, type ParamsFor, type PveApi, type Reply } from "./api.ts";
-import type { Secret } from "../../secrets/secret.ts";
+import { checkWant } from "./check.ts";
 
-export interface PbsStorageWant {
-  /** Storage id in Proxmox, e.g. "pbs-lab". */
-  storage: string;
-  server: string;
-  port?: number;
-  datastore: string;
-  namespace?: string;
-  /** The PBS API token id: user@realm!token. */
-  username: string;
-  /** The token's secret (secrets.age). */
-  password: Secret;
-  /** SHA-256 fingerprint of the PBS certificate (pinned), or the self-signed certificate to take it from (read when planning). */
-  fingerprint: string | { certFile: string };
-  /** Client-side encryption key (a PBS key file's JSON, secrets.age); absent: backups are not encrypted. */
-  encryptionKey?: Secret;
-  /** Send the password and the key again (they cannot be read back to compare). */
-  rotate?: boolean;
-}
+export const PbsStorageWant = Type.Object(
+  {
+    /** Storage id in Proxmox, e.g. "pbs-lab". */
+    storage: Type.String({ minLength: 1 }),
+    server: Type.String({ minLength: 1 }),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    datastore: Type.String({ minLength: 1 }),
+    namespace: Type.Optional(Type.String()),
+    /** The PBS API token id: user@realm!token. */
+    username: Type.String({ minLength: 1 }),
+    /** The token's secret (secrets.age). */
+    password: SecretText,
+    /** SHA-256 fingerprint of the PBS certificate (pinned), or the self-signed certificate to take it from (read when planning). */
+    fingerprint: Type.Union([Type.String(), Type.Object({ certFile: Type.String() }, closed)]),
+    /** Client-side encryption key (a PBS key file's JSON, secrets.age); absent: backups are not encrypted. */
+    encryptionKey: Type.Optional(SecretText),
+    /** Send the password and the key again (they cannot be read back to compare). */
+    rotate: Type.Optional(Type.Boolean()),
+  },
+  closed,
+);
+export type PbsStorageWant = Static<typeof PbsStorageWant>;
 
 export interface PbsStorageHave {
   config: Reply<"/storage/{storage}"> | undefined;
@@ -59,6 +65,7 @@ export function pbsStorage(
   pve: (ctx: HostCtx) => Promise<PveApi>,
   want: PbsStorageWant,
 ): Resource<PbsStorageWant, PbsStorageHave> {
+  checkWant("pbsStorage", PbsStorageWant, want);
   return {
     id: `pve:storage/${want.storage}`,
     want,

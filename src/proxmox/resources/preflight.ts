@@ -2,7 +2,9 @@
 // effective privileges with what the plan needs, and name what is missing.
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
 import { ExitCode, LabError } from "../../errors.ts";
+import { Type } from "@sinclair/typebox";
 import type { PveApi } from "./api.ts";
+import { checkWant } from "./check.ts";
 
 /** A bridge lab puts NICs on, and the VLAN tags they carry (none: the template's untagged NIC). */
 export interface BridgeUse {
@@ -101,11 +103,15 @@ export function missingPrivileges(perms: Perms, needed: Record<string, string[]>
   return out;
 }
 
+/** ACL path -> the privileges lab needs there. */
+const Needed = Type.Record(Type.String(), Type.Array(Type.String({ minLength: 1 })));
+
 export function permissionPreflight(
   pve: (ctx: HostCtx) => Promise<PveApi>,
   needed: Record<string, string[]>,
   id = "pve:preflight/permissions",
 ): Resource<Record<string, string[]>, Perms> {
+  checkWant("permissionPreflight", Needed, needed);
   return {
     id,
     want: needed,

@@ -1,20 +1,27 @@
 // An SDN VLAN zone on the bridge and one VNet per VLAN; changes are staged
 // cluster-wide and applied once (PUT /cluster/sdn).
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
+import { Type, type Static } from "@sinclair/typebox";
+import { closed } from "../../resources/options.ts";
 import type { ParamsFor, PveApi, Reply } from "./api.ts";
+import { checkWant } from "./check.ts";
 
-export interface VnetWant {
-  vnet: string;
-  tag: number;
-  alias?: string;
-  isolatePorts?: boolean;
-}
+export const VnetWant = Type.Object(
+  {
+    vnet: Type.String({ minLength: 1 }),
+    tag: Type.Integer({ minimum: 1, maximum: 4094 }),
+    alias: Type.Optional(Type.String()),
+    isolatePorts: Type.Optional(Type.Boolean()),
+  },
+  closed,
+);
+export type VnetWant = Static<typeof VnetWant>;
 
-export interface SdnWant {
-  zone: string;
-  bridge: string;
-  vnets: VnetWant[];
-}
+export const SdnWant = Type.Object(
+  { zone: Type.String({ minLength: 1 }), bridge: Type.String({ minLength: 1 }), vnets: Type.Array(VnetWant) },
+  closed,
+);
+export type SdnWant = Static<typeof SdnWant>;
 
 type Zone = Reply<"/cluster/sdn/zones">[number];
 type Vnet = Reply<"/cluster/sdn/vnets">[number];
@@ -24,6 +31,7 @@ export interface SdnHave {
 }
 
 export function sdnVlans(pve: (ctx: HostCtx) => Promise<PveApi>, want: SdnWant): Resource<SdnWant, SdnHave> {
+  checkWant("sdnVlans", SdnWant, want);
   return {
     id: `pve:sdn/${want.zone}`,
     want,

@@ -5,26 +5,34 @@
 import { createHash } from "node:crypto";
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
 import { ExitCode, LabError, errorMessage } from "../../errors.ts";
+import { Type, type Static } from "@sinclair/typebox";
+import { OS_TYPES } from "../../inventory/model.ts";
+import { closed, oneOf } from "../../resources/options.ts";
 import type { ParamsFor, PveApi } from "./api.ts";
+import { checkWant } from "./check.ts";
 import { labTemplates, markerLine, type VmidAllocator } from "./find.ts";
-
-export interface TemplateWant {
-  name: string;
-  node: string;
-  vmid: number;
-  imageUrl: string;
-  /** "sha256:HEX". */
-  checksum: string;
-  storage: string;
-  imageStorage: string;
-  bridge: string;
-  cores: number;
-  memory: number;
-  osType: OsType;
-}
 
 /** PVE's guest OS types (ostype). */
 export type OsType = NonNullable<ParamsFor<"POST", "/nodes/{node}/qemu">["ostype"]>;
+
+export const TemplateWant = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    node: Type.String({ minLength: 1 }),
+    vmid: Type.Integer({ minimum: 100 }),
+    imageUrl: Type.String({ pattern: "^https?://" }),
+    /** "sha256:HEX". */
+    checksum: Type.String({ pattern: "^sha(256|512):[0-9a-f]+$" }),
+    storage: Type.String(),
+    imageStorage: Type.String(),
+    bridge: Type.String(),
+    cores: Type.Integer({ minimum: 1 }),
+    memory: Type.Integer({ minimum: 64 }),
+    osType: oneOf(OS_TYPES satisfies readonly OsType[]),
+  },
+  closed,
+);
+export type TemplateWant = Static<typeof TemplateWant>;
 
 export interface TemplateHave {
   /** The template of the wanted version, if built. */
@@ -50,6 +58,7 @@ export function vmTemplate(
   ids: (ctx: HostCtx) => Promise<VmidAllocator>,
   want: TemplateWant,
 ): Resource<TemplateWant, TemplateHave> {
+  checkWant("vmTemplate", TemplateWant, want);
   const version = templateVersion(want);
   return {
     id: `pve:template/${want.name}`,

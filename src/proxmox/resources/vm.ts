@@ -8,39 +8,50 @@ import { parsePropString, parseSize } from "../propstring.ts";
 import { isMissing, type ParamsFor, type PveApi } from "./api.ts";
 import { groupName } from "./firewall.ts";
 import { agentIpv4, isTemplate, labTemplates, listVms, marker, markerLine, type VmidAllocator } from "./find.ts";
-import { templateVersion, type TemplateWant } from "./template.ts";
+import { Type, type Static } from "@sinclair/typebox";
+import { closed, oneOf } from "../../resources/options.ts";
+import { checkWant } from "./check.ts";
+import { TemplateWant, templateVersion } from "./template.ts";
 
-export interface NicWant {
-  bridge: string;
-  tag: number;
-  vlan: string;
-}
+export const NicWant = Type.Object(
+  {
+    bridge: Type.String({ minLength: 1 }),
+    tag: Type.Integer({ minimum: 1, maximum: 4094 }),
+    vlan: Type.String({ minLength: 1 }),
+  },
+  closed,
+);
+export type NicWant = Static<typeof NicWant>;
 
-export interface VmWant {
-  name: string;
-  /** The node it is created on (clone `target` when the template is elsewhere). */
-  node: string;
-  /** The inventory names the node: a VM found on another one is migrated (ADR 0017); else it stays where it is. */
-  nodePinned?: boolean;
-  vmid?: number;
-  template: TemplateWant;
-  clone: "linked" | "full";
-  storage: string;
-  cores: number;
-  memory: number;
-  diskGiB?: number;
-  nics: NicWant[];
-  /** "dhcp" or "CIDR" (gateway from the VLAN). */
-  ip: string;
-  gateway?: string;
-  user: string;
-  sshKeys: string[];
-  tags: string[];
-  description?: string;
-  started: boolean;
-  /** Seconds to wait for the guest agent's IP after start. */
-  agentTimeoutSec: number;
-}
+export const VmWant = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    /** The node it is created on (clone `target` when the template is elsewhere). */
+    node: Type.String({ minLength: 1 }),
+    /** The inventory names the node: a VM found on another one is migrated (ADR 0017); else it stays where it is. */
+    nodePinned: Type.Optional(Type.Boolean()),
+    vmid: Type.Optional(Type.Integer({ minimum: 100 })),
+    template: TemplateWant,
+    clone: oneOf(["linked", "full"]),
+    storage: Type.String(),
+    cores: Type.Integer({ minimum: 1 }),
+    memory: Type.Integer({ minimum: 16 }),
+    diskGiB: Type.Optional(Type.Integer({ minimum: 1 })),
+    nics: Type.Array(NicWant),
+    /** "dhcp" or "CIDR" (gateway from the VLAN). */
+    ip: Type.String(),
+    gateway: Type.Optional(Type.String()),
+    user: Type.String({ minLength: 1 }),
+    sshKeys: Type.Array(Type.String()),
+    tags: Type.Array(Type.String()),
+    description: Type.Optional(Type.String()),
+    started: Type.Boolean(),
+    /** Seconds to wait for the guest agent's IP after start. */
+    agentTimeoutSec: Type.Number({ exclusiveMinimum: 0 }),
+  },
+  closed,
+);
+export type VmWant = Static<typeof VmWant>;
 
 export interface VmHave {
   vmid?: number;
@@ -148,6 +159,7 @@ export interface VmDeps {
 }
 
 export function vm(deps: VmDeps, want: VmWant): Resource<VmWant, VmHave> {
+  checkWant("vm", VmWant, want);
   const version = `${want.template.name}@${templateVersion(want.template)}`;
   return {
     id: `pve:vm/${want.name}`,

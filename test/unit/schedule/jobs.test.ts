@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import type { BackupPolicy, PgPolicy, VmPolicy } from "../../../src/backup/policy.ts";
 import { LabError } from "../../../src/errors.ts";
 import { onCalendar } from "../../../src/resources/scheduled-job.ts";
-import { cronBlock } from "../../../src/schedule/backend.ts";
+import { cronBlock, installedName } from "../../../src/schedule/backend.ts";
 import { invocation, jobCommand, labBin } from "../../../src/schedule/invocation.ts";
 import { DEFAULTS, nextRun, plannedJobs } from "../../../src/schedule/jobs.ts";
 
@@ -168,10 +168,13 @@ describe("the command a job runs", () => {
   it("in a crontab: one commented line per job, output to .lab/schedule/NAME.log, % escaped", () => {
     const pct = { ...job, args: ["backup", "--as-of", "50%"] };
     expect(cronBlock([pct], inv).split("\n")).toEqual([
-      "# lab-backup: lab backup --run: take what is due, check every target [default: nightly 02:30]",
+      `# ${installedName(inv.root, job)}: lab backup --run: take what is due, check every target [default: nightly 02:30]`,
       `30 2 * * * ${jobCommand(inv, pct, { log: true }).replaceAll("%", "\\%")}`,
     ]);
     expect(jobCommand(inv, pct, { log: true })).toMatch(/ >>\.lab\/schedule\/lab-backup\.log 2>&1$/);
+    // Named per project: two projects' entries (and units) on one host do not clash.
+    expect(installedName("/a", job)).toMatch(/^lab-backup-[0-9a-f]{8}$/);
+    expect(installedName("/a", job)).not.toBe(installedName("/b", job));
     expect(() => invocation({ root: "/a\nb", inventory: "/i" })).toThrow(/cannot hold a newline/);
   });
 });

@@ -10,11 +10,14 @@ import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scheduleCommand, type ScheduleOptions } from "../../../src/cli/schedule-command.ts";
 import type { SystemdScope } from "../../../src/resources/systemd-unit.ts";
+import { installedName } from "../../../src/schedule/backend.ts";
 import { labBin } from "../../../src/schedule/invocation.ts";
 
 let dir = "";
 let root = "";
 let scope: SystemdScope;
+/** A job's unit name in this project (units are named per project). */
+const u = (job: string) => installedName(root, { name: job });
 
 const FAKE = `#!/bin/sh
 d=$(dirname "$0")
@@ -114,28 +117,30 @@ describe("lab schedule with systemd (user manager)", { timeout: 60_000 }, () => 
     const report = JSON.parse(r.out) as { changed: boolean; jobs: { name: string }[] };
     expect(report.changed).toBe(true);
     expect(report.jobs.map((j) => j.name)).toEqual(["lab-backup", "lab-backup-verify", "lab-drill"]);
-    expect((await readdir(scope.dir)).sort()).toEqual([
-      "lab-backup-verify.service",
-      "lab-backup-verify.timer",
-      "lab-backup.service",
-      "lab-backup.timer",
-      "lab-drill.service",
-      "lab-drill.timer",
-      "other.timer",
-    ]);
+    expect((await readdir(scope.dir)).sort()).toEqual(
+      [
+        `${u("lab-backup-verify")}.service`,
+        `${u("lab-backup-verify")}.timer`,
+        `${u("lab-backup")}.service`,
+        `${u("lab-backup")}.timer`,
+        `${u("lab-drill")}.service`,
+        `${u("lab-drill")}.timer`,
+        "other.timer",
+      ].sort(),
+    );
     expect(mutating(r.calls)).toEqual([
       "--user disable lab-old.timer",
       "--user daemon-reload",
-      "--user enable lab-backup.timer",
-      "--user start lab-backup.timer",
-      "--user enable lab-backup-verify.timer",
-      "--user start lab-backup-verify.timer",
-      "--user enable lab-drill.timer",
-      "--user start lab-drill.timer",
+      `--user enable ${u("lab-backup")}.timer`,
+      `--user start ${u("lab-backup")}.timer`,
+      `--user enable ${u("lab-backup-verify")}.timer`,
+      `--user start ${u("lab-backup-verify")}.timer`,
+      `--user enable ${u("lab-drill")}.timer`,
+      `--user start ${u("lab-drill")}.timer`,
     ]);
-    const timer = await readFile(join(scope.dir, "lab-backup-verify.timer"), "utf8");
+    const timer = await readFile(join(scope.dir, `${u("lab-backup-verify")}.timer`), "utf8");
     expect(timer).toContain("OnCalendar=Sat *-*-* 5:15:00\nPersistent=true\n");
-    const service = await readFile(join(scope.dir, "lab-backup.service"), "utf8");
+    const service = await readFile(join(scope.dir, `${u("lab-backup")}.service`), "utf8");
     expect(service).not.toContain("User=");
     expect(service).toContain(`ExecStart=/bin/sh -c "cd ${root} && exec env HOME=`);
     expect(service).toContain(`${process.execPath} ${labBin()} -C ${root} -i ${join(root, "inventory")} backup --run"`);
@@ -162,8 +167,8 @@ describe("lab schedule with systemd (user manager)", { timeout: 60_000 }, () => 
 
   it("a changed schedule rewrites only that timer and restarts it", async () => {
     const r = await schedule("install", { flags: { backup: "0 3 * * *" } });
-    expect(mutating(r.calls)).toEqual(["--user daemon-reload", "--user restart lab-backup.timer"]);
-    expect(await readFile(join(scope.dir, "lab-backup.timer"), "utf8")).toContain("OnCalendar=*-*-* 3:0:00\n");
+    expect(mutating(r.calls)).toEqual(["--user daemon-reload", `--user restart ${u("lab-backup")}.timer`]);
+    expect(await readFile(join(scope.dir, `${u("lab-backup")}.timer`), "utf8")).toContain("OnCalendar=*-*-* 3:0:00\n");
     const s = JSON.parse((await schedule("status")).out) as { in_sync: boolean };
     expect(s.in_sync).toBe(false); // the policy's default differs from what the flag installed
   });
@@ -172,12 +177,12 @@ describe("lab schedule with systemd (user manager)", { timeout: 60_000 }, () => 
     const r = await schedule("remove");
     expect(r.code).toBe(0);
     expect(mutating(r.calls)).toEqual([
-      "--user stop lab-backup-verify.timer",
-      "--user disable lab-backup-verify.timer",
-      "--user stop lab-backup.timer",
-      "--user disable lab-backup.timer",
-      "--user stop lab-drill.timer",
-      "--user disable lab-drill.timer",
+      `--user stop ${u("lab-backup")}.timer`,
+      `--user disable ${u("lab-backup")}.timer`,
+      `--user stop ${u("lab-backup-verify")}.timer`,
+      `--user disable ${u("lab-backup-verify")}.timer`,
+      `--user stop ${u("lab-drill")}.timer`,
+      `--user disable ${u("lab-drill")}.timer`,
       "--user daemon-reload",
     ]);
     expect(await readdir(scope.dir)).toEqual(["other.timer"]);
@@ -190,6 +195,63 @@ describe("lab schedule with systemd (user manager)", { timeout: 60_000 }, () => 
   it("bad input: --user with cron, a bad --drill: exit 2 before anything changes", async () => {
     await expect(schedule("install", { using: "cron", user: true })).rejects.toMatchObject({ code: 2 });
     await expect(schedule("install", { flags: { drill: "every quarter" } })).rejects.toMatchObject({ code: 2 });
+    expect(await readdir(scope.dir)).toEqual(["other.timer"]);
+  });
+});
+
+describe("lab schedule names units per project", { timeout: 60_000 }, () => {
+  const marker = (r: string) => `# Managed by lab (lab schedule ${r}).`;
+  const project2 = async () => {
+    const root2 = join(dir, "project2");
+    await mkdir(root2, { recursive: true });
+    for (const f of ["inventory/hosts.yaml", "backups/policy.yaml"]) {
+      await mkdir(join(root2, f, ".."), { recursive: true });
+      await writeFile(join(root2, f), await readFile(join(root, f), "utf8"));
+    }
+    return { root: root2, inventory: join(root2, "inventory") };
+  };
+
+  it("an install of an earlier version (per-machine names) is found by status and replaced by install", async () => {
+    await writeFile(join(scope.dir, "lab-backup.service"), `${marker(root)}\n[Service]\nExecStart=/bin/true\n`);
+    await writeFile(join(scope.dir, "lab-backup.timer"), `${marker(root)}\n[Timer]\nOnCalendar=*-*-* 2:30:00\n`);
+    await writeFile(join(dir, "bin", "enabled"), "lab-backup.timer\nother.timer\n");
+    const st = JSON.parse((await schedule("status")).out) as {
+      in_sync: boolean;
+      jobs: { name: string; installed: boolean }[];
+      not_wanted: string[];
+    };
+    expect(st.jobs.map((j) => [j.name, j.installed])).toEqual([
+      ["lab-backup", true],
+      ["lab-backup-verify", false],
+      ["lab-drill", false],
+    ]);
+    expect(st.not_wanted).toEqual([]);
+    expect(st.in_sync).toBe(false);
+    const r = await schedule("install");
+    expect(r.code, r.out).toBe(0);
+    expect(mutating(r.calls).slice(0, 1)).toEqual(["--user disable lab-backup.timer"]);
+    const files = await readdir(scope.dir);
+    expect(files).not.toContain("lab-backup.timer");
+    expect(files).not.toContain("lab-backup.service");
+    expect(files).toContain(`${u("lab-backup")}.timer`);
+    expect(mutating((await schedule("install")).calls)).toEqual([]);
+  });
+
+  it("a second project on the same host installs beside the first; removing it leaves the first's units", async () => {
+    const other = await project2();
+    const mine = (await readdir(scope.dir)).sort();
+    const r = await schedule("install", other);
+    expect(r.code, r.out).toBe(0);
+    const theirs = ["lab-backup", "lab-backup-verify", "lab-drill"].flatMap((j) =>
+      ["service", "timer"].map((ext) => `${installedName(other.root, { name: j })}.${ext}`),
+    );
+    expect(installedName(other.root, { name: "lab-backup" })).not.toBe(u("lab-backup"));
+    expect((await readdir(scope.dir)).sort()).toEqual([...mine, ...theirs].sort());
+    const st = JSON.parse((await schedule("status")).out) as { in_sync: boolean };
+    expect(st.in_sync).toBe(true);
+    expect((await schedule("remove", other)).code).toBe(0);
+    expect((await readdir(scope.dir)).sort()).toEqual(mine);
+    expect((await schedule("remove")).code).toBe(0);
     expect(await readdir(scope.dir)).toEqual(["other.timer"]);
   });
 });
