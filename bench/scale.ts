@@ -144,7 +144,7 @@ interface LabRun {
 }
 
 async function labApply(inv: string, n: number): Promise<LabRun> {
-  const m = await measure(["node", LAB_BIN, "-C", ROOT, "-i", inv, "apply", "--forks", String(n), "--json"], {
+  const m = await measure(["node", LAB_BIN, "-C", ROOT, "-i", inv, "apply", "-y", "--forks", String(n), "--json"], {
     cwd: REPO,
     timeoutMs: 300_000,
   });
