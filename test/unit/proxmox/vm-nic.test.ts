@@ -2,41 +2,12 @@
 // VLAN security groups that keep IoT and Guest out of Trusted do not apply to them.
 import { describe, expect, it } from "vitest";
 import { groupName } from "../../../src/proxmox/resources/firewall.ts";
-import { vm, wantedConfig, type VmHave, type VmWant } from "../../../src/proxmox/resources/vm.ts";
+import { vm, wantedConfig, type VmHave } from "../../../src/proxmox/resources/vm.ts";
 import { hostCtx } from "../helpers/host-ctx.ts";
 import { fakePve } from "./fake-pve.ts";
+import { sampleVm } from "./sample-vm.ts";
 
-const want: VmWant = {
-  name: "iot1",
-  node: "pve1",
-  clone: "linked",
-  storage: "local-lvm",
-  cores: 1,
-  memory: 512,
-  template: {
-    name: "debian12",
-    node: "pve1",
-    vmid: 9000,
-    imageUrl: "http://127.0.0.1/x.qcow2",
-    checksum: `sha256:${"0".repeat(64)}`,
-    storage: "local-lvm",
-    imageStorage: "local",
-    bridge: "vmbr0",
-    cores: 1,
-    memory: 512,
-    osType: "l26",
-  },
-  nics: [
-    { bridge: "vmbr0", tag: 30, vlan: "iot" },
-    { bridge: "vmbr0", tag: 40, vlan: "guest" },
-  ],
-  ip: "dhcp",
-  user: "debian",
-  sshKeys: [],
-  tags: [],
-  started: false,
-  agentTimeoutSec: 1,
-};
+const want = sampleVm;
 
 describe("VM NICs", () => {
   it("the wanted config puts every NIC behind the firewall", () => {

@@ -20,41 +20,15 @@ import { permissionPreflight } from "../../../src/proxmox/resources/preflight.ts
 import { sdnVlans } from "../../../src/proxmox/resources/sdn.ts";
 import { vmTemplate } from "../../../src/proxmox/resources/template.ts";
 import { vm } from "../../../src/proxmox/resources/vm.ts";
+import { sampleVm } from "./sample-vm.ts";
 
 let contacted = 0;
 const api = (): Promise<never> => {
   contacted++;
   return Promise.reject(new Error("no API in this test"));
 };
-const template = {
-  name: "debian12",
-  node: "pve1",
-  vmid: 9000,
-  imageUrl: "http://127.0.0.1/x.qcow2",
-  checksum: `sha256:${"0".repeat(64)}`,
-  storage: "local-lvm",
-  imageStorage: "local",
-  bridge: "vmbr0",
-  cores: 1,
-  memory: 512,
-  osType: "l26",
-};
-const vmWant = {
-  name: "iot1",
-  node: "pve1",
-  clone: "linked",
-  storage: "local-lvm",
-  cores: 1,
-  memory: 512,
-  template,
-  nics: [{ bridge: "vmbr0", tag: 30, vlan: "iot" }],
-  ip: "dhcp",
-  user: "debian",
-  sshKeys: [],
-  tags: [],
-  started: false,
-  agentTimeoutSec: 1,
-};
+const vmWant = sampleVm;
+const template = sampleVm.template;
 const retention = { last: 3, daily: 7 };
 
 /** Each resource with a valid want; the tests break one option at a time. */
