@@ -20,8 +20,8 @@ export default definePlaybook({ name: "site", plays: [
 describe("lab plan with a Proxmox resource option misspelled", () => {
   it("is exit 2 at the playbook line, before any API is contacted", async () => {
     const root = await localProject(SITE);
-    for (const cmd of ["plan", "apply"]) {
-      const r = await runMain(["-C", root, cmd]);
+    for (const cmd of [["plan"], ["apply", "-y"]]) {
+      const r = await runMain(["-C", root, ...cmd]);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toContain(`playbooks/site.ts:6:`);
       expect(r.stderr).toContain(`pbsGcSchedule: unknown option "schedul" (did you mean "schedule"?)`);
