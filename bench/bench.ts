@@ -274,19 +274,6 @@ async function main(): Promise<void> {
   ].join("\n");
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, md);
-  // No-op medians per size, for bench/scale.ts's plot (time against hosts, with Ansible where measured).
-  const med = (os: Outcome[]) => [...os.map((o) => o.m.wallMs / 1000)].sort((a, b) => a - b)[(os.length - 1) >> 1];
-  writeFileSync(
-    join(dirname(out), "points.json"),
-    JSON.stringify(
-      results.map((r) => ({
-        hosts: r.hosts,
-        floor: med(r.floor),
-        lab: med(r.runs.lab.noop),
-        ...(r.runs.ansible.noop.length ? { ansible: med(r.runs.ansible.noop) } : {}),
-      })),
-    ),
-  );
   process.stdout.write(`\n${md}\n`);
   log(`written to ${relative(process.cwd(), out)}`);
   if (problems.length) process.exitCode = 1;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run bench`: lab vs ansible-playbook vs the OpenSSH floor on 10 and 25 real
-# sshd container hosts (127.0.30.x only), then lab and the floor on up to 200 hosts. Prints a table and writes it to
+# sshd container hosts (127.0.30.x only). Prints a table and writes it to
 # bench/results/latest.md; then backups and drills (bench/backup-bench.ts; skip with
 # LAB_BENCH_BACKUPS=0). Method and a recorded result: docs/bench.md.
 #
@@ -22,7 +22,7 @@ fi
 # The hosts go away however the bench ends (the driver removes them too).
 cleanup() {
   local ids prefix
-  for prefix in lab-bench lab-bench-pg lab-speed-scale; do
+  for prefix in lab-bench lab-bench-pg; do
     ids=$(docker ps -aq --filter label=lab.testhost.prefix=$prefix 2>/dev/null || true)
     if [[ -n $ids ]]; then
       # shellcheck disable=SC2086 # one id per word
@@ -35,9 +35,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 "$ROOT/node_modules/.bin/tsx" bench/bench.ts "$@"
-# lab and the floor on 25, 100 and 200 hosts (127.0.51.x): time, memory, a plot in
-# bench/results/scale.svg (skip with LAB_BENCH_SCALE=0; sizes: BENCH_SCALE_SIZES).
-[[ "${LAB_BENCH_SCALE:-1}" == 0 ]] || "$ROOT/node_modules/.bin/tsx" bench/scale.ts
 # Backups and drills on real PostgreSQL + pgBackRest (127.0.38.x): WAL lag under load,
 # `lab backup` time, the drill's RTO/RPO next to a bare restore (bench/results/backup-latest.md).
 [[ "${LAB_BENCH_BACKUPS:-1}" == 0 ]] || "$ROOT/node_modules/.bin/tsx" bench/backup-bench.ts

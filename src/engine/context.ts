@@ -53,8 +53,6 @@ export class RunContext implements ServiceCtx {
   readonly #opts: RunContextOptions;
   readonly #secret: (name: string) => Secret;
   readonly #transports = new Map<string, Transport>();
-  /** Commands sent to each host (facts, changes, batches): its round trips. */
-  readonly #trips = new Map<string, number>();
   readonly #facts = new Map<string, BatchedFacts>();
   readonly #services = new Map<string, Promise<unknown>>();
   #lock: Lock | undefined;
@@ -139,7 +137,6 @@ export class RunContext implements ServiceCtx {
       t =
         this.#opts.transportFor?.(host) ??
         openTransport(host, guests ? () => guests(this, this.host(name), host) : undefined);
-      t = this.#counted(name, t);
       this.#transports.set(name, t);
     }
     let f = this.#facts.get(name);
@@ -167,20 +164,9 @@ export class RunContext implements ServiceCtx {
     return s as Promise<T>;
   }
 
-  /** Round trips made to a host so far (every command sent: fact reads, changes, batches; recap, benchmark). */
+  /** Fact round trips made to a host so far (recap, benchmark). */
   roundTrips(host: string): number {
-    return this.#trips.get(host) ?? 0;
-  }
-
-  #counted(name: string, t: Transport): Transport {
-    return {
-      host: t.host,
-      exec: (command, options) => {
-        this.#trips.set(name, (this.#trips.get(name) ?? 0) + 1);
-        return t.exec(command, options);
-      },
-      close: () => t.close(),
-    };
+    return this.#facts.get(host)?.roundTrips ?? 0;
   }
 
   /** Take the lab lock (one changing run at a time); released by close(). */

@@ -4,11 +4,8 @@
 // are read again in one round trip: later steps see what earlier ones changed.
 // A plan cannot see that, so a step whose facts depend on a path an earlier
 // planned change writes is shown as known only after apply (as Terraform does).
-// In apply, consecutive batchable changes that do not read what another of them
-// writes run as one remote script, verified in one read (host-batch.ts, ADR 0023).
 import { ExitCode, LabError, NotCreatedYetError, UnreachableError, errorMessage } from "../errors.ts";
 import { redact } from "../secrets/secret.ts";
-import { HostBatch, redactChanges } from "./host-batch.ts";
 import type { HostPlan } from "./steps.ts";
 import type { StepResult } from "./results.ts";
 import type { Change, HostCtx, Resource } from "./types.ts";
@@ -40,37 +37,9 @@ export async function runHostPlay(ctx: HostCtx, plan: HostPlan, opts: HostRunOpt
   const remainingFacts = (from: number) => plan.steps.slice(from).flatMap((s) => s.resource.facts?.() ?? []);
   /** Plan only: paths that earlier planned changes would write, and by which step. */
   const written: { path: string; by: string }[] = [];
-  const batch = opts.check
-    ? undefined
-    : new HostBatch(
-        ctx,
-        emit,
-        (r) => {
-          for (const h of r.notify ?? []) notified.add(h);
-        },
-        (id) => opts.onStart(id),
-      );
-  const runBatch = async (next: number) => {
-    const out = await batch!.run(remainingFacts(next));
-    if (out.stop && !stop) {
-      stop = out.stop.status;
-      stopReason = out.stop.reason;
-    }
-  };
 
   for (const [i, step] of plan.steps.entries()) {
     const r = step.resource;
-    const batchable = batch && r.batch && !r.independent;
-    // What waits in the batch runs first when this step cannot join it or would read what it changes.
-    if (batch?.changes && !stop && !ctx.signal.aborted && (!batchable || batch.dependsOnWaiting(r))) await runBatch(i);
-    if (batchable && !stop && !ctx.signal.aborted) {
-      if (await batch.add(step, remainingFacts(i))) {
-        if (r.batch === "last") await runBatch(i + 1);
-        continue;
-      }
-      // Its read, diff or recording threw: what came before runs, then it runs alone and reports that.
-      if (batch.changes) await runBatch(i);
-    }
     if (stop || ctx.signal.aborted) {
       emit({
         id: r.id,
@@ -216,18 +185,9 @@ export async function runHostPlay(ctx: HostCtx, plan: HostPlan, opts: HostRunOpt
     }
   }
 
-  // The notified handlers end the last batch when they can be recorded (a step that failed stops them there).
-  let handlersRan = false;
-  if (batch?.changes && !stop && !ctx.signal.aborted) {
-    const waiting = batch.notifies();
-    const due = [...plan.handlers].filter(([id]) => notified.has(id) || waiting.has(id)).map(([, h]) => h);
-    handlersRan = due.length > 0 && due.every((h) => h.batch) && (await batch.addHandlers(due));
-    await runBatch(plan.steps.length);
-  }
-
   // Handlers: once per host, in the order they were declared, only if notified and the host is healthy.
   for (const [id, handler] of plan.handlers) {
-    if (handlersRan || !notified.has(id)) continue;
+    if (!notified.has(id)) continue;
     const t0 = performance.now();
     const hid = `handler:${id}`;
     if (stop || ctx.signal.aborted) {
@@ -265,6 +225,9 @@ export async function runHostPlay(ctx: HostCtx, plan: HostPlan, opts: HostRunOpt
   }
   return !stop && !failedIndependent && !ctx.signal.aborted;
 }
+
+const redactChanges = (changes: readonly Change[]): Change[] =>
+  changes.map((c) => ({ ...c, summary: redact(c.summary), ...(c.diff ? { diff: redact(c.diff) } : {}) }));
 
 /** The first path a resource's facts depend on that an earlier planned change writes ("/dir/" covers what is under it). */
 function dependsOnWritten(

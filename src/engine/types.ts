@@ -92,21 +92,6 @@ export interface HostCtx {
   readonly signal: AbortSignal;
   /** Per-run services (Proxmox client, ...) keyed by name, created lazily and shared by all hosts. */
   service<T>(name: string, make: () => Promise<T>): Promise<T>;
-  /** Set while a batchable apply is recorded (ADR 0023): `run()` records its command here instead of running it. */
-  readonly batch?: BatchRecorder;
-}
-
-/** One command of a step, recorded for the host's batch script. */
-export interface RecordedCommand {
-  readonly command: string;
-  /** What it does, for the failure message ("write /etc/motd"). */
-  readonly what: string;
-  readonly stdin?: string | Buffer;
-  readonly timeoutMs: number;
-}
-
-export interface BatchRecorder {
-  record(c: RecordedCommand): void;
 }
 
 export interface Resource<Want = unknown, Have = unknown> {
@@ -132,13 +117,6 @@ export interface Resource<Want = unknown, Have = unknown> {
   ok?(have: Have): string;
   /** Something worth showing although it is no change (e.g. pending upgrades): printed by plan and apply without -v. */
   note?(have: Have): string | undefined;
-  /**
-   * apply() only runs commands through `run()` and uses none of their output, so its commands
-   * can go in one remote script with the host's other changes (ADR 0023). "last": what it
-   * changes is more than writes() says (a package, a user's command): the steps after it
-   * are read again before they are diffed, so it ends its batch.
-   */
-  readonly batch?: "yes" | "last";
   /** Merge a following resource of the same kind into this one (e.g. one apt call per host). */
   merge?(next: Resource): Resource | undefined;
 }
@@ -148,7 +126,5 @@ export interface Handler {
   readonly id: string;
   /** One line for plan/progress: "restart cron". */
   readonly summary: string;
-  /** run() only runs commands through `run()` (reading cached facts is fine): it may end the host's last batch. */
-  readonly batch?: boolean;
   run(ctx: HostCtx): Promise<void>;
 }

@@ -71,8 +71,6 @@ export function command(want: CommandWant, opts: ResourceOptions = {}): Resource
     id: `command:${want.description ?? want.command}`,
     want,
     ...opts,
-    // A user's command can change anything: the steps after it are read after it ran.
-    batch: "last",
     writes: () => [want.creates, want.removes].filter((p): p is string => p !== undefined),
     diff: (w, have): Change[] => (have.skip ? [] : [{ key: "run", summary: `run ${w.description ?? w.command}` }]),
     async apply(ctx) {

@@ -33,7 +33,6 @@ export function directory(want: DirectoryWant, opts: ResourceOptions = {}): Reso
     id: `directory:${w.path}`,
     want: w,
     ...opts,
-    batch: "yes",
     // Creating a directory leaves what is (not) under it as it was; removing it removes all of that.
     writes: () => (w.state === "absent" ? [w.path, `${w.path.replace(/\/+$/, "")}/`] : [w.path]),
     diff: directoryDiff,

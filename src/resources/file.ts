@@ -48,7 +48,6 @@ export function file(want: FileWant, opts: ResourceOptions = {}): Resource<FileW
     id: `file:${w.path}`,
     want: w,
     ...opts,
-    batch: "yes",
     writes: () => [w.path],
     diff: fileDiff,
     async apply(ctx: HostCtx, changes, have) {

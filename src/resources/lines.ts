@@ -67,7 +67,6 @@ function editResource<W extends { path: string; create?: boolean }>(
     id: `${kind}:${want.path}:${key}`,
     want,
     ...opts,
-    batch: "yes",
     writes: () => [want.path],
     diff(_w, have): Change[] {
       const next = editedOf(have);

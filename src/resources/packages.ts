@@ -84,8 +84,6 @@ export function packages(want: PackagesWant, opts: ResourceOptions = {}): Resour
     id: `packages:${w.state}:${w.names.join(",")}`,
     want: w,
     ...opts,
-    // A package can ship any file: the steps after it are read after it ran.
-    batch: "last",
     // What later facts depend on that a package ships: its services' init scripts and units.
     writes: () => (w.state === "absent" ? [] : SERVICE_DIRS),
     diff: packagesDiff,

@@ -3,7 +3,6 @@
 // gets a time limit by kind (src/transport/timeouts.ts) unless the resource set one.
 import { LabError, ExitCode, UnreachableError } from "../errors.ts";
 import { redact } from "../secrets/secret.ts";
-import { commandFailed } from "../engine/command-failed.ts";
 import type { HostCtx } from "../engine/types.ts";
 import { CommandTimeoutError, timeoutMs, type CommandKind } from "../transport/timeouts.ts";
 import type { ExecResult } from "../transport/types.ts";
@@ -20,11 +19,6 @@ export interface RunOptions {
 export async function run(ctx: HostCtx, command: string, what: string, opts: RunOptions = {}): Promise<ExecResult> {
   ctx.log.debug(`[${ctx.host.name}] $ ${command}`);
   const limit = timeoutMs(opts.kind ?? "change", opts.timeout);
-  if (ctx.batch) {
-    // Recorded for the host's batch script (ADR 0023); its status is checked when the batch ran.
-    ctx.batch.record({ command, what, timeoutMs: limit, ...(opts.stdin === undefined ? {} : { stdin: opts.stdin }) });
-    return { stdout: "", stderr: "", code: 0 };
-  }
   let r: ExecResult;
   try {
     r = await ctx.transport.exec(command, {
@@ -49,7 +43,13 @@ export async function run(ctx: HostCtx, command: string, what: string, opts: Run
       });
     throw e;
   }
-  if (r.code !== 0) throw commandFailed(ctx.host.name, what, command, r);
+  if (r.code !== 0) {
+    const tail = (r.stderr.trim() || r.stdout.trim()).split("\n").slice(-5).join("\n    ");
+    throw new LabError(`${what} failed (exit ${r.code})${tail ? `:\n    ${redact(tail)}` : ""}`, ExitCode.failed, {
+      host: ctx.host.name,
+      command: redact(command),
+    });
+  }
   return r;
 }
 

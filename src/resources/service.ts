@@ -107,7 +107,6 @@ export function service(want: ServiceWant, opts: ResourceOptions = {}): Resource
     id: `service:${want.name}`,
     want,
     ...opts,
-    batch: "yes",
     diff: serviceDiff,
     async apply(ctx, changes, have) {
       if (have.manager === "none") throw noManager(ctx.host.name, want.name);
@@ -149,7 +148,6 @@ export function restartService(name: string, id = `restart ${name}`): Handler {
   return {
     id,
     summary: `restart ${name}`,
-    batch: true,
     async run(ctx: HostCtx) {
       const state = await ctx.facts.get(serviceFact(name));
       if (state.manager === "none") throw noManager(ctx.host.name, name);

@@ -2,9 +2,7 @@
 // A batched fact round trip (`sh -s` + the script BatchedFacts builds) is split
 // into its fact commands, each answered by the fact rules, and framed exactly as
 // a real `sh` would frame it (test/unit/engine/facts-cache.test.ts proves the
-// framing against a real sh). A batch of changes (src/engine/batch-script.ts) is
-// split into its commands, each answered by the command rules and recorded as a
-// call of its own, and stopped at the first non-zero exit as the real script does.
+// framing against a real sh).
 import type { ExecOptions, ExecResult, Transport } from "../../../src/transport/types.ts";
 
 export interface Reply {
@@ -35,31 +33,6 @@ const BLOCK =
 /** The fact commands of a batched script, with their boundary and index. */
 export function parseBatch(script: string): { boundary: string; index: number; command: string }[] {
   return [...script.matchAll(BLOCK)].map((m) => ({ boundary: m[1]!, index: Number(m[2]), command: m[3]! }));
-}
-
-const QUOTED = String.raw`(?:'[^']*'(?:"'"'[^']*')*|[A-Za-z0-9_@%+=:,./-]+)`;
-const STEP = new RegExp(
-  String.raw`printf '%s\n' (@@lab-[0-9a-f]+):(\d+); printf '%s\n' : >&2
-(?:sh -c (${QUOTED}) </dev/null|base64 -d <<'\.in' \| sh -c (${QUOTED})
-([A-Za-z0-9+/=
-]*)
-\.in)
-rc=\$\?
-`,
-  "g",
-);
-const unquote = (q: string) => (q.startsWith("'") ? q.slice(1, -1).replaceAll(`'"'"'`, "'") : q);
-
-/** The commands of a batch script, with their stdin (decoded). */
-export function parseChangeBatch(
-  script: string,
-): { boundary: string; index: number; command: string; stdin?: string }[] {
-  return [...script.matchAll(STEP)].map((m) => ({
-    boundary: m[1]!,
-    index: Number(m[2]),
-    command: unquote(m[3] ?? m[4]!),
-    ...(m[5] !== undefined ? { stdin: Buffer.from(m[5].replaceAll("\n", ""), "base64").toString() } : {}),
-  }));
 }
 
 export class FakeTransport implements Transport {
@@ -112,20 +85,6 @@ export class FakeTransport implements Transport {
           stdout += `${b.boundary}:${b.index}\n${r.stdout ?? ""}\n${b.boundary}:${b.index}:${r.code ?? 0}\n`;
         }
         return { stdout, stderr: "", code: 0 };
-      }
-      const steps = parseChangeBatch(stdin);
-      if (steps.length) {
-        let stdout = "";
-        let stderr = "";
-        for (const b of steps) {
-          this.calls.push({ command: b.command, ...(b.stdin === undefined ? {} : { stdin: b.stdin }) });
-          const r = this.#answer(this.#rules, b.command, b.stdin, "command");
-          const mark = `${b.boundary}:${b.index}`;
-          stdout += `${mark}\n${r.stdout ?? ""}\n${mark}:${r.code ?? 0}\n`;
-          stderr += `${mark}\n${r.stderr ?? ""}\n${mark}:end\n`;
-          if ((r.code ?? 0) !== 0) break;
-        }
-        return { stdout, stderr, code: 0 };
       }
     }
     const r = this.#answer(this.#rules, command, stdin, "command");
