@@ -109,6 +109,8 @@ export function fileDiff(want: FileWant, have: PathState): Change[] {
     return attrChanges(want, have, true);
   }
   const secret = isSecret(want.content);
+  // A large file's value in --json would be megabytes: its digest stands in, as for a "before" not read.
+  const shown = (t: string) => (Buffer.byteLength(t) <= 64 * 1024 ? t : `sha256:${sha256(t)}`);
   const text = secret ? (want.content as Secret).reveal() : (want.content as string);
   const out: Change[] = [];
   if (!existed || have.sha256 !== sha256(text)) {
@@ -118,7 +120,7 @@ export function fileDiff(want: FileWant, have: PathState): Change[] {
       // A secret's value never enters a Change: only the marker.
       ...(secret
         ? { before: existed ? SENSITIVE : null, after: SENSITIVE, sensitive: true }
-        : { before: existed ? (have.content ?? `sha256:${have.sha256}`) : null, after: text }),
+        : { before: existed ? (have.content ?? `sha256:${have.sha256}`) : null, after: shown(text) }),
       ...(secret || (existed && have.content === undefined)
         ? {}
         : { diff: unifiedDiff(want.path, existed ? have.content : undefined, text) }),

@@ -82,7 +82,7 @@ it("lets one apply run at a time: the second exits 5 naming the holder", async (
   const second = await p.lab(["apply", "-y", "playbooks/slow.ts"]);
   expect(second.code).toBe(5);
   expect(second.stderr).toMatch(/pid \d+/);
-  expect(second.stderr).toContain("apply playbooks/slow.ts");
+  expect(second.stderr).toContain("apply -y playbooks/slow.ts");
   expect(second.stderr).toContain("another lab run holds the lock");
   expect((await first.done).code).toBe(0);
   // The lock is released: a new apply runs (and changes nothing).
