@@ -70,10 +70,8 @@ export const proxmoxLab = defineRole({
           ),
         },
       ],
+      { nodes, migrate: nodes.length > 1 && vms.some(([, m]) => m.node) },
     );
-    // A cluster: the bridge on every node, and VM.Migrate where the inventory pins VMs to nodes.
-    for (const n of nodes) needed[`/nodes/${n}`] = needed[`/nodes/${ep.node}`]!;
-    if (nodes.length > 1 && vms.some(([, m]) => m.node)) needed["/vms"] = [...needed["/vms"]!, "VM.Migrate"];
 
     const templateWant = (name: string, t: VmTemplate): TemplateWant => ({
       name,

@@ -13,6 +13,12 @@ export interface BridgeUse {
   untagged: boolean;
 }
 
+/** A cluster: every node gets the bridge; VMs pinned to a node (`node:`) may have to migrate there. */
+export interface ClusterUse {
+  nodes: string[];
+  migrate: boolean;
+}
+
 /**
  * What lab's Proxmox resources call, by ACL path (the least-privilege role in the README grants exactly these).
  * A NIC needs SDN.Use on its bridge's path in the implicit "localnetwork" zone, per VLAN tag (PVE >= 8.0).
@@ -21,6 +27,7 @@ export function neededPrivileges(
   node: string,
   storages: string[],
   bridges: BridgeUse[] = [],
+  cluster: ClusterUse = { nodes: [node], migrate: false },
 ): Record<string, string[]> {
   const sdnUse = bridges.flatMap((b) => [
     ...(b.untagged ? [`/sdn/zones/localnetwork/${b.bridge}`] : []),
@@ -28,7 +35,9 @@ export function neededPrivileges(
   ]);
   return {
     "/": ["Sys.Audit", "Sys.Modify"], // firewall IP sets, groups, options
-    [`/nodes/${node}`]: ["Sys.Audit", "Sys.Modify"], // bridge: stage and apply network config
+    ...Object.fromEntries(
+      [...new Set([node, ...cluster.nodes])].map((n) => [`/nodes/${n}`, ["Sys.Audit", "Sys.Modify"]]), // bridge: stage and apply network config
+    ),
     "/sdn": ["SDN.Audit", "SDN.Allocate"],
     "/vms": [
       "VM.Audit",
@@ -46,6 +55,7 @@ export function neededPrivileges(
       // The agent: guest IP, and the SSH host key read to pin it (either privilege will do, as on PVE).
       "VM.GuestAgent.Audit|VM.GuestAgent.Unrestricted",
       "VM.GuestAgent.FileRead|VM.GuestAgent.Unrestricted",
+      ...(cluster.migrate ? ["VM.Migrate"] : []),
     ],
     ...Object.fromEntries(
       storages.map((s) => [

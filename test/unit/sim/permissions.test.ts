@@ -206,8 +206,10 @@ describe("the README's least-privilege role", () => {
       "pve",
       ["local-lvm", "local"],
       [{ bridge: "vmbr0", tags: [10, 20, 30, 40], untagged: true }],
+      { nodes: ["pve", "pve2"], migrate: true }, // the demo's cluster, with a VM pinned to pve2
     );
     expect(Object.keys(needed)).toContain("/sdn/zones/localnetwork/vmbr0/10");
+    expect(needed["/vms"]).toContain("VM.Migrate");
     const perms: Perms = {};
     for (const path of Object.keys(needed))
       Object.assign(perms, await t.ok<Perms>("GET", "/access/permissions", { path }, as(tok.tokenId, tok.secret)));
