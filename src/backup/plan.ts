@@ -5,6 +5,7 @@
 // returned in, the plan out.
 import { CalendarError, nextEvent, parseCalendarEvent } from "./calendar.ts";
 import { formatDuration } from "./duration.ts";
+import { localTimeFormat } from "./local-time.ts";
 import type { VmPolicy } from "./policy.ts";
 import { selectPrune, type KeepOptions, type KeepReason } from "./prune.ts";
 
@@ -125,16 +126,7 @@ const keepText = (k: KeepOptions) =>
 
 /** One block per group: its keep options and prune job, then a row per snapshot (newest first). */
 export function formatPlanTable(plan: BackupPlan, now: Date): string {
-  const local = new Intl.DateTimeFormat("sv-SE", {
-    timeZone: plan.timezone,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-  });
+  const local = localTimeFormat(plan.timezone);
   const rows: string[][] = [
     ["TARGET", "GROUP", "DATASTORE", "SNAPSHOT", `LOCAL (${plan.timezone})`, "ACTION", "KEPT BY"],
   ];

@@ -5,6 +5,7 @@ import { Ajv, type ValidateFunction } from "ajv";
 import { badInput, type LabError } from "../errors.ts";
 import { parseYaml, readYaml, type YamlSource } from "../inventory/yaml-source.ts";
 import { pickError, schemaError } from "../inventory/validate.ts";
+import { localTimeFormat } from "./local-time.ts";
 import { isTimeZone, type KeepOptions, type KeepReason, type PruneSnapshot, selectPrune } from "./prune.ts";
 
 const count = { type: "integer", minimum: 0 };
@@ -151,17 +152,7 @@ export function previewJson(rows: readonly PreviewRow[]): { keep: string[]; remo
 }
 
 export function previewTable(rows: readonly PreviewRow[], timeZone: string): string {
-  const fmt = new Intl.DateTimeFormat("sv-SE", {
-    timeZone,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-    timeZoneName: "shortOffset",
-  });
+  const fmt = localTimeFormat(timeZone, { offset: true });
   const lines = rows.map((r) => [
     r.label,
     fmt.format(new Date(r.time * 1000)),
