@@ -1,18 +1,20 @@
 // lab as an installed package (own host: 127.0.49.x, container lab-pkg-*): `npm pack` of this
 // repository, installed from the tarball into a fresh folder (the machine's npm config and cache,
-// --prefer-offline, bounded in time), `lab init`, the scaffold's own dependency installed from
-// the same tarball, then `lab check`, the editor's view (`tsc -p`), and plan/apply/plan against a
-// real test host. The tarball holds what runtime needs and no tests, keys or state.
+// --prefer-offline, bounded in time), `lab init`, then that same install moved in as the
+// scaffold's node_modules, then `lab check`, the editor's view (`tsc -p`), and plan/apply/plan
+// against a real test host. The tarball holds what runtime needs and no tests, keys or state.
+// One install, not two: `npm install ./lab-X.tgz` in the scaffold would install the same files
+// from the same tarball (it rewrites the scaffold's "lab" range, so it proves nothing of it).
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rename, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHosts, type TestLab } from "../hosts/hosts.ts";
 import { REPO, type LabRun } from "./project.ts";
 
-/** Bounds of each npm step (from the cache on a busy 2-core machine: ~1 min each). */
+/** Bound of each npm step (from the cache on a busy 2-core machine: ~1-2 min). */
 const NPM_TIMEOUT_MS = 240_000;
 
 function run(cmd: string, args: string[], cwd: string, timeout = 300_000): Promise<LabRun & { ms: number }> {
@@ -84,10 +86,16 @@ describe("lab as an installed package", () => {
     // Refuses a folder with files in it: nothing is overwritten.
     expect((await labIn(tool, ["init", site])).code).toBe(2);
 
-    // The scaffold's own dependency on lab, from the same tarball (the registry's "lab" is another package).
-    const dep = await npm(["install", tarball], site);
-    expect(dep.code, dep.stderr).toBe(0);
-    timings.push(`install in the scaffold ${dep.ms} ms`);
+    // The scaffold's own dependency on lab: the install above (from the tarball; the registry's
+    // "lab" is another package), moved in whole. Its range admits the version installed.
+    const installed = JSON.parse(await readFile(join(tool, "node_modules/lab/package.json"), "utf8")) as {
+      version: string;
+    };
+    const wanted = JSON.parse(await readFile(join(site, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
+    expect(wanted.dependencies).toEqual({ lab: `^${installed.version}` });
+    await rename(join(tool, "node_modules"), join(site, "node_modules"));
     const modeline = /\$schema=(\S+)/.exec(await readFile(join(site, "inventory/hosts.yaml"), "utf8"))![1]!;
     expect(existsSync(join(site, "inventory", modeline)), modeline).toBe(true);
 
