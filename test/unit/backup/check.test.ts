@@ -1,56 +1,14 @@
 // The nightly check over a scripted database host and Proxmox API: what it asks,
 // what it concludes, and which backups `--run` takes.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkBackups, pgScheduleGap, type BackupEnv } from "../../../src/backup/check.ts";
-import type { BackupPolicy, PgPolicy, VmPolicy } from "../../../src/backup/policy.ts";
+import type { BackupPolicy, VmPolicy } from "../../../src/backup/policy.ts";
 import { UnreachableError } from "../../../src/errors.ts";
 import { fakePve } from "../proxmox/fake-pve.ts";
+import { framed, fx, pgPolicy, vmPolicy } from "./fixtures.ts";
 
-const fx = (f: string) => readFileSync(join(import.meta.dirname, "../../fixtures/pgbackrest", f), "utf8");
-const pg: PgPolicy = {
-  kind: "postgres",
-  name: "db1-main",
-  host: "db1",
-  cluster: "15/main",
-  stanza: "main",
-  rpoSec: 60,
-  rtoSec: 7200,
-  drillEverySec: 1,
-  timezone: "UTC",
-  schedule: { full: "0 1 * * 0", diff: "0 1 * * 1-6" },
-  acceptWalLoss: false,
-  repositories: [
-    { name: "local", index: 1, path: "/p", user: "postgres", retention: { full: 2 } },
-    {
-      name: "offsite",
-      index: 2,
-      host: "backup1",
-      path: "/p",
-      user: "pgbackrest",
-      encryptionKey: "k",
-      retention: { full: 2 },
-    },
-  ],
-};
-const vm: VmPolicy = {
-  kind: "vm",
-  name: "vms",
-  vms: ["trusted1"],
-  selector: { vms: ["trusted1"] },
-  endpoint: "pve1",
-  pbs: "pbs1",
-  datastore: "lab",
-  storage: "pbs-lab",
-  schedule: "02:30",
-  mode: "snapshot",
-  retention: { daily: 7 },
-  rpoSec: 86_400,
-  rtoSec: 1,
-  drillEverySec: 1,
-  timezone: "UTC",
-};
+const pg = pgPolicy();
+const vm = vmPolicy();
 const policy: BackupPolicy = { file: "p.yaml", postgres: [pg], vms: [vm], targets: [pg, vm], where: () => undefined };
 const framedOk = () => {
   const sql = JSON.stringify({
@@ -64,15 +22,13 @@ const framedOk = () => {
     oldest_ready_time: null,
     current_wal: "000000010000000000000008",
   });
-  return [
+  return framed([
     ["sql", sql, 0],
     ["info", fx("info-two-repos-ok.json"), 0],
     ["check", "", 0],
     ["ls1", fx("repo-ls-archive-repo1.json"), 0],
     ["ls2", fx("repo-ls-archive-repo2.json"), 0],
-  ]
-    .map(([n, out, rc]) => `@@lab-backup:${String(n)}\n${String(out)}\n@@lab-backup:rc:${String(rc)}\n`)
-    .join("");
+  ]);
 };
 
 function env(now: Date, opts: { dbDown?: boolean; backups?: { vmid: number; ctime: number }[]; vmNode?: string } = {}) {

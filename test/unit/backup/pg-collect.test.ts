@@ -1,32 +1,16 @@
 // The database host's one round trip: the script's parts, and parsing their framed output
 // (recorded pgBackRest 2.45 / PostgreSQL 15 outputs inside).
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseCollected, pgCollectScript } from "../../../src/backup/pg-collect.ts";
-import type { PgPolicy } from "../../../src/backup/policy.ts";
+import { framed, fx, pgPolicy } from "./fixtures.ts";
 
-const fx = (f: string) => readFileSync(join(import.meta.dirname, "../../fixtures/pgbackrest", f), "utf8");
-const policy: PgPolicy = {
-  kind: "postgres",
-  name: "db1-main",
-  host: "db1",
-  cluster: "15/main",
-  stanza: "main",
-  rpoSec: 60,
-  rtoSec: 7200,
-  drillEverySec: 1,
-  timezone: "UTC",
+const policy = pgPolicy({
   schedule: { full: "0 1 * * 0" },
-  acceptWalLoss: false,
   repositories: [
     { name: "local", index: 1, path: "/var/lib/pgbackrest", user: "postgres", retention: { full: 2 } },
     { name: "offsite", index: 2, host: "backup1", path: "/x", user: "pgbackrest", retention: { full: 2 } },
   ],
-};
-// As the script frames them: the marker, the output as it came, a newline, the exit code.
-const framed = (parts: [string, string, number][]) =>
-  parts.map(([n, out, rc]) => `@@lab-backup:${n}\n${out}\n@@lab-backup:rc:${rc}\n`).join("");
+});
 
 describe("pg collection", () => {
   it("runs every part as postgres, quoting the stanza and cluster", () => {

@@ -1,54 +1,14 @@
 // The PostgreSQL target's verdict from outputs recorded on a real PostgreSQL 15 +
 // pgBackRest 2.45 (test/fixtures/pgbackrest/): healthy, archiving failing, lag
 // past the RPO, a repository behind, missing WAL, overdue and missing backups.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  pgStatus,
-  type ArchiverState,
-  type PgObservation,
-  type PgbrInfoStanza,
-} from "../../../src/backup/pg-status.ts";
-import type { PgPolicy } from "../../../src/backup/policy.ts";
+import { pgStatus, type PgObservation } from "../../../src/backup/pg-status.ts";
+import { NOW, archiver, fx, info, listing, pgPolicy } from "./fixtures.ts";
 
-const fx = (f: string) => readFileSync(join(import.meta.dirname, "../../fixtures/pgbackrest", f), "utf8");
-const info = (f: string) => (JSON.parse(fx(f)) as PgbrInfoStanza[])[0]!;
-const listing = (f: string) => JSON.parse(fx(f)) as Record<string, { type: string }>;
-const archiver = (f: string, extra: Partial<ArchiverState> = {}): ArchiverState => ({
-  ...(JSON.parse(fx(f)) as Omit<ArchiverState, "oldest_ready_time" | "current_wal">),
-  oldest_ready_time: null,
-  current_wal: "000000010000000000000008",
-  ...extra,
-});
-
-const policy: PgPolicy = {
-  kind: "postgres",
-  name: "db1-main",
-  host: "db1",
-  cluster: "15/main",
-  stanza: "main",
-  rpoSec: 60,
-  rtoSec: 7200,
+const policy = pgPolicy({
   drillEverySec: 7_776_000,
-  timezone: "UTC",
-  schedule: { full: "0 1 * * 0", diff: "0 1 * * 1-6" },
-  acceptWalLoss: false,
-  repositories: [
-    { name: "local", index: 1, path: "/var/lib/pgbackrest", user: "postgres", retention: { full: 2 } },
-    {
-      name: "offsite",
-      index: 2,
-      host: "backup1",
-      path: "/var/lib/pgbackrest",
-      user: "pgbackrest",
-      encryptionKey: "k",
-      retention: { full: 2 },
-    },
-  ],
-};
-// The fixtures were recorded on 2026-12-01 around 20:22 UTC; "now" is shortly after.
-const NOW = new Date("2026-12-01T20:24:30Z");
+  repositories: pgPolicy().repositories.map((r) => ({ ...r, path: "/var/lib/pgbackrest" })),
+});
 const DAY = 86_400;
 const healthy = (): PgObservation => ({
   info: info("info-two-repos-ok.json"),

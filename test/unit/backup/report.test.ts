@@ -1,74 +1,24 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { formatMetrics } from "../../../src/backup/metrics.ts";
-import { pgStatus, type ArchiverState, type PgbrInfoStanza } from "../../../src/backup/pg-status.ts";
-import type { PgPolicy, VmPolicy } from "../../../src/backup/policy.ts";
+import { pgStatus } from "../../../src/backup/pg-status.ts";
 import { backupMetrics, backupReport, formatBackupTable } from "../../../src/backup/report.ts";
 import { vmStatus } from "../../../src/backup/vm-status.ts";
+import { NOW, archiver, info, pgPolicy, vmPolicy } from "./fixtures.ts";
 
-const fx = (f: string) => readFileSync(join(import.meta.dirname, "../../fixtures/pgbackrest", f), "utf8");
-const pg: PgPolicy = {
-  kind: "postgres",
-  name: "db1-main",
-  host: "db1",
-  cluster: "15/main",
-  stanza: "main",
-  rpoSec: 60,
-  rtoSec: 7200,
-  drillEverySec: 1,
-  timezone: "UTC",
-  schedule: { full: "0 1 * * 0" },
-  acceptWalLoss: false,
-  repositories: [
-    { name: "local", index: 1, path: "/p", user: "postgres", retention: { full: 2 } },
-    {
-      name: "offsite",
-      index: 2,
-      host: "backup1",
-      path: "/p",
-      user: "pgbackrest",
-      encryptionKey: "k",
-      retention: { full: 2 },
-    },
-  ],
-};
-const vm: VmPolicy = {
-  kind: "vm",
-  name: "vms",
-  vms: ["trusted1"],
-  selector: { vms: ["trusted1"] },
-  endpoint: "pve1",
-  pbs: "pbs1",
-  datastore: "lab",
-  storage: "pbs",
-  schedule: "02:30",
-  mode: "snapshot",
-  retention: { daily: 7 },
-  rpoSec: 86_400,
-  rtoSec: 1,
-  drillEverySec: 1,
-  timezone: "UTC",
-};
-const NOW = new Date("2026-12-01T20:24:30Z");
-const archiver = {
-  ...(JSON.parse(fx("pg-stat-archiver-recovered.json")) as object),
+const pg = pgPolicy({ schedule: { full: "0 1 * * 0" } });
+const vm = vmPolicy({ storage: "pbs" });
+const archived = archiver("pg-stat-archiver-recovered.json", {
   failed_count: 0,
   last_failed_time: null,
   last_failed_wal: null,
   last_archived_wal: "000000010000000000000007",
   oldest_ready_time: "2026-12-01T20:24:20Z",
   current_wal: "x",
-} as ArchiverState;
+});
 
 describe("backup report", () => {
   const targets = [
-    pgStatus(
-      pg,
-      { info: (JSON.parse(fx("info-two-repos-ok.json")) as PgbrInfoStanza[])[0], archiver, listings: {} },
-      NOW,
-      86_400,
-    ),
+    pgStatus(pg, { info: info("info-two-repos-ok.json"), archiver: archived, listings: {} }, NOW, 86_400),
     vmStatus(
       vm,
       {
