@@ -3,30 +3,22 @@
 // booted and reached over SSH) and one placed round-robin; the second apply changes
 // nothing; then the pinned VM's node changes: `lab plan` shows an online migration, apply
 // moves it while it runs, and the apply after that changes nothing. Every call conforms.
-import { createReadStream } from "node:fs";
-import { mkdtemp, readFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { RecordedCall } from "../../src/proxmox/client.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkCalls } from "../../src/proxmox/conformance.ts";
-import { containerGuests, removeGuests } from "../../src/sim/container-guests.ts";
-import { startSimulator, type Simulator } from "../../src/sim/index.ts";
+import type { Simulator } from "../../src/sim/index.ts";
 import type { TestLabData } from "../hosts/hosts.ts";
-import { REPO, changedCount, makeProject, type TestProject } from "./project.ts";
+import { REPO, changedCount, type TestProject } from "./project.ts";
+import { CHECKSUM, startSimProject, type SimProject } from "./sim-project.ts";
 
-const IMAGE = "debian-12-genericcloud-amd64.qcow2";
-const CHECKSUM = "sha256:72ab1c196cbd9103dc8e8d1d102a244ae7c25ee70fd2a3d652498d2ea1d6f383";
 const GUEST_PREFIX = "lab-cluster";
 
+let setup: SimProject;
 let lab: TestLabData;
 let sim: Simulator;
-let images: Server;
 let p: TestProject;
 let env: Record<string, string>;
-let record: string;
 let imageUrl: string;
 
 function inventory(runNode: string) {
@@ -66,41 +58,24 @@ export default definePlaybook({ name: "pve", plays: [
 `;
 
 const vmOf = (name: string) => Object.values(sim.state.vms).find((v) => v.config.name === name);
-const calls = async () =>
-  (await readFile(record, "utf8"))
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as RecordedCall);
+const calls = () => setup.calls();
 
 beforeAll(async () => {
-  lab = inject("testLab");
-  await removeGuests(GUEST_PREFIX);
-  images = createServer((req, res) => {
-    if (req.url !== `/${IMAGE}`) return void res.writeHead(404).end();
-    createReadStream(join(REPO, "examples/cloud-image", IMAGE)).pipe(res);
-  });
-  await new Promise<void>((r) => images.listen(0, "127.0.0.1", r));
-  imageUrl = `http://127.0.0.1:${(images.address() as { port: number }).port}/${IMAGE}`;
-  sim = await startSimulator({
-    stateDir: await mkdtemp(join(tmpdir(), "lab-sim-")),
+  setup = await startSimProject({
+    guestPrefix: GUEST_PREFIX,
+    guestSubnet: "127.0.47",
     nodes: ["pve", "pve2", "pve3"],
-    port: 0,
-    taskDelayMs: 10,
-    pbsPort: false,
-    guestBackend: containerGuests({ prefix: GUEST_PREFIX, subnet: "127.0.47" }),
+    playbook: PLAYBOOK,
+    inventory: (x) => {
+      ({ sim, imageUrl, lab } = x);
+      return inventory("pve2");
+    },
   });
-  p = await makeProject(lab, { groups: {}, files: { "playbooks/pve.ts": PLAYBOOK } });
-  await p.write("inventory/pve.yaml", inventory("pve2"));
-  record = join(p.root, "pve-calls.jsonl");
-  env = { LAB_AGE_KEY_FILE: join(p.root, "age.key"), LAB_PVE_RECORD: record };
-  expect((await p.lab(["secrets", "init"], { env })).code).toBe(0);
-  expect((await p.lab(["secrets", "set", "pve1_token"], { env, stdin: sim.tokenSecret })).code).toBe(0);
+  ({ p, env } = setup);
 }, 300_000);
 
 afterAll(async () => {
-  await sim?.stop({ stopGuests: true });
-  await removeGuests(GUEST_PREFIX);
-  images?.close();
+  await setup?.stop();
 });
 
 describe("lab on a three-node cluster", () => {

@@ -2,29 +2,25 @@
 // firewall), a template from a cloud image served on loopback, one VM per VLAN,
 // and configures the VMs' guests over SSH; the second apply changes nothing.
 // Every request lab sent is checked against the official PVE schema.
-import { createReadStream } from "node:fs";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pveSchema } from "../../src/proxmox/schema.ts";
-import { ProxmoxClient, type RecordedCall } from "../../src/proxmox/client.ts";
+import { ProxmoxClient } from "../../src/proxmox/client.ts";
 import { checkCalls } from "../../src/proxmox/conformance.ts";
-import { containerGuests, removeGuests } from "../../src/sim/container-guests.ts";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
 import type { TestLabData } from "../hosts/hosts.ts";
 import { REPO, changedCount, inHost, makeProject, type TestProject } from "./project.ts";
+import { CHECKSUM, startSimProject, type SimProject } from "./sim-project.ts";
 
-const IMAGE = "debian-12-genericcloud-amd64.qcow2";
-const CHECKSUM = "sha256:72ab1c196cbd9103dc8e8d1d102a244ae7c25ee70fd2a3d652498d2ea1d6f383";
 const VLANS = { Trusted: 10, IoT: 20, Guest: 30, Lab: 40 } as const;
 const GUEST_PREFIX = "lab-it-sim";
 
+let setup: SimProject;
 let lab: TestLabData;
 let sim: Simulator;
-let images: Server;
 let p: TestProject;
 let env: Record<string, string>;
 let record: string;
@@ -80,33 +76,19 @@ const vmsAll = (keyFile: string) =>
   );
 
 beforeAll(async () => {
-  lab = inject("testLab");
-  await removeGuests(GUEST_PREFIX);
-  images = createServer((req, res) => {
-    if (req.url !== `/${IMAGE}`) return void res.writeHead(404).end();
-    createReadStream(join(REPO, "examples/cloud-image", IMAGE)).pipe(res);
+  setup = await startSimProject({
+    guestPrefix: GUEST_PREFIX,
+    playbook: PLAYBOOK,
+    inventory: (x) => {
+      ({ sim, lab } = x);
+      return inventory(x.sim.url, x.imageUrl, vmsAll(x.lab.keyFile));
+    },
   });
-  await new Promise<void>((r) => images.listen(0, "127.0.0.1", r));
-  const imageUrl = `http://127.0.0.1:${(images.address() as { port: number }).port}/${IMAGE}`;
-  sim = await startSimulator({
-    stateDir: await mkdtemp(join(tmpdir(), "lab-sim-")),
-    port: 0,
-    taskDelayMs: 10,
-    pbsPort: false,
-    guestBackend: containerGuests({ prefix: GUEST_PREFIX }),
-  });
-  p = await makeProject(lab, { groups: {}, files: { "playbooks/pve.ts": PLAYBOOK } });
-  await p.write("inventory/pve.yaml", inventory(sim.url, imageUrl, vmsAll(lab.keyFile)));
-  record = join(p.root, "pve-calls.jsonl");
-  env = { LAB_AGE_KEY_FILE: join(p.root, "age.key"), LAB_PVE_RECORD: record };
-  expect((await p.lab(["secrets", "init"], { env })).code).toBe(0);
-  expect((await p.lab(["secrets", "set", "pve1_token"], { env, stdin: sim.tokenSecret })).code).toBe(0);
+  ({ p, env, record } = setup);
 }, 300_000);
 
 afterAll(async () => {
-  await sim?.stop({ stopGuests: true });
-  await removeGuests(GUEST_PREFIX);
-  images?.close();
+  await setup?.stop();
 });
 
 describe("lab apply on the Proxmox simulator", () => {
@@ -171,10 +153,7 @@ describe("lab apply on the Proxmox simulator", () => {
 
   it("sent only requests the real PVE API accepts (schema conformance)", async () => {
     const schema = pveSchema();
-    const calls = (await readFile(record, "utf8"))
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l) as RecordedCall);
+    const calls = await setup.calls();
     expect(calls.length).toBeGreaterThan(30);
     const problems: string[] = [];
     for (const c of calls) {
