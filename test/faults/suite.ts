@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import type { TestHost } from "../hosts/hosts.ts";
 import { inHost } from "../integration/project.ts";
+import { within } from "./deadline.ts";
 import { CATALOGUE, kindNamed, unmountFault, type FaultCtx, type FaultKind } from "./catalogue.ts";
 import { auditLines, checkFiles, checkLeftovers, checkOthersFinished, checkRun, parseReport } from "./invariants.ts";
 import { startFaultLab, type FaultLab } from "./lab.ts";
@@ -17,6 +18,22 @@ import { rng as makeRng, type Rng } from "./rng.ts";
 const exec = promisify(execFile);
 /** A run that outlives this is itself a violation (a hang), and is killed. */
 const RUN_LIMIT_MS = 240_000;
+/**
+ * One attempt at a fault: about six lab runs (each killed at RUN_LIMIT_MS) plus repairs and
+ * checks outside lab (docker, ssh), which nothing else bounds. Past this the case is stuck and
+ * the suite stops there, naming it: later cases on a lab in an unknown state would mean nothing.
+ */
+export const CASE_LIMIT_MS = 4 * RUN_LIMIT_MS;
+/** Starting the fault lab and its first converge (image build excluded: scripts/faults.sh does it). */
+export const SETUP_LIMIT_MS = 600_000;
+/** Tries at one fault whose moment came after the run ended. */
+const ATTEMPTS = 4;
+
+/**
+ * The suite's outer bound, for a caller's own timeout: it scales with the number of faults. A
+ * backstop only: each case stops at CASE_LIMIT_MS first (a retry after a miss is short).
+ */
+export const suiteLimitMs = (faults: number) => SETUP_LIMIT_MS + faults * CASE_LIMIT_MS;
 
 export interface FaultResult {
   n: number;
@@ -192,30 +209,36 @@ export async function runSuite(opts: SuiteOptions): Promise<FaultResult[]> {
   const log = opts.log ?? (() => undefined);
   const kinds = planKinds(opts);
   const rng = makeRng(opts.seed);
-  const lab = await startFaultLab();
+  const lab = await within(SETUP_LIMIT_MS, "starting the fault lab", startFaultLab());
   const results: FaultResult[] = [];
   try {
     let round = 0;
-    const setup = await checkConverges(lab, ALL, round);
+    const setup = await within(SETUP_LIMIT_MS, "the first converge", checkConverges(lab, ALL, round));
     if (setup.length) throw new Error(`the fault lab does not converge before any fault: ${setup.join("; ")}`);
     const baseline = new Map<string, number>();
     let converged = 0;
     for (const [i, kind] of kinds.entries()) {
       // A fault whose moment came after the run ended is tried again (3 times) with a new round.
-      for (let attempt = 0; attempt < 4; attempt++) {
-        round++;
-        await lab.writePve(round);
-        if (!baseline.has(kind.scope)) {
-          // A clean run of this scope, timed: fault moments are fractions of it.
-          let t = await apply(lab, kind.scope, round);
-          if (t.code !== 0) t = await apply(lab, kind.scope, round);
-          if (t.code !== 0) throw new Error(`a clean ${kind.scope} run exited ${t.code}: ${t.stderr.slice(-500)}`);
-          baseline.set(kind.scope, t.ms);
-          converged = round;
-          round++;
-          await lab.writePve(round);
-        }
-        const res = await oneFault(lab, kind, rng, baseline.get(kind.scope)!, converged, round);
+      for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+        const res = await within(
+          CASE_LIMIT_MS,
+          `fault ${i + 1}/${kinds.length} ${kind.name} (attempt ${attempt + 1})`,
+          (async () => {
+            round++;
+            await lab.writePve(round);
+            if (!baseline.has(kind.scope)) {
+              // A clean run of this scope, timed: fault moments are fractions of it.
+              let t = await apply(lab, kind.scope, round);
+              if (t.code !== 0) t = await apply(lab, kind.scope, round);
+              if (t.code !== 0) throw new Error(`a clean ${kind.scope} run exited ${t.code}: ${t.stderr.slice(-500)}`);
+              baseline.set(kind.scope, t.ms);
+              converged = round;
+              round++;
+              await lab.writePve(round);
+            }
+            return oneFault(lab, kind, rng, baseline.get(kind.scope)!, converged, round);
+          })(),
+        );
         res.n = i + 1;
         converged = round;
         results.push(res);
