@@ -5,6 +5,7 @@
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { formatDuration } from "../backup/duration.ts";
+import { localTimeFormat } from "../backup/local-time.ts";
 import { runHostPlay } from "../engine/host-run.ts";
 import type { StepResult } from "../engine/results.ts";
 import type { HostCtx } from "../engine/types.ts";
@@ -62,15 +63,7 @@ const lines = (results: readonly StepResult[], verbose: boolean) =>
     return r.changes.map((c) => `changed  ${r.id}: ${c.summary}${verbose && c.diff ? `\n${c.diff}` : ""}`);
   });
 
-const local = new Intl.DateTimeFormat("sv-SE", {
-  hourCycle: "h23",
-  year: "numeric",
-  month: "2-digit",
-  day: "2-digit",
-  hour: "2-digit",
-  minute: "2-digit",
-  timeZoneName: "shortOffset",
-});
+const local = localTimeFormat(undefined, { offset: true, seconds: false });
 /** The control host's local time (cron's and the timers' clock), and how far off. */
 const when = (d: Date | undefined, now: Date) =>
   d ? `${local.format(d)} (in ${formatDuration(Math.round((d.getTime() - now.getTime()) / 60_000) * 60)})` : "-";

@@ -4,23 +4,15 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { checkBackups, type BackupEnv } from "../../../src/backup/check.ts";
-import type { BackupPolicy, PgPolicy } from "../../../src/backup/policy.ts";
+import type { BackupPolicy } from "../../../src/backup/policy.ts";
+import { pgPolicy } from "../backup/fixtures.ts";
 import { tempDir } from "../helpers/temp.ts";
 
-const pg: PgPolicy = {
-  kind: "postgres",
-  name: "db1-main",
-  host: "db1",
-  cluster: "15/main",
-  stanza: "main",
-  rpoSec: 60,
-  rtoSec: 7200,
+const pg = pgPolicy({
   drillEverySec: 90 * 86400,
-  timezone: "UTC",
   schedule: { full: "0 1 * * 0" },
-  acceptWalLoss: false,
   repositories: [{ name: "local", index: 1, path: "/p", user: "postgres", retention: { full: 2 } }],
-};
+});
 
 it("lab backup's report warns about an overdue drill, and not about a recent one", async () => {
   const root = await tempDir();
