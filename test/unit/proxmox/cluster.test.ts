@@ -1,21 +1,18 @@
 // lab on a cluster (ADR 0017): placement (a VM's node, or round-robin at creation), a clone
 // with `target` from a template on shared storage, and a changed node planned and applied as a
 // migration (online when running); every second converge changes nothing.
-import { createHash } from "node:crypto";
-import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { HostCtx, Resource } from "../../../src/engine/types.ts";
 import { checkLabRefs } from "../../../src/inventory/lab-refs.ts";
 import type { LabModel } from "../../../src/inventory/model.ts";
-import { ProxmoxClient, type RecordedCall } from "../../../src/proxmox/client.ts";
 import { checkCalls } from "../../../src/proxmox/conformance.ts";
 import { placeVms } from "../../../src/proxmox/placement.ts";
-import { pveApi, type PveApi } from "../../../src/proxmox/resources/api.ts";
+import type { PveApi } from "../../../src/proxmox/resources/api.ts";
 import { VmidAllocator } from "../../../src/proxmox/resources/find.ts";
 import { vmTemplate, type TemplateWant } from "../../../src/proxmox/resources/template.ts";
 import { vm, vmDiff, type VmHave, type VmWant } from "../../../src/proxmox/resources/vm.ts";
 import { hostCtx } from "../helpers/host-ctx.ts";
-import { type TestSim, startTestSim } from "../sim/helpers.ts";
+import type { TestSim } from "../sim/helpers.ts";
+import { converge, startSimApi, type SimApi } from "./sim-api.ts";
 
 const tpl: TemplateWant = {
   name: "deb",
@@ -117,54 +114,32 @@ describe("vmDiff on a cluster", () => {
 });
 
 describe("against a three-node simulator", () => {
-  const IMAGE = Buffer.from("not really a qcow2 image\n");
+  let s: SimApi;
   let t: TestSim;
-  let images: Server;
-  let api: PveApi & { close(): void };
-  const calls: RecordedCall[] = [];
+  let api: PveApi;
+  let calls: SimApi["calls"];
   const ids = new VmidAllocator({ min: 300, max: 399 });
   const deps = { pve: () => Promise.resolve(api), ids: () => Promise.resolve(ids) };
   let shared: TemplateWant;
   let local: TemplateWant;
 
   beforeAll(async () => {
-    t = await startTestSim({
+    s = await startSimApi({
       nodes: ["pve", "pve2", "pve3"],
       statusCycleMs: 0,
       taskDelayMs: 5,
       guestBackend: { start: () => Promise.resolve({ ip: "127.0.47.9" }), stop: () => Promise.resolve() },
     });
-    images = createServer((_req, res) => res.end(IMAGE));
-    await new Promise<void>((r) => images.listen(0, "127.0.0.1", r));
-    const client = await ProxmoxClient.connect({
-      url: t.sim.url,
-      auth: { tokenId: t.sim.tokenId, tokenSecret: t.sim.tokenSecret },
-      tls: { caFile: t.sim.caFile },
-      tasks: { pollMs: 5 },
-      recorder: (c) => calls.push(c),
-    });
-    api = pveApi(client, "pve1");
-    const base = {
-      ...tpl,
-      imageUrl: `http://127.0.0.1:${(images.address() as { port: number }).port}/deb.qcow2`,
-      checksum: `sha256:${createHash("sha256").update(IMAGE).digest("hex")}`,
-    };
+    ({ t, api, calls } = s);
+    const base = { ...tpl, ...s.image };
     shared = base;
     local = { ...base, name: "deb-local", vmid: 9200, storage: "local-lvm" };
     await t.ok("POST", "/cluster/firewall/groups", { group: "vlan-trusted" });
   });
   afterAll(async () => {
-    api.close();
-    images.close();
-    await t.close();
+    await s.close();
   });
 
-  async function converge<W, H>(r: Resource<W, H>, ctx: HostCtx = hostCtx()): Promise<string[]> {
-    const have = await r.read(ctx);
-    const changes = r.diff(r.want, have);
-    if (changes.length) await r.apply(ctx, changes, have);
-    return changes.map((c) => c.key);
-  }
   const web1 = (over: Partial<VmWant> = {}) => want({ template: shared, ...over });
   const nodeOf = (name: string) => Object.values(t.sim.state.vms).find((v) => v.config.name === name)?.node;
 

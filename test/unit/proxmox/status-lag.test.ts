@@ -1,45 +1,31 @@
 // /cluster/resources lags like a real node's (name, status and template come from
 // pvestatd's cycle): a template built and cloned in one apply, and a quick re-run,
 // must read what they just changed from the VM configs, not from that list.
-import { createHash } from "node:crypto";
-import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { HostCtx, Resource } from "../../../src/engine/types.ts";
-import { ProxmoxClient, type RecordedCall } from "../../../src/proxmox/client.ts";
 import { checkCalls } from "../../../src/proxmox/conformance.ts";
-import { pveApi, type PveApi } from "../../../src/proxmox/resources/api.ts";
+import type { PveApi } from "../../../src/proxmox/resources/api.ts";
 import { VmidAllocator } from "../../../src/proxmox/resources/find.ts";
 import { vmTemplate, type TemplateWant } from "../../../src/proxmox/resources/template.ts";
 import { vm, type VmWant } from "../../../src/proxmox/resources/vm.ts";
 import { hostCtx } from "../helpers/host-ctx.ts";
 import { type TestSim, startTestSim } from "../sim/helpers.ts";
+import { converge, startSimApi, type SimApi } from "./sim-api.ts";
 
-const IMAGE = Buffer.from("not really a qcow2 image\n");
+let s: SimApi;
 let t: TestSim;
-const calls: RecordedCall[] = [];
-let images: Server;
-let api: PveApi & { close(): void };
+let calls: SimApi["calls"];
+let api: PveApi;
 let tplWant: TemplateWant;
 
 beforeAll(async () => {
   // A status cycle far longer than the test: /cluster/resources never catches up here.
-  t = await startTestSim({ statusCycleMs: 3_600_000, taskDelayMs: 5 });
-  images = createServer((_req, res) => res.end(IMAGE));
-  await new Promise<void>((r) => images.listen(0, "127.0.0.1", r));
-  const client = await ProxmoxClient.connect({
-    url: t.sim.url,
-    auth: { tokenId: t.sim.tokenId, tokenSecret: t.sim.tokenSecret },
-    tls: { caFile: t.sim.caFile },
-    tasks: { pollMs: 5 },
-    recorder: (c) => calls.push(c),
-  });
-  api = pveApi(client, "pve1");
+  s = await startSimApi({ statusCycleMs: 3_600_000, taskDelayMs: 5 });
+  ({ t, calls, api } = s);
   tplWant = {
     name: "deb",
     node: "pve",
     vmid: 9100,
-    imageUrl: `http://127.0.0.1:${(images.address() as { port: number }).port}/deb.qcow2`,
-    checksum: `sha256:${createHash("sha256").update(IMAGE).digest("hex")}`,
+    ...s.image,
     storage: "local-lvm",
     imageStorage: "local",
     bridge: "vmbr0",
@@ -49,17 +35,8 @@ beforeAll(async () => {
   };
 });
 afterAll(async () => {
-  api.close();
-  images.close();
-  await t.close();
+  await s.close();
 });
-
-async function converge<W, H>(r: Resource<W, H>, ctx: HostCtx): Promise<string[]> {
-  const have = await r.read(ctx);
-  const changes = r.diff(r.want, have);
-  if (changes.length) await r.apply(ctx, changes, have);
-  return changes.map((c) => c.key);
-}
 
 describe("with /cluster/resources behind", () => {
   const ids = new VmidAllocator({ min: 300, max: 399 });
