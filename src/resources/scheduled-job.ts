@@ -185,7 +185,12 @@ export function scheduledJob(
           ...(have.cronFile.kind === "absent"
             ? []
             : [
-                valueChange("cron:state", `remove ${cronPath(want.name)} (the timer runs the job)`, pathValue(have.cronFile), null),
+                valueChange(
+                  "cron:state",
+                  `remove ${cronPath(want.name)} (the timer runs the job)`,
+                  pathValue(have.cronFile),
+                  null,
+                ),
               ]),
         ];
       }

@@ -112,7 +112,8 @@ export function unitDiff(want: SystemdUnitWant, have: SystemdUnitState, scope: S
     c.key === "content" ? { ...c, summary: `${c.summary}, then ${scope.systemctl} daemon-reload` } : c,
   );
   if (want.enabled === true && !have.unit.enabled) out.push(valueChange("enable", `enable ${want.name}`, false, true));
-  if (want.enabled === false && have.unit.enabled) out.push(valueChange("disable", `disable ${want.name}`, true, false));
+  if (want.enabled === false && have.unit.enabled)
+    out.push(valueChange("disable", `disable ${want.name}`, true, false));
   const changedFile = content.some((c) => c.key === "content");
   if (want.started === true && !have.unit.active)
     out.push(valueChange("start", `start ${want.name}`, "stopped", "started"));

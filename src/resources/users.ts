@@ -162,7 +162,9 @@ export function group(want: GroupWant, opts: ResourceOptions = {}): Resource<Gro
 export function groupDiff(want: GroupWant, have: GroupState): Change[] {
   const { state: _s, ...wanted } = want;
   if (want.state === "absent")
-    return have.exists ? [valueChange("state", `remove group ${want.name}`, { name: want.name, gid: have.gid }, null)] : [];
+    return have.exists
+      ? [valueChange("state", `remove group ${want.name}`, { name: want.name, gid: have.gid }, null)]
+      : [];
   if (!have.exists) return [valueChange("state", `create group ${want.name}`, null, defined(wanted))];
   if (want.gid !== undefined && want.gid !== have.gid)
     return [valueChange("gid", `gid ${have.gid} -> ${want.gid}`, have.gid, want.gid)];

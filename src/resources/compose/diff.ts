@@ -38,10 +38,16 @@ export function fileChanges(p: StackPlanInput): Change[] {
       );
     } else if (h.sha256 !== fileSha(f)) {
       out.push(
-        valueChange(`file:${f.name}`, `update ${f.name} (${what})`, shown(h.content ?? `sha256:${h.sha256}`), shown(text), {
-          ...(secret ? { sensitive: true } : {}),
-          ...(secret || h.content === undefined ? {} : { diff: unifiedDiff(`${p.dir}/${f.name}`, h.content, text) }),
-        }),
+        valueChange(
+          `file:${f.name}`,
+          `update ${f.name} (${what})`,
+          shown(h.content ?? `sha256:${h.sha256}`),
+          shown(text),
+          {
+            ...(secret ? { sensitive: true } : {}),
+            ...(secret || h.content === undefined ? {} : { diff: unifiedDiff(`${p.dir}/${f.name}`, h.content, text) }),
+          },
+        ),
       );
     } else if (h.mode !== f.mode) {
       out.push(valueChange(`file:${f.name}`, `mode of ${f.name} ${h.mode} -> ${f.mode}`, h.mode, f.mode));
@@ -83,7 +89,9 @@ export function stackDiff(p: StackPlanInput): Change[] {
       continue;
     }
     if (cs.length === 0) {
-      out.push(valueChange(key, `create ${svc}${d.image ? ` (image ${d.image})` : ""}`, null, defined({ image: d.image })));
+      out.push(
+        valueChange(key, `create ${svc}${d.image ? ` (image ${d.image})` : ""}`, null, defined({ image: d.image })),
+      );
       continue;
     }
     const c =

@@ -93,7 +93,9 @@ export function stanzaDiff(want: StanzaWant, have: StanzaState): Change[] {
     const why = missing
       .map((k) => `repo${k}: ${have.repos[k]?.message.split("\n")[0] ?? have.infoError ?? "not configured yet"}`)
       .join("; ");
-    out.push(valueChange("create", `stanza-create ${want.stanza} (${why})`, null, { stanza: want.stanza, repos: missing }));
+    out.push(
+      valueChange("create", `stanza-create ${want.stanza} (${why})`, null, { stanza: want.stanza, repos: missing }),
+    );
   }
   if (out.length || have.checked !== want.checkKey)
     out.push({
