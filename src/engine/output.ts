@@ -70,7 +70,7 @@ export function formatRecap(r: RunResult): string {
 export const REPORT_FORMAT_VERSION = 1;
 
 /** A value in the report: a Secret (at any depth of an object), or any value of a sensitive change, as a marker. */
-const shown = (v: unknown, sensitive: boolean | undefined): unknown => (sensitive ? SENSITIVE : marked(v));
+export const shown = (v: unknown, sensitive: boolean | undefined): unknown => (sensitive ? SENSITIVE : marked(v));
 const marked = (v: unknown): unknown =>
   isSecret(v)
     ? SENSITIVE
