@@ -69,8 +69,16 @@ export function formatRecap(r: RunResult): string {
 /** `--json` (docs/schema/report.schema.json); bump on an incompatible change. */
 export const REPORT_FORMAT_VERSION = 1;
 
-/** A value in the report: a Secret, or any value of a sensitive change, as a marker. */
-const shown = (v: unknown, sensitive: boolean | undefined): unknown => (sensitive || isSecret(v) ? SENSITIVE : v);
+/** A value in the report: a Secret (at any depth of an object), or any value of a sensitive change, as a marker. */
+export const shown = (v: unknown, sensitive: boolean | undefined): unknown => (sensitive ? SENSITIVE : marked(v));
+const marked = (v: unknown): unknown =>
+  isSecret(v)
+    ? SENSITIVE
+    : Array.isArray(v)
+      ? v.map(marked)
+      : v !== null && typeof v === "object"
+        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, marked(x)]))
+        : v;
 
 export function jsonReport(r: RunResult): string {
   return JSON.stringify(

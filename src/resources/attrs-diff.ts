@@ -9,6 +9,25 @@ export interface WantAttrs {
   group?: string;
 }
 
+/** Extra fields a value change may carry. */
+type ChangeMore = Pick<Change, "pending" | "sensitive" | "diff">;
+
+/**
+ * A change from one value to another, for the JSON report's before/after: null means absent
+ * (created: before null; removed: after null). A Secret anywhere in a value shows as the marker.
+ */
+export function valueChange(key: string, summary: string, before: unknown, after: unknown, more?: ChangeMore): Change {
+  return { key, summary, before: before ?? null, after: after ?? null, ...more };
+}
+
+/** An object's wanted state without its unset fields (the after of a created object). */
+export const defined = (o: object): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+
+/** What is at a path, as a removed object's before (never its content). */
+export const pathValue = (have: PathState): Record<string, unknown> =>
+  defined({ kind: have.kind, mode: have.mode, owner: have.owner, group: have.group });
+
 export function attrChanges(want: WantAttrs, have: PathState, existed: boolean): Change[] {
   const out: Change[] = [];
   if (want.mode && have.mode !== want.mode)

@@ -7,6 +7,7 @@ import { ExitCode, LabError, badInput } from "../errors.ts";
 import { editBlock } from "./lines.ts";
 import { run } from "./run.ts";
 import { unifiedDiff } from "./text-diff.ts";
+import { valueChange } from "./attrs-diff.ts";
 import { currentUser } from "../user.ts";
 
 export interface CrontabWant {
@@ -74,11 +75,9 @@ export function crontab(want: CrontabWant): Resource<CrontabWant, string> {
             ? "update the block in"
             : "add a block to";
       return [
-        {
-          key: "content",
-          summary: `${verb} the crontab of ${currentUser()}`,
+        valueChange("content", `${verb} the crontab of ${currentUser()}`, have || null, next || null, {
           diff: unifiedDiff("crontab", have || undefined, next),
-        },
+        }),
       ];
     },
     async apply(ctx, _changes, have) {

@@ -2,7 +2,7 @@
 import type { Change, Resource } from "../engine/types.ts";
 import { ExitCode, LabError } from "../errors.ts";
 import { sh } from "../sh.ts";
-import { attrChanges, checkOwner } from "./attrs-diff.ts";
+import { attrChanges, checkOwner, defined, pathValue, valueChange } from "./attrs-diff.ts";
 import { Type, type Static } from "@sinclair/typebox";
 import { Mode, checkOptions, closed, oneOf, type ResourceOptions } from "./options.ts";
 import { checkPath, pathFact, type PathState } from "./path-fact.ts";
@@ -50,7 +50,9 @@ export function directory(want: DirectoryWant, opts: ResourceOptions = {}): Reso
 
 export function directoryDiff(want: DirectoryWant, have: PathState): Change[] {
   if (want.state === "absent")
-    return have.kind === "absent" ? [] : [{ key: "state", summary: `remove directory ${want.path} recursively` }];
+    return have.kind === "absent"
+      ? []
+      : [valueChange("state", `remove directory ${want.path} recursively`, pathValue(have), null)];
   if (have.kind !== "dir" && have.kind !== "absent")
     throw new LabError(
       `${want.path} is a ${have.kind}, not a directory`,
@@ -58,6 +60,10 @@ export function directoryDiff(want: DirectoryWant, have: PathState): Change[] {
       {},
       "remove it first or fix the path",
     );
-  const created: Change[] = have.kind === "absent" ? [{ key: "state", summary: `create directory ${want.path}` }] : [];
+  const { state: _s, ...wanted } = want;
+  const created: Change[] =
+    have.kind === "absent"
+      ? [valueChange("state", `create directory ${want.path}`, null, { kind: "dir", ...defined(wanted) })]
+      : [];
   return [...created, ...attrChanges(want, have, have.kind === "dir")];
 }

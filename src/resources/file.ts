@@ -4,11 +4,11 @@ import type { Change, HostCtx, Resource } from "../engine/types.ts";
 import { ExitCode, LabError } from "../errors.ts";
 import { Secret, isSecret } from "../secrets/secret.ts";
 import { sh } from "../sh.ts";
-import { attrChanges, checkOwner } from "./attrs-diff.ts";
+import { attrChanges, checkOwner, pathValue, valueChange } from "./attrs-diff.ts";
 import { checkPath, pathFact, sha256, type PathState } from "./path-fact.ts";
 import { SENSITIVE } from "../engine/types.ts";
 import { octal, run } from "./run.ts";
-import { unifiedDiff } from "./text-diff.ts";
+import { textValue, unifiedDiff } from "./text-diff.ts";
 import { currentOwner, setAttrs, writeFileAtomic } from "./write-file.ts";
 import { withFact } from "./with-fact.ts";
 import { Type, type Static } from "@sinclair/typebox";
@@ -88,7 +88,9 @@ export function fileDiff(want: FileWant, have: PathState): Change[] {
         {},
         'use directory({ path, state: "absent" }) to remove a directory tree',
       );
-    return have.kind === "absent" ? [] : [{ key: "state", summary: `remove ${want.path} (${have.kind})` }];
+    return have.kind === "absent"
+      ? []
+      : [valueChange("state", `remove ${want.path} (${have.kind})`, pathValue(have), null)];
   }
   if (have.kind !== "file" && have.kind !== "absent")
     throw new LabError(
@@ -109,8 +111,6 @@ export function fileDiff(want: FileWant, have: PathState): Change[] {
     return attrChanges(want, have, true);
   }
   const secret = isSecret(want.content);
-  // A large file's value in --json would be megabytes: its digest stands in, as for a "before" not read.
-  const shown = (t: string) => (Buffer.byteLength(t) <= 64 * 1024 ? t : `sha256:${sha256(t)}`);
   const text = secret ? (want.content as Secret).reveal() : (want.content as string);
   const out: Change[] = [];
   if (!existed || have.sha256 !== sha256(text)) {
@@ -120,7 +120,7 @@ export function fileDiff(want: FileWant, have: PathState): Change[] {
       // A secret's value never enters a Change: only the marker.
       ...(secret
         ? { before: existed ? SENSITIVE : null, after: SENSITIVE, sensitive: true }
-        : { before: existed ? (have.content ?? `sha256:${have.sha256}`) : null, after: shown(text) }),
+        : { before: existed ? (have.content ?? `sha256:${have.sha256}`) : null, after: textValue(text) }),
       ...(secret || (existed && have.content === undefined)
         ? {}
         : { diff: unifiedDiff(want.path, existed ? have.content : undefined, text) }),

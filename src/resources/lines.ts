@@ -5,7 +5,8 @@ import { ExitCode, LabError } from "../errors.ts";
 import { Type, type Static } from "@sinclair/typebox";
 import { checkOptions, closed, oneOf, type ResourceOptions } from "./options.ts";
 import { checkPath, pathFact, type PathState } from "./path-fact.ts";
-import { unifiedDiff } from "./text-diff.ts";
+import { textValue, unifiedDiff } from "./text-diff.ts";
+import { valueChange } from "./attrs-diff.ts";
 import { currentOwner, writeFileAtomic } from "./write-file.ts";
 import { withFact } from "./with-fact.ts";
 
@@ -73,7 +74,11 @@ function editResource<W extends { path: string; create?: boolean }>(
       const before = have.kind === "file" ? have.content : undefined;
       return next === before
         ? []
-        : [{ key: "content", summary: `edit ${want.path} (${kind})`, diff: unifiedDiff(want.path, before, next) }];
+        : [
+            valueChange("content", `edit ${want.path} (${kind})`, before && textValue(before), textValue(next), {
+              diff: unifiedDiff(want.path, before, next),
+            }),
+          ];
     },
     async apply(ctx, _changes, have) {
       await writeFileAtomic(ctx, want.path, editedOf(have), { mode: have.mode ?? "0644", ...currentOwner(have) });

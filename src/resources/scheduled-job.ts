@@ -2,6 +2,7 @@
 // the host runs systemd, else as an /etc/cron.d entry (containers, minimal
 // hosts). Which one is a fact of the host, read at run time; the schedule is
 // written once, in cron syntax, and translated for the timer.
+import { pathValue, valueChange } from "./attrs-diff.ts";
 import type { Change, Resource } from "../engine/types.ts";
 import { ExitCode, LabError, badInput } from "../errors.ts";
 import { checkCronSchedule, cronFile, cronPath, type CronWant } from "./cron.ts";
@@ -183,7 +184,14 @@ export function scheduledJob(
           // A host that gained systemd must not run the job twice.
           ...(have.cronFile.kind === "absent"
             ? []
-            : [{ key: "cron:state", summary: `remove ${cronPath(want.name)} (the timer runs the job)` }]),
+            : [
+                valueChange(
+                  "cron:state",
+                  `remove ${cronPath(want.name)} (the timer runs the job)`,
+                  pathValue(have.cronFile),
+                  null,
+                ),
+              ]),
         ];
       }
       if (!have.cron)

@@ -3,6 +3,7 @@
 // changed (nothing else in lab reloads systemd), then enable/start; a started
 // unit whose file changed is restarted (a timer then computes its next run from
 // the new schedule). Absent: stopped, disabled, its file removed, then reloaded.
+import { valueChange } from "./attrs-diff.ts";
 import type { Change, Fact, HostCtx, Resource } from "../engine/types.ts";
 import { ExitCode, LabError, badInput } from "../errors.ts";
 import { raw, sh } from "../sh.ts";
@@ -98,8 +99,8 @@ export function unitDiff(want: SystemdUnitWant, have: SystemdUnitState, scope: S
   const path = `${scope.dir}/${want.name}`;
   if (want.state === "absent") {
     return [
-      ...(have.unit.active ? [{ key: "stop", summary: `stop ${want.name}` }] : []),
-      ...(have.unit.enabled ? [{ key: "disable", summary: `disable ${want.name}` }] : []),
+      ...(have.unit.active ? [valueChange("stop", `stop ${want.name}`, "started", "stopped")] : []),
+      ...(have.unit.enabled ? [valueChange("disable", `disable ${want.name}`, true, false)] : []),
       ...fileDiff({ path, state: "absent" }, have.file).map((c) => ({
         ...c,
         summary: `${c.summary}, then ${scope.systemctl} daemon-reload`,
@@ -110,13 +111,16 @@ export function unitDiff(want: SystemdUnitWant, have: SystemdUnitState, scope: S
   const out: Change[] = content.map((c) =>
     c.key === "content" ? { ...c, summary: `${c.summary}, then ${scope.systemctl} daemon-reload` } : c,
   );
-  if (want.enabled === true && !have.unit.enabled) out.push({ key: "enable", summary: `enable ${want.name}` });
-  if (want.enabled === false && have.unit.enabled) out.push({ key: "disable", summary: `disable ${want.name}` });
+  if (want.enabled === true && !have.unit.enabled) out.push(valueChange("enable", `enable ${want.name}`, false, true));
+  if (want.enabled === false && have.unit.enabled)
+    out.push(valueChange("disable", `disable ${want.name}`, true, false));
   const changedFile = content.some((c) => c.key === "content");
-  if (want.started === true && !have.unit.active) out.push({ key: "start", summary: `start ${want.name}` });
+  if (want.started === true && !have.unit.active)
+    out.push(valueChange("start", `start ${want.name}`, "stopped", "started"));
   else if (want.started === true && changedFile)
     out.push({ key: "restart", summary: `restart ${want.name} (its unit file changed)` });
-  if (want.started === false && have.unit.active) out.push({ key: "stop", summary: `stop ${want.name}` });
+  if (want.started === false && have.unit.active)
+    out.push(valueChange("stop", `stop ${want.name}`, "started", "stopped"));
   return out;
 }
 

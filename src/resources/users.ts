@@ -1,6 +1,7 @@
 // user and group: local accounts (useradd/usermod/userdel, groupadd/groupdel).
 import type { Change, Fact, Resource } from "../engine/types.ts";
 import { badInput } from "../errors.ts";
+import { defined, valueChange } from "./attrs-diff.ts";
 import { sh } from "../sh.ts";
 import { Type, type Static } from "@sinclair/typebox";
 import { checkOptions, closed, oneOf, type ResourceOptions } from "./options.ts";
@@ -90,17 +91,23 @@ export function user(want: UserWant, opts: ResourceOptions = {}): Resource<UserW
 }
 
 export function userDiff(want: UserWant, have: UserState): Change[] {
-  if (want.state === "absent") return have.exists ? [{ key: "state", summary: `remove user ${want.name}` }] : [];
-  if (!have.exists) return [{ key: "state", summary: `create user ${want.name}` }];
+  const { state: _s, ...wanted } = want;
+  const { exists: _e, ...current } = have;
+  if (want.state === "absent")
+    return have.exists ? [valueChange("state", `remove user ${want.name}`, { name: want.name, ...current }, null)] : [];
+  if (!have.exists) return [valueChange("state", `create user ${want.name}`, null, defined(wanted))];
   const out: Change[] = [];
   if (want.uid !== undefined && want.uid !== have.uid)
-    out.push({ key: "uid", summary: `uid ${have.uid} -> ${want.uid}` });
+    out.push(valueChange("uid", `uid ${have.uid} -> ${want.uid}`, have.uid, want.uid));
   if (want.shell && want.shell !== have.shell)
-    out.push({ key: "shell", summary: `shell ${have.shell} -> ${want.shell}` });
-  if (want.home && want.home !== have.home) out.push({ key: "home", summary: `home ${have.home} -> ${want.home}` });
+    out.push(valueChange("shell", `shell ${have.shell} -> ${want.shell}`, have.shell, want.shell));
+  if (want.home && want.home !== have.home)
+    out.push(valueChange("home", `home ${have.home} -> ${want.home}`, have.home, want.home));
   const wantGroups = want.groups ? [...want.groups].sort() : undefined;
   if (wantGroups && wantGroups.join(",") !== have.groups.join(","))
-    out.push({ key: "groups", summary: `groups [${have.groups.join(",")}] -> [${wantGroups.join(",")}]` });
+    out.push(
+      valueChange("groups", `groups [${have.groups.join(",")}] -> [${wantGroups.join(",")}]`, have.groups, wantGroups),
+    );
   return out;
 }
 
@@ -153,9 +160,13 @@ export function group(want: GroupWant, opts: ResourceOptions = {}): Resource<Gro
 }
 
 export function groupDiff(want: GroupWant, have: GroupState): Change[] {
-  if (want.state === "absent") return have.exists ? [{ key: "state", summary: `remove group ${want.name}` }] : [];
-  if (!have.exists) return [{ key: "state", summary: `create group ${want.name}` }];
+  const { state: _s, ...wanted } = want;
+  if (want.state === "absent")
+    return have.exists
+      ? [valueChange("state", `remove group ${want.name}`, { name: want.name, gid: have.gid }, null)]
+      : [];
+  if (!have.exists) return [valueChange("state", `create group ${want.name}`, null, defined(wanted))];
   if (want.gid !== undefined && want.gid !== have.gid)
-    return [{ key: "gid", summary: `gid ${have.gid} -> ${want.gid}` }];
+    return [valueChange("gid", `gid ${have.gid} -> ${want.gid}`, have.gid, want.gid)];
   return [];
 }

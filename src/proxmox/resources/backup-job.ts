@@ -3,6 +3,7 @@
 // selects guests by vmid, all+exclude or pool, not by tag: the job names VMs, and
 // read() turns their names into the vmids Proxmox gave them, so adding a tagged
 // VM to the inventory shows up in `lab plan` as a change of `vmid`.
+import { defined, valueChange } from "../../resources/attrs-diff.ts";
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
 import { ExitCode, LabError } from "../../errors.ts";
 import { Type, type Static } from "@sinclair/typebox";
@@ -136,16 +137,26 @@ export function backupJobDiff(want: BackupJobWant, have: BackupJobHave): Change[
   const wantVmid = vmidList(Object.values(have.vmids));
   if (!have.job)
     return [
-      {
-        key: "create",
-        summary: `create backup job ${want.id}: ${ids.join(", ")} to ${want.storage} at "${want.schedule}", ${pruneBackups(want.retention)}`,
-      },
+      valueChange(
+        "create",
+        `create backup job ${want.id}: ${ids.join(", ")} to ${want.storage} at "${want.schedule}", ${pruneBackups(want.retention)}`,
+        null,
+        defined({
+          id: want.id,
+          vmid: ids.join(","),
+          storage: want.storage,
+          schedule: want.schedule,
+          mode: want.mode,
+          "prune-backups": pruneBackups(want.retention),
+          "notes-template": want.notesTemplate ?? DEFAULT_NOTES,
+        }),
+      ),
     ];
   const j = have.job;
   const out: Change[] = [];
   const cmp = (key: string, h: unknown, w: string) => {
     const hs = typeof h === "string" || typeof h === "number" ? String(h) : "";
-    if (hs !== w) out.push({ key, summary: `${key} ${hs || "(none)"} -> ${w}` });
+    if (hs !== w) out.push(valueChange(key, `${key} ${hs || "(none)"} -> ${w}`, hs || null, w));
   };
   cmp("schedule", j.schedule, want.schedule);
   cmp("storage", j.storage, want.storage);
@@ -156,15 +167,19 @@ export function backupJobDiff(want: BackupJobWant, have: BackupJobHave): Change[
     .sort((a, b) => a - b)
     .join(",");
   if (vmidNow !== wantVmid || ids.some((x) => x.includes("known after apply")))
-    out.push({ key: "vmid", summary: `vmid ${vmidNow || "(none)"} -> ${ids.join(",")}` });
+    out.push(valueChange("vmid", `vmid ${vmidNow || "(none)"} -> ${ids.join(",")}`, vmidNow || null, ids.join(",")));
   cmp("mode", j.mode ?? "snapshot", want.mode);
   if (pruneOf(j["prune-backups"]) !== pruneBackups(want.retention))
-    out.push({
-      key: "prune-backups",
-      summary: `prune-backups ${pruneOf(j["prune-backups"])} -> ${pruneBackups(want.retention)}`,
-    });
+    out.push(
+      valueChange(
+        "prune-backups",
+        `prune-backups ${pruneOf(j["prune-backups"])} -> ${pruneBackups(want.retention)}`,
+        pruneOf(j["prune-backups"]),
+        pruneBackups(want.retention),
+      ),
+    );
   cmp("notes-template", j["notes-template"], want.notesTemplate ?? DEFAULT_NOTES);
-  if (!truthy(j.enabled ?? 1)) out.push({ key: "enabled", summary: "enabled 0 -> 1" });
-  if (j.all && truthy(j.all)) out.push({ key: "all", summary: "all 1 -> 0 (the job names its VMs)" });
+  if (!truthy(j.enabled ?? 1)) out.push(valueChange("enabled", "enabled 0 -> 1", 0, 1));
+  if (j.all && truthy(j.all)) out.push(valueChange("all", "all 1 -> 0 (the job names its VMs)", 1, 0));
   return out;
 }

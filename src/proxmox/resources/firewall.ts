@@ -1,6 +1,7 @@
 // VLAN isolation with the Proxmox firewall: one IP set per VLAN subnet and one
 // security group per VLAN holding its DROP rules. VMs join their VLAN's group
 // (see vm.ts). Rules are compared as a list; a differing group is rewritten.
+import { valueChange } from "../../resources/attrs-diff.ts";
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
 import { Type, type Static } from "@sinclair/typebox";
 import { closed, oneOf } from "../../resources/options.ts";
@@ -138,23 +139,31 @@ export function firewallDiff(want: FirewallWant, have: FirewallHave): Change[] {
   for (const [name, cidr] of Object.entries(want.ipsets)) {
     const h = have.ipsets[name];
     if (!h || h.length !== 1 || h[0] !== cidr)
-      out.push({ key: `ipset:${name}`, summary: `IP set ${name}: [${h?.join(", ") ?? "absent"}] -> [${cidr}]` });
+      out.push(valueChange(`ipset:${name}`, `IP set ${name}: [${h?.join(", ") ?? "absent"}] -> [${cidr}]`, h, [cidr]));
   }
   for (const [name, rules] of Object.entries(want.groups)) {
     const h = have.groups[name];
     const wantKeys = rules.map(key);
     const haveKeys = (h ?? []).filter((r) => Number(r.enable ?? 1) === 1).map(key);
     if (!h || wantKeys.join("\n") !== haveKeys.join("\n") || h.length !== rules.length) {
-      out.push({
-        key: `group:${name}`,
-        summary: `security group ${name}: ${h ? "rewrite" : "create"} with ${rules.length} rule(s): ${rules.map((r) => `${r.type} ${r.action} ${r.dest ?? r.source}`).join("; ") || "none"}`,
-      });
+      out.push(
+        valueChange(
+          `group:${name}`,
+          `security group ${name}: ${h ? "rewrite" : "create"} with ${rules.length} rule(s): ${rules.map((r) => `${r.type} ${r.action} ${r.dest ?? r.source}`).join("; ") || "none"}`,
+          h,
+          rules,
+        ),
+      );
     }
   }
   if (!have.enabled)
-    out.push({
-      key: "enable",
-      summary: "enable the cluster firewall (rules take effect; PVE's default input policy applies to the hosts)",
-    });
+    out.push(
+      valueChange(
+        "enable",
+        "enable the cluster firewall (rules take effect; PVE's default input policy applies to the hosts)",
+        false,
+        true,
+      ),
+    );
   return out;
 }

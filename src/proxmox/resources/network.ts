@@ -1,5 +1,6 @@
 // The VLAN-aware bridge on a node: created or updated in the node's staged
 // network config, then applied (PUT /nodes/{node}/network = ifreload).
+import { defined, valueChange } from "../../resources/attrs-diff.ts";
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
 import { ExitCode, LabError } from "../../errors.ts";
 import { Type, type Static } from "@sinclair/typebox";
@@ -67,7 +68,12 @@ const norm = (vids: string | undefined) =>
 export function bridgeDiff(want: BridgeWant, have: BridgeHave): Change[] {
   if (!have)
     return [
-      { key: "create", summary: `create VLAN-aware bridge ${want.bridge} on ${want.node} carrying VLANs ${want.vids}` },
+      valueChange(
+        "create",
+        `create VLAN-aware bridge ${want.bridge} on ${want.node} carrying VLANs ${want.vids}`,
+        null,
+        defined({ ...want, bridge_vlan_aware: 1 }),
+      ),
     ];
   if (have.type !== "bridge")
     throw new LabError(
@@ -78,10 +84,24 @@ export function bridgeDiff(want: BridgeWant, have: BridgeHave): Change[] {
     );
   const out: Change[] = [];
   if (Number(have.bridge_vlan_aware ?? 0) !== 1)
-    out.push({ key: "bridge_vlan_aware", summary: `bridge_vlan_aware 0 -> 1` });
+    out.push(valueChange("bridge_vlan_aware", `bridge_vlan_aware 0 -> 1`, Number(have.bridge_vlan_aware ?? 0), 1));
   if (norm(have.bridge_vids) !== norm(want.vids))
-    out.push({ key: "bridge_vids", summary: `bridge_vids ${have.bridge_vids ?? "(none)"} -> ${want.vids}` });
+    out.push(
+      valueChange(
+        "bridge_vids",
+        `bridge_vids ${have.bridge_vids ?? "(none)"} -> ${want.vids}`,
+        have.bridge_vids,
+        want.vids,
+      ),
+    );
   if (want.ports !== undefined && (have.bridge_ports ?? "") !== want.ports)
-    out.push({ key: "bridge_ports", summary: `bridge_ports ${have.bridge_ports ?? "(none)"} -> ${want.ports}` });
+    out.push(
+      valueChange(
+        "bridge_ports",
+        `bridge_ports ${have.bridge_ports ?? "(none)"} -> ${want.ports}`,
+        have.bridge_ports,
+        want.ports,
+      ),
+    );
   return out;
 }

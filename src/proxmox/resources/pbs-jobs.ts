@@ -4,6 +4,7 @@
 // schedule, and a sync job copying the datastore to a second one (the offsite
 // copy). Each is a config object diffed key by key, so `lab plan` shows e.g.
 // `keep-daily 7 -> 14` for one job and nothing for the others.
+import { defined, valueChange } from "../../resources/attrs-diff.ts";
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
 import { ExitCode, LabError } from "../../errors.ts";
 import { Type, type Static } from "@sinclair/typebox";
@@ -23,19 +24,21 @@ const text = (v: unknown): string =>
 export function confDiff(label: string, want: Conf, have: Conf | undefined): Change[] {
   if (!have)
     return [
-      {
-        key: "create",
-        summary: `create ${label}: ${Object.entries(want)
+      valueChange(
+        "create",
+        `create ${label}: ${Object.entries(want)
           .filter(([, v]) => v !== undefined)
           .map(([k, v]) => `${k}=${text(v)}`)
           .join(", ")}`,
-      },
+        null,
+        defined(want),
+      ),
     ];
   const out: Change[] = [];
   for (const [k, w] of Object.entries(want)) {
     const h = text(have[k]);
     if (w === undefined ? h !== "" : h !== text(w))
-      out.push({ key: k, summary: `${k} ${h || "(none)"} -> ${w === undefined ? "(none)" : text(w)}` });
+      out.push(valueChange(k, `${k} ${h || "(none)"} -> ${w === undefined ? "(none)" : text(w)}`, have[k], w));
   }
   return out;
 }
@@ -194,7 +197,14 @@ export function pbsDatastore(pbs: Api, want: DatastoreWant): Resource<DatastoreW
           "lab never moves a datastore: fix the path in the inventory, or move it on the PBS yourself",
         );
       }
-      return have ? [] : [{ key: "create", summary: `create datastore ${want.store} at ${want.path}` }];
+      return have
+        ? []
+        : [
+            valueChange("create", `create datastore ${want.store} at ${want.path}`, null, {
+              store: want.store,
+              path: want.path,
+            }),
+          ];
     },
     async apply(ctx) {
       const api = await pbs(ctx);

@@ -3,6 +3,8 @@
 // client-side encryption key, both from secrets. Proxmox never returns the
 // password or the key, so they are sent when the storage is created (and when
 // `rotate` asks for it), never compared; everything else is diffed key by key.
+import { defined, valueChange } from "../../resources/attrs-diff.ts";
+import { SENSITIVE } from "../../engine/types.ts";
 import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
@@ -124,10 +126,13 @@ export function pbsStorageDiff(want: PbsStorageWant, state: PbsStorageHave): Cha
   const have = state.config;
   if (!have)
     return [
-      {
-        key: "create",
-        summary: `add PBS storage ${want.storage}: datastore ${want.datastore} on ${want.server}${want.encryptionKey ? ", encrypted" : ""}`,
-      },
+      valueChange(
+        "create",
+        `add PBS storage ${want.storage}: datastore ${want.datastore} on ${want.server}${want.encryptionKey ? ", encrypted" : ""}`,
+        null,
+        // password and encryptionKey are Secrets: the report shows them as the marker.
+        defined({ ...want, fingerprint: state.fingerprint, content: "backup" }),
+      ),
     ];
   const out: Change[] = [];
   if (have.type !== "pbs")
@@ -149,11 +154,17 @@ export function pbsStorageDiff(want: PbsStorageWant, state: PbsStorageHave): Cha
   for (const k of COMPARED) {
     const w = wanted[k];
     const h = str(have[k]);
-    if (w !== undefined && h !== String(w)) out.push({ key: k, summary: `${k} ${h || "(none)"} -> ${String(w)}` });
+    if (w !== undefined && h !== String(w))
+      out.push(valueChange(k, `${k} ${h || "(none)"} -> ${String(w)}`, have[k], w));
   }
   const content = str(have.content).split(",").filter(Boolean);
   if (!content.includes("backup"))
-    out.push({ key: "content", summary: `content ${content.join(",") || "(none)"} -> backup` });
-  if (want.rotate) out.push({ key: "secrets", summary: "send the token secret and encryption key again (rotate)" });
+    out.push(valueChange("content", `content ${content.join(",") || "(none)"} -> backup`, have.content, "backup"));
+  if (want.rotate)
+    out.push(
+      valueChange("secrets", "send the token secret and encryption key again (rotate)", SENSITIVE, SENSITIVE, {
+        sensitive: true,
+      }),
+    );
   return out;
 }

@@ -1,5 +1,6 @@
 // An SDN VLAN zone on the bridge and one VNet per VLAN; changes are staged
 // cluster-wide and applied once (PUT /cluster/sdn).
+import { defined, valueChange } from "../../resources/attrs-diff.ts";
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
 import { Type, type Static } from "@sinclair/typebox";
 import { closed } from "../../resources/options.ts";
@@ -81,30 +82,52 @@ export function sdnDiff(want: SdnWant, have: SdnHave): Change[] {
   // Staged for deletion: gone once applied.
   const zone = have.zone?.state === "deleted" ? undefined : have.zone;
   const vnets = have.vnets.filter((v) => v.state !== "deleted");
-  if (!zone) out.push({ key: "zone-create", summary: `create SDN VLAN zone ${want.zone} on bridge ${want.bridge}` });
+  if (!zone)
+    out.push(
+      valueChange("zone-create", `create SDN VLAN zone ${want.zone} on bridge ${want.bridge}`, null, {
+        zone: want.zone,
+        type: "vlan",
+        bridge: want.bridge,
+      }),
+    );
   else if (zone.bridge !== want.bridge)
-    out.push({ key: "zone-update", summary: `zone ${want.zone}: bridge ${zone.bridge ?? "-"} -> ${want.bridge}` });
+    out.push(
+      valueChange(
+        "zone-update",
+        `zone ${want.zone}: bridge ${zone.bridge ?? "-"} -> ${want.bridge}`,
+        zone.bridge,
+        want.bridge,
+      ),
+    );
   for (const v of want.vnets) {
     const h = vnets.find((x) => x.vnet === v.vnet);
     if (!h)
-      out.push({
-        key: `vnet-create:${v.vnet}`,
-        summary: `create VNet ${v.vnet} (VLAN ${v.tag}${v.alias ? `, ${v.alias}` : ""})`,
-      });
+      out.push(
+        valueChange(
+          `vnet-create:${v.vnet}`,
+          `create VNet ${v.vnet} (VLAN ${v.tag}${v.alias ? `, ${v.alias}` : ""})`,
+          null,
+          v,
+        ),
+      );
     else if (
       Number(h.tag) !== v.tag ||
       (h.alias ?? "") !== (v.alias ?? "") ||
       Boolean(Number(h["isolate-ports"] ?? 0)) !== Boolean(v.isolatePorts)
     ) {
-      out.push({
-        key: `vnet-update:${v.vnet}`,
-        summary: `VNet ${v.vnet}: tag ${h.tag ?? "-"} -> ${v.tag}${v.isolatePorts ? ", isolate ports" : ""}`,
-      });
+      out.push(
+        valueChange(
+          `vnet-update:${v.vnet}`,
+          `VNet ${v.vnet}: tag ${h.tag ?? "-"} -> ${v.tag}${v.isolatePorts ? ", isolate ports" : ""}`,
+          defined({ tag: h.tag, alias: h.alias, isolatePorts: h["isolate-ports"] }),
+          v,
+        ),
+      );
     }
   }
   for (const h of vnets) {
     if (!want.vnets.some((v) => v.vnet === h.vnet))
-      out.push({ key: `vnet-delete:${h.vnet}`, summary: `delete VNet ${h.vnet} (no longer in vlans:)` });
+      out.push(valueChange(`vnet-delete:${h.vnet}`, `delete VNet ${h.vnet} (no longer in vlans:)`, h, null));
   }
   // Staged but not applied (a run that stopped between staging and apply): apply now.
   if (out.length === 0 && [have.zone, ...have.vnets].some((x) => x?.state)) {

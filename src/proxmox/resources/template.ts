@@ -2,6 +2,7 @@
 // Proxmox), create a VM importing the disk with a cloud-init drive, serial
 // console and guest agent, convert to template. The image checksum and the spec
 // make its version: a new version is a new template; VMs record theirs.
+import { valueChange } from "../../resources/attrs-diff.ts";
 import { createHash } from "node:crypto";
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
 import { ExitCode, LabError, errorMessage } from "../../errors.ts";
@@ -92,14 +93,26 @@ export function vmTemplate(
       if (have.current) return [];
       const out: Change[] = [];
       if (!have.imagePresent)
-        out.push({
-          key: "download",
-          summary: `download ${w.imageUrl} to ${w.imageStorage} (verify ${w.checksum.slice(0, 19)}…)`,
-        });
-      out.push({
-        key: "create",
-        summary: `${have.older.length ? `new version ${version} of` : "build"} template ${w.name}: import disk, cloud-init drive, serial console, guest agent, ${w.cores} cores, ${w.memory} MiB`,
-      });
+        out.push(
+          valueChange(
+            "download",
+            `download ${w.imageUrl} to ${w.imageStorage} (verify ${w.checksum.slice(0, 19)}…)`,
+            null,
+            {
+              url: w.imageUrl,
+              storage: w.imageStorage,
+              checksum: w.checksum,
+            },
+          ),
+        );
+      out.push(
+        valueChange(
+          "create",
+          `${have.older.length ? `new version ${version} of` : "build"} template ${w.name}: import disk, cloud-init drive, serial console, guest agent, ${w.cores} cores, ${w.memory} MiB`,
+          have.older.length ? { older: have.older } : null,
+          { name: w.name, version, cores: w.cores, memory: w.memory },
+        ),
+      );
       return out;
     },
     async apply(ctx, changes, have) {

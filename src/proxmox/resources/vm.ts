@@ -2,6 +2,7 @@
 // VLAN-aware bridge with their VLAN tag and firewall, disk, tags, started, and
 // the guest agent reporting an IP. Config changes are made in place; those that
 // a running VM takes only at reboot are reported as pending.
+import { defined, valueChange } from "../../resources/attrs-diff.ts";
 import type { Change, HostCtx, Resource } from "../../engine/types.ts";
 import { ExitCode, LabError, errorMessage } from "../../errors.ts";
 import { parsePropString, parseSize } from "../propstring.ts";
@@ -116,40 +117,62 @@ export function vmDiff(want: VmWant, have: VmHave): Change[] {
   const out: Change[] = [];
   if (have.vmid === undefined) {
     const elsewhere = want.node !== want.template.node ? ` on node ${want.node}` : "";
-    out.push({
-      key: "clone",
-      summary: `${want.clone} clone of template ${want.template.name} -> VM ${want.name}${want.vmid ? ` (vmid ${want.vmid})` : ""}${elsewhere}`,
-    });
+    out.push(
+      valueChange(
+        "clone",
+        `${want.clone} clone of template ${want.template.name} -> VM ${want.name}${want.vmid ? ` (vmid ${want.vmid})` : ""}${elsewhere}`,
+        null,
+        defined({ name: want.name, vmid: want.vmid, node: want.node, template: want.template.name, clone: want.clone }),
+      ),
+    );
   } else if (want.nodePinned && have.node && have.node !== want.node) {
-    out.push({
-      key: "migrate",
-      summary: `migrate VM ${want.name} from ${have.node} to ${want.node} (${have.running ? "online" : "offline"})`,
-    });
+    out.push(
+      valueChange(
+        "migrate",
+        `migrate VM ${want.name} from ${have.node} to ${want.node} (${have.running ? "online" : "offline"})`,
+        { node: have.node },
+        { node: want.node },
+      ),
+    );
   }
   const cfg = wantedConfig(want);
   for (const [k, v] of Object.entries(cfg)) {
     if (norm(k, have.config[k]) === norm(k, String(v))) continue;
     const shown = k === "sshkeys" ? `${want.sshKeys.length} key(s)` : v;
     const pending = have.running && ["cores", "memory"].includes(k);
-    out.push({
-      key: `config:${k}`,
-      summary: `${k}: ${have.vmid === undefined ? "" : `${k === "sshkeys" ? "(changed)" : (have.config[k] ?? "(unset)")} -> `}${shown}`,
-      ...(pending ? { pending: true } : {}),
-    });
+    const before = k === "sshkeys" && have.config[k] !== undefined ? norm(k, have.config[k]) : have.config[k];
+    out.push(
+      valueChange(
+        `config:${k}`,
+        `${k}: ${have.vmid === undefined ? "" : `${k === "sshkeys" ? "(changed)" : (have.config[k] ?? "(unset)")} -> `}${shown}`,
+        before,
+        v,
+        pending ? { pending: true } : undefined,
+      ),
+    );
   }
   for (let i = want.nics.length; have.config[`net${i}`] !== undefined; i++)
-    out.push({ key: `delete:net${i}`, summary: `remove net${i} (${have.config[`net${i}`]})` });
+    out.push(valueChange(`delete:net${i}`, `remove net${i} (${have.config[`net${i}`]})`, have.config[`net${i}`], null));
   const size = parseSize(parsePropString(have.config.scsi0 ?? "", "file").size ?? "") ?? 0;
   if (want.diskGiB && size < want.diskGiB * 1024 ** 3)
-    out.push({
-      key: "resize",
-      summary: `grow scsi0 ${size ? `${Math.round(size / 1024 ** 3)}G` : "(template size)"} -> ${want.diskGiB}G`,
-    });
+    out.push(
+      valueChange(
+        "resize",
+        `grow scsi0 ${size ? `${Math.round(size / 1024 ** 3)}G` : "(template size)"} -> ${want.diskGiB}G`,
+        size ? `${Math.round(size / 1024 ** 3)}G` : null,
+        `${want.diskGiB}G`,
+      ),
+    );
   const groups = want.nics.map((n) => groupName(n.vlan));
   if (!have.firewall.enabled || groups.some((g) => !have.firewall.groups.includes(g)))
-    out.push({ key: "firewall", summary: `firewall on, security group(s) ${[...new Set(groups)].join(", ")}` });
+    out.push(
+      valueChange("firewall", `firewall on, security group(s) ${[...new Set(groups)].join(", ")}`, have.firewall, {
+        enabled: true,
+        groups: [...new Set([...have.firewall.groups, ...groups])],
+      }),
+    );
   if (want.started && !have.running)
-    out.push({ key: "start", summary: `start VM ${want.name} and wait for the guest agent's IP` });
+    out.push(valueChange("start", `start VM ${want.name} and wait for the guest agent's IP`, "stopped", "running"));
   return out;
 }
 

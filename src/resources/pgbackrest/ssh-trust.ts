@@ -4,6 +4,7 @@
 // Both come from lab's own verified view: the public key is read from the peer
 // over lab's strictly checked connection to it, the host key is the one lab
 // pinned for the peer (its known_hosts). Nothing is trusted on first use.
+import { valueChange } from "../attrs-diff.ts";
 import type { Change, Fact, HostCtx, HostInfo, Resource } from "../../engine/types.ts";
 import { ExitCode, LabError, badInput } from "../../errors.ts";
 import { sh } from "../../sh.ts";
@@ -127,28 +128,44 @@ export function sshTrust(want: TrustWant, opts: ResourceOptions = {}): Resource<
       const next = wanted(have);
       const out: Change[] = [];
       if (next.authorized === undefined)
-        out.push({
-          key: "authorized",
-          summary: `authorize ${want.peerUser}@${want.peer.name} in ${paths.authorized} (its key is made by an earlier step: known after apply)`,
-        });
+        out.push(
+          valueChange(
+            "authorized",
+            `authorize ${want.peerUser}@${want.peer.name} in ${paths.authorized} (its key is made by an earlier step: known after apply)`,
+            have.authorized.content,
+            "(known after apply)",
+          ),
+        );
       else if (next.authorized !== text(have.authorized))
-        out.push({
-          key: "authorized",
-          summary: `authorize ${want.peerUser}@${want.peer.name} in ${paths.authorized}`,
-          diff: unifiedDiff(paths.authorized, have.authorized.content, next.authorized),
-        });
+        out.push(
+          valueChange(
+            "authorized",
+            `authorize ${want.peerUser}@${want.peer.name} in ${paths.authorized}`,
+            have.authorized.content,
+            next.authorized,
+            { diff: unifiedDiff(paths.authorized, have.authorized.content, next.authorized) },
+          ),
+        );
       if (next.known !== text(have.known))
-        out.push({
-          key: "known",
-          summary: `pin ${want.peer.name}'s host key (${hostToken(address, port)}) in ${paths.known}`,
-          diff: unifiedDiff(paths.known, have.known.content, next.known),
-        });
+        out.push(
+          valueChange(
+            "known",
+            `pin ${want.peer.name}'s host key (${hostToken(address, port)}) in ${paths.known}`,
+            have.known.content,
+            next.known,
+            { diff: unifiedDiff(paths.known, have.known.content, next.known) },
+          ),
+        );
       for (const [k, s] of Object.entries({ authorized: have.authorized, known: have.known })) {
         if (s.kind === "file" && (s.mode !== "0600" || s.owner !== want.user) && !out.some((c) => c.key === k))
-          out.push({
-            key: k,
-            summary: `${paths[k as keyof typeof paths]}: mode/owner ${s.mode ?? "?"} ${s.owner ?? "?"} -> 0600 ${want.user}`,
-          });
+          out.push(
+            valueChange(
+              k,
+              `${paths[k as keyof typeof paths]}: mode/owner ${s.mode ?? "?"} ${s.owner ?? "?"} -> 0600 ${want.user}`,
+              { mode: s.mode, owner: s.owner },
+              { mode: "0600", owner: want.user },
+            ),
+          );
       }
       return out;
     },

@@ -2,6 +2,7 @@
 // `pgbackrest check` has passed for the configuration in force. read() never
 // runs `check` itself (it forces a WAL switch): it reads `info --output=json`,
 // pg_stat_archiver, and the marker a passing check left for this configuration.
+import { valueChange } from "../attrs-diff.ts";
 import type { Change, Fact, HostCtx, Resource } from "../../engine/types.ts";
 import { ExitCode, LabError, badInput } from "../../errors.ts";
 import { sh } from "../../sh.ts";
@@ -92,7 +93,9 @@ export function stanzaDiff(want: StanzaWant, have: StanzaState): Change[] {
     const why = missing
       .map((k) => `repo${k}: ${have.repos[k]?.message.split("\n")[0] ?? have.infoError ?? "not configured yet"}`)
       .join("; ");
-    out.push({ key: "create", summary: `stanza-create ${want.stanza} (${why})` });
+    out.push(
+      valueChange("create", `stanza-create ${want.stanza} (${why})`, null, { stanza: want.stanza, repos: missing }),
+    );
   }
   if (out.length || have.checked !== want.checkKey)
     out.push({

@@ -2,6 +2,7 @@
 // WITH data checksums. A cluster found without them is refused, never silently
 // accepted: checksums are what lets pgBackRest (and `verify`) detect torn or
 // flipped pages in a backup.
+import { valueChange } from "../attrs-diff.ts";
 import type { Fact, Resource } from "../../engine/types.ts";
 import { ExitCode, LabError, badInput } from "../../errors.ts";
 import { sh } from "../../sh.ts";
@@ -80,10 +81,12 @@ export function postgresCluster(want: ClusterWant, opts: ResourceOptions = {}): 
     diff(w, have) {
       if (!have.exists)
         return [
-          {
-            key: "create",
-            summary: `create cluster ${label} on port ${w.port} with data checksums (pg_createcluster)`,
-          },
+          valueChange(
+            "create",
+            `create cluster ${label} on port ${w.port} with data checksums (pg_createcluster)`,
+            null,
+            { version: w.version, name: w.name, port: w.port, dataChecksums: true },
+          ),
         ];
       if (have.checksumVersion === undefined)
         throw new LabError(

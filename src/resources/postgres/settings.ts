@@ -2,6 +2,7 @@
 // ones. A config file on disk is not yet in effect: this reads pg_settings and
 // reloads (or restarts, for settings PostgreSQL reads only at start, such as
 // archive_mode) until the server itself reports the wanted values.
+import { valueChange } from "../attrs-diff.ts";
 import type { Change, Fact, HostCtx, Resource } from "../../engine/types.ts";
 import { ExitCode, LabError, badInput } from "../../errors.ts";
 import { sh } from "../../sh.ts";
@@ -69,8 +70,9 @@ export function parseRunning(out: string): RunningState {
 
 export function runningDiff(want: RunningWant, have: RunningState): Change[] {
   const label = `${want.version}/${want.name}`;
-  if (have.status === "absent") return [{ key: "start", summary: `start cluster ${label} (once it is created)` }];
-  if (have.status === "down") return [{ key: "start", summary: `start cluster ${label}` }];
+  if (have.status === "absent")
+    return [valueChange("start", `start cluster ${label} (once it is created)`, "absent", "running")];
+  if (have.status === "down") return [valueChange("start", `start cluster ${label}`, "down", "running")];
   if (have.error)
     throw new LabError(
       `cluster ${label} is running but psql cannot ask it for its settings: ${have.error}`,
@@ -90,10 +92,14 @@ export function runningDiff(want: RunningWant, have: RunningState): Change[] {
       );
     if (live.setting === value) continue;
     const restart = live.context === "postmaster";
-    out.push({
-      key: restart ? "restart" : "reload",
-      summary: `${name}: ${JSON.stringify(live.setting)} -> ${JSON.stringify(value)} (${restart ? "restart" : "reload"} ${label})`,
-    });
+    out.push(
+      valueChange(
+        restart ? "restart" : "reload",
+        `${name}: ${JSON.stringify(live.setting)} -> ${JSON.stringify(value)} (${restart ? "restart" : "reload"} ${label})`,
+        { [name]: live.setting },
+        { [name]: value },
+      ),
+    );
   }
   return out;
 }

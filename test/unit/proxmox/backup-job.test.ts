@@ -26,6 +26,16 @@ describe("backup job", () => {
       {
         key: "create",
         summary: 'create backup job lab-vms: 201, app1: known after apply to pbs-lab at "02:30", keep-daily=7',
+        before: null,
+        after: {
+          id: "lab-vms",
+          vmid: "201,app1: known after apply",
+          storage: "pbs-lab",
+          schedule: "02:30",
+          mode: "snapshot",
+          "prune-backups": "keep-daily=7",
+          "notes-template": "{{guestname}} ({{node}}) by lab",
+        },
       },
     ]);
     const api = fakePve();
@@ -87,7 +97,14 @@ describe("PBS storage", () => {
       fingerprint: { certFile: cert.certFile },
     });
     const have = await r.read(hostCtx());
-    expect(r.diff(r.want, have)).toEqual([{ key: "fingerprint", summary: `fingerprint 00:11 -> ${cert.fingerprint}` }]);
+    expect(r.diff(r.want, have)).toEqual([
+      {
+        key: "fingerprint",
+        summary: `fingerprint 00:11 -> ${cert.fingerprint}`,
+        before: "00:11",
+        after: cert.fingerprint,
+      },
+    ]);
     await expect(certFingerprint("/nonexistent/cert.pem")).rejects.toThrow(
       "cannot read the PBS certificate /nonexistent/cert.pem",
     );

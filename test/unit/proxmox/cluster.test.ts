@@ -97,7 +97,14 @@ describe("vmDiff on a cluster", () => {
   const keys = (w: VmWant, h: VmHave) => vmDiff(w, h).filter((c) => c.key === "migrate" || c.key === "clone");
 
   it("plans a pinned VM found on another node as a migration: offline when stopped, online when running", () => {
-    expect(keys(want(), have())).toEqual([{ key: "migrate", summary: "migrate VM web1 from pve to pve2 (offline)" }]);
+    expect(keys(want(), have())).toEqual([
+      {
+        key: "migrate",
+        summary: "migrate VM web1 from pve to pve2 (offline)",
+        before: { node: "pve" },
+        after: { node: "pve2" },
+      },
+    ]);
     expect(keys(want(), have({ running: true }))[0]?.summary).toBe("migrate VM web1 from pve to pve2 (online)");
   });
 

@@ -4,6 +4,7 @@
 // wanted VM config and the firewall policy: input in -> value out.
 import { describe, expect, it } from "vitest";
 import type { Change, Resource } from "../../../src/engine/types.ts";
+import { shown } from "../../../src/engine/output.ts";
 import { LabError } from "../../../src/errors.ts";
 import { VmidAllocator } from "../../../src/proxmox/resources/find.ts";
 import {
@@ -30,7 +31,7 @@ interface DiffCase {
   want: unknown;
   have?: unknown;
   /** The changes, exactly and in order (`pending` only where set). */
-  changes?: { key: string; summary: string; pending?: true }[];
+  changes?: { key: string; summary: string; pending?: true; before?: unknown; after?: unknown }[];
   /** diff() throws a LabError containing this. */
   throws?: string;
   /** What the GETs of apply() answer: "GET /concrete/path" -> data. */
@@ -89,9 +90,18 @@ describe.each(Object.keys(resources))("%s", (kind) => {
       return;
     }
     const changes: Change[] = r.diff(r.want, c.have);
-    expect(changes.map((x) => ({ key: x.key, summary: x.summary, ...(x.pending ? { pending: true } : {}) }))).toEqual(
-      c.changes ?? [],
-    );
+
+    // before/after as --json shows them (a secret as the marker); only applying staged SDN config is an action without them.
+    expect(
+      changes.map((x) => ({
+        key: x.key,
+        summary: x.summary,
+        ...(x.pending ? { pending: true } : {}),
+        ...(kind === "sdn" && x.key === "apply"
+          ? {}
+          : { before: shown(x.before, x.sensitive), after: shown(x.after, x.sensitive) }),
+      })),
+    ).toEqual(c.changes ?? []);
     // diff() is pure: the same inputs give the same changes.
     expect(r.diff(r.want, c.have)).toEqual(changes);
     if (changes.length === 0) {

@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { Change, Resource } from "../../../src/engine/types.ts";
+import { shown as reportValue } from "../../../src/engine/output.ts";
 import { LabError } from "../../../src/errors.ts";
 import { command, type CommandWant } from "../../../src/resources/command.ts";
 import { directory, type DirectoryWant } from "../../../src/resources/directory.ts";
@@ -29,8 +30,8 @@ interface ResourceCase {
   have?: unknown;
   /** The resource id. */
   id?: string;
-  /** The changes: key and summary exactly; diff: lines it must contain, or null for "no diff". */
-  changes?: { key: string; summary: string; diff?: string[] | null }[];
+  /** The changes: key and summary exactly; diff: lines it must contain, or null for "no diff"; before/after as --json shows them. */
+  changes?: { key: string; summary: string; diff?: string[] | null; before?: unknown; after?: unknown }[];
   /** Reason recorded for a no-op. */
   ok?: string;
   /** diff() throws a LabError containing this. */
@@ -68,6 +69,14 @@ const make: Record<string, (want: never) => Resource> = {
   postgresRunning: (w: RunningWant) => postgresRunning(w),
   pgbackrestStanza: (w: StanzaWant) => pgbackrestStanza(w),
 };
+/** Changes that are actions, not values: no before/after (a command has no state to compare). */
+const ACTIONS = new Set([
+  "command:run",
+  "systemdUnit:restart",
+  "scheduledJob:service:restart",
+  "scheduledJob:timer:restart",
+  "pgbackrestStanza:check",
+]);
 const EDIT_FOLDERS = ["editBlock", "editLine"]; // edit.fixtures.test.ts
 
 it("every fixture folder under resources/ is covered by a test", () => {
@@ -100,11 +109,19 @@ describe.each(Object.keys(make))("%s", (kind) => {
       return;
     }
     const changes: Change[] = r.diff(r.want, c.have);
+
     expect(changes.map((x) => ({ key: x.key, summary: x.summary }))).toEqual(
       (c.changes ?? []).map((x) => ({ key: x.key, summary: x.summary })),
     );
     (c.changes ?? []).forEach((want, i) => {
       const got = changes[i]!;
+      // --json's before/after (a secret as the marker): every change but an action has both.
+      if (ACTIONS.has(`${kind}:${got.key}`)) expect([got.before, got.after]).toEqual([undefined, undefined]);
+      else
+        expect([reportValue(got.before, got.sensitive), reportValue(got.after, got.sensitive)]).toEqual([
+          want.before,
+          want.after,
+        ]);
       if (want.diff === null) expect(got.diff).toBeUndefined();
       for (const l of want.diff ?? []) expect(got.diff?.split("\n").map((x) => x.trimEnd())).toContain(l);
     });
