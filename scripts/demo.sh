@@ -15,8 +15,18 @@ cd "$ROOT"
 export LAB_AGE_KEY_FILE="$ROOT/.lab/demo/age.key" LAB_SECRETS_FILE="$ROOT/.lab/demo/secrets.age"
 lab() { node bin/lab.mjs "$@"; }
 
+# Stops the simulator and waits until it has (its ports free for the next one); a simulator stuck
+# stopping gets a second signal after 20 s (its signal handling then exits at once).
 stop_sim() {
-  if [[ -f .lab/sim.pid ]]; then kill "$(cat .lab/sim.pid)" 2>/dev/null || true; rm -f .lab/sim.pid; fi
+  [[ -f .lab/sim.pid ]] || return 0
+  local pid; pid=$(cat .lab/sim.pid)
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f .lab/sim.pid
 }
 if [[ "${1:-}" == "stop" ]]; then
   stop_sim
