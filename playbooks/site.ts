@@ -50,7 +50,15 @@ export default definePlaybook({
     {
       name: "node-exporter",
       hosts: "node_exporters",
-      roles: (host) => [nodeExporter({ ...nodeExporterDefaults, listen: `${host.connection.address}:9100` })],
+      // Its own address (the demo's hosts share one network namespace); a VM's guest: its guest agent's.
+      roles: (host) => [
+        nodeExporter({
+          ...nodeExporterDefaults,
+          ...(host.connection.vm
+            ? { listen: ":9100", vm: host.connection.vm }
+            : { listen: `${host.connection.address}:9100` }),
+        }),
+      ],
     },
     {
       name: "postgres",

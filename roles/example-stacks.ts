@@ -5,6 +5,7 @@ import { Ajv } from "ajv";
 import { Type, type HostInfo, type RoleUse, type Static, badInput } from "lab";
 import { composeStack, type ComposeStackVars, type EnvValue } from "./compose-stack.ts";
 import { dockerHost, dockerHostDefaults } from "./docker-host.ts";
+import { nodeTargets } from "./node-targets.ts";
 
 // ---- The stacks, as compose-stack vars. ----
 // Images default to the local builds of images/ (images/build.sh): nothing can be
@@ -75,7 +76,7 @@ export const exampleStacks = {
       ports?: { prometheus: number; grafana: number; node_exporter: number; alertmanager: number };
       /** How long a backup/drill alert condition must hold before it fires (Prometheus `for:`, default 15m). */
       alertFor?: string;
-      /** host:port of node exporters to scrape (default: this host's). */
+      /** host:port of node exporters to scrape besides targets/*.json (default: this host's). */
       nodeTargets?: string[];
       /** host:port of backup metrics endpoints. */
       backupTargets?: string[];
@@ -162,9 +163,10 @@ export const dockerPlayVars = {
       description: "How long a backup/drill alert condition holds before it fires (default 15m).",
     }),
   ),
-  monitoring_node_targets: Type.Optional(
-    Type.Array(Type.String(), {
-      description: "host:port of every node-exporter Prometheus scrapes (default: this host's).",
+  monitoring_node_group: Type.Optional(
+    Type.String({
+      description:
+        "Inventory group whose node-exporters Prometheus scrapes too (VM guests at their guest agent's address), besides the stack's own.",
     }),
   ),
   wiki_edit_token: Type.Optional(
@@ -231,9 +233,17 @@ export function dockerStacksFor(host: HostInfo): RoleUse[] {
               ...(vars.backup_metrics_dir ? { textfileDir: vars.backup_metrics_dir } : {}),
               ...(vars.backup_metrics_targets ? { backupTargets: vars.backup_metrics_targets } : {}),
               ...(vars.monitoring_alert_for ? { alertFor: vars.monitoring_alert_for } : {}),
-              ...(vars.monitoring_node_targets ? { nodeTargets: vars.monitoring_node_targets } : {}),
             }),
           ),
+          // After the stack, whose first upload makes its directory; Prometheus rereads the file when it changes.
+          ...(vars.monitoring_node_group
+            ? [
+                nodeTargets({
+                  path: `${root}/${o.prefix ?? ""}monitoring/targets/node.json`,
+                  group: vars.monitoring_node_group,
+                }),
+              ]
+            : []),
         ]
       : []),
   ];

@@ -15,8 +15,18 @@ cd "$ROOT"
 export LAB_AGE_KEY_FILE="$ROOT/.lab/demo/age.key" LAB_SECRETS_FILE="$ROOT/.lab/demo/secrets.age"
 lab() { node bin/lab.mjs "$@"; }
 
+# Stops the simulator and waits until it has (its ports free for the next one); a simulator stuck
+# stopping gets a second signal after 20 s (its signal handling then exits at once).
 stop_sim() {
-  if [[ -f .lab/sim.pid ]]; then kill "$(cat .lab/sim.pid)" 2>/dev/null || true; rm -f .lab/sim.pid; fi
+  [[ -f .lab/sim.pid ]] || return 0
+  local pid; pid=$(cat .lab/sim.pid)
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f .lab/sim.pid
 }
 if [[ "${1:-}" == "stop" ]]; then
   stop_sim
@@ -27,7 +37,7 @@ if [[ "${1:-}" == "stop" ]]; then
 fi
 
 echo "== set-up: Debian packages (docker.io, docker-compose, openssh, postgresql-15, pgbackrest, ...) where missing,"
-echo "   then local images: the test hosts (debootstrap, ~2 min the first time), PostgreSQL, the stacks'"
+echo "   then local images: the test hosts (debootstrap, ~2 min the first time), PostgreSQL, the VMs' guest, the stacks'"
 bash scripts/ensure-deps.sh
 bash test/hosts/build-image.sh
 # web1/web2 are Docker hosts: the docker CLI + Compose inside, this machine's engine
@@ -36,6 +46,8 @@ bash test/hosts/build-image.sh
 bash test/hosts/docker-image.sh
 # The database host and the backup host run Debian's PostgreSQL 15 and pgBackRest 2.45.
 bash test/hosts/pg-image.sh
+# The simulated VMs boot the test host plus prometheus-node-exporter (Prometheus scrapes every VM too).
+bash test/hosts/guest-image.sh
 bash images/build.sh
 mkdir -p /opt/lab/stacks .lab/metrics
 # lab backup / lab drill write their Prometheus metrics to .lab/metrics; web2's node-exporter reads them here.
@@ -52,7 +64,7 @@ trap 'kill $IMAGES 2>/dev/null || true' EXIT
 stop_sim
 mkdir -p .lab
 # Proxmox VE on :8006 (a two-node cluster, inventory proxmox.pve1.nodes) and its Proxmox Backup Server on :8007 (inventory pbs.pbs1).
-node bin/lab.mjs sim --guests containers --state .lab/sim --nodes pve,pve2 --port 8006 --pbs-port 8007 > .lab/sim.log 2>&1 &
+node bin/lab.mjs sim --guests containers --guest-image lab-testhost-guest:bookworm --state .lab/sim --nodes pve,pve2 --port 8006 --pbs-port 8007 > .lab/sim.log 2>&1 &
 echo $! > .lab/sim.pid
 for _ in $(seq 1 100); do grep -q "listening" .lab/sim.log 2>/dev/null && break; sleep 0.1; done
 grep -q "listening" .lab/sim.log || { cat .lab/sim.log; echo "demo: the simulator did not start" >&2; exit 1; }

@@ -428,51 +428,69 @@ export async function main(argv: string[], hooks: { inspect?: (program: Command)
         .default("none"),
     )
     .option(
+      "--guest-image <image>",
+      "the Docker image a --guests containers VM boots (default lab-testhost:bookworm; it needs sshd and sh)",
+    )
+    .option(
       "--nodes <names>",
       "cluster nodes, comma-separated (default pve; added to an existing state); two or more add the shared storage 'shared'",
     )
-    .action(async (o: { state: string; port: number; pbsPort?: number; guests: string; nodes?: string }) => {
-      const root = resolve(program.opts<{ root: string }>().root);
-      // Loaded on demand: the simulator (and its schema) are not needed by other commands.
-      const { simCommand } = await import("../sim/main.ts");
-      const { containerGuests } = await import("../sim/container-guests.ts");
-      const guestBackend = o.guests === "containers" ? containerGuests({ prefix: "lab-sim" }) : undefined;
-      // The first SIGINT/SIGTERM/SIGHUP stops the simulator (and its guests); a second exits at once.
-      const until = new Promise((stop) => signals.signal.addEventListener("abort", stop, { once: true }));
-      for (const [flag, n] of [
-        ["--port", o.port],
-        ["--pbs-port", o.pbsPort],
-      ] as const) {
-        if (n !== undefined && !(Number.isInteger(n) && n >= 1 && n <= 65535))
-          throw new LabError(`${flag}: a port number 1-65535, not ${String(n)}`, ExitCode.badInput);
-      }
-      const nodes = o.nodes?.split(",").map((n) => n.trim());
-      const badNode = nodes?.find((n) => !/^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/.test(n));
-      if (badNode !== undefined || (nodes && new Set(nodes).size !== nodes.length))
-        throw new LabError(
-          `--nodes: distinct node names (letters, digits, -), not "${o.nodes ?? ""}"`,
-          ExitCode.badInput,
-          {},
-          "e.g. --nodes pve,pve2,pve3",
-        );
-      code = await simCommand({
-        stateDir: resolve(root, o.state),
-        ...(nodes ? { nodes } : {}),
-        port: o.port,
-        pbsPort: o.pbsPort,
-        verbose,
-        until,
-        ...(guestBackend ? { guestBackend } : {}),
-      }).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== "EADDRINUSE") throw e;
-        throw new LabError(
-          `a port (${o.port}${o.pbsPort ? ` or ${o.pbsPort}` : ""}) is in use (another simulator?)`,
-          ExitCode.badInput,
-          {},
-          "stop the other process or pass --port / --pbs-port",
-        );
-      });
-    });
+    .action(
+      async (o: {
+        state: string;
+        port: number;
+        pbsPort?: number;
+        guests: string;
+        guestImage?: string;
+        nodes?: string;
+      }) => {
+        const root = resolve(program.opts<{ root: string }>().root);
+        // Loaded on demand: the simulator (and its schema) are not needed by other commands.
+        const { simCommand } = await import("../sim/main.ts");
+        const { containerGuests } = await import("../sim/container-guests.ts");
+        if (o.guestImage && o.guests !== "containers")
+          throw new LabError("--guest-image needs --guests containers", ExitCode.badInput);
+        const guestBackend =
+          o.guests === "containers"
+            ? containerGuests({ prefix: "lab-sim", ...(o.guestImage ? { image: o.guestImage } : {}) })
+            : undefined;
+        // The first SIGINT/SIGTERM/SIGHUP stops the simulator (and its guests); a second exits at once.
+        const until = new Promise((stop) => signals.signal.addEventListener("abort", stop, { once: true }));
+        for (const [flag, n] of [
+          ["--port", o.port],
+          ["--pbs-port", o.pbsPort],
+        ] as const) {
+          if (n !== undefined && !(Number.isInteger(n) && n >= 1 && n <= 65535))
+            throw new LabError(`${flag}: a port number 1-65535, not ${String(n)}`, ExitCode.badInput);
+        }
+        const nodes = o.nodes?.split(",").map((n) => n.trim());
+        const badNode = nodes?.find((n) => !/^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/.test(n));
+        if (badNode !== undefined || (nodes && new Set(nodes).size !== nodes.length))
+          throw new LabError(
+            `--nodes: distinct node names (letters, digits, -), not "${o.nodes ?? ""}"`,
+            ExitCode.badInput,
+            {},
+            "e.g. --nodes pve,pve2,pve3",
+          );
+        code = await simCommand({
+          stateDir: resolve(root, o.state),
+          ...(nodes ? { nodes } : {}),
+          port: o.port,
+          pbsPort: o.pbsPort,
+          verbose,
+          until,
+          ...(guestBackend ? { guestBackend } : {}),
+        }).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== "EADDRINUSE") throw e;
+          throw new LabError(
+            `a port (${o.port}${o.pbsPort ? ` or ${o.pbsPort}` : ""}) is in use (another simulator?)`,
+            ExitCode.badInput,
+            {},
+            "stop the other process or pass --port / --pbs-port",
+          );
+        });
+      },
+    );
 
   if (hooks.inspect) {
     signals.dispose();

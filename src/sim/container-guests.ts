@@ -72,6 +72,10 @@ export function containerGuests(opts: ContainerGuestOptions): GuestBackend & {
           "host",
           "--label",
           `lab.sim.guest=${opts.prefix}`,
+          // As in a real VM, root may read other users' /proc/PID/exe: init scripts find their
+          // daemon by it (start-stop-daemon --exec), e.g. prometheus-node-exporter's.
+          "--cap-add",
+          "SYS_PTRACE",
           "-e",
           `CI_USER=${vm.config.ciuser ?? "root"}`,
           "-e",

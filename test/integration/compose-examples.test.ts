@@ -138,14 +138,21 @@ describe("the homelab's example stacks", { timeout: 600_000 }, () => {
       if (samples.length < 2) await new Promise((r) => setTimeout(r, 2000));
     }
     expect(samples.map((s) => `${s.metric.job}/${s.metric.target}`).sort()).toEqual(["backups/db1", "node/db1"]);
-    const targets = JSON.parse((await http(`${base}:9090/api/v1/targets`)).body) as {
-      data: { activeTargets: { labels: { job: string }; health: string }[] };
-    };
-    expect(targets.data.activeTargets.map((t) => `${t.labels.job}:${t.health}`).sort()).toEqual([
-      "backups:up",
-      "node:up",
-      "prometheus:up",
-    ]);
+    // Each target's first scrape comes at its own offset within the interval: "unknown" until then (bounded wait).
+    const health = async () =>
+      (
+        JSON.parse((await http(`${base}:9090/api/v1/targets`)).body) as {
+          data: { activeTargets: { labels: { job: string }; health: string }[] };
+        }
+      ).data.activeTargets
+        .map((t) => `${t.labels.job}:${t.health}`)
+        .sort();
+    let targets = await health();
+    for (let i = 0; i < 15 && targets.some((t) => t.endsWith(":unknown")); i++) {
+      await new Promise((r) => setTimeout(r, 2000));
+      targets = await health();
+    }
+    expect(targets).toEqual(["backups:up", "node:up", "prometheus:up"]);
     // Prometheus hands its alerts to Alertmanager; the backups dashboard is provisioned for Grafana.
     const ams = JSON.parse((await http(`${base}:9090/api/v1/alertmanagers`)).body) as {
       data: { activeAlertmanagers: { url: string }[] };

@@ -69,15 +69,30 @@ describe("npm run demo", { timeout: 1_500_000 }, () => {
     expect(drill.map((s) => `${s.metric.target}=${s.value[1]}`)).toContain("db1-main=1");
     const ok = (await prom<{ result: Sample[] }>("/api/v1/query?query=lab_backup_ok")).result;
     expect(ok.map((s) => `${s.metric.target}=${s.value[1]}`).sort()).toEqual(["db1-main=1", "trusted-vms=1"]);
-    const targets = await prom<{ activeTargets: { labels: { job: string; instance: string }; health: string }[] }>(
-      "/api/v1/targets",
-    );
-    expect(
-      targets.activeTargets
-        .filter((t) => t.labels.job === "node")
-        .map((t) => `${t.labels.instance} ${t.health}`)
-        .sort(),
-    ).toEqual(["127.0.20.2:9100 up", "127.0.20.3:9100 up", "127.0.20.4:9100 up", "127.0.20.5:9100 up"]);
+    // Every host's exporter, and every VM guest's at the address its guest agent reports (targets/node.json).
+    const node = () =>
+      prom<{ activeTargets: { labels: { job: string; instance: string }; health: string }[] }>("/api/v1/targets").then(
+        (t) =>
+          t.activeTargets
+            .filter((x) => x.labels.job === "node")
+            .map((x) => `${x.labels.instance} ${x.health}`)
+            .sort(),
+      );
+    let nodeTargets = await node();
+    // A target's health is "unknown" until its first scrape (15 s): bounded wait.
+    for (let i = 0; i < 20 && nodeTargets.some((t) => !t.endsWith(" up")); i++) {
+      await new Promise((res) => setTimeout(res, 2000));
+      nodeTargets = await node();
+    }
+    expect(nodeTargets.filter((t) => t.startsWith("127.0.20."))).toEqual([
+      "127.0.20.2:9100 up",
+      "127.0.20.3:9100 up",
+      "127.0.20.4:9100 up",
+      "127.0.20.5:9100 up",
+    ]);
+    const vmTargets = nodeTargets.filter((t) => !t.startsWith("127.0.20."));
+    expect(vmTargets).toHaveLength(4);
+    for (const t of vmTargets) expect(t).toMatch(/^127\.77\.\d+\.\d+:9100 up$/);
     const am = await prom<{ activeAlertmanagers: { url: string }[] }>("/api/v1/alertmanagers");
     expect(am.activeAlertmanagers.map((a) => a.url)).toEqual(["http://127.0.20.3:9093/api/v2/alerts"]);
   });

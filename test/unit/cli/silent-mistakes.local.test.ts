@@ -21,6 +21,13 @@ describe("bad numbers name the flag", () => {
     expect(r.stderr).toContain("expected a whole number");
   });
 
+  it("--guest-image without --guests containers is exit 2 (there would be no guest to boot it)", async () => {
+    const root = await localProject();
+    const r = await runMain(["-C", root, "sim", "--guest-image", "lab-testhost-guest:bookworm"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--guest-image needs --guests containers");
+  });
+
   it("a good number still runs", async () => {
     const root = await localProject();
     const r = await runMain(["-C", root, "plan", "--forks", "3"]);
