@@ -13,13 +13,13 @@ import {
   service,
   type HostInfo,
   type Static,
-  NotCreatedYetError,
   badInput,
   type LabModel,
   vmIpv4,
   file,
   lateFile,
 } from "lab";
+import { resolveSources, type AddressSource } from "./vm-addresses.ts";
 
 const IPV4 = "^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}$";
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -66,7 +66,7 @@ export const DNSMASQ_CONF = "/etc/dnsmasq.d/lab.conf";
 export const RECORDS_FILE = "/etc/lab-dns/hosts";
 
 /** A record whose address is known now, or one whose address the VM's guest agent gives when the host is read. */
-export type DnsSource = { name: string; address: string } | { name: string; vm: string };
+export type DnsSource = AddressSource;
 
 const isIpv4 = (s: string) => new RegExp(IPV4).test(s);
 
@@ -143,27 +143,6 @@ export function dnsRecords(
     ...[...notYet].sort().map((n) => `# ${n}: no record yet, its VM does not exist (the next apply adds it)`),
     "",
   ].join("\n");
-}
-
-/** Every source's address; a VM that does not exist yet (a plan before the Proxmox play has run) is listed apart. */
-async function resolveSources(
-  sources: readonly DnsSource[],
-  lookup: (vm: string) => Promise<string>,
-): Promise<{ resolved: { name: string; address: string }[]; notYet: string[] }> {
-  const resolved: { name: string; address: string }[] = [];
-  const notYet: string[] = [];
-  await Promise.all(
-    sources.map(async (s) => {
-      if ("address" in s) return void resolved.push(s);
-      try {
-        resolved.push({ name: s.name, address: await lookup(s.vm) });
-      } catch (e) {
-        if (!(e instanceof NotCreatedYetError)) throw e;
-        notYet.push(s.name);
-      }
-    }),
-  );
-  return { resolved, notYet };
 }
 
 export const dns = defineRole({

@@ -3,7 +3,8 @@
 // changes). A VM's guest is listed at the address its guest agent reports, read
 // when the host is read, so a VM an earlier play of the run creates is scraped
 // after that run; one that does not exist yet is left out until the next apply.
-import { Type, defineRole, directory, lateFile, NotCreatedYetError, vmIpv4, type HostInfo } from "lab";
+import { Type, defineRole, directory, lateFile, vmIpv4, type HostInfo } from "lab";
+import { resolveSources } from "./vm-addresses.ts";
 
 export const NodeTargetsVars = Type.Object(
   {
@@ -36,23 +37,11 @@ export const nodeTargets = defineRole({
       resources: [
         directory({ path: v.path.slice(0, v.path.lastIndexOf("/")), mode: "0755" }),
         lateFile({ path: v.path, mode: "0644" }, async (ctx) => {
-          const found = await Promise.all(
-            members.map(async (h) => {
-              const vm = h.connection.vm;
-              if (!vm) return { name: h.name, address: h.connection.address };
-              return vmIpv4(ctx, tools, vm).then(
-                (address) => ({ name: h.name, address }),
-                (e: unknown) => {
-                  if (e instanceof NotCreatedYetError) return undefined;
-                  throw e;
-                },
-              );
-            }),
+          const sources = members.map((h) =>
+            h.connection.vm ? { name: h.name, vm: h.connection.vm } : { name: h.name, address: h.connection.address },
           );
-          return targetsFile(
-            found.filter((f) => f !== undefined),
-            v.port ?? 9100,
-          );
+          const { resolved } = await resolveSources(sources, (vm) => vmIpv4(ctx, tools, vm));
+          return targetsFile(resolved, v.port ?? 9100);
         }),
       ],
     };

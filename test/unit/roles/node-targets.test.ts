@@ -31,3 +31,29 @@ describe("node-exporter role", () => {
     );
   });
 });
+
+describe("resolveSources (roles dns and node-targets)", () => {
+  it("asks the guest agent for VMs only and lists a VM that does not exist yet apart; other errors propagate", async () => {
+    const { resolveSources } = await import("../../../roles/vm-addresses.ts");
+    const { NotCreatedYetError } = await import("../../../src/errors.ts");
+    const lookup = (vm: string): Promise<string> => {
+      if (vm === "new") return Promise.reject(new NotCreatedYetError("vm-new", "VM new does not exist yet"));
+      if (vm === "bad") return Promise.reject(new Error("agent down"));
+      return Promise.resolve("127.77.0.9");
+    };
+    const r = await resolveSources(
+      [
+        { name: "web1", address: "127.0.20.2" },
+        { name: "vm-a", vm: "a" },
+        { name: "vm-new", vm: "new" },
+      ],
+      lookup,
+    );
+    expect(r.resolved.sort((x, y) => x.name.localeCompare(y.name))).toEqual([
+      { name: "vm-a", address: "127.77.0.9" },
+      { name: "web1", address: "127.0.20.2" },
+    ]);
+    expect(r.notYet).toEqual(["vm-new"]);
+    await expect(resolveSources([{ name: "vm-bad", vm: "bad" }], lookup)).rejects.toThrow("agent down");
+  });
+});
